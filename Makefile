@@ -1,0 +1,47 @@
+# The two commands: `make run` starts the whole product, `make test` runs the whole suite.
+# Both work on a fresh machine with only Python 3.11: they create .venv and start embedded
+# PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL point at real servers).
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EMBEDDED := $(PY) platform/embedded.py
+
+.PHONY: run test bench install lint format services-start services-stop clean-data
+
+run: $(STAMP)
+	@$(EMBEDDED) exec -- $(PY) platform/run.py
+
+test: $(STAMP)
+	@$(EMBEDDED) exec -- $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	@$(EMBEDDED) exec -- $(PY) bench/run_all.py
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+
+lint: $(STAMP)
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	@$(VENV)/bin/ruff format .
+	@$(VENV)/bin/ruff check --fix .
+
+services-start: $(STAMP)
+	@$(EMBEDDED) start
+
+services-stop: $(STAMP)
+	@$(EMBEDDED) stop
+
+clean-data: services-stop
+	rm -rf var

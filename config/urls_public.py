@@ -1,0 +1,20 @@
+"""URLs of the platform's own domain (public schema): the operator console."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+from django.views.generic import RedirectView
+
+from tenants import views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="console"), name="platform-home"),
+    path("console/", views.console_home, name="console"),
+    path("console/brands/", views.console_brand_create, name="console-brand-create"),
+    path(
+        "console/brands/<int:brand_id>/<str:action>/",
+        views.console_brand_status,
+        name="console-brand-status",
+    ),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
+]

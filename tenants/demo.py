@@ -1,0 +1,82 @@
+"""The demo brands that `make run` seeds once: three real programmes the platform must run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from .models import Brand
+from .services import brand_create, public_brand_ensure
+
+
+@dataclass(frozen=True)
+class DemoBrand:
+    slug: str
+    name: str
+    admin_email: str
+    timezone: str
+    currency: str
+    language: str
+    pitch: str
+
+
+DEMO_BRANDS = (
+    DemoBrand(
+        "citycar",
+        "CityCar Club",
+        "admin@citycar.example",
+        "Europe/Paris",
+        "EUR",
+        "fr",
+        "Car-sharing club: happy-hour trips into Paris earn up to 200 points; 100 points = 5 EUR.",
+    ),
+    DemoBrand(
+        "tabac-pro",
+        "Tabac Pro Rewards",
+        "admin@tabac-pro.example",
+        "Europe/Paris",
+        "EUR",
+        "fr",
+        "B2B programme for tobacconists: activation letters, SMS, voice reminders, gift catalogue.",
+    ),
+    DemoBrand(
+        "grand-cru",
+        "Grand Cru Cellar Club",
+        "admin@grand-cru.example",
+        "Europe/Paris",
+        "EUR",
+        "en",
+        "Wine merchant with a VIP club for customers who spent over 1,000 EUR in 9 months.",
+    ),
+)
+
+OPERATOR_USERNAME = "operator"
+
+
+def demo_seed() -> list[tuple[DemoBrand, bool]]:
+    """Create the operator and the demo brands that do not exist yet; return (brand, created)."""
+    public_brand_ensure()
+    with transaction.atomic():
+        user_model = get_user_model()
+        if not user_model.objects.filter(username=OPERATOR_USERNAME).exists():
+            user_model.objects.create_superuser(
+                username=OPERATOR_USERNAME, email="operator@example.com", password=settings.DEMO_PASSWORD
+            )
+    results = []
+    for demo in DEMO_BRANDS:
+        exists = Brand.objects.filter(slug=demo.slug).exists()
+        if not exists:
+            brand_create(
+                slug=demo.slug,
+                name=demo.name,
+                admin_email=demo.admin_email,
+                admin_password=settings.DEMO_PASSWORD,
+                timezone_name=demo.timezone,
+                currency=demo.currency,
+                language=demo.language,
+            )
+        results.append((demo, not exists))
+    return results

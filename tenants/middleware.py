@@ -1,0 +1,79 @@
+"""Request routing by host name, the suspended-brand page, the health check, the brand's clock."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import get_public_schema_name
+
+
+def health_status() -> tuple[bool, dict[str, str]]:
+    """Whether the database and the broker answer, and what each said."""
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as error:
+        checks["database"] = f"down: {error.__class__.__name__}"
+    try:
+        import redis
+
+        redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2).ping()
+        checks["broker"] = "ok"
+    except Exception as error:
+        checks["broker"] = f"down: {error.__class__.__name__}"
+    return all(value == "ok" for value in checks.values()), checks
+
+
+class HealthCheckMiddleware:
+    """`GET /health` on any host, before the host is resolved to a brand (load balancers use IPs)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/health":
+            healthy, checks = health_status()
+            return JsonResponse(
+                {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
+            )
+        return self.get_response(request)
+
+
+class BrandMiddleware(TenantMainMiddleware):
+    """django-tenants' routing, plus a clear page for unknown hosts and suspended brands."""
+
+    def no_tenant_found(self, request: HttpRequest, hostname: str) -> HttpResponse:
+        return render(request, "tenants/unknown_host.html", {"hostname": hostname}, status=404)
+
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        response = super().process_request(request)
+        if response is not None:
+            return response
+        brand = request.tenant
+        if brand.schema_name != get_public_schema_name() and brand.is_suspended:
+            return render(request, "tenants/suspended.html", {"brand": brand}, status=403)
+        return None
+
+
+class BrandTimezoneMiddleware:
+    """Times are shown in the brand's timezone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        brand = getattr(request, "tenant", None)
+        name = getattr(brand, "timezone", None)
+        if name and brand.schema_name != get_public_schema_name():
+            timezone.activate(zoneinfo.ZoneInfo(name))
+        else:
+            timezone.deactivate()
+        return self.get_response(request)

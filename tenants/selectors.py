@@ -1,0 +1,19 @@
+"""Reads on brands."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django_tenants.utils import get_public_schema_name
+
+from .models import Brand
+
+
+def brand_list() -> QuerySet[Brand]:
+    """Every brand (not the platform's own public row), with its domains."""
+    return Brand.objects.exclude(schema_name=get_public_schema_name()).prefetch_related("domains")
+
+
+def brand_primary_url(*, brand: Brand, port: int | None = None) -> str:
+    domain = next((d.domain for d in brand.domains.all() if d.is_primary), None)
+    suffix = f":{port}" if port and port not in (80, 443) else ""
+    return f"http://{domain}{suffix}/" if domain else ""

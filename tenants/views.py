@@ -1,0 +1,63 @@
+"""The operator console, on the platform's own domain (public schema)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from .forms import BrandCreateForm
+from .selectors import brand_list, brand_primary_url
+from .services import brand_create, brand_reactivate, brand_suspend
+from .validation import BrandInputError
+
+
+@staff_member_required(login_url="login")
+def console_home(request: HttpRequest) -> HttpResponse:
+    brands = [(brand, brand_primary_url(brand=brand, port=settings.WEB_PORT)) for brand in brand_list()]
+    return render(request, "tenants/console.html", {"brands": brands, "form": BrandCreateForm()})
+
+
+@staff_member_required(login_url="login")
+@require_POST
+def console_brand_create(request: HttpRequest) -> HttpResponse:
+    form = BrandCreateForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            brand, password = brand_create(
+                slug=data["slug"],
+                name=data["name"],
+                admin_email=data["admin_email"],
+                extra_domains=[data["domain"]] if data["domain"] else [],
+                timezone_name=data["timezone"],
+                currency=data["currency"],
+            )
+        except BrandInputError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(
+                request,
+                f"Brand {brand.name} created. Admin login: {data['admin_email']} / {password} (shown once).",
+            )
+            return redirect("console")
+    brands = [(brand, brand_primary_url(brand=brand, port=settings.WEB_PORT)) for brand in brand_list()]
+    return render(request, "tenants/console.html", {"brands": brands, "form": form}, status=400)
+
+
+@staff_member_required(login_url="login")
+@require_POST
+def console_brand_status(request: HttpRequest, brand_id: int, action: str) -> HttpResponse:
+    brand = get_object_or_404(brand_list(), pk=brand_id)
+    if action == "suspend":
+        brand_suspend(brand=brand)
+        messages.success(request, f"{brand.name} is suspended.")
+    elif action == "reactivate":
+        brand_reactivate(brand=brand)
+        messages.success(request, f"{brand.name} is active again.")
+    else:
+        return HttpResponse(f"Unknown action '{action}'", status=400)
+    return redirect("console")
