@@ -53,6 +53,8 @@ SHARED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
+    # Public too: deleting an operator's user cascades to the admin log, which must exist there.
+    "django.contrib.admin",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
@@ -145,7 +147,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "brand-usage-hourly": {"task": "tenants.brand_usage_refresh_all", "schedule": 3600.0},
+}
 
 # --- sessions and cookies: host-only, so a brand's session never reaches another host -----------
 SESSION_COOKIE_DOMAIN = None

@@ -21,6 +21,9 @@ class Brand(TenantMixin):
     currency = models.CharField(max_length=3, default="EUR")
     created_at = models.DateTimeField(auto_now_add=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # Figures counted inside the brand's schema by a task, shown to the operator.
+    usage = models.JSONField(default=dict, blank=True)
+    usage_refreshed_at = models.DateTimeField(null=True, blank=True)
 
     # brand_create clones the template schema itself, inside its own transaction.
     auto_create_schema = False

@@ -143,6 +143,18 @@ def _brand_status_set(*, brand: Brand, status: str) -> Brand:
     return locked
 
 
+def brand_usage_refresh(*, brand: Brand) -> dict:
+    """Count the brand's figures inside its own schema and store them on its public row."""
+    with schema_context(brand.schema_name):
+        user_model = get_user_model()
+        usage = {
+            "staff_users": user_model.objects.filter(is_staff=True).count(),
+            "users": user_model.objects.count(),
+        }
+    Brand.objects.filter(pk=brand.pk).update(usage=usage, usage_refreshed_at=timezone.now())
+    return usage
+
+
 def _timezone_check(name: str) -> None:
     try:
         zoneinfo.ZoneInfo(name)

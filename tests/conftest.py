@@ -1,0 +1,113 @@
+"""Shared fixtures: a real PostgreSQL test database with the template schema, committed brands,
+clients bound to a brand's host, and a real Celery worker on the real Redis broker."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+TEST_PASSWORD = "test-password-2026"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """After pytest-django migrated the test database: the platform row and the template schema."""
+    from django.conf import settings
+
+    from tenants.services import public_brand_ensure, template_schema_sync
+
+    # Production hashes cost ~0.5 s by design; the suite creates hundreds of logins.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with django_db_blocker.unblock():
+        public_brand_ensure(domain="localhost")
+        template_schema_sync()
+
+
+def brand_make(slug: str, **extra):
+    """Create a brand with a known admin password (committed: call with the database unblocked)."""
+    from tenants.services import brand_create
+
+    brand, _ = brand_create(
+        slug=slug,
+        name=slug.replace("-", " ").title(),
+        admin_email=f"admin@{slug}.example",
+        admin_password=TEST_PASSWORD,
+        **extra,
+    )
+    return brand
+
+
+def _session_brand(slug: str, django_db_blocker):
+    from tenants.models import Brand
+
+    with django_db_blocker.unblock():
+        return Brand.objects.filter(slug=slug).first() or brand_make(slug)
+
+
+@pytest.fixture(scope="session")
+def brand_a(django_db_setup, django_db_blocker):
+    """A brand that lives for the whole session; tests write inside rolled-back transactions."""
+    return _session_brand("alpha", django_db_blocker)
+
+
+@pytest.fixture(scope="session")
+def brand_b(django_db_setup, django_db_blocker):
+    return _session_brand("beta", django_db_blocker)
+
+
+@pytest.fixture
+def live_db(django_db_setup, django_db_blocker):
+    """Database access without a wrapping transaction: writes commit, so threads and workers see them.
+    Tests using it clean up after themselves (usually by dropping a `fresh_brand`)."""
+    with django_db_blocker.unblock():
+        yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def fresh_brand(live_db):
+    """A brand of its own, committed, dropped with its schema after the test."""
+    brand = brand_make(f"t-{uuid.uuid4().hex[:10]}")
+    yield brand
+    connection.set_schema_to_public()
+    brand.delete(force_drop=True)
+
+
+@pytest.fixture(autouse=True)
+def _back_to_public_schema():
+    yield
+    connection.set_schema_to_public()
+
+
+def host_of(brand) -> str:
+    return brand.domains.get(is_primary=True).domain
+
+
+@pytest.fixture
+def client_for():
+    """`client_for(brand)`: a test client whose requests go to the brand's host."""
+
+    def make(brand=None) -> Client:
+        return Client(HTTP_HOST=host_of(brand) if brand is not None else "localhost")
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real Celery worker (threads pool) on the real Redis broker, on a queue of this run only."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    queue = f"test-{os.getpid()}"
+    app.conf.task_default_queue = queue
+    with django_db_blocker.unblock():
+        with start_worker(
+            app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING", queues=[queue]
+        ) as worker:
+            yield worker

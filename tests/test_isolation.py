@@ -1,0 +1,148 @@
+"""Tenant isolation: nothing of one brand is visible, writable or usable from another.
+
+Every feature adds its case here."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from tenants.models import Brand
+from tenants.tasks import brand_usage_refresh_task, enqueue_on_commit
+from tests.conftest import TEST_PASSWORD
+
+
+def _login(client, brand) -> None:
+    response = client.post(
+        "/accounts/login/", {"username": f"admin@{brand.slug}.example", "password": TEST_PASSWORD}
+    )
+    assert response.status_code == 302, response.content
+
+
+def test_session_of_brand_a_is_not_logged_in_on_brand_b(db, brand_a, brand_b, client_for):
+    client = client_for(brand_a)
+    _login(client, brand_a)
+    assert client.get("/backoffice/").status_code == 200
+    session_cookie = client.cookies["sessionid"].value
+
+    # The same cookie sent to B's host: B's schema has no such session.
+    other = client_for(brand_b)
+    other.cookies["sessionid"] = session_cookie
+    response = other.get("/backoffice/")
+    assert response.status_code == 302
+    assert "/backoffice/login/" in response["Location"]
+
+
+def test_session_cookie_is_host_only(db, brand_a, client_for):
+    client = client_for(brand_a)
+    _login(client, brand_a)
+    assert client.cookies["sessionid"]["domain"] == ""
+    assert client.cookies["csrftoken"]["domain"] == ""
+
+
+def test_staff_user_of_brand_a_cannot_log_in_on_brand_b(db, brand_a, brand_b, client_for):
+    response = client_for(brand_b).post(
+        "/accounts/login/", {"username": f"admin@{brand_a.slug}.example", "password": TEST_PASSWORD}
+    )
+    assert response.status_code == 200
+    assert "correct username and password" in response.content.decode()
+
+
+def test_object_id_of_brand_a_is_a_404_on_brand_b(db, brand_a, brand_b, client_for):
+    with schema_context(brand_a.schema_name):
+        only_in_a = get_user_model().objects.create_user(username="only-a@example.com", password="x")
+    with schema_context(brand_b.schema_name):
+        assert not get_user_model().objects.filter(pk=only_in_a.pk, username="only-a@example.com").exists()
+    client_a, client_b = client_for(brand_a), client_for(brand_b)
+    _login(client_a, brand_a)
+    _login(client_b, brand_b)
+    url = f"/backoffice/auth/user/{only_in_a.pk}/change/"
+    assert client_a.get(url).status_code == 200
+    # B's admin asks for A's id: B has no such user (a redirect to the list with "doesn't exist").
+    response = client_b.get(url, follow=True)
+    assert "only-a@example.com" not in response.content.decode()
+
+
+def test_celery_task_queued_from_a_sees_only_a(fresh_brand, live_db, celery_worker):
+    from tests.conftest import brand_make
+
+    other = brand_make(f"{fresh_brand.slug}-b")
+    try:
+        with schema_context(other.schema_name):
+            get_user_model().objects.create_user(username="extra1@example.com", password="x")
+            get_user_model().objects.create_user(username="extra2@example.com", password="x")
+        with schema_context(fresh_brand.schema_name):
+            result = brand_usage_refresh_task.delay()
+        assert result.get(timeout=30) == {"staff_users": 1, "users": 1}
+        fresh_brand.refresh_from_db()
+        other.refresh_from_db()
+        assert fresh_brand.usage == {"staff_users": 1, "users": 1}
+        assert other.usage == {}
+    finally:
+        connection.set_schema_to_public()
+        other.delete(force_drop=True)
+
+
+def test_task_queued_on_commit_runs_in_the_schema_that_queued_it(fresh_brand, live_db, celery_worker):
+    """The schema is captured when queued, even if the connection moved on before the commit."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        with schema_context(fresh_brand.schema_name):
+            get_user_model().objects.create_user(username="m@example.com", password="x")
+            enqueue_on_commit(brand_usage_refresh_task)
+        # Back on public before the commit fires.
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        fresh_brand.refresh_from_db()
+        if fresh_brand.usage:
+            break
+        time.sleep(0.2)
+    assert fresh_brand.usage == {"staff_users": 1, "users": 2}
+
+
+def test_cache_entry_written_under_a_is_not_read_under_b(db, brand_a, brand_b):
+    with schema_context(brand_a.schema_name):
+        cache.set("dashboard", "alpha figures", 30)
+        assert cache.get("dashboard") == "alpha figures"
+    with schema_context(brand_b.schema_name):
+        assert cache.get("dashboard") is None
+        cache.set("dashboard", "beta figures", 30)
+    with schema_context(brand_a.schema_name):
+        assert cache.get("dashboard") == "alpha figures"
+        cache.delete("dashboard")
+    with schema_context(brand_b.schema_name):
+        cache.delete("dashboard")
+
+
+def test_file_uploaded_under_a_is_not_served_under_b(db, brand_a, brand_b, client_for):
+    with schema_context(brand_a.schema_name):
+        name = default_storage.save("logos/logo.txt", ContentFile(b"alpha logo"))
+        assert f"/{brand_a.schema_name}/" in default_storage.path(name)
+    try:
+        assert b"".join(client_for(brand_a).get(f"/media/{name}").streaming_content) == b"alpha logo"
+        assert client_for(brand_b).get(f"/media/{name}").status_code == 404
+        # Nor by climbing out of B's folder.
+        escape = f"/media/../{brand_a.schema_name}/{name}"
+        assert client_for(brand_b).get(escape).status_code == 404
+    finally:
+        with schema_context(brand_a.schema_name):
+            default_storage.delete(name)
+
+
+@pytest.mark.parametrize("path", ["/", "/backoffice/", "/accounts/login/"])
+def test_suspended_brand_shows_a_suspended_page_and_others_are_unaffected(
+    db, brand_a, brand_b, client_for, path
+):
+    Brand.objects.filter(pk=brand_a.pk).update(status=Brand.Status.SUSPENDED)
+    response = client_for(brand_a).get(path)
+    assert response.status_code == 403
+    assert "temporarily unavailable" in response.content.decode()
+    assert client_for(brand_b).get(path).status_code in (200, 302)
