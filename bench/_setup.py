@@ -11,7 +11,8 @@ BENCH_DATABASE = "loyalty_bench"
 
 
 def bench_database_url() -> str:
-    base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:54329/loyalty"
+    port = os.environ.get("EMBEDDED_PG_PORT", "54329")
+    base = os.environ.get("DATABASE_URL") or f"postgres://postgres@127.0.0.1:{port}/loyalty"
     return base.rsplit("/", 1)[0] + "/" + BENCH_DATABASE
 
 

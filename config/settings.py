@@ -119,7 +119,10 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 # --- database: PostgreSQL only (schemas) --------------------------------------------------------
-DATABASE_URL = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:54329/loyalty"
+# Without DATABASE_URL / REDIS_URL: the embedded servers of platform/embedded.py, on their ports.
+EMBEDDED_PG_PORT = os.environ.get("EMBEDDED_PG_PORT", "54329")
+EMBEDDED_REDIS_PORT = os.environ.get("EMBEDDED_REDIS_PORT", "63799")
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"postgres://postgres@127.0.0.1:{EMBEDDED_PG_PORT}/loyalty"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_loyalty")}
@@ -127,7 +130,7 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, Celery broker and results -----------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:63799/0"
+REDIS_URL = os.environ.get("REDIS_URL") or f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
