@@ -1,0 +1,482 @@
+"""Loyalty programme data, in each brand's schema: members, the points ledger, activity events,
+earning rules, tiers, badges, segments and API keys.
+
+The ledger invariants (DESIGN.md) are enforced here as much as the database allows: entries are
+append-only (a trigger refuses UPDATE and DELETE), a member's cached balance cannot go below
+their overdraft limit (0 unless the programme allows it), lots never hold more than they earned.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+
+PHONE_E164 = RegexValidator(r"^\+[1-9]\d{6,14}$", "Phone numbers are in E.164 form, such as +33612345678.")
+SIRET = RegexValidator(r"^\d{14}$", "A SIRET has 14 digits.")
+
+
+class ProgrammeSettings(models.Model):
+    """The brand's programme settings: one row per schema (id 1)."""
+
+    class Expiry(models.TextChoices):
+        NEVER = "never", "Never"
+        DAYS = "days", "N days after earning"
+        END_OF_MONTH = "end_of_month", "End of the month after earning"
+        END_OF_YEAR = "end_of_year", "End of the year after earning"
+
+    class TierMetric(models.TextChoices):
+        POINTS_EARNED = "points_earned", "Points earned"
+        AMOUNT_SPENT = "amount_spent", "Amount spent"
+        EVENT_COUNT = "event_count", "Count of an event type"
+
+    class TierWindow(models.TextChoices):
+        ROLLING_MONTHS = "rolling_months", "Rolling N months"
+        CALENDAR_YEAR = "calendar_year", "Calendar year"
+        LIFETIME = "lifetime", "Lifetime"
+
+    class Downgrade(models.TextChoices):
+        IMMEDIATE = "immediate", "Immediately"
+        GRACE = "grace", "After a grace period"
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    programme_name = models.CharField(max_length=120, default="Rewards")
+    # Point value: `points_per_unit` points are worth `unit_value` in `currency` (100 points = 5 EUR).
+    points_per_unit = models.PositiveIntegerField(default=100, validators=[MinValueValidator(1)])
+    unit_value = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("5.00"))
+    currency = models.CharField(max_length=3, default="EUR")
+    expiry_policy = models.CharField(max_length=16, choices=Expiry.choices, default=Expiry.NEVER)
+    expiry_days = models.PositiveIntegerField(null=True, blank=True)
+    pending_days = models.PositiveIntegerField(default=0, help_text="days before earned points are spendable")
+    overdraft_limit = models.PositiveIntegerField(
+        default=0, help_text="how far below zero a balance may go (0: never below zero)"
+    )
+    auto_create_members = models.BooleanField(
+        default=False, help_text="events for an unknown member create the member"
+    )
+    tier_metric = models.CharField(
+        max_length=16, choices=TierMetric.choices, default=TierMetric.POINTS_EARNED
+    )
+    tier_metric_event_type = models.CharField(max_length=64, blank=True)
+    tier_window = models.CharField(max_length=16, choices=TierWindow.choices, default=TierWindow.LIFETIME)
+    tier_window_months = models.PositiveIntegerField(default=12)
+    tier_downgrade = models.CharField(max_length=16, choices=Downgrade.choices, default=Downgrade.IMMEDIATE)
+    tier_grace_days = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "programme settings"
+        verbose_name_plural = "programme settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="programme_settings_singleton"),
+            models.CheckConstraint(condition=Q(unit_value__gt=0), name="programme_unit_value_positive"),
+            models.CheckConstraint(
+                condition=~Q(expiry_policy="days") | Q(expiry_days__gte=1), name="programme_expiry_days_set"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.programme_name
+
+
+class Tier(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    threshold = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="reached when the qualification metric is at least this",
+    )
+    earn_multiplier = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("1.00"))
+    benefits = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["threshold"]
+        constraints = [
+            models.UniqueConstraint(fields=["threshold"], name="tier_threshold_unique"),
+            models.CheckConstraint(condition=Q(threshold__gte=0), name="tier_threshold_non_negative"),
+            models.CheckConstraint(condition=Q(earn_multiplier__gt=0), name="tier_multiplier_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Member(models.Model):
+    class Kind(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        RESELLER = "reseller", "B2B reseller"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        BLOCKED = "blocked", "Blocked"
+        ANONYMISED = "anonymised", "Anonymised"
+
+    external_id = models.CharField(max_length=64, unique=True, help_text="the brand's own customer id")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CUSTOMER)
+    company_name = models.CharField(max_length=160, blank=True)
+    siret = models.CharField(max_length=14, blank=True, validators=[SIRET])
+    first_name = models.CharField(max_length=80, blank=True)
+    last_name = models.CharField(max_length=80, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=16, blank=True, validators=[PHONE_E164])
+    address_line1 = models.CharField(max_length=160, blank=True)
+    address_line2 = models.CharField(max_length=160, blank=True)
+    postal_code = models.CharField(max_length=16, blank=True)
+    city = models.CharField(max_length=80, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 code")
+    language = models.CharField(max_length=8, default="en")
+    tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    sales_rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="portfolio"
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="member"
+    )
+    tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="members")
+    tier_floor = models.ForeignKey(
+        Tier,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="a staff-set tier below which the member never goes",
+    )
+    tier_since = models.DateTimeField(null=True, blank=True)
+    tier_below_since = models.DateTimeField(
+        null=True, blank=True, help_text="when the member first qualified below their tier (grace period)"
+    )
+    is_vip = models.BooleanField(default=False)
+    balance = models.IntegerField(default=0, help_text="cached: always the sum of the ledger entries")
+    overdraft_limit = models.PositiveIntegerField(default=0)
+    points_owed = models.PositiveIntegerField(
+        default=0, help_text="points debited beyond the member's lots (overdraft); repaid by the next credits"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    joined_at = models.DateTimeField()
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["external_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(balance__gte=-F("overdraft_limit")), name="member_balance_not_below_overdraft"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="customer") | ~Q(company_name=""), name="member_reseller_has_company"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tier"]),
+            models.Index(fields=["sales_rep"]),
+            models.Index(fields=["last_activity_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        if self.kind == self.Kind.RESELLER and self.company_name:
+            return self.company_name
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.external_id
+
+
+class Consent(models.Model):
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        SMS = "sms", "SMS"
+        VOICE = "voice", "Voice calls"
+        POST = "post", "Post"
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consents")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    granted = models.BooleanField()
+    changed_at = models.DateTimeField()
+    source = models.CharField(max_length=40, help_text="how it was given: api, web form, paper, staff...")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "channel"], name="consent_one_per_channel")]
+
+
+class EventType(models.Model):
+    """A kind of activity the brand accepts: built-in ones (purchase, trip...) or its own."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ActivityEvent(models.Model):
+    """Something a member did, as the brand's systems reported it. Stored once per idempotency key,
+    with the answer that was given, so a retry returns the same answer and writes nothing."""
+
+    idempotency_key = models.CharField(max_length=128, unique=True)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="events")
+    type = models.CharField(max_length=64, db_index=True)
+    occurred_at = models.DateTimeField()
+    attributes = models.JSONField(default=dict, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    points_awarded = models.IntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True, help_text="the answer given, replayed on retry")
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["member", "type", "occurred_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=0), name="event_amount_non_negative"
+            ),
+        ]
+
+
+class EarningRule(models.Model):
+    """A rule is data: trigger, conditions (field/operator/value), award, limits, beneficiary."""
+
+    class Award(models.TextChoices):
+        FIXED = "fixed", "Fixed points"
+        PER_AMOUNT = "per_amount", "Points per currency unit"
+        MULTIPLIER = "multiplier", "Multiplier of what the other rules gave"
+        PER_ITEM = "per_item", "Points per matching item"
+
+    class Rounding(models.TextChoices):
+        DOWN = "down", "Down"
+        NEAREST = "nearest", "Nearest"
+        UP = "up", "Up"
+
+    class Period(models.TextChoices):
+        DAY = "day", "Day"
+        WEEK = "week", "Week"
+        MONTH = "month", "Month"
+        YEAR = "year", "Year"
+
+    class Beneficiary(models.TextChoices):
+        MEMBER = "member", "The member"
+        SALES_REP = "sales_rep", "The member's sales rep"
+
+    name = models.CharField(max_length=120)
+    event_type = models.CharField(max_length=64, db_index=True)
+    conditions = models.JSONField(default=list, blank=True, help_text="list of {field, op, value}")
+    item_conditions = models.JSONField(
+        default=list, blank=True, help_text="conditions an item must meet (sku, category) for per-item awards"
+    )
+    award_type = models.CharField(max_length=16, choices=Award.choices, default=Award.FIXED)
+    points = models.IntegerField(default=0, help_text="fixed points, or points per item")
+    points_per_unit = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
+    rounding = models.CharField(max_length=8, choices=Rounding.choices, default=Rounding.DOWN)
+    multiplier = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("1"))
+    apply_tier_multiplier = models.BooleanField(default=False)
+    max_points_per_event = models.PositiveIntegerField(null=True, blank=True)
+    limit_period = models.CharField(max_length=8, choices=Period.choices, blank=True)
+    limit_points = models.PositiveIntegerField(null=True, blank=True)
+    global_budget = models.PositiveIntegerField(null=True, blank=True)
+    budget_used = models.PositiveIntegerField(default=0)
+    beneficiary = models.CharField(max_length=16, choices=Beneficiary.choices, default=Beneficiary.MEMBER)
+    priority = models.IntegerField(default=100, help_text="lower runs first")
+    stop_after = models.BooleanField(default=False, help_text="no later rule applies when this one matched")
+    is_active = models.BooleanField(default=True)
+    active_from = models.DateTimeField(null=True, blank=True)
+    active_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(global_budget__isnull=True) | Q(budget_used__lte=F("global_budget")),
+                name="rule_budget_not_exceeded",
+            ),
+            models.CheckConstraint(
+                condition=(Q(limit_period="") & Q(limit_points__isnull=True))
+                | (~Q(limit_period="") & Q(limit_points__isnull=False)),
+                name="rule_limit_period_and_points_together",
+            ),
+            models.CheckConstraint(
+                condition=Q(active_from__isnull=True)
+                | Q(active_until__isnull=True)
+                | Q(active_until__gt=F("active_from")),
+                name="rule_active_window_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LedgerEntry(models.Model):
+    """One change of one balance, with its cause. Never updated, never deleted."""
+
+    class Kind(models.TextChoices):
+        EARN = "earn", "Earn"
+        REDEEM = "redeem", "Redeem"
+        EXPIRE = "expire", "Expire"
+        ADJUST = "adjust", "Adjust"
+        REVERSE = "reverse", "Reverse"
+        TRANSFER = "transfer", "Transfer"
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    points = models.IntegerField()
+    balance_after = models.IntegerField()
+    created_at = models.DateTimeField(db_index=True)
+    event = models.ForeignKey(
+        ActivityEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
+    rule = models.ForeignKey(
+        EarningRule, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    source = models.CharField(
+        max_length=64, blank=True, help_text="what caused it outside the ledger: 'order:42'"
+    )
+    reverses = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
+    )
+    explanation = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=160, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "ledger entries"
+        indexes = [
+            models.Index(fields=["member", "created_at"]),
+            models.Index(fields=["rule", "member", "created_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(points=0), name="ledger_entry_not_zero"),
+            models.CheckConstraint(
+                condition=~Q(kind="adjust") | ~Q(reason=""), name="ledger_adjust_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["earn"]) | Q(points__gt=0), name="ledger_earn_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["redeem", "expire"]) | Q(points__lt=0), name="ledger_debit_negative"
+            ),
+        ]
+
+
+class PointLot(models.Model):
+    """Points credited together, spendable from `available_at`, lost at `expires_at`."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="lots")
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="lot")
+    points = models.PositiveIntegerField()
+    remaining = models.PositiveIntegerField()
+    available_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["member", "expires_at"], name="lot_open_by_expiry", condition=Q(remaining__gt=0)
+            ),
+            models.Index(fields=["expires_at"], name="lot_open_expiry", condition=Q(remaining__gt=0)),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(remaining__lte=F("points")), name="lot_remaining_within_points"
+            ),
+            models.CheckConstraint(condition=Q(points__gt=0), name="lot_points_positive"),
+        ]
+
+
+class LotConsumption(models.Model):
+    """Which lots a debit took its points from (so expiry and give-backs are exact)."""
+
+    entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="consumptions")
+    lot = models.ForeignKey(PointLot, on_delete=models.PROTECT, related_name="consumptions")
+    points = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(points__gt=0), name="consumption_points_positive")]
+
+
+class TierChange(models.Model):
+    class Reason(models.TextChoices):
+        QUALIFIED = "qualified", "Qualified"
+        DOWNGRADED = "downgraded", "Downgraded"
+        FLOOR = "floor", "Staff-set floor"
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="tier_changes")
+    from_tier = models.ForeignKey(Tier, null=True, on_delete=models.PROTECT, related_name="+")
+    to_tier = models.ForeignKey(Tier, null=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    metric_value = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+
+class Badge(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    description = models.TextField(blank=True)
+    event_type = models.CharField(max_length=64)
+    conditions = models.JSONField(
+        default=list, blank=True, help_text="conditions an event must meet to count"
+    )
+    count_required = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(count_required__gte=1), name="badge_count_positive")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MemberBadge(models.Model):
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="badges")
+    badge = models.ForeignKey(Badge, on_delete=models.CASCADE, related_name="holders")
+    awarded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "badge"], name="badge_once_per_member")]
+
+
+class Segment(models.Model):
+    """A saved filter over members (structured, see loyalty.selectors.segment_members)."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    filters = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    """A key for the brand's systems. Only its SHA-256 is stored; the key is shown once."""
+
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=12, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    rate_limit_per_minute = models.PositiveIntegerField(default=6000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
