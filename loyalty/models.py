@@ -207,6 +207,9 @@ class Consent(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["member", "channel"], name="consent_one_per_channel")]
 
+    def __str__(self) -> str:
+        return f"{self.channel}: {'yes' if self.granted else 'no'}"
+
 
 class EventType(models.Model):
     """A kind of activity the brand accepts: built-in ones (purchase, trip...) or its own."""
@@ -242,6 +245,9 @@ class ActivityEvent(models.Model):
                 condition=Q(amount__isnull=True) | Q(amount__gte=0), name="event_amount_non_negative"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.idempotency_key}"
 
 
 class EarningRule(models.Model):
@@ -373,6 +379,9 @@ class LedgerEntry(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.points:+d}"
+
 
 class PointLot(models.Model):
     """Points credited together, spendable from `available_at`, lost at `expires_at`."""
@@ -398,6 +407,9 @@ class PointLot(models.Model):
             models.CheckConstraint(condition=Q(points__gt=0), name="lot_points_positive"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.remaining}/{self.points} until {self.expires_at or 'never'}"
+
 
 class LotConsumption(models.Model):
     """Which lots a debit took its points from (so expiry and give-backs are exact)."""
@@ -408,6 +420,9 @@ class LotConsumption(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(points__gt=0), name="consumption_points_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.points} from lot {self.lot_id}"
 
 
 class TierChange(models.Model):
@@ -425,6 +440,9 @@ class TierChange(models.Model):
 
     class Meta:
         ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_tier_id} -> {self.to_tier_id} ({self.reason})"
 
 
 class Badge(models.Model):
@@ -453,6 +471,9 @@ class MemberBadge(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["member", "badge"], name="badge_once_per_member")]
+
+    def __str__(self) -> str:
+        return f"{self.badge_id} for {self.member_id}"
 
 
 class Segment(models.Model):

@@ -1,0 +1,3 @@
+"""URLs of the catalogue REST API (gifts, redemptions)."""
+
+urlpatterns: list = []

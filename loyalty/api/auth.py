@@ -1,0 +1,70 @@
+"""Authentication, permission and rate limit of the brand REST API (`Authorization: Api-Key <key>`)."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import cache
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions, permissions, throttling
+
+from loyalty.models import ApiKey
+from loyalty.services.apikeys import api_key_authenticate
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Api-Key"
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        keyword, _, key = header.partition(" ")
+        if keyword != self.keyword or not key.strip():
+            raise exceptions.AuthenticationFailed("Authorization: expected 'Api-Key <key>'")
+        api_key = api_key_authenticate(key=key.strip())
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Authorization: unknown or revoked API key for this brand")
+        return (None, api_key)
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+class HasApiKey(permissions.BasePermission):
+    message = "Authorization: an 'Api-Key <key>' header of this brand is required"
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, ApiKey)
+
+
+class ApiKeyRateThrottle(throttling.BaseThrottle):
+    """Per-key requests per minute (the key's own limit), counted in the brand's cache namespace."""
+
+    def allow_request(self, request, view) -> bool:
+        api_key = request.auth
+        if not isinstance(api_key, ApiKey):
+            return True
+        window = int(time.time() // 60)
+        cache_key = f"api-rate:{api_key.pk}:{window}"
+        cache.add(cache_key, 0, timeout=120)
+        self.count = cache.incr(cache_key)
+        self.limit = api_key.rate_limit_per_minute
+        self.window_left = 60 - int(time.time()) % 60
+        return self.count <= self.limit
+
+    def wait(self) -> float:
+        return float(getattr(self, "window_left", 60))
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "loyalty.api.auth.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`, created with `manage.py create_api_key` or in the backoffice",
+        }

@@ -1,0 +1,3 @@
+"""URLs of the loyalty REST API (members, events, simulate, adjustments, rules, tiers)."""
+
+urlpatterns: list = []

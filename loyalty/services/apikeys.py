@@ -1,0 +1,48 @@
+"""API keys of a brand's systems: created once (shown once), stored as a SHA-256, checked per request."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.utils import timezone
+
+from loyalty.models import ApiKey
+
+KEY_PREFIX_LENGTH = 8
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_key_create(*, name: str, rate_limit_per_minute: int | None = None) -> tuple[ApiKey, str]:
+    """Create a key for the current brand; returns the row and the key, which is never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise ValueError("name: an API key needs a name")
+    prefix = secrets.token_hex(KEY_PREFIX_LENGTH // 2)
+    key = f"lk_{prefix}_{secrets.token_urlsafe(32)}"
+    fields = {"name": name, "prefix": prefix, "key_hash": _hash(key)}
+    if rate_limit_per_minute:
+        fields["rate_limit_per_minute"] = rate_limit_per_minute
+    return ApiKey.objects.create(**fields), key
+
+
+def api_key_authenticate(*, key: str) -> ApiKey | None:
+    """The live key matching `key` in the current brand's schema, or None.
+
+    Keys live in the brand's schema, so another brand's key simply does not exist here.
+    """
+    if not key or not key.startswith("lk_"):
+        return None
+    api_key = ApiKey.objects.filter(key_hash=_hash(key), revoked_at__isnull=True).first()
+    if api_key is not None and (
+        api_key.last_used_at is None or (timezone.now() - api_key.last_used_at).total_seconds() > 60
+    ):
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
+    return api_key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
