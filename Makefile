@@ -8,13 +8,17 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EMBEDDED := $(PY) platform/embedded.py
 
-.PHONY: run test bench install lint format services-start services-stop clean-data
+.PHONY: run test bench install lint format services-start services-stop clean-data browser
 
 run: $(STAMP)
 	@$(EMBEDDED) exec -- $(PY) platform/run.py
 
-test: $(STAMP)
+test: $(STAMP) browser
 	@$(EMBEDDED) exec -- $(PY) -m pytest $(PYTEST_ARGS)
+
+# The member-site tests drive Debian's Chromium with Playwright: installed once if missing.
+browser:
+	@$(PY) platform/browser.py ensure
 
 bench: $(STAMP)
 	@$(EMBEDDED) exec -- $(PY) bench/run_all.py

@@ -217,7 +217,7 @@ def _run_concurrently(count: int, work) -> list:
         try:
             barrier.wait()
             results[index] = work(index)
-        except Exception as error:  # noqa: BLE001 - the outcome is what the test inspects
+        except Exception as error:
             results[index] = error
         finally:
             close_old_connections()

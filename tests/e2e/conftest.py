@@ -1,0 +1,73 @@
+"""A real browser (Debian's Chromium driven by Playwright) against a real threaded server."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.core.wsgi import get_wsgi_application
+
+# Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make around it
+# are still synchronous ones (the documented switch for this case).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "platform"))
+_browser = importlib.util.spec_from_file_location("platform_browser", Path(sys.path[0]) / "browser.py")
+browser_module = importlib.util.module_from_spec(_browser)
+_browser.loader.exec_module(browser_module)
+sys.path.pop(0)
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def site_server(live_db):
+    """Serve the whole app (every host) on a free port; data must be committed to be seen."""
+    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=True)
+    server.daemon_threads = True
+    server.set_app(get_wsgi_application())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    path = browser_module.chromium_path()
+    assert path, "Chromium is required: `make test` installs it (platform/browser.py ensure)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=path,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

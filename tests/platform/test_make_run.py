@@ -1,0 +1,134 @@
+"""`make run` end to end: starts everything on its own data folder, serves the demo brands, stops
+every process on Ctrl-C, and keeps the data for the next run."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(port: int, host: str, path: str = "/") -> int | None:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3)
+        conn.request("GET", path, headers={"Host": f"{host}:{port}"})
+        return conn.getresponse().status
+    except OSError:
+        return None
+
+
+def _processes_using(var_dir: Path, port: int) -> list[str]:
+    """Every process still running that belongs to this run (its data folder or its web port)."""
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if str(var_dir) in cmdline or f":{port}" in cmdline:
+            found.append(f"{proc.info['pid']} {cmdline[:120]}")
+    return found
+
+
+def _start(env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        ["make", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _wait_for(port: int, host: str, seconds: float = 120) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _get(port, host) == 200:
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def _ctrl_c(process: subprocess.Popen) -> str:
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=90)
+    return output
+
+
+@pytest.mark.slow
+def test_make_run_serves_demo_brands_and_ctrl_c_stops_everything():
+    var_dir = Path(tempfile.mkdtemp(prefix="loyalty-run-test-"))
+    var_dir.chmod(0o755)
+    port = _free_port()
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "TEST_DATABASE_NAME")
+    }
+    env.update(
+        PORT=str(port),
+        LOYALTY_VAR_DIR=str(var_dir),
+        EMBEDDED_PG_PORT=str(_free_port()),
+        EMBEDDED_REDIS_PORT=str(_free_port()),
+    )
+
+    process = _start(env)
+    try:
+        assert _wait_for(port, "citycar.localhost"), "no 200 from the demo brand within 120 s"
+        assert _get(port, "tabac-pro.localhost") == 200
+        assert _get(port, "grand-cru.localhost") == 200
+        assert _get(port, "localhost", "/health") == 200
+        assert _get(port, "localhost", "/console/") == 302
+        # Another terminal: management commands reach the same embedded services with no setup
+        # beyond the ports this test moved (a default run uses the default ports).
+        created = subprocess.run(
+            [
+                str(ROOT / ".venv/bin/python"),
+                "manage.py",
+                "create_brand",
+                "--slug",
+                "second-term",
+                "--name",
+                "Second Terminal",
+                "--admin-email",
+                "a@b.example",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert created.returncode == 0, created.stderr[-1500:]
+        assert _get(port, "second-term.localhost") == 200
+    finally:
+        output = _ctrl_c(process)
+    assert "Operator console" in output and "admin@citycar.example" in output
+    time.sleep(1)
+    assert _processes_using(var_dir, port) == [], output[-3000:]
+
+    # Second run: the data is kept (the brand made from "another terminal" is still served).
+    process = _start(env)
+    try:
+        assert _wait_for(port, "second-term.localhost")
+    finally:
+        output = _ctrl_c(process)
+    assert "CityCar Club: already there" in output
+    time.sleep(1)
+    assert _processes_using(var_dir, port) == []
+    shutil.rmtree(var_dir, ignore_errors=True)
