@@ -189,3 +189,17 @@ def _schema_count() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM information_schema.schemata")
         return cursor.fetchone()[0]
+
+
+def test_brand_create_rebuilds_a_missing_template_schema(live_db):
+    """The template is kept in step: when it is missing (or behind), brand_create migrates it first."""
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA "{template_schema_name()}" CASCADE')
+    assert not template_schema_is_current()
+    brand = brand_make("after-drop")
+    try:
+        assert template_schema_is_current()
+        assert _tables(brand.schema_name) == _tables(template_schema_name())
+    finally:
+        connection.set_schema_to_public()
+        brand.delete(force_drop=True)
