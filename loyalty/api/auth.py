@@ -46,7 +46,7 @@ class ApiKeyRateThrottle(throttling.BaseThrottle):
         if not isinstance(api_key, ApiKey):
             return True
         window = int(time.time() // 60)
-        cache_key = f"api-rate:{api_key.pk}:{window}"
+        cache_key = f"api-rate:{api_key.prefix}:{window}"
         cache.add(cache_key, 0, timeout=120)
         self.count = cache.incr(cache_key)
         self.limit = api_key.rate_limit_per_minute

@@ -1,0 +1,48 @@
+"""What every view of the brand API shares: JSON only, the one error shape, the idempotency header."""
+
+from __future__ import annotations
+
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+
+from loyalty.api.errors import ApiError, api_exception_handler
+from loyalty.api.serializers import MAX_KEY_LENGTH
+from loyalty.models import Member
+from loyalty.selectors.members import member_get
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class BrandApi:
+    """Mixed into every API view (before the DRF view class)."""
+
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
+
+    def get_exception_handler(self):
+        return api_exception_handler
+
+
+def idempotency_key_get(request: Request, *, required: bool) -> str | None:
+    """The request's `Idempotency-Key` header, checked."""
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    if not key:
+        if required:
+            raise ApiError(
+                field=IDEMPOTENCY_HEADER,
+                message="this header is required: a key unique to this event, sent again on retries",
+            )
+        return None
+    if len(key) > MAX_KEY_LENGTH:
+        raise ApiError(field=IDEMPOTENCY_HEADER, message=f"at most {MAX_KEY_LENGTH} characters")
+    return key
+
+
+def member_or_404(external_id: str) -> Member:
+    member = member_get(external_id=external_id)
+    if member is None:
+        raise ApiError(
+            field="external_id", message=f"no member with external id '{external_id}'", status_code=404
+        )
+    return member

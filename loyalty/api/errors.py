@@ -1,0 +1,139 @@
+"""One shape for every error of the brand API, including authentication, throttling and parsing:
+
+    {"error": {"field": "occurred_at", "message": "occurred_at: ...", "code": "invalid",
+               "details": {"occurred_at": ["..."]}}}
+
+`field` names the first offending field (a dotted path such as `events[3].occurred_at`, or a
+header such as `Idempotency-Key`), or is null when no field is at fault (throttling); `details`
+lists every field's messages when validation found several.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+STATUS_CODES = {
+    400: "invalid",
+    401: "not_authenticated",
+    404: "not_found",
+    409: "conflict",
+    422: "unprocessable",
+}
+
+
+class ApiError(exceptions.APIException):
+    """An error about one field (or header), with the HTTP status to answer."""
+
+    def __init__(
+        self, *, field: str | None, message: str, status_code: int = 400, code: str | None = None
+    ) -> None:
+        super().__init__(detail=message, code=code or STATUS_CODES.get(status_code, "error"))
+        self.status_code = status_code
+        self.field = field
+        self.message = message
+
+
+def errors_from_dict(errors: dict[str, list[str]], *, status_code: int = 400) -> exceptions.APIException:
+    """A services' `errors` mapping (field -> messages), as an API error."""
+    if not errors:
+        return ApiError(field=None, message="invalid input", status_code=status_code)
+    validation = exceptions.ValidationError({field: list(messages) for field, messages in errors.items()})
+    validation.status_code = status_code
+    return validation
+
+
+def _flatten(detail: Any, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(field path, message, code) for every message in a DRF error detail, in order."""
+    if isinstance(detail, dict):
+        found = []
+        for key, value in detail.items():
+            if key in ("non_field_errors", "__all__"):
+                path = prefix
+            elif isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            found += _flatten(value, path)
+        return found
+    if isinstance(detail, list):
+        if any(isinstance(item, (dict, list)) for item in detail):
+            found = []
+            for index, item in enumerate(detail):
+                if item:
+                    found += _flatten(
+                        item if isinstance(item, (dict, list)) else [item], f"{prefix}[{index}]"
+                    )
+            return found
+        return [(prefix, str(item), getattr(item, "code", "invalid")) for item in detail]
+    return [(prefix, str(detail), getattr(detail, "code", "invalid"))]
+
+
+def _auth_field(exc: exceptions.APIException) -> str | None:
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        return "Authorization"
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return "Content-Type"
+    if isinstance(exc, exceptions.ParseError):
+        return "body"
+    return None
+
+
+def error_body(*, field: str | None, message: str, code: str, details: dict | None = None) -> dict:
+    if field and not message.startswith(f"{field}:"):
+        message = f"{field}: {message}"
+    error = {"field": field, "message": message, "code": code}
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's exception handler, answering every API error in the one shape above."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a bug: Django's 500 handling (logged), never dressed up as a client error
+
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(math.ceil(exc.wait))
+
+    if isinstance(exc, exceptions.NotAuthenticated):
+        exc = ApiError(
+            field="Authorization",
+            message="an 'Api-Key <key>' header of this brand is required",
+            status_code=exc.status_code,
+            code="not_authenticated",
+        )
+    elif isinstance(exc, exceptions.Throttled):
+        exc = ApiError(
+            field=None,
+            message=f"this API key is over its rate limit; retry in {headers.get('Retry-After', 60)} s",
+            status_code=exc.status_code,
+            code="throttled",
+        )
+    if isinstance(exc, ApiError):
+        body = error_body(field=exc.field, message=exc.message, code=exc.detail.code)
+    else:
+        messages = _flatten(exc.detail)
+        field, message, code = messages[0] if messages else ("", str(exc.detail), "error")
+        field = field or _auth_field(exc) or ("body" if isinstance(exc, exceptions.ValidationError) else None)
+        details = None
+        if isinstance(exc, exceptions.ValidationError):
+            details = {}
+            for path, text, _code in messages:
+                details.setdefault(path or field, []).append(text)
+        body = error_body(field=field, message=message, code=code, details=details)
+    set_rollback()
+    return Response(body, status=exc.status_code, headers=headers)

@@ -1,0 +1,133 @@
+"""Members: create or update, read with balance/tier/next expiry, ledger, staff-like adjustments."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from loyalty.api.base import IDEMPOTENCY_HEADER, BrandApi, idempotency_key_get, member_or_404
+from loyalty.api.errors import ApiError, errors_from_dict
+from loyalty.api.serializers import (
+    AdjustmentInputSerializer,
+    ErrorSerializer,
+    LedgerEntrySerializer,
+    MemberInputSerializer,
+    MemberSerializer,
+)
+from loyalty.models import LedgerEntry, Member
+from loyalty.selectors.members import member_get, member_ledger, member_points_summary
+from loyalty.services.ledger import InsufficientPoints, LedgerError, MemberNotActive, points_adjust
+from loyalty.services.members import MemberInputError, member_upsert
+
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="bad input: `error.field` names the field"),
+    401: OpenApiResponse(ErrorSerializer, description="missing, unknown or revoked API key"),
+    404: OpenApiResponse(ErrorSerializer, description="no member with this external id"),
+    429: OpenApiResponse(ErrorSerializer, description="over the key's rate limit"),
+}
+
+
+def _member_response(member: Member, *, status_code: int = status.HTTP_200_OK) -> Response:
+    summary = member_points_summary(member=member)
+    return Response(MemberSerializer(member, context={"points": summary}).data, status=status_code)
+
+
+class MemberView(BrandApi, APIView):
+    @extend_schema(
+        summary="A member, with balance, tier and the points expiring next",
+        responses={200: MemberSerializer, **ERRORS},
+    )
+    def get(self, request, external_id: str):
+        return _member_response(member_or_404(external_id))
+
+    @extend_schema(
+        summary="Create the member with this external id, or update the fields given",
+        request=MemberInputSerializer,
+        responses={200: MemberSerializer, 201: MemberSerializer, **ERRORS},
+    )
+    def put(self, request, external_id: str):
+        serializer = MemberInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        consents = data.pop("consents", None)
+        try:
+            member, created = member_upsert(
+                external_id=external_id, data=data, consents=consents, source="api"
+            )
+        except MemberInputError as error:
+            raise errors_from_dict(error.errors) from None
+        return _member_response(
+            member_get(external_id=member.external_id),
+            status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+@extend_schema(summary="The member's ledger, newest first, with the cause of every entry", responses=None)
+class MemberLedgerView(BrandApi, generics.ListAPIView):
+    serializer_class = LedgerEntrySerializer
+
+    def get_queryset(self):
+        return member_ledger(member=member_or_404(self.kwargs["external_id"]))
+
+
+def _adjust(*, member: Member, points: int, reason: str, key: str | None) -> LedgerEntry:
+    """`points_adjust`, with the API's key namespace; a key reused for another request is a 409."""
+    ledger_key = f"api-adjust:{key}" if key else None
+    try:
+        entry = points_adjust(
+            member_id=member.pk, points=points, reason=reason, staff_user_id=None, idempotency_key=ledger_key
+        )
+    except IntegrityError:
+        # The same key sent concurrently: the other request wrote it first; answer what it wrote.
+        entry = LedgerEntry.objects.filter(idempotency_key=ledger_key).first() if ledger_key else None
+        if entry is None:
+            raise
+    if ledger_key and (entry.member_id != member.pk or entry.points != points or entry.reason != reason):
+        raise ApiError(
+            field=IDEMPOTENCY_HEADER,
+            message="this key was already used for a different adjustment",
+            status_code=status.HTTP_409_CONFLICT,
+            code="idempotency_key_reused",
+        )
+    return entry
+
+
+class MemberAdjustmentView(BrandApi, APIView):
+    @extend_schema(
+        summary="Add or take points, with a reason (as staff do in the backoffice)",
+        request=AdjustmentInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="sending the same key again returns the same entry and writes nothing",
+            )
+        ],
+        responses={
+            201: LedgerEntrySerializer,
+            409: OpenApiResponse(ErrorSerializer, description="not enough points, or key reused"),
+            **ERRORS,
+        },
+    )
+    def post(self, request, external_id: str):
+        member = member_or_404(external_id)
+        key = idempotency_key_get(request, required=False)
+        serializer = AdjustmentInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        points, reason = serializer.validated_data["points"], serializer.validated_data["reason"]
+        try:
+            entry = _adjust(member=member, points=points, reason=reason, key=key)
+        except InsufficientPoints as error:
+            raise ApiError(field="points", message=str(error), status_code=409, code=error.code) from None
+        except MemberNotActive as error:
+            raise ApiError(
+                field="external_id", message=str(error), status_code=409, code=error.code
+            ) from None
+        except LedgerError as error:
+            raise ApiError(field=None, message=str(error), code=error.code) from None
+        return Response(LedgerEntrySerializer(entry).data, status=status.HTTP_201_CREATED)

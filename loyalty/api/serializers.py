@@ -1,0 +1,282 @@
+"""Shapes of the brand API: input checks (types, sizes, formats) before the services, and the
+documented output. Business rules stay in the services; these only refuse malformed input."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
+
+from loyalty.models import Consent, EarningRule, LedgerEntry, Member, Tier
+
+MAX_BATCH = 1000
+MAX_KEY_LENGTH = 128  # ActivityEvent.idempotency_key
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, so a typo in a client is an error, not silently ignored."""
+
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        errors = {field: [ErrorDetail("is not a known field", code="unknown_field")] for field in unknown}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if not isinstance(error.detail, dict):
+                raise
+            raise serializers.ValidationError({**error.detail, **errors}) from None
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with a UTC offset (or Z): an event's time is never guessed."""
+
+    default_error_messages = {
+        "format": "must be an ISO 8601 date-time with a UTC offset, such as 2026-03-01T18:30:00+01:00",
+    }
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str):
+            self.fail("format")
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            self.fail("format")
+        if parsed.tzinfo is None or parsed.utcoffset() is None:
+            self.fail("format")
+        return parsed
+
+
+# --- members ---------------------------------------------------------------------------------------
+class MemberInputSerializer(StrictSerializer):
+    """PUT /members/{external_id}: the fields given are set; fields left out keep their value."""
+
+    kind = serializers.ChoiceField(choices=Member.Kind.choices, required=False)
+    company_name = serializers.CharField(max_length=160, required=False, allow_blank=True, allow_null=True)
+    siret = serializers.CharField(max_length=14, required=False, allow_blank=True, allow_null=True)
+    first_name = serializers.CharField(max_length=80, required=False, allow_blank=True, allow_null=True)
+    last_name = serializers.CharField(max_length=80, required=False, allow_blank=True, allow_null=True)
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True, allow_null=True)
+    phone = serializers.CharField(
+        max_length=16,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="E.164, such as +33612345678",
+    )
+    address_line1 = serializers.CharField(max_length=160, required=False, allow_blank=True, allow_null=True)
+    address_line2 = serializers.CharField(max_length=160, required=False, allow_blank=True, allow_null=True)
+    postal_code = serializers.CharField(max_length=16, required=False, allow_blank=True, allow_null=True)
+    city = serializers.CharField(max_length=80, required=False, allow_blank=True, allow_null=True)
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True, allow_null=True)
+    language = serializers.CharField(max_length=8, required=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=100)
+    is_vip = serializers.BooleanField(required=False)
+    consents = serializers.DictField(
+        child=serializers.BooleanField(),
+        required=False,
+        help_text=f"consent per channel ({', '.join(Consent.Channel.values)}): true or false",
+    )
+
+
+class TierRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class NextExpirySerializer(serializers.Serializer):
+    points = serializers.IntegerField()
+    date = serializers.DateField(help_text="in the brand's timezone")
+    expires_at = serializers.DateTimeField()
+
+
+class PointsSerializer(serializers.Serializer):
+    balance = serializers.IntegerField(help_text="the sum of the member's ledger entries")
+    spendable = serializers.IntegerField(help_text="points that can be spent now")
+    pending = serializers.IntegerField(help_text="points earned but not yet spendable")
+    owed = serializers.IntegerField(help_text="points spent beyond the balance (overdraft)")
+    next_expiry = NextExpirySerializer(allow_null=True, help_text="the points that expire first, and when")
+
+
+class ConsentSerializer(serializers.Serializer):
+    granted = serializers.BooleanField()
+    changed_at = serializers.DateTimeField()
+    source = serializers.CharField()
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    tier = TierRefSerializer(allow_null=True)
+    consents = serializers.SerializerMethodField()
+    points = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Member
+        fields = [
+            "external_id",
+            "kind",
+            "company_name",
+            "siret",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "address_line1",
+            "address_line2",
+            "postal_code",
+            "city",
+            "country",
+            "language",
+            "tags",
+            "is_vip",
+            "status",
+            "tier",
+            "tier_since",
+            "joined_at",
+            "last_activity_at",
+            "consents",
+            "points",
+        ]
+
+    @extend_schema_field(serializers.DictField(child=ConsentSerializer()))
+    def get_consents(self, member: Member) -> dict:
+        return {consent.channel: ConsentSerializer(consent).data for consent in member.consents.all()}
+
+    @extend_schema_field(PointsSerializer)
+    def get_points(self, member: Member) -> dict:
+        return PointsSerializer(self.context["points"]).data
+
+
+class EventRefSerializer(serializers.Serializer):
+    id = serializers.CharField(source="idempotency_key", help_text="the event's idempotency key")
+    type = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+
+
+class RuleRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class LedgerEntrySerializer(serializers.ModelSerializer):
+    event = EventRefSerializer(allow_null=True)
+    rule = RuleRefSerializer(allow_null=True)
+
+    class Meta:
+        model = LedgerEntry
+        fields = [
+            "id",
+            "kind",
+            "points",
+            "balance_after",
+            "created_at",
+            "event",
+            "rule",
+            "staff_user",
+            "reason",
+            "source",
+            "reverses",
+            "explanation",
+        ]
+
+
+class AdjustmentInputSerializer(StrictSerializer):
+    points = serializers.IntegerField(
+        min_value=-1_000_000_000, max_value=1_000_000_000, help_text="positive adds, negative takes"
+    )
+    reason = serializers.CharField(max_length=1000)
+
+    def validate_points(self, value: int) -> int:
+        if value == 0:
+            raise serializers.ValidationError("cannot be zero")
+        return value
+
+
+# --- events ----------------------------------------------------------------------------------------
+class EventInputSerializer(StrictSerializer):
+    member = serializers.CharField(max_length=64, help_text="the member's external id")
+    type = serializers.CharField(max_length=64, help_text="an event type of the brand: purchase, trip...")
+    occurred_at = AwareDateTimeField(help_text="ISO 8601 with a UTC offset")
+    attributes = serializers.DictField(
+        required=False, default=dict, help_text="the event's data: amount, currency, items, zones..."
+    )
+
+
+class BatchEventInputSerializer(EventInputSerializer):
+    id = serializers.CharField(max_length=MAX_KEY_LENGTH, help_text="the event's idempotency key")
+
+
+class BatchInputSerializer(StrictSerializer):
+    events = BatchEventInputSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
+
+
+class BeneficiarySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=EarningRule.Beneficiary.choices)
+    member = serializers.CharField(
+        allow_null=True, help_text="external id of the member, or null for a sales rep"
+    )
+
+
+class AwardSerializer(serializers.Serializer):
+    beneficiary = BeneficiarySerializer()
+    points = serializers.IntegerField()
+    rule = RuleRefSerializer()
+    explanation = serializers.DictField(help_text="matched conditions and the computation")
+
+
+class EventResultSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    member = serializers.CharField()
+    type = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    points_awarded = serializers.IntegerField()
+    awards = AwardSerializer(many=True)
+    balance = serializers.IntegerField()
+    replayed = serializers.BooleanField(help_text="true when this key was seen before: nothing was written")
+
+
+class ItemErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+    status = serializers.IntegerField()
+
+
+class BatchItemResultSerializer(EventResultSerializer):
+    """Either an event's result or, for an event that could not be recorded, its `error`."""
+
+    error = ItemErrorSerializer(required=False)
+
+
+class BatchResultSerializer(serializers.Serializer):
+    results = BatchItemResultSerializer(many=True)
+
+
+# --- programme as code -----------------------------------------------------------------------------
+class RuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EarningRule
+        fields = "__all__"
+        read_only_fields = ["id", "budget_used", "created_at", "updated_at"]
+
+
+class TierSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tier
+        fields = "__all__"
+        read_only_fields = ["id", "created_at"]
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    field = serializers.CharField(allow_null=True, help_text="the field or header at fault")
+    message = serializers.CharField()
+    code = serializers.CharField()
+    details = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()

@@ -1,0 +1,80 @@
+"""Reads about members: one member with their points summary, their ledger with explanations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Min, Q, QuerySet, Sum
+from django.utils import timezone
+
+from loyalty.models import LedgerEntry, Member, PointLot
+from loyalty.services.ledger import brand_timezone
+
+
+@dataclass(frozen=True)
+class NextExpiry:
+    """The points that expire first: every open lot expiring on that same day (brand's timezone)."""
+
+    points: int
+    date: date
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PointsSummary:
+    balance: int
+    spendable: int
+    pending: int
+    owed: int
+    next_expiry: NextExpiry | None
+
+
+def member_get(*, external_id: str) -> Member | None:
+    """The member with this external id (tier and consents loaded), or None."""
+    return (
+        Member.objects.select_related("tier")
+        .prefetch_related("consents")
+        .filter(external_id=external_id)
+        .first()
+    )
+
+
+def member_points_summary(*, member: Member, at: datetime | None = None) -> PointsSummary:
+    """Balance, what can be spent now, what is still pending, and the points expiring next.
+
+    Lots past their expiry that the nightly expiry has not taken yet still count: they are the
+    points that go first.
+    """
+    at = at or timezone.now()
+    open_lots = PointLot.objects.filter(member=member, remaining__gt=0)
+    figures = open_lots.aggregate(
+        total=Sum("remaining"),
+        pending=Sum("remaining", filter=Q(available_at__gt=at)),
+        first_expiry=Min("expires_at"),
+    )
+    next_expiry = None
+    first_expiry = figures["first_expiry"]
+    if first_expiry is not None:
+        zone = brand_timezone()
+        day = first_expiry.astimezone(zone).date()
+        day_end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+        points = open_lots.filter(expires_at__lt=day_end).aggregate(points=Sum("remaining"))["points"] or 0
+        next_expiry = NextExpiry(points=points, date=day, expires_at=first_expiry)
+    pending = figures["pending"] or 0
+    return PointsSummary(
+        balance=member.balance,
+        spendable=(figures["total"] or 0) - pending,
+        pending=pending,
+        owed=member.points_owed,
+        next_expiry=next_expiry,
+    )
+
+
+def member_ledger(*, member: Member) -> QuerySet[LedgerEntry]:
+    """The member's entries, newest first, with what caused them."""
+    return (
+        LedgerEntry.objects.filter(member=member)
+        .select_related("event", "rule", "staff_user")
+        .order_by("-created_at", "-id")
+    )

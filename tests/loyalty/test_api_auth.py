@@ -1,0 +1,141 @@
+"""REST API: API keys (header, revocation, rate limit), the error shape, the OpenAPI schema, and the
+`create_api_key` command."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django_tenants.utils import schema_context
+from drf_spectacular.validation import validate_schema
+
+from loyalty.models import ApiKey, Member
+from loyalty.services.apikeys import api_key_revoke
+from tests.loyalty.test_api_support import ApiClient, error_of, key_make
+
+pytest_plugins = ["tests.loyalty.test_api_support"]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Api-Key lk_0000_not-a-real-key",
+        "Api-Key ",
+        "Bearer something",
+        "Api-Key",
+        "api-key lk_nope",
+    ],
+)
+def test_bad_authorization_headers_are_401_and_write_nothing(api_a, in_a, authorization):
+    response = api_a._client().put(
+        "/api/v1/members/K-1",
+        data='{"first_name": "Eve"}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=authorization,
+    )
+    error = error_of(response, 401)
+    assert error["field"] == "Authorization"
+    assert response["WWW-Authenticate"] == "Api-Key"
+    connection.set_tenant(in_a)
+    assert not Member.objects.filter(external_id="K-1").exists()
+
+
+def test_missing_authorization_header_is_401(api_a, in_a):
+    anonymous = ApiClient(brand=api_a.brand, key="")
+    error = error_of(anonymous.put("/api/v1/members/K-2", {"first_name": "Eve"}), 401)
+    assert error["field"] == "Authorization"
+    assert error["code"] == "not_authenticated"
+    connection.set_tenant(in_a)
+    assert not Member.objects.filter(external_id="K-2").exists()
+
+
+def test_a_revoked_key_stops_working(api_a, in_a):
+    assert api_a.put("/api/v1/members/K-3", {}).status_code == 201
+    connection.set_tenant(in_a)
+    for api_key in ApiKey.objects.all():
+        api_key_revoke(api_key=api_key)
+    error = error_of(api_a.get("/api/v1/members/K-3"), 401)
+    assert error["code"] == "authentication_failed"
+
+
+def test_over_the_rate_limit_is_429_with_retry_after(db, brand_a):
+    if time.time() % 60 > 55:  # the counter is per minute: stay inside one window
+        time.sleep(60 - time.time() % 60 + 0.1)
+    limited = ApiClient(brand=brand_a, key=key_make(brand_a, name="limited", rate_limit_per_minute=3))
+    statuses = [limited.get("/api/v1/members/nobody").status_code for _ in range(3)]
+    assert statuses == [404, 404, 404]
+    response = limited.get("/api/v1/members/nobody")
+    error = error_of(response, 429)
+    assert error["code"] == "throttled"
+    assert 1 <= int(response["Retry-After"]) <= 60
+    # Another key of the same brand has its own budget.
+    other = ApiClient(brand=brand_a, key=key_make(brand_a, name="other"))
+    assert other.get("/api/v1/members/nobody").status_code == 404
+
+
+def test_unknown_method_and_path(api_a):
+    error = error_of(api_a.delete("/api/v1/members/K-4"), 405)
+    assert error["code"] == "method_not_allowed"
+
+
+def test_schema_is_valid_openapi_and_documents_every_path(api_a):
+    response = api_a._client().get("/api/v1/schema/?format=json")
+    assert response.status_code == 200
+    schema = response.json()
+    validate_schema(schema)
+    assert schema["openapi"].startswith("3.")
+    paths = set(schema["paths"])
+    assert {
+        "/api/v1/members/{external_id}",
+        "/api/v1/members/{external_id}/ledger",
+        "/api/v1/members/{external_id}/adjustments",
+    } <= paths
+    assert "ApiKey" in schema["components"]["securitySchemes"]
+    docs = api_a._client().get("/api/v1/docs/")
+    assert docs.status_code == 200
+    assert b"swagger" in docs.content.lower()
+
+
+def test_create_api_key_prints_the_key_once_and_stores_only_its_hash(db, brand_a):
+    out = io.StringIO()
+    call_command("create_api_key", "--brand", brand_a.slug, "--name", "POS", stdout=out)
+    lines = out.getvalue().strip().splitlines()
+    key = lines[-1]
+    assert key.startswith("lk_")
+    assert out.getvalue().count(key) == 1
+    with schema_context(brand_a.schema_name):
+        stored = ApiKey.objects.get(name="POS")
+        assert key not in {stored.key_hash, stored.prefix, stored.name}
+    assert ApiClient(brand=brand_a, key=key).get("/api/v1/members/nobody").status_code == 404
+
+
+def test_create_api_key_refuses_a_bad_rate_limit(db, brand_a):
+    with pytest.raises(CommandError, match="rate-limit"):
+        call_command("create_api_key", "--brand", brand_a.slug, "--name", "POS", "--rate-limit", "0")
+
+
+def test_create_api_key_for_an_unknown_brand_exits_non_zero_with_one_line(db):
+    database = connection.settings_dict
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "create_api_key", "--brand", "no-such-brand", "--name", "ERP"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "no-such-brand" in lines[0]
