@@ -59,6 +59,11 @@ class BrandMiddleware(TenantMainMiddleware):
             return response
         brand = request.tenant
         if brand.schema_name != get_public_schema_name() and brand.is_suspended:
+            if request.path.startswith("/api/"):
+                message = f"{brand.name} is suspended: its API is unavailable until it is reactivated"
+                return JsonResponse(
+                    {"error": {"field": None, "message": message, "code": "brand_suspended"}}, status=403
+                )
             return render(request, "tenants/suspended.html", {"brand": brand}, status=403)
         return None
 

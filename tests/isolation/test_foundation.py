@@ -146,3 +146,10 @@ def test_suspended_brand_shows_a_suspended_page_and_others_are_unaffected(
     assert response.status_code == 403
     assert "temporarily unavailable" in response.content.decode()
     assert client_for(brand_b).get(path).status_code in (200, 302)
+
+
+def test_suspended_brand_api_answers_json(db, brand_a, client_for):
+    Brand.objects.filter(pk=brand_a.pk).update(status=Brand.Status.SUSPENDED)
+    response = client_for(brand_a).get("/api/v1/members/x")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "brand_suspended"
