@@ -153,6 +153,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
     "brand-usage-hourly": {"task": "tenants.brand_usage_refresh_all", "schedule": 3600.0},
+    # Expiry every hour in every brand; tiers once a night in each brand's timezone (loyalty.tasks).
+    "loyalty-nightly-hourly": {"task": "loyalty.nightly_all", "schedule": 3600.0},
 }
 
 # --- sessions and cookies: host-only, so a brand's session never reaches another host -----------

@@ -77,6 +77,17 @@ class ProgrammeSettings(models.Model):
             models.CheckConstraint(
                 condition=~Q(expiry_policy="days") | Q(expiry_days__gte=1), name="programme_expiry_days_set"
             ),
+            models.CheckConstraint(
+                condition=Q(points_per_unit__gte=1), name="programme_points_per_unit_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(tier_metric="event_count") | ~Q(tier_metric_event_type=""),
+                name="programme_tier_event_type_set",
+            ),
+            models.CheckConstraint(
+                condition=~Q(tier_window="rolling_months") | Q(tier_window_months__gte=1),
+                name="programme_tier_window_months_set",
+            ),
         ]
 
     def __str__(self) -> str:

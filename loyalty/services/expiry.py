@@ -1,0 +1,77 @@
+"""Nightly expiry: what is left of lots past their expiry date becomes `expire` ledger entries.
+
+Set-based SQL, by batches of members, one transaction each. Lock order is the ledger's: the
+members' rows first (in id order), then their lots, exactly like `points_debit`, so expiry and
+concurrent redemptions queue behind each other instead of deadlocking. Per member and run: one
+`expire` entry, one `LotConsumption` per lot, the lot emptied, the cached balance lowered by the
+same amount. Both invariants hold (balance == sum of entries; open lots - points owed == balance),
+and running it again finds nothing more to expire.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import connection, transaction
+
+BATCH_MEMBERS = 5_000
+
+DUE_MEMBERS = """
+    SELECT DISTINCT member_id FROM loyalty_pointlot
+    WHERE remaining > 0 AND expires_at <= %(at)s AND member_id > %(after)s
+    ORDER BY member_id
+    LIMIT %(limit)s
+"""
+
+LOCK_MEMBERS = "SELECT id FROM loyalty_member WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE"
+
+EXPIRE = """
+    WITH due AS (
+        SELECT id, member_id, remaining FROM loyalty_pointlot
+        WHERE member_id = ANY(%(ids)s) AND remaining > 0 AND expires_at <= %(at)s
+        ORDER BY id
+        FOR UPDATE
+    ),
+    per_member AS (
+        SELECT member_id, SUM(remaining) AS points, COUNT(*) AS lots FROM due GROUP BY member_id
+    ),
+    members AS (
+        UPDATE loyalty_member m SET balance = m.balance - p.points, updated_at = %(at)s
+        FROM per_member p
+        WHERE m.id = p.member_id
+        RETURNING m.id, m.balance, p.points, p.lots
+    ),
+    entries AS (
+        INSERT INTO loyalty_ledgerentry
+            (member_id, kind, points, balance_after, created_at, reason, source, explanation)
+        SELECT id, 'expire', -points, balance, %(at)s, '', 'expiry',
+               jsonb_build_object('why', 'points past their expiry date', 'lots', lots)
+        FROM members
+        RETURNING id, member_id, points
+    ),
+    consumed AS (
+        INSERT INTO loyalty_lotconsumption (entry_id, lot_id, points)
+        SELECT e.id, d.id, d.remaining FROM due d JOIN entries e ON e.member_id = d.member_id
+    ),
+    emptied AS (
+        UPDATE loyalty_pointlot l SET remaining = 0 FROM due d WHERE l.id = d.id
+    )
+    SELECT COALESCE(-SUM(points), 0) FROM entries
+"""
+
+
+def points_expire_due(*, at: datetime) -> int:
+    """Expire every lot whose expiry date is at or before `at`; returns the points expired."""
+    expired = 0
+    after = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(DUE_MEMBERS, {"at": at, "after": after, "limit": BATCH_MEMBERS})
+            ids = [row[0] for row in cursor.fetchall()]
+        if not ids:
+            return expired
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(LOCK_MEMBERS, {"ids": ids})
+            cursor.execute(EXPIRE, {"ids": ids, "at": at})
+            expired += cursor.fetchone()[0]
+        after = ids[-1]

@@ -1,0 +1,89 @@
+"""Programme settings: the brand's point value, expiry, pending period, overdraft, auto-creation and
+tier qualification. One row per brand schema (`loyalty.services.ledger.programme_settings`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from loyalty.models import ProgrammeSettings
+from loyalty.services.ledger import programme_settings
+
+EDITABLE_FIELDS = (
+    "programme_name",
+    "points_per_unit",
+    "unit_value",
+    "currency",
+    "expiry_policy",
+    "expiry_days",
+    "pending_days",
+    "overdraft_limit",
+    "auto_create_members",
+    "tier_metric",
+    "tier_metric_event_type",
+    "tier_window",
+    "tier_window_months",
+    "tier_downgrade",
+    "tier_grace_days",
+)
+
+
+class ProgrammeInputError(ValueError):
+    """Bad programme settings; `errors` maps each field to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items()))
+        self.errors = errors
+
+
+def programme_settings_validate(*, data: dict[str, Any]) -> ProgrammeSettings:
+    """The settings row with `data` applied and checked, not saved (the backoffice form uses it too)."""
+    unknown = sorted(set(data) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise ProgrammeInputError({field: ["is not a programme setting"] for field in unknown})
+    row = programme_settings()
+    for field, value in data.items():
+        setattr(row, field, value)
+    errors: dict[str, list[str]] = {}
+    try:
+        row.full_clean(validate_constraints=False)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    row.currency = (row.currency or "").upper()
+    if len(row.currency) != 3 or not row.currency.isalpha():
+        errors.setdefault("currency", []).append("is a 3-letter ISO 4217 code, such as EUR")
+    if row.expiry_policy == ProgrammeSettings.Expiry.DAYS and not row.expiry_days:
+        errors.setdefault("expiry_days", []).append("is required (1 or more) when points expire after N days")
+    if row.unit_value is not None and row.unit_value <= 0:
+        errors.setdefault("unit_value", []).append("must be more than 0")
+    if row.tier_metric == ProgrammeSettings.TierMetric.EVENT_COUNT and not row.tier_metric_event_type:
+        errors.setdefault("tier_metric_event_type", []).append(
+            "is required when tiers qualify on a count of events"
+        )
+    if row.tier_window == ProgrammeSettings.TierWindow.ROLLING_MONTHS and not row.tier_window_months:
+        errors.setdefault("tier_window_months", []).append("is required (1 or more) for a rolling window")
+    if errors:
+        raise ProgrammeInputError(errors)
+    if row.expiry_policy != ProgrammeSettings.Expiry.DAYS:
+        row.expiry_days = None
+    return row
+
+
+def programme_settings_update(*, data: dict[str, Any]) -> ProgrammeSettings:
+    """Save the settings. A new overdraft limit applies to every member at once (set-based); a member
+    already owing more than the new limit keeps what they owe as their limit until repaid."""
+    with transaction.atomic():
+        ProgrammeSettings.objects.select_for_update().get_or_create(id=1)
+        row = programme_settings_validate(data=data)
+        previous_limit = ProgrammeSettings.objects.values_list("overdraft_limit", flat=True).get(id=1)
+        row.save()
+        if row.overdraft_limit != previous_limit:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE loyalty_member SET overdraft_limit = GREATEST(%s, points_owed) "
+                    "WHERE overdraft_limit IS DISTINCT FROM GREATEST(%s, points_owed)",
+                    [row.overdraft_limit, row.overdraft_limit],
+                )
+    return row

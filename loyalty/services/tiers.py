@@ -1,0 +1,221 @@
+"""Tiers: definitions (create/update/delete with validation) and qualification.
+
+A member's tier is the highest tier whose threshold their qualification metric reaches, over the
+programme's window, never below a staff-set floor. Going down waits for the grace period when the
+programme has one (`Member.tier_below_since` remembers when the member first fell short). Every
+change is a `TierChange` row.
+
+Per-event evaluation and the nightly run are the same SQL statement, restricted to one member or
+to a range of member ids, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import ProtectedError, Q
+from django.utils import timezone
+
+from loyalty.models import Member, ProgrammeSettings, Tier, TierChange
+from loyalty.selectors.tiers import tier_metric_params, tier_metric_sql
+from loyalty.services.ledger import member_lock, programme_settings
+
+TIER_FIELDS = ("code", "name", "threshold", "earn_multiplier", "benefits")
+NIGHTLY_BATCH = 50_000
+
+
+class TierInputError(ValueError):
+    """Bad tier data; `errors` maps each field to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items()))
+        self.errors = errors
+
+
+# --- definitions ----------------------------------------------------------------------------------
+
+
+def tier_validate(*, data: dict[str, Any], tier: Tier | None = None) -> Tier:
+    """`tier` (or a new tier) with `data` applied and checked, not saved."""
+    unknown = sorted(set(data) - set(TIER_FIELDS))
+    if unknown:
+        raise TierInputError({field: ["is not a tier field"] for field in unknown})
+    tier = tier or Tier()
+    errors: dict[str, list[str]] = {}
+    for field in ("threshold", "earn_multiplier"):
+        if field in data:
+            try:
+                data = {**data, field: Decimal(str(data[field]))}
+            except (InvalidOperation, ValueError):
+                errors[field] = ["must be a number"]
+    for field, value in data.items():
+        if field not in errors:
+            setattr(tier, field, value if value is not None else "")
+    try:
+        tier.full_clean(validate_constraints=False)
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            errors.setdefault(field, messages)
+    if "threshold" not in errors and tier.threshold is not None:
+        if tier.threshold < 0:
+            errors["threshold"] = ["must be 0 or more"]
+        elif Tier.objects.filter(threshold=tier.threshold).exclude(pk=tier.pk).exists():
+            errors["threshold"] = ["another tier already has this threshold"]
+    if "earn_multiplier" not in errors and tier.earn_multiplier is not None and tier.earn_multiplier <= 0:
+        errors["earn_multiplier"] = ["must be more than 0"]
+    if errors:
+        raise TierInputError(errors)
+    return tier
+
+
+def tier_create(*, data: dict) -> Tier:
+    missing = [field for field in ("code", "name") if not data.get(field)]
+    if missing:
+        raise TierInputError({field: ["is required"] for field in missing})
+    with transaction.atomic():
+        tier = tier_validate(data=data)
+        tier.save()
+    return tier
+
+
+def tier_update(*, tier: Tier, data: dict) -> Tier:
+    """Change a tier's definition. Members are re-placed by the next evaluation (event or nightly)."""
+    with transaction.atomic():
+        tier = tier_validate(data=data, tier=Tier.objects.select_for_update().get(pk=tier.pk))
+        tier.save()
+    return tier
+
+
+def tier_delete(*, tier: Tier) -> None:
+    """Delete a tier nobody holds, has as a floor or has in their history (history stays true)."""
+    with transaction.atomic():
+        held = Member.objects.filter(Q(tier=tier) | Q(tier_floor=tier)).count()
+        if held:
+            raise TierInputError({"tier": [f"{held} member(s) hold this tier or have it as a floor"]})
+        try:
+            tier.delete()
+        except ProtectedError:
+            raise TierInputError(
+                {"tier": ["is recorded in tier history or used elsewhere (gifts), so it cannot be deleted"]}
+            ) from None
+
+
+def tier_floor_set(*, member_id: int, tier: Tier | None, at: datetime | None = None) -> TierChange | None:
+    """A staff-set floor: the member never goes below it; applied at once."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        member = member_lock(member_id=member_id)
+        Member.objects.filter(pk=member.pk).update(tier_floor=tier)
+        member.tier_floor = tier
+        return tier_evaluate(member=member, at=at)
+
+
+# --- qualification --------------------------------------------------------------------------------
+
+
+def _evaluate_sql(programme: ProgrammeSettings, *, final: str) -> str:
+    """The whole decision as one statement: metric, qualified tier, floor, grace, update, history."""
+    # Only constant SQL fragments are interpolated; every value is a parameter.
+    return f"""
+    WITH tiers AS (
+        SELECT id, threshold, LEAD(threshold) OVER (ORDER BY threshold) AS next_threshold
+        FROM loyalty_tier
+    ),
+    metric AS ({tier_metric_sql(programme)}),
+    state AS (
+        SELECT m.id AS member_id, COALESCE(x.value, 0) AS value,
+               m.tier_id AS current_id, ct.threshold AS current_thr, m.tier_below_since,
+               ft.id AS floor_id, ft.threshold AS floor_thr
+        FROM loyalty_member m
+        LEFT JOIN metric x ON x.member_id = m.id
+        LEFT JOIN loyalty_tier ct ON ct.id = m.tier_id
+        LEFT JOIN loyalty_tier ft ON ft.id = m.tier_floor_id
+        WHERE m.id BETWEEN %(lo)s AND %(hi)s AND m.status <> 'anonymised'
+    ),
+    target AS (
+        SELECT s.*,
+               CASE WHEN s.floor_thr IS NOT NULL AND (q.threshold IS NULL OR s.floor_thr > q.threshold)
+                    THEN s.floor_id ELSE q.id END AS target_id,
+               GREATEST(s.floor_thr, q.threshold) AS target_thr,
+               (s.floor_thr IS NOT NULL AND (q.threshold IS NULL OR s.floor_thr > q.threshold)) AS by_floor
+        FROM state s
+        LEFT JOIN tiers q
+          ON s.value >= q.threshold AND (q.next_threshold IS NULL OR s.value < q.next_threshold)
+    ),
+    moves AS (
+        SELECT t.*,
+               CASE WHEN t.target_thr IS NOT DISTINCT FROM t.current_thr THEN 'stay'
+                    WHEN t.current_thr IS NULL OR t.target_thr > t.current_thr THEN 'up'
+                    WHEN %(immediate)s OR t.tier_below_since <= %(grace_cutoff)s THEN 'down'
+                    ELSE 'grace' END AS move
+        FROM target t
+    ),
+    decided AS (
+        SELECT member_id, value, current_id,
+               CASE WHEN move IN ('up', 'down') THEN target_id ELSE current_id END AS new_id,
+               CASE WHEN move = 'grace' THEN COALESCE(tier_below_since, %(at)s) END AS new_below_since,
+               CASE WHEN by_floor AND move = 'up' THEN 'floor'
+                    WHEN move = 'up' THEN 'qualified' ELSE 'downgraded' END AS reason
+        FROM moves
+    ),
+    changed AS (
+        UPDATE loyalty_member m
+        SET tier_id = d.new_id,
+            tier_since = CASE WHEN d.new_id IS DISTINCT FROM d.current_id THEN %(at)s ELSE m.tier_since END,
+            tier_below_since = d.new_below_since
+        FROM decided d
+        -- The tier read above must still be the member's (a concurrent event may have moved it).
+        WHERE m.id = d.member_id AND m.tier_id IS NOT DISTINCT FROM d.current_id
+          AND (d.new_id IS DISTINCT FROM d.current_id
+               OR m.tier_below_since IS DISTINCT FROM d.new_below_since)
+        RETURNING m.id, d.current_id, d.new_id, d.reason, d.value, m.tier_since, m.tier_below_since
+    ),
+    logged AS (
+        INSERT INTO loyalty_tierchange (member_id, from_tier_id, to_tier_id, reason, metric_value, changed_at)
+        SELECT id, current_id, new_id, reason, value, %(at)s FROM changed
+        WHERE new_id IS DISTINCT FROM current_id
+        RETURNING id, member_id
+    )
+    {final}"""  # noqa: S608
+
+
+def tier_evaluate(*, member: Member, at: datetime) -> TierChange | None:
+    """Re-place one member (already row-locked by the caller). Returns the change, if any."""
+    programme = programme_settings()
+    final = """SELECT c.new_id, c.tier_since, c.tier_below_since, l.id
+               FROM changed c LEFT JOIN logged l ON l.member_id = c.id"""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _evaluate_sql(programme, final=final),
+            tier_metric_params(programme=programme, at=at, lo=member.pk, hi=member.pk),
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    member.tier_id, member.tier_since, member.tier_below_since, change_id = row
+    if "tier" in member._state.fields_cache:
+        del member._state.fields_cache["tier"]
+    return TierChange.objects.get(pk=change_id) if change_id else None
+
+
+def tiers_evaluate_all(*, at: datetime) -> int:
+    """Re-place every member, set-based, one transaction per range of member ids so a long run never
+    holds many rows locked. Returns how many members changed tier."""
+    programme = programme_settings()
+    sql = _evaluate_sql(programme, final="SELECT COUNT(*) FROM logged")
+    bounds = Member.objects.order_by().values_list("id", flat=True)
+    first, last = bounds.order_by("id").first(), bounds.order_by("-id").first()
+    if first is None:
+        return 0
+    changed = 0
+    for lo in range(first, last + 1, NIGHTLY_BATCH):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                sql, tier_metric_params(programme=programme, at=at, lo=lo, hi=lo + NIGHTLY_BATCH - 1)
+            )
+            changed += cursor.fetchone()[0]
+    return changed
