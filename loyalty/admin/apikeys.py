@@ -1,1 +1,86 @@
-"""Backoffice: apikeys."""
+"""Backoffice: the brand's API keys. A key is shown once, on the page that creates it; only its hash
+is kept. Keys are revoked, never deleted, so the list stays a record of who had access."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.template import engines
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+
+from loyalty.models import ApiKey
+from loyalty.services.apikeys import api_key_create, api_key_revoke
+
+PAGE = engines["django"].from_string(
+    """{% extends "admin/base_site.html" %}
+{% block content %}<div id="content-main">
+{% if key %}
+  <p>The API key <strong>{{ api_key.name }}</strong> is created. Copy it now: it is shown only once,
+  and only its fingerprint is kept.</p>
+  <pre id="api-key" style="font-size:1.2em;user-select:all">{{ key }}</pre>
+  <p>Send it as <code>Authorization: Api-Key &lt;key&gt;</code> to <code>/api/v1/</code> on this
+  brand's host; it is limited to {{ api_key.rate_limit_per_minute }} requests a minute.</p>
+  <p><a href="{{ list_url }}">Back to the API keys</a></p>
+{% else %}
+  <form method="post">{% csrf_token %}{{ form.as_p }}<input type="submit" value="Create the key"></form>
+{% endif %}
+</div>{% endblock %}"""
+)
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(max_length=80, help_text="what uses it, such as 'ERP' or 'shop checkout'")
+    rate_limit_per_minute = forms.IntegerField(min_value=1, max_value=1_000_000, initial=6000)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "rate_limit_per_minute", "created_at", "last_used_at", "state"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix"]
+    fields = ["name", "prefix", "rate_limit_per_minute", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    @admin.display(description="state")
+    def state(self, api_key: ApiKey) -> str:
+        return "revoked" if api_key.revoked_at else "active"
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request, queryset) -> None:
+        for api_key in queryset.filter(revoked_at__isnull=True):
+            api_key_revoke(api_key=api_key)
+        self.message_user(request, "Revoked: requests with these keys are now refused.", messages.SUCCESS)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """A form of its own: the key exists only in the response to the POST that creates it."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ApiKeyCreateForm(request.POST if request.method == "POST" else None)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Create an API key",
+            "form": form,
+        }
+        if form.is_valid():
+            api_key, key = api_key_create(
+                name=form.cleaned_data["name"],
+                rate_limit_per_minute=form.cleaned_data["rate_limit_per_minute"],
+            )
+            self.log_addition(request, api_key, [{"added": {}}])
+            context.update(
+                title="API key created",
+                api_key=api_key,
+                key=key,
+                list_url=reverse("admin:loyalty_apikey_changelist"),
+            )
+        response = HttpResponse(PAGE.render(context, request))
+        add_never_cache_headers(response)
+        return response
