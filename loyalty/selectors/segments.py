@@ -192,4 +192,4 @@ def segment_filters_members(*, filters: dict) -> QuerySet[Member]:
 
 
 def segment_members(*, segment: Segment) -> QuerySet[Member]:
-    return segment_filters_members(filters=segment.filters or {})
+    return segment_filters_members(filters={} if segment.filters is None else segment.filters)
