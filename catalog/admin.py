@@ -1,0 +1,504 @@
+"""Backoffice of the catalogue: categories, gifts (photos, voucher pools, import/export), orders
+(processing through the state machine, supplier CSV), the service-credit outbox.
+
+Orders are never edited as plain rows: every change goes through the services, which keep the
+ledger, the stock and the order's history right.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from tenants.tasks import enqueue_on_commit
+
+from .imports import gift_import, gifts_export_csv
+from .models import (
+    CatalogSettings,
+    Category,
+    Gift,
+    GiftPhoto,
+    Order,
+    OrderEvent,
+    OrderLine,
+    ServicePush,
+    VoucherCode,
+)
+from .selectors import gift_stock_left, orders_supplier_csv
+from .services import (
+    CatalogError,
+    gift_photo_thumbnail_build,
+    order_cancel,
+    order_status_set,
+    voucher_codes_add,
+)
+from .tasks import service_push_send_task
+
+IMPORT_TOKEN = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx|txt)$")
+
+
+def csv_download(content: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def staff_actor(request: HttpRequest) -> str:
+    return f"staff:{request.user.pk}"
+
+
+@admin.register(CatalogSettings)
+class CatalogSettingsAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not CatalogSettings.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "position"]
+    list_editable = ["position"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name", "slug"]
+
+
+class GiftPhotoInline(admin.TabularInline):
+    model = GiftPhoto
+    fields = ["image", "preview", "alt_text", "position"]
+    readonly_fields = ["preview"]
+    extra = 1
+
+    @admin.display(description="thumbnail")
+    def preview(self, photo: GiftPhoto) -> str:
+        if not photo.pk:
+            return "-"
+        return format_html('<img src="{}" alt="" style="max-height:80px">', photo.thumbnail_url)
+
+
+class GiftImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV (comma or semicolon) or XLSX, first row: the column names")
+    dry_run = forms.BooleanField(
+        required=False, initial=True, label="Dry run: check and preview, import nothing"
+    )
+
+
+class VoucherCodesForm(forms.Form):
+    codes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 12}), required=False, help_text="one per line"
+    )
+    file = forms.FileField(required=False, help_text="or a text/CSV file, one code per line")
+
+    def clean(self):
+        data = super().clean()
+        lines = (data.get("codes") or "").splitlines()
+        upload = data.get("file")
+        if upload:
+            lines += upload.read().decode("utf-8-sig", errors="replace").splitlines()
+        data["lines"] = [line.split(",")[0].split(";")[0] for line in lines]
+        if not any(line.strip() for line in data["lines"]):
+            raise forms.ValidationError("give at least one code")
+        return data
+
+
+@admin.register(Gift)
+class GiftAdmin(admin.ModelAdmin):
+    list_display = [
+        "reference",
+        "name",
+        "kind",
+        "category",
+        "points_price",
+        "stock_display",
+        "is_active",
+        "is_featured",
+        "in_printed_catalogue",
+    ]
+    list_filter = [
+        "kind",
+        "category",
+        "is_active",
+        "is_featured",
+        "in_printed_catalogue",
+        "vip_only",
+        "tiers",
+    ]
+    search_fields = ["reference", "name"]
+    list_select_related = ["category"]
+    filter_horizontal = ["tiers"]
+    inlines = [GiftPhotoInline]
+    actions = [
+        "export_csv",
+        "feature",
+        "unfeature",
+        "add_to_printed",
+        "remove_from_printed",
+        "activate",
+        "deactivate",
+    ]
+    fieldsets = [
+        (
+            None,
+            {"fields": ["reference", "name", "description", "category", "position", "kind", "points_price"]},
+        ),
+        ("Value", {"fields": ["retail_value", "retail_currency"]}),
+        (
+            "Availability",
+            {
+                "fields": [
+                    "is_active",
+                    "stock",
+                    "limit_per_member",
+                    "available_from",
+                    "available_until",
+                    "tiers",
+                    "vip_only",
+                ]
+            },
+        ),
+        ("Selections", {"fields": ["is_featured", "in_printed_catalogue"]}),
+        (
+            "Donation",
+            {"fields": ["charity_name", "donation_amount", "donation_currency"], "classes": ["collapse"]},
+        ),
+        ("Service credit", {"fields": ["service_code", "service_quantity"], "classes": ["collapse"]}),
+    ]
+    change_list_template = "admin/catalog/gift/change_list.html"
+    change_form_template = "admin/catalog/gift/change_form.html"
+
+    @admin.display(description="stock")
+    def stock_display(self, gift: Gift) -> str:
+        left = gift_stock_left(gift=gift)
+        return "unlimited" if left is None else str(left)
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is GiftPhoto:
+            for photo_form in formset.forms:
+                photo = photo_form.instance
+                if photo.pk and "image" in photo_form.changed_data:
+                    try:
+                        gift_photo_thumbnail_build(photo=photo)
+                    except CatalogError as error:
+                        messages.error(request, f"{photo.image.name}: {error.message}")
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("import/", wrap(self.import_view), name="catalog_gift_import"),
+            path("<int:gift_id>/codes/", wrap(self.codes_view), name="catalog_gift_codes"),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload, dry-run preview with per-row errors, then import the good rows."""
+        if not self.has_add_permission(request) or not self.has_change_permission(request):
+            return HttpResponse(status=403)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Import gifts"}
+        form = GiftImportForm()
+        if request.method == "POST" and request.POST.get("token"):
+            token = request.POST["token"]
+            name = f"catalog-imports/{token}"
+            if not IMPORT_TOKEN.match(token) or not default_storage.exists(name):
+                messages.error(request, "That preview has expired: upload the file again.")
+                return HttpResponseRedirect(reverse("admin:catalog_gift_import"))
+            with default_storage.open(name, "rb") as stored:
+                content = stored.read()
+            default_storage.delete(name)
+            context.update(self._import_run(request, content=content, filename=token, dry_run=False))
+        elif request.method == "POST":
+            form = GiftImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                upload = form.cleaned_data["file"]
+                content = upload.read()
+                dry_run = form.cleaned_data["dry_run"]
+                result = self._import_run(request, content=content, filename=upload.name, dry_run=dry_run)
+                if "error" in result:
+                    form.add_error("file", result.pop("error"))
+                elif dry_run:
+                    extension = upload.name.rsplit(".", 1)[-1].lower()
+                    token = f"{uuid.uuid4().hex}.{extension}"
+                    default_storage.save(f"catalog-imports/{token}", ContentFile(content))
+                    result["token"] = token
+                context.update(result)
+        context["form"] = form
+        return TemplateResponse(request, "admin/catalog/gift/import.html", context)
+
+    def _import_run(self, request: HttpRequest, *, content: bytes, filename: str, dry_run: bool) -> dict:
+        try:
+            report = gift_import(content=content, filename=filename, dry_run=dry_run)
+        except CatalogError as error:
+            return {"error": error.message}
+        if not dry_run:
+            messages.success(
+                request,
+                f"Imported: {report.created} created, {report.updated} updated, "
+                f"{len(report.failed)} rows with errors not imported.",
+            )
+        return {"report": report}
+
+    def codes_view(self, request: HttpRequest, gift_id: int) -> HttpResponse:
+        """Add codes to a voucher gift's pool (pasted or uploaded)."""
+        gift = get_object_or_404(Gift, pk=gift_id)
+        if not self.has_change_permission(request, gift):
+            return HttpResponse(status=403)
+        form = VoucherCodesForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = voucher_codes_add(gift=gift, codes=form.cleaned_data["lines"])
+            except CatalogError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, f"{result.added} codes added to the pool of {gift.name}.")
+                if result.duplicates:
+                    shown = ", ".join(result.duplicates[:20])
+                    messages.warning(request, f"{len(result.duplicates)} duplicates not added: {shown}")
+                return HttpResponseRedirect(reverse("admin:catalog_gift_codes", args=[gift.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": gift,
+            "title": f"Voucher codes of {gift.name}",
+            "form": form,
+            "unused": gift.codes.filter(order_line__isnull=True).count(),
+            "used": gift.codes.filter(order_line__isnull=False).count(),
+        }
+        return TemplateResponse(request, "admin/catalog/gift/codes.html", context)
+
+    @admin.action(description="Export the selected gifts as CSV (the import's columns)")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Gift]) -> HttpResponse:
+        return csv_download(gifts_export_csv(gifts=queryset), f"gifts-{timezone.localdate()}.csv")
+
+    def _flag(self, request: HttpRequest, queryset: QuerySet[Gift], **values) -> None:
+        count = queryset.update(**values, updated_at=timezone.now())
+        messages.success(request, f"{count} gifts updated.")
+
+    @admin.action(description="Feature the selected gifts")
+    def feature(self, request, queryset):
+        self._flag(request, queryset, is_featured=True)
+
+    @admin.action(description="Stop featuring the selected gifts")
+    def unfeature(self, request, queryset):
+        self._flag(request, queryset, is_featured=False)
+
+    @admin.action(description="Add to the printed catalogue")
+    def add_to_printed(self, request, queryset):
+        self._flag(request, queryset, in_printed_catalogue=True)
+
+    @admin.action(description="Remove from the printed catalogue")
+    def remove_from_printed(self, request, queryset):
+        self._flag(request, queryset, in_printed_catalogue=False)
+
+    @admin.action(description="Activate (show and allow redemption)")
+    def activate(self, request, queryset):
+        self._flag(request, queryset, is_active=True)
+
+    @admin.action(description="Deactivate (hide)")
+    def deactivate(self, request, queryset):
+        self._flag(request, queryset, is_active=False)
+
+
+@admin.register(VoucherCode)
+class VoucherCodeAdmin(admin.ModelAdmin):
+    list_display = ["code", "gift", "order_line", "used_at"]
+    list_filter = [("order_line", admin.EmptyFieldListFilter), "gift"]
+    search_fields = ["code", "gift__reference"]
+    list_select_related = ["gift", "order_line"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # codes are added to a gift's pool from the gift's page
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: VoucherCode | None = None) -> bool:
+        return obj is None or obj.order_line_id is None
+
+    def delete_queryset(self, request, queryset):
+        queryset.filter(order_line__isnull=True).delete()
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = [
+        "gift_reference",
+        "gift_name",
+        "kind",
+        "quantity",
+        "points_total",
+        "amount",
+        "currency",
+        "codes",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="codes")
+    def codes(self, line: OrderLine) -> str:
+        return ", ".join(code.code for code in line.codes.all()) or "-"
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    fields = ["created_at", "from_status", "to_status", "actor", "tracking_ref", "note"]
+    readonly_fields = fields
+
+
+class ShipForm(forms.Form):
+    tracking_ref = forms.CharField(max_length=120)
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["id", "placed_at", "member", "status", "total_points", "tracking_ref"]
+    list_filter = ["status", "placed_at", "lines__kind"]
+    search_fields = [
+        "=id",
+        "member__external_id",
+        "member__last_name",
+        "tracking_ref",
+        "lines__gift_reference",
+    ]
+    list_select_related = ["member"]
+    date_hierarchy = "placed_at"
+    inlines = [OrderLineInline, OrderEventInline]
+    actions = ["confirm", "ship", "deliver", "cancel", "export_supplier_csv"]
+    readonly_fields = [
+        "member",
+        "status",
+        "total_points",
+        "placed_at",
+        "tracking_ref",
+        "shipping",
+        "debit_entry",
+        "restore_entry",
+        "idempotency_key",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="shipping address")
+    def shipping(self, order: Order) -> str:
+        return ", ".join(order.shipping_lines) or "-"
+
+    def _transition(self, request: HttpRequest, queryset: QuerySet[Order], status: str, **extra) -> None:
+        done, failed = 0, []
+        for order in queryset.order_by("pk"):
+            try:
+                _, changed = order_status_set(
+                    order_id=order.pk,
+                    status=status,
+                    actor=staff_actor(request),
+                    staff_user_id=request.user.pk,
+                    **extra.get(order.pk, {}),
+                )
+            except CatalogError as error:
+                failed.append(f"order {order.pk}: {error.message}")
+            else:
+                done += changed
+        if done:
+            messages.success(request, f"{done} orders {status}.")
+        for failure in failed:
+            messages.error(request, failure)
+
+    @admin.action(description="Confirm the selected orders")
+    def confirm(self, request, queryset):
+        self._transition(request, queryset, Order.Status.CONFIRMED)
+
+    @admin.action(description="Mark the selected orders delivered")
+    def deliver(self, request, queryset):
+        self._transition(request, queryset, Order.Status.DELIVERED)
+
+    @admin.action(description="Cancel the selected orders (points and stock go back)")
+    def cancel(self, request, queryset):
+        done, failed = 0, []
+        for order in queryset.order_by("pk"):
+            try:
+                _, changed = order_cancel(
+                    order_id=order.pk, actor=staff_actor(request), staff_user_id=request.user.pk
+                )
+            except CatalogError as error:
+                failed.append(f"order {order.pk}: {error.message}")
+            else:
+                done += changed
+        if done:
+            messages.success(request, f"{done} orders cancelled; their points and stock are back.")
+        for failure in failed:
+            messages.error(request, failure)
+
+    @admin.action(description="Ship the selected orders (asks for tracking references)")
+    def ship(self, request, queryset):
+        orders = list(queryset.order_by("pk"))
+        forms_by_order = {
+            order.pk: ShipForm(request.POST if "apply" in request.POST else None, prefix=f"o{order.pk}")
+            for order in orders
+        }
+        if "apply" in request.POST and all(form.is_valid() for form in forms_by_order.values()):
+            tracking = {
+                pk: {"tracking_ref": form.cleaned_data["tracking_ref"]} for pk, form in forms_by_order.items()
+            }
+            self._transition(request, queryset, Order.Status.SHIPPED, **tracking)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Ship orders",
+            "rows": [(order, forms_by_order[order.pk]) for order in orders],
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/catalog/order/ship.html", context)
+
+    @admin.action(description="Export the selected orders as CSV for the supplier")
+    def export_supplier_csv(self, request, queryset):
+        return csv_download(orders_supplier_csv(orders=queryset), f"orders-{timezone.localdate()}.csv")
+
+
+@admin.register(ServicePush)
+class ServicePushAdmin(admin.ModelAdmin):
+    """The service-credit outbox: what was (or would be, without an endpoint) sent to the brand."""
+
+    list_display = ["id", "order", "action", "status", "attempts", "response_status", "created_at", "sent_at"]
+    list_filter = ["status", "action"]
+    readonly_fields = [f.name for f in ServicePush._meta.fields]
+    actions = ["send_again"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Send the failed pushes now")
+    def send_again(self, request, queryset):
+        pending = list(queryset.filter(status__in=[ServicePush.Status.FAILED, ServicePush.Status.PENDING]))
+        for push in pending:
+            enqueue_on_commit(service_push_send_task, push.pk)
+        messages.success(request, f"{len(pending)} pushes queued.")

@@ -1,0 +1,126 @@
+"""Catalogue endpoints for the brand's systems and fulfilment partners (thin: selectors and services
+do the work). Authentication, permission and rate limit are the API's defaults (API keys)."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.models import Order
+from catalog.selectors import (
+    gift_search,
+    gifts_visible,
+    member_spendable_points,
+    orders_with_details,
+)
+from catalog.services import RedeemItem, ShippingAddress, order_place, order_status_set
+from loyalty.models import Member
+
+from .errors import catalog_exception_handler, error_response
+from .serializers import (
+    GiftFilterSerializer,
+    GiftSerializer,
+    MemberGiftSerializer,
+    OrderSerializer,
+    OrderStatusRequestSerializer,
+    RedemptionRequestSerializer,
+)
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=True, description="same key, same order"
+)
+
+
+class CatalogApiView(APIView):
+    def get_exception_handler(self):
+        return catalog_exception_handler
+
+    def paginated(self, request: Request, queryset, serializer_class, **context) -> Response:
+        paginator = self.pagination_class() if self.pagination_class else None
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        data = serializer_class(page, many=True, context={"request": request, **context}).data
+        return paginator.get_paginated_response(data)
+
+
+def member_by_external_id(external_id: str) -> Member:
+    return get_object_or_404(Member, external_id=external_id)
+
+
+class GiftListView(CatalogApiView):
+    @extend_schema(parameters=[GiftFilterSerializer], responses=MemberGiftSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        filters = GiftFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = dict(filters.validated_data)
+        external_id, affordable = data.pop("member", None), data.pop("affordable")
+        if external_id is None:
+            return self.paginated(request, gift_search(**data), GiftSerializer)
+        member = member_by_external_id(external_id)
+        gifts = gift_search(
+            spendable=member_spendable_points(member_id=member.pk), affordable_only=affordable, **data
+        )
+        return self.paginated(request, gifts, MemberGiftSerializer, member=member)
+
+
+class GiftDetailView(CatalogApiView):
+    @extend_schema(responses=GiftSerializer)
+    def get(self, request: Request, gift_id: int) -> Response:
+        gift = get_object_or_404(gifts_visible(), pk=gift_id)
+        return Response(GiftSerializer(gift, context={"request": request}).data)
+
+
+class MemberRedemptionsView(CatalogApiView):
+    @extend_schema(responses=OrderSerializer(many=True))
+    def get(self, request: Request, external_id: str) -> Response:
+        member = member_by_external_id(external_id)
+        return self.paginated(request, orders_with_details().filter(member=member), OrderSerializer)
+
+    @extend_schema(
+        request=RedemptionRequestSerializer, responses={201: OrderSerializer}, parameters=[IDEMPOTENCY_HEADER]
+    )
+    def post(self, request: Request, external_id: str) -> Response:
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key:
+            return error_response(
+                field="Idempotency-Key",
+                message="an Idempotency-Key header is required (the same key makes a retry safe)",
+                code="required",
+                http_status=status.HTTP_400_BAD_REQUEST,
+            )
+        member = member_by_external_id(external_id)
+        body = RedemptionRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        address = body.validated_data["shipping_address"]
+        order, created = order_place(
+            member_id=member.pk,
+            items=[RedeemItem(**item) for item in body.validated_data["items"]],
+            shipping=ShippingAddress(**address) if address else None,
+            idempotency_key=key,
+            actor=f"api:{request.auth.prefix}",
+        )
+        order = orders_with_details().get(pk=order.pk)
+        return Response(
+            OrderSerializer(order).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class OrderDetailView(CatalogApiView):
+    @extend_schema(responses=OrderSerializer)
+    def get(self, request: Request, order_id: int) -> Response:
+        return Response(OrderSerializer(get_object_or_404(orders_with_details(), pk=order_id)).data)
+
+
+class OrderStatusView(CatalogApiView):
+    """Fulfilment partners move orders along: confirmed, shipped (tracking_ref), delivered, cancelled."""
+
+    @extend_schema(request=OrderStatusRequestSerializer, responses=OrderSerializer)
+    def post(self, request: Request, order_id: int) -> Response:
+        get_object_or_404(Order, pk=order_id)
+        body = OrderStatusRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        order_status_set(order_id=order_id, actor=f"api:{request.auth.prefix}", **body.validated_data)
+        return Response(OrderSerializer(orders_with_details().get(pk=order_id)).data)

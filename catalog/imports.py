@@ -1,0 +1,348 @@
+"""Bulk import of gifts from CSV or XLSX (with a dry run), and the export in the same columns.
+
+Semantics: every row is checked on its own. Good rows are imported (created, or updated when their
+reference already exists), bad rows are reported with their errors and not imported; a dry run
+checks and reports exactly the same way and writes nothing. A reference that appears on two rows of
+the same file is an error on each of them (the file does not say which one is right).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from loyalty.models import Tier
+from loyalty.services.ledger import brand_timezone
+
+from .models import Category, Gift
+from .services import CatalogInputError
+
+COLUMNS = [
+    "reference",
+    "name",
+    "description",
+    "category",
+    "kind",
+    "points_price",
+    "retail_value",
+    "retail_currency",
+    "stock",
+    "limit_per_member",
+    "available_from",
+    "available_until",
+    "tiers",
+    "vip_only",
+    "is_active",
+    "is_featured",
+    "in_printed_catalogue",
+    "position",
+    "charity_name",
+    "donation_amount",
+    "donation_currency",
+    "service_code",
+    "service_quantity",
+]
+REQUIRED_COLUMNS = ("reference", "name", "points_price")
+MAX_ROWS = 5000
+MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_WHEN_BLANK = {"kind", "vip_only", "is_active", "is_featured", "in_printed_catalogue", "position"}
+TRUE_WORDS = {"1", "yes", "y", "true", "x", "oui"}
+FALSE_WORDS = {"0", "no", "n", "false", "non"}
+
+
+@dataclass
+class ImportRow:
+    line: int
+    reference: str
+    name: str
+    action: str = ""  # create, update or error
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class ImportReport:
+    dry_run: bool
+    rows: list[ImportRow]
+
+    @property
+    def created(self) -> int:
+        return sum(row.action == "create" for row in self.rows)
+
+    @property
+    def updated(self) -> int:
+        return sum(row.action == "update" for row in self.rows)
+
+    @property
+    def failed(self) -> list[ImportRow]:
+        return [row for row in self.rows if row.action == "error"]
+
+
+class YesNoField(forms.CharField):
+    """yes/no, true/false, 1/0, x; blank is None (the model's default)."""
+
+    def to_python(self, value):
+        text = (super().to_python(value) or "").strip().lower()
+        if not text:
+            return None
+        if text in TRUE_WORDS:
+            return True
+        if text in FALSE_WORDS:
+            return False
+        raise ValidationError(f"'{value}' is not yes or no")
+
+
+class GiftRowForm(forms.Form):
+    """The parsing of one row; the model's own validation and constraints run after it."""
+
+    reference = forms.CharField(max_length=64)
+    name = forms.CharField(max_length=160)
+    description = forms.CharField(required=False)
+    category = forms.CharField(required=False)
+    kind = forms.ChoiceField(choices=Gift.Kind.choices, required=False)
+    points_price = forms.IntegerField()
+    retail_value = forms.DecimalField(required=False, max_digits=12, decimal_places=2)
+    retail_currency = forms.CharField(required=False, max_length=3)
+    stock = forms.IntegerField(required=False)
+    limit_per_member = forms.IntegerField(required=False)
+    available_from = forms.DateTimeField(required=False)
+    available_until = forms.DateTimeField(required=False)
+    tiers = forms.CharField(required=False)
+    vip_only = YesNoField(required=False)
+    is_active = YesNoField(required=False)
+    is_featured = YesNoField(required=False)
+    in_printed_catalogue = YesNoField(required=False)
+    position = forms.IntegerField(required=False)
+    charity_name = forms.CharField(required=False)
+    donation_amount = forms.DecimalField(required=False, max_digits=12, decimal_places=2)
+    donation_currency = forms.CharField(required=False, max_length=3)
+    service_code = forms.CharField(required=False)
+    service_quantity = forms.IntegerField(required=False)
+
+    def __init__(self, *args, categories: dict[str, Category], tiers: dict[str, Tier], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.categories = categories
+        self.known_tiers = tiers
+
+    def clean_points_price(self) -> int:
+        value = self.cleaned_data["points_price"]
+        if value <= 0:
+            raise ValidationError("a points price is a positive whole number")
+        return value
+
+    def clean_category(self) -> Category | None:
+        value = self.cleaned_data["category"].strip()
+        if not value:
+            return None
+        category = self.categories.get(value.lower())
+        if category is None:
+            raise ValidationError(f"unknown category '{value}'")
+        return category
+
+    def clean_tiers(self) -> list[Tier]:
+        codes = [code.strip() for code in self.cleaned_data["tiers"].split(",") if code.strip()]
+        unknown = [code for code in codes if code.lower() not in self.known_tiers]
+        if unknown:
+            raise ValidationError(f"unknown tier '{unknown[0]}'")
+        return [self.known_tiers[code.lower()] for code in codes]
+
+    def clean_retail_currency(self) -> str:
+        return self.cleaned_data["retail_currency"].strip().upper()
+
+    def clean_donation_currency(self) -> str:
+        return self.cleaned_data["donation_currency"].strip().upper()
+
+
+def gift_import(*, content: bytes, filename: str, dry_run: bool) -> ImportReport:
+    """Import gifts from a CSV or XLSX file: see the module's docstring for the semantics."""
+    if len(content) > MAX_BYTES:
+        raise CatalogInputError(f"the file is larger than {MAX_BYTES // 1024 // 1024} MB", field="file")
+    header, rows = _rows_read(content=content, filename=filename)
+    _header_check(header)
+    categories = {}
+    for category in Category.objects.all():
+        categories[category.slug.lower()] = categories[category.name.lower()] = category
+    tiers = {tier.code.lower(): tier for tier in Tier.objects.all()}
+    lines_by_reference: dict[str, list[int]] = {}
+    for line, values in rows:
+        lines_by_reference.setdefault(values.get("reference", "").strip(), []).append(line)
+
+    report = ImportReport(dry_run=dry_run, rows=[])
+    with timezone.override(brand_timezone()), transaction.atomic():
+        existing = {
+            gift.reference: gift
+            for gift in Gift.objects.filter(
+                reference__in=[values.get("reference", "").strip() for _, values in rows]
+            ).prefetch_related("tiers")
+        }
+        for line, values in rows:
+            row = ImportRow(
+                line=line, reference=values.get("reference", "").strip(), name=values.get("name", "")
+            )
+            report.rows.append(row)
+            same = lines_by_reference.get(row.reference, [])
+            if row.reference and len(same) > 1:
+                row.errors["reference"] = [f"'{row.reference}' appears on rows {', '.join(map(str, same))}"]
+            gift = existing.get(row.reference)
+            if gift is not None:
+                values = {**gift_export_row(gift), **values}
+            _row_import(row=row, values=values, gift=gift, categories=categories, tiers=tiers)
+        if dry_run:
+            transaction.set_rollback(True)
+    return report
+
+
+def _row_import(
+    *,
+    row: ImportRow,
+    values: dict[str, str],
+    gift: Gift | None,
+    categories: dict[str, Category],
+    tiers: dict[str, Tier],
+) -> None:
+    form = GiftRowForm(data=values, categories=categories, tiers=tiers)
+    if not form.is_valid():
+        for name, messages in form.errors.items():
+            row.errors.setdefault(name, []).extend(messages)
+    if row.errors:
+        row.action = "error"
+        return
+    data = form.cleaned_data
+    tier_list = data.pop("tiers")
+    row.action = "update" if gift is not None else "create"
+    gift = gift or Gift()
+    for name, value in data.items():
+        model_field = Gift._meta.get_field(name)
+        if value in (None, "") and name in DEFAULT_WHEN_BLANK:
+            value = model_field.get_default()
+        elif value is None and not model_field.null:
+            value = ""
+        setattr(gift, name, value)
+    try:
+        gift.full_clean()
+    except ValidationError as error:
+        row.action = "error"
+        for name, messages in error.message_dict.items():
+            row.errors.setdefault("row" if name == "__all__" else name, []).extend(messages)
+        return
+    try:
+        with transaction.atomic():
+            gift.save()
+            gift.tiers.set(tier_list)
+    except IntegrityError as error:
+        row.action = "error"
+        row.errors.setdefault("row", []).append(f"refused by the database: {error}".splitlines()[0])
+
+
+def _header_check(header: list[str]) -> None:
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if missing:
+        raise CatalogInputError(f"missing column(s): {', '.join(missing)}", field="file")
+    unknown = [name for name in header if name and name not in COLUMNS]
+    if unknown:
+        raise CatalogInputError(
+            f"unknown column(s): {', '.join(unknown)} (the columns are: {', '.join(COLUMNS)})", field="file"
+        )
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
+    if repeated:
+        raise CatalogInputError(f"repeated column(s): {', '.join(repeated)}", field="file")
+
+
+def _rows_read(*, content: bytes, filename: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header and the non-empty rows, each with its line number in the file (header = 1)."""
+    name = (filename or "").lower()
+    if name.endswith(".xlsx"):
+        table = _xlsx_table(content)
+    elif name.endswith(".csv") or name.endswith(".txt"):
+        table = _csv_table(content)
+    else:
+        raise CatalogInputError("upload a .csv or .xlsx file", field="file")
+    if not table:
+        raise CatalogInputError("the file is empty", field="file")
+    header = [cell.strip().lower() for cell in table[0]]
+    rows = []
+    for index, cells in enumerate(table[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        rows.append(
+            (index, {header[i]: cell for i, cell in enumerate(cells) if i < len(header) and header[i]})
+        )
+    if len(rows) > MAX_ROWS:
+        raise CatalogInputError(f"at most {MAX_ROWS} rows per file", field="file")
+    return header, rows
+
+
+def _csv_table(content: bytes) -> list[list[str]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = content.decode("cp1252", errors="replace")
+    try:
+        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        return list(csv.reader(io.StringIO(text), dialect))
+    except csv.Error as error:
+        raise CatalogInputError(f"the CSV cannot be read: {error}", field="file") from error
+
+
+def _xlsx_table(content: bytes) -> list[list[str]]:
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as error:  # whatever is wrong inside an uploaded file, it is the file's fault
+        raise CatalogInputError("the XLSX file cannot be read", field="file") from error
+    try:
+        sheet = workbook.worksheets[0]
+        return [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(Decimal(repr(value)))
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def gift_export_row(gift: Gift) -> dict[str, str]:
+    """A gift in the import's columns: exporting then importing changes nothing."""
+    local = brand_timezone()
+
+    def text(value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, datetime):
+            return value.astimezone(local).strftime("%Y-%m-%d %H:%M:%S")
+        return str(value)
+
+    row = {name: text(getattr(gift, name)) for name in COLUMNS if name not in ("category", "tiers")}
+    row["category"] = gift.category.slug if gift.category_id else ""
+    row["tiers"] = ",".join(sorted(tier.code for tier in gift.tiers.all()))
+    return row
+
+
+def gifts_export_csv(*, gifts: QuerySet[Gift]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer.writeheader()
+    for gift in gifts.select_related("category").prefetch_related("tiers").order_by("reference"):
+        writer.writerow(gift_export_row(gift))
+    return out.getvalue()

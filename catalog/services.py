@@ -1,0 +1,679 @@
+"""Writes of the catalogue: redemption, the order state machine, voucher pools, photo thumbnails,
+service-credit pushes.
+
+Lock order, the same everywhere so that concurrent redemptions and cancellations never deadlock:
+the member's row (`member_lock`) first, then the order row (cancellation), then gift rows ordered
+by id, then voucher codes (`FOR UPDATE SKIP LOCKED`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import secrets
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
+from pathlib import PurePosixPath
+
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from loyalty.models import LedgerEntry, Member
+from loyalty.services.ledger import EntryCause, InsufficientPoints, member_lock, points_debit, points_restore
+from loyalty.services.ledger import programme_settings as loyalty_programme_settings
+from tenants.tasks import enqueue_on_commit
+
+from .models import (
+    CatalogSettings,
+    Gift,
+    GiftPhoto,
+    Order,
+    OrderEvent,
+    OrderLine,
+    ServicePush,
+    VoucherCode,
+)
+from .selectors import gift_refusal, gift_stock_left, member_gift_quantities
+from .signals import order_status_changed
+
+logger = logging.getLogger(__name__)
+
+MAX_ITEMS = 50
+MAX_QUANTITY = 100
+THUMBNAIL_SIZE = (480, 480)
+
+
+class CatalogError(Exception):
+    """A catalogue write that cannot happen: `field` names the input at fault, `code` is stable."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str = "", code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+
+class CatalogInputError(CatalogError):
+    """The request itself is wrong (missing, malformed, unknown)."""
+
+
+class RedemptionRefused(CatalogError):
+    """A well-formed redemption the rules refuse: insufficient_points, out_of_stock, limit_reached,
+    not_your_tier, unavailable, member_not_active. Nothing was taken."""
+
+
+class IdempotencyConflict(CatalogError):
+    code = "idempotency_conflict"
+
+
+class OrderTransitionError(CatalogError):
+    code = "invalid_transition"
+
+
+class ServicePushFailed(Exception):
+    """The brand's system did not accept a service-credit push (the task retries)."""
+
+
+@dataclass(frozen=True)
+class RedeemItem:
+    gift_id: int
+    quantity: int = 1
+
+
+@dataclass(frozen=True)
+class ShippingAddress:
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+    line2: str = ""
+    phone: str = ""
+
+    REQUIRED = ("name", "line1", "postal_code", "city", "country")
+    MAX_LENGTHS = {
+        "name": 160,
+        "line1": 160,
+        "line2": 160,
+        "postal_code": 16,
+        "city": 80,
+        "country": 2,
+        "phone": 20,
+    }
+
+    def check(self) -> None:
+        for field in self.REQUIRED:
+            if not str(getattr(self, field) or "").strip():
+                raise CatalogInputError(
+                    f"{field} is required", field=f"shipping_address.{field}", code="required"
+                )
+        for field, limit in self.MAX_LENGTHS.items():
+            if len(str(getattr(self, field) or "")) > limit:
+                raise CatalogInputError(
+                    f"{field} is at most {limit} characters",
+                    field=f"shipping_address.{field}",
+                    code="too_long",
+                )
+        if not self.country.isalpha():
+            raise CatalogInputError(
+                "country is an ISO 3166 two-letter code", field="shipping_address.country", code="invalid"
+            )
+
+
+ORDER_TRANSITIONS: dict[str, set[str]] = {
+    Order.Status.PLACED: {Order.Status.CONFIRMED, Order.Status.CANCELLED},
+    Order.Status.CONFIRMED: {Order.Status.SHIPPED, Order.Status.DELIVERED, Order.Status.CANCELLED},
+    Order.Status.SHIPPED: {Order.Status.DELIVERED},
+    Order.Status.DELIVERED: set(),
+    Order.Status.CANCELLED: set(),
+}
+
+
+# --- redemption -------------------------------------------------------------------------------
+
+
+def order_place(
+    *,
+    member_id: int,
+    items: list[RedeemItem],
+    idempotency_key: str,
+    actor: str,
+    shipping: ShippingAddress | None = None,
+    at: datetime | None = None,
+) -> tuple[Order, bool]:
+    """Redeem gifts: the points, the stock and the voucher codes are taken in one transaction, or
+    nothing is taken and `RedemptionRefused` says why. Returns (order, created): the same key sent
+    again returns the first order and takes nothing more."""
+    items = _items_check(items)
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 128:
+        raise CatalogInputError(
+            "an idempotency key of 1 to 128 characters is required", field="idempotency_key"
+        )
+    fingerprint = _fingerprint(items, shipping)
+    at = at or timezone.now()
+    with transaction.atomic():
+        try:
+            member = member_lock(member_id=member_id)
+        except Member.DoesNotExist:
+            raise CatalogInputError(f"no member {member_id}", field="member", code="not_found") from None
+        # Under the member's lock, so a concurrent retry with the same key waits and finds this order.
+        existing = Order.objects.filter(member=member, idempotency_key=key).first()
+        if existing is not None:
+            if existing.request_fingerprint != fingerprint:
+                raise IdempotencyConflict(
+                    "this idempotency key was already used for a different redemption",
+                    field="idempotency_key",
+                )
+            return existing, False
+
+        gifts = {
+            gift.pk: gift
+            for gift in Gift.objects.select_for_update(no_key=True)
+            .filter(pk__in=[item.gift_id for item in items])
+            .order_by("pk")
+        }
+        held = member_gift_quantities(member_id=member.pk, gift_ids=gifts)
+        for index, item in enumerate(items):
+            _item_check(index=index, item=item, gift=gifts.get(item.gift_id), member=member, held=held, at=at)
+        if any(gifts[item.gift_id].is_physical for item in items):
+            if shipping is None:
+                raise CatalogInputError(
+                    "a shipping address is required for physical gifts",
+                    field="shipping_address",
+                    code="required",
+                )
+            shipping.check()
+
+        total = sum(gifts[item.gift_id].points_price * item.quantity for item in items)
+        order = Order.objects.create(
+            member=member,
+            idempotency_key=key,
+            request_fingerprint=fingerprint,
+            total_points=total,
+            placed_at=at,
+            **_shipping_fields(shipping),
+        )
+        try:
+            debit = points_debit(
+                member=member,
+                points=total,
+                kind=LedgerEntry.Kind.REDEEM,
+                cause=EntryCause(
+                    source=f"order:{order.pk}",
+                    reason=f"Redemption, order {order.pk}",
+                    explanation={"order_id": order.pk, "gifts": {str(i.gift_id): i.quantity for i in items}},
+                ),
+                at=at,
+                allow_overdraft=False,
+            )
+        except InsufficientPoints as error:
+            raise RedemptionRefused(
+                f"not enough points: {error.needed} needed, {error.spendable} available",
+                field="items",
+                code="insufficient_points",
+            ) from None
+        order.debit_entry = debit
+        order.save(update_fields=["debit_entry"])
+        _lines_create(order=order, items=items, gifts=gifts, at=at)
+        _event_record(order=order, from_status="", to_status=Order.Status.PLACED, actor=actor, at=at)
+        _service_push_queue(order=order, action="placed", at=at)
+    return order, True
+
+
+def _items_check(items: list[RedeemItem]) -> list[RedeemItem]:
+    if not items:
+        raise CatalogInputError("at least one gift is required", field="items", code="required")
+    if len(items) > MAX_ITEMS:
+        raise CatalogInputError(f"at most {MAX_ITEMS} gifts per order", field="items")
+    seen: set[int] = set()
+    for index, item in enumerate(items):
+        if item.gift_id in seen:
+            raise CatalogInputError(
+                f"gift {item.gift_id} appears twice: give one line per gift with its quantity",
+                field=f"items[{index}].gift_id",
+                code="duplicate",
+            )
+        seen.add(item.gift_id)
+        if not 1 <= item.quantity <= MAX_QUANTITY:
+            raise CatalogInputError(
+                f"a quantity is between 1 and {MAX_QUANTITY}", field=f"items[{index}].quantity"
+            )
+    return list(items)
+
+
+def _item_check(
+    *, index: int, item: RedeemItem, gift: Gift | None, member: Member, held: dict[int, int], at: datetime
+) -> None:
+    field = f"items[{index}].gift_id"
+    if gift is None:
+        raise CatalogInputError(f"no gift {item.gift_id}", field=field, code="not_found")
+    refusal = gift_refusal(gift=gift, member=member, at=at)
+    if refusal is not None:
+        raise RedemptionRefused(refusal.message, field=field, code=refusal.code)
+    already = held.get(gift.pk, 0)
+    if gift.limit_per_member is not None and already + item.quantity > gift.limit_per_member:
+        raise RedemptionRefused(
+            f"'{gift.name}' is limited to {gift.limit_per_member} per member (you already have {already})",
+            field=f"items[{index}].quantity",
+            code="limit_reached",
+        )
+    left = gift_stock_left(gift=gift)
+    if left is not None and left < item.quantity:
+        raise RedemptionRefused(
+            f"'{gift.name}' is out of stock ({left} left)",
+            field=f"items[{index}].quantity",
+            code="out_of_stock",
+        )
+
+
+def _lines_create(*, order: Order, items: list[RedeemItem], gifts: dict[int, Gift], at: datetime) -> None:
+    """The order's lines, with what each kind of gift gives: stock taken, codes handed out,
+    amounts recorded. Runs after the debit, so voucher codes are only locked by orders that pay."""
+    programme = None
+    for index, item in enumerate(items):
+        gift = gifts[item.gift_id]
+        line = OrderLine(
+            order=order,
+            gift=gift,
+            kind=gift.kind,
+            gift_name=gift.name,
+            gift_reference=gift.reference,
+            quantity=item.quantity,
+            points_each=gift.points_price,
+            points_total=gift.points_price * item.quantity,
+        )
+        if gift.kind == Gift.Kind.DONATION:
+            line.amount = gift.donation_amount * item.quantity
+            line.currency = gift.donation_currency
+            line.charity_name = gift.charity_name
+        elif gift.kind == Gift.Kind.SERVICE_CREDIT:
+            line.service_code = gift.service_code
+            line.service_quantity = gift.service_quantity * item.quantity
+        elif gift.kind == Gift.Kind.CONVERSION:
+            programme = programme or loyalty_programme_settings()
+            each = (Decimal(gift.points_price) * programme.unit_value / programme.points_per_unit).quantize(
+                Decimal("0.01"), rounding=ROUND_DOWN
+            )
+            line.amount = each * item.quantity
+            line.currency = programme.currency
+        line.save()
+        if gift.stock is not None:
+            Gift.objects.filter(pk=gift.pk).update(stock=F("stock") - item.quantity)
+        if gift.kind == Gift.Kind.VOUCHER:
+            _voucher_codes_take(index=index, line=line, gift=gift, quantity=item.quantity, at=at)
+        elif gift.kind == Gift.Kind.CONVERSION:
+            VoucherCode.objects.bulk_create(
+                VoucherCode(gift=gift, code=_conversion_code(), order_line=line, used_at=at)
+                for _ in range(item.quantity)
+            )
+
+
+def _voucher_codes_take(*, index: int, line: OrderLine, gift: Gift, quantity: int, at: datetime) -> None:
+    """Exactly `quantity` unused codes of the pool, skipping those another redemption holds."""
+    code_ids = list(
+        VoucherCode.objects.select_for_update(skip_locked=True)
+        .filter(gift=gift, order_line__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:quantity]
+    )
+    if len(code_ids) < quantity:
+        raise RedemptionRefused(
+            f"'{gift.name}' is out of stock ({len(code_ids)} codes left)",
+            field=f"items[{index}].quantity",
+            code="out_of_stock",
+        )
+    VoucherCode.objects.filter(pk__in=code_ids).update(order_line=line, used_at=at)
+
+
+def _conversion_code() -> str:
+    return "CV-" + secrets.token_hex(6).upper()
+
+
+def _fingerprint(items: list[RedeemItem], shipping: ShippingAddress | None) -> str:
+    body = {
+        "items": sorted([item.gift_id, item.quantity] for item in items),
+        "shipping": asdict(shipping) if shipping else None,
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _shipping_fields(shipping: ShippingAddress | None) -> dict[str, str]:
+    if shipping is None:
+        return {}
+    return {
+        "ship_name": shipping.name.strip(),
+        "ship_line1": shipping.line1.strip(),
+        "ship_line2": shipping.line2.strip(),
+        "ship_postal_code": shipping.postal_code.strip(),
+        "ship_city": shipping.city.strip(),
+        "ship_country": shipping.country.strip().upper(),
+        "ship_phone": shipping.phone.strip(),
+    }
+
+
+# --- the order state machine --------------------------------------------------------------------
+
+
+def order_status_set(
+    *,
+    order_id: int,
+    status: str,
+    actor: str,
+    tracking_ref: str = "",
+    note: str = "",
+    staff_user_id: int | None = None,
+) -> tuple[Order, bool]:
+    """Move an order along placed → confirmed → shipped (tracking reference) → delivered, or cancel
+    it. Asking for the status it already has changes nothing (partners retry). Returns (order,
+    changed)."""
+    if status not in Order.Status.values:
+        raise CatalogInputError(
+            f"'{status}' is not a status (use {', '.join(Order.Status.values)})", field="status"
+        )
+    if status == Order.Status.CANCELLED:
+        return order_cancel(order_id=order_id, actor=actor, note=note, staff_user_id=staff_user_id)
+    tracking_ref = (tracking_ref or "").strip()
+    if len(tracking_ref) > 120:
+        raise CatalogInputError("a tracking reference is at most 120 characters", field="tracking_ref")
+    with transaction.atomic():
+        order = _order_lock(order_id=order_id)
+        if order.status == status:
+            return order, False
+        if status not in ORDER_TRANSITIONS[order.status]:
+            raise OrderTransitionError(
+                f"an order that is {order.status} cannot become {status}", field="status"
+            )
+        physical = order.lines.filter(kind=Gift.Kind.PHYSICAL).exists()
+        if status == Order.Status.SHIPPED:
+            if not physical:
+                raise OrderTransitionError("only orders of physical gifts are shipped", field="status")
+            if not tracking_ref:
+                raise CatalogInputError(
+                    "a tracking reference is required to ship", field="tracking_ref", code="required"
+                )
+            order.tracking_ref = tracking_ref
+        if status == Order.Status.DELIVERED and order.status == Order.Status.CONFIRMED and physical:
+            raise OrderTransitionError("a physical order is shipped before it is delivered", field="status")
+        from_status, order.status = order.status, status
+        order.save(update_fields=["status", "tracking_ref", "updated_at"])
+        _event_record(
+            order=order,
+            from_status=from_status,
+            to_status=status,
+            actor=actor,
+            staff_user_id=staff_user_id,
+            note=note,
+            tracking_ref=tracking_ref,
+        )
+    return order, True
+
+
+def order_cancel(
+    *,
+    order_id: int,
+    actor: str,
+    note: str = "",
+    staff_user_id: int | None = None,
+    only_from: tuple[str, ...] = (Order.Status.PLACED, Order.Status.CONFIRMED),
+) -> tuple[Order, bool]:
+    """Cancel an order: its points go back into the lots they came from and its stock returns, once,
+    even when two cancellations race. Voucher codes handed out are not returned to the pool.
+    `only_from` narrows the statuses it may be cancelled from (members: only placed orders)."""
+    member_id = Order.objects.filter(pk=order_id).values_list("member_id", flat=True).first()
+    if member_id is None:
+        raise CatalogInputError(f"no order {order_id}", field="order", code="not_found")
+    at = timezone.now()
+    with transaction.atomic():
+        member = member_lock(member_id=member_id)
+        order = _order_lock(order_id=order_id)
+        if order.status == Order.Status.CANCELLED:
+            return order, False
+        if order.status not in only_from:
+            raise OrderTransitionError(f"an order that is {order.status} cannot be cancelled", field="status")
+        lines = list(order.lines.all())
+        stocked = list(
+            Gift.objects.select_for_update(no_key=True)
+            .filter(pk__in=[line.gift_id for line in lines], stock__isnull=False)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for line in lines:
+            if line.gift_id in stocked:
+                Gift.objects.filter(pk=line.gift_id).update(stock=F("stock") + line.quantity)
+        order.restore_entry = points_restore(
+            member=member,
+            debit=order.debit_entry,
+            cause=EntryCause(
+                source=f"order:{order.pk}",
+                reason=f"Order {order.pk} cancelled" + (f": {note}" if note else ""),
+                staff_user_id=staff_user_id,
+                idempotency_key=f"order:{order.pk}:cancel",
+            ),
+            at=at,
+        )
+        from_status, order.status = order.status, Order.Status.CANCELLED
+        order.save(update_fields=["status", "restore_entry", "updated_at"])
+        _event_record(
+            order=order,
+            from_status=from_status,
+            to_status=Order.Status.CANCELLED,
+            actor=actor,
+            staff_user_id=staff_user_id,
+            note=note,
+            at=at,
+        )
+        _service_push_queue(order=order, action="cancelled", at=at)
+    return order, True
+
+
+def _order_lock(*, order_id: int) -> Order:
+    try:
+        return Order.objects.select_for_update(no_key=True).get(pk=order_id)
+    except Order.DoesNotExist:
+        raise CatalogInputError(f"no order {order_id}", field="order", code="not_found") from None
+
+
+def _event_record(
+    *,
+    order: Order,
+    from_status: str,
+    to_status: str,
+    actor: str,
+    staff_user_id: int | None = None,
+    note: str = "",
+    tracking_ref: str = "",
+    at: datetime | None = None,
+) -> OrderEvent:
+    """The order's history, and the hook for messages: `order_status_changed` fires after commit."""
+    event = OrderEvent.objects.create(
+        order=order,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor[:80],
+        staff_user_id=staff_user_id,
+        note=note,
+        tracking_ref=tracking_ref,
+        created_at=at or timezone.now(),
+    )
+    schema_name = connection.schema_name
+    transaction.on_commit(
+        lambda: order_status_changed.send(
+            sender=Order,
+            order_id=order.pk,
+            event_id=event.pk,
+            from_status=from_status,
+            to_status=to_status,
+            schema_name=schema_name,
+        )
+    )
+    return event
+
+
+# --- service credits: pushed to the brand's system ----------------------------------------------
+
+
+def _service_push_queue(*, order: Order, action: str, at: datetime) -> None:
+    """For an order with service credits, an outbox row for this event and a task to send it."""
+    lines = [line for line in order.lines.all() if line.kind == Gift.Kind.SERVICE_CREDIT]
+    if not lines:
+        return
+    from .tasks import service_push_send_task
+
+    push = ServicePush.objects.create(
+        order=order,
+        action=action,
+        payload={
+            "event": f"order.{action}",
+            "order_id": order.pk,
+            "member_external_id": order.member.external_id,
+            "occurred_at": at.isoformat(),
+            "credits": [
+                {
+                    "service_code": line.service_code,
+                    "quantity": line.service_quantity,
+                    "gift": line.gift_reference,
+                }
+                for line in lines
+            ],
+        },
+    )
+    enqueue_on_commit(service_push_send_task, push.pk)
+
+
+@dataclass(frozen=True)
+class PushResult:
+    status_code: int | None
+    outbox: bool
+
+
+class HttpServiceCreditProvider:
+    """The one class that talks to the brand's system: a JSON POST with a bearer token."""
+
+    timeout = 10
+
+    def __init__(self, *, endpoint: str, token: str) -> None:
+        self.endpoint = endpoint
+        self.token = token
+
+    def push(self, *, payload: dict, idempotency_key: str) -> PushResult:
+        request = urllib.request.Request(  # noqa: S310 - the brand's configured http(s) URL
+            self.endpoint,
+            data=json.dumps(payload).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "Idempotency-Key": idempotency_key}
+            | ({"Authorization": f"Bearer {self.token}"} if self.token else {}),
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return PushResult(status_code=response.status, outbox=False)
+        except urllib.error.HTTPError as error:
+            raise ServicePushFailed(f"HTTP {error.code} from {self.endpoint}") from error
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            raise ServicePushFailed(f"{self.endpoint} unreachable: {error}") from error
+
+
+class OutboxServiceCreditProvider:
+    """No endpoint configured: the push stays in the development outbox, readable in the backoffice."""
+
+    def push(self, *, payload: dict, idempotency_key: str) -> PushResult:
+        return PushResult(status_code=None, outbox=True)
+
+
+def service_credit_provider() -> HttpServiceCreditProvider | OutboxServiceCreditProvider:
+    settings_row = CatalogSettings.objects.filter(pk=1).first()
+    if settings_row is None or not settings_row.service_credit_endpoint:
+        return OutboxServiceCreditProvider()
+    return HttpServiceCreditProvider(
+        endpoint=settings_row.service_credit_endpoint, token=settings_row.service_credit_token
+    )
+
+
+def service_push_send(*, push_id: int) -> ServicePush | None:
+    """Send one outbox row, once: the row stays locked while it is sent, a sent row is never sent
+    again, and the receiver gets an Idempotency-Key to drop a replay after a crash. Raises
+    `ServicePushFailed` (after recording it) so the task retries."""
+    failure = None
+    with transaction.atomic():
+        push = ServicePush.objects.select_for_update(skip_locked=True).filter(pk=push_id).first()
+        if push is None or push.status in (ServicePush.Status.SENT, ServicePush.Status.OUTBOX):
+            return push
+        push.attempts += 1
+        try:
+            result = service_credit_provider().push(
+                payload=push.payload, idempotency_key=f"{connection.schema_name}-service-push-{push.pk}"
+            )
+        except ServicePushFailed as error:
+            failure = error
+            push.status, push.last_error = ServicePush.Status.FAILED, str(error)[:2000]
+        else:
+            push.status = ServicePush.Status.OUTBOX if result.outbox else ServicePush.Status.SENT
+            push.response_status, push.sent_at, push.last_error = result.status_code, timezone.now(), ""
+        push.save()
+    if failure is not None:
+        logger.warning("service push %s failed: %s", push_id, failure)
+        raise failure
+    return push
+
+
+# --- voucher pools and photos --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VoucherCodesAdded:
+    added: int
+    duplicates: list[str]
+
+
+def voucher_codes_add(*, gift: Gift, codes: list[str]) -> VoucherCodesAdded:
+    """Add codes to a voucher gift's pool; codes already in it (or repeated) are reported, not added."""
+    if gift.kind != Gift.Kind.VOUCHER:
+        raise CatalogInputError(f"'{gift.name}' is not a voucher gift", field="gift")
+    cleaned: list[str] = []
+    duplicates: list[str] = []
+    for raw in codes:
+        code = raw.strip()
+        if not code:
+            continue
+        if len(code) > 120:
+            raise CatalogInputError(f"code '{code[:20]}…' is longer than 120 characters", field="codes")
+        (duplicates if code in cleaned else cleaned).append(code)
+    with transaction.atomic():
+        existing = set(VoucherCode.objects.filter(gift=gift, code__in=cleaned).values_list("code", flat=True))
+        fresh = [code for code in cleaned if code not in existing]
+        created = VoucherCode.objects.bulk_create(
+            [VoucherCode(gift=gift, code=code) for code in fresh], ignore_conflicts=True
+        )
+    return VoucherCodesAdded(added=len(created), duplicates=duplicates + sorted(existing))
+
+
+def gift_photo_thumbnail_build(*, photo: GiftPhoto) -> GiftPhoto:
+    """A JPEG thumbnail of the photo (rotated as the camera said), next to it in the brand's folder."""
+    try:
+        photo.image.open("rb")
+        with Image.open(photo.image) as source:
+            image = ImageOps.exif_transpose(source).convert("RGB")
+    except (UnidentifiedImageError, OSError) as error:
+        raise CatalogInputError("the file is not an image Pillow can read", field="image") from error
+    finally:
+        photo.image.close()
+    image.thumbnail(THUMBNAIL_SIZE)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=85)
+    if photo.thumbnail:
+        photo.thumbnail.delete(save=False)
+    stem = PurePosixPath(photo.image.name).stem
+    photo.thumbnail.save(f"thumb-{stem}.jpg", ContentFile(buffer.getvalue()), save=False)
+    photo.save(update_fields=["thumbnail"])
+    return photo

@@ -1,0 +1,142 @@
+"""The member site's catalogue: gifts (with "I can afford it"), a gift's page, redeem, my orders."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from loyalty.models import Member
+
+from .forms import GiftFilterForm, RedeemForm
+from .models import Order
+from .selectors import (
+    gift_offer_refusal,
+    gift_offers_for_member,
+    gifts_visible,
+    member_orders,
+    member_spendable_points,
+)
+from .services import (
+    CatalogError,
+    CatalogInputError,
+    OrderTransitionError,
+    RedeemItem,
+    order_cancel,
+    order_place,
+)
+
+GIFTS_PER_PAGE = 48
+
+
+def member_required(view):
+    """Logged in, with a member account in this brand (staff without one get a clear 403 page)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        member = Member.objects.filter(user=request.user).first()
+        if member is None:
+            return render(request, "catalog/not_a_member.html", status=403)
+        request.member = member
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@member_required
+def gift_list(request: HttpRequest) -> HttpResponse:
+    form = GiftFilterForm(request.GET or None)
+    filters = form.filters() if request.GET else {}
+    offers = gift_offers_for_member(member=request.member, **filters)
+    page = Paginator(offers, GIFTS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "catalog/gift_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "spendable": member_spendable_points(member_id=request.member.pk),
+        },
+    )
+
+
+def _gift_page(request: HttpRequest, gift, form: RedeemForm, status: int = 200) -> HttpResponse:
+    spendable = member_spendable_points(member_id=request.member.pk)
+    return render(
+        request,
+        "catalog/gift_detail.html",
+        {
+            "gift": gift,
+            "form": form,
+            "spendable": spendable,
+            "points_missing": max(0, gift.points_price - spendable),
+            "refusal": gift_offer_refusal(gift=gift, member=request.member),
+        },
+        status=status,
+    )
+
+
+@member_required
+def gift_detail(request: HttpRequest, gift_id: int) -> HttpResponse:
+    gift = get_object_or_404(gifts_visible(), pk=gift_id)
+    form = RedeemForm(initial=RedeemForm.initial_for(request.member), needs_address=gift.is_physical)
+    return _gift_page(request, gift, form)
+
+
+@require_POST
+@member_required
+def gift_redeem(request: HttpRequest, gift_id: int) -> HttpResponse:
+    gift = get_object_or_404(gifts_visible(), pk=gift_id)
+    form = RedeemForm(request.POST, needs_address=gift.is_physical)
+    if not form.is_valid():
+        return _gift_page(request, gift, form, status=400)
+    try:
+        order, _ = order_place(
+            member_id=request.member.pk,
+            items=[RedeemItem(gift_id=gift.pk, quantity=form.cleaned_data["quantity"])],
+            shipping=form.shipping(),
+            idempotency_key=f"site:{form.cleaned_data['token']}",
+            actor="member",
+        )
+    except CatalogError as error:
+        field = error.field.removeprefix("shipping_address.")
+        form.add_error(f"ship_{field}" if f"ship_{field}" in form.fields else None, error.message)
+        return _gift_page(request, gift, form, status=400 if isinstance(error, CatalogInputError) else 409)
+    messages.success(request, f"Order {order.pk} placed: {order.total_points} points.")
+    return redirect("catalog-order", order_id=order.pk)
+
+
+@member_required
+def order_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(member_orders(member=request.member), 25).get_page(request.GET.get("page"))
+    return render(request, "catalog/order_list.html", {"page": page})
+
+
+@member_required
+def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = get_object_or_404(member_orders(member=request.member), pk=order_id)
+    return render(request, "catalog/order_detail.html", {"order": order})
+
+
+@require_POST
+@member_required
+def order_cancel_view(request: HttpRequest, order_id: int) -> HttpResponse:
+    """Members may cancel an order until the brand confirms it."""
+    order = get_object_or_404(Order, pk=order_id, member=request.member)
+    try:
+        _, changed = order_cancel(order_id=order.pk, actor="member", only_from=(Order.Status.PLACED,))
+    except OrderTransitionError as error:
+        messages.error(request, error.message)
+    else:
+        if changed:
+            messages.success(request, f"Order {order.pk} cancelled: your points are back.")
+    return redirect("catalog-order", order_id=order.pk)
