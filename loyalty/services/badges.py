@@ -1,9 +1,10 @@
 """Badges: awarded once per member when they reach a count of an event type, optionally counting
 only events meeting conditions (10 approved damage reports: `attributes.status` equals `approved`).
 
-Conditions use the rule engine's shape, `{"field", "op", "value"}`, restricted to attribute equality
-(`op` "eq" on `attributes.<key>`): that is what the database can count with an index-friendly JSON
-containment, whatever the member's history length.
+Conditions use the rule engine's shape and vocabulary, `{"field", "op", "value"}`, restricted to
+attribute equality (`op` "equals" on `attributes.<key>`, nested keys with dots): the count over the
+member's whole history is then one SQL query (JSON containment on the member's events of that
+type), including events recorded before the badge existed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.utils import timezone
 from loyalty.models import ActivityEvent, Badge, Member, MemberBadge
 
 BADGE_FIELDS = ("code", "name", "description", "event_type", "conditions", "count_required")
-CONDITION_OPS = ("eq",)
+CONDITION_OPS = ("equals",)
 MISSING = object()
 
 
@@ -32,7 +33,7 @@ class BadgeInputError(ValueError):
 def badge_conditions_errors(conditions: Any) -> list[str]:
     """What is wrong with a list of badge conditions, each message naming the condition."""
     if not isinstance(conditions, list):
-        return ['must be a list of {"field": "attributes.<key>", "op": "eq", "value": ...}']
+        return ['must be a list of {"field": "attributes.<key>", "op": "equals", "value": ...}']
     errors = []
     for index, condition in enumerate(conditions):
         where = f"condition {index + 1}"

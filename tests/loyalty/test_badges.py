@@ -41,7 +41,7 @@ def _reporter_badge():
             "code": "road-guardian",
             "name": "Road guardian",
             "event_type": "damage_report",
-            "conditions": [{"field": "attributes.status", "op": "eq", "value": "approved"}],
+            "conditions": [{"field": "attributes.status", "op": "equals", "value": "approved"}],
             "count_required": 10,
         }
     )
@@ -74,7 +74,7 @@ def test_badge_counts_history_before_it_existed_and_ignores_reversed_events(db, 
             "code": "wine-critic",
             "name": "Wine critic",
             "event_type": "review",
-            "conditions": [{"field": "attributes.product.category", "op": "eq", "value": "wine"}],
+            "conditions": [{"field": "attributes.product.category", "op": "equals", "value": "wine"}],
             "count_required": 3,
         }
     )
@@ -94,14 +94,18 @@ def test_badge_without_conditions_counts_every_event_of_the_type(db, brand_a):
     [
         ({"count_required": 0}, "count_required", "greater than or equal to 1"),
         ({"conditions": {"status": "approved"}}, "conditions", "must be a list"),
-        ({"conditions": [{"field": "status", "op": "eq", "value": 1}]}, "conditions", "attributes.<key>"),
+        ({"conditions": [{"field": "status", "op": "equals", "value": 1}]}, "conditions", "attributes.<key>"),
         (
             {"conditions": [{"field": "attributes.status", "op": "gt", "value": 1}]},
             "conditions",
-            "op must be one of eq",
+            "op must be one of equals",
         ),
-        ({"conditions": [{"field": "attributes.a", "op": "eq"}]}, "conditions", "exactly the keys"),
-        ({"conditions": [{"field": "attributes.a", "op": "eq", "value": [1]}]}, "conditions", "single value"),
+        ({"conditions": [{"field": "attributes.a", "op": "equals"}]}, "conditions", "exactly the keys"),
+        (
+            {"conditions": [{"field": "attributes.a", "op": "equals", "value": [1]}]},
+            "conditions",
+            "single value",
+        ),
         ({"event_type": ""}, "event_type", "blank"),
         ({"level": 3}, "level", "not a badge field"),
     ],
