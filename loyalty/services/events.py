@@ -1,0 +1,652 @@
+"""Activity events: record what a member did and award the points the earning rules give for it,
+reverse what a refunded event earned, or simulate either without writing anything.
+
+Idempotency: an event is stored once per idempotency key (a unique constraint), with the answer
+given; the same key again returns that answer marked `replayed` and writes nothing, the same key
+with another body is a 409. Concurrent senders of one key are serialised by the member's row lock
+and the unique constraint: the first commits, the others find its row and replay it.
+
+Locks, always in this order so concurrent events cannot deadlock: the event's member, the member
+account of their sales rep, then each rule with a global budget (in priority order). A batch runs
+in one transaction, each event in its own savepoint, members in external-id order; a deadlock with
+another writer (possible only between batches and rare) retries the whole call.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from loyalty.engine import (
+    Beneficiary,
+    CompiledRule,
+    EventFacts,
+    FactsError,
+    Lookups,
+    MemberFacts,
+    event_facts,
+    rule_compile,
+    rules_compile,
+    rules_evaluate,
+)
+from loyalty.models import (
+    ActivityEvent,
+    EarningRule,
+    EventType,
+    LedgerEntry,
+    Member,
+    PointLot,
+    ProgrammeSettings,
+)
+from loyalty.services.ledger import (
+    EntryCause,
+    brand_timezone,
+    points_credit,
+    points_debit,
+    programme_settings,
+)
+from loyalty.services.members import MemberInputError, member_upsert
+
+BATCH_MAX = 1000
+REFUND = "refund"
+MAX_ATTRIBUTES_BYTES = 64 * 1024
+_RETRIED_SQLSTATES = ("40P01", "40001")  # deadlock detected, serialization failure
+_ATTEMPTS = 3
+
+
+class EventError(Exception):
+    """An event that cannot be recorded; nothing of it was written."""
+
+    def __init__(self, *, field: str, message: str, status: int = 400) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.status = status
+
+    def as_dict(self) -> dict:
+        return {"field": self.field, "message": self.message, "status": self.status}
+
+
+@dataclass(frozen=True)
+class EventInput:
+    member: str  # the member's external id
+    type: str  # an EventType.code of this brand
+    occurred_at: datetime  # timezone-aware
+    attributes: dict
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class _Programme:
+    """What recording events needs from the brand, read once per call (or once per batch)."""
+
+    settings: ProgrammeSettings
+    tz: tzinfo
+    event_types: frozenset[str]
+    rules: dict[str, list[CompiledRule]]
+
+
+# --- entry points ----------------------------------------------------------------------------------
+
+
+def event_record(*, data: EventInput) -> dict:
+    """Record one event and award its points (or reverse a refunded event); see the module doc."""
+    event_type = data.type if isinstance(data.type, str) else None
+    return _retrying(lambda: _record(data, _programme_load(event_type=event_type)))
+
+
+def events_record_batch(*, items: list[EventInput]) -> list[dict]:
+    """Record up to BATCH_MAX events: one result per item, in order. A bad item gives
+    `{"id": key, "error": {...}}` and writes nothing; the others still go through."""
+    if len(items) > BATCH_MAX:
+        raise EventError(field="events", message=f"at most {BATCH_MAX} events per batch, got {len(items)}")
+    order = sorted(range(len(items)), key=lambda index: (str(items[index].member), index))
+
+    def run() -> list[dict]:
+        programme = _programme_load(event_type=None)
+        results: list[dict] = [{} for _ in items]
+        with transaction.atomic():
+            for index in order:
+                try:
+                    with transaction.atomic():
+                        results[index] = _record(items[index], programme)
+                except EventError as error:
+                    results[index] = {"id": items[index].idempotency_key, "error": error.as_dict()}
+        return results
+
+    return _retrying(run)
+
+
+def event_simulate(*, data: EventInput, include_rule: EarningRule | None = None) -> dict:
+    """What `event_record` would answer now, with `"simulated": true`, and a `trace` of every rule
+    considered (applied or why not); writes nothing and takes no lock. The idempotency key may be
+    empty. `include_rule` is tried as if it were live (the backoffice simulates a rule before it
+    goes live)."""
+    event_type = data.type if isinstance(data.type, str) else None
+    programme = _programme_load(event_type=event_type, include_rule=include_rule)
+    attributes = _input_check(data, key_required=False)
+    if data.idempotency_key:
+        stored = ActivityEvent.objects.filter(idempotency_key=data.idempotency_key).first()
+        if stored is not None:
+            return {**_replay(stored, data, attributes), "simulated": True}
+    facts = _facts(data, attributes, programme)
+    member = Member.objects.select_related("tier").filter(external_id=data.member).first()
+    if member is None:
+        if not programme.settings.auto_create_members:
+            raise _unknown_member(data.member)
+        member = Member(external_id=data.member, joined_at=timezone.now())  # created by a real event
+    _check_status(member)
+    if data.type == REFUND:
+        original = _original_event(attributes, member)
+        plan = [] if original.reversed_at else _refund_plan(original=original, member=member, lock=False)
+        awards = [reversal.out() for reversal in plan]
+        balance = member.balance + sum(r.points for r in plan if r.kind == "member")
+        return _result(
+            data, programme, awards, balance, refund=_refund_note(original), simulated=True, trace=[]
+        )
+    rules = programme.rules.get(data.type, [])
+    rep = _sales_rep_member(member=member, rules=rules, programme=programme, lock=False)
+    evaluation = rules_evaluate(
+        rules=rules,
+        event=facts,
+        member=_member_facts(member),
+        beneficiaries=_beneficiaries(member, rep),
+        lookups=Lookups(
+            usage=_usage,
+            budget_left=lambda rule: rule.global_budget - rule.budget_used,
+            in_segment=_segment_check(member),
+        ),
+        sales_rep_missing=_sales_rep_missing(member, rep),
+    )
+    awards = [_award_out(award) for award in evaluation.awards]
+    balance = member.balance + sum(a.points for a in evaluation.awards if a.beneficiary.kind == "member")
+    return _result(data, programme, awards, balance, simulated=True, trace=evaluation.trace)
+
+
+# --- recording -------------------------------------------------------------------------------------
+
+
+def _record(data: EventInput, programme: _Programme) -> dict:
+    attributes = _input_check(data, key_required=True)
+    stored = ActivityEvent.objects.filter(idempotency_key=data.idempotency_key).first()
+    if stored is not None:
+        return _replay(stored, data, attributes)
+    facts = _facts(data, attributes, programme)
+    with transaction.atomic():
+        member = _member_locked(external_id=data.member, programme=programme)
+        try:
+            with transaction.atomic():
+                event = ActivityEvent.objects.create(
+                    idempotency_key=data.idempotency_key,
+                    member=member,
+                    type=data.type,
+                    occurred_at=data.occurred_at,
+                    attributes=attributes,
+                    amount=(
+                        facts.amount.quantize(Decimal("0.01"), ROUND_HALF_UP)
+                        if facts.amount is not None and data.type != REFUND
+                        else None
+                    ),
+                    currency=facts.currency if facts.amount is not None and data.type != REFUND else "",
+                )
+        except IntegrityError:
+            # The same key, committed meanwhile by a concurrent sender (we waited on its insert).
+            stored = ActivityEvent.objects.filter(idempotency_key=data.idempotency_key).first()
+            if stored is None:
+                raise
+            return _replay(stored, data, attributes)
+        now = timezone.now()
+        if data.type == REFUND:
+            result = _refund_apply(data, programme, event, member, attributes, now)
+        else:
+            result = _award_apply(data, programme, event, member, facts, now)
+        event.points_awarded = result["points_awarded"]
+        event.result = result
+        event.save(update_fields=["points_awarded", "result"])
+    return result
+
+
+def _award_apply(
+    data: EventInput,
+    programme: _Programme,
+    event: ActivityEvent,
+    member: Member,
+    facts: EventFacts,
+    now: datetime,
+) -> dict:
+    rules = programme.rules.get(data.type, [])
+    rep = _sales_rep_member(member=member, rules=rules, programme=programme, lock=True)
+
+    def budget_left(rule: EarningRule) -> int:
+        budget, used = (
+            EarningRule.objects.select_for_update()
+            .values_list("global_budget", "budget_used")
+            .get(pk=rule.pk)
+        )
+        return budget - used if budget is not None else 2**31 - 1
+
+    evaluation = rules_evaluate(
+        rules=rules,
+        event=facts,
+        member=_member_facts(member),
+        beneficiaries=_beneficiaries(member, rep),
+        lookups=Lookups(usage=_usage, budget_left=budget_left, in_segment=_segment_check(member)),
+        sales_rep_missing=_sales_rep_missing(member, rep),
+    )
+    credited = {member.pk: member}
+    for award in evaluation.awards:
+        target = member if award.beneficiary.kind == "member" else rep
+        if award.rule.global_budget is not None:
+            # The row is locked since budget_left read it; the database refuses any overspend.
+            EarningRule.objects.filter(pk=award.rule.pk).update(budget_used=F("budget_used") + award.points)
+        points_credit(
+            member=target,
+            points=award.points,
+            kind=LedgerEntry.Kind.EARN,
+            cause=EntryCause(event_id=event.pk, rule_id=award.rule.pk, explanation=award.explanation),
+            at=now,
+            programme=programme.settings,
+        )
+        credited[target.pk] = target
+    if not evaluation.awards:
+        Member.objects.filter(pk=member.pk).update(last_activity_at=now)
+    _hooks(event=event, members=list(credited.values()), at=now)
+    return _result(data, programme, [_award_out(award) for award in evaluation.awards], member.balance)
+
+
+def _hooks(*, event: ActivityEvent, members: list[Member], at: datetime) -> None:
+    """Tiers and badges follow each event, in its transaction (members are locked)."""
+    from loyalty.services.badges import badges_evaluate
+    from loyalty.services.tiers import tier_evaluate
+
+    for member in members:
+        tier_evaluate(member=member, at=at)
+    badges_evaluate(member=members[0], event=event)
+
+
+# --- refunds ---------------------------------------------------------------------------------------
+
+
+def _original_event(attributes: dict, member: Member, *, lock: bool = False) -> ActivityEvent:
+    key = attributes.get("original_event")
+    field = "attributes.original_event"
+    if not isinstance(key, str) or not key:
+        raise EventError(field=field, message="is required: the idempotency key of the event refunded")
+    query = ActivityEvent.objects.select_for_update() if lock else ActivityEvent.objects
+    original = query.filter(idempotency_key=key).first()
+    if original is None:
+        raise EventError(field=field, message=f"no event with idempotency key '{key}'", status=404)
+    if original.type == REFUND:
+        raise EventError(field=field, message="is a refund itself; refund the original event", status=422)
+    if original.member_id != member.pk:
+        raise EventError(field=field, message="is an event of another member", status=422)
+    return original
+
+
+@dataclass(frozen=True)
+class _Reversal:
+    """Taking back what one earn entry of a refunded event gave its beneficiary."""
+
+    entry: LedgerEntry
+    target: Member
+    kind: str  # "member" | "sales_rep"
+    taken: int
+    original_event: str
+
+    @property
+    def points(self) -> int:
+        return -self.taken
+
+    def explanation(self) -> dict:
+        entry = self.entry
+        explanation = {
+            "refund_of": self.original_event,
+            "reverses_entry": entry.pk,
+            "rule": {"id": entry.rule_id, "name": entry.rule.name} if entry.rule_id else None,
+            "earned": entry.points,
+            "taken_back": self.taken,
+        }
+        if self.taken < entry.points:
+            explanation["not_recovered"] = entry.points - self.taken
+            explanation["note"] = (
+                f"{entry.points - self.taken} of the {entry.points} points earned were already spent "
+                "(or are not spendable yet): only what was left is taken back"
+            )
+        return explanation
+
+    def out(self) -> dict:
+        return {
+            "beneficiary": {"kind": self.kind, "member": self.target.external_id},
+            "points": self.points,
+            "rule": {"id": self.entry.rule_id, "name": self.entry.rule.name} if self.entry.rule_id else None,
+            "explanation": self.explanation(),
+        }
+
+
+def _refund_plan(*, original: ActivityEvent, member: Member, lock: bool) -> list[_Reversal]:
+    """What reversing `original` takes back from each beneficiary: everything it earned, or what is
+    left when the points were spent meanwhile. With `lock`, locks the other beneficiaries (the
+    member is locked by the caller), so the plan holds when applied."""
+    entries = list(original.entries.filter(kind=LedgerEntry.Kind.EARN).select_related("rule").order_by("id"))
+    query = Member.objects.select_for_update(of=("self",)) if lock else Member.objects
+    others = query.filter(pk__in={entry.member_id for entry in entries} - {member.pk}).order_by("pk")
+    targets = {member.pk: member, **{other.pk: other for other in others}}
+    now = timezone.now()
+    room: dict[int, int] = {}
+    plan = []
+    for entry in entries:
+        target = targets[entry.member_id]
+        if target.pk not in room:
+            # As points_debit counts it: spendable lots plus what the overdraft limit still allows.
+            spendable = PointLot.objects.filter(
+                member=target, remaining__gt=0, available_at__lte=now
+            ).aggregate(total=Sum("remaining"))["total"]
+            room[target.pk] = (spendable or 0) + max(0, target.overdraft_limit - target.points_owed)
+        taken = min(entry.points, room[target.pk])
+        room[target.pk] -= taken
+        kind = "member" if entry.member_id == original.member_id else "sales_rep"
+        plan.append(_Reversal(entry, target, kind, taken, original.idempotency_key))
+    return plan
+
+
+def _refund_apply(
+    data: EventInput,
+    programme: _Programme,
+    event: ActivityEvent,
+    member: Member,
+    attributes: dict,
+    now: datetime,
+) -> dict:
+    original = _original_event(attributes, member, lock=True)
+    if original.reversed_at is not None:
+        return _result(data, programme, [], member.balance, refund=_refund_note(original))
+    plan = _refund_plan(original=original, member=member, lock=True)
+    for reversal in plan:
+        if not reversal.taken:
+            continue
+        points_debit(
+            member=reversal.target,
+            points=reversal.taken,
+            kind=LedgerEntry.Kind.REVERSE,
+            cause=EntryCause(
+                event_id=event.pk,
+                rule_id=reversal.entry.rule_id,
+                reverses_id=reversal.entry.pk,
+                explanation=reversal.explanation(),
+            ),
+            at=now,
+            partial=True,
+        )
+        rule = reversal.entry.rule
+        if rule is not None and rule.global_budget is not None:
+            # Points taken back return to the rule's budget.
+            EarningRule.objects.filter(pk=rule.pk).update(
+                budget_used=Greatest(F("budget_used") - reversal.taken, 0)
+            )
+    original.reversed_at = now
+    original.save(update_fields=["reversed_at"])
+    members = {member.pk: member, **{reversal.target.pk: reversal.target for reversal in plan}}
+    _hooks(event=event, members=list(members.values()), at=now)
+    awards = [reversal.out() for reversal in plan]
+    return _result(data, programme, awards, member.balance, refund=_refund_note(original, reversing=True))
+
+
+def _refund_note(original: ActivityEvent, *, reversing: bool = False) -> dict:
+    return {
+        "original_event": original.idempotency_key,
+        "already_reversed": bool(original.reversed_at) and not reversing,
+    }
+
+
+# --- inputs, members, lookups ------------------------------------------------------------------------
+
+
+def _programme_load(*, event_type: str | None, include_rule: EarningRule | None = None) -> _Programme:
+    rules = EarningRule.objects.filter(is_active=True)
+    types = EventType.objects.all()
+    if event_type is not None:
+        rules, types = rules.filter(event_type=event_type), types.filter(code=event_type)
+    compiled: dict[str, list[CompiledRule]] = {}
+    for one in rules_compile(rule for rule in rules if include_rule is None or rule.pk != include_rule.pk):
+        compiled.setdefault(one.rule.event_type, []).append(one)
+    if include_rule is not None and include_rule.event_type == event_type:
+        listed = compiled.setdefault(include_rule.event_type, [])
+        listed.append(rule_compile(include_rule, force_active=True))
+        listed.sort(key=lambda c: (c.rule.priority, c.rule.pk or 0))
+    return _Programme(
+        settings=programme_settings(),
+        tz=brand_timezone(),
+        event_types=frozenset(types.values_list("code", flat=True)),
+        rules=compiled,
+    )
+
+
+def _input_check(data: EventInput, *, key_required: bool) -> dict:
+    """The event's own fields checked; returns its attributes as they will be stored (JSON)."""
+    key = data.idempotency_key
+    if not isinstance(key, str) or len(key) > 128 or (key_required and not key):
+        raise EventError(field="idempotency_key", message="is required, at most 128 characters")
+    member = data.member
+    if not isinstance(member, str) or not member or member != member.strip() or len(member) > 64:
+        raise EventError(
+            field="member", message="is required: the member's external id (at most 64 characters)"
+        )
+    if not isinstance(data.type, str) or not data.type:
+        raise EventError(field="type", message="is required: an event type code such as 'purchase'")
+    if not isinstance(data.occurred_at, datetime) or timezone.is_naive(data.occurred_at):
+        raise EventError(
+            field="occurred_at", message="must be an ISO 8601 date-time with its timezone offset"
+        )
+    if not isinstance(data.attributes, dict):
+        raise EventError(field="attributes", message="must be an object")
+    try:
+        encoded = json.dumps(data.attributes, cls=DjangoJSONEncoder, allow_nan=False)
+    except (TypeError, ValueError):
+        raise EventError(field="attributes", message="must hold JSON values only") from None
+    if len(encoded) > MAX_ATTRIBUTES_BYTES:
+        raise EventError(field="attributes", message=f"at most {MAX_ATTRIBUTES_BYTES // 1024} KB")
+    return json.loads(encoded)
+
+
+def _facts(data: EventInput, attributes: dict, programme: _Programme) -> EventFacts:
+    if data.type not in programme.event_types:
+        raise EventError(field="type", message=f"'{data.type}' is not an event type of this programme")
+    try:
+        return event_facts(
+            type=data.type,
+            occurred_at=data.occurred_at,
+            attributes=attributes,
+            tz=programme.tz,
+            currency=programme.settings.currency,
+        )
+    except FactsError as error:
+        raise EventError(field=error.field, message=error.message) from None
+
+
+def _unknown_member(external_id: str) -> EventError:
+    return EventError(field="member", message=f"no member with external id '{external_id}'", status=404)
+
+
+def _check_status(member: Member) -> None:
+    if member.status != Member.Status.ACTIVE:
+        raise EventError(
+            field="member",
+            message=f"member '{member.external_id}' is {member.status}: no event is recorded",
+            status=422,
+        )
+
+
+def _member_locked(*, external_id: str, programme: _Programme) -> Member:
+    """The event's member, row-locked (with their tier), created first if the programme allows it."""
+    query = (
+        Member.objects.select_for_update(of=("self",)).select_related("tier").filter(external_id=external_id)
+    )
+    member = query.first()
+    if member is None:
+        if not programme.settings.auto_create_members:
+            raise _unknown_member(external_id)
+        try:
+            member_upsert(external_id=external_id, data={}, source="event")
+        except MemberInputError as error:
+            raise EventError(field="member", message=str(error)) from None
+        member = query.get()
+    _check_status(member)
+    return member
+
+
+def _sales_rep_member(
+    *, member: Member, rules: list[CompiledRule], programme: _Programme, lock: bool
+) -> Member | None:
+    """The member account of the member's sales rep (created as `staff:<username>` when recording),
+    looked up only when a rule pays sales reps."""
+    if member.sales_rep_id is None or not any(
+        c.rule.beneficiary == EarningRule.Beneficiary.SALES_REP for c in rules
+    ):
+        return None
+    query = Member.objects.select_related("tier").filter(user_id=member.sales_rep_id)
+    if lock:
+        query = query.select_for_update(of=("self",))
+    rep = query.first()
+    if rep is None:
+        user = get_user_model().objects.get(pk=member.sales_rep_id)
+        external_id = f"staff:{user.get_username()}"[:64]
+        if not lock:  # simulating: the account recording would create
+            return Member(external_id=external_id, user=user, joined_at=timezone.now())
+        try:
+            with transaction.atomic():
+                Member.objects.create(
+                    external_id=external_id,
+                    user=user,
+                    first_name=user.first_name[:80],
+                    last_name=user.last_name[:80],
+                    email=user.email,
+                    joined_at=timezone.now(),
+                    overdraft_limit=programme.settings.overdraft_limit,
+                )
+        except IntegrityError:
+            # Created by a concurrent event, or a member with that external id exists: link it.
+            Member.objects.filter(external_id=external_id, user__isnull=True).update(user=user)
+        rep = query.first()
+    if rep is not None and rep.pk == member.pk:
+        return member
+    return rep
+
+
+def _sales_rep_missing(member: Member, rep: Member | None) -> str:
+    if member.sales_rep_id is None or rep is None:
+        return "the member has no sales rep"
+    return f"the sales rep's member account is {rep.status}"
+
+
+def _beneficiaries(member: Member, rep: Member | None) -> dict[str, Beneficiary | None]:
+    def facts(who: Member, kind: str) -> Beneficiary:
+        multiplier = who.tier.earn_multiplier if who.tier_id else Decimal(1)
+        return Beneficiary(
+            kind=kind, member_id=who.pk, external_id=who.external_id, tier_multiplier=multiplier
+        )
+
+    active_rep = rep is not None and rep.status == Member.Status.ACTIVE
+    return {"member": facts(member, "member"), "sales_rep": facts(rep, "sales_rep") if active_rep else None}
+
+
+def _member_facts(member: Member) -> MemberFacts:
+    return MemberFacts(
+        id=member.pk,
+        external_id=member.external_id,
+        kind=member.kind,
+        tier_code=member.tier.code if member.tier_id else "",
+        tags=tuple(member.tags or ()),
+        is_vip=member.is_vip,
+    )
+
+
+def _usage(rule: EarningRule, member_id: int | None, start: datetime, end: datetime) -> int:
+    """Points the rule gave the member for events that occurred in [start, end), less reversals."""
+    if member_id is None:
+        return 0
+    earned = Q(reverses__isnull=True, event__occurred_at__gte=start, event__occurred_at__lt=end)
+    reversed_ = Q(
+        reverses__isnull=False, reverses__event__occurred_at__gte=start, reverses__event__occurred_at__lt=end
+    )
+    total = (
+        LedgerEntry.objects.filter(rule_id=rule.pk, member_id=member_id)
+        .filter(earned | reversed_)
+        .aggregate(total=Sum("points"))["total"]
+    )
+    return total or 0
+
+
+def _segment_check(member: Member):
+    """Segment membership by segment name, asked only when a rule has a segment condition."""
+
+    def in_segment(name: str) -> bool:
+        from loyalty.models import Segment
+        from loyalty.selectors.segments import segment_members
+
+        segment = Segment.objects.filter(name=name).first()
+        return bool(member.pk and segment and segment_members(segment=segment).filter(pk=member.pk).exists())
+
+    return in_segment
+
+
+# --- answers ---------------------------------------------------------------------------------------
+
+
+def _replay(stored: ActivityEvent, data: EventInput, attributes: dict) -> dict:
+    same = (
+        stored.result.get("member") == data.member
+        and stored.type == data.type
+        and stored.occurred_at == data.occurred_at
+        and stored.attributes == attributes
+    )
+    if not same:
+        raise EventError(
+            field="idempotency_key", message="was already used for a different event", status=409
+        )
+    return {**stored.result, "replayed": True}
+
+
+def _award_out(award: Any) -> dict:
+    return {
+        "beneficiary": {"kind": award.beneficiary.kind, "member": award.beneficiary.external_id},
+        "points": award.points,
+        "rule": {"id": award.rule.pk, "name": award.rule.name},
+        "explanation": award.explanation,
+    }
+
+
+def _result(data: EventInput, programme: _Programme, awards: list[dict], balance: int, **extra: Any) -> dict:
+    return {
+        "id": data.idempotency_key,
+        "member": data.member,
+        "type": data.type,
+        "occurred_at": data.occurred_at.astimezone(programme.tz).isoformat(),
+        "points_awarded": sum(award["points"] for award in awards),
+        "awards": awards,
+        "balance": balance,
+        "replayed": False,
+        **extra,
+    }
+
+
+def _retrying(work: Any) -> Any:
+    """Run `work` again when the database chose it as a deadlock victim (it was rolled back whole);
+    inside a caller's transaction the error goes up to that caller."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            return work()
+        except OperationalError as error:
+            retry = getattr(error.__cause__, "sqlstate", None) in _RETRIED_SQLSTATES
+            if not retry or connection.in_atomic_block or attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
