@@ -216,26 +216,34 @@ class BatchInputSerializer(StrictSerializer):
 class BeneficiarySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=EarningRule.Beneficiary.choices)
     member = serializers.CharField(
-        allow_null=True, help_text="external id of the member, or null for a sales rep"
+        help_text="external id of the account credited (a sales rep's own account)"
     )
 
 
 class AwardSerializer(serializers.Serializer):
     beneficiary = BeneficiarySerializer()
-    points = serializers.IntegerField()
-    rule = RuleRefSerializer()
+    points = serializers.IntegerField(help_text="negative when a refund takes points back")
+    rule = RuleRefSerializer(allow_null=True)
     explanation = serializers.DictField(help_text="matched conditions and the computation")
 
 
 class EventResultSerializer(serializers.Serializer):
-    id = serializers.CharField()
+    id = serializers.CharField(help_text="the event's idempotency key")
     member = serializers.CharField()
     type = serializers.CharField()
     occurred_at = serializers.DateTimeField()
     points_awarded = serializers.IntegerField()
-    awards = AwardSerializer(many=True)
-    balance = serializers.IntegerField()
+    awards = AwardSerializer(many=True, help_text="the points per beneficiary, with why")
+    balance = serializers.IntegerField(help_text="the member's balance after the event")
     replayed = serializers.BooleanField(help_text="true when this key was seen before: nothing was written")
+    refund = serializers.DictField(
+        required=False, help_text="for a refund: the original event, and whether it was already reversed"
+    )
+
+
+class SimulationSerializer(EventResultSerializer):
+    simulated = serializers.BooleanField()
+    trace = serializers.ListField(child=serializers.DictField(), help_text="every rule considered, and why")
 
 
 class ItemErrorSerializer(serializers.Serializer):

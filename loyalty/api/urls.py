@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from loyalty.api import members
+from loyalty.api import events, members, programme
 
 urlpatterns = [
     path("members/<str:external_id>", members.MemberView.as_view(), name="api-member"),
@@ -12,4 +12,11 @@ urlpatterns = [
         members.MemberAdjustmentView.as_view(),
         name="api-member-adjustments",
     ),
+    path("events", events.EventView.as_view(), name="api-events"),
+    path("events/batch", events.EventBatchView.as_view(), name="api-events-batch"),
+    path("simulate", events.SimulateView.as_view(), name="api-simulate"),
+    path("rules", programme.RuleListView.as_view(), name="api-rules"),
+    path("rules/<int:rule_id>", programme.RuleDetailView.as_view(), name="api-rule"),
+    path("tiers", programme.TierListView.as_view(), name="api-tiers"),
+    path("tiers/<str:code>", programme.TierDetailView.as_view(), name="api-tier"),
 ]

@@ -1,0 +1,122 @@
+"""Activity events: one (with an `Idempotency-Key`), a batch of up to 1,000, and the simulator."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from loyalty.api.base import IDEMPOTENCY_HEADER, BrandApi, idempotency_key_get
+from loyalty.api.errors import ApiError
+from loyalty.api.serializers import (
+    MAX_BATCH,
+    BatchInputSerializer,
+    BatchResultSerializer,
+    ErrorSerializer,
+    EventInputSerializer,
+    EventResultSerializer,
+    SimulationSerializer,
+)
+from loyalty.services.events import EventError, EventInput, event_record, event_simulate, events_record_batch
+
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="bad input: `error.field` names the field"),
+    401: OpenApiResponse(ErrorSerializer, description="missing, unknown or revoked API key"),
+    404: OpenApiResponse(
+        ErrorSerializer, description="unknown member (unless the brand auto-creates members)"
+    ),
+    409: OpenApiResponse(ErrorSerializer, description="the event conflicts with what is recorded"),
+    422: OpenApiResponse(ErrorSerializer, description="the event cannot be applied (member blocked...)"),
+    429: OpenApiResponse(ErrorSerializer, description="over the key's rate limit"),
+}
+
+
+def _event_input(fields: dict, *, key: str) -> EventInput:
+    return EventInput(
+        member=fields["member"],
+        type=fields["type"],
+        occurred_at=fields["occurred_at"],
+        attributes=fields["attributes"],
+        idempotency_key=key,
+    )
+
+
+def _api_error(error: EventError) -> ApiError:
+    # The service's `idempotency_key` is the `Idempotency-Key` header here.
+    field = IDEMPOTENCY_HEADER if error.field == "idempotency_key" else error.field
+    return ApiError(field=field, message=error.message, status_code=error.status)
+
+
+def _batch_result(result: dict) -> dict:
+    """An item's result; in a batch, an event's key is its `id` field."""
+    error = result.get("error")
+    if error and error.get("field") == "idempotency_key":
+        result = {**result, "error": {**error, "field": "id"}}
+    return result
+
+
+class EventView(BrandApi, APIView):
+    @extend_schema(
+        summary="Record one event: the points it earns, per beneficiary, with the explanation",
+        description="Sending the same `Idempotency-Key` again returns the same answer and writes nothing.",
+        request=EventInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="a key unique to this event (at most 128 characters), sent again on retries",
+            )
+        ],
+        responses={201: EventResultSerializer, 200: EventResultSerializer, **ERRORS},
+    )
+    def post(self, request):
+        key = idempotency_key_get(request, required=True)
+        serializer = EventInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            result = event_record(data=_event_input(serializer.validated_data, key=key))
+        except EventError as error:
+            raise _api_error(error) from None
+        return Response(result, status=status.HTTP_200_OK if result["replayed"] else status.HTTP_201_CREATED)
+
+
+class EventBatchView(BrandApi, APIView):
+    @extend_schema(
+        summary=f"Record up to {MAX_BATCH} events, each with its `id` as idempotency key",
+        description=(
+            "A malformed batch (not a list, more than 1,000 events, an event missing a field or with a "
+            "malformed date) is refused whole with a 400 naming the field, and nothing is written. "
+            "Otherwise each event is recorded on its own: `results` has, in the same order, each "
+            "event's answer or its `error`."
+        ),
+        request=BatchInputSerializer,
+        responses={200: BatchResultSerializer, **ERRORS},
+    )
+    def post(self, request):
+        serializer = BatchInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        items = [_event_input(fields, key=fields["id"]) for fields in serializer.validated_data["events"]]
+        try:
+            results = events_record_batch(items=items)
+        except EventError as error:
+            raise _api_error(error) from None
+        return Response({"results": [_batch_result(result) for result in results]})
+
+
+class SimulateView(BrandApi, APIView):
+    @extend_schema(
+        summary="What this event would earn, and why; writes nothing",
+        request=EventInputSerializer,
+        responses={200: SimulationSerializer, **ERRORS},
+    )
+    def post(self, request):
+        serializer = EventInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            result = event_simulate(data=_event_input(serializer.validated_data, key=""))
+        except EventError as error:
+            raise _api_error(error) from None
+        return Response(result)
