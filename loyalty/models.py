@@ -177,6 +177,7 @@ class Member(models.Model):
 
     class Meta:
         ordering = ["external_id"]
+        permissions = [("adjust_points", "Can adjust a member's points (with a reason)")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(balance__gte=-F("overdraft_limit")), name="member_balance_not_below_overdraft"

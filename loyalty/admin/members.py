@@ -1,1 +1,219 @@
-"""Backoffice: members."""
+"""Backoffice: member lookup and support.
+
+The member page shows the balance, the latest ledger entries with their explanation (the full
+ledger on a page of its own), tier history, badges and consents. Points change only through the
+"adjust points" form, which requires a reason and goes through the ledger service; the balance and
+the ledger are never editable here. Profile edits go through the member service and save only the
+fields the form changed, so a concurrent earning is never overwritten by a stale balance.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+
+from loyalty.models import Consent, LedgerEntry, Member, MemberBadge, TierChange
+from loyalty.selectors.tiers import member_metric
+from loyalty.services.ledger import LedgerError, points_adjust, programme_settings
+from loyalty.services.members import MEMBER_FIELDS, member_upsert
+from loyalty.services.tiers import tier_floor_set
+
+RECENT_ENTRIES = 20
+LEDGER_PAGE = 100
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class TierChangeInline(ReadOnlyInline):
+    model = TierChange
+    verbose_name_plural = "tier history"
+    fields = ["changed_at", "from_tier", "to_tier", "reason", "metric_value"]
+
+
+class MemberBadgeInline(ReadOnlyInline):
+    model = MemberBadge
+    fields = ["badge", "awarded_at"]
+
+
+class ConsentInline(ReadOnlyInline):
+    model = Consent
+    fields = ["channel", "granted", "changed_at", "source"]
+
+
+class AdjustForm(forms.Form):
+    points = forms.IntegerField(
+        min_value=-1_000_000_000, max_value=1_000_000_000, help_text="positive to add, negative to take"
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="kept in the ledger")
+    # One key per displayed form: submitting it twice adjusts once.
+    key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+    def clean_points(self) -> int:
+        points = self.cleaned_data["points"]
+        if points == 0:
+            raise forms.ValidationError("An adjustment cannot be zero.")
+        return points
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "display_name", "email", "phone", "kind", "tier", "balance", "status"]
+    list_filter = ["kind", "status", "tier", "is_vip"]
+    list_select_related = ["tier"]
+    # Prefix and exact searches use the indexes and stay fast with a million members.
+    search_fields = ["=external_id", "^email", "^phone", "^last_name", "^first_name", "^company_name"]
+    search_help_text = "External id (exact), or the start of an e-mail, phone, name or company"
+    show_full_result_count = False
+    inlines = [TierChangeInline, MemberBadgeInline, ConsentInline]
+    change_form_template = "loyalty/admin/members/change_form.html"
+    readonly_fields = [
+        "external_id",
+        "balance",
+        "points_owed",
+        "overdraft_limit",
+        "tier",
+        "tier_since",
+        "tier_below_since",
+        "joined_at",
+        "last_activity_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["external_id", "kind", "status", "is_vip", "tags", "sales_rep"]}),
+        ("Points", {"fields": ["balance", "points_owed", "overdraft_limit"]}),
+        ("Tier", {"fields": ["tier", "tier_since", "tier_below_since", "tier_floor"]}),
+        (
+            "Contact",
+            {
+                "fields": [
+                    "first_name",
+                    "last_name",
+                    "company_name",
+                    "siret",
+                    "email",
+                    "phone",
+                    "address_line1",
+                    "address_line2",
+                    "postal_code",
+                    "city",
+                    "country",
+                    "language",
+                ]
+            },
+        ),
+        ("Dates", {"fields": ["joined_at", "last_activity_at"]}),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # members come from the brand's systems (API), the site and imports
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # a member with a ledger is anonymised, never deleted
+
+    def save_model(self, request: HttpRequest, obj: Member, form, change: bool) -> None:
+        changed = set(form.changed_data)
+        data = form.cleaned_data
+        with transaction.atomic():
+            profile = {field: data[field] for field in MEMBER_FIELDS if field in changed}
+            if profile:
+                member_upsert(external_id=obj.external_id, data=profile, source="backoffice")
+            direct = {field: data[field] for field in ("sales_rep", "status") if field in changed}
+            if direct:
+                Member.objects.filter(pk=obj.pk).update(**direct, updated_at=timezone.now())
+            if "tier_floor" in changed:
+                tier_floor_set(member_id=obj.pk, tier=data["tier_floor"])
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:member_id>/ledger/", wrap(self.ledger_view), name="loyalty_member_ledger"),
+            path("<int:member_id>/adjust/", wrap(self.adjust_view), name="loyalty_member_adjust"),
+            *super().get_urls(),
+        ]
+
+    def _member_or_404(self, request: HttpRequest, member_id: int) -> Member:
+        member = get_object_or_404(Member.objects.select_related("tier", "tier_floor"), pk=member_id)
+        if not self.has_view_permission(request, member):
+            raise PermissionDenied
+        return member
+
+    def _context(self, request: HttpRequest, member: Member, title: str) -> dict:
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": member,
+            "member": member,
+            "title": title,
+        }
+
+    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
+        member = self.get_object(request, object_id)
+        if member is not None:
+            extra_context = {
+                **(extra_context or {}),
+                "entries": _entries(member)[:RECENT_ENTRIES],
+                "metric": member_metric(member=member, at=timezone.now()),
+                "metric_name": programme_settings().get_tier_metric_display(),
+                "can_adjust": request.user.has_perm("loyalty.adjust_points"),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def ledger_view(self, request: HttpRequest, member_id: int):
+        member = self._member_or_404(request, member_id)
+        page = Paginator(_entries(member), LEDGER_PAGE).get_page(request.GET.get("page"))
+        context = {**self._context(request, member, f"Ledger of {member}"), "page": page, "entries": page}
+        return TemplateResponse(request, "loyalty/admin/members/ledger.html", context)
+
+    def adjust_view(self, request: HttpRequest, member_id: int):
+        member = self._member_or_404(request, member_id)
+        if not request.user.has_perm("loyalty.adjust_points"):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = AdjustForm(request.POST)
+            if form.is_valid():
+                try:
+                    entry = points_adjust(
+                        member_id=member.pk,
+                        points=form.cleaned_data["points"],
+                        reason=form.cleaned_data["reason"],
+                        staff_user_id=request.user.pk,
+                        idempotency_key=f"backoffice-adjust:{form.cleaned_data['key']}",
+                    )
+                except LedgerError as error:
+                    form.add_error(None, str(error))
+                else:
+                    self.message_user(
+                        request,
+                        f"{entry.points:+d} points; the balance is now {entry.balance_after}.",
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(reverse("admin:loyalty_member_change", args=[member.pk]))
+        else:
+            form = AdjustForm(initial={"key": uuid.uuid4().hex})
+        context = {**self._context(request, member, f"Adjust the points of {member}"), "form": form}
+        return TemplateResponse(request, "loyalty/admin/members/adjust.html", context)
+
+
+def _entries(member: Member):
+    return LedgerEntry.objects.filter(member=member).select_related("rule", "event", "staff_user")

@@ -1,0 +1,346 @@
+"""The backoffice (/backoffice/) for a brand admin: member lookup and page, ledger, adjustments,
+programme settings, tiers, badges and leaderboard, segments with their live count."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from html.parser import HTMLParser
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.utils import timezone
+
+from loyalty.models import LedgerEntry, Member, MemberBadge, ProgrammeSettings, Segment, Tier, TierChange
+from loyalty.services.badges import badge_save
+from loyalty.services.members import consent_set
+from loyalty.services.tiers import tier_create
+from tests.conftest import TEST_PASSWORD
+from tests.loyalty.test_ledger_invariants import _credit, _debit, _member
+
+
+class _FormReader(HTMLParser):
+    """The fields of the page's main form as a browser would submit them unchanged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[str, list[str]] = {}
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        name = attrs.get("name")
+        if tag == "input" and name and attrs.get("type") not in ("submit", "button", "file"):
+            if attrs.get("type") in ("checkbox", "radio") and "checked" not in attrs:
+                return
+            checkable = attrs.get("type") in ("checkbox", "radio")
+            self.data.setdefault(name, []).append(attrs.get("value", "on" if checkable else ""))
+        elif tag == "select" and name:
+            self._select = name
+            self.data.setdefault(name, [])
+        elif tag == "option" and self._select and "selected" in attrs:
+            self.data[self._select].append(attrs.get("value", ""))
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.data[name] = [""]
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea][0] += (
+                data.removeprefix("\n") if not self.data[self._textarea][0] else data
+            )
+
+
+def _form(response) -> dict:
+    reader = _FormReader()
+    reader.feed(response.content.decode())
+    return {
+        name: values if len(values) > 1 else (values[0] if values else "")
+        for name, values in reader.data.items()
+    }
+
+
+@pytest.fixture
+def admin_client(db, brand_a, client_for):
+    client = client_for(brand_a)
+    response = client.post(
+        "/accounts/login/", {"username": f"admin@{brand_a.slug}.example", "password": TEST_PASSWORD}
+    )
+    assert response.status_code == 302
+    connection.set_tenant(brand_a)
+    return client
+
+
+@pytest.fixture
+def supported(admin_client):
+    """A member with history: entries from a rule-less earning, a redemption, a tier, a badge, consents."""
+    member = _member(
+        "C-1001", first_name="Jeanne", last_name="Moreau", email="jeanne@example.com", phone="+33612345678"
+    )
+    gold = tier_create(data={"code": "gold", "name": "Gold", "threshold": "100"})
+    _credit(member, 300)
+    _debit(member, 50)
+    TierChange.objects.create(
+        member=member, from_tier=None, to_tier=gold, reason="qualified", changed_at=timezone.now()
+    )
+    Member.objects.filter(pk=member.pk).update(tier=gold)
+    badge = badge_save(data={"code": "tripper", "name": "Tripper", "event_type": "trip", "count_required": 1})
+    MemberBadge.objects.create(member=member, badge=badge, awarded_at=timezone.now())
+    consent_set(member=member, consents={"email": True, "sms": False}, source="web form")
+    member.refresh_from_db()
+    return member
+
+
+def test_backoffice_pages_render_for_a_brand_admin(admin_client, supported):
+    member = supported
+    segment = Segment.objects.create(name="Gold", filters={"tiers": ["gold"]})
+    pages = [
+        "/backoffice/",
+        "/backoffice/loyalty/member/",
+        "/backoffice/loyalty/member/?q=C-1001",
+        f"/backoffice/loyalty/member/{member.pk}/change/",
+        f"/backoffice/loyalty/member/{member.pk}/ledger/",
+        f"/backoffice/loyalty/member/{member.pk}/adjust/",
+        "/backoffice/loyalty/programmesettings/1/change/",
+        "/backoffice/loyalty/tier/",
+        "/backoffice/loyalty/tier/add/",
+        f"/backoffice/loyalty/tier/{member.tier_id}/change/",
+        "/backoffice/loyalty/badge/",
+        "/backoffice/loyalty/badge/add/",
+        "/backoffice/loyalty/badge/leaderboard/",
+        "/backoffice/loyalty/segment/",
+        "/backoffice/loyalty/segment/add/",
+        f"/backoffice/loyalty/segment/{segment.pk}/change/",
+    ]
+    for page in pages:
+        response = admin_client.get(page)
+        assert response.status_code == 200, (page, response.status_code)
+    # The settings list is the settings page.
+    assert admin_client.get("/backoffice/loyalty/programmesettings/")["Location"].endswith("/1/change/")
+
+
+@pytest.mark.parametrize("query", ["C-1001", "jeanne@", "+336123", "Moreau", "Jeanne Moreau", "jean"])
+def test_member_lookup_by_external_id_name_email_phone(admin_client, supported, query):
+    _member("C-2002", first_name="Paul", last_name="Martin", email="paul@example.com")
+    page = admin_client.get("/backoffice/loyalty/member/", {"q": query}).content.decode()
+    assert "C-1001" in page and "C-2002" not in page
+
+
+def test_member_page_shows_balance_ledger_tier_history_badges_consents(admin_client, supported):
+    page = admin_client.get(f"/backoffice/loyalty/member/{supported.pk}/change/").content.decode()
+    assert '<strong id="member-balance">250</strong>' in page
+    assert "+300" in page and "-50" in page and "[test]" in page  # the redemption's source
+    assert "Tier history" in page and "Qualified" in page
+    assert "Tripper" in page
+    assert "web form" in page
+    ledger = admin_client.get(f"/backoffice/loyalty/member/{supported.pk}/ledger/").content.decode()
+    assert "append-only" in ledger and "+300" in ledger
+
+
+def test_the_ledger_is_not_editable_or_deletable_from_the_backoffice(admin_client, supported):
+    entry = LedgerEntry.objects.filter(member=supported).first()
+    assert admin_client.get("/backoffice/loyalty/ledgerentry/").status_code == 404
+    assert admin_client.get(f"/backoffice/loyalty/ledgerentry/{entry.pk}/change/").status_code == 404
+    assert admin_client.get(f"/backoffice/loyalty/member/{supported.pk}/delete/").status_code == 403
+    assert admin_client.get("/backoffice/loyalty/member/add/").status_code == 403
+
+
+def test_the_member_form_cannot_change_a_balance_but_changes_the_profile_and_floor(admin_client, supported):
+    url = f"/backoffice/loyalty/member/{supported.pk}/change/"
+    data = _form(admin_client.get(url))
+    assert "balance" not in data and "tier" not in data
+    platinum = tier_create(data={"code": "platinum", "name": "Platinum", "threshold": "5000"})
+    data.update(
+        {
+            "balance": "999999",
+            "points_owed": "0",
+            "first_name": "Jeanne-Marie",
+            "tier_floor": str(platinum.pk),
+        }
+    )
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, _form_errors(response)
+    supported.refresh_from_db()
+    assert (supported.balance, supported.first_name) == (250, "Jeanne-Marie")
+    assert (supported.tier, supported.tier_floor) == (platinum, platinum)
+    assert TierChange.objects.filter(member=supported, reason="floor", to_tier=platinum).exists()
+
+    data = _form(admin_client.get(url))
+    data["phone"] = "0612345678"
+    response = admin_client.post(url, data)
+    assert response.status_code == 200 and "E.164" in response.content.decode()
+
+
+def _form_errors(response) -> str:
+    context = response.context
+    if context and "adminform" in context:
+        return str(context["adminform"].form.errors) + str(
+            [formset.formset.errors for formset in context["inline_admin_formsets"]]
+        )
+    return str(response.status_code)
+
+
+def test_adjust_form_refuses_an_empty_reason_and_zero(admin_client, supported):
+    url = f"/backoffice/loyalty/member/{supported.pk}/adjust/"
+    key = _form(admin_client.get(url))["key"]
+    for data, message in (
+        ({"points": "10", "reason": "   ", "key": key}, "This field is required."),
+        ({"points": "0", "reason": "goodwill", "key": key}, "cannot be zero"),
+        ({"points": "ten", "reason": "goodwill", "key": key}, "Enter a whole number."),
+        ({"points": "-1000", "reason": "correction", "key": key}, "not enough points"),
+    ):
+        response = admin_client.post(url, data)
+        assert response.status_code == 200 and message in response.content.decode(), data
+    assert not LedgerEntry.objects.filter(member=supported, kind="adjust").exists()
+
+
+def test_adjust_form_adjusts_once_with_the_staff_user_and_reason(admin_client, supported):
+    url = f"/backoffice/loyalty/member/{supported.pk}/adjust/"
+    key = _form(admin_client.get(url))["key"]
+    for _ in range(2):  # a double click submits the same form twice
+        response = admin_client.post(url, {"points": "-40", "reason": "damaged gift returned", "key": key})
+        assert response.status_code == 302
+    entry = LedgerEntry.objects.get(member=supported, kind="adjust")
+    assert (entry.points, entry.reason, entry.staff_user.username) == (
+        -40,
+        "damaged gift returned",
+        "admin@alpha.example",
+    )
+    supported.refresh_from_db()
+    assert supported.balance == 210
+
+
+def test_staff_without_the_adjust_permission_cannot_adjust(db, brand_a, client_for):
+    connection.set_tenant(brand_a)
+    member = _member()
+    staff = get_user_model().objects.create_user(
+        username="support@alpha.example", password=TEST_PASSWORD, is_staff=True
+    )
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_member", "change_member"]))
+    client = client_for(brand_a)
+    client.post("/accounts/login/", {"username": "support@alpha.example", "password": TEST_PASSWORD})
+    assert client.get(f"/backoffice/loyalty/member/{member.pk}/change/").status_code == 200
+    assert client.get(f"/backoffice/loyalty/member/{member.pk}/adjust/").status_code == 403
+    response = client.post(
+        f"/backoffice/loyalty/member/{member.pk}/adjust/", {"points": "5", "reason": "x", "key": "k"}
+    )
+    assert response.status_code == 403
+    staff.user_permissions.add(Permission.objects.get(codename="adjust_points"))
+    client.post(
+        f"/backoffice/loyalty/member/{member.pk}/adjust/", {"points": "5", "reason": "goodwill", "key": "k"}
+    )
+    assert LedgerEntry.objects.get(member=member).reason == "goodwill"
+
+
+def test_programme_settings_page_validates_and_applies_the_overdraft_to_every_member(admin_client):
+    indebted = _member("owes")
+    _member("plain")
+    Member.objects.filter(pk=indebted.pk).update(overdraft_limit=100)
+    _debit(indebted, 70)  # owes 70
+    url = "/backoffice/loyalty/programmesettings/1/change/"
+    page = admin_client.get(url).content.decode()
+    assert "Europe/Paris" in page, "the brand's timezone is shown"
+    data = _form(admin_client.get(url))
+    assert "brand_timezone" not in data, "the timezone is read-only"
+
+    response = admin_client.post(url, {**data, "expiry_policy": "days", "expiry_days": ""})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["expiry_days"]
+    response = admin_client.post(url, {**data, "tier_metric": "event_count", "tier_metric_event_type": ""})
+    assert "tier_metric_event_type" in response.context["adminform"].form.errors
+
+    response = admin_client.post(
+        url,
+        {
+            **data,
+            "overdraft_limit": "50",
+            "expiry_policy": "end_of_month",
+            "points_per_unit": "100",
+            "unit_value": "5.00",
+        },
+    )
+    assert response.status_code == 302, _form_errors(response)
+    programme = ProgrammeSettings.objects.get()
+    assert (programme.overdraft_limit, programme.expiry_policy) == (50, "end_of_month")
+    limits = dict(Member.objects.values_list("external_id", "overdraft_limit"))
+    assert limits == {"owes": 70, "plain": 50}, "a member owing more keeps their debt as their limit"
+
+
+def test_tier_badge_and_segment_forms_refuse_bad_input_naming_the_field(admin_client):
+    tier_create(data={"code": "gold", "name": "Gold", "threshold": "100"})
+    response = admin_client.post(
+        "/backoffice/loyalty/tier/add/",
+        {"code": "vip", "name": "VIP", "threshold": "100", "earn_multiplier": "1"},
+    )
+    assert "another tier already has this threshold" in str(
+        response.context["adminform"].form.errors["threshold"]
+    )
+    response = admin_client.post(
+        "/backoffice/loyalty/tier/add/",
+        {"code": "vip", "name": "VIP", "threshold": "1000", "earn_multiplier": "1.5"},
+    )
+    assert response.status_code == 302
+    assert Tier.objects.get(code="vip").earn_multiplier == 1.5
+
+    response = admin_client.post(
+        "/backoffice/loyalty/badge/add/",
+        {
+            "code": "critic",
+            "name": "Critic",
+            "event_type": "review",
+            "count_required": "5",
+            "conditions": '[{"field": "attributes.status", "op": "gt", "value": 1}]',
+        },
+    )
+    assert "op must be one of equals" in str(response.context["adminform"].form.errors["conditions"])
+    response = admin_client.post(
+        "/backoffice/loyalty/badge/add/",
+        {"code": "critic", "name": "Critic", "event_type": "review", "count_required": "5", "conditions": ""},
+    )
+    assert response.status_code == 302
+
+    response = admin_client.post(
+        "/backoffice/loyalty/segment/add/", {"name": "Rich", "filters": '{"balance": {"min": "ten"}}'}
+    )
+    assert "balance.min: must be a whole number" in str(response.context["adminform"].form.errors["filters"])
+    response = admin_client.post(
+        "/backoffice/loyalty/segment/add/", {"name": "Rich", "filters": '{"balance": {"min": 10}}'}
+    )
+    assert response.status_code == 302
+    assert Segment.objects.get(name="Rich").filters == {"balance": {"min": 10}}
+
+
+def test_segment_live_count(admin_client):
+    for index, balance in enumerate((5, 50, 500)):
+        member = _member(f"s{index}")
+        Member.objects.filter(pk=member.pk).update(balance=balance, overdraft_limit=0)
+    url = "/backoffice/loyalty/segment/count/"
+    assert admin_client.post(url, {"filters": json.dumps({"balance": {"min": 50}})}).json() == {"count": 2}
+    assert admin_client.post(url, {"filters": "{}"}).json() == {"count": 3}
+    bad = admin_client.post(url, {"filters": '{"vip": "yes"}'})
+    assert bad.status_code == 400 and bad.json() == {"errors": {"vip": ["must be true or false"]}}
+    assert admin_client.post(url, {"filters": "{nope"}).status_code == 400
+    assert admin_client.get(url).status_code == 405
+
+
+def test_leaderboard_page_lists_badge_holders(admin_client):
+    badge = badge_save(
+        data={"code": "reporter", "name": "Reporter", "event_type": "damage_report", "count_required": 1}
+    )
+    for name, days in (("first", 3), ("second", 1)):
+        member = _member(name, first_name=name.title())
+        MemberBadge.objects.create(
+            member=member, badge=badge, awarded_at=timezone.now() - timedelta(days=days)
+        )
+    page = admin_client.get("/backoffice/loyalty/badge/leaderboard/").content.decode()
+    assert page.index("First") < page.index("Second")
+    assert "Reporter" in page
