@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('loyalty', '0003_programme_tier_constraints'),
+        ('loyalty', '0002_ledger_append_only_and_defaults'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
