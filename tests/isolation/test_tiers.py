@@ -1,0 +1,99 @@
+"""Tenant isolation of tiers, badges, segments, members' backoffice pages and the nightly runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from loyalty.models import LedgerEntry, Member, PointLot, Segment, Tier
+from loyalty.services.badges import badge_save
+from loyalty.services.expiry import points_expire_due
+from loyalty.services.tiers import tier_create, tiers_evaluate_all
+from tests.conftest import TEST_PASSWORD
+from tests.loyalty.test_ledger_invariants import _credit, _member
+
+
+def _admin(client, brand):
+    response = client.post(
+        "/accounts/login/", {"username": f"admin@{brand.slug}.example", "password": TEST_PASSWORD}
+    )
+    assert response.status_code == 302
+    return client
+
+
+@pytest.fixture
+def only_in_a(db, brand_a):
+    with schema_context(brand_a.schema_name):
+        tier = tier_create(data={"code": "a-secret-tier", "name": "Alpha Secret Tier", "threshold": "10"})
+        badge = badge_save(
+            data={"code": "a-badge", "name": "Alpha Secret Badge", "event_type": "trip", "count_required": 1}
+        )
+        segment = Segment.objects.create(name="Alpha Secret Segment", filters={"tiers": ["a-secret-tier"]})
+        member = _member("alpha-only", first_name="Alphonse")
+        Member.objects.filter(pk=member.pk).update(tier=tier)
+    return {"tier": tier, "badge": badge, "segment": segment, "member": member}
+
+
+def test_a_tier_badge_segment_and_member_of_a_are_invisible_from_b_backoffice(
+    only_in_a, brand_a, brand_b, client_for
+):
+    client = _admin(client_for(brand_b), brand_b)
+    lists = {
+        "/backoffice/loyalty/tier/": "Alpha Secret Tier",
+        "/backoffice/loyalty/badge/": "Alpha Secret Badge",
+        "/backoffice/loyalty/badge/leaderboard/": "Alphonse",
+        "/backoffice/loyalty/segment/": "Alpha Secret Segment",
+        "/backoffice/loyalty/member/?q=alpha-only": "Alphonse",
+    }
+    for url, secret in lists.items():
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert secret not in response.content.decode(), url
+    assert "0 results" in client.get("/backoffice/loyalty/member/?q=alpha-only").content.decode()
+
+    # A's ids on B's host: no such object in B's schema (the admin says so and shows nothing).
+    with schema_context(brand_b.schema_name):
+        assert not Tier.objects.filter(code="a-secret-tier").exists()
+    for url in (
+        f"/backoffice/loyalty/tier/{only_in_a['tier'].pk}/change/",
+        f"/backoffice/loyalty/badge/{only_in_a['badge'].pk}/change/",
+        f"/backoffice/loyalty/segment/{only_in_a['segment'].pk}/change/",
+        f"/backoffice/loyalty/member/{only_in_a['member'].pk}/change/",
+    ):
+        body = client.get(url, follow=True).content.decode()
+        assert "Alpha Secret" not in body and "Alphonse" not in body, url
+    for url in (
+        f"/backoffice/loyalty/member/{only_in_a['member'].pk}/ledger/",
+        f"/backoffice/loyalty/member/{only_in_a['member'].pk}/adjust/",
+    ):
+        assert client.get(url).status_code == 404, url
+
+    # B's segment filters cannot name A's tier: it does not exist there.
+    response = client.post("/backoffice/loyalty/segment/count/", {"filters": '{"tiers": ["a-secret-tier"]}'})
+    assert response.status_code == 400
+    assert response.json()["errors"]["tiers"] == ["unknown tier code(s): a-secret-tier"]
+
+    # A's admin on A's host sees them all.
+    client_a = _admin(client_for(brand_a), brand_a)
+    assert "Alpha Secret Tier" in client_a.get("/backoffice/loyalty/tier/").content.decode()
+    assert "Alpha Secret Segment" in client_a.get("/backoffice/loyalty/segment/").content.decode()
+
+
+def test_nightly_runs_of_b_never_touch_a(only_in_a, brand_a, brand_b):
+    now = timezone.now()
+    with schema_context(brand_a.schema_name):
+        member = only_in_a["member"]
+        _credit(member, 40, at=now - timedelta(days=3), expires_at=now - timedelta(days=1))
+    with schema_context(brand_b.schema_name):
+        assert points_expire_due(at=now) == 0
+        tiers_evaluate_all(at=now)
+    with schema_context(brand_a.schema_name):
+        member.refresh_from_db()
+        assert (member.balance, member.tier.code) == (40, "a-secret-tier")
+        assert PointLot.objects.get(member=member).remaining == 40
+        assert not LedgerEntry.objects.filter(kind="expire").exists()
+    connection.set_schema_to_public()
