@@ -102,7 +102,7 @@ def _check(rule: EarningRule, errors: dict[str, list[str]]) -> None:
         if field not in errors:
             problems = conditions_problems(getattr(rule, field), item=item)
             if problems:
-                errors[field] = [f"{field}{problem}" for problem in problems]
+                errors[field] = [f"{field}{p}" if p.startswith("[") else f"{field} {p}" for p in problems]
     award = rule.award_type
     if "award_type" in errors:
         return
