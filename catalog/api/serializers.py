@@ -8,12 +8,15 @@ from catalog.models import Gift, Order, OrderEvent, OrderLine
 from catalog.selectors import gift_offer_refusal, gift_stock_left
 from catalog.services import MAX_ITEMS, MAX_QUANTITY
 
+MAX_POINTS = 2**31 - 1  # points are PostgreSQL integers
+MAX_ID = 2**63 - 1  # ids are bigints
+
 
 class GiftFilterSerializer(serializers.Serializer):
     category = serializers.SlugField(required=False)
     kind = serializers.ChoiceField(choices=Gift.Kind.choices, required=False)
-    points_min = serializers.IntegerField(min_value=0, required=False)
-    points_max = serializers.IntegerField(min_value=0, required=False)
+    points_min = serializers.IntegerField(min_value=0, max_value=MAX_POINTS, required=False)
+    points_max = serializers.IntegerField(min_value=0, max_value=MAX_POINTS, required=False)
     search = serializers.CharField(required=False, max_length=100)
     featured = serializers.BooleanField(required=False, allow_null=True, default=None)
     printed = serializers.BooleanField(required=False, allow_null=True, default=None)
@@ -94,7 +97,7 @@ class MemberGiftSerializer(GiftSerializer):
 
 
 class RedeemItemSerializer(serializers.Serializer):
-    gift_id = serializers.IntegerField(min_value=1)
+    gift_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,9 +19,9 @@ from catalog.selectors import (
     orders_with_details,
 )
 from catalog.services import RedeemItem, ShippingAddress, order_place, order_status_set
-from loyalty.models import Member
+from loyalty.api.base import BrandApi, idempotency_key_get, member_or_404
 
-from .errors import catalog_exception_handler, error_response
+from .errors import catalog_exception_handler
 from .serializers import (
     GiftFilterSerializer,
     GiftSerializer,
@@ -35,19 +36,24 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
-class CatalogApiView(APIView):
+class CatalogPagination(LimitOffsetPagination):
+    """At most 200 a page; an offset beyond any real list is an empty page, not a database error."""
+
+    max_limit = 200
+
+    def get_offset(self, request: Request) -> int:
+        return min(super().get_offset(request), 2**31 - 1)
+
+
+class CatalogApiView(BrandApi, APIView):
     def get_exception_handler(self):
         return catalog_exception_handler
 
     def paginated(self, request: Request, queryset, serializer_class, **context) -> Response:
-        paginator = self.pagination_class() if self.pagination_class else None
+        paginator = CatalogPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         data = serializer_class(page, many=True, context={"request": request, **context}).data
         return paginator.get_paginated_response(data)
-
-
-def member_by_external_id(external_id: str) -> Member:
-    return get_object_or_404(Member, external_id=external_id)
 
 
 class GiftListView(CatalogApiView):
@@ -59,7 +65,7 @@ class GiftListView(CatalogApiView):
         external_id, affordable = data.pop("member", None), data.pop("affordable")
         if external_id is None:
             return self.paginated(request, gift_search(**data), GiftSerializer)
-        member = member_by_external_id(external_id)
+        member = member_or_404(external_id)
         gifts = gift_search(
             spendable=member_spendable_points(member_id=member.pk), affordable_only=affordable, **data
         )
@@ -76,22 +82,15 @@ class GiftDetailView(CatalogApiView):
 class MemberRedemptionsView(CatalogApiView):
     @extend_schema(responses=OrderSerializer(many=True))
     def get(self, request: Request, external_id: str) -> Response:
-        member = member_by_external_id(external_id)
+        member = member_or_404(external_id)
         return self.paginated(request, orders_with_details().filter(member=member), OrderSerializer)
 
     @extend_schema(
         request=RedemptionRequestSerializer, responses={201: OrderSerializer}, parameters=[IDEMPOTENCY_HEADER]
     )
     def post(self, request: Request, external_id: str) -> Response:
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if not key:
-            return error_response(
-                field="Idempotency-Key",
-                message="an Idempotency-Key header is required (the same key makes a retry safe)",
-                code="required",
-                http_status=status.HTTP_400_BAD_REQUEST,
-            )
-        member = member_by_external_id(external_id)
+        key = idempotency_key_get(request, required=True)
+        member = member_or_404(external_id)
         body = RedemptionRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         address = body.validated_data["shipping_address"]
