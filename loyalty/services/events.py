@@ -128,12 +128,12 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
 
 
 def event_simulate(*, data: EventInput, include_rule: EarningRule | None = None) -> dict:
-    """What `event_record` would answer now, with `"simulated": true`, and a `trace` of every rule
-    considered (applied or why not); writes nothing and takes no lock. The idempotency key may be
-    empty. `include_rule` is tried as if it were live (the backoffice simulates a rule before it
-    goes live)."""
+    """What `event_record` would answer now, with `"simulated": true` and a `trace` of every rule of
+    the event's type (applied, or why not, inactive ones included). Writes nothing, takes no lock;
+    the idempotency key may be empty. `include_rule` is tried as if it were live (the backoffice
+    simulates a rule before it goes live)."""
     event_type = data.type if isinstance(data.type, str) else None
-    programme = _programme_load(event_type=event_type, include_rule=include_rule)
+    programme = _programme_load(event_type=event_type, include_rule=include_rule, inactive=True)
     attributes = _input_check(data, key_required=False)
     if data.idempotency_key:
         stored = ActivityEvent.objects.filter(idempotency_key=data.idempotency_key).first()
@@ -411,8 +411,11 @@ def _refund_note(original: ActivityEvent, *, reversing: bool = False) -> dict:
 # --- inputs, members, lookups ------------------------------------------------------------------------
 
 
-def _programme_load(*, event_type: str | None, include_rule: EarningRule | None = None) -> _Programme:
-    rules = EarningRule.objects.filter(is_active=True)
+def _programme_load(
+    *, event_type: str | None, include_rule: EarningRule | None = None, inactive: bool = False
+) -> _Programme:
+    """With `inactive`, inactive rules too (the simulator says why they did not apply)."""
+    rules = EarningRule.objects.all() if inactive else EarningRule.objects.filter(is_active=True)
     types = EventType.objects.all()
     if event_type is not None:
         rules, types = rules.filter(event_type=event_type), types.filter(code=event_type)

@@ -1,0 +1,119 @@
+"""Tenant isolation of events and earning rules: a rule, an event, an idempotency key or a member of
+one brand is invisible to another brand's events, simulator and backoffice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+
+from loyalty.models import ActivityEvent, EarningRule, LedgerEntry
+from loyalty.services.events import EventError, EventInput, event_record, event_simulate, events_record_batch
+from loyalty.services.members import member_upsert
+from loyalty.services.rules import rule_create
+from tests.conftest import TEST_PASSWORD
+
+AT = datetime(2026, 5, 4, 19, tzinfo=ZoneInfo("Europe/Paris"))
+
+
+def review(key: str, member: str = "same-id", **attributes) -> EventInput:
+    return EventInput(
+        member=member, type="review", occurred_at=AT, attributes=attributes, idempotency_key=key
+    )
+
+
+@pytest.fixture
+def two_brands(db, brand_a, brand_b):
+    """The same member external id in both brands; a rule only in A."""
+    connection.set_tenant(brand_a)
+    member_upsert(external_id="same-id", data={})
+    rule = rule_create(data={"name": "A's review bonus", "event_type": "review", "points": 100})
+    connection.set_tenant(brand_b)
+    member_upsert(external_id="same-id", data={})
+    return brand_a, brand_b, rule
+
+
+def test_a_rule_of_brand_a_never_applies_to_brand_b_events(two_brands):
+    brand_a, brand_b, rule = two_brands
+    connection.set_tenant(brand_b)
+    assert event_record(data=review("b-1"))["points_awarded"] == 0
+    simulated = event_simulate(data=review(""))
+    assert simulated["trace"] == [] and simulated["awards"] == []
+    assert not EarningRule.objects.exists()
+    connection.set_tenant(brand_a)
+    assert event_record(data=review("a-1"))["points_awarded"] == 100
+    assert LedgerEntry.objects.filter(rule=rule).count() == 1
+
+
+def test_an_idempotency_key_of_brand_a_does_not_replay_in_brand_b(two_brands):
+    brand_a, brand_b, _ = two_brands
+    connection.set_tenant(brand_a)
+    in_a = event_record(data=review("shared-key", rating=5))
+    assert in_a["points_awarded"] == 100
+    connection.set_tenant(brand_b)
+    # Another body under the same key is no conflict in B: B never saw that key.
+    in_b = event_record(data=review("shared-key", rating=1))
+    assert in_b["replayed"] is False and in_b["points_awarded"] == 0
+    assert ActivityEvent.objects.get().attributes == {"rating": 1}
+    (batch,) = events_record_batch(items=[review("shared-key", rating=1)])
+    assert batch["replayed"] is True and batch["points_awarded"] == 0
+    connection.set_tenant(brand_a)
+    assert event_record(data=review("shared-key", rating=5)) == {**in_a, "replayed": True}
+
+
+def test_brand_b_cannot_refund_an_event_of_brand_a(two_brands):
+    brand_a, brand_b, _ = two_brands
+    connection.set_tenant(brand_a)
+    event_record(data=review("a-purchase"))
+    connection.set_tenant(brand_b)
+    refund = EventInput("same-id", "refund", AT, {"original_event": "a-purchase"}, "b-refund")
+    with pytest.raises(EventError) as raised:
+        event_record(data=refund)
+    assert (raised.value.status, raised.value.field) == (404, "attributes.original_event")
+    connection.set_tenant(brand_a)
+    assert ActivityEvent.objects.get(idempotency_key="a-purchase").reversed_at is None
+
+
+def test_a_member_of_brand_a_is_unknown_to_brand_b_events(two_brands):
+    brand_a, brand_b, _ = two_brands
+    connection.set_tenant(brand_a)
+    member_upsert(external_id="only-in-a", data={})
+    connection.set_tenant(brand_b)
+    for call in (event_record, event_simulate):
+        with pytest.raises(EventError) as raised:
+            call(data=review("k", member="only-in-a"))
+        assert (raised.value.status, raised.value.field) == (404, "member")
+
+
+def test_backoffice_of_brand_b_does_not_show_or_simulate_a_rule_of_brand_a(two_brands, client_for):
+    _, brand_b, rule = two_brands
+    client = client_for(brand_b)
+    assert (
+        client.post(
+            "/accounts/login/", {"username": f"admin@{brand_b.slug}.example", "password": TEST_PASSWORD}
+        ).status_code
+        == 302
+    )
+    url = f"/backoffice/loyalty/earningrule/{rule.pk}/change/"
+    page = client.get(url, follow=True)
+    assert "exist. Perhaps it was deleted?" in page.content.decode()
+    assert (
+        "A&#x27;s review bonus" not in page.content.decode()
+        and "A's review bonus" not in page.content.decode()
+    )
+    posted = client.post(
+        url,
+        {
+            "_simulate": "1",
+            "sim-member": "same-id",
+            "sim-event_type": "review",
+            "sim-occurred_at": "2026-05-04T19:00",
+            "sim-attributes": "{}",
+        },
+        follow=True,
+    )
+    assert "A&#x27;s review bonus" not in posted.content.decode()
+    connection.set_tenant(brand_b)
+    assert not ActivityEvent.objects.exists()

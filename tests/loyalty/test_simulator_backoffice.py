@@ -1,0 +1,206 @@
+"""The backoffice of earning rules: the rule page with its simulator (which writes nothing), the
+simulator of the live rules, the rule form (the services' validation), deleting a rule that gave
+points, and event types."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+
+from loyalty.models import ActivityEvent, EarningRule, EventType, LedgerEntry, Member, PointLot
+from loyalty.services.events import EventInput, event_record
+from loyalty.services.members import member_upsert
+from loyalty.services.rules import rule_create
+from tests.conftest import TEST_PASSWORD
+
+HAPPY_HOUR_TRIP = {
+    "name": "Suburb to Paris, happy hour",
+    "event_type": "trip",
+    "conditions": [
+        {"field": "attributes.zone_from", "op": "in", "value": [3, 4]},
+        {"field": "attributes.zone_to", "op": "equals", "value": 1},
+        {"field": "local_time", "op": "between", "value": ["18:00", "22:00"]},
+    ],
+    "points": 200,
+}
+RULES = "/backoffice/loyalty/earningrule/"
+
+
+@pytest.fixture
+def backoffice(db, brand_a, client_for):
+    connection.set_tenant(brand_a)
+    client = client_for(brand_a)
+    response = client.post(
+        "/accounts/login/", {"username": f"admin@{brand_a.slug}.example", "password": TEST_PASSWORD}
+    )
+    assert response.status_code == 302
+    return client
+
+
+def page(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def simulate(
+    client, url: str, *, member="rider", event_type="trip", when="2026-05-04T19:30", attributes="{}"
+):
+    return client.post(
+        url,
+        {
+            "_simulate": "1",
+            "sim-member": member,
+            "sim-event_type": event_type,
+            "sim-occurred_at": when,
+            "sim-attributes": attributes,
+        },
+    )
+
+
+def written() -> tuple[int, ...]:
+    return tuple(model.objects.count() for model in (ActivityEvent, LedgerEntry, PointLot, Member))
+
+
+def test_rule_page_simulates_the_rule_before_it_goes_live_and_writes_nothing(backoffice):
+    rule = rule_create(data={**HAPPY_HOUR_TRIP, "is_active": False})
+    member_upsert(external_id="rider", data={})
+    url = f"{RULES}{rule.pk}/change/"
+    shown = backoffice.get(url)
+    assert shown.status_code == 200
+    assert 'name="sim-member"' in page(shown) and "Simulator" in page(shown)
+
+    before, updated_at = written(), rule.updated_at
+    # 19:30 in the brand's timezone (Paris), zone 3 to zone 1: the rule gives 200 points.
+    response = simulate(backoffice, url, attributes='{"zone_from": 3, "zone_to": 1}')
+    assert response.status_code == 200
+    content = page(response)
+    assert "200 points for rider" in content
+    assert '"local_time"' in content and '"actual": "19:30"' in content
+    assert written() == before
+    rule.refresh_from_db()
+    assert (rule.is_active, rule.updated_at, rule.name) == (False, updated_at, HAPPY_HOUR_TRIP["name"])
+
+    # Outside the window: nothing, and why.
+    response = simulate(backoffice, url, when="2026-05-04T22:15", attributes='{"zone_from": 3, "zone_to": 1}')
+    content = page(response)
+    assert "0 points for rider" in content
+    assert "condition on local_time does not hold" in content
+    assert written() == before
+
+
+def test_simulator_of_the_live_rules_ignores_inactive_ones(backoffice):
+    rule_create(data={**HAPPY_HOUR_TRIP, "is_active": False})
+    rule_create(data={**HAPPY_HOUR_TRIP, "name": "Zone 2", "points": 100, "conditions": []})
+    member_upsert(external_id="rider", data={})
+    changelist = backoffice.get(RULES)
+    assert f"{RULES}simulate/" in page(changelist)
+    assert backoffice.get(f"{RULES}simulate/").status_code == 200
+    before = written()
+    content = page(simulate(backoffice, f"{RULES}simulate/", attributes='{"zone_from": 3, "zone_to": 1}'))
+    assert "100 points for rider" in content
+    assert "the rule is not active at the event's time" in content
+    assert written() == before
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"member": "nobody"}, "no member with external id 'nobody'"),
+        ({"attributes": '{"start": "yesterday"}'}, "attributes.start: must be an ISO 8601 date"),
+        ({"attributes": "{not json"}, "Enter a valid JSON."),
+        ({"when": "soon"}, "Enter a valid date/time."),
+    ],
+)
+def test_simulator_shows_what_is_wrong(backoffice, fields, message):
+    rule = rule_create(data=HAPPY_HOUR_TRIP)
+    member_upsert(external_id="rider", data={})
+    before = written()
+    response = simulate(backoffice, f"{RULES}{rule.pk}/change/", **fields)
+    assert response.status_code == 200
+    assert message in page(response)
+    assert written() == before
+
+
+def _form(**fields) -> dict:
+    return {
+        "name": "Reviews",
+        "event_type": "review",
+        "priority": "100",
+        "is_active": "on",
+        "conditions": "[]",
+        "item_conditions": "[]",
+        "award_type": "fixed",
+        "points": "30",
+        "points_per_unit": "0",
+        "rounding": "down",
+        "multiplier": "1",
+        "limit_period": "",
+        "limit_points": "",
+        "max_points_per_event": "",
+        "global_budget": "",
+        "beneficiary": "member",
+        "active_from_0": "",
+        "active_from_1": "",
+        "active_until_0": "",
+        "active_until_1": "",
+        **fields,
+    }
+
+
+def test_rule_form_validates_like_the_api(backoffice):
+    bad = backoffice.post(
+        f"{RULES}add/",
+        _form(conditions='[{"field": "local_time", "op": "equals", "value": "18:00"}]', limit_points="50"),
+    )
+    assert bad.status_code == 200
+    content = page(bad)
+    assert "conditions[0].op: 'equals' does not apply to local_time" in content
+    assert "a limit of points needs its period" in content
+    assert not EarningRule.objects.exists()
+
+    good = backoffice.post(f"{RULES}add/", _form(limit_period="day", limit_points="50"))
+    assert good.status_code == 302
+    rule = EarningRule.objects.get()
+    assert (rule.name, rule.points, rule.limit_period, rule.limit_points) == ("Reviews", 30, "day", 50)
+    changed = backoffice.post(
+        f"{RULES}{rule.pk}/change/", _form(points="45", limit_period="day", limit_points="50")
+    )
+    assert changed.status_code == 302
+    rule.refresh_from_db()
+    assert rule.points == 45
+
+
+def test_deleting_a_rule_that_gave_points_deactivates_it(backoffice):
+    rule = rule_create(data={**HAPPY_HOUR_TRIP, "conditions": []})
+    member_upsert(external_id="rider", data={})
+    at = datetime(2026, 5, 4, 19, tzinfo=ZoneInfo("Europe/Paris"))
+    event_record(data=EventInput("rider", "trip", at, {}, "t1"))
+    confirm = backoffice.get(f"{RULES}{rule.pk}/delete/")
+    assert confirm.status_code == 200 and "Are you sure" in confirm.content.decode()
+    response = backoffice.post(f"{RULES}{rule.pk}/delete/", {"post": "yes"}, follow=True)
+    assert "already gave points, so it is deactivated rather than deleted" in page(response)
+    rule.refresh_from_db()
+    assert rule.is_active is False
+    unused = rule_create(data={**HAPPY_HOUR_TRIP, "name": "unused"})
+    backoffice.post(f"{RULES}{unused.pk}/delete/", {"post": "yes"})
+    assert not EarningRule.objects.filter(pk=unused.pk).exists()
+
+
+def test_event_types_can_be_added_and_a_used_one_is_kept(backoffice):
+    response = backoffice.post(
+        "/backoffice/loyalty/eventtype/add/", {"code": "helped", "name": "Helped a member", "description": ""}
+    )
+    assert response.status_code == 302
+    helped = EventType.objects.get(code="helped")
+    assert backoffice.get(f"/backoffice/loyalty/eventtype/{helped.pk}/delete/").status_code == 200
+    rule_create(data={"name": "Helping", "event_type": "helped", "points": 5})
+    assert backoffice.get(f"/backoffice/loyalty/eventtype/{helped.pk}/delete/").status_code == 403
+    backoffice.post(
+        "/backoffice/loyalty/eventtype/",
+        {"action": "delete_selected", "_selected_action": [helped.pk], "post": "yes"},
+    )
+    assert EventType.objects.filter(code="helped").exists()
+    assert "helped" in page(backoffice.get("/backoffice/loyalty/eventtype/"))
