@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connection
 from django.utils import timezone
 
-from loyalty.models import LedgerEntry, Member
+from loyalty.models import ActivityEvent, EarningRule, LedgerEntry, Member
 from tests.loyalty.test_api_support import ApiClient, error_of
 
 pytest_plugins = ["tests.loyalty.test_api_support"]
@@ -44,3 +44,61 @@ def test_same_external_id_in_both_brands_are_two_members(api_a, api_b):
     assert api_b.get("/api/v1/members/ISO-3").json()["points"]["balance"] == 0
     connection.set_tenant(api_b.brand)
     assert Member.objects.get(external_id="ISO-3").joined_at <= timezone.now()
+
+
+PURCHASE = {
+    "member": "ISO-4",
+    "type": "purchase",
+    "occurred_at": "2026-03-02T10:15:00+01:00",
+    "attributes": {"amount": "12.00"},
+}
+PER_EURO = {
+    "name": "1 point per euro",
+    "event_type": "purchase",
+    "award_type": "per_amount",
+    "points_per_unit": "1",
+}
+
+
+def test_event_for_a_member_of_brand_a_is_a_404_on_brand_b(api_a, api_b):
+    api_a.put("/api/v1/members/ISO-4", {})
+    error = error_of(api_b.post("/api/v1/events", PURCHASE, headers={"Idempotency-Key": "iso-e1"}), 404)
+    assert error["field"] == "member"
+    batch = api_b.post("/api/v1/events/batch", {"events": [{**PURCHASE, "id": "iso-e2"}]}).json()["results"]
+    assert batch[0]["error"]["status"] == 404
+    error_of(api_b.post("/api/v1/simulate", PURCHASE), 404)
+    for brand in (api_a.brand, api_b.brand):
+        connection.set_tenant(brand)
+        assert not ActivityEvent.objects.filter(idempotency_key__in=["iso-e1", "iso-e2"]).exists()
+
+
+def test_idempotency_keys_and_rules_are_per_brand(api_a, api_b):
+    rule_a = api_a.post("/api/v1/rules", PER_EURO).json()
+    api_b.post("/api/v1/rules", {**PER_EURO, "points_per_unit": "2"})
+    for api in (api_a, api_b):
+        api.put("/api/v1/members/ISO-4", {})
+    in_a = api_a.post("/api/v1/events", PURCHASE, headers={"Idempotency-Key": "iso-same"})
+    in_b = api_b.post("/api/v1/events", PURCHASE, headers={"Idempotency-Key": "iso-same"})
+    # The same key in another brand is another event, earning under that brand's own rules.
+    assert (in_a.status_code, in_b.status_code) == (201, 201)
+    assert (in_a.json()["points_awarded"], in_b.json()["points_awarded"]) == (12, 24)
+    assert [rule["id"] for rule in api_a.get("/api/v1/rules").json()] == [rule_a["id"]]
+    # Ids are per schema: the same number on B is B's own rule or nothing, never A's rule.
+    on_b = api_b.get(f"/api/v1/rules/{rule_a['id']}")
+    if on_b.status_code == 200:
+        assert on_b.json()["points_per_unit"] == "2.0000"
+    else:
+        error_of(on_b, 404)
+        error_of(api_b.put(f"/api/v1/rules/{rule_a['id']}", {"points_per_unit": "9"}), 404)
+        error_of(api_b.delete(f"/api/v1/rules/{rule_a['id']}"), 404)
+    connection.set_tenant(api_a.brand)
+    assert EarningRule.objects.get(pk=rule_a["id"]).points_per_unit == 1
+
+
+def test_tiers_are_per_brand(api_a, api_b):
+    assert (
+        api_a.post("/api/v1/tiers", {"code": "iso-gold", "name": "Gold", "threshold": 10}).status_code == 201
+    )
+    error_of(api_b.get("/api/v1/tiers/iso-gold"), 404)
+    error_of(api_b.delete("/api/v1/tiers/iso-gold"), 404)
+    assert api_a.get("/api/v1/tiers/iso-gold").status_code == 200
