@@ -1,0 +1,144 @@
+"""The member site's catalogue pages: gifts with "I can afford it", a gift's page, redeem, my orders."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+
+from catalog.models import Order
+from catalog.services import order_status_set
+from loyalty.models import Member
+from tests.conftest import host_of
+
+from .factories import category_make, gift_make, member_make
+
+pytestmark = pytest.mark.urls("tests.catalog.urls")
+
+
+@pytest.fixture
+def member(in_brand):
+    return member_make(
+        "WEB-1",
+        points=500,
+        login=True,
+        first_name="Ada",
+        last_name="Lovelace",
+        address_line1="1 rue de la Paix",
+        postal_code="75002",
+        city="Paris",
+        country="FR",
+    )
+
+
+def client_of(member) -> Client:
+    client = Client(HTTP_HOST=host_of(connection.tenant))
+    client.force_login(member.user)
+    return client
+
+
+def page(response, status: int = 200) -> str:
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    return response.content.decode()
+
+
+def token_of(html: str) -> str:
+    return re.search(r'name="token" value="([0-9a-f]+)"', html).group(1)
+
+
+def test_pages_need_a_member_login(member):
+    anonymous = Client(HTTP_HOST=host_of(connection.tenant))
+    response = anonymous.get("/gifts/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    staff = get_user_model().objects.create_user(username="staff@example.com", password="x", is_staff=True)
+    client = Client(HTTP_HOST=host_of(connection.tenant))
+    client.force_login(staff)
+    assert "Members only" in page(client.get("/gifts/"), 403)
+
+
+def test_gift_list_says_what_the_member_can_afford_and_filters(member):
+    books = category_make("books")
+    cheap = gift_make(name="Bookmark", points_price=200, category=books)
+    dear = gift_make(name="Espresso machine", points_price=800)
+    client = client_of(member)
+
+    html = page(client.get("/gifts/"))
+    assert "You have <strong>500</strong> points to spend" in html
+    assert re.search(rf'data-gift="{cheap.pk}">.*?You can afford it', html, re.S)
+    assert re.search(rf'data-gift="{dear.pk}">.*?300 points missing', html, re.S)
+
+    affordable = page(client.get("/gifts/?affordable=on"))
+    assert "Bookmark" in affordable and "Espresso machine" not in affordable
+    by_category = page(client.get("/gifts/?category=books"))
+    assert "Bookmark" in by_category and "Espresso machine" not in by_category
+    assert "Espresso" in page(client.get("/gifts/?q=espresso"))
+
+
+def test_redeem_a_voucher_and_see_the_code_a_double_click_makes_one_order(member):
+    gift = gift_make(name="Cinema ticket", points_price=150, codes=["TICKET-42", "TICKET-43"])
+    client = client_of(member)
+    html = page(client.get(f"/gifts/{gift.pk}/"))
+    form = {"token": token_of(html), "quantity": "1"}
+
+    first = client.post(f"/gifts/{gift.pk}/redeem/", form)
+    second = client.post(f"/gifts/{gift.pk}/redeem/", form)
+
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    order_page = page(client.get(first["Location"]))
+    assert "TICKET-42" in order_page and "Placed" in order_page
+    assert Order.objects.count() == 1
+    assert Member.objects.get(pk=member.pk).balance == 350
+    assert "Cinema ticket" in page(client.get("/orders/"))
+
+
+def test_redeem_a_physical_gift_needs_the_address_and_says_why_it_is_refused(member):
+    gift = gift_make(name="Kettle", points_price=300, stock=1)
+    client = client_of(member)
+    html = page(client.get(f"/gifts/{gift.pk}/"))
+    assert 'value="1 rue de la Paix"' in html  # the member's address, prefilled
+
+    missing = client.post(f"/gifts/{gift.pk}/redeem/", {"token": token_of(html), "quantity": "1"})
+    assert "This field is required" in page(missing, 400)
+
+    address = {"ship_name": "Ada", "ship_line1": "1 rue", "ship_postal_code": "75002", "ship_city": "Paris"}
+    too_many = client.post(
+        f"/gifts/{gift.pk}/redeem/",
+        {"token": token_of(html), "quantity": "2", "ship_country": "FR", **address},
+    )
+    assert "out of stock (1 left)" in page(too_many, 409)
+    done = client.post(
+        f"/gifts/{gift.pk}/redeem/",
+        {"token": token_of(html), "quantity": "1", "ship_country": "FR", **address},
+    )
+    assert done.status_code == 302
+    assert not Order.objects.filter(status="cancelled").exists()
+
+
+def test_members_see_only_their_orders_and_cancel_until_confirmed(member):
+    gift = gift_make(points_price=100, kind="conversion")
+    client = client_of(member)
+    html = page(client.get(f"/gifts/{gift.pk}/"))
+    client.post(f"/gifts/{gift.pk}/redeem/", {"token": token_of(html), "quantity": "1"})
+    client.post(f"/gifts/{gift.pk}/redeem/", {"token": "another", "quantity": "1"})
+    first, second = Order.objects.order_by("pk")
+
+    conversion = page(client.get(f"/orders/{first.pk}/"))
+    assert "CV-" in conversion and "worth 5.00 EUR" in conversion  # 100 points = 5 EUR
+
+    other = member_make("WEB-2", points=100, login=True)
+    assert client_of(other).get(f"/orders/{first.pk}/").status_code == 404
+    assert client_of(other).post(f"/orders/{first.pk}/cancel/").status_code == 404
+
+    response = client.post(f"/orders/{first.pk}/cancel/")
+    assert response.status_code == 302
+    assert "Cancelled" in page(client.get(f"/orders/{first.pk}/"))
+    assert Member.objects.get(pk=member.pk).balance == 400
+
+    order_status_set(order_id=second.pk, status="confirmed", actor="staff:1")
+    client.post(f"/orders/{second.pk}/cancel/")
+    assert Order.objects.get(pk=second.pk).status == "confirmed"
+    assert "cannot be cancelled" in page(client.get(f"/orders/{second.pk}/"))
