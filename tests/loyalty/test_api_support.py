@@ -20,9 +20,10 @@ class ApiClient:
 
     brand: object
     key: str
+    raise_errors: bool = True  # False: a server error is a 500 response, as a real client sees it
 
     def _client(self) -> Client:
-        return Client(HTTP_HOST=host_of(self.brand))
+        return Client(HTTP_HOST=host_of(self.brand), raise_request_exception=self.raise_errors)
 
     def _headers(self, headers: dict | None) -> dict:
         sent = {"HTTP_AUTHORIZATION": f"Api-Key {self.key}"} if self.key else {}
