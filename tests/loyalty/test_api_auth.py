@@ -98,7 +98,18 @@ def test_schema_is_valid_openapi_and_documents_every_path(api_a):
         "/api/v1/members/{external_id}",
         "/api/v1/members/{external_id}/ledger",
         "/api/v1/members/{external_id}/adjustments",
+        "/api/v1/events",
+        "/api/v1/events/batch",
+        "/api/v1/simulate",
+        "/api/v1/rules",
+        "/api/v1/rules/{rule_id}",
+        "/api/v1/tiers",
+        "/api/v1/tiers/{code}",
     } <= paths
+    event = schema["paths"]["/api/v1/events"]["post"]
+    assert any(p["name"] == "Idempotency-Key" and p["required"] for p in event["parameters"])
+    assert {"201", "400", "401", "404", "429"} <= set(event["responses"])
+    assert set(schema["paths"]["/api/v1/rules/{rule_id}"]) >= {"get", "put", "delete"}
     assert "ApiKey" in schema["components"]["securitySchemes"]
     docs = api_a._client().get("/api/v1/docs/")
     assert docs.status_code == 200
