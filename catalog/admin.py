@@ -409,7 +409,9 @@ class OrderAdmin(admin.ModelAdmin):
     def shipping(self, order: Order) -> str:
         return ", ".join(order.shipping_lines) or "-"
 
-    def _transition(self, request: HttpRequest, queryset: QuerySet[Order], status: str, **extra) -> None:
+    def _transition(
+        self, request: HttpRequest, queryset: QuerySet[Order], status: str, per_order: dict | None = None
+    ) -> None:
         done, failed = 0, []
         for order in queryset.order_by("pk"):
             try:
@@ -418,7 +420,7 @@ class OrderAdmin(admin.ModelAdmin):
                     status=status,
                     actor=staff_actor(request),
                     staff_user_id=request.user.pk,
-                    **extra.get(order.pk, {}),
+                    **(per_order or {}).get(order.pk, {}),
                 )
             except CatalogError as error:
                 failed.append(f"order {order.pk}: {error.message}")
@@ -465,7 +467,7 @@ class OrderAdmin(admin.ModelAdmin):
             tracking = {
                 pk: {"tracking_ref": form.cleaned_data["tracking_ref"]} for pk, form in forms_by_order.items()
             }
-            self._transition(request, queryset, Order.Status.SHIPPED, **tracking)
+            self._transition(request, queryset, Order.Status.SHIPPED, per_order=tracking)
             return None
         context = {
             **self.admin_site.each_context(request),
