@@ -16,6 +16,12 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
+
+def is_set(field: str) -> Q:
+    """Condition of a partial index on a mostly NULL column: only the rows where it is set."""
+    return Q(**{f"{field}__isnull": False})
+
+
 PHONE_E164 = RegexValidator(r"^\+[1-9]\d{6,14}$", "Phone numbers are in E.164 form, such as +33612345678.")
 SIRET = RegexValidator(r"^\d{14}$", "A SIRET has 14 digits.")
 
@@ -186,11 +192,8 @@ class Member(models.Model):
                 condition=Q(kind="customer") | ~Q(company_name=""), name="member_reseller_has_company"
             ),
         ]
-        indexes = [
-            models.Index(fields=["tier"]),
-            models.Index(fields=["sales_rep"]),
-            models.Index(fields=["last_activity_at"]),
-        ]
+        # tier and sales_rep are indexed as foreign keys already.
+        indexes = [models.Index(fields=["last_activity_at"])]
 
     def __str__(self) -> str:
         return self.display_name
@@ -347,38 +350,57 @@ class LedgerEntry(models.Model):
         REVERSE = "reverse", "Reverse"
         TRANSFER = "transfer", "Transfer"
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="entries")
+    # Indexes are written on every entry (the hottest insert): foreign keys are indexed by the
+    # composite or partial indexes of Meta (mostly NULL columns only where they are set).
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="entries", db_index=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     points = models.IntegerField()
     balance_after = models.IntegerField()
     created_at = models.DateTimeField(db_index=True)
     event = models.ForeignKey(
-        ActivityEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+        ActivityEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="entries", db_index=False
     )
     rule = models.ForeignKey(
-        EarningRule, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+        EarningRule, null=True, blank=True, on_delete=models.PROTECT, related_name="entries", db_index=False
     )
     staff_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     reason = models.TextField(blank=True)
     source = models.CharField(
         max_length=64, blank=True, help_text="what caused it outside the ledger: 'order:42'"
     )
     reverses = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals", db_index=False
     )
     explanation = models.JSONField(default=dict, blank=True)
-    idempotency_key = models.CharField(max_length=160, null=True, blank=True, unique=True)
+    idempotency_key = models.CharField(max_length=160, null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "ledger entries"
         indexes = [
             models.Index(fields=["member", "created_at"]),
-            models.Index(fields=["rule", "member", "created_at"]),
+            models.Index(
+                fields=["rule", "member", "created_at"],
+                name="ledger_rule_member_created",
+                condition=is_set("rule"),
+            ),
+            models.Index(fields=["event"], name="ledger_event", condition=is_set("event")),
+            models.Index(fields=["reverses"], name="ledger_reverses", condition=is_set("reverses")),
+            models.Index(fields=["staff_user"], name="ledger_staff_user", condition=is_set("staff_user")),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                name="ledger_idempotency_key_unique",
+                condition=is_set("idempotency_key"),
+            ),
             models.CheckConstraint(condition=~Q(points=0), name="ledger_entry_not_zero"),
             models.CheckConstraint(
                 condition=~Q(kind="adjust") | ~Q(reason=""), name="ledger_adjust_has_reason"
@@ -444,8 +466,9 @@ class TierChange(models.Model):
         FLOOR = "floor", "Staff-set floor"
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="tier_changes")
-    from_tier = models.ForeignKey(Tier, null=True, on_delete=models.PROTECT, related_name="+")
-    to_tier = models.ForeignKey(Tier, null=True, on_delete=models.PROTECT, related_name="+")
+    # Not indexed: only deleting a tier looks them up, and the nightly writes many of these rows.
+    from_tier = models.ForeignKey(Tier, null=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    to_tier = models.ForeignKey(Tier, null=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     reason = models.CharField(max_length=16, choices=Reason.choices)
     metric_value = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
     changed_at = models.DateTimeField()

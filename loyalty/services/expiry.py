@@ -23,6 +23,9 @@ DUE_MEMBERS = """
     LIMIT %(limit)s
 """
 
+# Compiling a plan costs more than running these batches.
+NO_JIT = "SET LOCAL jit = off"
+
 LOCK_MEMBERS = "SELECT id FROM loyalty_member WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE"
 
 EXPIRE = """
@@ -71,6 +74,7 @@ def points_expire_due(*, at: datetime) -> int:
         if not ids:
             return expired
         with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(NO_JIT)
             cursor.execute(LOCK_MEMBERS, {"ids": ids})
             cursor.execute(EXPIRE, {"ids": ids, "at": at})
             expired += cursor.fetchone()[0]

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from loyalty.models import Member, ProgrammeSettings, Tier, TierChange
 from loyalty.selectors.tiers import tier_metric_params, tier_metric_sql
+from loyalty.services.expiry import NO_JIT
 from loyalty.services.ledger import member_lock, programme_settings
 
 TIER_FIELDS = ("code", "name", "threshold", "earn_multiplier", "benefits")
@@ -214,6 +215,7 @@ def tiers_evaluate_all(*, at: datetime) -> int:
     changed = 0
     for lo in range(first, last + 1, NIGHTLY_BATCH):
         with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(NO_JIT)
             cursor.execute(
                 sql, tier_metric_params(programme=programme, at=at, lo=lo, hi=lo + NIGHTLY_BATCH - 1)
             )
