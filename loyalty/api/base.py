@@ -7,7 +7,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
 from loyalty.api.errors import ApiError, api_exception_handler
-from loyalty.api.serializers import MAX_KEY_LENGTH
+from loyalty.api.parsing import MAX_KEY_LENGTH
 from loyalty.models import Member
 from loyalty.selectors.members import member_get
 

@@ -9,8 +9,8 @@ from rest_framework.views import APIView
 
 from loyalty.api.base import IDEMPOTENCY_HEADER, BrandApi, idempotency_key_get
 from loyalty.api.errors import ApiError
+from loyalty.api.parsing import MAX_BATCH, batch_parse, event_parse
 from loyalty.api.serializers import (
-    MAX_BATCH,
     BatchInputSerializer,
     BatchResultSerializer,
     ErrorSerializer,
@@ -74,10 +74,9 @@ class EventView(BrandApi, APIView):
     )
     def post(self, request):
         key = idempotency_key_get(request, required=True)
-        serializer = EventInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        fields = event_parse(request.data)
         try:
-            result = event_record(data=_event_input(serializer.validated_data, key=key))
+            result = event_record(data=_event_input(fields, key=key))
         except EventError as error:
             raise _api_error(error) from None
         return Response(result, status=status.HTTP_200_OK if result["replayed"] else status.HTTP_201_CREATED)
@@ -96,9 +95,7 @@ class EventBatchView(BrandApi, APIView):
         responses={200: BatchResultSerializer, **ERRORS},
     )
     def post(self, request):
-        serializer = BatchInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        items = [_event_input(fields, key=fields["id"]) for fields in serializer.validated_data["events"]]
+        items = [_event_input(fields, key=fields["id"]) for fields in batch_parse(request.data)]
         try:
             results = events_record_batch(items=items)
         except EventError as error:
@@ -113,10 +110,9 @@ class SimulateView(BrandApi, APIView):
         responses={200: SimulationSerializer, **ERRORS},
     )
     def post(self, request):
-        serializer = EventInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        fields = event_parse(request.data)
         try:
-            result = event_simulate(data=_event_input(serializer.validated_data, key=""))
+            result = event_simulate(data=_event_input(fields, key=""))
         except EventError as error:
             raise _api_error(error) from None
         return Response(result)

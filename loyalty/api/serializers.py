@@ -3,16 +3,12 @@ documented output. Business rules stay in the services; these only refuse malfor
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from loyalty.api.parsing import MAX_BATCH, MAX_KEY_LENGTH, OCCURRED_AT_FORMAT, aware_datetime_parse
 from loyalty.models import Consent, EarningRule, LedgerEntry, Member, Tier
-
-MAX_BATCH = 1000
-MAX_KEY_LENGTH = 128  # ActivityEvent.idempotency_key
 
 
 class StrictSerializer(serializers.Serializer):
@@ -35,18 +31,11 @@ class StrictSerializer(serializers.Serializer):
 class AwareDateTimeField(serializers.DateTimeField):
     """ISO 8601 with a UTC offset (or Z): an event's time is never guessed."""
 
-    default_error_messages = {
-        "format": "must be an ISO 8601 date-time with a UTC offset, such as 2026-03-01T18:30:00+01:00",
-    }
+    default_error_messages = {"format": OCCURRED_AT_FORMAT}
 
     def to_internal_value(self, value):
-        if not isinstance(value, str):
-            self.fail("format")
-        try:
-            parsed = datetime.fromisoformat(value.strip())
-        except ValueError:
-            self.fail("format")
-        if parsed.tzinfo is None or parsed.utcoffset() is None:
+        parsed = aware_datetime_parse(value)
+        if parsed is None:
             self.fail("format")
         return parsed
 
@@ -196,6 +185,7 @@ class AdjustmentInputSerializer(StrictSerializer):
 
 
 # --- events ----------------------------------------------------------------------------------------
+# The request shapes of the event endpoints, for the schema; loyalty.api.parsing reads them (fast).
 class EventInputSerializer(StrictSerializer):
     member = serializers.CharField(max_length=64, help_text="the member's external id")
     type = serializers.CharField(max_length=64, help_text="an event type of the brand: purchase, trip...")

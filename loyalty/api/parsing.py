@@ -1,0 +1,110 @@
+"""Reading events out of request bodies: types, sizes and the date format, before the events service.
+
+Hand-written rather than DRF serializers: a batch holds up to 1,000 events, and DRF's field
+machinery costs about 0.15 ms per event here, a third of the batch's budget (2,000 events/s). The
+serializers `EventInputSerializer` and `BatchInputSerializer` describe the same shape in the OpenAPI
+schema. Errors are DRF `ValidationError`s, so they come out in the API's one error shape.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rest_framework.exceptions import ValidationError
+
+MAX_BATCH = 1000
+MAX_KEY_LENGTH = 128  # ActivityEvent.idempotency_key
+MAX_TEXT = 64  # a member's external id, an event type's code
+OCCURRED_AT_FORMAT = "must be an ISO 8601 date-time with a UTC offset, such as 2026-03-01T18:30:00+01:00"
+_REQUIRED = "is required"
+
+
+def aware_datetime_parse(value: Any) -> datetime | None:
+    """An ISO 8601 date-time with its offset, or None: an event's time is never guessed."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.utcoffset() is not None else None
+
+
+def _text(data: dict, field: str, max_length: int, errors: dict) -> str:
+    value = data.get(field)
+    if value is None:
+        errors[field] = [_REQUIRED]
+    elif not isinstance(value, str):
+        errors[field] = ["must be a string"]
+    elif not value.strip():
+        errors[field] = ["may not be blank"]
+    elif len(value.strip()) > max_length:
+        errors[field] = [f"at most {max_length} characters"]
+    else:
+        return value.strip()
+    return ""
+
+
+def _event_parse(data: Any, *, with_id: bool) -> tuple[dict, dict[str, list[str]]]:
+    """(fields, errors) of one event: member, type, occurred_at, attributes (and its id in a batch)."""
+    if not isinstance(data, dict):
+        return {}, {"non_field_errors": ["must be an object with member, type, occurred_at, attributes"]}
+    errors: dict[str, list[str]] = {}
+    known = ("id", "member", "type", "occurred_at", "attributes") if with_id else (
+        "member", "type", "occurred_at", "attributes"
+    )  # fmt: skip
+    for field in data:
+        if field not in known:
+            errors[field] = ["is not a known field"]
+    fields = {
+        "member": _text(data, "member", MAX_TEXT, errors),
+        "type": _text(data, "type", MAX_TEXT, errors),
+        "occurred_at": aware_datetime_parse(data.get("occurred_at")),
+        "attributes": data.get("attributes", {}),
+    }
+    if fields["occurred_at"] is None:
+        errors["occurred_at"] = [_REQUIRED if data.get("occurred_at") is None else OCCURRED_AT_FORMAT]
+    if not isinstance(fields["attributes"], dict):
+        errors["attributes"] = ["must be an object"]
+    if with_id:
+        fields["id"] = _text(data, "id", MAX_KEY_LENGTH, errors)
+    return fields, errors
+
+
+def event_parse(data: Any) -> dict:
+    """One event's fields, or a ValidationError naming each bad field."""
+    fields, errors = _event_parse(data, with_id=False)
+    if errors:
+        raise ValidationError(errors)
+    return fields
+
+
+def batch_parse(data: Any) -> list[dict]:
+    """The events of a batch body `{"events": [...]}`: all well-formed, or a ValidationError naming
+    the first bad ones (`events[3].occurred_at`) and nothing goes further."""
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": ['must be an object: {"events": [...]}']})
+    unknown = {field: ["is not a known field"] for field in data if field != "events"}
+    events = data.get("events")
+    if events is None:
+        raise ValidationError({"events": [_REQUIRED], **unknown})
+    if not isinstance(events, list):
+        raise ValidationError({"events": ["must be a list of events"], **unknown})
+    if not events:
+        raise ValidationError({"events": ["must hold at least one event"], **unknown})
+    if len(events) > MAX_BATCH:
+        raise ValidationError(
+            {"events": [f"at most {MAX_BATCH} events per batch, got {len(events)}"]}, code="max_length"
+        )
+    if unknown:
+        raise ValidationError(unknown)
+    parsed, errors = [], {}
+    for index, item in enumerate(events):
+        fields, item_errors = _event_parse(item, with_id=True)
+        if item_errors:
+            errors[index] = item_errors
+        parsed.append(fields)
+    if errors:
+        raise ValidationError({"events": errors})
+    return parsed
