@@ -186,10 +186,12 @@ def _evaluate_sql(programme: ProgrammeSettings, *, final: str) -> str:
 
 def tier_evaluate(*, member: Member, at: datetime) -> TierChange | None:
     """Re-place one member (already row-locked by the caller). Returns the change, if any."""
+    if not Tier.objects.exists():
+        return None  # a programme without tiers: nothing to place (and nobody holds a tier)
     programme = programme_settings()
     final = """SELECT c.new_id, c.tier_since, c.tier_below_since, l.id
                FROM changed c LEFT JOIN logged l ON l.member_id = c.id"""
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             _evaluate_sql(programme, final=final),
             tier_metric_params(programme=programme, at=at, lo=member.pk, hi=member.pk),
@@ -197,9 +199,8 @@ def tier_evaluate(*, member: Member, at: datetime) -> TierChange | None:
         row = cursor.fetchone()
     if row is None:
         return None
+    # Setting tier_id also drops the member's cached tier object (Django does it).
     member.tier_id, member.tier_since, member.tier_below_since, change_id = row
-    if "tier" in member._state.fields_cache:
-        del member._state.fields_cache["tier"]
     return TierChange.objects.get(pk=change_id) if change_id else None
 
 

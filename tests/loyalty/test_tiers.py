@@ -326,3 +326,21 @@ def test_nightly_and_per_event_evaluation_agree(db, brand_a):
     assert (
         [_tier_code(m) for m in members] == nightly == ["member", "member", "member", "vip", "vip", "member"]
     )
+
+
+def test_the_callers_member_object_follows_the_change(db, brand_a):
+    """Event recording goes on with the member it locked (and its tier multiplier): keep it current."""
+    connection.set_tenant(brand_a)
+    member = _member()
+    now = datetime(2026, 6, 1, tzinfo=PARIS)
+    with transaction.atomic():
+        assert tier_evaluate(member=member_lock(member_id=member.pk), at=now) is None, (
+            "no tiers: nothing to do"
+        )
+    vip = _wine_merchant()
+    _purchase(member, "1500.00", now - timedelta(days=1))
+    with transaction.atomic():
+        locked = Member.objects.select_for_update(of=("self",)).select_related("tier").get(pk=member.pk)
+        assert locked.tier is None
+        tier_evaluate(member=locked, at=now)
+        assert (locked.tier, locked.tier.earn_multiplier, locked.tier_since) == (vip, Decimal("1.5"), now)
