@@ -1,0 +1,91 @@
+"""The API bench's brand: 100,000 members (one set-based INSERT), 5 active rules, an API key."""
+
+from __future__ import annotations
+
+MEMBER_SQL = """
+INSERT INTO loyalty_member (
+    external_id, kind, company_name, siret, first_name, last_name, email, phone,
+    address_line1, address_line2, postal_code, city, country, language, tags, is_vip,
+    balance, overdraft_limit, points_owed, status, joined_at, created_at, updated_at
+)
+SELECT 'M' || lpad(g::text, 7, '0'), 'customer', '', '', 'Member', g::text, 'm' || g || '@bench.example', '',
+       '', '', '', '', 'FR', 'fr', '{}', g %% 50 = 0,
+       0, 0, 0, 'active', now() - interval '400 days', now(), now()
+FROM generate_series(1, %(count)s) AS g
+"""
+
+HAPPY_HOUR = {"field": "local_time", "op": "between", "value": ["18:00", "22:00"]}
+RULES = [
+    {
+        "name": "1 point per euro, at most 500 a day",
+        "event_type": "purchase",
+        "award_type": "per_amount",
+        "points_per_unit": "1",
+        "limit_period": "day",
+        "limit_points": 500,
+        "priority": 10,
+    },
+    {
+        "name": "Double on featured products",
+        "event_type": "purchase",
+        "award_type": "multiplier",
+        "multiplier": "2",
+        "item_conditions": [{"field": "category", "op": "equals", "value": "featured"}],
+        "priority": 20,
+    },
+    {
+        "name": "Suburbs to Paris in the happy hour",
+        "event_type": "trip",
+        "award_type": "fixed",
+        "points": 200,
+        "conditions": [
+            {"field": "attributes.zone_from", "op": "in", "value": [3, 4]},
+            {"field": "attributes.zone_to", "op": "equals", "value": 1},
+            HAPPY_HOUR,
+        ],
+        "priority": 10,
+        "stop_after": True,
+    },
+    {
+        "name": "Zone 2 to Paris in the happy hour",
+        "event_type": "trip",
+        "award_type": "fixed",
+        "points": 100,
+        "conditions": [
+            {"field": "attributes.zone_from", "op": "equals", "value": 2},
+            {"field": "attributes.zone_to", "op": "equals", "value": 1},
+            HAPPY_HOUR,
+        ],
+        "priority": 20,
+    },
+    {
+        "name": "Damage report",
+        "event_type": "damage_report",
+        "award_type": "fixed",
+        "points": 50,
+        "priority": 10,
+    },
+]
+
+
+def brand_seed(*, slug: str, members: int) -> tuple[object, str]:
+    """Create the brand (a clone of the template), its members, rules and an API key.
+    Returns (brand, key). Call after django_setup()."""
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from loyalty.services.apikeys import api_key_create
+    from loyalty.services.rules import rule_create
+    from tenants.services import brand_create
+
+    brand, _ = brand_create(
+        slug=slug, name="API bench", admin_email="admin@bench.example", admin_password="x" * 16
+    )
+    with schema_context(brand.schema_name):
+        with connection.cursor() as cursor:
+            cursor.execute(MEMBER_SQL, {"count": members})
+            cursor.execute("ANALYZE loyalty_member")
+        for rule in RULES:
+            rule_create(data=rule)
+        _, key = api_key_create(name="bench", rate_limit_per_minute=10_000_000)
+    return brand, key

