@@ -183,8 +183,10 @@ def order_place(
             for gift in Gift.objects.select_for_update(no_key=True)
             .filter(pk__in=[item.gift_id for item in items])
             .order_by("pk")
+            .prefetch_related("tiers")
         }
-        held = member_gift_quantities(member_id=member.pk, gift_ids=gifts)
+        limited = [pk for pk, gift in gifts.items() if gift.limit_per_member is not None]
+        held = member_gift_quantities(member_id=member.pk, gift_ids=limited) if limited else {}
         for index, item in enumerate(items):
             _item_check(index=index, item=item, gift=gifts.get(item.gift_id), member=member, held=held, at=at)
         if any(gifts[item.gift_id].is_physical for item in items):
@@ -226,9 +228,9 @@ def order_place(
             ) from None
         order.debit_entry = debit
         order.save(update_fields=["debit_entry"])
-        _lines_create(order=order, items=items, gifts=gifts, at=at)
+        lines = _lines_create(order=order, items=items, gifts=gifts, at=at)
         _event_record(order=order, from_status="", to_status=Order.Status.PLACED, actor=actor, at=at)
-        _service_push_queue(order=order, action="placed", at=at)
+        _service_push_queue(order=order, lines=lines, action="placed", at=at)
     return order, True
 
 
@@ -278,10 +280,13 @@ def _item_check(
         )
 
 
-def _lines_create(*, order: Order, items: list[RedeemItem], gifts: dict[int, Gift], at: datetime) -> None:
+def _lines_create(
+    *, order: Order, items: list[RedeemItem], gifts: dict[int, Gift], at: datetime
+) -> list[OrderLine]:
     """The order's lines, with what each kind of gift gives: stock taken, codes handed out,
     amounts recorded. Runs after the debit, so voucher codes are only locked by orders that pay."""
     programme = None
+    lines = []
     for index, item in enumerate(items):
         gift = gifts[item.gift_id]
         line = OrderLine(
@@ -309,6 +314,7 @@ def _lines_create(*, order: Order, items: list[RedeemItem], gifts: dict[int, Gif
             line.amount = each * item.quantity
             line.currency = programme.currency
         line.save()
+        lines.append(line)
         if gift.stock is not None:
             Gift.objects.filter(pk=gift.pk).update(stock=F("stock") - item.quantity)
         if gift.kind == Gift.Kind.VOUCHER:
@@ -318,6 +324,7 @@ def _lines_create(*, order: Order, items: list[RedeemItem], gifts: dict[int, Gif
                 VoucherCode(gift=gift, code=_conversion_code(), order_line=line, used_at=at)
                 for _ in range(item.quantity)
             )
+    return lines
 
 
 def _voucher_codes_take(*, index: int, line: OrderLine, gift: Gift, quantity: int, at: datetime) -> None:
@@ -474,7 +481,7 @@ def order_cancel(
             note=note,
             at=at,
         )
-        _service_push_queue(order=order, action="cancelled", at=at)
+        _service_push_queue(order=order, lines=lines, action="cancelled", at=at)
     return order, True
 
 
@@ -524,9 +531,9 @@ def _event_record(
 # --- service credits: pushed to the brand's system ----------------------------------------------
 
 
-def _service_push_queue(*, order: Order, action: str, at: datetime) -> None:
+def _service_push_queue(*, order: Order, lines: list[OrderLine], action: str, at: datetime) -> None:
     """For an order with service credits, an outbox row for this event and a task to send it."""
-    lines = [line for line in order.lines.all() if line.kind == Gift.Kind.SERVICE_CREDIT]
+    lines = [line for line in lines if line.kind == Gift.Kind.SERVICE_CREDIT]
     if not lines:
         return
     from .tasks import service_push_send_task
