@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 MAX_ITEMS = 50
 MAX_QUANTITY = 100
+MAX_POINTS = 2**31 - 1
 THUMBNAIL_SIZE = (480, 480)
 
 
@@ -177,6 +178,10 @@ def order_place(
                     field="idempotency_key",
                 )
             return existing, False
+        if member.status != Member.Status.ACTIVE:
+            raise RedemptionRefused(
+                f"the member account is {member.status}", field="member", code="member_not_active"
+            )
 
         gifts = {
             gift.pk: gift
@@ -199,6 +204,10 @@ def order_place(
             shipping.check()
 
         total = sum(gifts[item.gift_id].points_price * item.quantity for item in items)
+        if total > MAX_POINTS:  # more than any balance can hold (points are PostgreSQL integers)
+            raise RedemptionRefused(
+                f"not enough points: {total} needed", field="items", code="insufficient_points"
+            )
         order = Order.objects.create(
             member=member,
             idempotency_key=key,

@@ -6,9 +6,8 @@ from rest_framework import serializers
 
 from catalog.models import Gift, Order, OrderEvent, OrderLine
 from catalog.selectors import gift_offer_refusal, gift_stock_left
-from catalog.services import MAX_ITEMS, MAX_QUANTITY
+from catalog.services import MAX_ITEMS, MAX_POINTS, MAX_QUANTITY
 
-MAX_POINTS = 2**31 - 1  # points are PostgreSQL integers
 MAX_ID = 2**63 - 1  # ids are bigints
 
 

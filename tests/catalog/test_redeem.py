@@ -188,7 +188,15 @@ def test_blocked_member_is_refused(in_brand):
     Member.objects.filter(pk=member.pk).update(status=Member.Status.BLOCKED)
     with pytest.raises(RedemptionRefused) as refused:
         place(member, (gift_make(points_price=10), 1))
-    assert refused.value.code == "member_not_active"
+    assert (refused.value.code, refused.value.field) == ("member_not_active", "member")
+
+
+def test_a_total_beyond_any_balance_is_refused_not_a_database_error(in_brand):
+    member = member_make(points=1000)
+    gift = gift_make(points_price=2_000_000_000, stock=10)
+    with pytest.raises(RedemptionRefused) as refused:
+        place(member, (gift, 5))
+    assert refused.value.code == "insufficient_points"
 
 
 def test_same_idempotency_key_returns_the_same_order_and_charges_once(in_brand):
