@@ -36,7 +36,7 @@ from .models import (
     ServicePush,
     VoucherCode,
 )
-from .selectors import gift_stock_left, orders_supplier_csv
+from .selectors import codes_left, gift_stock_left, orders_supplier_csv
 from .services import (
     CatalogError,
     gift_photo_thumbnail_build,
@@ -178,6 +178,9 @@ class GiftAdmin(admin.ModelAdmin):
     ]
     change_list_template = "admin/catalog/gift/change_list.html"
     change_form_template = "admin/catalog/gift/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Gift]:
+        return super().get_queryset(request).annotate(codes_left=codes_left())
 
     @admin.display(description="stock")
     def stock_display(self, gift: Gift) -> str:

@@ -46,15 +46,18 @@ def gifts_visible(*, at: datetime | None = None) -> QuerySet[Gift]:
         .filter(Q(available_until__isnull=True) | Q(available_until__gt=at))
         .select_related("category")
         .prefetch_related("tiers", "photos")
-        .annotate(
-            codes_left=Subquery(
-                VoucherCode.objects.filter(gift=OuterRef("pk"), order_line__isnull=True)
-                .values("gift")
-                .annotate(n=Count("pk"))
-                .values("n"),
-                output_field=IntegerField(),
-            )
-        )
+        .annotate(codes_left=codes_left())
+    )
+
+
+def codes_left() -> Subquery:
+    """Annotation: how many unused codes a gift's pool holds (see `gift_stock_left`)."""
+    return Subquery(
+        VoucherCode.objects.filter(gift=OuterRef("pk"), order_line__isnull=True)
+        .values("gift")
+        .annotate(n=Count("pk"))
+        .values("n"),
+        output_field=IntegerField(),
     )
 
 

@@ -229,3 +229,27 @@ def test_printed_catalogue_and_featured_selections(staff, in_brand):
     ]
     assert list(Gift.objects.filter(is_featured=True).values_list("pk", flat=True)) == [gifts[2].pk]
     assert connection.schema_name == in_brand.schema_name
+
+
+def test_every_catalogue_page_of_the_backoffice_opens(staff, in_brand):
+    gift = gift_make(points_price=10, codes=["P-1", "P-2"])
+    order, _ = order_place(
+        member_id=member_make(points=100).pk,
+        items=[RedeemItem(gift_id=gift.pk)],
+        idempotency_key="p",
+        actor="m",
+    )
+    pages = ["/backoffice/", "/backoffice/catalog/"]
+    for model in ("category", "gift", "vouchercode", "order", "servicepush", "catalogsettings"):
+        pages.append(f"/backoffice/catalog/{model}/")
+    pages += [f"/backoffice/catalog/gift/{gift.pk}/change/", f"/backoffice/catalog/order/{order.pk}/change/"]
+    pages += [
+        "/backoffice/catalog/gift/import/",
+        "/backoffice/catalog/gift/add/",
+        "/backoffice/catalog/category/add/",
+    ]
+    for url in pages:
+        assert staff.get(url).status_code == 200, url
+    gift_list = staff.get("/backoffice/catalog/gift/").content.decode()
+    assert '<td class="field-stock_display">1</td>' in gift_list  # two codes, one handed out
+    assert "Voucher codes" in staff.get(f"/backoffice/catalog/gift/{gift.pk}/change/").content.decode()
