@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -65,9 +66,14 @@ class MemberView(BrandApi, APIView):
         )
 
 
-@extend_schema(summary="The member's ledger, newest first, with the cause of every entry", responses=None)
+class LedgerPagination(LimitOffsetPagination):
+    max_limit = 500
+
+
+@extend_schema(summary="The member's ledger, newest first, with the cause of every entry (`limit` up to 500)")
 class MemberLedgerView(BrandApi, generics.ListAPIView):
     serializer_class = LedgerEntrySerializer
+    pagination_class = LedgerPagination
 
     def get_queryset(self):
         return member_ledger(member=member_or_404(self.kwargs["external_id"]))

@@ -155,6 +155,8 @@ def test_ledger_lists_entries_newest_first_paginated_with_their_cause(api_a, in_
     assert "offset=2" in body["next"]
     last = api_a.get("/api/v1/members/C-5/ledger?limit=2&offset=4").json()
     assert [(entry["kind"], entry["reason"]) for entry in last["results"]] == [("adjust", "seed")]
+    capped = api_a.get("/api/v1/members/C-5/ledger?limit=100000").json()
+    assert len(capped["results"]) == 5 and capped["next"] is None  # a large limit is accepted (capped at 500)
     error_of(api_a.get("/api/v1/members/nobody/ledger"), 404)
 
 
