@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from loyalty.models import Member, ProgrammeSettings, Tier, TierChange
 from loyalty.selectors.tiers import tier_metric_params, tier_metric_sql
-from loyalty.services.expiry import NO_JIT
+from loyalty.services.expiry import BATCH_SETTINGS
 from loyalty.services.ledger import member_lock, programme_settings
 
 TIER_FIELDS = ("code", "name", "threshold", "earn_multiplier", "benefits")
@@ -155,7 +155,9 @@ def _evaluate_sql(programme: ProgrammeSettings, *, final: str) -> str:
                     ELSE 'grace' END AS move
         FROM target t
     ),
-    decided AS (
+    -- Materialized: the update below then joins a known set of rows (inlined, a misestimate of the
+    -- "tier unchanged" check once turned the metric join into a nested loop over every pair).
+    decided AS MATERIALIZED (
         SELECT member_id, value, current_id,
                CASE WHEN move IN ('up', 'down') THEN target_id ELSE current_id END AS new_id,
                CASE WHEN move = 'grace' THEN COALESCE(tier_below_since, %(at)s) END AS new_below_since,
@@ -170,7 +172,8 @@ def _evaluate_sql(programme: ProgrammeSettings, *, final: str) -> str:
             tier_below_since = d.new_below_since
         FROM decided d
         -- The tier read above must still be the member's (a concurrent event may have moved it).
-        WHERE m.id = d.member_id AND m.tier_id IS NOT DISTINCT FROM d.current_id
+        WHERE m.id = d.member_id AND m.id BETWEEN %(lo)s AND %(hi)s
+          AND m.tier_id IS NOT DISTINCT FROM d.current_id
           AND (d.new_id IS DISTINCT FROM d.current_id
                OR m.tier_below_since IS DISTINCT FROM d.new_below_since)
         RETURNING m.id, d.current_id, d.new_id, d.reason, d.value, m.tier_since, m.tier_below_since
@@ -216,7 +219,7 @@ def tiers_evaluate_all(*, at: datetime) -> int:
     changed = 0
     for lo in range(first, last + 1, NIGHTLY_BATCH):
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(NO_JIT)
+            cursor.execute(BATCH_SETTINGS)
             cursor.execute(
                 sql, tier_metric_params(programme=programme, at=at, lo=lo, hi=lo + NIGHTLY_BATCH - 1)
             )
