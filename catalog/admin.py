@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
@@ -53,6 +54,15 @@ def csv_download(content: str, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def previews_forget(*, older_than: timedelta = timedelta(days=1)) -> None:
+    """Uploaded import previews nobody confirmed are dropped after a day."""
+    _, names = default_storage.listdir("catalog-imports")
+    for name in names:
+        path = f"catalog-imports/{name}"
+        if timezone.now() - default_storage.get_modified_time(path) > older_than:
+            default_storage.delete(path)
 
 
 def staff_actor(request: HttpRequest) -> str:
@@ -232,6 +242,7 @@ class GiftAdmin(admin.ModelAdmin):
                 if "error" in result:
                     form.add_error("file", result.pop("error"))
                 elif dry_run:
+                    previews_forget()
                     extension = upload.name.rsplit(".", 1)[-1].lower()
                     token = f"{uuid.uuid4().hex}.{extension}"
                     default_storage.save(f"catalog-imports/{token}", ContentFile(content))

@@ -4,10 +4,13 @@ order processing through the state machine, CSV exports."""
 from __future__ import annotations
 
 import io
+import os
 import re
+import time
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -119,6 +122,8 @@ def test_voucher_codes_are_added_to_the_pool_and_duplicates_reported(staff, in_b
 
 def test_import_preview_then_import_the_good_rows(staff, in_brand):
     category_make("books")
+    stale = default_storage.save("catalog-imports/" + "0" * 32 + ".csv", ContentFile(b"old preview"))
+    os.utime(default_storage.path(stale), (time.time() - 2 * 86400,) * 2)
     content = (
         b"reference,name,category,points_price\nB-1,Novel,books,300\nB-2,,books,100\nB-3,Atlas,maps,100\n"
     )
@@ -130,6 +135,7 @@ def test_import_preview_then_import_the_good_rows(staff, in_brand):
     assert "unknown category &#x27;maps&#x27;" in html and "This field is required" in html
     assert not Gift.objects.exists()
     token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    assert not default_storage.exists(stale)  # a preview nobody confirmed for a day is dropped
 
     done = staff.post("/backoffice/catalog/gift/import/", {"token": token}, follow=True)
 
