@@ -23,7 +23,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Subquery, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -96,6 +96,14 @@ class _Programme:
     rules: dict[str, list[CompiledRule]]
 
 
+@dataclass
+class _Prefetched:
+    """A batch's members (row-locked together, in id order) and idempotency keys already stored."""
+
+    members: dict[str, Member]
+    stored: dict[str, int]  # idempotency key -> event id
+
+
 # --- entry points ----------------------------------------------------------------------------------
 
 
@@ -116,12 +124,30 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
         programme = _programme_load(event_type=None)
         results: list[dict] = [{} for _ in items]
         with transaction.atomic():
+            prefetched = _Prefetched(
+                members={
+                    member.external_id: member
+                    for member in Member.objects.select_for_update(of=("self",))
+                    .select_related("tier")
+                    .filter(external_id__in={item.member for item in items if isinstance(item.member, str)})
+                    .order_by("pk")
+                },
+                stored=dict(
+                    ActivityEvent.objects.filter(
+                        idempotency_key__in={
+                            i.idempotency_key for i in items if isinstance(i.idempotency_key, str)
+                        }
+                    ).values_list("idempotency_key", "pk")
+                ),
+            )
             for index in order:
+                item = items[index]
                 try:
-                    with transaction.atomic():
-                        results[index] = _record(items[index], programme)
+                    results[index] = _record(item, programme, prefetched)
                 except EventError as error:
-                    results[index] = {"id": items[index].idempotency_key, "error": error.as_dict()}
+                    results[index] = {"id": item.idempotency_key, "error": error.as_dict()}
+                    # Its savepoint was rolled back: read the member again rather than trust memory.
+                    prefetched.members.pop(item.member, None)
         return results
 
     return _retrying(run)
@@ -176,53 +202,50 @@ def event_simulate(*, data: EventInput, include_rule: EarningRule | None = None)
 # --- recording -------------------------------------------------------------------------------------
 
 
-def _record(data: EventInput, programme: _Programme) -> dict:
+def _record(data: EventInput, programme: _Programme, prefetched: _Prefetched | None = None) -> dict:
+    """One event in its own transaction (a savepoint within a batch)."""
     attributes = _input_check(data, key_required=True)
-    stored = ActivityEvent.objects.filter(idempotency_key=data.idempotency_key).first()
-    if stored is not None:
-        return _replay(stored, data, attributes)
     facts = _facts(data, attributes, programme)
-    with transaction.atomic():
-        member = _member_locked(external_id=data.member, programme=programme)
-        try:
-            with transaction.atomic():
-                event = ActivityEvent.objects.create(
-                    idempotency_key=data.idempotency_key,
-                    member=member,
-                    type=data.type,
-                    occurred_at=data.occurred_at,
-                    attributes=attributes,
-                    amount=(
-                        facts.amount.quantize(Decimal("0.01"), ROUND_HALF_UP)
-                        if facts.amount is not None and data.type != REFUND
-                        else None
-                    ),
-                    currency=facts.currency if facts.amount is not None and data.type != REFUND else "",
-                )
-        except IntegrityError:
-            # The same key, committed meanwhile by a concurrent sender (we waited on its insert).
-            stored = ActivityEvent.objects.filter(idempotency_key=data.idempotency_key).first()
-            if stored is None:
-                raise
-            return _replay(stored, data, attributes)
-        now = timezone.now()
-        if data.type == REFUND:
-            result = _refund_apply(data, programme, event, member, attributes, now)
-        else:
-            result = _award_apply(data, programme, event, member, facts, now)
-        event.points_awarded = result["points_awarded"]
-        event.result = result
-        event.save(update_fields=["points_awarded", "result"])
-    return result
+    try:
+        with transaction.atomic():
+            member, stored_id = _member_locked(
+                external_id=data.member, key=data.idempotency_key, programme=programme, prefetched=prefetched
+            )
+            if stored_id is not None:
+                return _replay(ActivityEvent.objects.get(pk=stored_id), data, attributes)
+            if data.type == REFUND:
+                return _refund_apply(data, programme, member, attributes, facts)
+            return _award_apply(data, programme, member, attributes, facts)
+    except IntegrityError:
+        # The same key, committed meanwhile by a concurrent sender (our insert waited for it), or
+        # sent twice in one batch: the transaction above is rolled back, answer as a replay.
+        stored = ActivityEvent.objects.filter(idempotency_key=data.idempotency_key).first()
+        if stored is None:
+            raise
+        return _replay(stored, data, attributes)
+
+
+def _event_create(
+    data: EventInput, member: Member, attributes: dict, facts: EventFacts, result: dict
+) -> ActivityEvent:
+    """The event row, with the answer it gets (replayed on retries). Purchases and other events with
+    an amount keep it (tiers count the amount spent); a refund's amount stays in its attributes."""
+    money = facts.amount is not None and data.type != REFUND
+    return ActivityEvent.objects.create(
+        idempotency_key=data.idempotency_key,
+        member=member,
+        type=data.type,
+        occurred_at=data.occurred_at,
+        attributes=attributes,
+        amount=facts.amount.quantize(Decimal("0.01"), ROUND_HALF_UP) if money else None,
+        currency=facts.currency if money else "",
+        points_awarded=result["points_awarded"],
+        result=result,
+    )
 
 
 def _award_apply(
-    data: EventInput,
-    programme: _Programme,
-    event: ActivityEvent,
-    member: Member,
-    facts: EventFacts,
-    now: datetime,
+    data: EventInput, programme: _Programme, member: Member, attributes: dict, facts: EventFacts
 ) -> dict:
     rules = programme.rules.get(data.type, [])
     rep = _sales_rep_member(member=member, rules=rules, programme=programme, lock=True)
@@ -243,6 +266,10 @@ def _award_apply(
         lookups=Lookups(usage=_usage, budget_left=budget_left, in_segment=_segment_check(member)),
         sales_rep_missing=_sales_rep_missing(member, rep),
     )
+    balance = member.balance + sum(a.points for a in evaluation.awards if a.beneficiary.kind == "member")
+    result = _result(data, programme, [_award_out(award) for award in evaluation.awards], balance)
+    event = _event_create(data, member, attributes, facts, result)
+    now = timezone.now()
     credited = {member.pk: member}
     for award in evaluation.awards:
         target = member if award.beneficiary.kind == "member" else rep
@@ -261,7 +288,7 @@ def _award_apply(
     if not evaluation.awards:
         Member.objects.filter(pk=member.pk).update(last_activity_at=now)
     _hooks(event=event, members=list(credited.values()), at=now)
-    return _result(data, programme, [_award_out(award) for award in evaluation.awards], member.balance)
+    return result
 
 
 def _hooks(*, event: ActivityEvent, members: list[Member], at: datetime) -> None:
@@ -360,17 +387,19 @@ def _refund_plan(*, original: ActivityEvent, member: Member, lock: bool) -> list
 
 
 def _refund_apply(
-    data: EventInput,
-    programme: _Programme,
-    event: ActivityEvent,
-    member: Member,
-    attributes: dict,
-    now: datetime,
+    data: EventInput, programme: _Programme, member: Member, attributes: dict, facts: EventFacts
 ) -> dict:
     original = _original_event(attributes, member, lock=True)
     if original.reversed_at is not None:
-        return _result(data, programme, [], member.balance, refund=_refund_note(original))
+        result = _result(data, programme, [], member.balance, refund=_refund_note(original))
+        _event_create(data, member, attributes, facts, result)
+        return result
     plan = _refund_plan(original=original, member=member, lock=True)
+    balance = member.balance + sum(r.points for r in plan if r.kind == "member")
+    awards = [reversal.out() for reversal in plan]
+    result = _result(data, programme, awards, balance, refund=_refund_note(original, reversing=True))
+    event = _event_create(data, member, attributes, facts, result)
+    now = timezone.now()
     for reversal in plan:
         if not reversal.taken:
             continue
@@ -397,8 +426,7 @@ def _refund_apply(
     original.save(update_fields=["reversed_at"])
     members = {member.pk: member, **{reversal.target.pk: reversal.target for reversal in plan}}
     _hooks(event=event, members=list(members.values()), at=now)
-    awards = [reversal.out() for reversal in plan]
-    return _result(data, programme, awards, member.balance, refund=_refund_note(original, reversing=True))
+    return result
 
 
 def _refund_note(original: ActivityEvent, *, reversing: bool = False) -> dict:
@@ -426,11 +454,10 @@ def _programme_load(
         listed = compiled.setdefault(include_rule.event_type, [])
         listed.append(rule_compile(include_rule, force_active=True))
         listed.sort(key=lambda c: (c.rule.priority, c.rule.pk or 0))
+    # A rule's event type exists (the backoffice keeps a type that rules use): no need to ask.
+    known = {event_type} if event_type in compiled else set(types.values_list("code", flat=True))
     return _Programme(
-        settings=programme_settings(),
-        tz=brand_timezone(),
-        event_types=frozenset(types.values_list("code", flat=True)),
-        rules=compiled,
+        settings=programme_settings(), tz=brand_timezone(), event_types=frozenset(known), rules=compiled
     )
 
 
@@ -489,13 +516,29 @@ def _check_status(member: Member) -> None:
         )
 
 
-def _member_locked(*, external_id: str, programme: _Programme) -> Member:
-    """The event's member, row-locked (with their tier), created first if the programme allows it."""
+def _member_locked(
+    *, external_id: str, key: str, programme: _Programme, prefetched: _Prefetched | None
+) -> tuple[Member, int | None]:
+    """The event's member, row-locked (with their tier), created first if the programme allows it;
+    and the id of the event already stored under `key`, if any (asked in the same query)."""
+    if prefetched is not None and external_id in prefetched.members:
+        member = prefetched.members[external_id]
+        stored_id = prefetched.stored.get(key)
+        if stored_id is None:
+            _check_status(member)
+        return member, stored_id
+    stored = ActivityEvent.objects.filter(idempotency_key=key)
     query = (
-        Member.objects.select_for_update(of=("self",)).select_related("tier").filter(external_id=external_id)
+        Member.objects.select_for_update(of=("self",))
+        .select_related("tier")
+        .filter(external_id=external_id)
+        .annotate(stored_id=Subquery(stored.values("pk")[:1]))
     )
     member = query.first()
     if member is None:
+        stored_id = stored.values_list("pk", flat=True).first()
+        if stored_id is not None:  # the key is taken, by another member's event: a conflict
+            return Member(external_id=external_id), stored_id
         if not programme.settings.auto_create_members:
             raise _unknown_member(external_id)
         try:
@@ -503,8 +546,11 @@ def _member_locked(*, external_id: str, programme: _Programme) -> Member:
         except MemberInputError as error:
             raise EventError(field="member", message=str(error)) from None
         member = query.get()
-    _check_status(member)
-    return member
+    if member.stored_id is None:
+        _check_status(member)
+    if prefetched is not None:
+        prefetched.members[external_id] = member
+    return member, member.stored_id
 
 
 def _sales_rep_member(
@@ -573,20 +619,24 @@ def _member_facts(member: Member) -> MemberFacts:
     )
 
 
+# Points a rule gave a member for events that occurred in a period, less what refunds took back
+# (a reversal counts on the day of the event it reverses). Plain SQL: this runs for every event of
+# a rule with a period limit, and building it through the ORM cost more than running it.
+_USAGE_SQL = """
+    SELECT COALESCE(SUM(e.points), 0)
+    FROM loyalty_ledgerentry e
+    LEFT JOIN loyalty_ledgerentry r ON r.id = e.reverses_id
+    JOIN loyalty_activityevent ev ON ev.id = COALESCE(r.event_id, e.event_id)
+    WHERE e.rule_id = %s AND e.member_id = %s AND ev.occurred_at >= %s AND ev.occurred_at < %s
+"""
+
+
 def _usage(rule: EarningRule, member_id: int | None, start: datetime, end: datetime) -> int:
-    """Points the rule gave the member for events that occurred in [start, end), less reversals."""
     if member_id is None:
         return 0
-    earned = Q(reverses__isnull=True, event__occurred_at__gte=start, event__occurred_at__lt=end)
-    reversed_ = Q(
-        reverses__isnull=False, reverses__event__occurred_at__gte=start, reverses__event__occurred_at__lt=end
-    )
-    total = (
-        LedgerEntry.objects.filter(rule_id=rule.pk, member_id=member_id)
-        .filter(earned | reversed_)
-        .aggregate(total=Sum("points"))["total"]
-    )
-    return total or 0
+    with connection.cursor() as cursor:
+        cursor.execute(_USAGE_SQL, [rule.pk, member_id, start, end])
+        return cursor.fetchone()[0]
 
 
 def _segment_check(member: Member):
