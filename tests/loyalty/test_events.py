@@ -19,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from loyalty.models import (
     ActivityEvent,
     Badge,
+    EarningRule,
     LedgerEntry,
     Member,
     MemberBadge,
@@ -517,6 +518,43 @@ def test_global_budget_is_never_overspent_under_concurrency(fresh_brand):
     )
     capped = next(r for r in results if r["points_awarded"] == 50)
     assert capped["awards"][0]["explanation"]["caps"][0]["cap"] == "global_budget"
+
+
+def test_clients_of_one_new_sales_rep_buying_concurrently_create_one_rep_account(fresh_brand):
+    connection.set_tenant(fresh_brand)
+    rep = get_user_model().objects.create_user(username="rep-dee", password="x", is_staff=True)
+    rule_create(
+        data={"name": "Rep: 5 a sale", "event_type": "purchase", "points": 5, "beneficiary": "sales_rep"}
+    )
+    for index in range(8):
+        client, _ = member_upsert(external_id=f"shop-{index}", data={})
+        Member.objects.filter(pk=client.pk).update(sales_rep=rep)
+    results = _in_threads(
+        fresh_brand,
+        8,
+        lambda i: event_record(data=purchase(f"shop-{i}", paris(2026, 5, 4, 10), f"sale-{i}", "10")),
+    )
+    connection.set_tenant(fresh_brand)
+    assert [r["points_awarded"] for r in results] == [5] * 8
+    assert Member.objects.filter(user=rep).count() == 1
+    assert member("staff:rep-dee").balance == 40
+    assert_ledger_consistent("staff:rep-dee")
+
+
+def test_concurrent_batches_over_the_same_members_in_opposite_orders(fresh_brand):
+    connection.set_tenant(fresh_brand)
+    rule_create(data={"name": "Review", "event_type": "review", "points": 3, "global_budget": 10_000})
+    for index in range(30):
+        member_upsert(external_id=f"m{index:02d}", data={})
+    batches = [
+        [event(f"m{i:02d}", "review", paris(2026, 5, 4, 12), f"fwd-{i}") for i in range(30)],
+        [event(f"m{i:02d}", "review", paris(2026, 5, 4, 12), f"back-{i}") for i in reversed(range(30))],
+    ]
+    results = _in_threads(fresh_brand, 2, lambda i: events_record_batch(items=batches[i]))
+    connection.set_tenant(fresh_brand)
+    assert all(r["points_awarded"] == 3 for batch in results for r in batch)
+    assert all(m.balance == 6 for m in Member.objects.all())
+    assert EarningRule.objects.get().budget_used == 180
 
 
 def test_sales_rep_earns_on_their_clients_featured_purchases(brand):
