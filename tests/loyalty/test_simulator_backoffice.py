@@ -78,7 +78,8 @@ def test_rule_page_simulates_the_rule_before_it_goes_live_and_writes_nothing(bac
     assert response.status_code == 200
     content = page(response)
     assert "200 points for rider" in content
-    assert '"local_time"' in content and '"actual": "19:30"' in content
+    assert "local_time between ['18:00', '22:00']: 19:30" in content  # why, in short
+    assert '"local_time"' in content and '"actual": "19:30"' in content  # and in full
     assert written() == before
     rule.refresh_from_db()
     assert (rule.is_active, rule.updated_at, rule.name) == (False, updated_at, HAPPY_HOUR_TRIP["name"])
