@@ -223,3 +223,25 @@ def test_adjustment_bad_inputs_are_4xx_and_write_nothing(api_a, in_a):
     member.refresh_from_db()
     assert member.balance == 10 == ledger_sum(member_id=member.pk)
     assert PointLot.objects.filter(member=member).count() == 1
+
+
+def test_points_pending_and_times_in_the_brand_timezone(api_a, in_a):
+    from loyalty.models import ProgrammeSettings
+
+    ProgrammeSettings.objects.update_or_create(id=1, defaults={"pending_days": 30})
+    member = _member_with_points(10)  # an adjustment: spendable at once
+    points_credit(
+        member=member_lock(member_id=member.pk),
+        points=40,
+        kind="earn",
+        cause=EntryCause(explanation={"x": 1}),
+    )
+    body = api_a.get("/api/v1/members/C-5").json()
+    assert body["points"]["balance"] == 50
+    assert (body["points"]["spendable"], body["points"]["pending"]) == (10, 40)
+    # Times come out in the brand's timezone (Europe/Paris), with their offset.
+    assert body["joined_at"][-6:] in ("+01:00", "+02:00")
+    joined = datetime.fromisoformat(body["joined_at"])
+    connection.set_tenant(in_a)
+    assert joined.utcoffset() == member.joined_at.astimezone(brand_timezone()).utcoffset()
+    assert joined == member.joined_at
