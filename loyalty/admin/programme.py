@@ -42,6 +42,8 @@ class ServiceForm(forms.ModelForm):
         return {field: self.cleaned_data[field] for field in self._meta.fields if field in self.cleaned_data}
 
     def _post_clean(self) -> None:
+        if self.errors:
+            return  # a field that did not parse: the service would only add confusing errors
         try:
             self.instance = type(self).service_validate(data=self._form_data(), **self._instance_kwarg())
         except self.service_error as error:
