@@ -193,11 +193,11 @@ class GiftPhoto(models.Model):
     @property
     def image_url(self) -> str:
         """The URL the brand's media view serves it at (the brand's host, its own folder)."""
-        return f"{settings.MEDIA_URL}{self.image.name}"
+        return self.image.url
 
     @property
     def thumbnail_url(self) -> str:
-        return f"{settings.MEDIA_URL}{self.thumbnail.name}" if self.thumbnail else self.image_url
+        return self.thumbnail.url if self.thumbnail else self.image_url
 
 
 class Order(models.Model):

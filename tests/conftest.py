@@ -14,17 +14,34 @@ TEST_PASSWORD = "test-password-2026"
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """After pytest-django migrated the test database: the platform row and the template schema."""
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_modify_db_settings):
+    """The test database, always: pytest-django would create it only when some selected test asks
+    for `db`, and a run of `live_db` tests alone would then write to the development database.
+    Then the platform row and the template schema that every brand is cloned from."""
     from django.conf import settings
+    from django.test.utils import setup_databases, teardown_databases
 
     from tenants.services import public_brand_ensure, template_schema_sync
 
     # Production hashes cost ~0.5 s by design; the suite creates hundreds of logins.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with django_db_blocker.unblock():
+        databases = setup_databases(
+            verbosity=request.config.option.verbose, interactive=False, aliases={"default"}
+        )
+        assert connection.settings_dict["NAME"].startswith("test_"), "tests must run on the test database"
         public_brand_ensure(domain="localhost")
         template_schema_sync()
+    yield
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        # Server and worker threads keep their persistent connections; they must go before the drop.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        teardown_databases(databases, verbosity=request.config.option.verbose)
 
 
 def brand_make(slug: str, **extra):

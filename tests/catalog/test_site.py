@@ -16,8 +16,6 @@ from tests.conftest import host_of
 
 from .factories import category_make, gift_make, member_make
 
-pytestmark = pytest.mark.urls("tests.catalog.urls")
-
 
 @pytest.fixture
 def member(in_brand):

@@ -77,7 +77,6 @@ def test_a_voucher_code_of_a_is_invisible_and_untouched_from_b(api_a, api_b):  #
     assert VoucherCode.objects.get(gift=b_gift).order_line_id is None
 
 
-@pytest.mark.urls("tests.catalog.urls")
 def test_member_site_of_b_does_not_show_a_gift_or_order_of_a(db, brand_a, brand_b):
     in_schema(brand_a)
     gift = gift_make(name="Alpha exclusive", points_price=10, kind="conversion")

@@ -126,6 +126,7 @@ def test_file_uploaded_under_a_is_not_served_under_b(db, brand_a, brand_b, clien
     with schema_context(brand_a.schema_name):
         name = default_storage.save("logos/logo.txt", ContentFile(b"alpha logo"))
         assert f"/{brand_a.schema_name}/" in default_storage.path(name)
+        assert default_storage.url(name) == f"/media/{name}"
     try:
         assert b"".join(client_for(brand_a).get(f"/media/{name}").streaming_content) == b"alpha logo"
         assert client_for(brand_b).get(f"/media/{name}").status_code == 404
