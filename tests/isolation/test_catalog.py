@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from django.db import connection
 from django.test import Client
 
