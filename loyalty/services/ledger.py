@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from loyalty.models import LedgerEntry, LotConsumption, Member, PointLot, ProgrammeSettings
@@ -150,6 +150,8 @@ def points_debit(
     lots = list(
         PointLot.objects.select_for_update()
         .filter(member=member, remaining__gt=0, available_at__lte=at)
+        # A lot past its expiry is not spendable even before the nightly run has written it off.
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
         .order_by(F("expires_at").asc(nulls_last=True), "available_at", "id")
     )
     spendable = sum(lot.remaining for lot in lots)

@@ -271,3 +271,15 @@ def test_concurrent_credits_and_debits_keep_every_invariant(fresh_brand):
     assert_invariants(member.pk)
     member.refresh_from_db()
     assert member.balance == 200 + 20 * 7 - 20 * 11
+
+
+def test_a_lot_past_its_expiry_cannot_be_spent_before_the_nightly_run(db, brand_a):
+    connection.set_tenant(brand_a)
+    member = _member()
+    now = timezone.now()
+    _credit(member, 100, at=now - timedelta(days=40), expires_at=now - timedelta(days=1))
+    _credit(member, 30)
+    with pytest.raises(InsufficientPoints, match="50 needed, 30 spendable"):
+        _debit(member, 50)
+    assert _debit(member, 30).points == -30
+    assert_invariants(member.pk)
