@@ -8,8 +8,10 @@ and the unique constraint: the first commits, the others find its row and replay
 
 Locks, always in this order so concurrent events cannot deadlock: the event's member, the member
 account of their sales rep, then each rule with a global budget (in priority order). A batch runs
-in one transaction, each event in its own savepoint, members in external-id order; a deadlock with
-another writer (possible only between batches and rare) retries the whole call.
+in one transaction: its members are locked together first, in id order, then each event runs in
+its own savepoint (one member's events in the order sent). A deadlock that remains possible (two
+batches meeting on a sales rep's account and a budget) makes the database roll one back, and the
+call is retried whole.
 """
 
 from __future__ import annotations
@@ -147,7 +149,8 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
                 except EventError as error:
                     results[index] = {"id": item.idempotency_key, "error": error.as_dict()}
                     # Its savepoint was rolled back: read the member again rather than trust memory.
-                    prefetched.members.pop(item.member, None)
+                    if isinstance(item.member, str):
+                        prefetched.members.pop(item.member, None)
         return results
 
     return _retrying(run)

@@ -773,9 +773,12 @@ def test_batch_answers_in_order_and_a_bad_item_does_not_sink_the_others(brand):
         purchase("b1", paris(2026, 5, 4, 10), "e1", "300", featured="100"),  # sent twice in the batch
         event("ghost", "review", paris(2026, 5, 4, 10), "e6"),
         event("b1", "refund", paris(2026, 5, 5, 10), "e7", original_event="e4"),
+        EventInput(
+            member=["b1"], type="review", occurred_at=paris(2026, 5, 4), attributes={}, idempotency_key="e8"
+        ),
     ]
     results = events_record_batch(items=items)
-    assert [r["id"] for r in results] == ["e1", "e2", "e3", "e4", "e5", "e1", "e6", "e7"]
+    assert [r["id"] for r in results] == ["e1", "e2", "e3", "e4", "e5", "e1", "e6", "e7", "e8"]
     assert results[0]["points_awarded"] == 400 and results[0]["replayed"] is False
     assert results[1]["error"] == {
         "field": "type",
@@ -788,6 +791,7 @@ def test_batch_answers_in_order_and_a_bad_item_does_not_sink_the_others(brand):
     assert results[5] == {**results[0], "replayed": True}
     assert results[6]["error"]["status"] == 404
     assert results[7]["points_awarded"] == -100
+    assert results[8]["error"]["field"] == "member"
     assert set(ActivityEvent.objects.values_list("idempotency_key", flat=True)) == {"e1", "e4", "e5", "e7"}
     assert member("b1").balance == 400 and member("a2").balance == 20
     assert_ledger_consistent("b1")
