@@ -25,7 +25,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F, Subquery, Sum
+from django.db.models import F, Q, Subquery, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -52,6 +52,7 @@ from loyalty.models import (
 )
 from loyalty.services.ledger import (
     EntryCause,
+    LedgerError,
     brand_timezone,
     points_credit,
     points_debit,
@@ -377,10 +378,13 @@ def _refund_plan(*, original: ActivityEvent, member: Member, lock: bool) -> list
     for entry in entries:
         target = targets[entry.member_id]
         if target.pk not in room:
-            # As points_debit counts it: spendable lots plus what the overdraft limit still allows.
-            spendable = PointLot.objects.filter(
-                member=target, remaining__gt=0, available_at__lte=now
-            ).aggregate(total=Sum("remaining"))["total"]
+            # As points_debit counts it: spendable lots (available, not past their expiry) plus what
+            # the overdraft limit still allows. _refund_apply checks the ledger took exactly this.
+            spendable = (
+                PointLot.objects.filter(member=target, remaining__gt=0, available_at__lte=now)
+                .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+                .aggregate(total=Sum("remaining"))["total"]
+            )
             room[target.pk] = (spendable or 0) + max(0, target.overdraft_limit - target.points_owed)
         taken = min(entry.points, room[target.pk])
         room[target.pk] -= taken
@@ -406,7 +410,7 @@ def _refund_apply(
     for reversal in plan:
         if not reversal.taken:
             continue
-        points_debit(
+        entry = points_debit(
             member=reversal.target,
             points=reversal.taken,
             kind=LedgerEntry.Kind.REVERSE,
@@ -419,6 +423,9 @@ def _refund_apply(
             at=now,
             partial=True,
         )
+        if entry is None or entry.points != reversal.points:
+            # The plan (and the explanation written with it) must say what the ledger did.
+            raise LedgerError(f"refund plan took {reversal.taken}, the ledger {entry and -entry.points}")
         rule = reversal.entry.rule
         if rule is not None and rule.global_budget is not None:
             # Points taken back return to the rule's budget.

@@ -15,6 +15,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from loyalty.models import (
     ActivityEvent,
@@ -36,7 +37,7 @@ from loyalty.services.events import (
     event_simulate,
     events_record_batch,
 )
-from loyalty.services.ledger import EntryCause, ledger_sum, member_lock, points_debit
+from loyalty.services.ledger import EntryCause, ledger_sum, member_lock, points_credit, points_debit
 from loyalty.services.members import member_upsert
 from loyalty.services.rules import rule_create
 
@@ -382,6 +383,35 @@ def test_refund_of_points_already_spent_takes_back_what_is_left(brand):
     assert LedgerEntry.objects.get(kind="reverse").explanation == explanation
     assert member("spender").balance == 0
     assert_ledger_consistent("spender")
+
+
+def test_refund_does_not_count_points_past_their_expiry(brand):
+    rule_create(
+        data={
+            "name": "per euro",
+            "event_type": "purchase",
+            "award_type": "per_amount",
+            "points_per_unit": "1",
+        }
+    )
+    member_upsert(external_id="old", data={})
+    with transaction.atomic():
+        locked = member_lock(member_id=member("old").pk)
+        points_credit(
+            member=locked,
+            points=50,
+            kind="adjust",
+            cause=EntryCause(reason="welcome gift"),
+            expires_at=timezone.now() - timedelta(minutes=1),  # expired, not yet written off
+        )
+    event_record(data=purchase("old", paris(2026, 5, 4, 10), "buy", "100.00"))
+    with transaction.atomic():
+        locked = member_lock(member_id=member("old").pk)
+        points_debit(member=locked, points=70, kind="redeem", cause=EntryCause(source="order:7"))
+    refund = _refund("old", "refund-1", "buy")
+    assert refund["points_awarded"] == -30
+    assert refund["awards"][0]["explanation"]["not_recovered"] == 70
+    assert_ledger_consistent("old")
 
 
 @pytest.mark.xfail(
