@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """Issue 3: events per second through the brand REST API, beside `pgbench -N` on the same server.
 
-A fresh brand with 100,000 members and 5 active rules, served by gunicorn on a free local port (as
-`make run` serves it, with DEBUG off), on the bench database. Figures:
-- `POST /api/v1/events/batch`, batches of 1,000 (goal: 2,000 events/s or more);
+A fresh brand with 100,000 members and 5 active rules (bench/_api_seed.py), on the bench database,
+served by gunicorn on a free local port with gthread workers as `make run` serves it (4 workers x
+2 threads here: BENCH_API_WORKERS / BENCH_API_THREADS), DEBUG off. Figures, each phase 60 s
+(BENCH_API_SECONDS):
+- `POST /api/v1/events/batch`, batches of 1,000, 2 clients (goal: 2,000 events/s or more);
+- the API's own floor: requests refused at parsing (auth, rate limit, routing, no events service);
 - single `POST /api/v1/events` under 8 concurrent clients (goal: 300/s or more, p95 under 50 ms);
 - `pgbench -N` (8 clients) on the same PostgreSQL: the ceiling, and the share of it we reach.
-It prints figures; it does not assert. The brand is dropped at the end.
+Measured twice: as shipped, and with TENANT_LIMIT_SET_CALLS (bench/_api_settings.py), a proposed
+settings change. It prints figures and the load average (the machine may be shared); it does not
+assert. The brand is dropped at the end.
 """
 
 from __future__ import annotations
