@@ -81,11 +81,15 @@ def brand_seed(*, slug: str, members: int) -> tuple[object, str]:
     brand, _ = brand_create(
         slug=slug, name="API bench", admin_email="admin@bench.example", admin_password="x" * 16
     )
-    with schema_context(brand.schema_name):
-        with connection.cursor() as cursor:
-            cursor.execute(MEMBER_SQL, {"count": members})
-            cursor.execute("ANALYZE loyalty_member")
-        for rule in RULES:
-            rule_create(data=rule)
-        _, key = api_key_create(name="bench", rate_limit_per_minute=10_000_000)
+    try:
+        with schema_context(brand.schema_name):
+            with connection.cursor() as cursor:
+                cursor.execute(MEMBER_SQL, {"count": members})
+                cursor.execute("ANALYZE loyalty_member")
+            for rule in RULES:
+                rule_create(data=rule)
+            _, key = api_key_create(name="bench", rate_limit_per_minute=10_000_000)
+    except BaseException:
+        brand.delete(force_drop=True)
+        raise
     return brand, key
