@@ -84,6 +84,11 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+# `SET search_path` once per connection and schema instead of before every query. Safe with this
+# django-tenants: set_tenant/set_schema (requests, schema_context, tenant-schemas-celery's task
+# switch, the test fixtures), close(), rollback() and savepoint_rollback() all forget the path
+# sent, so the next cursor sends it again; nothing here issues its own SET search_path.
+TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "tenants.middleware.HealthCheckMiddleware",

@@ -101,13 +101,31 @@ def badge_save(*, data: dict[str, Any], badge: Badge | None = None) -> Badge:
     return badge
 
 
-def badges_evaluate(*, member: Member, event: ActivityEvent) -> list[MemberBadge]:
-    """Badges this event makes the member reach (the event is stored; the member row is locked by
-    the caller, so two events of one member never award the same badge twice)."""
+def badges_evaluate(
+    *, member: Member, events: list[ActivityEvent], badges: list[Badge] | None = None
+) -> list[MemberBadge]:
+    """Badges the member's new `events` make them reach (the events are stored; the member row is
+    locked by the caller, so two events of one member never award the same badge twice). `badges`:
+    the brand's badges, read once by a caller recording many events; no query when none counts
+    these events."""
+    if badges is None:
+        badges = list(Badge.objects.filter(event_type__in={event.type for event in events}))
+    candidates = [
+        badge
+        for badge in badges
+        if any(
+            event.type == badge.event_type and _event_matches(badge.conditions, event.attributes or {})
+            for event in events
+        )
+    ]
+    if not candidates:
+        return []
+    held = set(
+        MemberBadge.objects.filter(member=member, badge__in=candidates).values_list("badge_id", flat=True)
+    )
     awarded = []
-    candidates = Badge.objects.filter(event_type=event.type).exclude(holders__member=member)
     for badge in candidates:
-        if not _event_matches(badge.conditions, event.attributes or {}):
+        if badge.pk in held:
             continue
         counted = ActivityEvent.objects.filter(member=member, type=badge.event_type, reversed_at__isnull=True)
         if badge.conditions:

@@ -25,7 +25,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F, Q, Subquery, Sum
+from django.db.models import F, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -43,20 +43,22 @@ from loyalty.engine import (
 )
 from loyalty.models import (
     ActivityEvent,
+    Badge,
     EarningRule,
     EventType,
     LedgerEntry,
     Member,
-    PointLot,
     ProgrammeSettings,
+    Tier,
 )
 from loyalty.services.ledger import (
     EntryCause,
-    LedgerError,
     brand_timezone,
     points_credit,
-    points_debit,
+    points_reverse,
+    points_reversible,
     programme_settings,
+    reversal_note,
 )
 from loyalty.services.members import MemberInputError, member_upsert
 
@@ -97,6 +99,8 @@ class _Programme:
     tz: tzinfo
     event_types: frozenset[str]
     rules: dict[str, list[CompiledRule]]
+    tiers_exist: bool
+    badges: list[Badge]  # the brand's badges: the hooks ask nothing when none counts an event
 
 
 @dataclass
@@ -178,11 +182,20 @@ def event_simulate(*, data: EventInput, include_rule: EarningRule | None = None)
     _check_status(member)
     if data.type == REFUND:
         original = _original_event(attributes, member)
-        plan = [] if original.reversed_at else _refund_plan(original=original, member=member, lock=False)
-        awards = [reversal.out() for reversal in plan]
-        balance = member.balance + sum(r.points for r in plan if r.kind == "member")
+        plan = (
+            []
+            if original.reversed_at
+            else _refund_simulate(original=original, member=member, at=timezone.now())
+        )
+        balance = member.balance + sum(points for _, points in plan)
         return _result(
-            data, programme, awards, balance, refund=_refund_note(original), simulated=True, trace=[]
+            data,
+            programme,
+            [award for award, _ in plan],
+            balance,
+            refund=_refund_note(original, reversing=not original.reversed_at),
+            simulated=True,
+            trace=[],
         )
     rules = programme.rules.get(data.type, [])
     rep = _sales_rep_member(member=member, rules=rules, programme=programme, lock=False)
@@ -274,7 +287,7 @@ def _award_apply(
     result = _result(data, programme, [_award_out(award) for award in evaluation.awards], balance)
     event = _event_create(data, member, attributes, facts, result)
     now = timezone.now()
-    credited = {member.pk: member}
+    credited = {member.pk: (member, 0)}
     for award in evaluation.awards:
         target = member if award.beneficiary.kind == "member" else rep
         if award.rule.global_budget is not None:
@@ -288,21 +301,33 @@ def _award_apply(
             at=now,
             programme=programme.settings,
         )
-        credited[target.pk] = target
+        credited[target.pk] = (target, credited.get(target.pk, (target, 0))[1] + award.points)
     if not evaluation.awards:
         Member.objects.filter(pk=member.pk).update(last_activity_at=now)
-    _hooks(event=event, members=list(credited.values()), at=now)
+    _hooks(programme=programme, event=event, members=list(credited.values()), at=now)
     return result
 
 
-def _hooks(*, event: ActivityEvent, members: list[Member], at: datetime) -> None:
-    """Tiers and badges follow each event, in its transaction (members are locked)."""
+def _hooks(
+    *, programme: _Programme, event: ActivityEvent, members: list[tuple[Member, int]], at: datetime
+) -> None:
+    """Tiers and badges follow each event, in its transaction (members are locked). `members`: the
+    event's member first, then who else it credited, each with the points it gave them."""
     from loyalty.services.badges import badges_evaluate
-    from loyalty.services.tiers import tier_evaluate
+    from loyalty.services.tiers import tier_evaluate, tier_metric_moves
 
-    for member in members:
-        tier_evaluate(member=member, at=at)
-    badges_evaluate(member=members[0], event=event)
+    if programme.tiers_exist:
+        for index, (member, points) in enumerate(members):
+            moves = tier_metric_moves(
+                programme=programme.settings,
+                # Another beneficiary (the sales rep) did not do the event: only points count for them.
+                event_type=event.type if index == 0 else "",
+                has_amount=event.amount is not None,
+                points=points,
+            )
+            if moves:
+                tier_evaluate(member=member, at=at, programme=programme.settings, tiers_exist=True)
+    badges_evaluate(member=members[0][0], events=[event], badges=programme.badges)
 
 
 # --- refunds ---------------------------------------------------------------------------------------
@@ -324,118 +349,104 @@ def _original_event(attributes: dict, member: Member, *, lock: bool = False) -> 
     return original
 
 
-@dataclass(frozen=True)
-class _Reversal:
-    """Taking back what one earn entry of a refunded event gave its beneficiary."""
-
-    entry: LedgerEntry
-    target: Member
-    kind: str  # "member" | "sales_rep"
-    taken: int
-    original_event: str
-
-    @property
-    def points(self) -> int:
-        return -self.taken
-
-    def explanation(self) -> dict:
-        entry = self.entry
-        explanation = {
-            "refund_of": self.original_event,
-            "reverses_entry": entry.pk,
-            "rule": {"id": entry.rule_id, "name": entry.rule.name} if entry.rule_id else None,
-            "earned": entry.points,
-            "taken_back": self.taken,
-        }
-        if self.taken < entry.points:
-            explanation["not_recovered"] = entry.points - self.taken
-            explanation["note"] = (
-                f"{entry.points - self.taken} of the {entry.points} points earned were already spent "
-                "(or are not spendable yet): only what was left is taken back"
-            )
-        return explanation
-
-    def out(self) -> dict:
-        return {
-            "beneficiary": {"kind": self.kind, "member": self.target.external_id},
-            "points": self.points,
-            "rule": {"id": self.entry.rule_id, "name": self.entry.rule.name} if self.entry.rule_id else None,
-            "explanation": self.explanation(),
-        }
+def _earn_entries(original: ActivityEvent) -> list[LedgerEntry]:
+    return list(original.entries.filter(kind=LedgerEntry.Kind.EARN).select_related("rule").order_by("id"))
 
 
-def _refund_plan(*, original: ActivityEvent, member: Member, lock: bool) -> list[_Reversal]:
-    """What reversing `original` takes back from each beneficiary: everything it earned, or what is
-    left when the points were spent meanwhile. With `lock`, locks the other beneficiaries (the
-    member is locked by the caller), so the plan holds when applied."""
-    entries = list(original.entries.filter(kind=LedgerEntry.Kind.EARN).select_related("rule").order_by("id"))
-    query = Member.objects.select_for_update(of=("self",)) if lock else Member.objects
-    others = query.filter(pk__in={entry.member_id for entry in entries} - {member.pk}).order_by("pk")
-    targets = {member.pk: member, **{other.pk: other for other in others}}
-    now = timezone.now()
-    room: dict[int, int] = {}
-    plan = []
+def _reversal_out(*, entry: LedgerEntry, target: Member, kind: str, explanation: dict) -> dict:
+    taken = explanation["taken_back"]
+    return {
+        "beneficiary": {"kind": kind, "member": target.external_id},
+        "points": -taken,
+        "rule": {"id": entry.rule_id, "name": entry.rule.name} if entry.rule_id else None,
+        "explanation": explanation,
+    }
+
+
+def _reversal_cause(original: ActivityEvent, entry: LedgerEntry) -> dict:
+    return {
+        "refund_of": original.idempotency_key,
+        "reverses_entry": entry.pk,
+        "rule": {"id": entry.rule_id, "name": entry.rule.name} if entry.rule_id else None,
+    }
+
+
+def _refund_simulate(*, original: ActivityEvent, member: Member, at: datetime) -> list[tuple[dict, int]]:
+    """What refunding `original` would take back now, as (award, points to the member) per entry."""
+    entries = _earn_entries(original)
+    targets = {member.pk: member, **Member.objects.in_bulk({e.member_id for e in entries} - {member.pk})}
+    taken: dict[int, int] = {}
+    for target_id, target in targets.items():
+        own = [entry for entry in entries if entry.member_id == target_id]
+        taken.update(
+            zip([e.pk for e in own], points_reversible(member=target, entries=own, at=at), strict=True)
+        )
+    out = []
     for entry in entries:
-        target = targets[entry.member_id]
-        if target.pk not in room:
-            # As points_debit counts it: spendable lots (available, not past their expiry) plus what
-            # the overdraft limit still allows. _refund_apply checks the ledger took exactly this.
-            spendable = (
-                PointLot.objects.filter(member=target, remaining__gt=0, available_at__lte=now)
-                .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-                .aggregate(total=Sum("remaining"))["total"]
-            )
-            room[target.pk] = (spendable or 0) + max(0, target.overdraft_limit - target.points_owed)
-        taken = min(entry.points, room[target.pk])
-        room[target.pk] -= taken
-        kind = "member" if entry.member_id == original.member_id else "sales_rep"
-        plan.append(_Reversal(entry, target, kind, taken, original.idempotency_key))
-    return plan
+        kind = "member" if entry.member_id == member.pk else "sales_rep"
+        explanation = {
+            **_reversal_cause(original, entry),
+            **reversal_note(earned=entry.points, taken=taken[entry.pk]),
+        }
+        award = _reversal_out(
+            entry=entry, target=targets[entry.member_id], kind=kind, explanation=explanation
+        )
+        out.append((award, award["points"] if kind == "member" else 0))
+    return out
 
 
 def _refund_apply(
     data: EventInput, programme: _Programme, member: Member, attributes: dict, facts: EventFacts
 ) -> dict:
+    """Reverse what the original event earned, each earn entry by `points_reverse` (its own lot
+    first, pending or not). The refund event is stored first (entries point to it), its answer once
+    the ledger has said what it took."""
     original = _original_event(attributes, member, lock=True)
+    note = _refund_note(original, reversing=original.reversed_at is None)
     if original.reversed_at is not None:
-        result = _result(data, programme, [], member.balance, refund=_refund_note(original))
+        result = _result(data, programme, [], member.balance, refund=note)
         _event_create(data, member, attributes, facts, result)
         return result
-    plan = _refund_plan(original=original, member=member, lock=True)
-    balance = member.balance + sum(r.points for r in plan if r.kind == "member")
-    awards = [reversal.out() for reversal in plan]
-    result = _result(data, programme, awards, balance, refund=_refund_note(original, reversing=True))
-    event = _event_create(data, member, attributes, facts, result)
+    entries = _earn_entries(original)
+    # The other beneficiaries (the sales rep) locked after the member, in id order.
+    others = (
+        Member.objects.select_for_update(of=("self",))
+        .filter(pk__in={entry.member_id for entry in entries} - {member.pk})
+        .order_by("pk")
+    )
+    targets = {member.pk: member, **{other.pk: other for other in others}}
+    event = _event_create(data, member, attributes, facts, _result(data, programme, [], member.balance))
     now = timezone.now()
-    for reversal in plan:
-        if not reversal.taken:
-            continue
-        entry = points_debit(
-            member=reversal.target,
-            points=reversal.taken,
-            kind=LedgerEntry.Kind.REVERSE,
-            cause=EntryCause(
-                event_id=event.pk,
-                rule_id=reversal.entry.rule_id,
-                reverses_id=reversal.entry.pk,
-                explanation=reversal.explanation(),
-            ),
+    awards, reversed_points = [], {pk: 0 for pk in targets}
+    for entry in entries:
+        target = targets[entry.member_id]
+        cause = _reversal_cause(original, entry)
+        debit = points_reverse(
+            member=target,
+            entry=entry,
+            cause=EntryCause(event_id=event.pk, rule_id=entry.rule_id, explanation=cause),
             at=now,
-            partial=True,
         )
-        if entry is None or entry.points != reversal.points:
-            # The plan (and the explanation written with it) must say what the ledger did.
-            raise LedgerError(f"refund plan took {reversal.taken}, the ledger {entry and -entry.points}")
-        rule = reversal.entry.rule
-        if rule is not None and rule.global_budget is not None:
+        explanation = debit.explanation if debit else {**cause, **reversal_note(earned=entry.points, taken=0)}
+        kind = "member" if target.pk == member.pk else "sales_rep"
+        awards.append(_reversal_out(entry=entry, target=target, kind=kind, explanation=explanation))
+        reversed_points[target.pk] += explanation["taken_back"]
+        rule = entry.rule
+        if debit and rule is not None and rule.global_budget is not None:
             # Points taken back return to the rule's budget.
             EarningRule.objects.filter(pk=rule.pk).update(
-                budget_used=Greatest(F("budget_used") - reversal.taken, 0)
+                budget_used=Greatest(F("budget_used") - explanation["taken_back"], 0)
             )
+    result = _result(data, programme, awards, member.balance, refund=note)
+    ActivityEvent.objects.filter(pk=event.pk).update(result=result, points_awarded=result["points_awarded"])
     original.reversed_at = now
     original.save(update_fields=["reversed_at"])
-    members = {member.pk: member, **{reversal.target.pk: reversal.target for reversal in plan}}
-    _hooks(event=event, members=list(members.values()), at=now)
+    _hooks(
+        programme=programme,
+        event=event,
+        members=[(target, -reversed_points[pk]) for pk, target in targets.items()],
+        at=now,
+    )
     return result
 
 
@@ -467,7 +478,12 @@ def _programme_load(
     # A rule's event type exists (the backoffice keeps a type that rules use): no need to ask.
     known = {event_type} if event_type in compiled else set(types.values_list("code", flat=True))
     return _Programme(
-        settings=programme_settings(), tz=brand_timezone(), event_types=frozenset(known), rules=compiled
+        settings=programme_settings(),
+        tz=brand_timezone(),
+        event_types=frozenset(known),
+        rules=compiled,
+        tiers_exist=Tier.objects.exists(),
+        badges=list(Badge.objects.filter(event_type=event_type) if event_type else Badge.objects.all()),
     )
 
 

@@ -111,7 +111,7 @@ def points_credit(
     at = at or timezone.now()
     programme = programme or programme_settings()
     repaid = min(points, member.points_owed)
-    entry = _entry_write(member=member, points=points, kind=kind, cause=cause, at=at)
+    entry = _entry_write(member=member, points=points, kind=kind, cause=cause, at=at, owed=-repaid)
     if use_policy_expiry and expires_at is None:
         expires_at = lot_expiry(earned_at=at, programme=programme)
     PointLot.objects.create(
@@ -122,9 +122,6 @@ def points_credit(
         available_at=at + timedelta(days=programme.pending_days) if kind == LedgerEntry.Kind.EARN else at,
         expires_at=expires_at,
     )
-    if repaid:
-        member.points_owed -= repaid
-        Member.objects.filter(pk=member.pk).update(points_owed=F("points_owed") - repaid)
     return entry
 
 
@@ -147,38 +144,138 @@ def points_debit(
     if points <= 0:
         raise LedgerError(f"a debit must be positive, got {points}")
     at = at or timezone.now()
-    lots = list(
-        PointLot.objects.select_for_update()
-        .filter(member=member, remaining__gt=0, available_at__lte=at)
-        # A lot past its expiry is not spendable even before the nightly run has written it off.
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
-        .order_by(F("expires_at").asc(nulls_last=True), "available_at", "id")
-    )
+    lots = list(_spendable_lots(member_id=member.pk, at=at).select_for_update())
     spendable = sum(lot.remaining for lot in lots)
     # Beyond the spendable lots, only an overdraft may cover the rest (never pending points).
-    room = spendable + (max(0, member.overdraft_limit - member.points_owed) if allow_overdraft else 0)
+    room = spendable + (_overdraft_room(member) if allow_overdraft else 0)
     if points > room:
         if not partial:
             raise InsufficientPoints(needed=points, spendable=room)
         if room <= 0:
             return None
         points = room
-    entry = _entry_write(member=member, points=-points, kind=kind, cause=cause, at=at)
-    left = points
-    consumptions = []
-    for lot in lots:
-        if not left:
-            break
-        taken = min(lot.remaining, left)
-        lot.remaining -= taken
-        left -= taken
-        consumptions.append(LotConsumption(entry=entry, lot=lot, points=taken))
-    PointLot.objects.bulk_update([c.lot for c in consumptions], ["remaining"])
-    LotConsumption.objects.bulk_create(consumptions)
-    if left:
-        member.points_owed += left
-        Member.objects.filter(pk=member.pk).update(points_owed=F("points_owed") + left)
+    taking = _lots_plan(lots, points)
+    owed = points - sum(taken for _, taken in taking)
+    entry = _entry_write(member=member, points=-points, kind=kind, cause=cause, at=at, owed=owed)
+    _lots_take(entry=entry, taking=taking)
     return entry
+
+
+def points_spendable(*, member: Member, at: datetime) -> int:
+    """What the member can spend at `at`: their spendable lots (available, not past their expiry)
+    plus what their overdraft limit still allows; exactly what `points_debit` would let them take."""
+    lots = _spendable_lots(member_id=member.pk, at=at).aggregate(total=Sum("remaining"))["total"]
+    return (lots or 0) + _overdraft_room(member)
+
+
+def points_reverse(
+    *, member: Member, entry: LedgerEntry, cause: EntryCause, at: datetime | None = None
+) -> LedgerEntry | None:
+    """Take back what the credit `entry` gave (a refunded purchase), as one `reverse` entry: from the
+    entry's own lot first (pending or not), then, for what was spent of it, from the member's other
+    spendable lots (oldest-expiring first) and overdraft room, as far as they go. The entry's
+    explanation adds `reversal_note` (earned, taken back, not recovered). None: nothing to take."""
+    at = at or timezone.now()
+    ((taking, owed),) = _reverse_plans(member=member, entries=[entry], at=at, lock=True)
+    taken = sum(points for _, points in taking) + owed
+    if not taken:
+        return None
+    explanation = {**(cause.explanation or {}), **reversal_note(earned=entry.points, taken=taken)}
+    cause = EntryCause(**{**cause.__dict__, "reverses_id": entry.pk, "explanation": explanation})
+    debit = _entry_write(
+        member=member, points=-taken, kind=LedgerEntry.Kind.REVERSE, cause=cause, at=at, owed=owed
+    )
+    _lots_take(entry=debit, taking=taking)
+    return debit
+
+
+def points_reversible(*, member: Member, entries: list[LedgerEntry], at: datetime) -> list[int]:
+    """What `points_reverse` would take back for each of the member's `entries`, reversed one after
+    the other, now; reads only (the simulator)."""
+    plans = _reverse_plans(member=member, entries=entries, at=at, lock=False)
+    return [sum(points for _, points in taking) + owed for taking, owed in plans]
+
+
+def reversal_note(*, earned: int, taken: int) -> dict:
+    """How a reversal explains itself: what the credit gave, what was taken back, what was not."""
+    note: dict = {"earned": earned, "taken_back": taken}
+    if taken < earned:
+        note["not_recovered"] = earned - taken
+        note["note"] = (
+            f"{earned - taken} of the {earned} points earned were already spent "
+            "(or are not spendable yet): only what was left is taken back"
+        )
+    return note
+
+
+def _spendable_lots(*, member_id: int, at: datetime):
+    """The member's lots a debit may take from, in the order it takes them (oldest expiry first)."""
+    return (
+        PointLot.objects.filter(member_id=member_id, remaining__gt=0, available_at__lte=at)
+        # A lot past its expiry is not spendable even before the nightly run has written it off.
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+        .order_by(F("expires_at").asc(nulls_last=True), "available_at", "id")
+    )
+
+
+def _overdraft_room(member: Member) -> int:
+    return max(0, member.overdraft_limit - member.points_owed)
+
+
+def _lots_plan(lots: list[PointLot], points: int) -> list[tuple[PointLot, int]]:
+    """How much to take from each lot, in order, up to `points` (less if the lots hold less)."""
+    taking = []
+    for lot in lots:
+        if not points:
+            break
+        taken = min(lot.remaining, points)
+        if taken:
+            taking.append((lot, taken))
+            points -= taken
+    return taking
+
+
+def _lots_take(*, entry: LedgerEntry, taking: list[tuple[PointLot, int]]) -> None:
+    for lot, taken in taking:
+        lot.remaining -= taken
+    PointLot.objects.bulk_update([lot for lot, _ in taking], ["remaining"])
+    LotConsumption.objects.bulk_create(
+        LotConsumption(entry=entry, lot=lot, points=taken) for lot, taken in taking
+    )
+
+
+def _reverse_plans(
+    *, member: Member, entries: list[LedgerEntry], at: datetime, lock: bool
+) -> list[tuple[list[tuple[PointLot, int]], int]]:
+    """For each entry in turn: (points from which lots, points into overdraft) its reversal takes,
+    its own lot first, then the spendable lots, then overdraft room. One query for the lots."""
+    ids = [entry.pk for entry in entries]
+    query = PointLot.objects.filter(
+        Q(member_id=member.pk, entry_id__in=ids, remaining__gt=0)
+        | Q(pk__in=_spendable_lots(member_id=member.pk, at=at).values("pk"))
+    ).order_by(F("expires_at").asc(nulls_last=True), "available_at", "id")
+    lots = list(query.select_for_update() if lock else query)
+    left = {lot.pk: lot.remaining for lot in lots}
+    room = _overdraft_room(member)
+    plans = []
+    for entry in entries:
+        own = [lot for lot in lots if lot.entry_id == entry.pk]
+        spendable = [lot for lot in lots if lot.entry_id != entry.pk and _is_spendable(lot, at)]
+        wanted, taking = entry.points, []
+        for lot in own + spendable:
+            taken = min(left[lot.pk], wanted)
+            if taken:
+                taking.append((lot, taken))
+                left[lot.pk] -= taken
+                wanted -= taken
+        owed = min(wanted, room)
+        room -= owed
+        plans.append((taking, owed))
+    return plans
+
+
+def _is_spendable(lot: PointLot, at: datetime) -> bool:
+    return lot.available_at <= at and (lot.expires_at is None or lot.expires_at > at)
 
 
 def points_restore(
@@ -220,9 +317,16 @@ def points_restore(
     return entry
 
 
-def _entry_write(*, member: Member, points: int, kind: str, cause: EntryCause, at: datetime) -> LedgerEntry:
+def _entry_write(
+    *, member: Member, points: int, kind: str, cause: EntryCause, at: datetime, owed: int = 0
+) -> LedgerEntry:
+    """The entry, and the member's balance (and points owed, by `owed`) in one UPDATE."""
     member.balance += points
-    Member.objects.filter(pk=member.pk).update(balance=F("balance") + points, last_activity_at=at)
+    changes: dict = {"balance": F("balance") + points, "last_activity_at": at}
+    if owed:
+        member.points_owed += owed
+        changes["points_owed"] = F("points_owed") + owed
+    Member.objects.filter(pk=member.pk).update(**changes)
     return LedgerEntry.objects.create(
         member=member,
         kind=kind,

@@ -187,11 +187,35 @@ def _evaluate_sql(programme: ProgrammeSettings, *, final: str) -> str:
     {final}"""  # noqa: S608
 
 
-def tier_evaluate(*, member: Member, at: datetime) -> TierChange | None:
-    """Re-place one member (already row-locked by the caller). Returns the change, if any."""
-    if not Tier.objects.exists():
+def tier_metric_moves(
+    *, programme: ProgrammeSettings, event_type: str, has_amount: bool, points: int
+) -> bool:
+    """Whether an event (of `event_type`, that gave the member `points`) can move their qualification
+    metric. When it cannot, recording skips the evaluation: a window that rolled on meanwhile is
+    caught by the nightly run. A refund always can (it takes back points, amount or a count)."""
+    if event_type == "refund":
+        return True
+    if programme.tier_metric == ProgrammeSettings.TierMetric.POINTS_EARNED:
+        return points != 0
+    if programme.tier_metric == ProgrammeSettings.TierMetric.AMOUNT_SPENT:
+        return event_type == "purchase" and has_amount
+    return event_type == programme.tier_metric_event_type
+
+
+def tier_evaluate(
+    *,
+    member: Member,
+    at: datetime,
+    programme: ProgrammeSettings | None = None,
+    tiers_exist: bool | None = None,
+) -> TierChange | None:
+    """Re-place one member (already row-locked by the caller). Returns the change, if any.
+    Callers evaluating many members pass the programme and whether the brand has tiers, read once."""
+    if tiers_exist is None:
+        tiers_exist = Tier.objects.exists()
+    if not tiers_exist:
         return None  # a programme without tiers: nothing to place (and nobody holds a tier)
-    programme = programme_settings()
+    programme = programme or programme_settings()
     final = """SELECT c.new_id, c.tier_since, c.tier_below_since, l.id
                FROM changed c LEFT JOIN logged l ON l.member_id = c.id"""
     with connection.cursor() as cursor:

@@ -32,7 +32,7 @@ def _record(member: Member, type_: str = "damage_report", **attributes) -> list[
     """What event recording does: store the event and evaluate badges under the member's lock."""
     with transaction.atomic():
         locked = member_lock(member_id=member.pk)
-        return badges_evaluate(member=locked, event=_event(locked, type_, **attributes))
+        return badges_evaluate(member=locked, events=[_event(locked, type_, **attributes)])
 
 
 def _reporter_badge():

@@ -414,11 +414,6 @@ def test_refund_does_not_count_points_past_their_expiry(brand):
     assert_ledger_consistent("old")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="points_debit only takes spendable lots: reversing points still pending needs a ledger "
-    "function that takes back from the earn entry's own lot (requested from the ledger's owner)",
-)
 def test_refund_during_the_pending_period_cancels_the_pending_points(brand):
     ProgrammeSettings.objects.filter(id=1).update(pending_days=14)
     rule_create(

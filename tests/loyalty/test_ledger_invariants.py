@@ -22,6 +22,9 @@ from loyalty.services.ledger import (
     points_credit,
     points_debit,
     points_restore,
+    points_reverse,
+    points_reversible,
+    points_spendable,
 )
 from loyalty.services.members import member_upsert
 
@@ -155,6 +158,62 @@ def test_restore_puts_points_back_into_the_lots_they_came_from(db, brand_a):
     assert reverse.points == 60 and reverse.reverses_id == debit.pk
     lot = PointLot.objects.get(entry=lot_entry)
     assert lot.remaining == 100 and lot.expires_at == now + timedelta(days=30)
+    assert_invariants(member.pk)
+
+
+def test_reverse_takes_the_entrys_own_lot_first_even_pending_then_other_spendable_lots(db, brand_a):
+    connection.set_tenant(brand_a)
+    ProgrammeSettings.objects.filter(id=1).update(pending_days=14)
+    member = _member()
+    now = timezone.now()
+    older = _credit(member, 40, at=now - timedelta(days=30))  # spendable by now
+    earned = _credit(member, 100, at=now)  # still pending for 14 days
+    assert points_spendable(member=Member.objects.get(pk=member.pk), at=now) == 40
+    _debit(member, 30)  # from the spendable lot: 10 left there
+    locked = Member.objects.get(pk=member.pk)
+    assert points_reversible(member=locked, entries=[earned, older], at=now) == [100, 10]
+    with transaction.atomic():
+        reverse = points_reverse(
+            member=member_lock(member_id=member.pk),
+            entry=earned,
+            cause=EntryCause(explanation={"refund_of": "buy"}),
+            at=now,
+        )
+    assert (reverse.kind, reverse.points, reverse.reverses_id) == ("reverse", -100, earned.pk)
+    assert reverse.explanation == {"refund_of": "buy", "earned": 100, "taken_back": 100}
+    assert PointLot.objects.get(entry=earned).remaining == 0
+    assert PointLot.objects.get(entry=older).remaining == 10, "the pending lot covered it all"
+    # The older credit's own lot was partly spent: the rest comes from other lots, none left.
+    with transaction.atomic():
+        again = points_reverse(
+            member=member_lock(member_id=member.pk), entry=older, cause=EntryCause(), at=now
+        )
+    assert again.points == -10 and again.explanation["not_recovered"] == 30
+    assert "already spent" in again.explanation["note"]
+    with transaction.atomic():
+        nothing = points_reverse(
+            member=member_lock(member_id=member.pk), entry=older, cause=EntryCause(), at=now
+        )
+    assert nothing is None
+    assert_invariants(member.pk)
+
+
+def test_reverse_of_spent_points_takes_from_other_lots_then_the_overdraft(db, brand_a):
+    connection.set_tenant(brand_a)
+    member = _member()
+    Member.objects.filter(pk=member.pk).update(overdraft_limit=25)
+    spent = _credit(member, 50)
+    other = _credit(member, 20, expires_at=timezone.now() + timedelta(days=5))
+    _debit(member, 20)  # oldest expiry first: the other lot is emptied
+    _debit(member, 45)  # then 45 of the 50: 5 left in the earn entry's lot
+    with transaction.atomic():
+        locked = member_lock(member_id=member.pk)
+        assert points_spendable(member=locked, at=timezone.now()) == 5 + 25
+        reverse = points_reverse(member=locked, entry=spent, cause=EntryCause())
+    assert reverse.points == -30 and reverse.explanation["not_recovered"] == 20
+    assert PointLot.objects.get(entry=other).remaining == 0
+    member.refresh_from_db()
+    assert (member.balance, member.points_owed) == (-25, 25)
     assert_invariants(member.pk)
 
 
