@@ -130,6 +130,7 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
     def run() -> list[dict]:
         programme = _programme_load(event_type=None)
         results: list[dict] = [{} for _ in items]
+        followups = _Followups()
         with transaction.atomic():
             prefetched = _Prefetched(
                 members={
@@ -150,12 +151,13 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
             for index in order:
                 item = items[index]
                 try:
-                    results[index] = _record(item, programme, prefetched)
+                    results[index] = _record(item, programme, prefetched, followups)
                 except EventError as error:
                     results[index] = {"id": item.idempotency_key, "error": error.as_dict()}
                     # Its savepoint was rolled back: read the member again rather than trust memory.
                     if isinstance(item.member, str):
                         prefetched.members.pop(item.member, None)
+            followups.run(programme=programme)
         return results
 
     return _retrying(run)
@@ -219,10 +221,18 @@ def event_simulate(*, data: EventInput, include_rule: EarningRule | None = None)
 # --- recording -------------------------------------------------------------------------------------
 
 
-def _record(data: EventInput, programme: _Programme, prefetched: _Prefetched | None = None) -> dict:
-    """One event in its own transaction (a savepoint within a batch)."""
+def _record(
+    data: EventInput,
+    programme: _Programme,
+    prefetched: _Prefetched | None = None,
+    followups: _Followups | None = None,
+) -> dict:
+    """One event in its own transaction (a savepoint within a batch). Its tier and badge
+    evaluations run at its end, or are left in the batch's `followups`."""
     attributes = _input_check(data, key_required=True)
     facts = _facts(data, attributes, programme)
+    own = followups is None
+    followups = followups or _Followups()
     try:
         with transaction.atomic():
             member, stored_id = _member_locked(
@@ -230,9 +240,11 @@ def _record(data: EventInput, programme: _Programme, prefetched: _Prefetched | N
             )
             if stored_id is not None:
                 return _replay(ActivityEvent.objects.get(pk=stored_id), data, attributes)
-            if data.type == REFUND:
-                return _refund_apply(data, programme, member, attributes, facts)
-            return _award_apply(data, programme, member, attributes, facts)
+            apply = _refund_apply if data.type == REFUND else _award_apply
+            result = apply(data, programme, member, attributes, facts, followups)
+            if own:
+                followups.run(programme=programme)
+            return result
     except IntegrityError:
         # The same key, committed meanwhile by a concurrent sender (our insert waited for it), or
         # sent twice in one batch: the transaction above is rolled back, answer as a replay.
@@ -262,7 +274,12 @@ def _event_create(
 
 
 def _award_apply(
-    data: EventInput, programme: _Programme, member: Member, attributes: dict, facts: EventFacts
+    data: EventInput,
+    programme: _Programme,
+    member: Member,
+    attributes: dict,
+    facts: EventFacts,
+    followups: _Followups,
 ) -> dict:
     rules = programme.rules.get(data.type, [])
     rep = _sales_rep_member(member=member, rules=rules, programme=programme, lock=True)
@@ -304,21 +321,28 @@ def _award_apply(
         credited[target.pk] = (target, credited.get(target.pk, (target, 0))[1] + award.points)
     if not evaluation.awards:
         Member.objects.filter(pk=member.pk).update(last_activity_at=now)
-    _hooks(programme=programme, event=event, members=list(credited.values()), at=now)
+    followups.add(programme=programme, event=event, members=list(credited.values()))
     return result
 
 
-def _hooks(
-    *, programme: _Programme, event: ActivityEvent, members: list[tuple[Member, int]], at: datetime
-) -> None:
-    """Tiers and badges follow each event, in its transaction (members are locked). `members`: the
-    event's member first, then who else it credited, each with the points it gave them."""
-    from loyalty.services.badges import badges_evaluate
-    from loyalty.services.tiers import tier_evaluate, tier_metric_moves
+class _Followups:
+    """Tier and badge evaluations that recorded events call for, run once per member: at the end of
+    a single event, or of a whole batch (a member's many events of one batch are evaluated once, so
+    a tier reached by an event applies to the events of the next call). Run in the recording
+    transaction, where the members are locked."""
 
-    if programme.tiers_exist:
+    def __init__(self) -> None:
+        self.members: dict[int, Member] = {}
+        self.tiers: set[int] = set()
+        self.events: dict[int, list[ActivityEvent]] = {}
+
+    def add(self, *, programme: _Programme, event: ActivityEvent, members: list[tuple[Member, int]]) -> None:
+        """`members`: the event's member first, then who else it credited, with the points it gave."""
+        from loyalty.services.tiers import tier_metric_moves
+
         for index, (member, points) in enumerate(members):
-            moves = tier_metric_moves(
+            self.members[member.pk] = member
+            moves = programme.tiers_exist and tier_metric_moves(
                 programme=programme.settings,
                 # Another beneficiary (the sales rep) did not do the event: only points count for them.
                 event_type=event.type if index == 0 else "",
@@ -326,8 +350,20 @@ def _hooks(
                 points=points,
             )
             if moves:
+                self.tiers.add(member.pk)
+        self.events.setdefault(members[0][0].pk, []).append(event)
+
+    def run(self, *, programme: _Programme) -> None:
+        from loyalty.services.badges import badges_evaluate
+        from loyalty.services.tiers import tier_evaluate
+
+        at = timezone.now()
+        for pk in sorted(self.members):
+            member = self.members[pk]
+            if pk in self.tiers:
                 tier_evaluate(member=member, at=at, programme=programme.settings, tiers_exist=True)
-    badges_evaluate(member=members[0][0], events=[event], badges=programme.badges)
+            if pk in self.events:
+                badges_evaluate(member=member, events=self.events[pk], badges=programme.badges)
 
 
 # --- refunds ---------------------------------------------------------------------------------------
@@ -396,7 +432,12 @@ def _refund_simulate(*, original: ActivityEvent, member: Member, at: datetime) -
 
 
 def _refund_apply(
-    data: EventInput, programme: _Programme, member: Member, attributes: dict, facts: EventFacts
+    data: EventInput,
+    programme: _Programme,
+    member: Member,
+    attributes: dict,
+    facts: EventFacts,
+    followups: _Followups,
 ) -> dict:
     """Reverse what the original event earned, each earn entry by `points_reverse` (its own lot
     first, pending or not). The refund event is stored first (entries point to it), its answer once
@@ -441,11 +482,10 @@ def _refund_apply(
     ActivityEvent.objects.filter(pk=event.pk).update(result=result, points_awarded=result["points_awarded"])
     original.reversed_at = now
     original.save(update_fields=["reversed_at"])
-    _hooks(
+    followups.add(
         programme=programme,
         event=event,
         members=[(target, -reversed_points[pk]) for pk, target in targets.items()],
-        at=now,
     )
     return result
 

@@ -904,3 +904,32 @@ def test_tiers_and_badges_follow_each_event(brand):
     assert MemberBadge.objects.filter(member__external_id="eyes", badge__code="watchdog").exists()
     _refund("eyes", "undo", "d2")
     assert member("eyes").tier_id is None  # the refund took the qualifying points back
+
+
+def test_a_batch_evaluates_each_members_tier_and_badges_once(brand):
+    from loyalty.services.badges import badge_save
+    from loyalty.services.tiers import tier_create
+
+    ProgrammeSettings.objects.filter(id=1).update(tier_metric="points_earned", tier_window="lifetime")
+    tier_create(data={"code": "gold", "name": "Gold", "threshold": "100"})
+    badge_save(data={"code": "buyer", "name": "Buyer", "event_type": "purchase", "count_required": 3})
+    rule_create(
+        data={
+            "name": "per euro",
+            "event_type": "purchase",
+            "award_type": "per_amount",
+            "points_per_unit": "1",
+        }
+    )
+    member_upsert(external_id="busy", data={})
+    member_upsert(external_id="calm", data={})
+    items = [purchase("busy", paris(2026, 5, 4, 10, minute), f"b-{minute}", "30.00") for minute in range(5)]
+    items.append(event("calm", "damage_report", paris(2026, 5, 4, 11), "calm-1"))
+    with CaptureQueriesContext(connection) as queries:
+        results = events_record_batch(items=items)
+    assert [r["points_awarded"] for r in results] == [30, 30, 30, 30, 30, 0]
+    tier_statements = [q for q in queries.captured_queries if "WITH tiers AS" in q["sql"]]
+    assert len(tier_statements) == 1, "one tier evaluation for busy; none for calm (no points, no metric)"
+    assert member("busy").tier.code == "gold" and member("calm").tier is None
+    assert list(MemberBadge.objects.values_list("member__external_id", "badge__code")) == [("busy", "buyer")]
+    assert_ledger_consistent("busy")
