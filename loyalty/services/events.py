@@ -24,7 +24,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -37,6 +37,7 @@ from loyalty.engine import (
     Lookups,
     MemberFacts,
     event_facts,
+    period_bounds,
     rule_compile,
     rules_compile,
     rules_evaluate,
@@ -52,9 +53,11 @@ from loyalty.models import (
     Tier,
 )
 from loyalty.services.ledger import (
+    Credit,
     EntryCause,
+    LedgerError,
     brand_timezone,
-    points_credit,
+    points_credit_many,
     points_reverse,
     points_reversible,
     programme_settings,
@@ -122,7 +125,14 @@ def event_record(*, data: EventInput) -> dict:
 
 def events_record_batch(*, items: list[EventInput]) -> list[dict]:
     """Record up to BATCH_MAX events: one result per item, in order. A bad item gives
-    `{"id": key, "error": {...}}` and writes nothing; the others still go through."""
+    `{"id": key, "error": {...}}` and writes nothing; the others still go through.
+
+    Items are checked first; the batch's members are locked together, in id order. Then the plain
+    events (a known active member, rules paying only the member, no global budget, a new key) are
+    evaluated in Python, one after the other per member (period limits count what earlier items of
+    the batch gave), and written set-based (`_batch_write`). The others (refunds, sales reps,
+    budgets, new members, keys already seen, and whatever follows them for the same member) go one
+    by one in savepoints, after; so do the plain ones if their set-based write fails."""
     if len(items) > BATCH_MAX:
         raise EventError(field="events", message=f"at most {BATCH_MAX} events per batch, got {len(items)}")
     order = sorted(range(len(items)), key=lambda index: (str(items[index].member), index))
@@ -130,6 +140,13 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
     def run() -> list[dict]:
         programme = _programme_load(event_type=None)
         results: list[dict] = [{} for _ in items]
+        checked: dict[int, tuple[dict, EventFacts]] = {}
+        for index in order:
+            try:
+                attributes = _input_check(items[index], key_required=True)
+                checked[index] = (attributes, _facts(items[index], attributes, programme))
+            except EventError as error:
+                results[index] = {"id": items[index].idempotency_key, "error": error.as_dict()}
         followups = _Followups()
         with transaction.atomic():
             prefetched = _Prefetched(
@@ -137,30 +154,178 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
                     member.external_id: member
                     for member in Member.objects.select_for_update(of=("self",))
                     .select_related("tier")
-                    .filter(external_id__in={item.member for item in items if isinstance(item.member, str)})
+                    .filter(external_id__in={items[index].member for index in checked})
                     .order_by("pk")
                 },
                 stored=dict(
                     ActivityEvent.objects.filter(
-                        idempotency_key__in={
-                            i.idempotency_key for i in items if isinstance(i.idempotency_key, str)
-                        }
+                        idempotency_key__in={items[index].idempotency_key for index in checked}
                     ).values_list("idempotency_key", "pk")
                 ),
             )
-            for index in order:
+            plain, others = _batch_split(
+                items=items, order=order, checked=checked, programme=programme, prefetched=prefetched
+            )
+            if plain:
+                saved = {
+                    member.pk: (member.balance, member.points_owed) for member in prefetched.members.values()
+                }
+                try:
+                    with transaction.atomic():
+                        written = _batch_write(
+                            items=items,
+                            indexes=plain,
+                            checked=checked,
+                            programme=programme,
+                            prefetched=prefetched,
+                        )
+                except (IntegrityError, DataError):
+                    # A key stored meanwhile by a concurrent sender, a value out of range...: one by one.
+                    for member in prefetched.members.values():
+                        member.balance, member.points_owed = saved[member.pk]
+                    position = {index: rank for rank, index in enumerate(order)}
+                    others = sorted(plain + others, key=position.__getitem__)
+                else:
+                    for index, (result, event, credited) in written.items():
+                        results[index] = result
+                        followups.add(programme=programme, event=event, members=credited)
+            for index in others:
                 item = items[index]
                 try:
-                    results[index] = _record(item, programme, prefetched, followups)
+                    results[index] = _record(item, programme, prefetched, followups, checked=checked[index])
                 except EventError as error:
                     results[index] = {"id": item.idempotency_key, "error": error.as_dict()}
                     # Its savepoint was rolled back: read the member again rather than trust memory.
-                    if isinstance(item.member, str):
-                        prefetched.members.pop(item.member, None)
+                    prefetched.members.pop(item.member, None)
             followups.run(programme=programme)
         return results
 
     return _retrying(run)
+
+
+def _batch_split(
+    *,
+    items: list[EventInput],
+    order: list[int],
+    checked: dict[int, tuple[dict, EventFacts]],
+    programme: _Programme,
+    prefetched: _Prefetched,
+) -> tuple[list[int], list[int]]:
+    """(plain items, written set-based; the others, one by one), each in the batch's order."""
+    plain, others = [], []
+    keys: set[str] = set()
+    slow_members: set[str] = set()
+    for index in order:
+        if index not in checked:
+            continue
+        item = items[index]
+        member = prefetched.members.get(item.member)
+        is_plain = (
+            member is not None
+            and member.status == Member.Status.ACTIVE
+            and item.member not in slow_members
+            and item.type != REFUND
+            and item.idempotency_key not in prefetched.stored
+            and item.idempotency_key not in keys
+            and all(
+                c.rule.beneficiary == EarningRule.Beneficiary.MEMBER and c.rule.global_budget is None
+                for c in programme.rules.get(item.type, [])
+            )
+        )
+        keys.add(item.idempotency_key)
+        if is_plain:
+            plain.append(index)
+        else:
+            others.append(index)
+            slow_members.add(item.member)
+    return plain, others
+
+
+def _batch_write(
+    *,
+    items: list[EventInput],
+    indexes: list[int],
+    checked: dict[int, tuple[dict, EventFacts]],
+    programme: _Programme,
+    prefetched: _Prefetched,
+) -> dict[int, tuple[dict, ActivityEvent, list[tuple[Member, int]]]]:
+    """Plain events (see `events_record_batch`), evaluated in order, written set-based: one INSERT
+    of events, then `points_credit_many` (entries, lots, members' balances). Returns, per item, its
+    answer, its event and who it credited."""
+    usage = _BatchUsage(
+        needed=[
+            (compiled.rule, prefetched.members[items[index].member].pk, checked[index][1].local)
+            for index in indexes
+            for compiled in programme.rules.get(items[index].type, [])
+        ]
+    )
+    balances: dict[int, int] = {}
+    planned = []
+    for index in indexes:
+        data = items[index]
+        attributes, facts = checked[index]
+        member = prefetched.members[data.member]
+        evaluation = rules_evaluate(
+            rules=programme.rules.get(data.type, []),
+            event=facts,
+            member=_member_facts(member),
+            beneficiaries=_beneficiaries(member, None),
+            lookups=Lookups(usage=usage.get, budget_left=_no_budget, in_segment=_segment_check(member)),
+            sales_rep_missing=_sales_rep_missing(member, None),
+        )
+        for award in evaluation.awards:
+            usage.add(award.rule, member.pk, facts.local, award.points)
+        balances[member.pk] = balances.get(member.pk, member.balance) + evaluation.points
+        result = _result(data, programme, [_award_out(a) for a in evaluation.awards], balances[member.pk])
+        planned.append((index, member, _event_row(data, member, attributes, facts, result), evaluation))
+    ActivityEvent.objects.bulk_create([event for _, _, event, _ in planned])
+    now = timezone.now()
+    credits = {
+        index: _credits(event=event, awards=evaluation.awards, member=member, rep=None)
+        for index, member, event, evaluation in planned
+    }
+    points_credit_many(
+        credits=[credit for index, *_ in planned for credit in credits[index]],
+        kind=LedgerEntry.Kind.EARN,
+        at=now,
+        programme=programme.settings,
+    )
+    idle = {member.pk for _, member, _, _ in planned} - {c.member.pk for cs in credits.values() for c in cs}
+    if idle:
+        Member.objects.filter(pk__in=idle).update(last_activity_at=now)
+    if any(balances[member.pk] != member.balance for _, member, _, _ in planned):
+        raise LedgerError("a batch's answers and its ledger disagree on a balance")
+    return {
+        index: (event.result, event, _credited(member, credits[index])) for index, member, event, _ in planned
+    }
+
+
+def _no_budget(rule: EarningRule) -> int:
+    raise AssertionError(f"rule {rule.pk} has a global budget: its events are not written set-based")
+
+
+class _BatchUsage:
+    """Points each rule with a period limit gave each member in a period: what the database holds,
+    asked once for the whole batch, plus what earlier events of the batch gave."""
+
+    def __init__(self, *, needed: list[tuple[EarningRule, int, datetime]]) -> None:
+        keys = {
+            (rule.pk, member_id, *period_bounds(period=rule.limit_period, local=local))
+            for rule, member_id, local in needed
+            if rule.limit_period and rule.limit_points is not None
+        }
+        self.used = _usage_many(sorted(keys, key=str))
+
+    def get(self, rule: EarningRule, member_id: int | None, start: datetime, end: datetime) -> int:
+        key = (rule.pk, member_id, start, end)
+        if key not in self.used:
+            self.used[key] = _usage(rule, member_id, start, end)
+        return self.used[key]
+
+    def add(self, rule: EarningRule, member_id: int, local: datetime, points: int) -> None:
+        if rule.limit_period and rule.limit_points is not None:
+            start, end = period_bounds(period=rule.limit_period, local=local)
+            self.used[(rule.pk, member_id, start, end)] = self.get(rule, member_id, start, end) + points
 
 
 def event_simulate(*, data: EventInput, include_rule: EarningRule | None = None) -> dict:
@@ -226,11 +391,15 @@ def _record(
     programme: _Programme,
     prefetched: _Prefetched | None = None,
     followups: _Followups | None = None,
+    checked: tuple[dict, EventFacts] | None = None,
 ) -> dict:
     """One event in its own transaction (a savepoint within a batch). Its tier and badge
-    evaluations run at its end, or are left in the batch's `followups`."""
-    attributes = _input_check(data, key_required=True)
-    facts = _facts(data, attributes, programme)
+    evaluations run at its end, or are left in the batch's `followups`. `checked`: its attributes
+    and facts, when the batch checked them already."""
+    if checked is None:
+        attributes = _input_check(data, key_required=True)
+        checked = attributes, _facts(data, attributes, programme)
+    attributes, facts = checked
     own = followups is None
     followups = followups or _Followups()
     try:
@@ -257,10 +426,19 @@ def _record(
 def _event_create(
     data: EventInput, member: Member, attributes: dict, facts: EventFacts, result: dict
 ) -> ActivityEvent:
-    """The event row, with the answer it gets (replayed on retries). Purchases and other events with
-    an amount keep it (tiers count the amount spent); a refund's amount stays in its attributes."""
+    event = _event_row(data, member, attributes, facts, result)
+    event.save(force_insert=True)
+    return event
+
+
+def _event_row(
+    data: EventInput, member: Member, attributes: dict, facts: EventFacts, result: dict
+) -> ActivityEvent:
+    """The event row (not saved), with the answer it gets (replayed on retries). Purchases and other
+    events with an amount keep it (tiers count the amount spent); a refund's amount stays in its
+    attributes."""
     money = facts.amount is not None and data.type != REFUND
-    return ActivityEvent.objects.create(
+    return ActivityEvent(
         idempotency_key=data.idempotency_key,
         member=member,
         type=data.type,
@@ -304,25 +482,36 @@ def _award_apply(
     result = _result(data, programme, [_award_out(award) for award in evaluation.awards], balance)
     event = _event_create(data, member, attributes, facts, result)
     now = timezone.now()
-    credited = {member.pk: (member, 0)}
     for award in evaluation.awards:
-        target = member if award.beneficiary.kind == "member" else rep
         if award.rule.global_budget is not None:
             # The row is locked since budget_left read it; the database refuses any overspend.
             EarningRule.objects.filter(pk=award.rule.pk).update(budget_used=F("budget_used") + award.points)
-        points_credit(
-            member=target,
-            points=award.points,
-            kind=LedgerEntry.Kind.EARN,
-            cause=EntryCause(event_id=event.pk, rule_id=award.rule.pk, explanation=award.explanation),
-            at=now,
-            programme=programme.settings,
-        )
-        credited[target.pk] = (target, credited.get(target.pk, (target, 0))[1] + award.points)
-    if not evaluation.awards:
+    credits = _credits(event=event, awards=evaluation.awards, member=member, rep=rep)
+    points_credit_many(credits=credits, kind=LedgerEntry.Kind.EARN, at=now, programme=programme.settings)
+    if not credits:
         Member.objects.filter(pk=member.pk).update(last_activity_at=now)
-    followups.add(programme=programme, event=event, members=list(credited.values()))
+    followups.add(programme=programme, event=event, members=_credited(member, credits))
     return result
+
+
+def _credits(*, event: ActivityEvent, awards: list[Any], member: Member, rep: Member | None) -> list[Credit]:
+    return [
+        Credit(
+            member=member if award.beneficiary.kind == "member" else rep,
+            points=award.points,
+            cause=EntryCause(event_id=event.pk, rule_id=award.rule.pk, explanation=award.explanation),
+        )
+        for award in awards
+    ]
+
+
+def _credited(member: Member, credits: list[Credit]) -> list[tuple[Member, int]]:
+    """The event's member first, then who else the credits paid, with the points each got."""
+    credited = {member.pk: (member, 0)}
+    for credit in credits:
+        target, points = credited.get(credit.member.pk, (credit.member, 0))
+        credited[target.pk] = (target, points + credit.points)
+    return list(credited.values())
 
 
 class _Followups:
@@ -688,21 +877,40 @@ def _member_facts(member: Member) -> MemberFacts:
 # Points a rule gave a member for events that occurred in a period, less what refunds took back
 # (a reversal counts on the day of the event it reverses). Plain SQL: this runs for every event of
 # a rule with a period limit, and building it through the ORM cost more than running it.
+# Asked for many (rule, member, period) at once (a batch), one row each, in the order given.
 _USAGE_SQL = """
-    SELECT COALESCE(SUM(e.points), 0)
-    FROM loyalty_ledgerentry e
-    LEFT JOIN loyalty_ledgerentry r ON r.id = e.reverses_id
-    JOIN loyalty_activityevent ev ON ev.id = COALESCE(r.event_id, e.event_id)
-    WHERE e.rule_id = %s AND e.member_id = %s AND ev.occurred_at >= %s AND ev.occurred_at < %s
+    SELECT (
+        SELECT COALESCE(SUM(e.points), 0)
+        FROM loyalty_ledgerentry e
+        LEFT JOIN loyalty_ledgerentry r ON r.id = e.reverses_id
+        JOIN loyalty_activityevent ev ON ev.id = COALESCE(r.event_id, e.event_id)
+        WHERE e.rule_id = v.rule_id AND e.member_id = v.member_id
+          AND ev.occurred_at >= v.lo AND ev.occurred_at < v.hi
+    )
+    FROM (VALUES {values}) AS v(i, rule_id, member_id, lo, hi)
+    ORDER BY v.i
 """
 
 
 def _usage(rule: EarningRule, member_id: int | None, start: datetime, end: datetime) -> int:
     if member_id is None:
         return 0
+    return _usage_many([(rule.pk, member_id, start, end)])[(rule.pk, member_id, start, end)]
+
+
+def _usage_many(keys: list[tuple[int, int, datetime, datetime]]) -> dict[tuple, int]:
+    """{(rule id, member id, start, end): points} in one query."""
+    if not keys:
+        return {}
+    values = ", ".join(
+        ["(%s::integer, %s::bigint, %s::bigint, %s::timestamptz, %s::timestamptz)"] * len(keys)
+    )
     with connection.cursor() as cursor:
-        cursor.execute(_USAGE_SQL, [rule.pk, member_id, start, end])
-        return cursor.fetchone()[0]
+        cursor.execute(
+            _USAGE_SQL.format(values=values),
+            [value for i, key in enumerate(keys) for value in (i, *key)],
+        )
+        return {key: row[0] for key, row in zip(keys, cursor.fetchall(), strict=True)}
 
 
 def _segment_check(member: Member):

@@ -93,6 +93,15 @@ def lot_expiry(*, earned_at: datetime, programme: ProgrammeSettings) -> datetime
     return end
 
 
+@dataclass(frozen=True)
+class Credit:
+    """One credit of `points_credit_many`: points to a (row-locked) member, with their cause."""
+
+    member: Member
+    points: int
+    cause: EntryCause
+
+
 def points_credit(
     *,
     member: Member,
@@ -105,24 +114,80 @@ def points_credit(
     use_policy_expiry: bool = True,
 ) -> LedgerEntry:
     """Add points: an entry and a lot. Points owed from an overdraft are repaid first."""
-    if points <= 0:
-        raise LedgerError(f"a credit must be positive, got {points}")
-    _check_active(member)
     at = at or timezone.now()
     programme = programme or programme_settings()
-    repaid = min(points, member.points_owed)
-    entry = _entry_write(member=member, points=points, kind=kind, cause=cause, at=at, owed=-repaid)
     if use_policy_expiry and expires_at is None:
         expires_at = lot_expiry(earned_at=at, programme=programme)
-    PointLot.objects.create(
-        member=member,
-        entry=entry,
-        points=points,
-        remaining=points - repaid,
-        available_at=at + timedelta(days=programme.pending_days) if kind == LedgerEntry.Kind.EARN else at,
-        expires_at=expires_at,
+    credit = Credit(member=member, points=points, cause=cause)
+    return _credits_write(credits=[credit], kind=kind, at=at, programme=programme, expires_at=expires_at)[0]
+
+
+def points_credit_many(
+    *, credits: list[Credit], kind: str, at: datetime, programme: ProgrammeSettings
+) -> list[LedgerEntry]:
+    """Many credits at once (a batch of events), each written exactly as `points_credit` writes it,
+    in order, with the policy's expiry: one INSERT of entries, one of lots, one UPDATE of the
+    members. The members are row-locked by the caller, and their objects follow the changes."""
+    expires_at = lot_expiry(earned_at=at, programme=programme)
+    return _credits_write(credits=credits, kind=kind, at=at, programme=programme, expires_at=expires_at)
+
+
+def _credits_write(
+    *,
+    credits: list[Credit],
+    kind: str,
+    at: datetime,
+    programme: ProgrammeSettings,
+    expires_at: datetime | None,
+) -> list[LedgerEntry]:
+    for credit in credits:
+        if credit.points <= 0:
+            raise LedgerError(f"a credit must be positive, got {credit.points}")
+        _check_active(credit.member)
+    available_at = at + timedelta(days=programme.pending_days) if kind == LedgerEntry.Kind.EARN else at
+    entries, remaining = [], []
+    changes: dict[int, list[int]] = {}  # member id -> [points, change of points owed]
+    for credit in credits:
+        member = credit.member
+        repaid = min(credit.points, member.points_owed)
+        member.balance += credit.points
+        member.points_owed -= repaid
+        change = changes.setdefault(member.pk, [0, 0])
+        change[0] += credit.points
+        change[1] -= repaid
+        entries.append(_entry_row(member=member, points=credit.points, kind=kind, cause=credit.cause, at=at))
+        remaining.append(credit.points - repaid)
+    if not entries:
+        return []
+    _members_change(changes=changes, at=at)
+    LedgerEntry.objects.bulk_create(entries)
+    PointLot.objects.bulk_create(
+        PointLot(
+            member_id=entry.member_id,
+            entry=entry,
+            points=entry.points,
+            remaining=left,
+            available_at=available_at,
+            expires_at=expires_at,
+        )
+        for entry, left in zip(entries, remaining, strict=True)
     )
-    return entry
+    return entries
+
+
+def _members_change(*, changes: dict[int, list[int]], at: datetime) -> None:
+    """Add [points, points owed] to each member's balance and debt, one UPDATE for all of them."""
+    rows = sorted(changes.items())
+    values = ", ".join(["(%s::bigint, %s::integer, %s::integer)"] * len(rows))
+    params = [value for pk, (points, owed) in rows for value in (pk, points, owed)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {Member._meta.db_table} AS m
+                SET balance = m.balance + v.points, points_owed = m.points_owed + v.owed,
+                    last_activity_at = %s
+                FROM (VALUES {values}) AS v(id, points, owed) WHERE m.id = v.id""",  # noqa: S608
+            [at, *params],
+        )
 
 
 def points_debit(
@@ -327,7 +392,14 @@ def _entry_write(
         member.points_owed += owed
         changes["points_owed"] = F("points_owed") + owed
     Member.objects.filter(pk=member.pk).update(**changes)
-    return LedgerEntry.objects.create(
+    entry = _entry_row(member=member, points=points, kind=kind, cause=cause, at=at)
+    entry.save(force_insert=True)
+    return entry
+
+
+def _entry_row(*, member: Member, points: int, kind: str, cause: EntryCause, at: datetime) -> LedgerEntry:
+    """The entry (not saved) of a change the member's object already shows in `balance`."""
+    return LedgerEntry(
         member=member,
         kind=kind,
         points=points,

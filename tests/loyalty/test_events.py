@@ -6,6 +6,7 @@ the simulator, and the tier/badge hooks. Real PostgreSQL throughout; concurrency
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -933,3 +934,80 @@ def test_a_batch_evaluates_each_members_tier_and_badges_once(brand):
     assert member("busy").tier.code == "gold" and member("calm").tier is None
     assert list(MemberBadge.objects.values_list("member__external_id", "badge__code")) == [("busy", "buyer")]
     assert_ledger_consistent("busy")
+
+
+def test_concurrent_plain_batches_in_opposite_orders_keep_every_limit_and_balance(fresh_brand):
+    """Batches written set-based (rules paying the member, no budget), meeting on the same members:
+    the day's limit holds across both, every balance is the sum of its entries."""
+    connection.set_tenant(fresh_brand)
+    for data in PURCHASE_RULES:
+        rule_create(data=data)
+    for index in range(20):
+        member_upsert(external_id=f"m{index:02d}", data={})
+    batches = [
+        [purchase(f"m{i:02d}", paris(2026, 5, 4, 12), f"fwd-{i}", "300") for i in range(20)],
+        [purchase(f"m{i:02d}", paris(2026, 5, 4, 13), f"back-{i}", "300") for i in reversed(range(20))],
+    ]
+    results = _in_threads(fresh_brand, 2, lambda i: events_record_batch(items=batches[i]))
+    connection.set_tenant(fresh_brand)
+    for index in range(20):
+        given = sorted(
+            r["points_awarded"] for batch in results for r in batch if r["member"] == f"m{index:02d}"
+        )
+        assert given == [200, 300], "500 a day: whichever batch came second got what was left"
+        assert member(f"m{index:02d}").balance == 500
+        assert_ledger_consistent(f"m{index:02d}")
+
+
+def test_a_key_stored_meanwhile_by_a_concurrent_sender_falls_back_to_one_by_one(fresh_brand):
+    """The set-based write meets a key another transaction inserted after the batch looked: the
+    batch goes on item by item; that item is a conflict (another member's event), the rest earn."""
+    connection.set_tenant(fresh_brand)
+    for data in PURCHASE_RULES:
+        rule_create(data=data)
+    for external_id in ("holder", "x1", "x2"):
+        member_upsert(external_id=external_id, data={})
+    started = threading.Event()
+
+    def work(index: int):
+        if index == 0:
+            with transaction.atomic():
+                event_record(data=purchase("holder", paris(2026, 5, 4, 10), "shared", "10"))
+                started.set()
+                time.sleep(1.0)  # the batch reads the stored keys meanwhile, then waits on our insert
+            return None
+        started.wait(5)
+        return events_record_batch(
+            items=[
+                purchase("x1", paris(2026, 5, 4, 10), "mine-1", "40"),
+                purchase("x2", paris(2026, 5, 4, 10), "shared", "10"),
+                purchase("x2", paris(2026, 5, 4, 11), "mine-2", "60"),
+            ]
+        )
+
+    _, results = _in_threads(fresh_brand, 2, work)
+    connection.set_tenant(fresh_brand)
+    assert results[0]["points_awarded"] == 40 and results[2]["points_awarded"] == 60
+    assert results[1]["error"]["status"] == 409
+    assert ActivityEvent.objects.get(idempotency_key="shared").member.external_id == "holder"
+    for external_id, balance in (("holder", 10), ("x1", 40), ("x2", 60)):
+        assert member(external_id).balance == balance
+        assert_ledger_consistent(external_id)
+
+
+def test_a_plain_batch_is_written_set_based(brand):
+    """The number of queries does not grow with the batch: events, entries, lots and balances are
+    each written by one statement."""
+    for data in PURCHASE_RULES:
+        rule_create(data=data)
+    for index in range(40):
+        member_upsert(external_id=f"s{index:02d}", data={})
+    items = [purchase(f"s{i % 40:02d}", paris(2026, 5, 4, 9 + i // 40), f"k{i}", "300") for i in range(80)]
+    with CaptureQueriesContext(connection) as queries:
+        results = events_record_batch(items=items)
+    assert len(queries.captured_queries) <= 16, "\n".join(q["sql"][:100] for q in queries.captured_queries)
+    assert [r["points_awarded"] for r in results] == [300] * 40 + [200] * 40  # 500 a day, in order
+    assert LedgerEntry.objects.filter(event__idempotency_key__startswith="k").count() == 80
+    for index in range(40):
+        assert member(f"s{index:02d}").balance == 500
+        assert_ledger_consistent(f"s{index:02d}")
