@@ -62,6 +62,7 @@ from loyalty.services.ledger import (
     points_reversible,
     programme_settings,
     reversal_note,
+    rows_insert,
 )
 from loyalty.services.members import MemberInputError, member_upsert
 
@@ -278,7 +279,7 @@ def _batch_write(
         balances[member.pk] = balances.get(member.pk, member.balance) + evaluation.points
         result = _result(data, programme, [_award_out(a) for a in evaluation.awards], balances[member.pk])
         planned.append((index, member, _event_row(data, member, attributes, facts, result), evaluation))
-    ActivityEvent.objects.bulk_create([event for _, _, event, _ in planned])
+    rows_insert([event for _, _, event, _ in planned])
     now = timezone.now()
     credits = {
         index: _credits(event=event, awards=evaluation.awards, member=member, rep=None)

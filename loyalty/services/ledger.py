@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Model, Q, Sum
 from django.utils import timezone
 
 from loyalty.models import LedgerEntry, LotConsumption, Member, PointLot, ProgrammeSettings
@@ -160,19 +160,48 @@ def _credits_write(
     if not entries:
         return []
     _members_change(changes=changes, at=at)
-    LedgerEntry.objects.bulk_create(entries)
-    PointLot.objects.bulk_create(
-        PointLot(
-            member_id=entry.member_id,
-            entry=entry,
-            points=entry.points,
-            remaining=left,
-            available_at=available_at,
-            expires_at=expires_at,
-        )
-        for entry, left in zip(entries, remaining, strict=True)
+    rows_insert(entries)
+    rows_insert(
+        [
+            PointLot(
+                member_id=entry.member_id,
+                entry=entry,
+                points=entry.points,
+                remaining=left,
+                available_at=available_at,
+                expires_at=expires_at,
+            )
+            for entry, left in zip(entries, remaining, strict=True)
+        ]
     )
     return entries
+
+
+def rows_insert(rows: list[Model]) -> None:
+    """Insert rows of one model as one multi-row INSERT ... VALUES, setting their ids (the ledger's
+    and the event batch's writes). Not `bulk_create`: on PostgreSQL it sends each column as an array
+    (UNNEST), and psycopg escapes JSON text inside arrays in Python, a regex per quote, which cost
+    more than the rest of a batch of events."""
+    if not rows:
+        return
+    meta = rows[0]._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    params = [
+        field.get_db_prep_save(field.pre_save(row, add=True), connection=connection)
+        for row in rows
+        for field in fields
+    ]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) VALUES {values} "  # noqa: S608
+            f"RETURNING {connection.ops.quote_name(meta.pk.column)}",
+            params,
+        )
+        for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
+            row.pk = pk
+            row._state.adding = False
 
 
 def _members_change(*, changes: dict[int, list[int]], at: datetime) -> None:
