@@ -5,11 +5,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from django.db import connection
 from django.utils import timezone
 
 from loyalty.models import ApiKey
 
 KEY_PREFIX_LENGTH = 8
+_LIVE_KEY_FIELDS = ["id", "name", "prefix", "key_hash", "rate_limit_per_minute", "last_used_at", "revoked_at"]
+_LIVE_KEY_SQL = """
+    SELECT id, name, prefix, key_hash, rate_limit_per_minute, last_used_at, revoked_at
+    FROM loyalty_apikey WHERE key_hash = %s AND revoked_at IS NULL
+"""
 
 
 def _hash(key: str) -> str:
@@ -36,7 +42,12 @@ def api_key_authenticate(*, key: str) -> ApiKey | None:
     """
     if not key or not key.startswith("lk_"):
         return None
-    api_key = ApiKey.objects.filter(key_hash=_hash(key), revoked_at__isnull=True).first()
+    # Plain SQL: this runs on every API request, and the ORM's query compilation cost as much as
+    # the rest of the authentication.
+    with connection.cursor() as cursor:
+        cursor.execute(_LIVE_KEY_SQL, [_hash(key)])
+        row = cursor.fetchone()
+    api_key = ApiKey.from_db(connection.alias, _LIVE_KEY_FIELDS, row) if row else None
     if api_key is not None and (
         api_key.last_used_at is None or (timezone.now() - api_key.last_used_at).total_seconds() > 60
     ):
