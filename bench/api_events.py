@@ -9,9 +9,8 @@ served by gunicorn on a free local port with gthread workers as `make run` serve
 - the API's own floor: requests refused at parsing (auth, rate limit, routing, no events service);
 - single `POST /api/v1/events` under 8 concurrent clients (goal: 300/s or more, p95 under 50 ms);
 - `pgbench -N` (8 clients) on the same PostgreSQL: the ceiling, and the share of it we reach.
-Measured twice: as shipped, and with TENANT_LIMIT_SET_CALLS (bench/_api_settings.py), a proposed
-settings change. It prints figures and the load average (the machine may be shared); it does not
-assert. The brand is dropped at the end.
+It prints figures and the load average (the machine may be shared), and the server's last error
+lines if a request failed; it does not assert. The brand is dropped at the end.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -52,22 +52,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_start(port: int, *, settings_module: str) -> subprocess.Popen:
-    """gunicorn as `make run` starts it (platform/run.py), on the bench database, DEBUG off."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": bench_database_url(),
-        "DEBUG": "0",
-        "LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": settings_module,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")]),
-    }
+def server_start(port: int, *, log: Path) -> subprocess.Popen:
+    """gunicorn as `make run` starts it (platform/run.py), on the bench database, DEBUG off; its
+    errors go to `log`."""
+    env = {**os.environ, "DATABASE_URL": bench_database_url(), "DEBUG": "0", "LOG_LEVEL": "WARNING"}
     command = [
         sys.executable, "-m", "gunicorn", "config.wsgi:application",
         "--bind", f"127.0.0.1:{port}", "--workers", WORKERS, "--threads", THREADS,
         "--worker-class", "gthread", "--keep-alive", "30", "--log-level", "warning",
     ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stderr=subprocess.DEVNULL)
+    with log.open("w") as errors:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stderr=errors)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -129,32 +124,37 @@ def report(label: str, run: Run, *, goal: str, met: bool, ceiling: float) -> Non
         print(f"    first failure: {run.first_failure}")
 
 
-def measure(*, label: str, settings_module: str, host: str, key: str, ceiling: float, seed: int) -> None:
-    """Serve the app with these settings, warm it up, then measure batches and single events."""
+def measure(*, host: str, key: str, ceiling: float) -> None:
+    """Serve the app, warm it up, then measure batches, the API floor and single events."""
     port = free_port()
-    server = server_start(port, settings_module=settings_module)
+    log = Path(tempfile.mkstemp(prefix="bench-api-gunicorn-", suffix=".log")[1])
+    server = server_start(port, log=log)
     target = {"base_url": f"http://127.0.0.1:{port}", "host": host, "key": key}
-    print(f"-- {label}: gunicorn {WORKERS} workers x {THREADS} threads (gthread), DEBUG off", flush=True)
+    print(f"gunicorn {WORKERS} workers x {THREADS} threads (gthread), DEBUG off", flush=True)
+    failed = 0
     try:
-        warm = event_bodies(200, members=MEMBERS, seed=seed)
+        warm = event_bodies(200, members=MEMBERS, seed=1)
         singles_send(bodies=warm, concurrency=CLIENTS, seconds=SECONDS, **target)
 
         # Batches: enough for the phase; what is left unsent when time is up is not counted.
-        bodies = event_bodies(100_000, members=MEMBERS, seed=seed + 1)
+        bodies = event_bodies(100_000, members=MEMBERS, seed=2)
         run = batches_send(bodies=bodies, size=1000, concurrency=2, seconds=SECONDS, **target)
+        failed += run.failed
         report(
             "POST /api/v1/events/batch (1,000 events per batch, 2 clients)",
             run, goal=">= 2,000/s", met=run.events_per_second >= 2000, ceiling=ceiling,
         )  # fmt: skip
 
-        bodies = event_bodies(50_000, members=MEMBERS, seed=seed + 2)
+        bodies = event_bodies(50_000, members=MEMBERS, seed=3)
         run = rejects_send(bodies=bodies, concurrency=CLIENTS, seconds=SECONDS / 3, **target)
+        failed += run.failed
         print(
             f"API floor, POST /api/v1/events refused at parsing (400, no events service), {CLIENTS} clients: "
             f"{run.requests / run.seconds:,.0f} requests/s, p50 {run.percentile(0.5):.1f} ms, "
             f"p95 {run.percentile(0.95):.1f} ms, {run.failed} unexpected"
         )
         run = singles_send(bodies=bodies, concurrency=CLIENTS, seconds=SECONDS, **target)
+        failed += run.failed
         met = run.events_per_second >= 300 and run.percentile(0.95) < 50
         report(
             f"POST /api/v1/events ({CLIENTS} concurrent clients)", run,
@@ -163,6 +163,14 @@ def measure(*, label: str, settings_module: str, host: str, key: str, ceiling: f
     finally:
         server.terminate()
         server.wait(timeout=30)
+        errors = [
+            line
+            for line in log.read_text().splitlines()
+            if "UserWarning" not in line and "mw_instance" not in line
+        ]
+        if failed and errors:
+            print("server errors (last lines):", *errors[-15:], sep="\n    ")
+        log.unlink()
 
 
 def main() -> None:
@@ -180,12 +188,7 @@ def main() -> None:
     seeded = time.perf_counter() - started
     print(f"brand {slug}: {MEMBERS:,} members, {len(RULES)} active rules, seeded in {seeded:.1f} s")
     try:
-        measure(label="as shipped (config.settings)", settings_module="config.settings", host=host, key=key,
-                ceiling=ceiling, seed=10)  # fmt: skip
-        measure(
-            label="with TENANT_LIMIT_SET_CALLS = True (bench/_api_settings.py, a proposed settings change)",
-            settings_module="_api_settings", host=host, key=key, ceiling=ceiling, seed=20,
-        )  # fmt: skip
+        measure(host=host, key=key, ceiling=ceiling)
     finally:
         connection.set_schema_to_public()
         brand.delete(force_drop=True)
