@@ -245,3 +245,39 @@ def test_points_pending_and_times_in_the_brand_timezone(api_a, in_a):
     connection.set_tenant(in_a)
     assert joined.utcoffset() == member.joined_at.astimezone(brand_timezone()).utcoffset()
     assert joined == member.joined_at
+
+
+def test_the_same_adjustment_sent_10_times_concurrently_is_written_once(fresh_brand):
+    import threading
+
+    from tests.loyalty.test_api_support import ApiClient, key_make
+
+    connection.set_tenant(fresh_brand)
+    member = Member.objects.create(external_id="C-9", joined_at=timezone.now())
+    api = ApiClient(brand=fresh_brand, key=key_make(fresh_brand))
+    barrier = threading.Barrier(10)
+    answers: list[tuple[int, int]] = []
+
+    def send() -> None:
+        try:
+            barrier.wait()
+            response = api.post(
+                "/api/v1/members/C-9/adjustments",
+                {"points": 25, "reason": "goodwill"},
+                headers={"Idempotency-Key": "adj-race"},
+            )
+            answers.append((response.status_code, response.json()["id"]))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 10
+    assert {status for status, _ in answers} == {201}
+    assert len({entry_id for _, entry_id in answers}) == 1  # one entry, the same answer to all
+    connection.set_tenant(fresh_brand)
+    member.refresh_from_db()
+    assert member.balance == 25 == ledger_sum(member_id=member.pk)
