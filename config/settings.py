@@ -204,6 +204,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["loyalty.api.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["loyalty.api.auth.HasApiKey"],
     "DEFAULT_THROTTLE_CLASSES": ["loyalty.api.auth.ApiKeyRateThrottle"],
+    "EXCEPTION_HANDLER": "loyalty.api.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,

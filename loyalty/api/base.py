@@ -6,7 +6,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
-from loyalty.api.errors import ApiError, api_exception_handler
+from loyalty.api.errors import ApiError
 from loyalty.api.parsing import MAX_KEY_LENGTH
 from loyalty.models import Member
 from loyalty.selectors.members import member_get
@@ -19,9 +19,6 @@ class BrandApi:
 
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
-
-    def get_exception_handler(self):
-        return api_exception_handler
 
 
 def idempotency_key_get(request: Request, *, required: bool) -> str | None:

@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -137,3 +137,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         body = error_body(field=field, message=message, code=code, details=details)
     set_rollback()
     return Response(body, status=exc.status_code, headers=headers)
+
+
+def api_not_found(request, path: str = "") -> JsonResponse:
+    """Unknown paths under /api/v1/ answer in the API's error shape, not with the HTML 404 page."""
+    body = error_body(field=None, message=f"no API endpoint at {request.path}", code="not_found")
+    return JsonResponse(body, status=404)

@@ -87,7 +87,8 @@ def _adjust(*, member: Member, points: int, reason: str, key: str | None) -> Led
             member_id=member.pk, points=points, reason=reason, staff_user_id=None, idempotency_key=ledger_key
         )
     except IntegrityError:
-        # The same key sent concurrently: the other request wrote it first; answer what it wrote.
+        # The same key sent concurrently for *another* member (same-member retries wait on its
+        # lock in points_adjust): answer with the entry the other request wrote.
         entry = LedgerEntry.objects.filter(idempotency_key=ledger_key).first() if ledger_key else None
         if entry is None:
             raise

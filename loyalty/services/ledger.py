@@ -460,11 +460,12 @@ def points_adjust(
     if not points:
         raise LedgerError("points: an adjustment cannot be zero")
     with transaction.atomic():
+        # The key is checked under the member's lock: a concurrent retry waits, then finds the entry.
+        member = member_lock(member_id=member_id)
         if idempotency_key:
             existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
             if existing:
                 return existing
-        member = member_lock(member_id=member_id)
         cause = EntryCause(staff_user_id=staff_user_id, reason=reason, idempotency_key=idempotency_key)
         if points > 0:
             return points_credit(member=member, points=points, kind=LedgerEntry.Kind.ADJUST, cause=cause)

@@ -150,3 +150,9 @@ def test_create_api_key_for_an_unknown_brand_exits_non_zero_with_one_line(db):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "no-such-brand" in lines[0]
+
+
+def test_unknown_api_path_is_a_json_404(db, brand_a, client_for):
+    response = client_for(brand_a).get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
