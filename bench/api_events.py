@@ -18,18 +18,15 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 from _api_load import Run, batches_send, event_bodies, rejects_send, singles_send
 from _api_seed import RULES, brand_seed
-from _setup import ROOT, bench_database_url, django_setup
+from _setup import bench_database_url, django_setup, free_port, gunicorn_start
 
 MEMBERS = int(os.environ.get("BENCH_API_MEMBERS", "100000"))
 SECONDS = float(os.environ.get("BENCH_API_SECONDS", "60"))  # per measured phase
@@ -46,33 +43,10 @@ def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def server_start(port: int, *, log: Path) -> subprocess.Popen:
-    """gunicorn as `make run` starts it (platform/run.py), on the bench database, DEBUG off; its
-    errors go to `log`."""
-    env = {**os.environ, "DATABASE_URL": bench_database_url(), "DEBUG": "0", "LOG_LEVEL": "WARNING"}
-    command = [
-        sys.executable, "-m", "gunicorn", "config.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", WORKERS, "--threads", THREADS,
-        "--worker-class", "gthread", "--keep-alive", "30", "--log-level", "warning",
-    ]  # fmt: skip
+    """gunicorn as `make run` starts it; its errors go to `log`."""
     with log.open("w") as errors:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stderr=errors)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.3)
-    server.terminate()
-    raise RuntimeError("gunicorn did not answer /health within 60 s")
+        return gunicorn_start(port=port, workers=WORKERS, threads=THREADS, stderr=errors)
 
 
 def pgbench(seconds: int) -> float:

@@ -20,16 +20,12 @@ import http.client
 import json
 import os
 import random
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 
-from _setup import ROOT, bench_database_url, django_setup
+from _setup import django_setup, free_port, gunicorn_start
 
 MEMBERS = int(os.environ.get("BENCH_REDEEM_MEMBERS", "100000"))
 GIFTS = 500
@@ -255,31 +251,6 @@ def invariants(orders_expected: int) -> str:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def gunicorn_start(port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": bench_database_url(), "DEBUG": "0", "LOG_LEVEL": "WARNING"}
-    command = [
-        sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--workers", WORKERS, "--threads", THREADS, "--worker-class", "gthread", "--log-level", "warning",
-    ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.3)
-    server.terminate()
-    raise RuntimeError("gunicorn did not answer /health within 60 s")
-
-
 def main() -> None:
     django_setup()
     from django.db import connection
@@ -293,7 +264,7 @@ def main() -> None:
         f"10,000 points, seeded in {time.perf_counter() - started:.1f} s; os.cpu_count() = {os.cpu_count()}"
     )
     port = free_port()
-    server = gunicorn_start(port)
+    server = gunicorn_start(port=port, workers=WORKERS, threads=THREADS)
     try:
         connection.set_tenant(brand)
         gift_ids = list(Gift.objects.values_list("pk", flat=True))
