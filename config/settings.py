@@ -187,7 +187,8 @@ USE_TZ = True
 
 # --- files: static through WhiteNoise; uploads under one folder per brand ------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Production serves what `collectstatic` gathered there; development serves from the apps (finders).
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static")) if PRODUCTION else None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "/media/"
