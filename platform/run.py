@@ -78,6 +78,7 @@ def banner() -> str:
     django.setup()
     from django.conf import settings
 
+    from loyalty.demo import PROGRAMMES
     from tenants.demo import DEMO_BRANDS, OPERATOR_USERNAME
 
     password = settings.DEMO_PASSWORD
@@ -92,7 +93,8 @@ def banner() -> str:
         host = f"{demo.slug}.{settings.PLATFORM_DOMAIN}:{PORT}"
         lines += [
             f"  {demo.name:<22}http://{host}/   backoffice http://{host}/backoffice/",
-            f"                        login {demo.admin_email} / {password}",
+            f"                        login {demo.admin_email} / {password} (staff), "
+            f"{PROGRAMMES[demo.slug]['member'][1]} / {password} (member)",
         ]
     lines += [f"  Health                http://{settings.PLATFORM_DOMAIN}:{PORT}/health", ""]
     return "\n".join(lines)

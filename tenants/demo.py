@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django_tenants.utils import schema_context
+
+from loyalty.demo import demo_programme_seed
 
 from .models import Brand
 from .services import brand_create, public_brand_ensure
@@ -69,7 +72,7 @@ def demo_seed() -> list[tuple[DemoBrand, bool]]:
     for demo in DEMO_BRANDS:
         exists = Brand.objects.filter(slug=demo.slug).exists()
         if not exists:
-            brand_create(
+            brand, _ = brand_create(
                 slug=demo.slug,
                 name=demo.name,
                 admin_email=demo.admin_email,
@@ -78,5 +81,7 @@ def demo_seed() -> list[tuple[DemoBrand, bool]]:
                 currency=demo.currency,
                 language=demo.language,
             )
+            with schema_context(brand.schema_name):
+                demo_programme_seed(slug=demo.slug)
         results.append((demo, not exists))
     return results
