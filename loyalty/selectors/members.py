@@ -43,13 +43,15 @@ def member_get(*, external_id: str) -> Member | None:
 def member_points_summary(*, member: Member, at: datetime | None = None) -> PointsSummary:
     """Balance, what can be spent now, what is still pending, and the points expiring next.
 
-    Lots past their expiry that the nightly expiry has not taken yet still count: they are the
-    points that go first.
+    Spendable follows `points_debit`: available lots not past their expiry (a lot past it is
+    still in the balance until the nightly run writes it off, and is the next to expire).
     """
     at = at or timezone.now()
     open_lots = PointLot.objects.filter(member=member, remaining__gt=0)
     figures = open_lots.aggregate(
-        total=Sum("remaining"),
+        spendable=Sum(
+            "remaining", filter=Q(available_at__lte=at) & (Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+        ),
         pending=Sum("remaining", filter=Q(available_at__gt=at)),
         first_expiry=Min("expires_at"),
     )
@@ -64,7 +66,7 @@ def member_points_summary(*, member: Member, at: datetime | None = None) -> Poin
     pending = figures["pending"] or 0
     return PointsSummary(
         balance=member.balance,
-        spendable=(figures["total"] or 0) - pending,
+        spendable=max(0, (figures["spendable"] or 0) - member.points_owed),
         pending=pending,
         owed=member.points_owed,
         next_expiry=next_expiry,

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.db.models import F, Model, Q, Sum
 from django.utils import timezone
+from django_tenants.utils import get_public_schema_name
 
 from loyalty.models import LedgerEntry, LotConsumption, Member, PointLot, ProgrammeSettings
 
@@ -62,9 +63,21 @@ def programme_settings() -> ProgrammeSettings:
 
 
 def brand_timezone() -> zoneinfo.ZoneInfo:
-    """The timezone of the brand whose schema is active (UTC outside a brand)."""
-    name = getattr(getattr(connection, "tenant", None), "timezone", None) or "UTC"
-    return zoneinfo.ZoneInfo(name)
+    """The timezone of the brand whose schema is active (UTC outside a brand).
+
+    `schema_context` (commands, scripts) activates a schema without its Brand row, so the row is
+    read when the connection does not carry it.
+    """
+    name = getattr(getattr(connection, "tenant", None), "timezone", None)
+    if name is None and connection.schema_name != get_public_schema_name():
+        from tenants.models import Brand
+
+        name = (
+            Brand.objects.filter(schema_name=connection.schema_name)
+            .values_list("timezone", flat=True)
+            .first()
+        )
+    return zoneinfo.ZoneInfo(name or "UTC")
 
 
 def member_lock(*, member_id: int) -> Member:

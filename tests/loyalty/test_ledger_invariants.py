@@ -342,3 +342,17 @@ def test_a_lot_past_its_expiry_cannot_be_spent_before_the_nightly_run(db, brand_
         _debit(member, 50)
     assert _debit(member, 30).points == -30
     assert_invariants(member.pk)
+
+
+def test_brand_timezone_is_known_under_schema_context_too(db, brand_a):
+    """Commands and scripts use schema_context, which does not carry the Brand row."""
+    from django_tenants.utils import schema_context
+
+    from loyalty.services.ledger import brand_timezone
+    from tenants.models import Brand
+
+    Brand.objects.filter(pk=brand_a.pk).update(timezone="America/New_York")
+    with schema_context(brand_a.schema_name):
+        assert brand_timezone() == ZoneInfo("America/New_York")
+    connection.set_schema_to_public()
+    assert brand_timezone() == ZoneInfo("UTC")
