@@ -25,7 +25,7 @@ from django.utils import timezone
 from loyalty.models import Consent, LedgerEntry, Member, MemberBadge, TierChange
 from loyalty.selectors.tiers import member_metric
 from loyalty.services.ledger import LedgerError, points_adjust, programme_settings
-from loyalty.services.members import MEMBER_FIELDS, member_upsert
+from loyalty.services.members import MEMBER_CONTACT_FIELDS, MEMBER_FIELDS, member_upsert
 from loyalty.services.tiers import tier_floor_set
 
 RECENT_ENTRIES = 20
@@ -103,25 +103,7 @@ class MemberAdmin(admin.ModelAdmin):
         (None, {"fields": ["external_id", "kind", "status", "is_vip", "tags", "sales_rep"]}),
         ("Points", {"fields": ["balance", "points_owed", "overdraft_limit"]}),
         ("Tier", {"fields": ["tier", "tier_since", "tier_below_since", "tier_floor"]}),
-        (
-            "Contact",
-            {
-                "fields": [
-                    "first_name",
-                    "last_name",
-                    "company_name",
-                    "siret",
-                    "email",
-                    "phone",
-                    "address_line1",
-                    "address_line2",
-                    "postal_code",
-                    "city",
-                    "country",
-                    "language",
-                ]
-            },
-        ),
+        ("Contact", {"fields": list(MEMBER_CONTACT_FIELDS)}),
         ("Dates", {"fields": ["joined_at", "last_activity_at"]}),
     ]
 

@@ -9,6 +9,7 @@ from rest_framework.exceptions import ErrorDetail
 
 from loyalty.api.parsing import MAX_BATCH, MAX_KEY_LENGTH, OCCURRED_AT_FORMAT, aware_datetime_parse
 from loyalty.models import Consent, EarningRule, LedgerEntry, Member, Tier
+from loyalty.services.members import MEMBER_FIELDS
 
 
 class StrictSerializer(serializers.Serializer):
@@ -106,21 +107,7 @@ class MemberSerializer(serializers.ModelSerializer):
         model = Member
         fields = [
             "external_id",
-            "kind",
-            "company_name",
-            "siret",
-            "first_name",
-            "last_name",
-            "email",
-            "phone",
-            "address_line1",
-            "address_line2",
-            "postal_code",
-            "city",
-            "country",
-            "language",
-            "tags",
-            "is_vip",
+            *MEMBER_FIELDS,
             "status",
             "tier",
             "tier_since",

@@ -12,23 +12,13 @@ from django.utils import timezone
 from loyalty.models import Consent, Member
 from loyalty.services.ledger import programme_settings
 
-MEMBER_FIELDS = (
-    "kind",
-    "company_name",
-    "siret",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "address_line1",
-    "address_line2",
-    "postal_code",
-    "city",
-    "country",
-    "language",
-    "tags",
-    "is_vip",
-)
+# Contact details of a member, as the API and the backoffice show and edit them.
+MEMBER_CONTACT_FIELDS = (
+    "first_name", "last_name", "company_name", "siret", "email", "phone", "address_line1",
+    "address_line2", "postal_code", "city", "country", "language",
+)  # fmt: skip
+# What `member_upsert` accepts.
+MEMBER_FIELDS = ("kind", *MEMBER_CONTACT_FIELDS, "tags", "is_vip")
 
 
 class MemberInputError(ValueError):
