@@ -99,6 +99,11 @@ def event(member: str, type: str, at: datetime, key: str, **attributes) -> Event
     return EventInput(member=member, type=type, occurred_at=at, attributes=attributes, idempotency_key=key)
 
 
+def purchase_points(member: str, at: datetime, key: str, amount: str, featured: str = "0") -> int:
+    """The points a purchase recorded now earns."""
+    return event_record(data=purchase(member, at, key, amount, featured=featured))["points_awarded"]
+
+
 def purchase(member: str, at: datetime, key: str, amount: str, featured: str = "0") -> EventInput:
     items = (
         [{"sku": "F1", "category": "featured", "quantity": 1, "unit_price": featured}]
@@ -353,13 +358,9 @@ def test_refund_frees_the_daily_limit_of_the_day_of_the_purchase(brand):
     rule_create(data=PURCHASE_RULES[0])
     member_upsert(external_id="shopper", data={})
     event_record(data=purchase("shopper", paris(2026, 5, 4, 10), "big", "500.00"))
-    assert (
-        event_record(data=purchase("shopper", paris(2026, 5, 4, 11), "more", "30.00"))["points_awarded"] == 0
-    )
+    assert purchase_points("shopper", paris(2026, 5, 4, 11), "more", "30.00") == 0
     _refund("shopper", "refund-big", "big", at=paris(2026, 5, 9, 9))
-    assert (
-        event_record(data=purchase("shopper", paris(2026, 5, 4, 12), "late", "30.00"))["points_awarded"] == 30
-    )
+    assert purchase_points("shopper", paris(2026, 5, 4, 12), "late", "30.00") == 30
 
 
 def test_refund_of_points_already_spent_takes_back_what_is_left(brand):
@@ -504,44 +505,19 @@ def test_daily_limit_counts_events_by_their_local_day(brand):
     rule_create(data={**PURCHASE_RULES[0], "limit_points": 100})
     member_upsert(external_id="late", data={})
     # 29 March 2026 lasts 23 hours in Paris: 22:30Z is already the 30th.
-    assert (
-        event_record(data=purchase("late", datetime(2026, 3, 29, 21, 30, tzinfo=UTC), "a", "80"))[
-            "points_awarded"
-        ]
-        == 80
-    )
-    assert (
-        event_record(data=purchase("late", datetime(2026, 3, 29, 22, 30, tzinfo=UTC), "b", "80"))[
-            "points_awarded"
-        ]
-        == 80
-    )
+    assert purchase_points("late", datetime(2026, 3, 29, 21, 30, tzinfo=UTC), "a", "80") == 80
+    assert purchase_points("late", datetime(2026, 3, 29, 22, 30, tzinfo=UTC), "b", "80") == 80
     # A backdated event counts in its own day, not the day it is received.
-    assert (
-        event_record(data=purchase("late", datetime(2026, 3, 28, 23, 30, tzinfo=UTC), "c", "80"))[
-            "points_awarded"
-        ]
-        == 20
-    )
-    assert (
-        event_record(data=purchase("late", datetime(2026, 3, 28, 22, 30, tzinfo=UTC), "d", "80"))[
-            "points_awarded"
-        ]
-        == 80
-    )
+    assert purchase_points("late", datetime(2026, 3, 28, 23, 30, tzinfo=UTC), "c", "80") == 20
+    assert purchase_points("late", datetime(2026, 3, 28, 22, 30, tzinfo=UTC), "d", "80") == 80
 
 
 def test_monthly_limit(brand):
     rule_create(data={**PURCHASE_RULES[0], "limit_period": "month", "limit_points": 1000})
     member_upsert(external_id="monthly", data={})
-    got = [
-        event_record(data=purchase("monthly", paris(2026, 4, day, 12), f"m{day}", "400"))["points_awarded"]
-        for day in (1, 15, 30)
-    ]
+    got = [purchase_points("monthly", paris(2026, 4, day, 12), f"m{day}", "400") for day in (1, 15, 30)]
     assert got == [400, 400, 200]
-    assert (
-        event_record(data=purchase("monthly", paris(2026, 5, 1, 0, 0), "may", "400"))["points_awarded"] == 400
-    )
+    assert purchase_points("monthly", paris(2026, 5, 1, 0, 0), "may", "400") == 400
 
 
 def test_global_budget_is_never_overspent_under_concurrency(fresh_brand):
