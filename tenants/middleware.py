@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 
+import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -11,6 +13,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name
+
+
+@functools.lru_cache(maxsize=4)
+def _broker(url: str) -> redis.Redis:
+    """One client (and connection pool) per broker URL and process: /health is polled often."""
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
 def health_status() -> tuple[bool, dict[str, str]]:
@@ -23,9 +31,7 @@ def health_status() -> tuple[bool, dict[str, str]]:
     except Exception as error:
         checks["database"] = f"down: {error.__class__.__name__}"
     try:
-        import redis
-
-        redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2).ping()
+        _broker(settings.CELERY_BROKER_URL).ping()
         checks["broker"] = "ok"
     except Exception as error:
         checks["broker"] = f"down: {error.__class__.__name__}"

@@ -102,3 +102,24 @@ def test_tiers_are_per_brand(api_a, api_b):
     error_of(api_b.get("/api/v1/tiers/iso-gold"), 404)
     error_of(api_b.delete("/api/v1/tiers/iso-gold"), 404)
     assert api_a.get("/api/v1/tiers/iso-gold").status_code == 200
+
+
+def test_rate_limit_counters_are_per_brand_even_for_the_same_key_prefix(api_a, api_b, brand_a, brand_b):
+    """The counter key carries the brand's schema: exhausting A's key never throttles B's."""
+    import time
+
+    from django_tenants.utils import schema_context
+
+    from loyalty.models import ApiKey
+    from tests.loyalty.test_api_support import key_make
+
+    if time.time() % 60 > 55:  # the counter is per minute: stay inside one window
+        time.sleep(60 - time.time() % 60 + 0.1)
+    limited_a = ApiClient(brand=brand_a, key=key_make(brand_a, name="limited", rate_limit_per_minute=2))
+    limited_b = ApiClient(brand=brand_b, key=key_make(brand_b, name="limited", rate_limit_per_minute=2))
+    with schema_context(brand_a.schema_name):
+        prefix = ApiKey.objects.get(name="limited").prefix
+    with schema_context(brand_b.schema_name):
+        ApiKey.objects.filter(name="limited").update(prefix=prefix)
+    assert [limited_a.get("/api/v1/members/nobody").status_code for _ in range(3)] == [404, 404, 429]
+    assert limited_b.get("/api/v1/members/nobody").status_code == 404

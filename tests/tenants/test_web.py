@@ -115,6 +115,8 @@ def test_operator_console_lists_creates_suspends_and_reactivates(live_db, client
         assert not brand.is_suspended
         assert client_for(brand).get("/").status_code == 200
 
+        assert client.post(f"/console/brands/{brand.pk}/explode/").status_code == 400
+        assert client.post("/console/brands/999999/suspend/").status_code == 404
         bad = client.post(
             "/console/brands/",
             {
