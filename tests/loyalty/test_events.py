@@ -74,6 +74,7 @@ TRIP_RULES = [
         "points": 100,
     },
 ]
+PER_EURO = {"name": "per euro", "event_type": "purchase", "award_type": "per_amount", "points_per_unit": "1"}
 PURCHASE_RULES = [
     {
         "name": "1 point per euro, at most 500 a day",
@@ -364,14 +365,7 @@ def test_refund_frees_the_daily_limit_of_the_day_of_the_purchase(brand):
 
 
 def test_refund_of_points_already_spent_takes_back_what_is_left(brand):
-    rule_create(
-        data={
-            "name": "per euro",
-            "event_type": "purchase",
-            "award_type": "per_amount",
-            "points_per_unit": "1",
-        }
-    )
+    rule_create(data=PER_EURO)
     member_upsert(external_id="spender", data={})
     event_record(data=purchase("spender", paris(2026, 5, 4, 10), "buy", "100.00"))
     with transaction.atomic():
@@ -388,14 +382,7 @@ def test_refund_of_points_already_spent_takes_back_what_is_left(brand):
 
 
 def test_refund_does_not_count_points_past_their_expiry(brand):
-    rule_create(
-        data={
-            "name": "per euro",
-            "event_type": "purchase",
-            "award_type": "per_amount",
-            "points_per_unit": "1",
-        }
-    )
+    rule_create(data=PER_EURO)
     member_upsert(external_id="old", data={})
     with transaction.atomic():
         locked = member_lock(member_id=member("old").pk)
@@ -418,14 +405,7 @@ def test_refund_does_not_count_points_past_their_expiry(brand):
 
 def test_refund_during_the_pending_period_cancels_the_pending_points(brand):
     ProgrammeSettings.objects.filter(id=1).update(pending_days=14)
-    rule_create(
-        data={
-            "name": "per euro",
-            "event_type": "purchase",
-            "award_type": "per_amount",
-            "points_per_unit": "1",
-        }
-    )
+    rule_create(data=PER_EURO)
     member_upsert(external_id="quick", data={})
     event_record(data=purchase("quick", paris(2026, 5, 4, 10), "buy", "100.00"))
     refund = _refund("quick", "refund-1", "buy")
@@ -435,14 +415,7 @@ def test_refund_during_the_pending_period_cancels_the_pending_points(brand):
 
 def test_refund_takes_back_the_sales_reps_points_and_returns_the_budget(brand):
     rep = get_user_model().objects.create_user(username="rep-anna", password="x", is_staff=True)
-    rule_create(
-        data={
-            "name": "per euro",
-            "event_type": "purchase",
-            "award_type": "per_amount",
-            "points_per_unit": "1",
-        }
-    )
+    rule_create(data=PER_EURO)
     rep_rule = rule_create(
         data={
             "name": "Rep: 10 per featured item",
@@ -718,14 +691,7 @@ def test_segment_condition(brand):
     ],
 )
 def test_bad_events_get_a_clear_error_and_write_nothing(brand, fields, status, field):
-    rule_create(
-        data={
-            "name": "per euro",
-            "event_type": "purchase",
-            "award_type": "per_amount",
-            "points_per_unit": "1",
-        }
-    )
+    rule_create(data=PER_EURO)
     member_upsert(external_id="buyer", data={})
     for external_id, state in (("blocked-one", "blocked"), ("gone", "anonymised")):
         created, _ = member_upsert(external_id=external_id, data={})
@@ -851,14 +817,7 @@ def test_simulator_answers_like_recording_and_writes_nothing(brand):
 
 
 def test_refund_simulation_writes_nothing(brand):
-    rule_create(
-        data={
-            "name": "per euro",
-            "event_type": "purchase",
-            "award_type": "per_amount",
-            "points_per_unit": "1",
-        }
-    )
+    rule_create(data=PER_EURO)
     member_upsert(external_id="r", data={})
     event_record(data=purchase("r", paris(2026, 5, 4, 10), "buy", "60"))
     before = counts()
@@ -890,14 +849,7 @@ def test_a_batch_evaluates_each_members_tier_and_badges_once(brand):
     ProgrammeSettings.objects.filter(id=1).update(tier_metric="points_earned", tier_window="lifetime")
     tier_create(data={"code": "gold", "name": "Gold", "threshold": "100"})
     badge_save(data={"code": "buyer", "name": "Buyer", "event_type": "purchase", "count_required": 3})
-    rule_create(
-        data={
-            "name": "per euro",
-            "event_type": "purchase",
-            "award_type": "per_amount",
-            "points_per_unit": "1",
-        }
-    )
+    rule_create(data=PER_EURO)
     member_upsert(external_id="busy", data={})
     member_upsert(external_id="calm", data={})
     items = [purchase("busy", paris(2026, 5, 4, 10, minute), f"b-{minute}", "30.00") for minute in range(5)]
