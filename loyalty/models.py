@@ -100,6 +100,22 @@ class ProgrammeSettings(models.Model):
         return self.programme_name
 
 
+class ProgrammeRevision(models.Model):
+    """One row, whose `revision` database triggers move on every committed change of what recording
+    events reads (settings, event types, rules but their budget counter, tiers, badges), to a
+    number never used before (a sequence): processes keep the compiled programme and reload it only
+    when the number moved, whoever changed it (forms, the API, a queryset update, plain SQL)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    revision = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="programme_revision_single_row")]
+
+    def __str__(self) -> str:
+        return f"programme revision {self.revision}"
+
+
 class Tier(models.Model):
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=80)
@@ -241,9 +257,11 @@ class ActivityEvent(models.Model):
     """Something a member did, as the brand's systems reported it. Stored once per idempotency key,
     with the answer that was given, so a retry returns the same answer and writes nothing."""
 
-    idempotency_key = models.CharField(max_length=128, unique=True)
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="events")
-    type = models.CharField(max_length=64, db_index=True)
+    # Every event writes its indexes: the key's unique index (a constraint, without the pattern
+    # index `unique=True` adds) and the composite one, which also serves the member's foreign key.
+    idempotency_key = models.CharField(max_length=128)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="events", db_index=False)
+    type = models.CharField(max_length=64)
     occurred_at = models.DateTimeField()
     attributes = models.JSONField(default=dict, blank=True)
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
@@ -256,6 +274,7 @@ class ActivityEvent(models.Model):
     class Meta:
         indexes = [models.Index(fields=["member", "type", "occurred_at"])]
         constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="event_idempotency_key_unique"),
             models.CheckConstraint(
                 condition=Q(amount__isnull=True) | Q(amount__gte=0), name="event_amount_non_negative"
             ),

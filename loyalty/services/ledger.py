@@ -12,12 +12,14 @@ Callers lock the member with `member_lock` inside `transaction.atomic()` and pas
 from __future__ import annotations
 
 import calendar
+import json
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, Model, Q, Sum
+from django.db.models import F, Field, JSONField, Model, Q, Sum
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
@@ -190,31 +192,60 @@ def _credits_write(
     return entries
 
 
+# From this many rows, `rows_insert` draws the ids first and COPYs the rows.
+COPY_FROM_ROWS = 50
+
+
 def rows_insert(rows: list[Model]) -> None:
-    """Insert rows of one model as one multi-row INSERT ... VALUES, setting their ids (the ledger's
-    and the event batch's writes). Not `bulk_create`: on PostgreSQL it sends each column as an array
-    (UNNEST), and psycopg escapes JSON text inside arrays in Python, a regex per quote, which cost
-    more than the rest of a batch of events."""
+    """Insert rows of one model, setting their ids (the ledger's and the events' writes).
+
+    Not `bulk_create`: on PostgreSQL it sends each column as an array (UNNEST), and psycopg escapes
+    JSON text inside arrays in Python, a regex per quote. A few rows go as one INSERT ... VALUES
+    ... RETURNING; many (a batch of events) by COPY, their ids drawn from the sequence first: a
+    statement with tens of thousands of parameters cost more to build than to run, and PostgreSQL
+    takes at most 65,535 parameters in one."""
     if not rows:
         return
     meta = rows[0]._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
-    params = [
-        field.get_db_prep_save(field.pre_save(row, add=True), connection=connection)
-        for row in rows
-        for field in fields
-    ]
+    table, pk = connection.ops.quote_name(meta.db_table), connection.ops.quote_name(meta.pk.column)
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) VALUES {values} "  # noqa: S608
-            f"RETURNING {connection.ops.quote_name(meta.pk.column)}",
-            params,
-        )
-        for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
-            row.pk = pk
-            row._state.adding = False
+        if len(rows) < COPY_FROM_ROWS:
+            params = [
+                field.get_db_prep_save(field.pre_save(row, add=True), connection=connection)
+                for row in rows
+                for field in fields
+            ]
+            values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING {pk}",  # noqa: S608
+                params,
+            )
+            ids = [pk_value for (pk_value,) in cursor.fetchall()]
+        else:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(rows)],
+            )
+            ids = [pk_value for (pk_value,) in cursor.fetchall()]
+            converters = [_copy_value(field) for field in fields]
+            with cursor.cursor.copy(f"COPY {table} ({pk}, {columns}) FROM STDIN") as copy:
+                for pk_value, row in zip(ids, rows, strict=True):
+                    copy.write_row((pk_value, *(convert(row) for convert in converters)))
+    for row, pk_value in zip(rows, ids, strict=True):
+        row.pk = pk_value
+        row._state.adding = False
+
+
+def _copy_value(field: Field):
+    """How COPY takes a field's value: JSON as its text, auto-set dates set, the rest as it is
+    (psycopg formats ints, text, dates and decimals itself)."""
+    if isinstance(field, JSONField):
+        return lambda row: json.dumps(getattr(row, field.attname), cls=field.encoder)
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return lambda row: field.pre_save(row, add=True)
+    return lambda row: getattr(row, field.attname)
 
 
 def _members_change(*, changes: dict[int, list[int]], at: datetime) -> None:
@@ -230,6 +261,17 @@ def _members_change(*, changes: dict[int, list[int]], at: datetime) -> None:
                 FROM (VALUES {values}) AS v(id, points, owed) WHERE m.id = v.id""",  # noqa: S608
             [at, *params],
         )
+
+
+def members_touch(*, member_ids: Iterable[int], at: datetime) -> None:
+    """Members were active at `at` without a change of balance (an event that earned nothing)."""
+    ids = sorted(member_ids)
+    if ids:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Member._meta.db_table} SET last_activity_at = %s WHERE id = ANY(%s)",  # noqa: S608
+                [at, ids],
+            )
 
 
 def points_debit(

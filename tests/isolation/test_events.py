@@ -3,17 +3,18 @@ one brand is invisible to another brand's events, simulator and backoffice."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 
-from loyalty.models import ActivityEvent, EarningRule, LedgerEntry
+from loyalty.models import ActivityEvent, EarningRule, EventType, LedgerEntry, ProgrammeRevision
 from loyalty.services.events import EventError, EventInput, event_record, event_simulate, events_record_batch
 from loyalty.services.members import member_upsert
 from loyalty.services.rules import rule_create
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, brand_make
 
 AT = datetime(2026, 5, 4, 19, tzinfo=ZoneInfo("Europe/Paris"))
 
@@ -117,3 +118,47 @@ def test_backoffice_of_brand_b_does_not_show_or_simulate_a_rule_of_brand_a(two_b
     assert "A&#x27;s review bonus" not in posted.content.decode()
     connection.set_tenant(brand_b)
     assert not ActivityEvent.objects.exists()
+
+
+def test_the_compiled_programme_kept_per_process_is_kept_per_brand(two_brands):
+    """Both brands' programmes compiled and kept: a change in A moves only A's revision, and B's
+    events never see A's rules."""
+    brand_a, brand_b, _ = two_brands
+    connection.set_tenant(brand_b)
+    assert event_record(data=review("b-warm"))["points_awarded"] == 0
+    b_revision = ProgrammeRevision.objects.get().revision
+    connection.set_tenant(brand_a)
+    assert event_record(data=review("a-warm"))["points_awarded"] == 100
+    rule_create(data={"name": "A's second bonus", "event_type": "review", "points": 5})
+    assert event_record(data=review("a-after"))["points_awarded"] == 105
+    connection.set_tenant(brand_b)
+    assert ProgrammeRevision.objects.get().revision == b_revision
+    assert event_record(data=review("b-after"))["points_awarded"] == 0
+
+
+def test_a_brand_created_again_under_the_same_schema_does_not_inherit_the_kept_programme(live_db):
+    """A brand dropped, then created again with the same slug (so the same schema name) and brought
+    to the same revision number, starts with its own empty programme, though the old one was
+    compiled and kept by this process."""
+    slug = f"t-again-{uuid.uuid4().hex[:6]}"
+    old = brand_make(slug)
+    try:
+        connection.set_tenant(old)
+        member_upsert(external_id="same-id", data={})
+        rule_create(data={"name": "Old brand's bonus", "event_type": "review", "points": 100})
+        assert event_record(data=review("k"))["points_awarded"] == 100
+        kept_revision = ProgrammeRevision.objects.get().revision
+    finally:
+        connection.set_schema_to_public()
+        old.delete(force_drop=True)
+    new = brand_make(slug)
+    try:
+        connection.set_tenant(new)
+        member_upsert(external_id="same-id", data={})
+        while ProgrammeRevision.objects.get().revision < kept_revision:
+            EventType.objects.filter(code="none").update(name="none")  # moves the revision only
+        assert ProgrammeRevision.objects.get().revision == kept_revision
+        assert event_record(data=review("k"))["points_awarded"] == 0
+    finally:
+        connection.set_schema_to_public()
+        new.delete(force_drop=True)
