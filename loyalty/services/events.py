@@ -69,6 +69,7 @@ from loyalty.services.ledger import (
 from loyalty.services.members import MemberInputError, member_upsert
 
 BATCH_MAX = 1000
+_MEMBER_COLUMNS = [field.attname for field in Member._meta.concrete_fields]
 REFUND = "refund"
 MAX_ATTRIBUTES_BYTES = 64 * 1024
 _RETRIED_SQLSTATES = ("40P01", "40001")  # deadlock detected, serialization failure
@@ -156,19 +157,10 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
                 results[index] = {"id": items[index].idempotency_key, "error": error.as_dict()}
         followups = _Followups()
         with transaction.atomic():
-            prefetched = _Prefetched(
-                members={
-                    member.external_id: member
-                    for member in Member.objects.select_for_update(of=("self",))
-                    .select_related("tier")
-                    .filter(external_id__in={items[index].member for index in checked})
-                    .order_by("pk")
-                },
-                stored=dict(
-                    ActivityEvent.objects.filter(
-                        idempotency_key__in={items[index].idempotency_key for index in checked}
-                    ).values_list("idempotency_key", "pk")
-                ),
+            prefetched = _batch_prefetch(
+                external_ids={items[index].member for index in checked},
+                keys={items[index].idempotency_key for index in checked},
+                programme=programme,
             )
             plain, others = _batch_split(
                 items=items, order=order, checked=checked, programme=programme, prefetched=prefetched
@@ -208,6 +200,28 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
         return results
 
     return _retrying(run)
+
+
+# Plain SQL with one array parameter each: the ORM's `IN (%s, %s, ...)` of up to 1,000 values cost
+# more to build than to run.
+_MEMBERS_LOCK_SQL = f"""
+    SELECT {", ".join(connection.ops.quote_name(column) for column in _MEMBER_COLUMNS)}
+    FROM {Member._meta.db_table} WHERE external_id = ANY(%s) ORDER BY id FOR UPDATE
+"""  # noqa: S608 (names, not values)
+_STORED_KEYS_SQL = (
+    f"SELECT idempotency_key, id FROM {ActivityEvent._meta.db_table} WHERE idempotency_key = ANY(%s)"  # noqa: S608
+)
+
+
+def _batch_prefetch(*, external_ids: set[str], keys: set[str], programme: _Programme) -> _Prefetched:
+    """The batch's members, row-locked together in id order (with their tiers from the programme),
+    and which of its idempotency keys are stored already."""
+    with connection.cursor() as cursor:
+        cursor.execute(_MEMBERS_LOCK_SQL, [sorted(external_ids)])
+        members = [_member_from_row(row, programme) for row in cursor.fetchall()]
+        cursor.execute(_STORED_KEYS_SQL, [sorted(keys)])
+        stored = dict(cursor.fetchall())
+    return _Prefetched(members={member.external_id: member for member in members}, stored=stored)
 
 
 def _batch_split(
@@ -828,7 +842,6 @@ def _member_locked(
     return member, stored_id
 
 
-_MEMBER_COLUMNS = [field.attname for field in Member._meta.concrete_fields]
 # Plain SQL: the ORM's compilation of this query cost more than running it, on every event.
 _MEMBER_LOCK_SQL = f"""
     SELECT (SELECT id FROM {ActivityEvent._meta.db_table} WHERE idempotency_key = %s),
@@ -851,10 +864,15 @@ def _member_lock_row(
         stored_id, *values = cursor.fetchone()
     if values[0] is None:
         return None, stored_id
+    return _member_from_row(values, programme), stored_id
+
+
+def _member_from_row(values: list | tuple, programme: _Programme) -> Member:
+    """A member read by plain SQL (`_MEMBER_COLUMNS`), with their tier from the programme."""
     member = Member.from_db(connection.alias, _MEMBER_COLUMNS, values)
     if member.tier_id is not None:
         member.tier = programme.tiers.get(member.tier_id) or Tier.objects.get(pk=member.tier_id)
-    return member, stored_id
+    return member
 
 
 def _sales_rep_member(
@@ -926,7 +944,8 @@ def _member_facts(member: Member) -> MemberFacts:
 # Points a rule gave a member for events that occurred in a period, less what refunds took back
 # (a reversal counts on the day of the event it reverses). Plain SQL: this runs for every event of
 # a rule with a period limit, and building it through the ORM cost more than running it.
-# Asked for many (rule, member, period) at once (a batch), one row each, in the order given.
+# Asked for many (rule, member, period) at once (a batch), one row each, in the order given, as
+# arrays: one statement whatever their number, prepared once.
 _USAGE_SQL = """
     SELECT (
         SELECT COALESCE(SUM(e.points), 0)
@@ -936,7 +955,8 @@ _USAGE_SQL = """
         WHERE e.rule_id = v.rule_id AND e.member_id = v.member_id
           AND ev.occurred_at >= v.lo AND ev.occurred_at < v.hi
     )
-    FROM (VALUES {values}) AS v(i, rule_id, member_id, lo, hi)
+    FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[])
+        WITH ORDINALITY AS v(rule_id, member_id, lo, hi, i)
     ORDER BY v.i
 """
 
@@ -951,14 +971,8 @@ def _usage_many(keys: list[tuple[int, int, datetime, datetime]]) -> dict[tuple, 
     """{(rule id, member id, start, end): points} in one query."""
     if not keys:
         return {}
-    values = ", ".join(
-        ["(%s::integer, %s::bigint, %s::bigint, %s::timestamptz, %s::timestamptz)"] * len(keys)
-    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            _USAGE_SQL.format(values=values),
-            [value for i, key in enumerate(keys) for value in (i, *key)],
-        )
+        cursor.execute(_USAGE_SQL, [list(column) for column in zip(*keys, strict=True)])
         return {key: row[0] for key, row in zip(keys, cursor.fetchall(), strict=True)}
 
 

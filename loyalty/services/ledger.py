@@ -250,16 +250,15 @@ def _copy_value(field: Field):
 
 def _members_change(*, changes: dict[int, list[int]], at: datetime) -> None:
     """Add [points, points owed] to each member's balance and debt, one UPDATE for all of them."""
-    rows = sorted(changes.items())
-    values = ", ".join(["(%s::bigint, %s::integer, %s::integer)"] * len(rows))
-    params = [value for pk, (points, owed) in rows for value in (pk, points, owed)]
+    ids, points, owed = zip(*((pk, *change) for pk, change in sorted(changes.items())), strict=True)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE {Member._meta.db_table} AS m
                 SET balance = m.balance + v.points, points_owed = m.points_owed + v.owed,
                     last_activity_at = %s
-                FROM (VALUES {values}) AS v(id, points, owed) WHERE m.id = v.id""",  # noqa: S608
-            [at, *params],
+                FROM unnest(%s::bigint[], %s::integer[], %s::integer[]) AS v(id, points, owed)
+                WHERE m.id = v.id""",  # noqa: S608
+            [at, list(ids), list(points), list(owed)],
         )
 
 
