@@ -131,11 +131,15 @@ EMBEDDED_REDIS_PORT = os.environ.get("EMBEDDED_REDIS_PORT", "63799")
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"postgres://postgres@127.0.0.1:{EMBEDDED_PG_PORT}/loyalty"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
-# Parameters bound by the server, and statements run often prepared (psycopg does it after 5 runs):
-# an event's queries are then neither quoted in Python nor planned again. PostgreSQL parses a
-# prepared statement again when the search_path changed, so a statement prepared in one brand's
-# schema never reads another's.
-DATABASES["default"]["OPTIONS"] = {"server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True)}
+# Parameters bound by the server, and statements run often prepared (after 5 runs on a connection;
+# DATABASE_PREPARE_THRESHOLD=0 turns it off, as a transaction-pooling pgbouncer needs): an event's
+# queries are then neither quoted in Python nor planned again. PostgreSQL parses a prepared
+# statement again whenever the search_path changed, so one prepared in a brand's schema never reads
+# another's (tests/isolation/test_foundation.py).
+DATABASES["default"]["OPTIONS"] = {
+    "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True),
+    "prepare_threshold": int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")) or None,
+}
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_loyalty")}
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

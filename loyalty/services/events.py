@@ -8,10 +8,10 @@ and the unique constraint: the first commits, the others find its row and replay
 
 Locks, always in this order so concurrent events cannot deadlock: the event's member, the member
 account of their sales rep, then each rule with a global budget (in priority order). A batch runs
-in one transaction: its members are locked together first, in id order, then each event runs in
-its own savepoint (one member's events in the order sent). A deadlock that remains possible (two
-batches meeting on a sales rep's account and a budget) makes the database roll one back, and the
-call is retried whole.
+in chunks of members, one transaction each: a chunk's members are locked together first, in id
+order, then its events are written (one member's events in the order sent). A deadlock that
+remains possible (two batches meeting on a sales rep's account and a budget) makes the database
+roll one back, and that transaction is retried whole.
 """
 
 from __future__ import annotations
@@ -135,71 +135,106 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
     """Record up to BATCH_MAX events: one result per item, in order. A bad item gives
     `{"id": key, "error": {...}}` and writes nothing; the others still go through.
 
-    Items are checked first; the batch's members are locked together, in id order. Then the plain
-    events (a known active member, rules paying only the member, no global budget, a new key) are
-    evaluated in Python, one after the other per member (period limits count what earlier items of
-    the batch gave), and written set-based (`_batch_write`). The others (refunds, sales reps,
-    budgets, new members, keys already seen, and whatever follows them for the same member) go one
-    by one in savepoints, after; so do the plain ones if their set-based write fails."""
+    Items are checked first. Then they go by chunks of members (`_CHUNK_MEMBERS`, in external id
+    order; all of a member's events in one chunk), each in its own transaction
+    (`_batch_chunk_record`): a concurrent batch sharing a member waits for that chunk only, not for
+    the whole batch, so concurrent batches proceed side by side. A batch retried after a failure
+    finds what its committed chunks wrote by their idempotency keys, and replays it."""
     if len(items) > BATCH_MAX:
         raise EventError(field="events", message=f"at most {BATCH_MAX} events per batch, got {len(items)}")
     order = sorted(range(len(items)), key=lambda index: (str(items[index].member), index))
+    programme = _programme_current()
+    results: list[dict] = [{} for _ in items]
+    checked: dict[int, tuple[dict, EventFacts]] = {}
+    for index in order:
+        try:
+            attributes = _input_check(items[index], key_required=True)
+            checked[index] = (attributes, _facts(items[index], attributes, programme))
+        except EventError as error:
+            results[index] = {"id": items[index].idempotency_key, "error": error.as_dict()}
+    chunks: list[list[int]] = []
+    members: set[str] = set()
+    for index in (index for index in order if index in checked):
+        member = items[index].member
+        if member not in members and len(members) % _CHUNK_MEMBERS == 0:
+            chunks.append([])
+        members.add(member)
+        chunks[-1].append(index)
+    for chunk in chunks:
+        written = _retrying(
+            lambda chunk=chunk: _batch_chunk_record(
+                items=items, order=chunk, checked=checked, programme=programme
+            )
+        )
+        for index, result in written.items():
+            results[index] = result
+    return results
 
-    def run() -> list[dict]:
-        programme = _programme_current()
-        results: list[dict] = [{} for _ in items]
-        checked: dict[int, tuple[dict, EventFacts]] = {}
-        for index in order:
+
+# Members per transaction of a batch: bigger chunks pay fewer queries, smaller ones make a
+# concurrent batch wait less.
+_CHUNK_MEMBERS = 200
+
+
+def _batch_chunk_record(
+    *,
+    items: list[EventInput],
+    order: list[int],
+    checked: dict[int, tuple[dict, EventFacts]],
+    programme: _Programme,
+) -> dict[int, dict]:
+    """Record the checked items `order` (whole members' events, in order), in one transaction.
+
+    The chunk's members are locked together, in id order. Then the plain events (a known active
+    member, rules paying only the member, no global budget, a new key) are evaluated in Python, one
+    after the other per member (period limits count what earlier items gave), and written
+    set-based (`_batch_write`). The others (refunds, sales reps, budgets, new members, keys already
+    seen, and whatever follows them for the same member) go one by one in savepoints, after; so do
+    the plain ones if their set-based write fails. Returns each item's result."""
+    results: dict[int, dict] = {}
+    followups = _Followups()
+    with transaction.atomic():
+        prefetched = _batch_prefetch(
+            external_ids={items[index].member for index in order},
+            keys={items[index].idempotency_key for index in order},
+            programme=programme,
+        )
+        plain, others = _batch_split(
+            items=items, order=order, checked=checked, programme=programme, prefetched=prefetched
+        )
+        if plain:
+            saved = {
+                member.pk: (member.balance, member.points_owed) for member in prefetched.members.values()
+            }
             try:
-                attributes = _input_check(items[index], key_required=True)
-                checked[index] = (attributes, _facts(items[index], attributes, programme))
+                with transaction.atomic():
+                    written = _batch_write(
+                        items=items,
+                        indexes=plain,
+                        checked=checked,
+                        programme=programme,
+                        prefetched=prefetched,
+                    )
+            except (IntegrityError, DataError):
+                # A key stored meanwhile by a concurrent sender, a value out of range...: one by one.
+                for member in prefetched.members.values():
+                    member.balance, member.points_owed = saved[member.pk]
+                position = {index: rank for rank, index in enumerate(order)}
+                others = sorted(plain + others, key=position.__getitem__)
+            else:
+                for index, (result, event, credited) in written.items():
+                    results[index] = result
+                    followups.add(programme=programme, event=event, members=credited)
+        for index in others:
+            item = items[index]
+            try:
+                results[index] = _record(item, programme, prefetched, followups, checked=checked[index])
             except EventError as error:
-                results[index] = {"id": items[index].idempotency_key, "error": error.as_dict()}
-        followups = _Followups()
-        with transaction.atomic():
-            prefetched = _batch_prefetch(
-                external_ids={items[index].member for index in checked},
-                keys={items[index].idempotency_key for index in checked},
-                programme=programme,
-            )
-            plain, others = _batch_split(
-                items=items, order=order, checked=checked, programme=programme, prefetched=prefetched
-            )
-            if plain:
-                saved = {
-                    member.pk: (member.balance, member.points_owed) for member in prefetched.members.values()
-                }
-                try:
-                    with transaction.atomic():
-                        written = _batch_write(
-                            items=items,
-                            indexes=plain,
-                            checked=checked,
-                            programme=programme,
-                            prefetched=prefetched,
-                        )
-                except (IntegrityError, DataError):
-                    # A key stored meanwhile by a concurrent sender, a value out of range...: one by one.
-                    for member in prefetched.members.values():
-                        member.balance, member.points_owed = saved[member.pk]
-                    position = {index: rank for rank, index in enumerate(order)}
-                    others = sorted(plain + others, key=position.__getitem__)
-                else:
-                    for index, (result, event, credited) in written.items():
-                        results[index] = result
-                        followups.add(programme=programme, event=event, members=credited)
-            for index in others:
-                item = items[index]
-                try:
-                    results[index] = _record(item, programme, prefetched, followups, checked=checked[index])
-                except EventError as error:
-                    results[index] = {"id": item.idempotency_key, "error": error.as_dict()}
-                    # Its savepoint was rolled back: read the member again rather than trust memory.
-                    prefetched.members.pop(item.member, None)
-            followups.run(programme=programme)
-        return results
-
-    return _retrying(run)
+                results[index] = {"id": item.idempotency_key, "error": error.as_dict()}
+                # Its savepoint was rolled back: read the member again rather than trust memory.
+                prefetched.members.pop(item.member, None)
+        followups.run(programme=programme)
+    return results
 
 
 # Plain SQL with one array parameter each: the ORM's `IN (%s, %s, ...)` of up to 1,000 values cost

@@ -18,10 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import F, Field, JSONField, Model, Q, Sum
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
+from psycopg.types.json import Jsonb
 
 from loyalty.models import LedgerEntry, LotConsumption, Member, PointLot, ProgrammeSettings
 
@@ -134,17 +136,20 @@ def points_credit(
     if use_policy_expiry and expires_at is None:
         expires_at = lot_expiry(earned_at=at, programme=programme)
     credit = Credit(member=member, points=points, cause=cause)
-    return _credits_write(credits=[credit], kind=kind, at=at, programme=programme, expires_at=expires_at)[0]
+    (entry,) = _credits_write(credits=[credit], kind=kind, at=at, programme=programme, expires_at=expires_at)
+    return LedgerEntry(**entry)
 
 
 def points_credit_many(
     *, credits: list[Credit], kind: str, at: datetime, programme: ProgrammeSettings
-) -> list[LedgerEntry]:
+) -> list[int]:
     """Many credits at once (a batch of events), each written exactly as `points_credit` writes it,
     in order, with the policy's expiry: one INSERT of entries, one of lots, one UPDATE of the
-    members. The members are row-locked by the caller, and their objects follow the changes."""
+    members. The members are row-locked by the caller, and their objects follow the changes.
+    Returns the entries' ids."""
     expires_at = lot_expiry(earned_at=at, programme=programme)
-    return _credits_write(credits=credits, kind=kind, at=at, programme=programme, expires_at=expires_at)
+    entries = _credits_write(credits=credits, kind=kind, at=at, programme=programme, expires_at=expires_at)
+    return [entry["id"] for entry in entries]
 
 
 def _credits_write(
@@ -154,7 +159,8 @@ def _credits_write(
     at: datetime,
     programme: ProgrammeSettings,
     expires_at: datetime | None,
-) -> list[LedgerEntry]:
+) -> list[dict]:
+    """The entries written, as their columns with their `id`."""
     for credit in credits:
         if credit.points <= 0:
             raise LedgerError(f"a credit must be positive, got {credit.points}")
@@ -170,50 +176,69 @@ def _credits_write(
         change = changes.setdefault(member.pk, [0, 0])
         change[0] += credit.points
         change[1] -= repaid
-        entries.append(_entry_row(member=member, points=credit.points, kind=kind, cause=credit.cause, at=at))
+        cause = credit.cause
+        entries.append(_entry_values(member=member, points=credit.points, kind=kind, cause=cause, at=at))
         remaining.append(credit.points - repaid)
     if not entries:
         return []
     _members_change(changes=changes, at=at)
-    rows_insert(entries)
-    rows_insert(
+    ids = values_insert(LedgerEntry, entries)
+    values_insert(
+        PointLot,
         [
-            PointLot(
-                member_id=entry.member_id,
-                entry=entry,
-                points=entry.points,
-                remaining=left,
-                available_at=available_at,
-                expires_at=expires_at,
-            )
-            for entry, left in zip(entries, remaining, strict=True)
-        ]
+            {
+                "member_id": entry["member_id"],
+                "entry_id": entry_id,
+                "points": entry["points"],
+                "remaining": left,
+                "available_at": available_at,
+                "expires_at": expires_at,
+            }
+            for entry, entry_id, left in zip(entries, ids, remaining, strict=True)
+        ],
     )
-    return entries
+    return [{"id": entry_id, **entry} for entry, entry_id in zip(entries, ids, strict=True)]
 
 
-# From this many rows, `rows_insert` draws the ids first and COPYs the rows.
+# From this many rows, `values_insert` draws the ids first and COPYs the rows.
 COPY_FROM_ROWS = 50
 
 
 def rows_insert(rows: list[Model]) -> None:
-    """Insert rows of one model, setting their ids (the ledger's and the events' writes).
+    """Insert model instances of one model (`values_insert`), setting their ids."""
+    if not rows:
+        return
+    fields = _insert_fields(type(rows[0]))
+    values = [
+        {field.attname: field.pre_save(row, add=True) for field in fields}  # auto_now_add set too
+        for row in rows
+    ]
+    for row, pk in zip(rows, values_insert(type(rows[0]), values), strict=True):
+        row.pk = pk
+        row._state.adding = False
 
-    Not `bulk_create`: on PostgreSQL it sends each column as an array (UNNEST), and psycopg escapes
-    JSON text inside arrays in Python, a regex per quote. A few rows go as one INSERT ... VALUES
+
+def values_insert(model: type[Model], rows: list[dict]) -> list[int]:
+    """Insert rows of `model`, given as {attname: value} with every column but the id; returns their
+    ids, in order (the ledger's and the events' writes).
+
+    Not `bulk_create`, nor model instances: on PostgreSQL bulk_create sends each column as an array
+    (UNNEST), and psycopg escapes JSON text inside arrays in Python, a regex per quote; building
+    instances cost as much as the rest of a batch of events. A few rows go as one INSERT ... VALUES
     ... RETURNING; many (a batch of events) by COPY, their ids drawn from the sequence first: a
     statement with tens of thousands of parameters cost more to build than to run, and PostgreSQL
     takes at most 65,535 parameters in one."""
     if not rows:
-        return
-    meta = rows[0]._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
+        return []
+    meta = model._meta
+    fields = _insert_fields(model)
     table, pk = connection.ops.quote_name(meta.db_table), connection.ops.quote_name(meta.pk.column)
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    json_columns = [field.attname for field in fields if isinstance(field, JSONField)]
     with connection.cursor() as cursor:
         if len(rows) < COPY_FROM_ROWS:
             params = [
-                field.get_db_prep_save(field.pre_save(row, add=True), connection=connection)
+                Jsonb(row[field.attname]) if field.attname in json_columns else row[field.attname]
                 for row in rows
                 for field in fields
             ]
@@ -222,30 +247,23 @@ def rows_insert(rows: list[Model]) -> None:
                 f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING {pk}",  # noqa: S608
                 params,
             )
-            ids = [pk_value for (pk_value,) in cursor.fetchall()]
-        else:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [meta.db_table, meta.pk.column, len(rows)],
-            )
-            ids = [pk_value for (pk_value,) in cursor.fetchall()]
-            converters = [_copy_value(field) for field in fields]
-            with cursor.cursor.copy(f"COPY {table} ({pk}, {columns}) FROM STDIN") as copy:
-                for pk_value, row in zip(ids, rows, strict=True):
-                    copy.write_row((pk_value, *(convert(row) for convert in converters)))
-    for row, pk_value in zip(rows, ids, strict=True):
-        row.pk = pk_value
-        row._state.adding = False
+            return [pk_value for (pk_value,) in cursor.fetchall()]
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(rows)],
+        )
+        ids = [pk_value for (pk_value,) in cursor.fetchall()]
+        attnames = [field.attname for field in fields]
+        with cursor.cursor.copy(f"COPY {table} ({pk}, {columns}) FROM STDIN") as copy:
+            for pk_value, row in zip(ids, rows, strict=True):
+                for attname in json_columns:  # as JSON text
+                    row = {**row, attname: json.dumps(row[attname], cls=DjangoJSONEncoder)}
+                copy.write_row((pk_value, *(row[attname] for attname in attnames)))
+        return ids
 
 
-def _copy_value(field: Field):
-    """How COPY takes a field's value: JSON as its text, auto-set dates set, the rest as it is
-    (psycopg formats ints, text, dates and decimals itself)."""
-    if isinstance(field, JSONField):
-        return lambda row: json.dumps(getattr(row, field.attname), cls=field.encoder)
-    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        return lambda row: field.pre_save(row, add=True)
-    return lambda row: getattr(row, field.attname)
+def _insert_fields(model: type[Model]) -> list[Field]:
+    return [field for field in model._meta.concrete_fields if not field.primary_key]
 
 
 def _members_change(*, changes: dict[int, list[int]], at: datetime) -> None:
@@ -482,21 +500,26 @@ def _entry_write(
 
 def _entry_row(*, member: Member, points: int, kind: str, cause: EntryCause, at: datetime) -> LedgerEntry:
     """The entry (not saved) of a change the member's object already shows in `balance`."""
-    return LedgerEntry(
-        member=member,
-        kind=kind,
-        points=points,
-        balance_after=member.balance,
-        created_at=at,
-        event_id=cause.event_id,
-        rule_id=cause.rule_id,
-        staff_user_id=cause.staff_user_id,
-        reason=cause.reason,
-        source=cause.source,
-        explanation=cause.explanation or {},
-        idempotency_key=cause.idempotency_key,
-        reverses_id=cause.reverses_id,
-    )
+    return LedgerEntry(**_entry_values(member=member, points=points, kind=kind, cause=cause, at=at))
+
+
+def _entry_values(*, member: Member, points: int, kind: str, cause: EntryCause, at: datetime) -> dict:
+    """An entry's columns (`values_insert`), for a change the member's object already shows."""
+    return {
+        "member_id": member.pk,
+        "kind": kind,
+        "points": points,
+        "balance_after": member.balance,
+        "created_at": at,
+        "event_id": cause.event_id,
+        "rule_id": cause.rule_id,
+        "staff_user_id": cause.staff_user_id,
+        "reason": cause.reason,
+        "source": cause.source,
+        "explanation": cause.explanation or {},
+        "idempotency_key": cause.idempotency_key,
+        "reverses_id": cause.reverses_id,
+    }
 
 
 def _check_active(member: Member) -> None:
