@@ -135,7 +135,7 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
     """Record up to BATCH_MAX events: one result per item, in order. A bad item gives
     `{"id": key, "error": {...}}` and writes nothing; the others still go through.
 
-    Items are checked first. Then they go by chunks of members (`_CHUNK_MEMBERS`, in external id
+    Items are checked first. Then they go by chunks of members (`BATCH_CHUNK_MEMBERS`, in external id
     order; all of a member's events in one chunk), each in its own transaction
     (`_batch_chunk_record`): a concurrent batch sharing a member waits for that chunk only, not for
     the whole batch, so concurrent batches proceed side by side. A batch retried after a failure
@@ -156,7 +156,7 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
     members: set[str] = set()
     for index in (index for index in order if index in checked):
         member = items[index].member
-        if member not in members and len(members) % _CHUNK_MEMBERS == 0:
+        if member not in members and len(members) % BATCH_CHUNK_MEMBERS == 0:
             chunks.append([])
         members.add(member)
         chunks[-1].append(index)
@@ -173,7 +173,7 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
 
 # Members per transaction of a batch: bigger chunks pay fewer queries, smaller ones make a
 # concurrent batch wait less.
-_CHUNK_MEMBERS = 200
+BATCH_CHUNK_MEMBERS = 200
 
 
 def _batch_chunk_record(

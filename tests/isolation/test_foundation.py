@@ -12,6 +12,8 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from loyalty.models import Member
+from loyalty.services.members import member_upsert
 from tenants.models import Brand
 from tenants.tasks import brand_usage_refresh_task, enqueue_on_commit
 from tests.conftest import TEST_PASSWORD
@@ -120,6 +122,27 @@ def test_cache_entry_written_under_a_is_not_read_under_b(db, brand_a, brand_b):
         cache.delete("dashboard")
     with schema_context(brand_b.schema_name):
         cache.delete("dashboard")
+
+
+def test_a_statement_prepared_in_brand_a_reads_brand_bs_rows_in_brand_b(db, brand_a, brand_b):
+    """psycopg prepares a query run often on a connection (settings: prepare_threshold); the same
+    text run after switching brands must read the other schema's table, not the prepared one's."""
+
+    def first_name_of_x() -> list[str]:
+        return list(Member.objects.filter(external_id="x").values_list("first_name", flat=True))
+
+    for brand, name in ((brand_a, "Alpha"), (brand_b, "Beta")):
+        connection.set_tenant(brand)
+        member_upsert(external_id="x", data={"first_name": name})
+    for brand, name in ((brand_a, "Alpha"), (brand_b, "Beta"), (brand_a, "Alpha")):
+        connection.set_tenant(brand)
+        for _ in range(8):
+            assert first_name_of_x() == [name]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%external_id%"]
+        )
+        assert cursor.fetchall(), "the query was prepared: the check above is not vacuous"
 
 
 def test_file_uploaded_under_a_is_not_served_under_b(db, brand_a, brand_b, client_for):

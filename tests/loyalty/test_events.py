@@ -31,6 +31,7 @@ from loyalty.models import (
     Tier,
 )
 from loyalty.services.events import (
+    BATCH_CHUNK_MEMBERS,
     BATCH_MAX,
     EventError,
     EventInput,
@@ -921,6 +922,27 @@ def test_a_key_stored_meanwhile_by_a_concurrent_sender_falls_back_to_one_by_one(
     for external_id, balance in (("holder", 10), ("x1", 40), ("x2", 60)):
         assert member(external_id).balance == balance
         assert_ledger_consistent(external_id)
+
+
+def test_a_batch_over_more_members_than_a_chunk_keeps_each_members_events_together(brand):
+    """A batch goes by chunks of members, one transaction each: a member's events, even sent far
+    apart, land in one chunk and in the order sent (the day's limit counts the first one)."""
+    for data in PURCHASE_RULES:
+        rule_create(data=data)
+    count = BATCH_CHUNK_MEMBERS + 50
+    for index in range(count):
+        member_upsert(external_id=f"c{index:03d}", data={})
+    items = [purchase(f"c{i:03d}", paris(2026, 5, 4, 9), f"first-{i}", "300") for i in range(count)]
+    items += [purchase(f"c{i:03d}", paris(2026, 5, 4, 10), f"then-{i}", "300") for i in range(count)]
+    results = events_record_batch(items=items)
+    assert [r["id"] for r in results] == [item.idempotency_key for item in items]
+    assert [r["points_awarded"] for r in results] == [300] * count + [200] * count
+    for index in (0, BATCH_CHUNK_MEMBERS - 1, BATCH_CHUNK_MEMBERS, count - 1):
+        assert member(f"c{index:03d}").balance == 500
+        assert_ledger_consistent(f"c{index:03d}")
+    again = events_record_batch(items=items)
+    assert all(r.get("replayed") for r in again), "committed chunks replay, they do not earn again"
+    assert LedgerEntry.objects.filter(event__idempotency_key__startswith="then-").count() == count
 
 
 def test_a_plain_batch_is_written_set_based(brand):
