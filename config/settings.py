@@ -130,7 +130,7 @@ EMBEDDED_PG_PORT = os.environ.get("EMBEDDED_PG_PORT", "54329")
 EMBEDDED_REDIS_PORT = os.environ.get("EMBEDDED_REDIS_PORT", "63799")
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"postgres://postgres@127.0.0.1:{EMBEDDED_PG_PORT}/loyalty"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
-DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASES["default"]["ENGINE"] = "tenants.postgresql_backend"  # django-tenants', see there
 # Parameters bound by the server, and statements run often prepared (after 5 runs on a connection;
 # DATABASE_PREPARE_THRESHOLD=0 turns it off, as a transaction-pooling pgbouncer needs): an event's
 # queries are then neither quoted in Python nor planned again. PostgreSQL parses a prepared

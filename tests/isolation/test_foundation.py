@@ -4,12 +4,16 @@ Every feature adds its case here."""
 
 from __future__ import annotations
 
+import time
+
+import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
 from loyalty.models import Member
@@ -143,6 +147,59 @@ def test_a_statement_prepared_in_brand_a_reads_brand_bs_rows_in_brand_b(db, bran
             "SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%external_id%"]
         )
         assert cursor.fetchall(), "the query was prepared: the check above is not vacuous"
+
+
+def _search_path_statements(work) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        work()
+    return [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SET search_path")]
+
+
+def test_the_search_path_is_set_again_whenever_the_brand_changes_or_a_rollback_undid_it(db, brand_a, brand_b):
+    def count_members() -> None:
+        Member.objects.count()
+
+    def search_path() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW search_path")
+            return cursor.fetchone()[0]
+
+    connection.set_tenant(brand_a)
+    count_members()
+    connection.set_tenant(brand_a)  # the next request, the same brand: nothing to send
+    assert _search_path_statements(count_members) == []
+    connection.set_tenant(brand_b)
+    assert _search_path_statements(count_members) == ['SET search_path = "brand_beta","public"']
+    try:
+        with transaction.atomic():
+            connection.set_tenant(brand_a)
+            assert _search_path_statements(count_members) == ['SET search_path = "brand_alpha","public"']
+            raise RuntimeError("rolled back to the savepoint: the SET above is undone")
+    except RuntimeError:
+        pass
+    # Forgotten at the rollback, so set again before the next statement: the connection is where
+    # it believes it is.
+    assert search_path() == "brand_alpha, public"
+    connection.set_tenant(brand_b)
+    assert search_path() == "brand_beta, public"
+
+
+def test_a_connection_closed_by_the_server_fails_the_health_check(live_db):
+    assert connection.is_usable()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    deadline = time.monotonic() + 5
+    while connection.is_usable() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not connection.is_usable()
+    connection.health_check_done = False
+    connection.close_if_health_check_failed()
+    assert connection.connection is None, "closed, so the next query opens a new connection"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
 
 
 def test_file_uploaded_under_a_is_not_served_under_b(db, brand_a, brand_b, client_for):
