@@ -113,6 +113,13 @@ class _Programme:
         return bool(self.tiers)
 
     badges: list[Badge]  # the brand's badges: the hooks ask nothing when none counts an event
+    revision: tuple | None = None  # (ProgrammeRevision.revision, its table's oid) when compiled
+
+
+class _ProgrammeToCheck(Exception):
+    """The event was recorded with this process's compiled programme, which may be out of date:
+    the member's lock query found another revision, or the input was refused (by an event type
+    created since, say). The caller records it again with the current programme."""
 
 
 @dataclass
@@ -127,8 +134,21 @@ class _Prefetched:
 
 
 def event_record(*, data: EventInput) -> dict:
-    """Record one event and award its points (or reverse a refunded event); see the module doc."""
-    return _retrying(lambda: _record(data, _programme_current()))
+    """Record one event and award its points (or reverse a refunded event); see the module doc.
+
+    The programme compiled by this process is used as it is, and checked by the member's lock
+    query (which reads the revision too): an event asks no query of its own for it."""
+
+    def run() -> dict:
+        cached = _programme_cached()
+        if cached is not None:
+            try:
+                return _record(data, cached, unverified=True)
+            except _ProgrammeToCheck:
+                pass
+        return _record(data, _programme_current())
+
+    return _retrying(run)
 
 
 def events_record_batch(*, items: list[EventInput]) -> list[dict]:
@@ -447,20 +467,31 @@ def _record(
     prefetched: _Prefetched | None = None,
     followups: _Followups | None = None,
     checked: tuple[dict, EventFacts] | None = None,
+    unverified: bool = False,
 ) -> dict:
     """One event in its own transaction (a savepoint within a batch). Its tier and badge
     evaluations run at its end, or are left in the batch's `followups`. `checked`: its attributes
-    and facts, when the batch checked them already."""
+    and facts, when the batch checked them already. `unverified`: the programme is the process's
+    cached one, not yet checked against the revision (`_ProgrammeToCheck`)."""
     if checked is None:
-        attributes = _input_check(data, key_required=True)
-        checked = attributes, _facts(data, attributes, programme)
+        try:
+            attributes = _input_check(data, key_required=True)
+            checked = attributes, _facts(data, attributes, programme)
+        except EventError:
+            if unverified:
+                raise _ProgrammeToCheck from None
+            raise
     attributes, facts = checked
     own = followups is None
     followups = followups or _Followups()
     try:
         with transaction.atomic():
             member, stored_id = _member_locked(
-                external_id=data.member, key=data.idempotency_key, programme=programme, prefetched=prefetched
+                external_id=data.member,
+                key=data.idempotency_key,
+                programme=programme,
+                prefetched=prefetched,
+                unverified=unverified,
             )
             if stored_id is not None:
                 return _replay(ActivityEvent.objects.get(pk=stored_id), data, attributes)
@@ -752,7 +783,7 @@ _REVISION_SQL = "SELECT revision, 'loyalty_programmerevision'::regclass::oid FRO
 
 def _programme_current() -> _Programme:
     """The live programme of the current brand, compiled once per process and programme revision
-    (`ProgrammeRevision`: triggers move it on every change), so an event asks one small query
+    (`ProgrammeRevision`: triggers move it on every change), so a call asks one small query
     instead of four and compiles no rule. The timezone is the brand's, read per call."""
     with connection.cursor() as cursor:
         cursor.execute(_REVISION_SQL)
@@ -761,8 +792,17 @@ def _programme_current() -> _Programme:
     cached = _PROGRAMMES.get(schema)
     if cached is None or revision is None or cached[0] != revision:
         # The revision is read before the programme: a change committed in between is reloaded next time.
-        cached = (revision, _programme_load(event_type=None))
+        cached = (revision, dataclasses.replace(_programme_load(event_type=None), revision=revision))
         _PROGRAMMES[schema] = cached
+    return dataclasses.replace(cached[1], tz=brand_timezone())
+
+
+def _programme_cached() -> _Programme | None:
+    """The programme this process last compiled for the current brand, unchecked (no query); None
+    if there is none."""
+    cached = _PROGRAMMES.get(connection.schema_name)
+    if cached is None or cached[0] is None:
+        return None
     return dataclasses.replace(cached[1], tz=brand_timezone())
 
 
@@ -849,17 +889,25 @@ def _check_status(member: Member) -> None:
 
 
 def _member_locked(
-    *, external_id: str, key: str, programme: _Programme, prefetched: _Prefetched | None
+    *,
+    external_id: str,
+    key: str,
+    programme: _Programme,
+    prefetched: _Prefetched | None,
+    unverified: bool = False,
 ) -> tuple[Member, int | None]:
     """The event's member, row-locked (with their tier), created first if the programme allows it;
-    and the id of the event already stored under `key`, if any (asked in the same query)."""
+    and the id of the event already stored under `key`, if any (asked in the same query, as is the
+    programme's revision when `unverified`)."""
     if prefetched is not None and external_id in prefetched.members:
         member = prefetched.members[external_id]
         stored_id = prefetched.stored.get(key)
         if stored_id is None:
             _check_status(member)
         return member, stored_id
-    member, stored_id = _member_lock_row(external_id=external_id, key=key, programme=programme)
+    member, stored_id = _member_lock_row(
+        external_id=external_id, key=key, programme=programme, unverified=unverified
+    )
     if member is None:
         if stored_id is not None:  # the key is taken, by another member's event: a conflict
             return Member(external_id=external_id), stored_id
@@ -880,6 +928,7 @@ def _member_locked(
 # Plain SQL: the ORM's compilation of this query cost more than running it, on every event.
 _MEMBER_LOCK_SQL = f"""
     SELECT (SELECT id FROM {ActivityEvent._meta.db_table} WHERE idempotency_key = %s),
+           (SELECT revision FROM loyalty_programmerevision), 'loyalty_programmerevision'::regclass::oid,
            m.*
     FROM (SELECT 1) AS one
     LEFT JOIN (
@@ -890,13 +939,16 @@ _MEMBER_LOCK_SQL = f"""
 
 
 def _member_lock_row(
-    *, external_id: str, key: str, programme: _Programme
+    *, external_id: str, key: str, programme: _Programme, unverified: bool = False
 ) -> tuple[Member | None, int | None]:
     """(the member, row-locked, with their tier from the programme, or None; the id of the event
-    stored under `key`, or None), in one query."""
+    stored under `key`, or None), in one query. With `unverified`, a programme compiled at another
+    revision than the one read raises `_ProgrammeToCheck`."""
     with connection.cursor() as cursor:
         cursor.execute(_MEMBER_LOCK_SQL, [key, external_id])
-        stored_id, *values = cursor.fetchone()
+        stored_id, revision, revision_table, *values = cursor.fetchone()
+    if unverified and (revision is None or programme.revision != (revision, revision_table)):
+        raise _ProgrammeToCheck
     if values[0] is None:
         return None, stored_id
     return _member_from_row(values, programme), stored_id

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection, transaction
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 
 from loyalty.models import EarningRule, EventType, ProgrammeRevision, ProgrammeSettings, Tier
 from loyalty.services.events import EventError, EventInput, event_record, events_record_batch
@@ -83,3 +84,16 @@ def test_a_change_rolled_back_never_leaves_its_programme_behind(brand):
     assert review_points("r2") == 0
     rule_create(data={"name": "Kept", "event_type": "review", "points": 7})
     assert review_points("r3") == 7  # the revision number of the rolled-back change is never reused
+
+
+def test_an_event_checks_the_cached_programme_within_its_member_lock(brand):
+    """With the programme compiled, an event asks no query of its own for the revision: the
+    member's lock query reads it; a programme changed since is then compiled again."""
+    assert review_points("q0") == 0
+    with CaptureQueriesContext(connection) as queries:
+        assert review_points("q1") == 0
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("SELECT revision")]
+    rule_create(data={"name": "Review bonus", "event_type": "review", "points": 5})
+    with CaptureQueriesContext(connection) as queries:
+        assert review_points("q2") == 5
+    assert [q for q in queries.captured_queries if q["sql"].startswith("SELECT revision")]
