@@ -1031,21 +1031,24 @@ def _member_facts(member: Member) -> MemberFacts:
 # Points a rule gave a member for events that occurred in a period, less what refunds took back
 # (a reversal counts on the day of the event it reverses). Plain SQL: this runs for every event of
 # a rule with a period limit, and building it through the ORM cost more than running it.
-# Asked for many (rule, member, period) at once (a batch), one row each, in the order given, as
-# arrays: one statement whatever their number, prepared once.
-_USAGE_SQL = """
-    SELECT (
-        SELECT COALESCE(SUM(e.points), 0)
-        FROM loyalty_ledgerentry e
-        LEFT JOIN loyalty_ledgerentry r ON r.id = e.reverses_id
-        JOIN loyalty_activityevent ev ON ev.id = COALESCE(r.event_id, e.event_id)
-        WHERE e.rule_id = v.rule_id AND e.member_id = v.member_id
-          AND ev.occurred_at >= v.lo AND ev.occurred_at < v.hi
-    )
+_USAGE_OF = """
+    SELECT COALESCE(SUM(e.points), 0)
+    FROM loyalty_ledgerentry e
+    LEFT JOIN loyalty_ledgerentry r ON r.id = e.reverses_id
+    JOIN loyalty_activityevent ev ON ev.id = COALESCE(r.event_id, e.event_id)
+    WHERE e.rule_id = {rule} AND e.member_id = {member} AND ev.occurred_at >= {lo} AND ev.occurred_at < {hi}
+"""
+# One (rule, member, period), a single event's case: plain parameters, so that the prepared
+# statement keeps its generic plan (see ledger._MEMBER_CHANGE_SQL).
+_USAGE_ONE_SQL = _USAGE_OF.format(rule="%s", member="%s", lo="%s", hi="%s")
+# Many at once (a batch), one row each, in the order given, as arrays: one statement whatever
+# their number.
+_USAGE_MANY_SQL = f"""
+    SELECT ({_USAGE_OF.format(rule="v.rule_id", member="v.member_id", lo="v.lo", hi="v.hi")})
     FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[])
         WITH ORDINALITY AS v(rule_id, member_id, lo, hi, i)
     ORDER BY v.i
-"""
+"""  # noqa: S608 (no value in the text)
 
 
 def _usage(rule: EarningRule, member_id: int | None, start: datetime, end: datetime) -> int:
@@ -1059,7 +1062,10 @@ def _usage_many(keys: list[tuple[int, int, datetime, datetime]]) -> dict[tuple, 
     if not keys:
         return {}
     with connection.cursor() as cursor:
-        cursor.execute(_USAGE_SQL, [list(column) for column in zip(*keys, strict=True)])
+        if len(keys) == 1:
+            cursor.execute(_USAGE_ONE_SQL, list(keys[0]))
+        else:
+            cursor.execute(_USAGE_MANY_SQL, [list(column) for column in zip(*keys, strict=True)])
         return {key: row[0] for key, row in zip(keys, cursor.fetchall(), strict=True)}
 
 

@@ -266,18 +266,29 @@ def _insert_fields(model: type[Model]) -> list[Field]:
     return [field for field in model._meta.concrete_fields if not field.primary_key]
 
 
+# PostgreSQL plans a statement over array parameters (`unnest`, `= ANY`) anew on every run, even
+# prepared: its generic plan, made without knowing the arrays' lengths, always looks dearer. One
+# member (a single event) is the common case, so it gets statements of plain parameters, whose
+# generic plan is kept.
+_MEMBER_CHANGE_SQL = f"""UPDATE {Member._meta.db_table}
+    SET balance = balance + %s, points_owed = points_owed + %s, last_activity_at = %s WHERE id = %s"""  # noqa: S608
+_MEMBERS_CHANGE_SQL = f"""UPDATE {Member._meta.db_table} AS m
+    SET balance = m.balance + v.points, points_owed = m.points_owed + v.owed, last_activity_at = %s
+    FROM unnest(%s::bigint[], %s::integer[], %s::integer[]) AS v(id, points, owed)
+    WHERE m.id = v.id"""  # noqa: S608
+_MEMBER_TOUCH_SQL = f"UPDATE {Member._meta.db_table} SET last_activity_at = %s WHERE id = %s"  # noqa: S608
+_MEMBERS_TOUCH_SQL = f"UPDATE {Member._meta.db_table} SET last_activity_at = %s WHERE id = ANY(%s)"  # noqa: S608
+
+
 def _members_change(*, changes: dict[int, list[int]], at: datetime) -> None:
     """Add [points, points owed] to each member's balance and debt, one UPDATE for all of them."""
-    ids, points, owed = zip(*((pk, *change) for pk, change in sorted(changes.items())), strict=True)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE {Member._meta.db_table} AS m
-                SET balance = m.balance + v.points, points_owed = m.points_owed + v.owed,
-                    last_activity_at = %s
-                FROM unnest(%s::bigint[], %s::integer[], %s::integer[]) AS v(id, points, owed)
-                WHERE m.id = v.id""",  # noqa: S608
-            [at, list(ids), list(points), list(owed)],
-        )
+        if len(changes) == 1:
+            ((pk, (points, owed)),) = changes.items()
+            cursor.execute(_MEMBER_CHANGE_SQL, [points, owed, at, pk])
+            return
+        ids, points, owed = zip(*((pk, *change) for pk, change in sorted(changes.items())), strict=True)
+        cursor.execute(_MEMBERS_CHANGE_SQL, [at, list(ids), list(points), list(owed)])
 
 
 def members_touch(*, member_ids: Iterable[int], at: datetime) -> None:
@@ -285,10 +296,10 @@ def members_touch(*, member_ids: Iterable[int], at: datetime) -> None:
     ids = sorted(member_ids)
     if ids:
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Member._meta.db_table} SET last_activity_at = %s WHERE id = ANY(%s)",  # noqa: S608
-                [at, ids],
-            )
+            if len(ids) == 1:
+                cursor.execute(_MEMBER_TOUCH_SQL, [at, ids[0]])
+            else:
+                cursor.execute(_MEMBERS_TOUCH_SQL, [at, ids])
 
 
 def points_debit(
