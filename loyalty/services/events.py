@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
@@ -486,7 +486,7 @@ def _record(
     followups = followups or _Followups()
     try:
         with transaction.atomic():
-            member, stored_id = _member_locked(
+            member, stored_id, event_id = _member_locked(
                 external_id=data.member,
                 key=data.idempotency_key,
                 programme=programme,
@@ -495,8 +495,12 @@ def _record(
             )
             if stored_id is not None:
                 return _replay(ActivityEvent.objects.get(pk=stored_id), data, attributes)
-            apply = _refund_apply if data.type == REFUND else _award_apply
-            result = apply(data, programme, member, attributes, facts, followups)
+            if data.type == REFUND:
+                result = _refund_apply(data, programme, member, attributes, facts, followups)
+            else:
+                result = _award_apply(
+                    data, programme, member, attributes, facts, followups, event_id=event_id
+                )
             if own:
                 followups.run(programme=programme)
             return result
@@ -544,7 +548,11 @@ def _award_apply(
     attributes: dict,
     facts: EventFacts,
     followups: _Followups,
+    *,
+    event_id: int | None = None,
 ) -> dict:
+    """`event_id`: an id drawn for the event; the event row then goes in the statement writing its
+    credits (`points_credit_many`'s `with_rows`), not in one of its own."""
     rules = programme.rules.get(data.type, [])
     rep = _sales_rep_member(member=member, rules=rules, programme=programme, lock=True)
 
@@ -566,14 +574,24 @@ def _award_apply(
     )
     balance = member.balance + sum(a.points for a in evaluation.awards if a.beneficiary.kind == "member")
     result = _result(data, programme, [_award_out(award) for award in evaluation.awards], balance)
-    event = _event_create(data, member, attributes, facts, result)
+    event = _event_row(data, member, attributes, facts, result)
+    if event_id is None or not evaluation.awards:
+        rows_insert([event])
+    else:
+        event.pk = event_id
     now = timezone.now()
     for award in evaluation.awards:
         if award.rule.global_budget is not None:
             # The row is locked since budget_left read it; the database refuses any overspend.
             EarningRule.objects.filter(pk=award.rule.pk).update(budget_used=F("budget_used") + award.points)
     credits = _credits(event=event, awards=evaluation.awards, member=member, rep=rep)
-    points_credit_many(credits=credits, kind=LedgerEntry.Kind.EARN, at=now, programme=programme.settings)
+    points_credit_many(
+        credits=credits,
+        kind=LedgerEntry.Kind.EARN,
+        at=now,
+        programme=programme.settings,
+        with_rows=[event] if event._state.adding else [],
+    )
     if not credits:
         members_touch(member_ids=[member.pk], at=now)
     followups.add(programme=programme, event=event, members=_credited(member, credits))
@@ -888,6 +906,12 @@ def _check_status(member: Member) -> None:
         )
 
 
+class _Locked(NamedTuple):
+    member: Member | None  # row-locked
+    stored_id: int | None  # the event already stored under the idempotency key
+    event_id: int | None  # an id drawn for the event to store (None within a batch)
+
+
 def _member_locked(
     *,
     external_id: str,
@@ -895,40 +919,39 @@ def _member_locked(
     programme: _Programme,
     prefetched: _Prefetched | None,
     unverified: bool = False,
-) -> tuple[Member, int | None]:
+) -> _Locked:
     """The event's member, row-locked (with their tier), created first if the programme allows it;
-    and the id of the event already stored under `key`, if any (asked in the same query, as is the
-    programme's revision when `unverified`)."""
+    the id of the event already stored under `key`, if any; an id for the event (all asked in the
+    same query, as is the programme's revision when `unverified`)."""
     if prefetched is not None and external_id in prefetched.members:
         member = prefetched.members[external_id]
         stored_id = prefetched.stored.get(key)
         if stored_id is None:
             _check_status(member)
-        return member, stored_id
-    member, stored_id = _member_lock_row(
-        external_id=external_id, key=key, programme=programme, unverified=unverified
-    )
-    if member is None:
-        if stored_id is not None:  # the key is taken, by another member's event: a conflict
-            return Member(external_id=external_id), stored_id
+        return _Locked(member, stored_id, None)
+    locked = _member_lock_row(external_id=external_id, key=key, programme=programme, unverified=unverified)
+    if locked.member is None:
+        if locked.stored_id is not None:  # the key is taken, by another member's event: a conflict
+            return locked._replace(member=Member(external_id=external_id))
         if not programme.settings.auto_create_members:
             raise _unknown_member(external_id)
         try:
             member_upsert(external_id=external_id, data={}, source="event")
         except MemberInputError as error:
             raise EventError(field="member", message=str(error)) from None
-        member, stored_id = _member_lock_row(external_id=external_id, key=key, programme=programme)
-    if stored_id is None:
-        _check_status(member)
+        locked = _member_lock_row(external_id=external_id, key=key, programme=programme)
+    if locked.stored_id is None:
+        _check_status(locked.member)
     if prefetched is not None:
-        prefetched.members[external_id] = member
-    return member, stored_id
+        prefetched.members[external_id] = locked.member
+    return locked
 
 
 # Plain SQL: the ORM's compilation of this query cost more than running it, on every event.
 _MEMBER_LOCK_SQL = f"""
     SELECT (SELECT id FROM {ActivityEvent._meta.db_table} WHERE idempotency_key = %s),
            (SELECT revision FROM loyalty_programmerevision), 'loyalty_programmerevision'::regclass::oid,
+           nextval(pg_get_serial_sequence('{ActivityEvent._meta.db_table}', 'id')),
            m.*
     FROM (SELECT 1) AS one
     LEFT JOIN (
@@ -940,18 +963,17 @@ _MEMBER_LOCK_SQL = f"""
 
 def _member_lock_row(
     *, external_id: str, key: str, programme: _Programme, unverified: bool = False
-) -> tuple[Member | None, int | None]:
-    """(the member, row-locked, with their tier from the programme, or None; the id of the event
-    stored under `key`, or None), in one query. With `unverified`, a programme compiled at another
+) -> _Locked:
+    """The member (with their tier from the programme) or None, the event stored under `key` or
+    None, an id for the event, in one query. With `unverified`, a programme compiled at another
     revision than the one read raises `_ProgrammeToCheck`."""
     with connection.cursor() as cursor:
         cursor.execute(_MEMBER_LOCK_SQL, [key, external_id])
-        stored_id, revision, revision_table, *values = cursor.fetchone()
+        stored_id, revision, revision_table, event_id, *values = cursor.fetchone()
     if unverified and (revision is None or programme.revision != (revision, revision_table)):
         raise _ProgrammeToCheck
-    if values[0] is None:
-        return None, stored_id
-    return _member_from_row(values, programme), stored_id
+    member = None if values[0] is None else _member_from_row(values, programme)
+    return _Locked(member, stored_id, event_id)
 
 
 def _member_from_row(values: list | tuple, programme: _Programme) -> Member:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import calendar
 import json
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -141,14 +141,22 @@ def points_credit(
 
 
 def points_credit_many(
-    *, credits: list[Credit], kind: str, at: datetime, programme: ProgrammeSettings
+    *,
+    credits: list[Credit],
+    kind: str,
+    at: datetime,
+    programme: ProgrammeSettings,
+    with_rows: Sequence[Model] = (),
 ) -> list[int]:
     """Many credits at once (a batch of events), each written exactly as `points_credit` writes it,
     in order, with the policy's expiry: one INSERT of entries, one of lots, one UPDATE of the
     members. The members are row-locked by the caller, and their objects follow the changes.
+    `with_rows`: new rows with their id set (the event the credits are for) inserted with them.
     Returns the entries' ids."""
     expires_at = lot_expiry(earned_at=at, programme=programme)
-    entries = _credits_write(credits=credits, kind=kind, at=at, programme=programme, expires_at=expires_at)
+    entries = _credits_write(
+        credits=credits, kind=kind, at=at, programme=programme, expires_at=expires_at, with_rows=with_rows
+    )
     return [entry["id"] for entry in entries]
 
 
@@ -159,6 +167,7 @@ def _credits_write(
     at: datetime,
     programme: ProgrammeSettings,
     expires_at: datetime | None,
+    with_rows: Sequence[Model] = (),
 ) -> list[dict]:
     """The entries written, as their columns with their `id`."""
     for credit in credits:
@@ -180,7 +189,10 @@ def _credits_write(
         entries.append(_entry_values(member=member, points=credit.points, kind=kind, cause=cause, at=at))
         remaining.append(credit.points - repaid)
     if not entries:
+        if with_rows:
+            raise LedgerError("rows to insert with credits, but no credit")
         return []
+    inserts = [_row_insert_sql(row) for row in with_rows]
     if len(entries) < COPY_FROM_ROWS:
         ids = _credits_insert(
             entries=entries,
@@ -189,8 +201,12 @@ def _credits_write(
             expires_at=expires_at,
             changes=changes,
             at=at,
+            inserts=inserts,
         )
     else:
+        with connection.cursor() as cursor:
+            for insert in inserts:
+                cursor.execute(*insert)
         _members_change(changes=changes, at=at)
         ids = values_insert(LedgerEntry, entries)
         values_insert(
@@ -207,7 +223,25 @@ def _credits_write(
                 for entry, entry_id, left in zip(entries, ids, remaining, strict=True)
             ],
         )
+    for row in with_rows:
+        row._state.adding = False
     return [{"id": entry_id, **entry} for entry, entry_id in zip(entries, ids, strict=True)]
+
+
+def _row_insert_sql(row: Model) -> tuple[str, list]:
+    """The INSERT of a new model instance whose id is set already."""
+    if row.pk is None:
+        raise LedgerError(f"a {type(row).__name__} inserted with credits needs its id set")
+    fields = [row._meta.pk, *_insert_fields(type(row))]
+    params = [
+        Jsonb(value) if isinstance(field, JSONField) else value
+        for field in fields
+        for value in [field.pre_save(row, add=True)]  # auto_now_add set too
+    ]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {quote(row._meta.db_table)} ({columns}) VALUES ({placeholders})", params  # noqa: S608
 
 
 def _credits_insert(
@@ -218,11 +252,13 @@ def _credits_insert(
     expires_at: datetime | None,
     changes: dict[int, list[int]],
     at: datetime,
+    inserts: list[tuple[str, list]],
 ) -> list[int]:
     """A few credits (a single event's, an adjustment...) in one statement: the entries, their lots
     and the members' balances, the entries' ids drawn from their sequence in the statement, in
-    order. Three statements (three round trips, each with its Python) became one. `remaining`:
-    each lot's remaining points (what repaying a debt left)."""
+    order; and `inserts` (`_row_insert_sql`, the event the credits are for). Four statements (four
+    round trips, each with its Python) became one. `remaining`: each lot's remaining points (what
+    repaying a debt left)."""
     fields = _insert_fields(LedgerEntry)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
@@ -236,8 +272,9 @@ def _credits_insert(
         params += [left, position]
     members_sql, members_params = _members_change_sql(changes=changes, at=at)
     entry_table, lot_table = quote(LedgerEntry._meta.db_table), quote(PointLot._meta.db_table)
+    rows_sql = "".join(f"row_{index} AS ({insert}), " for index, (insert, _) in enumerate(inserts))
     sql = f"""
-        WITH v AS (
+        WITH {rows_sql}v AS (
             SELECT nextval(pg_get_serial_sequence('{LedgerEntry._meta.db_table}', 'id')) AS id, v.*
             FROM (VALUES {", ".join([row] * len(entries))}) AS v({columns}, lot_remaining, position)
         ), entries AS (
@@ -249,7 +286,8 @@ def _credits_insert(
         SELECT id FROM v ORDER BY position
     """  # noqa: S608 (names and placeholders only)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, available_at, expires_at, *members_params])
+        rows_params = [param for _, insert_params in inserts for param in insert_params]
+        cursor.execute(sql, [*rows_params, *params, available_at, expires_at, *members_params])
         return [pk for (pk,) in cursor.fetchall()]
 
 

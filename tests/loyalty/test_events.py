@@ -946,9 +946,9 @@ def test_a_batch_over_more_members_than_a_chunk_keeps_each_members_events_togeth
 
 
 def test_a_single_event_asks_one_statement_per_step(brand):
-    """With the programme compiled: the member locked (with the stored key and the programme's
-    revision), the day's usage of the capped rule, the event, then its entry, lot and the balance
-    together; nothing more."""
+    """With the programme compiled: the member locked (with the stored key, the programme's
+    revision and an id drawn for the event), the day's usage of the capped rule, then the event,
+    its entry, lot and the balance together; nothing more."""
     for data in PURCHASE_RULES:
         rule_create(data=data)
     member_upsert(external_id="one", data={})
@@ -956,8 +956,11 @@ def test_a_single_event_asks_one_statement_per_step(brand):
     with CaptureQueriesContext(connection) as queries:
         assert purchase_points("one", paris(2026, 5, 4, 10), "second", "20") == 20
     statements = [q["sql"].split()[0] for q in queries.captured_queries]
-    assert statements == ["SAVEPOINT", "SELECT", "SELECT", "INSERT", "WITH", "RELEASE"], statements
-    assert "loyalty_pointlot" in queries.captured_queries[4]["sql"]
+    assert statements == ["SAVEPOINT", "SELECT", "SELECT", "WITH", "RELEASE"], statements
+    write = queries.captured_queries[3]["sql"]
+    assert all(table in write for table in ("loyalty_activityevent", "loyalty_pointlot", "loyalty_member"))
+    stored = ActivityEvent.objects.get(idempotency_key="second")
+    assert list(stored.entries.values_list("points", flat=True)) == [20]
     assert member("one").balance == 30
     assert_ledger_consistent("one")
 
