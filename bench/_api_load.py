@@ -82,7 +82,16 @@ class _Connection:
         self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def exchange(self, request: bytes) -> tuple[int, bytes]:
-        """Send one whole request; return the response's status and body."""
+        """Send one whole request; return the response's status and body. A keep-alive connection
+        the server closed meanwhile is opened again and the request sent once more (events are
+        idempotent by their keys); a server that does not answer in 300 s fails the run."""
+        try:
+            return await asyncio.wait_for(self._exchange(request), timeout=300)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            await self.close()
+            return await asyncio.wait_for(self._exchange(request), timeout=300)
+
+    async def _exchange(self, request: bytes) -> tuple[int, bytes]:
         if self.streams is None:
             self.streams = await asyncio.open_connection(self.address, self.port)
         reader, writer = self.streams
@@ -98,8 +107,11 @@ class _Connection:
             while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
                 body += (await reader.readexactly(size + 2))[:-2]
             await reader.readuntil(b"\r\n")
-        else:
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
+        elif "content-length" in headers:
+            body = await reader.readexactly(int(headers["content-length"]))
+        else:  # the body ends with the connection
+            body = await reader.read()
+            await self.close()
         if headers.get("connection", "").lower() == "close":
             await self.close()
         return status, body

@@ -103,8 +103,11 @@ def brand_seed() -> tuple[object, str]:
     )
     with schema_context(brand.schema_name):
         with connection.cursor() as cursor:
-            cursor.execute(CATALOGUE_SQL, {"gifts": GIFTS})
-            cursor.execute(POINTS_SQL, {"members": MEMBERS})
+            # One statement per execute: parameters are bound by the server (config/settings.py),
+            # and a prepared statement holds one command.
+            for script, params in ((CATALOGUE_SQL, {"gifts": GIFTS}), (POINTS_SQL, {"members": MEMBERS})):
+                for statement in filter(str.strip, script.split(";")):
+                    cursor.execute(statement, params)
         _, key = api_key_create(name="bench", rate_limit_per_minute=10_000_000)
     return brand, key
 

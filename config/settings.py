@@ -132,10 +132,11 @@ DATABASE_URL = os.environ.get("DATABASE_URL") or f"postgres://postgres@127.0.0.1
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 DATABASES["default"]["ENGINE"] = "tenants.postgresql_backend"  # django-tenants', see there
 # Parameters bound by the server, and statements run often prepared (after 5 runs on a connection;
-# DATABASE_PREPARE_THRESHOLD=0 turns it off, as a transaction-pooling pgbouncer needs): an event's
-# queries are then neither quoted in Python nor planned again. PostgreSQL parses a prepared
-# statement again whenever the search_path changed, so one prepared in a brand's schema never reads
-# another's (tests/isolation/test_foundation.py).
+# DATABASE_PREPARE_THRESHOLD=0 turns it off): an event's queries are then neither quoted in Python
+# nor planned again. PostgreSQL parses a prepared statement again whenever the search_path changed,
+# so one prepared in a brand's schema never reads another's (tests/isolation/test_foundation.py).
+# The search_path is session state kept across requests (tenants/postgresql_backend): a pooler in
+# front of PostgreSQL must pool sessions, never transactions.
 DATABASES["default"]["OPTIONS"] = {
     "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True),
     "prepare_threshold": int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")) or None,

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import random
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
@@ -25,7 +27,7 @@ from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DataError, IntegrityError, OperationalError, connection, transaction
+from django.db import DatabaseError, DataError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -64,12 +66,14 @@ from loyalty.services.ledger import (
     points_reversible,
     programme_settings,
     reversal_note,
+    row_insert,
     rows_insert,
 )
 from loyalty.services.members import MemberInputError, member_upsert
 
 BATCH_MAX = 1000
 _MEMBER_COLUMNS = [field.attname for field in Member._meta.concrete_fields]
+logger = logging.getLogger(__name__)
 REFUND = "refund"
 MAX_ATTRIBUTES_BYTES = 64 * 1024
 _RETRIED_SQLSTATES = ("40P01", "40001")  # deadlock detected, serialization failure
@@ -159,7 +163,12 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
     order; all of a member's events in one chunk), each in its own transaction
     (`_batch_chunk_record`): a concurrent batch sharing a member waits for that chunk only, not for
     the whole batch, so concurrent batches proceed side by side. A batch retried after a failure
-    finds what its committed chunks wrote by their idempotency keys, and replays it."""
+    finds what its committed chunks wrote by their idempotency keys, and replays it. A chunk the
+    database refused (after its retries) answers 503 for each of its items, logged, and the others
+    go on: what the committed chunks wrote is answered, not hidden behind a 500.
+
+    The chunks go in random order: two batches walking the same external id ranges in step would
+    keep meeting on the members they share, one waiting for the other's chunk each time."""
     if len(items) > BATCH_MAX:
         raise EventError(field="events", message=f"at most {BATCH_MAX} events per batch, got {len(items)}")
     order = sorted(range(len(items)), key=lambda index: (str(items[index].member), index))
@@ -180,12 +189,20 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
             chunks.append([])
         members.add(member)
         chunks[-1].append(index)
+    random.shuffle(chunks)
     for chunk in chunks:
-        written = _retrying(
-            lambda chunk=chunk: _batch_chunk_record(
-                items=items, order=chunk, checked=checked, programme=programme
+        try:
+            written = _retrying(
+                lambda chunk=chunk: _batch_chunk_record(
+                    items=items, order=chunk, checked=checked, programme=programme
+                )
             )
-        )
+        except (DatabaseError, LedgerError):
+            logger.exception("a chunk of %d events of a batch was not recorded", len(chunk))
+            refused = EventError(
+                field="events", message="not recorded (the database refused it): send it again", status=503
+            ).as_dict()
+            written = {index: {"id": items[index].idempotency_key, "error": refused} for index in chunk}
         for index, result in written.items():
             results[index] = result
     return results
@@ -506,7 +523,10 @@ def _record(
             return result
     except IntegrityError:
         # The same key, committed meanwhile by a concurrent sender (our insert waited for it), or
-        # sent twice in one batch: the transaction above is rolled back, answer as a replay.
+        # sent twice in one batch: the transaction above is rolled back, answer as a replay. The
+        # member's object may show credits that were rolled back: a batch reads it again.
+        if prefetched is not None:
+            prefetched.members.pop(data.member, None)
         stored = ActivityEvent.objects.filter(idempotency_key=data.idempotency_key).first()
         if stored is None:
             raise
@@ -575,24 +595,28 @@ def _award_apply(
     balance = member.balance + sum(a.points for a in evaluation.awards if a.beneficiary.kind == "member")
     result = _result(data, programme, [_award_out(award) for award in evaluation.awards], balance)
     event = _event_row(data, member, attributes, facts, result)
-    if event_id is None or not evaluation.awards:
+    if event_id is None:
         rows_insert([event])
     else:
-        event.pk = event_id
+        event.pk = event_id  # written with its credits, or alone below
     now = timezone.now()
     for award in evaluation.awards:
         if award.rule.global_budget is not None:
             # The row is locked since budget_left read it; the database refuses any overspend.
             EarningRule.objects.filter(pk=award.rule.pk).update(budget_used=F("budget_used") + award.points)
     credits = _credits(event=event, awards=evaluation.awards, member=member, rep=rep)
-    points_credit_many(
-        credits=credits,
-        kind=LedgerEntry.Kind.EARN,
-        at=now,
-        programme=programme.settings,
-        with_rows=[event] if event._state.adding else [],
-    )
-    if not credits:
+    unsaved = [event] if event._state.adding else []
+    if credits:
+        points_credit_many(
+            credits=credits,
+            kind=LedgerEntry.Kind.EARN,
+            at=now,
+            programme=programme.settings,
+            with_rows=unsaved,
+        )
+    else:
+        for row in unsaved:
+            row_insert(row)
         members_touch(member_ids=[member.pk], at=now)
     followups.add(programme=programme, event=event, members=_credited(member, credits))
     return result
@@ -907,9 +931,9 @@ def _check_status(member: Member) -> None:
 
 
 class _Locked(NamedTuple):
-    member: Member | None  # row-locked
+    member: Member | None  # row-locked; None only from `_member_lock_row`, for an unknown member
     stored_id: int | None  # the event already stored under the idempotency key
-    event_id: int | None  # an id drawn for the event to store (None within a batch)
+    event_id: int | None  # an id drawn for the event to store (None for a batch's prefetched members)
 
 
 def _member_locked(

@@ -17,10 +17,11 @@ import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import F, Field, JSONField, Model, Q, Sum
+from django.db.models import CharField, F, Field, JSONField, Model, Q, Sum
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 from psycopg.types.json import Jsonb
@@ -137,7 +138,8 @@ def points_credit(
         expires_at = lot_expiry(earned_at=at, programme=programme)
     credit = Credit(member=member, points=points, cause=cause)
     (entry,) = _credits_write(credits=[credit], kind=kind, at=at, programme=programme, expires_at=expires_at)
-    return LedgerEntry(**entry)
+    attnames = [field.attname for field in LedgerEntry._meta.concrete_fields]
+    return LedgerEntry.from_db(connection.alias, attnames, [entry[attname] for attname in attnames])
 
 
 def points_credit_many(
@@ -192,7 +194,6 @@ def _credits_write(
         if with_rows:
             raise LedgerError("rows to insert with credits, but no credit")
         return []
-    inserts = [_row_insert_sql(row) for row in with_rows]
     if len(entries) < COPY_FROM_ROWS:
         ids = _credits_insert(
             entries=entries,
@@ -201,12 +202,11 @@ def _credits_write(
             expires_at=expires_at,
             changes=changes,
             at=at,
-            inserts=inserts,
+            inserts=[_row_insert_sql(row) for row in with_rows],
         )
     else:
-        with connection.cursor() as cursor:
-            for insert in inserts:
-                cursor.execute(*insert)
+        for row in with_rows:
+            row_insert(row)
         _members_change(changes=changes, at=at)
         ids = values_insert(LedgerEntry, entries)
         values_insert(
@@ -228,13 +228,20 @@ def _credits_write(
     return [{"id": entry_id, **entry} for entry, entry_id in zip(entries, ids, strict=True)]
 
 
+def row_insert(row: Model) -> None:
+    """Insert a new model instance whose id is set already (drawn beforehand)."""
+    with connection.cursor() as cursor:
+        cursor.execute(*_row_insert_sql(row))
+    row._state.adding = False
+
+
 def _row_insert_sql(row: Model) -> tuple[str, list]:
     """The INSERT of a new model instance whose id is set already."""
     if row.pk is None:
         raise LedgerError(f"a {type(row).__name__} inserted with credits needs its id set")
     fields = [row._meta.pk, *_insert_fields(type(row))]
     params = [
-        Jsonb(value) if isinstance(field, JSONField) else value
+        _jsonb(value) if isinstance(field, JSONField) else value
         for field in fields
         for value in [field.pre_save(row, add=True)]  # auto_now_add set too
     ]
@@ -263,12 +270,12 @@ def _credits_insert(
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     # Typed placeholders: a VALUES list in FROM does not take its types from the target table.
-    row = (
-        "(" + ", ".join([f"%s::{field.db_type(connection)}" for field in fields] + ["%s::integer"] * 2) + ")"
-    )
+    # Text, not varchar(n): an explicit cast would cut a long value, the INSERT refuses it.
+    types = ["text" if isinstance(field, CharField) else field.db_type(connection) for field in fields]
+    row = "(" + ", ".join([f"%s::{db_type}" for db_type in types] + ["%s::integer"] * 2) + ")"
     params: list = []
     for position, (entry, left) in enumerate(zip(entries, remaining, strict=True)):
-        params += [Jsonb(entry[f.attname]) if isinstance(f, JSONField) else entry[f.attname] for f in fields]
+        params += [_jsonb(entry[f.attname]) if isinstance(f, JSONField) else entry[f.attname] for f in fields]
         params += [left, position]
     members_sql, members_params = _members_change_sql(changes=changes, at=at)
     entry_table, lot_table = quote(LedgerEntry._meta.db_table), quote(PointLot._meta.db_table)
@@ -289,6 +296,15 @@ def _credits_insert(
         rows_params = [param for _, insert_params in inserts for param in insert_params]
         cursor.execute(sql, [*rows_params, *params, available_at, expires_at, *members_params])
         return [pk for (pk,) in cursor.fetchall()]
+
+
+def _jsonb(value: Any) -> Jsonb:
+    """A JSON parameter encoded as the COPY path encodes it (Decimal, datetime... as Django does)."""
+    return Jsonb(value, dumps=_json_dumps)
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder)
 
 
 # From this many rows, `values_insert` draws the ids first and COPYs the rows.
@@ -329,7 +345,7 @@ def values_insert(model: type[Model], rows: list[dict]) -> list[int]:
     with connection.cursor() as cursor:
         if len(rows) < COPY_FROM_ROWS:
             params = [
-                Jsonb(row[field.attname]) if field.attname in json_columns else row[field.attname]
+                _jsonb(row[field.attname]) if field.attname in json_columns else row[field.attname]
                 for row in rows
                 for field in fields
             ]
@@ -348,7 +364,7 @@ def values_insert(model: type[Model], rows: list[dict]) -> list[int]:
         with cursor.cursor.copy(f"COPY {table} ({pk}, {columns}) FROM STDIN") as copy:
             for pk_value, row in zip(ids, rows, strict=True):
                 for attname in json_columns:  # as JSON text
-                    row = {**row, attname: json.dumps(row[attname], cls=DjangoJSONEncoder)}
+                    row = {**row, attname: _json_dumps(row[attname])}
                 copy.write_row((pk_value, *(row[attname] for attname in attnames)))
         return ids
 

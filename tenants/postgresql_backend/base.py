@@ -6,7 +6,9 @@
   (django-tenants' `rollback`, `savepoint_rollback` and `close`).
 - The health check at a request's start (CONN_HEALTH_CHECKS) looks at the socket before sending
   `SELECT 1`: an idle connection the server closed or is closing has something to read (its
-  farewell, then the end of the stream), one in good health has nothing.
+  farewell, then the end of the stream), one in good health has nothing. A connection dropped
+  silently on the way (no FIN) passes it and fails at the request's first query, which Django then
+  closes: `SELECT 1` would have waited for the same timeout.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self.connection is None or self.connection.closed:
             return False
         if self.connection.info.transaction_status == TransactionStatus.IDLE:
-            readable, _, _ = select.select([self.connection.fileno()], [], [], 0)
-            if not readable:
+            poller = select.poll()  # not select.select(): it refuses descriptors past 1023
+            poller.register(self.connection.fileno(), select.POLLIN)
+            if not poller.poll(0):
                 return True
         return super().is_usable()

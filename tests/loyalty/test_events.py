@@ -30,6 +30,7 @@ from loyalty.models import (
     Segment,
     Tier,
 )
+from loyalty.services import events as events_service
 from loyalty.services.events import (
     BATCH_CHUNK_MEMBERS,
     BATCH_MAX,
@@ -943,6 +944,55 @@ def test_a_batch_over_more_members_than_a_chunk_keeps_each_members_events_togeth
     again = events_record_batch(items=items)
     assert all(r.get("replayed") for r in again), "committed chunks replay, they do not earn again"
     assert LedgerEntry.objects.filter(event__idempotency_key__startswith="then-").count() == count
+
+
+def test_a_batch_commits_chunk_by_chunk_each_members_events_in_one(fresh_brand, monkeypatch):
+    """Seen from the database: a chunk is one transaction (its events share their xmin), a member's
+    events are all in one, and a chunk the database refuses answers 503 per item while the others
+    are committed; sent again, the batch replays what was written and records the rest."""
+    connection.set_tenant(fresh_brand)
+    monkeypatch.setattr(events_service, "BATCH_CHUNK_MEMBERS", 2)
+    for data in PURCHASE_RULES:
+        rule_create(data=data)
+    external_ids = [f"k{index}" for index in range(5)]
+    for external_id in external_ids:
+        member_upsert(external_id=external_id, data={})
+    refused = member("k2").pk
+    with connection.cursor() as cursor:  # the database refuses k2's credits, whatever the caller
+        cursor.execute(
+            f"""CREATE FUNCTION refuse_k2() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.member_id = {refused} THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$;
+                CREATE TRIGGER refuse_k2 BEFORE INSERT ON loyalty_ledgerentry
+                FOR EACH ROW EXECUTE FUNCTION refuse_k2()"""
+        )
+    items = [purchase(m, paris(2026, 5, 4, 9), f"{m}-a", "300") for m in external_ids]
+    items += [purchase(m, paris(2026, 5, 4, 10), f"{m}-b", "300") for m in reversed(external_ids)]
+    results = {result["id"]: result for result in events_record_batch(items=items)}
+    chunk_mate = {"k0": "k1", "k1": "k0", "k2": "k3", "k3": "k2", "k4": "k4"}  # by external id, 2 a chunk
+    for m in external_ids:
+        if chunk_mate[m] == "k2" or m == "k2":
+            assert results[f"{m}-a"]["error"]["status"] == 503 and results[f"{m}-b"]["error"]["status"] == 503
+        else:
+            assert (results[f"{m}-a"]["points_awarded"], results[f"{m}-b"]["points_awarded"]) == (300, 200)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT m.external_id, e.xmin::text
+               FROM loyalty_activityevent e JOIN loyalty_member m ON m.id = e.member_id"""
+        )
+        transactions: dict[str, set[str]] = {}
+        for external_id, xmin in cursor.fetchall():
+            transactions.setdefault(external_id, set()).add(xmin)
+        cursor.execute("DROP TRIGGER refuse_k2 ON loyalty_ledgerentry; DROP FUNCTION refuse_k2()")
+    assert sorted(transactions) == ["k0", "k1", "k4"], "nothing of the refused chunk is left"
+    assert transactions["k0"] == transactions["k1"] != transactions["k4"]
+    assert all(len(xmins) == 1 for xmins in transactions.values())
+    again = {result["id"]: result for result in events_record_batch(items=items)}
+    assert all(again[f"{m}-a"].get("replayed") for m in ("k0", "k1", "k4"))
+    assert [again[f"{m}-a"]["points_awarded"] for m in ("k2", "k3")] == [300, 300]
+    assert not again["k2-a"].get("replayed")
+    for m in external_ids:
+        assert member(m).balance == 500
+        assert_ledger_consistent(m)
 
 
 def test_a_single_event_asks_one_statement_per_step(brand):
