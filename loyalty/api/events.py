@@ -89,7 +89,9 @@ class EventBatchView(BrandApi, APIView):
             "A malformed batch (not a list, more than 1,000 events, an event missing a field or with a "
             "malformed date) is refused whole with a 400 naming the field, and nothing is written. "
             "Otherwise each event is recorded on its own: `results` has, in the same order, each "
-            "event's answer or its `error`."
+            "event's answer or its `error`. An error with status 503 means the event was not recorded "
+            "(the database refused its part of the batch): send the batch again, the events already "
+            "recorded are answered as replays and earn nothing twice."
         ),
         request=BatchInputSerializer,
         responses={200: BatchResultSerializer, **ERRORS},
