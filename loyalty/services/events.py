@@ -595,7 +595,7 @@ def _award_apply(
     balance = member.balance + sum(a.points for a in evaluation.awards if a.beneficiary.kind == "member")
     result = _result(data, programme, [_award_out(award) for award in evaluation.awards], balance)
     event = _event_row(data, member, attributes, facts, result)
-    if event_id is None:
+    if event_id is None:  # a batch's prefetched member: no id was drawn
         rows_insert([event])
     else:
         event.pk = event_id  # written with its credits, or alone below
@@ -605,7 +605,7 @@ def _award_apply(
             # The row is locked since budget_left read it; the database refuses any overspend.
             EarningRule.objects.filter(pk=award.rule.pk).update(budget_used=F("budget_used") + award.points)
     credits = _credits(event=event, awards=evaluation.awards, member=member, rep=rep)
-    unsaved = [event] if event._state.adding else []
+    unsaved = [] if event_id is None else [event]
     if credits:
         points_credit_many(
             credits=credits,
@@ -615,8 +615,8 @@ def _award_apply(
             with_rows=unsaved,
         )
     else:
-        for row in unsaved:
-            row_insert(row)
+        if unsaved:
+            row_insert(event)
         members_touch(member_ids=[member.pk], at=now)
     followups.add(programme=programme, event=event, members=_credited(member, credits))
     return result
@@ -817,9 +817,10 @@ def _refund_note(original: ActivityEvent, *, reversing: bool = False) -> dict:
 # --- inputs, members, lookups ------------------------------------------------------------------------
 
 
-# Per schema: ((revision, oid of the revision table), the brand's live programme). The table's oid
-# tells a brand dropped and created again under the same schema name from the one cached.
-_PROGRAMMES: dict[str, tuple[tuple | None, _Programme]] = {}
+# Per schema: the brand's live programme, with the revision it was compiled at (revision, oid of
+# the revision table). The table's oid tells a brand dropped and created again under the same
+# schema name from the one cached.
+_PROGRAMMES: dict[str, _Programme] = {}
 _REVISION_SQL = "SELECT revision, 'loyalty_programmerevision'::regclass::oid FROM loyalty_programmerevision"
 
 
@@ -832,20 +833,20 @@ def _programme_current() -> _Programme:
         revision = cursor.fetchone()
     schema = connection.schema_name
     cached = _PROGRAMMES.get(schema)
-    if cached is None or revision is None or cached[0] != revision:
+    if cached is None or revision is None or cached.revision != revision:
         # The revision is read before the programme: a change committed in between is reloaded next time.
-        cached = (revision, dataclasses.replace(_programme_load(event_type=None), revision=revision))
+        cached = dataclasses.replace(_programme_load(event_type=None), revision=revision)
         _PROGRAMMES[schema] = cached
-    return dataclasses.replace(cached[1], tz=brand_timezone())
+    return dataclasses.replace(cached, tz=brand_timezone())
 
 
 def _programme_cached() -> _Programme | None:
     """The programme this process last compiled for the current brand, unchecked (no query); None
     if there is none."""
     cached = _PROGRAMMES.get(connection.schema_name)
-    if cached is None or cached[0] is None:
+    if cached is None or cached.revision is None:
         return None
-    return dataclasses.replace(cached[1], tz=brand_timezone())
+    return dataclasses.replace(cached, tz=brand_timezone())
 
 
 def _programme_load(

@@ -240,11 +240,8 @@ def _row_insert_sql(row: Model) -> tuple[str, list]:
     if row.pk is None:
         raise LedgerError(f"a {type(row).__name__} inserted with credits needs its id set")
     fields = [row._meta.pk, *_insert_fields(type(row))]
-    params = [
-        _jsonb(value) if isinstance(field, JSONField) else value
-        for field in fields
-        for value in [field.pre_save(row, add=True)]  # auto_now_add set too
-    ]
+    values = {field.attname: field.pre_save(row, add=True) for field in fields}  # auto_now_add set too
+    params = _params(fields, values)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
@@ -275,8 +272,7 @@ def _credits_insert(
     row = "(" + ", ".join([f"%s::{db_type}" for db_type in types] + ["%s::integer"] * 2) + ")"
     params: list = []
     for position, (entry, left) in enumerate(zip(entries, remaining, strict=True)):
-        params += [_jsonb(entry[f.attname]) if isinstance(f, JSONField) else entry[f.attname] for f in fields]
-        params += [left, position]
+        params += [*_params(fields, entry), left, position]
     members_sql, members_params = _members_change_sql(changes=changes, at=at)
     entry_table, lot_table = quote(LedgerEntry._meta.db_table), quote(PointLot._meta.db_table)
     rows_sql = "".join(f"row_{index} AS ({insert}), " for index, (insert, _) in enumerate(inserts))
@@ -298,9 +294,13 @@ def _credits_insert(
         return [pk for (pk,) in cursor.fetchall()]
 
 
-def _jsonb(value: Any) -> Jsonb:
-    """A JSON parameter encoded as the COPY path encodes it (Decimal, datetime... as Django does)."""
-    return Jsonb(value, dumps=_json_dumps)
+def _params(fields: list[Field], row: dict) -> list:
+    """A row's values as statement parameters, JSON encoded as the COPY path encodes it (Decimal,
+    datetime... as Django does)."""
+    return [
+        Jsonb(row[field.attname], dumps=_json_dumps) if isinstance(field, JSONField) else row[field.attname]
+        for field in fields
+    ]
 
 
 def _json_dumps(value: Any) -> str:
@@ -344,11 +344,7 @@ def values_insert(model: type[Model], rows: list[dict]) -> list[int]:
     json_columns = [field.attname for field in fields if isinstance(field, JSONField)]
     with connection.cursor() as cursor:
         if len(rows) < COPY_FROM_ROWS:
-            params = [
-                _jsonb(row[field.attname]) if field.attname in json_columns else row[field.attname]
-                for row in rows
-                for field in fields
-            ]
+            params = [param for row in rows for param in _params(fields, row)]
             values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING {pk}",  # noqa: S608

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
-from loyalty.models import EarningRule, EventType, ProgrammeRevision, ProgrammeSettings, Tier
+from loyalty.models import ActivityEvent, EarningRule, EventType, ProgrammeRevision, ProgrammeSettings, Tier
 from loyalty.services.events import EventError, EventInput, event_record, events_record_batch
 from loyalty.services.members import member_upsert
 from loyalty.services.rules import rule_create
@@ -97,3 +97,12 @@ def test_an_event_checks_the_cached_programme_within_its_member_lock(brand):
     with CaptureQueriesContext(connection) as queries:
         assert review_points("q2") == 5
     assert [q for q in queries.captured_queries if q["sql"].startswith("SELECT revision")]
+
+
+def test_a_bad_event_with_the_programme_cached_is_refused_and_writes_nothing(brand):
+    """A refusal by the cached programme is checked against the current one before it is given."""
+    assert review_points("w0") == 0  # the programme is compiled and kept
+    with pytest.raises(EventError) as refused:
+        review_points("w1", type="no-such-type")
+    assert refused.value.field == "type"
+    assert not ActivityEvent.objects.filter(idempotency_key="w1").exists()
