@@ -52,19 +52,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def gunicorn_start(*, port: int, workers: str, threads: str, stderr=None):
-    """The app served as `make run` serves it (gunicorn, gthread), on the bench database, DEBUG off.
-    Returns the process once /health answers 200."""
+def _run_module():
+    """platform/run.py (`make run`), loaded by path: `platform` is also a standard library module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("loyalty_run", ROOT / "platform" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def web_start(*, port: int, workers: str, threads: str, stderr=None):
+    """The app served as `make run` serves it (its `web_command`), on the bench database, DEBUG off,
+    no access log. Returns the process once /health answers 200."""
     import subprocess
     import time
     import urllib.request
 
     env = {**os.environ, "DATABASE_URL": bench_database_url(), "DEBUG": "0", "LOG_LEVEL": "WARNING"}
-    command = [
-        sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--workers", workers, "--threads", threads, "--worker-class", "gthread", "--keep-alive", "30",
-        "--log-level", "warning",
-    ]  # fmt: skip
+    command = _run_module().web_command(
+        host="127.0.0.1", port=port, workers=workers, threads=threads, access_log=False
+    )
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stderr=stderr)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -75,4 +83,4 @@ def gunicorn_start(*, port: int, workers: str, threads: str, stderr=None):
         except OSError:
             time.sleep(0.3)
     server.terminate()
-    raise RuntimeError("gunicorn did not answer /health within 60 s")
+    raise RuntimeError("the web server did not answer /health within 60 s")

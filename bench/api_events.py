@@ -2,8 +2,8 @@
 """Issue 3: events per second through the brand REST API, beside `pgbench -N` on the same server.
 
 A fresh brand with 100,000 members and 5 active rules (bench/_api_seed.py), on the bench database,
-served by gunicorn on a free local port with gthread workers as `make run` serves it (4 workers x
-2 threads here: BENCH_API_WORKERS / BENCH_API_THREADS), DEBUG off. Figures, each phase 60 s
+served on a free local port as `make run` serves it (granian, 2 workers x 4 threads:
+BENCH_API_WORKERS / BENCH_API_THREADS), DEBUG off. Figures, each phase 60 s
 (BENCH_API_SECONDS):
 - `POST /api/v1/events/batch`, batches of 1,000, 2 clients (goal: 2,000 events/s or more);
 - the API's own floor: requests refused at parsing (auth, rate limit, routing, no events service);
@@ -28,12 +28,12 @@ from pathlib import Path
 
 from _api_load import Run, batches_send, event_bodies, rejects_send, singles_send
 from _api_seed import RULES, brand_seed
-from _setup import bench_database_url, django_setup, free_port, gunicorn_start
+from _setup import bench_database_url, django_setup, free_port, web_start
 
 MEMBERS = int(os.environ.get("BENCH_API_MEMBERS", "100000"))
 SECONDS = float(os.environ.get("BENCH_API_SECONDS", "60"))  # per measured phase
-WORKERS = os.environ.get("BENCH_API_WORKERS", "4")
-THREADS = os.environ.get("BENCH_API_THREADS", "2")
+WORKERS = os.environ.get("BENCH_API_WORKERS", "2")
+THREADS = os.environ.get("BENCH_API_THREADS", "4")
 CLIENTS = 8
 WRITTEN_TABLES = ["loyalty_member", "loyalty_activityevent", "loyalty_ledgerentry", "loyalty_pointlot"]
 PGBENCH_SECONDS = int(os.environ.get("BENCH_API_PGBENCH_SECONDS", "20"))
@@ -47,9 +47,9 @@ def load_average() -> str:
 
 
 def server_start(port: int, *, log: Path) -> subprocess.Popen:
-    """gunicorn as `make run` starts it; its errors go to `log`."""
+    """The web server as `make run` starts it; its errors go to `log`."""
     with log.open("w") as errors:
-        return gunicorn_start(port=port, workers=WORKERS, threads=THREADS, stderr=errors)
+        return web_start(port=port, workers=WORKERS, threads=THREADS, stderr=errors)
 
 
 def pgbench(seconds: int) -> float:
@@ -121,10 +121,10 @@ def settle(schema: str) -> None:
 def measure(*, host: str, key: str, schema: str, ceiling: float) -> None:
     """Serve the app, warm it up, then measure batches, the API floor and single events."""
     port = free_port()
-    log = Path(tempfile.mkstemp(prefix="bench-api-gunicorn-", suffix=".log")[1])
+    log = Path(tempfile.mkstemp(prefix="bench-api-web-", suffix=".log")[1])
     server = server_start(port, log=log)
     target = {"base_url": f"http://127.0.0.1:{port}", "host": host, "key": key}
-    print(f"gunicorn {WORKERS} workers x {THREADS} threads (gthread), DEBUG off", flush=True)
+    print(f"granian {WORKERS} workers x {THREADS} threads (WSGI), DEBUG off", flush=True)
     failed = 0
     try:
         settle(schema)

@@ -6,7 +6,7 @@ A fresh brand on the bench database, seeded set-based: 500 gifts (450 physical, 
 with a stock; 50 vouchers with 2,000 codes each), 100,000 members holding 10,000 points each (one
 earn entry and one lot per member, so balance == sum(entries)). Figures:
 - `POST /api/v1/members/{id}/redemptions` from 8 concurrent HTTP clients (keep-alive), served by
-  gunicorn as `make run` serves it (DEBUG off); each redemption is 1 or 2 random gifts for a random
+  the web server as `make run` serves it (DEBUG off); each redemption is 1 or 2 random gifts for a random
   member, with a shipping address and its own Idempotency-Key;
 - the same redemptions through `order_place` from 8 threads in one process (no HTTP): the service's
   own ceiling.
@@ -25,14 +25,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from _setup import django_setup, free_port, gunicorn_start
+from _setup import django_setup, free_port, web_start
 
 MEMBERS = int(os.environ.get("BENCH_REDEEM_MEMBERS", "100000"))
 GIFTS = 500
 REQUESTS = int(os.environ.get("BENCH_REDEEM_REQUESTS", "2000"))
 CLIENTS = 8
-WORKERS = os.environ.get("BENCH_REDEEM_WORKERS", "4")
-THREADS = os.environ.get("BENCH_REDEEM_THREADS", "2")
+WORKERS = os.environ.get("BENCH_REDEEM_WORKERS", "2")
+THREADS = os.environ.get("BENCH_REDEEM_THREADS", "4")
 ADDRESS = {
     "name": "Bench Member",
     "line1": "1 rue du Banc",
@@ -267,7 +267,7 @@ def main() -> None:
         f"10,000 points, seeded in {time.perf_counter() - started:.1f} s; os.cpu_count() = {os.cpu_count()}"
     )
     port = free_port()
-    server = gunicorn_start(port=port, workers=WORKERS, threads=THREADS)
+    server = web_start(port=port, workers=WORKERS, threads=THREADS)
     try:
         connection.set_tenant(brand)
         gift_ids = list(Gift.objects.values_list("pk", flat=True))
@@ -279,7 +279,7 @@ def main() -> None:
         print(
             run.line(
                 f"POST /api/v1/members/{{id}}/redemptions, {CLIENTS} concurrent clients, "
-                f"gunicorn {WORKERS}x{THREADS}"
+                f"granian {WORKERS}x{THREADS}"
             )
         )
         connection.set_tenant(brand)
