@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name
 
-from tenants.models import Brand, Domain
+from tenants.routing import brand_for_host, routing_token
 
 
 @functools.lru_cache(maxsize=4)
@@ -56,23 +56,6 @@ class HealthCheckMiddleware:
         return self.get_response(request)
 
 
-def brand_for_host(hostname: str) -> Brand | None:
-    """The brand a host name serves, read fresh on every request (a suspension or a moved domain
-    applies at once), in one query on schema-qualified tables: no `SET search_path` to public first,
-    and no ORM query compilation (which cost more than the rest of an API request's routing)."""
-    public = connection.ops.quote_name(get_public_schema_name())
-    columns = [field.attname for field in Brand._meta.concrete_fields]
-    select = ", ".join(f"b.{connection.ops.quote_name(column)}" for column in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {select} FROM {public}.{Brand._meta.db_table} b "  # noqa: S608 (names, not values)
-            f"JOIN {public}.{Domain._meta.db_table} d ON d.tenant_id = b.id WHERE d.domain = %s",
-            [hostname],
-        )
-        row = cursor.fetchone()
-    return Brand.from_db(connection.alias, columns, row) if row else None
-
-
 class BrandMiddleware(TenantMainMiddleware):
     """django-tenants' routing, plus a clear page for unknown hosts and suspended brands."""
 
@@ -80,13 +63,15 @@ class BrandMiddleware(TenantMainMiddleware):
         return render(request, "tenants/unknown_host.html", {"hostname": hostname}, status=404)
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
-        """django-tenants' `process_request`, with the brand read by `brand_for_host`."""
+        """django-tenants' `process_request`, with the brand read by `brand_for_host` (cached while
+        the routing token read here stays the same; the API key lookup uses the same token)."""
         try:
             hostname = self.hostname_from_request(request)
         except DisallowedHost:
             connection.set_schema_to_public()
             return HttpResponseNotFound()
-        brand = brand_for_host(hostname)
+        request.routing_token = routing_token()
+        brand = brand_for_host(hostname, token=request.routing_token)
         if brand is None:
             connection.set_schema_to_public()
             return self.no_tenant_found(request, hostname)

@@ -100,6 +100,17 @@ def _back_to_public_schema():
     connection.set_schema_to_public()
 
 
+@pytest.fixture(autouse=True)
+def _routing_read_again(django_db_blocker):
+    """Brands, domains and keys a test wrote and rolled back must not stay cached for the next test
+    (a rollback is no change that sets a new routing token): a new token, as a real change sets."""
+    yield
+    from tenants.routing import routing_changed
+
+    with django_db_blocker.unblock():
+        routing_changed()
+
+
 def host_of(brand) -> str:
     return brand.domains.get(is_primary=True).domain
 

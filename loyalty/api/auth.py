@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import time
 
 import redis
-from django.conf import settings
 from django.core.cache import cache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
+from config.redis import cache_redis, redis_unreachable_warn
 from loyalty.models import ApiKey
 from loyalty.services.apikeys import api_key_authenticate
 
@@ -25,7 +24,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         keyword, _, key = header.partition(" ")
         if keyword != self.keyword or not key.strip():
             raise exceptions.AuthenticationFailed("Authorization: expected 'Api-Key <key>'")
-        api_key = api_key_authenticate(key=key.strip())
+        api_key = api_key_authenticate(key=key.strip(), routing_token=getattr(request, "routing_token", None))
         if api_key is None:
             raise exceptions.AuthenticationFailed("Authorization: unknown or revoked API key for this brand")
         return (None, api_key)
@@ -41,15 +40,11 @@ class HasApiKey(permissions.BasePermission):
         return isinstance(request.auth, ApiKey)
 
 
-@functools.cache
-def _redis() -> redis.Redis:
-    """One client (and connection pool) per process, on the cache's Redis."""
-    return redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
-
-
 class ApiKeyRateThrottle(throttling.BaseThrottle):
     """Per-key requests per minute (the key's own limit), counted in Redis under a key that carries
-    the brand's schema (the cache's key function). One round trip: INCR and EXPIRE pipelined."""
+    the brand's schema (the cache's key function). One round trip: INCR and EXPIRE pipelined.
+    Without Redis the request goes through, logged: the brand's systems keep working while it is
+    down, unmetered for that time."""
 
     def allow_request(self, request, view) -> bool:
         api_key = request.auth
@@ -57,10 +52,14 @@ class ApiKeyRateThrottle(throttling.BaseThrottle):
             return True
         now = time.time()
         counter = cache.make_key(f"api-rate:{api_key.prefix}:{int(now // 60)}")
-        pipeline = _redis().pipeline(transaction=False)
+        pipeline = cache_redis().pipeline(transaction=False)
         pipeline.incr(counter)
         pipeline.expire(counter, 120)
-        self.count, _ = pipeline.execute()
+        try:
+            self.count, _ = pipeline.execute()
+        except redis.RedisError as error:
+            redis_unreachable_warn(what="the API rate limit lets requests through", error=error)
+            return True
         self.limit = api_key.rate_limit_per_minute
         self.window_left = 60 - int(now) % 60
         return self.count <= self.limit

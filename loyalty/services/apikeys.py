@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import secrets
 
@@ -9,6 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from loyalty.models import ApiKey
+from tenants.routing import API_KEYS, routing_changed
 
 KEY_PREFIX_LENGTH = 8
 _LIVE_KEY_FIELDS = ["id", "name", "prefix", "key_hash", "rate_limit_per_minute", "last_used_at", "revoked_at"]
@@ -35,25 +37,35 @@ def api_key_create(*, name: str, rate_limit_per_minute: int | None = None) -> tu
     return ApiKey.objects.create(**fields), key
 
 
-def api_key_authenticate(*, key: str) -> ApiKey | None:
+def api_key_authenticate(*, key: str, routing_token: str | None = None) -> ApiKey | None:
     """The live key matching `key` in the current brand's schema, or None.
 
-    Keys live in the brand's schema, so another brand's key simply does not exist here.
-    """
+    Keys live in the brand's schema, so another brand's key simply does not exist here. Found keys
+    are cached per process under the request's routing token (`tenants.routing`): a revoked key is
+    refused from the next request on."""
     if not key or not key.startswith("lk_"):
         return None
-    # Plain SQL: this runs on every API request, and the ORM's query compilation cost as much as
-    # the rest of the authentication.
+    key_hash = _hash(key)
+    api_key = API_KEYS.get_or_read(
+        (connection.schema_name, key_hash), token=routing_token, read=lambda: _live_key_read(key_hash)
+    )
+    if api_key is None:
+        return None
+    now = timezone.now()
+    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now  # the cached key too: touched once a minute, not on every request
+    return copy.copy(api_key)
+
+
+def _live_key_read(key_hash: str) -> ApiKey | None:
+    # Plain SQL: the ORM's query compilation cost as much as the rest of the authentication.
     with connection.cursor() as cursor:
-        cursor.execute(_LIVE_KEY_SQL, [_hash(key)])
+        cursor.execute(_LIVE_KEY_SQL, [key_hash])
         row = cursor.fetchone()
-    api_key = ApiKey.from_db(connection.alias, _LIVE_KEY_FIELDS, row) if row else None
-    if api_key is not None and (
-        api_key.last_used_at is None or (timezone.now() - api_key.last_used_at).total_seconds() > 60
-    ):
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
-    return api_key
+    return ApiKey.from_db(connection.alias, _LIVE_KEY_FIELDS, row) if row else None
 
 
 def api_key_revoke(*, api_key: ApiKey) -> None:
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    routing_changed()

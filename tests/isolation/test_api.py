@@ -12,6 +12,7 @@ pytest_plugins = ["tests.loyalty.test_api_support"]
 
 
 def test_key_of_brand_a_on_brand_b_host_is_401_and_writes_nothing(api_a, brand_b):
+    assert api_a.get("/api/v1/members/ISO-1").status_code == 404  # the key is cached, under brand A
     a_key_on_b = ApiClient(brand=brand_b, key=api_a.key)
     error = error_of(a_key_on_b.put("/api/v1/members/ISO-1", {"first_name": "Mallory"}), 401)
     assert error["field"] == "Authorization"

@@ -19,7 +19,7 @@ from django_tenants.utils import schema_context
 
 from loyalty.models import Member
 from loyalty.services.members import member_upsert
-from tenants.models import Brand
+from tenants.services import brand_suspend
 from tenants.tasks import brand_usage_refresh_task, enqueue_on_commit
 from tests.conftest import TEST_PASSWORD
 
@@ -238,7 +238,8 @@ def test_file_uploaded_under_a_is_not_served_under_b(db, brand_a, brand_b, clien
 def test_suspended_brand_shows_a_suspended_page_and_others_are_unaffected(
     db, brand_a, brand_b, client_for, path
 ):
-    Brand.objects.filter(pk=brand_a.pk).update(status=Brand.Status.SUSPENDED)
+    client_for(brand_a).get(path)  # brand A cached for routing: the suspension must still apply at once
+    brand_suspend(brand=brand_a)
     response = client_for(brand_a).get(path)
     assert response.status_code == 403
     assert "temporarily unavailable" in response.content.decode()
@@ -246,7 +247,7 @@ def test_suspended_brand_shows_a_suspended_page_and_others_are_unaffected(
 
 
 def test_suspended_brand_api_answers_json(db, brand_a, client_for):
-    Brand.objects.filter(pk=brand_a.pk).update(status=Brand.Status.SUSPENDED)
+    brand_suspend(brand=brand_a)
     response = client_for(brand_a).get("/api/v1/members/x")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "brand_suspended"

@@ -1,0 +1,118 @@
+"""Routing reads (the brand of a host, the API key) are cached per process while the routing token in
+Redis stays the same: a change made anywhere, even by another process, applies at the next request;
+without Redis, every request reads the database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
+
+from config.redis import cache_redis
+from loyalty.models import ApiKey
+from tenants.routing import TokenCache
+from tests.loyalty.test_api_support import ApiClient, error_of, key_make
+
+pytest_plugins = ["tests.loyalty.test_api_support"]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _routing_queries(queries: list[dict]) -> list[str]:
+    """The brand of a host (`tenants.routing`) and the live key (`api_key_authenticate`)."""
+    return [sql for sql in (query["sql"] for query in queries) if "d.domain =" in sql or "key_hash =" in sql]
+
+
+def test_routing_reads_the_brand_and_the_key_once_while_nothing_changes(api_a):
+    assert api_a.get("/api/v1/members/R-1").status_code == 404
+    with CaptureQueriesContext(connection) as queries:
+        assert api_a.get("/api/v1/members/R-1").status_code == 404
+    assert _routing_queries(queries.captured_queries) == []
+    key_make(api_a.brand, name="another")  # any key saved: every process reads again
+    with CaptureQueriesContext(connection) as queries:
+        assert api_a.get("/api/v1/members/R-1").status_code == 404
+    assert len(_routing_queries(queries.captured_queries)) == 2
+
+
+def _in_another_process(code: str) -> None:
+    database = connection.settings_dict
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"},
+        check=True,
+        timeout=120,
+    )
+
+
+def test_a_revocation_or_a_suspension_made_by_another_process_applies_at_the_next_request(fresh_brand):
+    api = ApiClient(brand=fresh_brand, key=key_make(fresh_brand))
+    assert api.get("/api/v1/members/R-2").status_code == 404  # brand and key now cached here
+    _in_another_process(
+        "from django_tenants.utils import schema_context\n"
+        "from loyalty.models import ApiKey\n"
+        "from loyalty.services.apikeys import api_key_revoke\n"
+        f"with schema_context('{fresh_brand.schema_name}'):\n"
+        "    [api_key_revoke(api_key=key) for key in ApiKey.objects.all()]\n"
+    )
+    assert error_of(api.get("/api/v1/members/R-2"), 401)["field"] == "Authorization"
+
+    api = ApiClient(brand=fresh_brand, key=key_make(fresh_brand))
+    assert api.get("/api/v1/members/R-2").status_code == 404
+    _in_another_process(
+        "from tenants.models import Brand\n"
+        "from tenants.services import brand_suspend\n"
+        f"brand_suspend(brand=Brand.objects.get(pk={fresh_brand.pk}))\n"
+    )
+    assert error_of(api.get("/api/v1/members/R-2"), 403)["code"] == "brand_suspended"
+
+
+@pytest.fixture
+def redis_unreachable(settings):
+    """The cache's Redis on a port where nothing listens."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0"},
+    }
+    cache_redis.cache_clear()
+    yield
+    cache_redis.cache_clear()
+
+
+def test_without_redis_the_api_answers_and_a_revoked_key_is_still_refused(api_a, redis_unreachable, caplog):
+    for _ in range(2):
+        assert api_a.get("/api/v1/members/R-3").status_code == 404  # read from the database, not metered
+    assert "Redis is unreachable" in caplog.text
+    with schema_context(api_a.brand.schema_name):
+        ApiKey.objects.update(revoked_at="2026-01-01T00:00Z")  # bypasses the routing token: no Redis anyway
+    error_of(api_a.get("/api/v1/members/R-3"), 401)
+
+
+def test_token_cache_keeps_found_entries_of_the_current_token_only():
+    cache, reads = TokenCache(size=2), []
+
+    def read(value):
+        def reader():
+            reads.append(value)
+            return value
+
+        return reader
+
+    assert cache.get_or_read("a", token="t1", read=read(1)) == 1
+    assert cache.get_or_read("a", token="t1", read=read(2)) == 1  # cached
+    assert cache.get_or_read("a", token="t2", read=read(3)) == 3  # another token: read again
+    assert cache.get_or_read("a", token=None, read=read(4)) == 4  # no token: always read
+    assert cache.get_or_read("a", token="t2", read=read(5)) == 3
+    assert cache.get_or_read("unknown", token="t2", read=read(None)) is None
+    assert cache.get_or_read("unknown", token="t2", read=read(None)) is None  # misses are not kept
+    cache.get_or_read("b", token="t2", read=read(6))
+    cache.get_or_read("c", token="t2", read=read(7))  # over the size: emptied, then kept
+    assert cache.get_or_read("a", token="t2", read=read(8)) == 8
+    assert reads == [1, 3, 4, None, None, 6, 7, 8]
