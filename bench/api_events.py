@@ -11,7 +11,8 @@ BENCH_API_WORKERS / BENCH_API_THREADS), DEBUG off. Figures, each phase 60 s
 - `pgbench -N` (8 clients) on the same PostgreSQL: the ceiling, and the share of it we reach.
 The clients (bench/_api_load.py) are plain asyncio keep-alive connections, light on the cores they
 share with the server; the tables written are vacuumed and a checkpoint is made before each phase.
-It prints figures and the load average (the machine may be shared), and the server's last error
+It prints figures, what the database sessions waited for and the machine's iowait and steal during
+each measured phase, the load average (the machine may be shared), and the server's last error
 lines if a request failed; it does not assert. The brand is dropped at the end.
 """
 
@@ -22,10 +23,13 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
+import psycopg
 from _api_load import Run, batches_send, event_bodies, rejects_send, singles_send
 from _api_seed import RULES, brand_seed
 from _setup import bench_database_url, django_setup, free_port, web_start
@@ -101,6 +105,56 @@ def report(label: str, run: Run, *, goal: str, met: bool, ceiling: float) -> Non
         print(f"    first failure: {run.first_failure}")
 
 
+class WaitSampler:
+    """What the database's busy sessions wait for, sampled every 0.25 s during a phase, and the share
+    of CPU time the machine spent waiting for the disk (iowait) or taken by its host (steal): a slow
+    run says whether it waited on locks, on the disk, or on nothing but the CPU."""
+
+    def __init__(self) -> None:
+        self.waits: Counter[str] = Counter()
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> WaitSampler:
+        self._cpu_before = _cpu_times()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        after = _cpu_times()
+        spent = {name: after[name] - self._cpu_before[name] for name in after}
+        self.cpu_share = {name: spent[name] / max(1, sum(spent.values())) for name in ("iowait", "steal")}
+
+    def _sample(self) -> None:
+        with psycopg.connect(bench_database_url(), autocommit=True) as conn:
+            while not self._stop.wait(0.25):
+                rows = conn.execute(
+                    """SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity
+                       WHERE state = 'active' AND backend_type = 'client backend'
+                         AND pid <> pg_backend_pid() AND datname = current_database()"""
+                ).fetchall()
+                self.samples += 1
+                self.waits.update(wait for (wait,) in rows)
+
+    def line(self) -> str:
+        top = ", ".join(f"{wait} {count / self.samples:.2f}" for wait, count in self.waits.most_common(4))
+        return (
+            f"    busy database sessions on average, by what they wait for: {top or 'none'}; "
+            f"machine iowait {self.cpu_share['iowait']:.0%}, steal {self.cpu_share['steal']:.0%}"
+        )
+
+
+def _cpu_times() -> dict[str, int]:
+    """The machine's CPU time by kind, from /proc/stat (Linux), in clock ticks."""
+    names = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"]
+    with open("/proc/stat") as stat:
+        values = stat.readline().split()[1:9]
+    return dict(zip(names, map(int, values), strict=True))
+
+
 def settle(schema: str) -> None:
     """VACUUM (ANALYZE) the tables the brand's seeding or a phase wrote, then CHECKPOINT: the next
     phase does not share the two cores and the disk with the autovacuum and the flushing of what came
@@ -133,12 +187,14 @@ def measure(*, host: str, key: str, schema: str, ceiling: float) -> None:
 
         # Batches: enough for the phase; what is left unsent when time is up is not counted.
         bodies = event_bodies(100_000, members=MEMBERS, seed=2)
-        run = batches_send(bodies=bodies, size=1000, concurrency=2, seconds=SECONDS, **target)
+        with WaitSampler() as waits:
+            run = batches_send(bodies=bodies, size=1000, concurrency=2, seconds=SECONDS, **target)
         failed += run.failed
         report(
             "POST /api/v1/events/batch (1,000 events per batch, 2 clients)",
             run, goal=">= 2,000/s", met=run.events_per_second >= 2000, ceiling=ceiling,
         )  # fmt: skip
+        print(waits.line())
         settle(schema)
 
         bodies = event_bodies(50_000, members=MEMBERS, seed=3)
@@ -149,13 +205,15 @@ def measure(*, host: str, key: str, schema: str, ceiling: float) -> None:
             f"{run.requests / run.seconds:,.0f} requests/s, p50 {run.percentile(0.5):.1f} ms, "
             f"p95 {run.percentile(0.95):.1f} ms, {run.failed} unexpected"
         )
-        run = singles_send(bodies=bodies, concurrency=CLIENTS, seconds=SECONDS, **target)
+        with WaitSampler() as waits:
+            run = singles_send(bodies=bodies, concurrency=CLIENTS, seconds=SECONDS, **target)
         failed += run.failed
         met = run.events_per_second >= 300 and run.percentile(0.95) < 50
         report(
             f"POST /api/v1/events ({CLIENTS} concurrent clients)", run,
             goal=">= 300/s, p95 < 50 ms", met=met, ceiling=ceiling,
         )  # fmt: skip
+        print(waits.line())
     finally:
         server.terminate()
         server.wait(timeout=30)
