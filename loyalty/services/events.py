@@ -65,7 +65,6 @@ from loyalty.services.ledger import (
     points_reverse,
     points_reversible,
     programme_settings,
-    reversal_note,
     row_insert,
     rows_insert,
 )
@@ -728,19 +727,16 @@ def _refund_simulate(*, original: ActivityEvent, member: Member, at: datetime) -
     """What refunding `original` would take back now, as (award, points to the member) per entry."""
     entries = _earn_entries(original)
     targets = {member.pk: member, **Member.objects.in_bulk({e.member_id for e in entries} - {member.pk})}
-    taken: dict[int, int] = {}
+    notes: dict[int, dict] = {}
     for target_id, target in targets.items():
         own = [entry for entry in entries if entry.member_id == target_id]
-        taken.update(
+        notes.update(
             zip([e.pk for e in own], points_reversible(member=target, entries=own, at=at), strict=True)
         )
     out = []
     for entry in entries:
         kind = "member" if entry.member_id == member.pk else "sales_rep"
-        explanation = {
-            **_reversal_cause(original, entry),
-            **reversal_note(earned=entry.points, taken=taken[entry.pk]),
-        }
+        explanation = {**_reversal_cause(original, entry), **notes[entry.pk]}
         award = _reversal_out(
             entry=entry, target=targets[entry.member_id], kind=kind, explanation=explanation
         )
@@ -779,13 +775,13 @@ def _refund_apply(
     for entry in entries:
         target = targets[entry.member_id]
         cause = _reversal_cause(original, entry)
-        debit = points_reverse(
+        debit, reversal = points_reverse(
             member=target,
             entry=entry,
             cause=EntryCause(event_id=event.pk, rule_id=entry.rule_id, explanation=cause),
             at=now,
         )
-        explanation = debit.explanation if debit else {**cause, **reversal_note(earned=entry.points, taken=0)}
+        explanation = {**cause, **reversal}
         kind = "member" if target.pk == member.pk else "sales_rep"
         awards.append(_reversal_out(entry=entry, target=target, kind=kind, explanation=explanation))
         reversed_points[target.pk] += explanation["taken_back"]

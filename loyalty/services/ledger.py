@@ -17,7 +17,7 @@ import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -453,40 +453,50 @@ def points_spendable(*, member: Member, at: datetime) -> int:
 
 def points_reverse(
     *, member: Member, entry: LedgerEntry, cause: EntryCause, at: datetime | None = None
-) -> LedgerEntry | None:
+) -> tuple[LedgerEntry | None, dict]:
     """Take back what the credit `entry` gave (a refunded purchase), as one `reverse` entry: from the
     entry's own lot first (pending or not), then, for what was spent of it, from the member's other
-    spendable lots (oldest-expiring first) and overdraft room, as far as they go. The entry's
-    explanation adds `reversal_note` (earned, taken back, not recovered). None: nothing to take."""
+    spendable lots (oldest-expiring first) and overdraft room, as far as they go. What expired of
+    the entry's lot is not taken again: the member lost it already. Returns the entry (None: nothing
+    to take) and its `reversal_note`, which the entry's explanation includes."""
     at = at or timezone.now()
-    ((taking, owed),) = _reverse_plans(member=member, entries=[entry], at=at, lock=True)
-    taken = sum(points for _, points in taking) + owed
-    if not taken:
-        return None
-    explanation = {**(cause.explanation or {}), **reversal_note(earned=entry.points, taken=taken)}
+    (plan,) = _reverse_plans(member=member, entries=[entry], at=at, lock=True)
+    note = reversal_note(earned=entry.points, taken=plan.taken, expired=plan.expired)
+    if not plan.taken:
+        return None, note
+    explanation = {**(cause.explanation or {}), **note}
     cause = EntryCause(**{**cause.__dict__, "reverses_id": entry.pk, "explanation": explanation})
     debit = _entry_write(
-        member=member, points=-taken, kind=LedgerEntry.Kind.REVERSE, cause=cause, at=at, owed=owed
+        member=member, points=-plan.taken, kind=LedgerEntry.Kind.REVERSE, cause=cause, at=at, owed=plan.owed
     )
-    _lots_take(entry=debit, taking=taking)
-    return debit
+    _lots_take(entry=debit, taking=plan.taking)
+    return debit, note
 
 
-def points_reversible(*, member: Member, entries: list[LedgerEntry], at: datetime) -> list[int]:
-    """What `points_reverse` would take back for each of the member's `entries`, reversed one after
-    the other, now; reads only (the simulator)."""
+def points_reversible(*, member: Member, entries: list[LedgerEntry], at: datetime) -> list[dict]:
+    """The `reversal_note` of what `points_reverse` would take back for each of the member's
+    `entries`, reversed one after the other, now; reads only (the simulator)."""
     plans = _reverse_plans(member=member, entries=entries, at=at, lock=False)
-    return [sum(points for _, points in taking) + owed for taking, owed in plans]
+    return [
+        reversal_note(earned=entry.points, taken=plan.taken, expired=plan.expired)
+        for entry, plan in zip(entries, plans, strict=True)
+    ]
 
 
-def reversal_note(*, earned: int, taken: int) -> dict:
-    """How a reversal explains itself: what the credit gave, what was taken back, what was not."""
+def reversal_note(*, earned: int, taken: int, expired: int = 0) -> dict:
+    """How a reversal explains itself: what the credit gave, what was taken back, what was not and
+    why (expired, or already spent)."""
     note: dict = {"earned": earned, "taken_back": taken}
     if taken < earned:
         note["not_recovered"] = earned - taken
+        reasons = []
+        if expired:
+            note["expired"] = expired
+            reasons.append(f"{expired} had expired")
+        if earned - taken - expired:
+            reasons.append(f"{earned - taken - expired} were already spent (or are not spendable yet)")
         note["note"] = (
-            f"{earned - taken} of the {earned} points earned were already spent "
-            "(or are not spendable yet): only what was left is taken back"
+            f"of the {earned} points earned, " + " and ".join(reasons) + ": only what was left is taken back"
         )
     return note
 
@@ -527,24 +537,42 @@ def _lots_take(*, entry: LedgerEntry, taking: list[tuple[PointLot, int]]) -> Non
     )
 
 
+class _ReversePlan(NamedTuple):
+    taking: list[tuple[PointLot, int]]  # points from which lots
+    owed: int  # points into overdraft
+    expired: int  # points of the entry's own lot that expired: not taken again
+
+    @property
+    def taken(self) -> int:
+        return sum(points for _, points in self.taking) + self.owed
+
+
 def _reverse_plans(
     *, member: Member, entries: list[LedgerEntry], at: datetime, lock: bool
-) -> list[tuple[list[tuple[PointLot, int]], int]]:
-    """For each entry in turn: (points from which lots, points into overdraft) its reversal takes,
-    its own lot first, then the spendable lots, then overdraft room. One query for the lots."""
+) -> list[_ReversePlan]:
+    """For each entry in turn, what its reversal takes: its own lot first, then the spendable lots,
+    then overdraft room, up to what it earned less what expired of its own lot. Two queries: the
+    lots, and what expiry took from the entries' own lots."""
     ids = [entry.pk for entry in entries]
     query = PointLot.objects.filter(
         Q(member_id=member.pk, entry_id__in=ids, remaining__gt=0)
         | Q(pk__in=_spendable_lots(member_id=member.pk, at=at).values("pk"))
     ).order_by(F("expires_at").asc(nulls_last=True), "available_at", "id")
     lots = list(query.select_for_update() if lock else query)
+    expired = dict(
+        LotConsumption.objects.filter(lot__entry_id__in=ids, entry__kind=LedgerEntry.Kind.EXPIRE)
+        .values("lot__entry_id")
+        .annotate(points=Sum("points"))
+        .values_list("lot__entry_id", "points")
+    )
     left = {lot.pk: lot.remaining for lot in lots}
     room = _overdraft_room(member)
     plans = []
     for entry in entries:
         own = [lot for lot in lots if lot.entry_id == entry.pk]
         spendable = [lot for lot in lots if lot.entry_id != entry.pk and _is_spendable(lot, at)]
-        wanted, taking = entry.points, []
+        gone = expired.get(entry.pk, 0)
+        wanted, taking = entry.points - gone, []
         for lot in own + spendable:
             taken = min(left[lot.pk], wanted)
             if taken:
@@ -553,7 +581,7 @@ def _reverse_plans(
                 wanted -= taken
         owed = min(wanted, room)
         room -= owed
-        plans.append((taking, owed))
+        plans.append(_ReversePlan(taking=taking, owed=owed, expired=gone))
     return plans
 
 

@@ -40,6 +40,7 @@ from loyalty.services.events import (
     event_simulate,
     events_record_batch,
 )
+from loyalty.services.expiry import points_expire_due
 from loyalty.services.ledger import EntryCause, ledger_sum, member_lock, points_credit, points_debit
 from loyalty.services.members import member_upsert
 from loyalty.services.rules import rule_create
@@ -403,6 +404,33 @@ def test_refund_does_not_count_points_past_their_expiry(brand):
     assert refund["points_awarded"] == -30
     assert refund["awards"][0]["explanation"]["not_recovered"] == 70
     assert_ledger_consistent("old")
+
+
+def test_refund_after_the_points_expired_takes_nothing_else(brand):
+    """Points the purchase earned that then expired are lost already: the refund does not take the
+    member's other points for them (before, it took them again from the other lots)."""
+    rule_create(data=PER_EURO)
+    member_upsert(external_id="late", data={})
+    event_record(data=purchase("late", paris(2026, 5, 4, 10), "buy", "100.00"))
+    bought = PointLot.objects.filter(entry__event__idempotency_key="buy")
+    now = timezone.now()
+    bought.update(expires_at=now + timedelta(hours=1))  # the first lot to expire: debits take it first
+    with transaction.atomic():
+        locked = member_lock(member_id=member("late").pk)
+        points_credit(member=locked, points=80, kind="adjust", cause=EntryCause(reason="goodwill"))
+        points_debit(member=locked, points=30, kind="redeem", cause=EntryCause(source="order:9"))
+    bought.update(expires_at=now - timedelta(minutes=1))
+    assert points_expire_due(at=now) == 70  # what the debit left of the purchase
+    assert member("late").balance == 80
+
+    simulated = event_simulate(data=event("late", "refund", paris(2026, 5, 6, 9), "", original_event="buy"))
+    refund = _refund("late", "refund-1", "buy")
+    assert refund["points_awarded"] == -30 == simulated["points_awarded"]  # only what was spent of it
+    explanation = refund["awards"][0]["explanation"]
+    assert (explanation["earned"], explanation["taken_back"], explanation["expired"]) == (100, 30, 70)
+    assert "70 had expired" in explanation["note"]
+    assert member("late").balance == 50
+    assert_ledger_consistent("late")
 
 
 def test_refund_during_the_pending_period_cancels_the_pending_points(brand):

@@ -171,9 +171,10 @@ def test_reverse_takes_the_entrys_own_lot_first_even_pending_then_other_spendabl
     assert points_spendable(member=Member.objects.get(pk=member.pk), at=now) == 40
     _debit(member, 30)  # from the spendable lot: 10 left there
     locked = Member.objects.get(pk=member.pk)
-    assert points_reversible(member=locked, entries=[earned, older], at=now) == [100, 10]
+    notes = points_reversible(member=locked, entries=[earned, older], at=now)
+    assert [note["taken_back"] for note in notes] == [100, 10]
     with transaction.atomic():
-        reverse = points_reverse(
+        reverse, _ = points_reverse(
             member=member_lock(member_id=member.pk),
             entry=earned,
             cause=EntryCause(explanation={"refund_of": "buy"}),
@@ -185,16 +186,16 @@ def test_reverse_takes_the_entrys_own_lot_first_even_pending_then_other_spendabl
     assert PointLot.objects.get(entry=older).remaining == 10, "the pending lot covered it all"
     # The older credit's own lot was partly spent: the rest comes from other lots, none left.
     with transaction.atomic():
-        again = points_reverse(
+        again, _ = points_reverse(
             member=member_lock(member_id=member.pk), entry=older, cause=EntryCause(), at=now
         )
     assert again.points == -10 and again.explanation["not_recovered"] == 30
     assert "already spent" in again.explanation["note"]
     with transaction.atomic():
-        nothing = points_reverse(
+        nothing, note = points_reverse(
             member=member_lock(member_id=member.pk), entry=older, cause=EntryCause(), at=now
         )
-    assert nothing is None
+    assert nothing is None and note["taken_back"] == 0
     assert_invariants(member.pk)
 
 
@@ -209,7 +210,7 @@ def test_reverse_of_spent_points_takes_from_other_lots_then_the_overdraft(db, br
     with transaction.atomic():
         locked = member_lock(member_id=member.pk)
         assert points_spendable(member=locked, at=timezone.now()) == 5 + 25
-        reverse = points_reverse(member=locked, entry=spent, cause=EntryCause())
+        reverse, _ = points_reverse(member=locked, entry=spent, cause=EntryCause())
     assert reverse.points == -30 and reverse.explanation["not_recovered"] == 20
     assert PointLot.objects.get(entry=other).remaining == 0
     member.refresh_from_db()
