@@ -51,12 +51,15 @@ def programme_settings_validate(*, data: dict[str, Any]) -> ProgrammeSettings:
         row.full_clean(validate_constraints=False)
     except ValidationError as error:
         errors.update(error.message_dict)
-    row.currency = (row.currency or "").upper()
-    if len(row.currency) != 3 or not row.currency.isalpha():
-        errors.setdefault("currency", []).append("is a 3-letter ISO 4217 code, such as EUR")
+    # The checks below read fields whose type is right only: a field full_clean refused keeps the
+    # value given (a list, a number for a code...).
+    if "currency" not in errors:
+        row.currency = (row.currency or "").upper()
+        if len(row.currency) != 3 or not row.currency.isalpha():
+            errors["currency"] = ["is a 3-letter ISO 4217 code, such as EUR"]
     if row.expiry_policy == ProgrammeSettings.Expiry.DAYS and not row.expiry_days:
         errors.setdefault("expiry_days", []).append("is required (1 or more) when points expire after N days")
-    if row.unit_value is not None and row.unit_value <= 0:
+    if "unit_value" not in errors and row.unit_value is not None and row.unit_value <= 0:
         errors.setdefault("unit_value", []).append("must be more than 0")
     if row.tier_metric == ProgrammeSettings.TierMetric.EVENT_COUNT and not row.tier_metric_event_type:
         errors.setdefault("tier_metric_event_type", []).append(

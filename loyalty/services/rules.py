@@ -8,6 +8,7 @@ without a period), each error naming its field.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -42,6 +43,7 @@ RULE_FIELDS = (
 )
 _NULLABLE = {"max_points_per_event", "limit_points", "global_budget", "active_from", "active_until"}
 _LIST_FIELDS = {"conditions", "item_conditions"}
+_DATETIME_FIELDS = {"active_from", "active_until"}
 
 
 class RuleInputError(ValueError):
@@ -69,6 +71,10 @@ def rule_validate(*, data: dict, instance: EarningRule | None = None) -> dict:
         value = data[field]
         if value is None and field not in _NULLABLE:
             value = [] if field in _LIST_FIELDS else ""
+        if field in _DATETIME_FIELDS and value is not None and not isinstance(value, str | datetime):
+            # Django's own conversion would raise a TypeError (a 500) on a number or a list.
+            errors[field] = ["must be a date and time (ISO 8601, such as 2026-05-04T18:00) or null"]
+            continue
         setattr(rule, field, value)
     try:
         rule.full_clean(validate_unique=False, validate_constraints=False)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from loyalty.models import LedgerEntry, Member, MemberBadge, ProgrammeSettings, Segment, Tier, TierChange
 from loyalty.services.badges import badge_save
 from loyalty.services.members import consent_set
+from loyalty.services.programme import ProgrammeInputError, programme_settings_validate
 from loyalty.services.tiers import tier_create
 from tests.conftest import TEST_PASSWORD
 from tests.loyalty.test_ledger_invariants import _credit, _debit, _member
@@ -239,6 +240,23 @@ def test_staff_without_the_adjust_permission_cannot_adjust(db, brand_a, client_f
         f"/backoffice/loyalty/member/{member.pk}/adjust/", {"points": "5", "reason": "goodwill", "key": "k"}
     )
     assert LedgerEntry.objects.get(member=member).reason == "goodwill"
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"currency": ["EUR"]}, "currency"),
+        ({"currency": 10**30}, "currency"),
+        ({"unit_value": "five"}, "unit_value"),
+        ({"unit_value": {"amount": 5}}, "unit_value"),
+    ],
+)
+def test_programme_settings_of_the_wrong_type_are_refused_naming_the_field(db, brand_a, data, field):
+    """They raised a TypeError (a 500 wherever the service is called) before."""
+    connection.set_tenant(brand_a)
+    with pytest.raises(ProgrammeInputError) as refused:
+        programme_settings_validate(data=data)
+    assert list(refused.value.errors) == [field]
 
 
 def test_programme_settings_page_validates_and_applies_the_overdraft_to_every_member(admin_client):

@@ -124,6 +124,8 @@ def test_values_from_json_are_converted(brand):
         ({"budget_used": 0}, "budget_used", "is kept by the engine"),
         ({"colour": "red"}, "colour", "is not a rule field"),
         ({"active_from": "next monday"}, "active_from", "“next monday” value has an invalid format."),
+        ({"active_from": 20260501}, "active_from", "must be a date and time (ISO 8601"),  # was a 500
+        ({"active_until": ["2026-05-01"]}, "active_until", "must be a date and time (ISO 8601"),
         (
             {"active_from": "2026-05-01T00:00:00+02:00", "active_until": "2026-04-01T00:00:00+02:00"},
             "active_until",
