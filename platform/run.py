@@ -43,6 +43,9 @@ def web_command(*, host: str, port: int, workers: str, threads: str, access_log:
         PY, "-m", "granian", "--interface", "wsgi", "config.wsgi:application",
         "--host", host, "--port", str(port), "--workers", workers, "--blocking-threads", threads,
         "--no-ws", "--respawn-failed-workers", "--workers-kill-timeout", "5",
+        # An idle thread is ended after this long, and its database connection with it: kept past
+        # the connections' own age (CONN_MAX_AGE, 60 s) so a quiet minute does not drop them.
+        "--blocking-threads-idle-timeout", "300",
     ]  # fmt: skip
     return [*command, "--access-log"] if access_log else [*command, "--log-level", "warning"]
 

@@ -1,18 +1,20 @@
 """What routing reads on every request, the brand of a host name and the API key presented, cached
-per process for as long as a token shared in Redis stays the same.
+per process for as long as a token shared in Redis stays the same, and `MAX_AGE_SECONDS` at most.
 
 Each request reads the token once (one Redis GET instead of a database query per lookup) and uses
 only entries read under that very token. Every change to a brand, a domain or an API key sets a new
 token (`routing_changed`), at once and again after its commit, so the next request of every process
 reads the database again: a suspension, a moved domain or a revoked key applies at once, as when
 every request read the database. An entry read by a request that raced a change carries the token
-of before the change and is never used after it. Tokens are random, never counters: a Redis that
-lost its data cannot bring an old token back. Without Redis, every lookup reads the database."""
+of before the change and is never used after it. Tokens are random, never counters. Should Redis
+lose a change (it was unreachable when the change was made, or restarted from an older snapshot),
+no entry outlives `MAX_AGE_SECONDS`. Without Redis, every lookup reads the database."""
 
 from __future__ import annotations
 
 import copy
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -24,7 +26,7 @@ from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django_tenants.utils import get_public_schema_name
 
-from config.redis import cache_redis, redis_unreachable_warn
+from config.redis import cache_redis, redis_available, redis_failed
 from tenants.models import Brand, Domain
 
 logger = logging.getLogger(__name__)
@@ -36,16 +38,22 @@ def _token_key() -> str:
     return f"{settings.CACHES['default']['KEY_PREFIX']}:routing-token"
 
 
+# However current its token, an entry is read again after this long.
+MAX_AGE_SECONDS = 30.0
+
+
 def routing_token() -> str | None:
     """The current token, or None (Redis unreachable or without a token yet): then nothing cached
     is used, and nothing read is kept."""
+    if not redis_available():
+        return None
     client = cache_redis()
     try:
         token = client.get(_token_key())
         if token is None:
             client.set(_token_key(), uuid.uuid4().hex, nx=True)
     except redis.RedisError as error:
-        redis_unreachable_warn(what="routing reads brands and API keys from the database", error=error)
+        redis_failed(what="routing reads brands and API keys from the database", error=error)
         return None
     return token.decode() if token is not None else None
 
@@ -53,8 +61,8 @@ def routing_token() -> str | None:
 def routing_changed() -> None:
     """A brand, a domain or an API key changed: every process reads them again. Now, and after the
     commit, for a request that read the old row before the commit and would keep it otherwise."""
-    _token_renew()
-    transaction.on_commit(_token_renew)
+    routing_token_renew()
+    transaction.on_commit(routing_token_renew, robust=True)
 
 
 def routing_changes_watch(*models: type[Model]) -> None:
@@ -69,33 +77,41 @@ def _on_routing_row_change(**_kwargs: Any) -> None:
     routing_changed()
 
 
-def _token_renew() -> None:
+def routing_token_renew() -> None:
+    """A new token now, and this process's entries dropped: every process reads again."""
     try:
         cache_redis().set(_token_key(), uuid.uuid4().hex)
     except redis.RedisError:
         # The change still applies at once in this process; others keep their entries until the
         # next change reaches Redis. Said loudly: an operator must know.
-        logger.exception("a routing change could not reach Redis: other processes may serve it late")
+        logger.exception(
+            "a routing change could not reach Redis: other processes may serve the old brand or key "
+            "for up to %d s",
+            MAX_AGE_SECONDS,
+        )
     _routing_cache_clear()
 
 
 class TokenCache:
-    """Entries, each kept with the token it was read under. Found entries only (an unknown host or
-    key is read each time: a flood of made-up ones must not fill the memory), at most `size`."""
+    """Entries, each kept with the token it was read under and when. Found entries only (an unknown
+    host or key is read each time: a flood of made-up ones must not fill the memory), at most
+    `size`, none older than `max_age` seconds."""
 
-    def __init__(self, size: int = 10_000) -> None:
-        self._entries: dict[Any, tuple[str, Any]] = {}
+    def __init__(self, size: int = 10_000, max_age: float = MAX_AGE_SECONDS) -> None:
+        self._entries: dict[Any, tuple[str, float, Any]] = {}
         self._size = size
+        self._max_age = max_age
 
     def get_or_read(self, key: Any, *, token: str | None, read: Callable[[], Value | None]) -> Value | None:
+        now = time.monotonic()
         entry = self._entries.get(key)
-        if token is not None and entry is not None and entry[0] == token:
-            return entry[1]
+        if token is not None and entry is not None and entry[0] == token and now - entry[1] < self._max_age:
+            return entry[2]
         value = read()
         if token is not None and value is not None:
             if len(self._entries) >= self._size:
                 self._entries.clear()
-            self._entries[key] = (token, value)
+            self._entries[key] = (token, now, value)
         return value
 
     def clear(self) -> None:

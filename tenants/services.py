@@ -16,7 +16,6 @@ from django_tenants.clone import CloneSchema
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from .models import Brand, Domain
-from .routing import routing_changed
 from .validation import BrandInputError, domain_check, schema_name_for, slug_check
 
 logger = logging.getLogger(__name__)
@@ -153,7 +152,6 @@ def brand_usage_refresh(*, brand: Brand) -> dict:
             "users": user_model.objects.count(),
         }
     Brand.objects.filter(pk=brand.pk).update(usage=usage, usage_refreshed_at=timezone.now())
-    routing_changed()  # the brand cached for requests has its figures too
     return usage
 
 

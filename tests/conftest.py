@@ -101,14 +101,13 @@ def _back_to_public_schema():
 
 
 @pytest.fixture(autouse=True)
-def _routing_read_again(django_db_blocker):
+def _routing_read_again():
     """Brands, domains and keys a test wrote and rolled back must not stay cached for the next test
     (a rollback is no change that sets a new routing token): a new token, as a real change sets."""
     yield
-    from tenants.routing import routing_changed
+    from tenants.routing import routing_token_renew
 
-    with django_db_blocker.unblock():
-        routing_changed()
+    routing_token_renew()
 
 
 def host_of(brand) -> str:

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
-from config.redis import cache_redis, redis_unreachable_warn
+from config.redis import cache_redis, redis_available, redis_failed
 from loyalty.models import ApiKey
 from loyalty.services.apikeys import api_key_authenticate
 
@@ -52,13 +52,15 @@ class ApiKeyRateThrottle(throttling.BaseThrottle):
             return True
         now = time.time()
         counter = cache.make_key(f"api-rate:{api_key.prefix}:{int(now // 60)}")
+        if not redis_available():
+            return True
         pipeline = cache_redis().pipeline(transaction=False)
         pipeline.incr(counter)
         pipeline.expire(counter, 120)
         try:
             self.count, _ = pipeline.execute()
         except redis.RedisError as error:
-            redis_unreachable_warn(what="the API rate limit lets requests through", error=error)
+            redis_failed(what="the API rate limit lets requests through", error=error)
             return True
         self.limit = api_key.rate_limit_per_minute
         self.window_left = 60 - int(now) % 60

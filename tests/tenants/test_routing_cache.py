@@ -7,15 +7,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
 from config.redis import cache_redis
 from loyalty.models import ApiKey
+from tenants.models import Domain
 from tenants.routing import TokenCache
 from tests.loyalty.test_api_support import ApiClient, error_of, key_make
 
@@ -52,9 +55,18 @@ def _in_another_process(code: str) -> None:
     )
 
 
+def _cached_request(api: ApiClient, path: str) -> int:
+    """The request's status, checked to be served from this process's routing cache."""
+    api.get(path)
+    with CaptureQueriesContext(connection) as queries:
+        status = api.get(path).status_code
+    assert _routing_queries(queries.captured_queries) == []
+    return status
+
+
 def test_a_revocation_or_a_suspension_made_by_another_process_applies_at_the_next_request(fresh_brand):
     api = ApiClient(brand=fresh_brand, key=key_make(fresh_brand))
-    assert api.get("/api/v1/members/R-2").status_code == 404  # brand and key now cached here
+    assert _cached_request(api, "/api/v1/members/R-2") == 404
     _in_another_process(
         "from django_tenants.utils import schema_context\n"
         "from loyalty.models import ApiKey\n"
@@ -65,7 +77,7 @@ def test_a_revocation_or_a_suspension_made_by_another_process_applies_at_the_nex
     assert error_of(api.get("/api/v1/members/R-2"), 401)["field"] == "Authorization"
 
     api = ApiClient(brand=fresh_brand, key=key_make(fresh_brand))
-    assert api.get("/api/v1/members/R-2").status_code == 404
+    assert _cached_request(api, "/api/v1/members/R-2") == 404
     _in_another_process(
         "from tenants.models import Brand\n"
         "from tenants.services import brand_suspend\n"
@@ -75,13 +87,15 @@ def test_a_revocation_or_a_suspension_made_by_another_process_applies_at_the_nex
 
 
 @pytest.fixture
-def redis_unreachable(settings):
-    """The cache's Redis on a port where nothing listens."""
+def redis_unreachable(settings, monkeypatch):
+    """The cache's Redis on a port where nothing listens; after the test, the process asks Redis
+    again at once, not `REDIS_RETRY_SECONDS` later."""
     settings.CACHES = {
         **settings.CACHES,
         "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0"},
     }
     cache_redis.cache_clear()
+    monkeypatch.setattr("config.redis._down_until", 0.0)  # restored when the test ends
     yield
     cache_redis.cache_clear()
 
@@ -93,6 +107,30 @@ def test_without_redis_the_api_answers_and_a_revoked_key_is_still_refused(api_a,
     with schema_context(api_a.brand.schema_name):
         ApiKey.objects.update(revoked_at="2026-01-01T00:00Z")  # bypasses the routing token: no Redis anyway
     error_of(api_a.get("/api/v1/members/R-3"), 401)
+
+
+def test_a_domain_moved_to_another_brand_serves_that_brand_at_the_next_request(
+    db, brand_a, brand_b, client_for
+):
+    moving = Domain.objects.create(domain="moving.localhost", tenant=brand_a, is_primary=False)
+    client = Client(HTTP_HOST="moving.localhost")
+    assert brand_a.name in client.get("/").content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        assert brand_a.name in client.get("/").content.decode()
+    assert not [query for query in queries.captured_queries if "d.domain =" in query["sql"]]  # cached
+    moving.tenant = brand_b
+    moving.save()
+    page = client.get("/").content.decode()
+    assert brand_b.name in page and brand_a.name not in page
+
+
+def test_token_cache_entries_are_read_again_once_too_old():
+    cache, reads = TokenCache(max_age=0.05), []
+    assert cache.get_or_read("a", token="t", read=lambda: reads.append(1) or "first") == "first"
+    assert cache.get_or_read("a", token="t", read=lambda: reads.append(2) or "second") == "first"
+    time.sleep(0.06)
+    assert cache.get_or_read("a", token="t", read=lambda: reads.append(3) or "third") == "third"
+    assert reads == [1, 3]
 
 
 def test_token_cache_keeps_found_entries_of_the_current_token_only():
