@@ -83,7 +83,7 @@ def routing_token_renew() -> None:
         cache_redis().set(_token_key(), uuid.uuid4().hex)
     except redis.RedisError:
         # The change still applies at once in this process; others keep their entries until the
-        # next change reaches Redis. Said loudly: an operator must know.
+        # next change reaches Redis, or MAX_AGE_SECONDS. Said loudly: an operator must know.
         logger.exception(
             "a routing change could not reach Redis: other processes may serve the old brand or key "
             "for up to %d s",
