@@ -225,6 +225,15 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The REST API of one brand's loyalty programme, served on the brand's own host.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a `kind` or a `status`: each choice set gets a name of its own.
+    "ENUM_NAME_OVERRIDES": {
+        "MemberKindEnum": "loyalty.models.Member.Kind",
+        "MemberStatusEnum": "loyalty.models.Member.Status",
+        "LedgerEntryKindEnum": "loyalty.models.LedgerEntry.Kind",
+        "BeneficiaryEnum": "loyalty.models.EarningRule.Beneficiary",
+        "GiftKindEnum": "catalog.models.Gift.Kind",
+        "OrderStatusEnum": "catalog.models.Order.Status",
+    },
 }
 
 # --- logging: every line says which brand it is about ---------------------------------------------
