@@ -83,14 +83,21 @@ class SimulatorForm(forms.Form):
         '"quantity": 1, "unit_price": "40.00"}]}',
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, attach_to: str | None = None, **kwargs):
+        """`attach_to`: the id of the page's form the fields belong to (HTML `form` attribute)."""
         super().__init__(*args, **kwargs)
+        self.attach_to = attach_to
         self.fields["event_type"].choices = [
             (t.code, f"{t.name} ({t.code})") for t in EventType.objects.order_by("code")
         ]
+        if attach_to:
+            for field in self.fields.values():
+                field.widget.attrs["form"] = attach_to
 
 
 _ERROR_FIELDS = {"member": "member", "type": "event_type", "occurred_at": "occurred_at"}
+# The id Django's admin gives the rule's change form.
+RULE_FORM_ID = "earningrule_form"
 
 
 def simulation_run(*, form: SimulatorForm, rule: EarningRule | None) -> dict | None:
@@ -223,18 +230,43 @@ class EarningRuleAdmin(admin.ModelAdmin):
         return super().response_delete(request, obj_display, obj_id)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        """The rule's page, with the simulator; a simulation posts here and saves nothing."""
+        """The rule's page, with the simulator; a simulation posts here and saves nothing.
+
+        The simulator's fields belong to the rule's form (the page's one form): a simulation tries
+        the rule as it is on the page, edits included, and the page comes back with those edits,
+        still unsaved. A rule the edits made invalid is not simulated: the simulator says why."""
         rule = self.get_object(request, object_id)
         context = dict(extra_context or {})
         if rule is not None and request.method == "POST" and "_simulate" in request.POST:
-            form = SimulatorForm(request.POST, prefix="sim")
-            context["simulation"] = simulation_run(form=form, rule=rule)
+            form = SimulatorForm(request.POST, prefix="sim", attach_to=RULE_FORM_ID)
+            tried = self._rule_as_edited(request, rule, simulator=form)
+            if tried is not None:
+                context["simulation"] = simulation_run(form=form, rule=tried)
+                request._rule_as_edited = tried  # the page shows the edits (`get_object`)
             request = copy.copy(request)
             request.method, request.POST = "GET", QueryDict()
         else:
-            form = SimulatorForm(prefix="sim", initial=_simulator_initial(rule))
+            form = SimulatorForm(prefix="sim", initial=_simulator_initial(rule), attach_to=RULE_FORM_ID)
         context["simulator_form"] = form
         return super().change_view(request, object_id, form_url, context)
+
+    def get_object(self, request, object_id, from_field=None):
+        return getattr(request, "_rule_as_edited", None) or super().get_object(request, object_id, from_field)
+
+    def _rule_as_edited(self, request, rule: EarningRule, *, simulator: SimulatorForm) -> EarningRule | None:
+        """The rule with the page's edits applied (unsaved), or None with the rule's errors added to
+        the simulator's form. A post without the rule's fields tries the rule as saved."""
+        if not set(RULE_FIELDS) & set(request.POST):
+            return rule
+        edited = EarningRuleForm(request.POST, instance=copy.deepcopy(rule))
+        if edited.is_valid():
+            return edited.instance
+        problems = "; ".join(
+            f"{field}: {' '.join(messages)}" if field != "__all__" else " ".join(messages)
+            for field, messages in edited.errors.items()
+        )
+        simulator.add_error(None, f"The rule as edited is not valid, so it was not simulated: {problems}")
+        return None
 
     def simulate_view(self, request: HttpRequest) -> HttpResponse:
         """The simulator with the live rules only."""

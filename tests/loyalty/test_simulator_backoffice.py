@@ -5,6 +5,7 @@ points, and event types."""
 from __future__ import annotations
 
 import html
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -89,6 +90,67 @@ def test_rule_page_simulates_the_rule_before_it_goes_live_and_writes_nothing(bac
     content = page(response)
     assert "0 points for rider" in content
     assert "condition on local_time does not hold" in content
+    assert written() == before
+
+
+def _rule_fields(rule_data: dict, **changes: str) -> dict:
+    """The rule's form as the page posts it (the simulator's fields belong to that form)."""
+    fields = _form(
+        name=rule_data["name"],
+        event_type=rule_data["event_type"],
+        conditions=json.dumps(rule_data["conditions"]),
+        points=str(rule_data["points"]),
+    )
+    fields.pop("is_active")
+    return {**fields, **changes}
+
+
+def test_rule_page_simulates_the_rule_as_edited_keeps_the_edits_and_saves_nothing(backoffice):
+    rule = rule_create(data={**HAPPY_HOUR_TRIP, "is_active": False})
+    member_upsert(external_id="rider", data={})
+    url = f"{RULES}{rule.pk}/change/"
+    before, updated_at = written(), rule.updated_at
+    response = backoffice.post(
+        url,
+        {
+            **_rule_fields(HAPPY_HOUR_TRIP, points="350", name="Happy hour, more"),
+            "_simulate": "1",
+            "sim-member": "rider",
+            "sim-event_type": "trip",
+            "sim-occurred_at": "2026-05-04T19:30",
+            "sim-attributes": '{"zone_from": 3, "zone_to": 1}',
+        },
+    )
+    assert response.status_code == 200
+    content = page(response)
+    assert "350 points for rider" in content  # the edited award, not the saved 200
+    assert 'name="points" value="350"' in content and 'value="Happy hour, more"' in content  # kept
+    rule.refresh_from_db()
+    assert (rule.points, rule.name, rule.updated_at) == (200, HAPPY_HOUR_TRIP["name"], updated_at)
+    assert written() == before
+
+
+def test_rule_page_does_not_simulate_an_invalid_edit_and_says_why(backoffice):
+    rule = rule_create(data=HAPPY_HOUR_TRIP)
+    member_upsert(external_id="rider", data={})
+    before = written()
+    response = backoffice.post(
+        f"{RULES}{rule.pk}/change/",
+        {
+            **_rule_fields(HAPPY_HOUR_TRIP, points="0"),
+            "_simulate": "1",
+            "sim-member": "rider",
+            "sim-event_type": "trip",
+            "sim-occurred_at": "2026-05-04T19:30",
+            "sim-attributes": "{}",
+        },
+    )
+    content = page(response)
+    assert "The rule as edited is not valid, so it was not simulated" in content
+    assert "points: a fixed award needs points (1 or more)" in content
+    assert "points for rider" not in content
+    rule.refresh_from_db()
+    assert rule.points == 200
     assert written() == before
 
 
