@@ -13,8 +13,10 @@ EMBEDDED := $(PY) platform/embedded.py
 run: $(STAMP)
 	@$(EMBEDDED) exec -- $(PY) platform/run.py
 
+# Cache keys of this run only (CACHE_KEY_PREFIX): a `make run` or another run on the same Redis
+# does not share rate-limit counters or the routing token with it.
 test: $(STAMP) browser
-	@$(EMBEDDED) exec -- $(PY) -m pytest $(PYTEST_ARGS)
+	@CACHE_KEY_PREFIX=$${CACHE_KEY_PREFIX:-loyalty-test-$$$$} $(EMBEDDED) exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
 # The member-site tests drive Debian's Chromium with Playwright: installed once if missing.
 browser:

@@ -40,6 +40,9 @@ def _token_key() -> str:
 
 # However current its token, an entry is read again after this long.
 MAX_AGE_SECONDS = 30.0
+# A token left alone this long goes (a new one replaces it, as after a change): the token of a test
+# run or of a deployment gone does not stay in Redis for ever.
+TOKEN_LIFETIME_SECONDS = 24 * 3600
 
 
 def routing_token() -> str | None:
@@ -51,7 +54,7 @@ def routing_token() -> str | None:
     try:
         token = client.get(_token_key())
         if token is None:
-            client.set(_token_key(), uuid.uuid4().hex, nx=True)
+            client.set(_token_key(), uuid.uuid4().hex, nx=True, ex=TOKEN_LIFETIME_SECONDS)
     except redis.RedisError as error:
         redis_failed(what="routing reads brands and API keys from the database", error=error)
         return None
@@ -80,7 +83,7 @@ def _on_routing_row_change(**_kwargs: Any) -> None:
 def routing_token_renew() -> None:
     """A new token now, and this process's entries dropped: every process reads again."""
     try:
-        cache_redis().set(_token_key(), uuid.uuid4().hex)
+        cache_redis().set(_token_key(), uuid.uuid4().hex, ex=TOKEN_LIFETIME_SECONDS)
     except redis.RedisError:
         # The change still applies at once in this process; others keep their entries until the
         # next change reaches Redis, or MAX_AGE_SECONDS. Said loudly: an operator must know.
