@@ -33,16 +33,15 @@ logger = logging.getLogger(__name__)
 
 Value = TypeVar("Value")
 
-
-def _token_key() -> str:
-    return f"{settings.CACHES['default']['KEY_PREFIX']}:routing-token"
-
-
 # However current its token, an entry is read again after this long.
 MAX_AGE_SECONDS = 30.0
 # A token left alone this long goes (a new one replaces it, as after a change): the token of a test
 # run or of a deployment gone does not stay in Redis for ever.
 TOKEN_LIFETIME_SECONDS = 24 * 3600
+
+
+def _token_key() -> str:
+    return f"{settings.CACHES['default']['KEY_PREFIX']}:routing-token"
 
 
 def routing_token() -> str | None:
