@@ -361,7 +361,7 @@ class CompiledRule:
     rule: Any  # an EarningRule (only read)
     conditions: tuple[Condition, ...]
     item_conditions: tuple[Condition, ...]
-    force_active: bool = False  # the simulator tries a rule before it goes live
+    force_active: bool = False  # the simulator tries a rule before it is switched on
 
 
 def rule_compile(rule: Any, *, force_active: bool = False) -> CompiledRule:
@@ -568,10 +568,11 @@ class _Pending:
 
 
 def rule_is_live(compiled: CompiledRule, at: datetime) -> bool:
+    """Active, and `at` within its period. A rule tried before it goes live (`force_active`) is
+    taken as switched on, but its period still holds: a campaign from 1 to 24 December earns
+    nothing on 5 January, in the simulator too."""
     rule = compiled.rule
-    if compiled.force_active:
-        return True
-    if not rule.is_active:
+    if not (rule.is_active or compiled.force_active):
         return False
     if rule.active_from and at < rule.active_from:
         return False

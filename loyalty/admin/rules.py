@@ -96,8 +96,6 @@ class SimulatorForm(forms.Form):
 
 
 _ERROR_FIELDS = {"member": "member", "type": "event_type", "occurred_at": "occurred_at"}
-# The id Django's admin gives the rule's change form.
-RULE_FORM_ID = "earningrule_form"
 
 
 def simulation_run(*, form: SimulatorForm, rule: EarningRule | None) -> dict | None:
@@ -233,32 +231,53 @@ class EarningRuleAdmin(admin.ModelAdmin):
         """The rule's page, with the simulator; a simulation posts here and saves nothing.
 
         The simulator's fields belong to the rule's form (the page's one form): a simulation tries
-        the rule as it is on the page, edits included, and the page comes back with those edits,
-        still unsaved. A rule the edits made invalid is not simulated: the simulator says why."""
+        the rule as it is on the page, edits included, and the page is drawn again (as for a GET, so
+        nothing can be saved) with the rule's form bound to those edits, errors shown if any. A
+        rule the edits made invalid is not simulated: the simulator says why."""
         rule = self.get_object(request, object_id)
         context = dict(extra_context or {})
+        form_id = f"{self.opts.model_name}_form"  # the id Django's admin gives the change form
         if rule is not None and request.method == "POST" and "_simulate" in request.POST:
-            form = SimulatorForm(request.POST, prefix="sim", attach_to=RULE_FORM_ID)
-            tried = self._rule_as_edited(request, rule, simulator=form)
+            if not self.has_view_or_change_permission(request, rule):
+                raise PermissionDenied
+            form = SimulatorForm(request.POST, prefix="sim", attach_to=form_id)
+            edits = request.POST if set(RULE_FIELDS) & set(request.POST) else None
+            tried = self._rule_as_edited(request, rule, edits=edits, simulator=form)
             if tried is not None:
                 context["simulation"] = simulation_run(form=form, rule=tried)
-                request._rule_as_edited = tried  # the page shows the edits (`get_object`)
             request = copy.copy(request)
             request.method, request.POST = "GET", QueryDict()
+            request.rule_edits = edits  # `get_form`: the page's form shows them
         else:
-            form = SimulatorForm(prefix="sim", initial=_simulator_initial(rule), attach_to=RULE_FORM_ID)
+            form = SimulatorForm(prefix="sim", initial=_simulator_initial(rule), attach_to=form_id)
         context["simulator_form"] = form
         return super().change_view(request, object_id, form_url, context)
 
-    def get_object(self, request, object_id, from_field=None):
-        return getattr(request, "_rule_as_edited", None) or super().get_object(request, object_id, from_field)
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        edits = getattr(request, "rule_edits", None)
+        if edits is None:
+            return form_class
 
-    def _rule_as_edited(self, request, rule: EarningRule, *, simulator: SimulatorForm) -> EarningRule | None:
-        """The rule with the page's edits applied (unsaved), or None with the rule's errors added to
-        the simulator's form. A post without the rule's fields tries the rule as saved."""
-        if not set(RULE_FIELDS) & set(request.POST):
+        class WithEdits(form_class):
+            """Drawn bound to the edits a simulation tried (the page's GET builds it unbound)."""
+
+            def __init__(self, *args, **form_kwargs):
+                if not args and "data" not in form_kwargs:
+                    form_kwargs["data"] = edits
+                super().__init__(*args, **form_kwargs)
+
+        return WithEdits
+
+    def _rule_as_edited(
+        self, request, rule: EarningRule, *, edits, simulator: SimulatorForm
+    ) -> EarningRule | None:
+        """The rule with the page's `edits` applied (unsaved), through the page's own form (split
+        date and time fields included), or None with the rule's errors added to the simulator's
+        form. No edits (a post of the simulator alone): the rule as saved."""
+        if edits is None:
             return rule
-        edited = EarningRuleForm(request.POST, instance=copy.deepcopy(rule))
+        edited = self.get_form(request, rule, change=True)(edits, instance=copy.deepcopy(rule))
         if edited.is_valid():
             return edited.instance
         problems = "; ".join(

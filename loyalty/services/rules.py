@@ -8,7 +8,7 @@ without a period), each error naming its field.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -71,7 +71,7 @@ def rule_validate(*, data: dict, instance: EarningRule | None = None) -> dict:
         value = data[field]
         if value is None and field not in _NULLABLE:
             value = [] if field in _LIST_FIELDS else ""
-        if field in _DATETIME_FIELDS and value is not None and not isinstance(value, str | datetime):
+        if field in _DATETIME_FIELDS and value is not None and not isinstance(value, str | date):
             # Django's own conversion would raise a TypeError (a 500) on a number or a list.
             errors[field] = ["must be a date and time (ISO 8601, such as 2026-05-04T18:00) or null"]
             continue

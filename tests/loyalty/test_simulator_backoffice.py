@@ -130,6 +130,45 @@ def test_rule_page_simulates_the_rule_as_edited_keeps_the_edits_and_saves_nothin
     assert written() == before
 
 
+def test_rule_page_simulation_keeps_the_rules_period(backoffice):
+    """The page posts the period as split date and time fields: the simulation must read them (it
+    tried the rule without its period, and the page came back with the period emptied)."""
+    rule = rule_create(
+        data={**HAPPY_HOUR_TRIP, "active_from": "2026-05-01T00:00", "active_until": "2026-06-01T00:00"}
+    )
+    member_upsert(external_id="rider", data={})
+    period = {
+        "active_from_0": "2026-05-01",
+        "active_from_1": "00:00:00",
+        "active_until_0": "2026-06-01",
+        "active_until_1": "00:00:00",
+    }
+
+    def simulate_edited(when: str):
+        return page(
+            backoffice.post(
+                f"{RULES}{rule.pk}/change/",
+                {
+                    **_rule_fields(HAPPY_HOUR_TRIP, points="350", **period),
+                    "_simulate": "1",
+                    "sim-member": "rider",
+                    "sim-event_type": "trip",
+                    "sim-occurred_at": when,
+                    "sim-attributes": '{"zone_from": 3, "zone_to": 1}',
+                },
+            )
+        )
+
+    inside = simulate_edited("2026-05-04T19:30")
+    assert "350 points for rider" in inside
+    assert 'name="active_from_0" value="2026-05-01"' in inside  # still on the page
+    after = simulate_edited("2026-07-06T19:30")
+    assert "0 points for rider" in after
+    assert "the rule is not active at the event's time" in after
+    rule.refresh_from_db()
+    assert rule.points == 200 and rule.active_from is not None
+
+
 def test_rule_page_does_not_simulate_an_invalid_edit_and_says_why(backoffice):
     rule = rule_create(data=HAPPY_HOUR_TRIP)
     member_upsert(external_id="rider", data={})
@@ -149,6 +188,7 @@ def test_rule_page_does_not_simulate_an_invalid_edit_and_says_why(backoffice):
     assert "The rule as edited is not valid, so it was not simulated" in content
     assert "points: a fixed award needs points (1 or more)" in content
     assert "points for rider" not in content
+    assert 'name="points" value="0"' in content  # the edit stays on the page, with its error
     rule.refresh_from_db()
     assert rule.points == 200
     assert written() == before
