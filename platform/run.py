@@ -37,8 +37,9 @@ def manage(*args: str) -> None:
 
 def web_command(*, host: str, port: int, workers: str, threads: str, access_log: bool = True) -> list[str]:
     """The web server: granian (HTTP in Rust) serving the WSGI app, `workers` processes of `threads`
-    threads each. It replaced gunicorn's gthread workers: under the events API bench it spent about
-    0.6 ms less CPU per request on this 2-core machine (bench/api_events.py)."""
+    threads each. It replaced gunicorn's gthread workers: in alternating runs of 8 clients sending
+    single events, 2 x 4 each, its processes spent 3.7-4.3 ms of CPU per request against gunicorn's
+    4.6-4.8 ms on this 2-core machine."""
     command = [
         PY, "-m", "granian", "--interface", "wsgi", "config.wsgi:application",
         "--host", host, "--port", str(port), "--workers", workers, "--blocking-threads", threads,

@@ -50,10 +50,10 @@ class ApiKeyRateThrottle(throttling.BaseThrottle):
         api_key = request.auth
         if not isinstance(api_key, ApiKey):
             return True
-        now = time.time()
-        counter = cache.make_key(f"api-rate:{api_key.prefix}:{int(now // 60)}")
         if not redis_available():
             return True
+        now = time.time()
+        counter = cache.make_key(f"api-rate:{api_key.prefix}:{int(now // 60)}")
         pipeline = cache_redis().pipeline(transaction=False)
         pipeline.incr(counter)
         pipeline.expire(counter, 120)

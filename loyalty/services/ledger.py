@@ -495,9 +495,8 @@ def reversal_note(*, earned: int, taken: int, expired: int = 0) -> dict:
             reasons.append(f"{expired} had expired")
         if earned - taken - expired:
             reasons.append(f"{earned - taken - expired} were already spent (or are not spendable yet)")
-        note["note"] = (
-            f"of the {earned} points earned, " + " and ".join(reasons) + ": only what was left is taken back"
-        )
+        why = " and ".join(reasons)
+        note["note"] = f"of the {earned} points earned, {why}: only what was left is taken back"
     return note
 
 
