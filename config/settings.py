@@ -139,10 +139,29 @@ DATABASES["default"]["ENGINE"] = "tenants.postgresql_backend"  # django-tenants'
 # so one prepared in a brand's schema never reads another's (tests/isolation/test_foundation.py).
 # The search_path is session state kept across requests (tenants/postgresql_backend): a pooler in
 # front of PostgreSQL must pool sessions, never transactions.
-DATABASES["default"]["OPTIONS"] = {
-    "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True),
-    "prepare_threshold": int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")) or None,
-}
+# Options given in DATABASE_URL (`?sslmode=require`...) are kept.
+_database_options = DATABASES["default"].setdefault("OPTIONS", {})
+_database_options.update(
+    {
+        "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True),
+        "prepare_threshold": int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")) or None,
+        # Every process: a new connection to a server that does not answer gives up after this long
+        # (seconds; psycopg waits 2 at least) instead of holding its thread as long as the server hangs.
+        "connect_timeout": int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")),
+    }
+)
+# The web processes only (config/wsgi.py and config/asgi.py say LOYALTY_PROCESS=web before these
+# settings load): PostgreSQL cancels a statement of a request after this long (seconds, 0: never),
+# so a stuck database cannot hold every thread. Migrations, migrate_all, the nightly jobs, Celery
+# tasks (bounded by CELERY_TASK_TIME_LIMIT) and the benches' seeding may run long statements.
+DATABASE_STATEMENT_TIMEOUT = float(os.environ.get("DATABASE_STATEMENT_TIMEOUT", "30"))
+if os.environ.get("LOYALTY_PROCESS") == "web" and DATABASE_STATEMENT_TIMEOUT > 0:
+    _database_options["options"] = " ".join(
+        [
+            _database_options.get("options", ""),
+            f"-c statement_timeout={int(DATABASE_STATEMENT_TIMEOUT * 1000)}",
+        ]
+    ).strip()
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_loyalty")}
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
