@@ -1,9 +1,10 @@
 """URLs of the platform's own domain (public schema): the operator console."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
+from core.auth_urls import login_view, password_reset_urls
 from tenants import views
 
 urlpatterns = [
@@ -15,6 +16,12 @@ urlpatterns = [
         views.console_brand_status,
         name="console-brand-status",
     ),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "console/lockouts/<int:lockout_id>/lift/",
+        views.console_lockout_lift,
+        name="console-lockout-lift",
+    ),
+    path("login/", login_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
+    path("", include(password_reset_urls())),
 ]

@@ -3,17 +3,29 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
+from core.auth_urls import login_view, password_reset_urls
+from core.lockout import LockoutAdminAuthenticationForm
 from themes import views as theme_views
 
 admin.site.site_header = "Backoffice"
 admin.site.site_title = "Backoffice"
 admin.site.index_title = "Programme administration"
+# The backoffice's login says when the account is locked (core.lockout), not "wrong password".
+admin.site.login_form = LockoutAdminAuthenticationForm
 
 urlpatterns = [
     path("", theme_views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", login_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="home"), name="logout"),
+    path("accounts/", include(password_reset_urls())),
+    # The backoffice's login page links here ("Forgotten your password?"): staff reset as members do.
+    path(
+        "backoffice/password-reset/",
+        RedirectView.as_view(pattern_name="password_reset"),
+        name="admin_password_reset",
+    ),
     path("backoffice/", admin.site.urls),
     path("api/v1/", include("config.urls_api")),
     re_path(r"^media/(?P<path>.+)$", theme_views.brand_media, name="brand-media"),

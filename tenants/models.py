@@ -55,3 +55,66 @@ class Domain(DomainMixin):
 
     class Meta:
         ordering = ["-is_primary", "domain"]
+
+
+class AuthFailure(models.Model):
+    """A failed login or API-key attempt, in the public schema so that the operator sees every brand's.
+
+    Written before the password is checked (and deleted when it proves right), so that attempts
+    made at the same time count each other. `schema_name` keeps brands apart: the same e-mail in
+    two brands is two accounts."""
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", "Password login"
+        API_KEY = "api_key", "API key"
+
+    schema_name = models.CharField(max_length=63)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The username as typed, lower-cased and stripped; empty for API keys.
+    account = models.CharField(max_length=254, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["schema_name", "kind", "account", "at"], name="authfailure_account"),
+            models.Index(fields=["schema_name", "kind", "ip", "at"], name="authfailure_ip"),
+            # Old failures are purged by date (`core.lockout`).
+            models.Index(fields=["at"], name="authfailure_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name}: {self.kind} {self.account or self.ip} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class Lockout(models.Model):
+    """An account or an address refused for a while after too many failures (`core.lockout`)."""
+
+    class Scope(models.TextChoices):
+        ACCOUNT = "account", "Account"
+        IP = "ip", "Address"
+
+    schema_name = models.CharField(max_length=63)
+    kind = models.CharField(max_length=16, choices=AuthFailure.Kind.choices)
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    account = models.CharField(max_length=254, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    failures = models.PositiveIntegerField()
+    locked_at = models.DateTimeField()
+    locked_until = models.DateTimeField()
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    # Who lifted it: an operator's username, or "password reset".
+    lifted_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-locked_at"]
+        indexes = [models.Index(fields=["schema_name", "kind", "locked_until"], name="lockout_active")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scope="account", account__gt="") | models.Q(scope="ip", ip__isnull=False),
+                name="lockout_names_its_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name}: {self.account or self.ip} until {self.locked_until:%Y-%m-%d %H:%M}"

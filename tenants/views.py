@@ -9,7 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.lockout import lockout_lift, lockout_list_active
+
 from .forms import BrandCreateForm
+from .models import Lockout
 from .selectors import brand_list, brand_primary_url
 from .services import brand_create, brand_reactivate, brand_suspend
 from .validation import BrandInputError
@@ -17,8 +20,13 @@ from .validation import BrandInputError
 
 @staff_member_required(login_url="login")
 def console_home(request: HttpRequest) -> HttpResponse:
+    return _console_render(request, form=BrandCreateForm())
+
+
+def _console_render(request: HttpRequest, *, form: BrandCreateForm, status: int = 200) -> HttpResponse:
     brands = [(brand, brand_primary_url(brand=brand, port=settings.WEB_PORT)) for brand in brand_list()]
-    return render(request, "tenants/console.html", {"brands": brands, "form": BrandCreateForm()})
+    context = {"brands": brands, "form": form, "lockouts": lockout_list_active()}
+    return render(request, "tenants/console.html", context, status=status)
 
 
 @staff_member_required(login_url="login")
@@ -44,8 +52,7 @@ def console_brand_create(request: HttpRequest) -> HttpResponse:
                 f"Brand {brand.name} created. Admin login: {data['admin_email']} / {password} (shown once).",
             )
             return redirect("console")
-    brands = [(brand, brand_primary_url(brand=brand, port=settings.WEB_PORT)) for brand in brand_list()]
-    return render(request, "tenants/console.html", {"brands": brands, "form": form}, status=400)
+    return _console_render(request, form=form, status=400)
 
 
 @staff_member_required(login_url="login")
@@ -60,4 +67,13 @@ def console_brand_status(request: HttpRequest, brand_id: int, action: str) -> Ht
         messages.success(request, f"{brand.name} is active again.")
     else:
         return HttpResponse(f"Unknown action '{action}'", status=400)
+    return redirect("console")
+
+
+@staff_member_required(login_url="login")
+@require_POST
+def console_lockout_lift(request: HttpRequest, lockout_id: int) -> HttpResponse:
+    lockout = get_object_or_404(Lockout, pk=lockout_id)
+    lockout_lift(lockout=lockout, lifted_by=request.user.get_username())
+    messages.success(request, f"The lockout of {lockout.account or lockout.ip} is lifted.")
     return redirect("console")
