@@ -2,32 +2,67 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import redis
 from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from config.redis import cache_redis, redis_available, redis_failed
+from core.lockout import api_key_failure_record, api_key_locked_until, client_ip
 from loyalty.models import ApiKey
 from loyalty.services.apikeys import api_key_authenticate
 
 
+def _guessing_refused(locked_until):
+    # Imported here: DRF imports this module while importing rest_framework.views, which errors needs.
+    from loyalty.api.errors import ApiError
+
+    wait = max(1, math.ceil((locked_until - timezone.now()).total_seconds()))
+    error = ApiError(
+        field="Authorization",
+        message=f"too many unknown API keys from this address; retry in {wait} s",
+        status_code=429,
+        code="throttled",
+    )
+    error.wait = wait  # the error handler's Retry-After
+    return error
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Api-Key <key>`. An address that presented more unknown (or malformed, or
+    revoked) keys than `core.lockout.API_KEY_POLICY` allows in a minute, on this brand, is answered
+    429 for a minute before any key is looked up (`core.lockout`, in PostgreSQL: it holds without
+    Redis)."""
+
     keyword = "Api-Key"
 
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
+        ip = client_ip(request)
+        locked_until = api_key_locked_until(schema_name=connection.schema_name, ip=ip)
+        if locked_until is not None:
+            raise _guessing_refused(locked_until)
         keyword, _, key = header.partition(" ")
         if keyword != self.keyword or not key.strip():
+            self._failed(ip)
             raise exceptions.AuthenticationFailed("Authorization: expected 'Api-Key <key>'")
         api_key = api_key_authenticate(key=key.strip(), routing_token=getattr(request, "routing_token", None))
         if api_key is None:
+            self._failed(ip)
             raise exceptions.AuthenticationFailed("Authorization: unknown or revoked API key for this brand")
         return (None, api_key)
+
+    def _failed(self, ip: str | None) -> None:
+        lockout = api_key_failure_record(schema_name=connection.schema_name, ip=ip)
+        if lockout is not None:
+            raise _guessing_refused(lockout.locked_until)
 
     def authenticate_header(self, request) -> str:
         return self.keyword

@@ -11,8 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django_tenants.utils import schema_context
 from drf_spectacular.validation import validate_schema
 
@@ -80,6 +83,41 @@ def test_over_the_rate_limit_is_429_with_retry_after(db, brand_a):
     # Another key of the same brand has its own budget.
     other = ApiClient(brand=brand_a, key=key_make(brand_a, name="other"))
     assert other.get("/api/v1/members/nobody").status_code == 404
+
+
+def test_guessing_keys_from_one_address_is_429_before_any_key_lookup(db, brand_a):
+    with time_machine.travel(timezone.now(), tick=True) as clock:
+        # 20 unknown, revoked or malformed keys in a minute from one address are answered 401...
+        guesses = [f"lk_{n:04d}_guess" for n in range(19)] + ["Bearer x"]
+        for guess in guesses:
+            authorization = guess if guess.startswith("Bearer") else f"Api-Key {guess}"
+            response = (
+                ApiClient(brand=brand_a, key="")
+                ._client()
+                .get("/api/v1/members/nobody", HTTP_AUTHORIZATION=authorization)
+            )
+            error_of(response, 401)
+        # ...the 21st is one too many: 429 in the error shape, for a minute.
+        response = ApiClient(brand=brand_a, key="lk_0020_guess").get("/api/v1/members/nobody")
+        error = error_of(response, 429)
+        assert (error["field"], error["code"]) == ("Authorization", "throttled")
+        assert "too many unknown API keys" in error["message"]
+        assert 59 <= int(response["Retry-After"]) <= 60
+
+        # Then every request from that address is refused before any key is looked up, a good key too.
+        good = ApiClient(brand=brand_a, key=key_make(brand_a, name="good"))
+        with CaptureQueriesContext(connection) as queries:
+            error_of(good.get("/api/v1/members/nobody"), 429)
+        assert not [query for query in queries if "loyalty_apikey" in query["sql"]]
+        # Another address is not concerned.
+        other_address = good._client().get(
+            "/api/v1/members/nobody", REMOTE_ADDR="192.0.2.44", **good._headers(None)
+        )
+        assert other_address.status_code == 404
+
+        clock.shift(61)
+        assert good.get("/api/v1/members/nobody").status_code == 404
+        error_of(ApiClient(brand=brand_a, key="lk_0021_guess").get("/api/v1/members/nobody"), 401)
 
 
 def test_unknown_method_and_path(api_a):
