@@ -303,7 +303,7 @@ class LockoutModelBackend(ModelBackend):
 def lockout_message(*, lockout: Lockout) -> str:
     minutes = math.ceil(lockout_seconds_left(lockout=lockout) / 60)
     until = timezone.localtime(lockout.locked_until)
-    wait = f"Try again in {minutes} minute{'s' if minutes != 1 else ''} (at {until:%H:%M})"
+    wait = f"Try again in {minutes} minute{'s' if minutes != 1 else ''} (at {until:%H:%M %Z})"
     if lockout.scope == Lockout.Scope.IP:
         return f"Too many failed logins from your address: logins from it are refused for now. {wait}."
     return (

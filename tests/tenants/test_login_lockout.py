@@ -331,3 +331,38 @@ def test_concurrent_wrong_passwords_check_at_most_six(fresh_brand):
         connection.set_schema_to_public()
         AuthFailure.objects.filter(schema_name=fresh_brand.schema_name).delete()
         Lockout.objects.filter(schema_name=fresh_brand.schema_name).delete()
+
+
+@pytest.fixture
+def redis_unreachable(settings, monkeypatch):
+    """The cache's Redis on a port where nothing listens (the shared Redis keeps running)."""
+    from config.redis import cache_redis
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0"},
+    }
+    cache_redis.cache_clear()
+    monkeypatch.setattr("config.redis._down_until", 0.0)
+    yield
+    cache_redis.cache_clear()
+
+
+def test_without_redis_logins_are_still_limited(login, redis_unreachable):
+    client = login.client()
+    assert [login.attempt(client, WRONG).status_code for _ in range(6)] == [200] * 5 + [429]
+    assert login.attempt(client, TEST_PASSWORD).status_code == 429
+
+
+def test_old_failures_and_lockouts_are_purged(db, brand_a):
+    login = login_of("member", brand_a)
+    with time_machine.travel(timezone.now(), tick=True) as clock:
+        client = login.client()
+        for _ in range(6):
+            login.attempt(client, WRONG)
+        clock.shift(timedelta(days=31))
+        login.attempt(client, WRONG)
+    assert list(
+        AuthFailure.objects.filter(schema_name=brand_a.schema_name).values_list("account", flat=True)
+    ) == [login.username]
+    assert not Lockout.objects.filter(schema_name=brand_a.schema_name).exists()
