@@ -118,8 +118,8 @@ class OrderStatusView(CatalogApiView):
 
     @extend_schema(request=OrderStatusRequestSerializer, responses=OrderSerializer)
     def post(self, request: Request, order_id: int) -> Response:
-        get_object_or_404(Order, pk=order_id)
         body = OrderStatusRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        get_object_or_404(Order, pk=order_id)
         order_status_set(order_id=order_id, actor=f"api:{request.auth.prefix}", **body.validated_data)
         return Response(OrderSerializer(orders_with_details().get(pk=order_id)).data)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
+from core.text import NUL, NUL_MESSAGE
 from loyalty.api.errors import ApiError
-from loyalty.api.parsing import MAX_KEY_LENGTH
+from loyalty.api.parsing import MAX_KEY_LENGTH, ApiJSONParser
 from loyalty.models import Member
 from loyalty.selectors.members import member_get
 
@@ -17,8 +17,15 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 class BrandApi:
     """Mixed into every API view (before the DRF view class)."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [ApiJSONParser]
     renderer_classes = [JSONRenderer]
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        """After authentication: the values in the path (`/members/a%00b`) are text PostgreSQL takes."""
+        super().initial(request, *args, **kwargs)
+        for name, value in kwargs.items():
+            if isinstance(value, str) and NUL in value:
+                raise ApiError(field=name, message=NUL_MESSAGE)
 
 
 def idempotency_key_get(request: Request, *, required: bool) -> str | None:
@@ -33,6 +40,10 @@ def idempotency_key_get(request: Request, *, required: bool) -> str | None:
         return None
     if len(key) > MAX_KEY_LENGTH:
         raise ApiError(field=IDEMPOTENCY_HEADER, message=f"at most {MAX_KEY_LENGTH} characters")
+    if not key.isascii():
+        raise ApiError(field=IDEMPOTENCY_HEADER, message="ASCII only")
+    if not key.isprintable():
+        raise ApiError(field=IDEMPOTENCY_HEADER, message="printable ASCII only, no control characters")
     return key
 
 

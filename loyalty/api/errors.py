@@ -13,17 +13,20 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 STATUS_CODES = {
     400: "invalid",
     401: "not_authenticated",
     404: "not_found",
     409: "conflict",
+    413: "too_large",
     422: "unprocessable",
 }
 
@@ -96,8 +99,16 @@ def error_body(*, field: str | None, message: str, code: str, details: dict | No
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's exception handler, answering every API error in the one shape above."""
+    # Imported here: rest_framework.views loads the authentication classes of the settings, which
+    # import this module (loyalty.api.auth raises ApiError).
+    from rest_framework.views import set_rollback
+
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, RequestDataTooBig):  # raised by Django when DRF reads the body, unread
+        exc = ApiError(
+            field="body", message=f"at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes", status_code=413
+        )
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if not isinstance(exc, exceptions.APIException):
@@ -139,6 +150,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return Response(body, status=exc.status_code, headers=headers)
 
 
+@csrf_exempt  # a POST to an unknown path is a 404 too, not Django's HTML page for a missing CSRF token
 def api_not_found(request, path: str = "") -> JsonResponse:
     """Unknown paths under /api/v1/ answer in the API's error shape, not with the HTML 404 page."""
     body = error_body(field=None, message=f"no API endpoint at {request.path}", code="not_found")

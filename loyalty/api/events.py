@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from loyalty.api.base import IDEMPOTENCY_HEADER, BrandApi, idempotency_key_get
 from loyalty.api.errors import ApiError
-from loyalty.api.parsing import MAX_BATCH, batch_parse, event_parse
+from loyalty.api.parsing import MAX_BATCH, BatchJSONParser, batch_parse, event_parse
 from loyalty.api.serializers import (
     BatchInputSerializer,
     BatchResultSerializer,
@@ -83,6 +83,8 @@ class EventView(BrandApi, APIView):
 
 
 class EventBatchView(BrandApi, APIView):
+    parser_classes = [BatchJSONParser]
+
     @extend_schema(
         summary=f"Record up to {MAX_BATCH} events, each with its `id` as idempotency key",
         description=(
