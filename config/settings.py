@@ -231,6 +231,10 @@ STORAGES = {
 }
 
 # --- REST API ------------------------------------------------------------------------------------
+# Events dated more than this many days ago, or more than this many seconds ahead of the server's
+# clock, are refused as implausible (loyalty.services.events).
+EVENTS_MAX_AGE_DAYS = int(os.environ.get("EVENTS_MAX_AGE_DAYS", "3650"))
+EVENTS_MAX_AHEAD_SECONDS = int(os.environ.get("EVENTS_MAX_AHEAD_SECONDS", "300"))
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["loyalty.api.auth.ApiKeyAuthentication"],

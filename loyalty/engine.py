@@ -292,7 +292,14 @@ def event_facts(
     )
 
 
+# An amount written as text: an optional sign, ASCII digits, an optional dot and digits. Decimal
+# alone would also read "1_000", " 12 ", "1e3" and other scripts' digits.
+_AMOUNT_TEXT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+
+
 def _amount(value: Any, where: str) -> Decimal:
+    if isinstance(value, str) and not _AMOUNT_TEXT.fullmatch(value):
+        raise FactsError(where, "must be a number such as 12.50")
     try:
         amount = _decimal(value)
     except ValueError:

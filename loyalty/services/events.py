@@ -21,10 +21,11 @@ import json
 import logging
 import random
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, DataError, IntegrityError, OperationalError, connection, transaction
@@ -32,6 +33,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from core.text import NUL, NUL_MESSAGE, json_too_deep, nul_path
 from loyalty.engine import (
     Beneficiary,
     CompiledRule,
@@ -75,6 +77,9 @@ _MEMBER_COLUMNS = [field.attname for field in Member._meta.concrete_fields]
 logger = logging.getLogger(__name__)
 REFUND = "refund"
 MAX_ATTRIBUTES_BYTES = 64 * 1024
+# Levels of arrays and objects in an event's attributes, themselves included: within a batch's body
+# (the body, its list of events, the event, the attributes), the API's 32 levels.
+MAX_ATTRIBUTES_DEPTH = 29
 _RETRIED_SQLSTATES = ("40P01", "40001")  # deadlock detected, serialization failure
 _ATTEMPTS = 3
 
@@ -174,9 +179,10 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
     programme = _programme_current()
     results: list[dict] = [{} for _ in items]
     checked: dict[int, tuple[dict, EventFacts]] = {}
+    span = _plausible_span()
     for index in order:
         try:
-            attributes = _input_check(items[index], key_required=True)
+            attributes = _input_check(items[index], key_required=True, span=span)
             checked[index] = (attributes, _facts(items[index], attributes, programme))
         except EventError as error:
             results[index] = {"id": items[index].idempotency_key, "error": error.as_dict()}
@@ -426,7 +432,7 @@ def event_simulate(*, data: EventInput, include_rule: EarningRule | None = None)
     simulates a rule before it goes live)."""
     event_type = data.type if isinstance(data.type, str) else None
     programme = _programme_load(event_type=event_type, include_rule=include_rule, inactive=True)
-    attributes = _input_check(data, key_required=False)
+    attributes = _input_check(data, key_required=False, span=_plausible_span())
     if data.idempotency_key:
         stored = ActivityEvent.objects.filter(idempotency_key=data.idempotency_key).first()
         if stored is not None:
@@ -491,7 +497,7 @@ def _record(
     cached one, not yet checked against the revision (`_ProgrammeToCheck`)."""
     if checked is None:
         try:
-            attributes = _input_check(data, key_required=True)
+            attributes = _input_check(data, key_required=True, span=_plausible_span())
             checked = attributes, _facts(data, attributes, programme)
         except EventError:
             if unverified:
@@ -872,30 +878,70 @@ def _programme_load(
     )
 
 
-def _input_check(data: EventInput, *, key_required: bool) -> dict:
-    """The event's own fields checked; returns its attributes as they will be stored (JSON)."""
+def _plausible_span() -> tuple[datetime, datetime]:
+    """The dates an event may have now: at most EVENTS_MAX_AGE_DAYS ago, at most
+    EVENTS_MAX_AHEAD_SECONDS ahead of this server's clock (the sender's may be a little fast)."""
+    now = timezone.now()
+    return (
+        now - timedelta(days=settings.EVENTS_MAX_AGE_DAYS),
+        now + timedelta(seconds=settings.EVENTS_MAX_AHEAD_SECONDS),
+    )
+
+
+def _input_check(data: EventInput, *, key_required: bool, span: tuple[datetime, datetime]) -> dict:
+    """The event's own fields checked (`span`: the plausible dates, `_plausible_span()`); returns its
+    attributes as they will be stored (JSON). Text holding a NUL character, which PostgreSQL refuses,
+    is refused here, before any query."""
     key = data.idempotency_key
     if not isinstance(key, str) or len(key) > 128 or (key_required and not key):
         raise EventError(field="idempotency_key", message="is required, at most 128 characters")
+    if NUL in key:
+        raise EventError(field="idempotency_key", message=NUL_MESSAGE)
     member = data.member
     if not isinstance(member, str) or not member or member != member.strip() or len(member) > 64:
         raise EventError(
             field="member", message="is required: the member's external id (at most 64 characters)"
         )
+    if NUL in member:
+        raise EventError(field="member", message=NUL_MESSAGE)
     if not isinstance(data.type, str) or not data.type:
         raise EventError(field="type", message="is required: an event type code such as 'purchase'")
-    if not isinstance(data.occurred_at, datetime) or timezone.is_naive(data.occurred_at):
+    if NUL in data.type:
+        raise EventError(field="type", message=NUL_MESSAGE)
+    occurred_at = data.occurred_at
+    if not isinstance(occurred_at, datetime) or timezone.is_naive(occurred_at):
         raise EventError(
             field="occurred_at", message="must be an ISO 8601 date-time with its timezone offset"
+        )
+    # Compared, not converted: a date at the edge of the range (year 1 at +14:00) has no UTC time.
+    if occurred_at < span[0]:
+        raise EventError(
+            field="occurred_at", message=f"is more than {settings.EVENTS_MAX_AGE_DAYS} days in the past"
+        )
+    if occurred_at > span[1]:
+        raise EventError(
+            field="occurred_at",
+            message=f"is in the future (more than {settings.EVENTS_MAX_AHEAD_SECONDS} s ahead of our clock)",
         )
     if not isinstance(data.attributes, dict):
         raise EventError(field="attributes", message="must be an object")
     try:
         encoded = json.dumps(data.attributes, cls=DjangoJSONEncoder, allow_nan=False)
+    except RecursionError:
+        encoded = None  # nested far too deep
     except (TypeError, ValueError):
         raise EventError(field="attributes", message="must hold JSON values only") from None
+    if encoded is None or json_too_deep(encoded, limit=MAX_ATTRIBUTES_DEPTH):
+        raise EventError(
+            field="attributes",
+            message=f"nested deeper than {MAX_ATTRIBUTES_DEPTH} levels of arrays and objects",
+        )
     if len(encoded) > MAX_ATTRIBUTES_BYTES:
         raise EventError(field="attributes", message=f"at most {MAX_ATTRIBUTES_BYTES // 1024} KB")
+    if "\\u0000" in encoded:  # JSON's escape of NUL, or a backslash before "u0000" in a string
+        path = nul_path(data.attributes, path="attributes")
+        if path is not None:
+            raise EventError(field=path, message=NUL_MESSAGE)
     return json.loads(encoded)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -19,6 +20,29 @@ MEMBER_CONTACT_FIELDS = (
 )  # fmt: skip
 # What `member_upsert` accepts.
 MEMBER_FIELDS = ("kind", *MEMBER_CONTACT_FIELDS, "tags", "is_vip")
+# The ISO 3166-1 alpha-2 country codes and ISO 639-1 language codes (Debian's iso-codes 4.x).
+COUNTRY_CODES = frozenset(
+    """
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
+    BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE
+    EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
+    HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC
+    LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA
+    NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
+    SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
+    TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
+    """.split()
+)
+LANGUAGE_CODES = frozenset(
+    """
+    aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da
+    de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz
+    ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln
+    lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi
+    pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti
+    tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu
+    """.split()
+)
 
 
 class MemberInputError(ValueError):
@@ -39,6 +63,7 @@ def member_upsert(
     unknown = set(data) - set(MEMBER_FIELDS)
     if unknown:
         raise MemberInputError({field: ["is not a member field"] for field in sorted(unknown)})
+    data = {**data, **_codes_check(data)}
     with transaction.atomic():
         member = Member.objects.select_for_update().filter(external_id=external_id).first()
         created = member is None
@@ -67,6 +92,29 @@ def member_upsert(
         if consents:
             consent_set(member=member, consents=consents, source=source)
     return member, created
+
+
+def _codes_check(data: dict[str, Any]) -> dict[str, str]:
+    """`language` and `country` of `data` (those given) in their usual case ("fr", "FR"), or a
+    MemberInputError naming each unknown code. A language of the site (settings.LANGUAGES, such as
+    "pt-br") is known too; a country may be left empty."""
+    found, errors = {}, {}
+    language = data.get("language")
+    if isinstance(language, str):
+        code = language.lower()
+        if code in LANGUAGE_CODES or code in dict(settings.LANGUAGES):
+            found["language"] = code
+        else:
+            errors["language"] = [f"'{language}' is not an ISO 639-1 language code, such as 'fr'"]
+    country = data.get("country")
+    if isinstance(country, str) and country:
+        if country.upper() in COUNTRY_CODES:
+            found["country"] = country.upper()
+        else:
+            errors["country"] = [f"'{country}' is not an ISO 3166-1 country code, such as 'FR'"]
+    if errors:
+        raise MemberInputError(errors)
+    return found
 
 
 def consent_set(
