@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
@@ -73,10 +74,17 @@ PASSWORD_RESET = "password reset"
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The address the request came from (REMOTE_ADDR), or None if there is none usable."""
+    """The address the request came from, or None if there is none usable: REMOTE_ADDR, or behind
+    TRUSTED_PROXY_COUNT proxies the address the first of them saw (the entry of X-Forwarded-For that
+    many from the right: the ones on its left are the client's to write, so they are not read)."""
     if request is None:
         return None
     address = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if len(forwarded) >= proxies and forwarded[-proxies]:
+            address = forwarded[-proxies]
     try:
         return str(ipaddress.ip_address(address))
     except ValueError:
@@ -201,9 +209,11 @@ def login_attempt_end(*, failure_id: int, succeeded: bool) -> Lockout | None:
     if failure is None:  # lifted meanwhile (a password reset, the operator)
         return None
     with transaction.atomic():
-        _serialize(schema_name=failure.schema_name, kind=failure.kind, account=failure.account, ip=failure.ip)
+        _serialize(
+            schema_name=failure.schema_name, kind=LOGIN_POLICY.kind, account=failure.account, ip=failure.ip
+        )
         found = dict(schema_name=failure.schema_name, account=failure.account, ip=failure.ip, now=now)
-        lockout = lockout_find(kind=failure.kind, **found) or _lock_if_over(policy=LOGIN_POLICY, **found)
+        lockout = lockout_find(kind=LOGIN_POLICY.kind, **found) or _lock_if_over(policy=LOGIN_POLICY, **found)
     _purge(now=now)
     return lockout
 

@@ -366,3 +366,22 @@ def test_old_failures_and_lockouts_are_purged(db, brand_a):
         AuthFailure.objects.filter(schema_name=brand_a.schema_name).values_list("account", flat=True)
     ) == [login.username]
     assert not Lockout.objects.filter(schema_name=brand_a.schema_name).exists()
+
+
+def test_behind_a_proxy_the_address_it_saw_counts(db, brand_a, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    login = login_of("member", brand_a)
+    client = login.client()
+    for number in range(21):
+        # What the client wrote itself (on the left) changes every time: it is not read.
+        forwarded = f"10.9.8.{number}, 203.0.113.9"
+        client.post(
+            login.path,
+            {"username": f"u{number}@x.example", "password": WRONG},
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+    assert Lockout.objects.get(schema_name=brand_a.schema_name).ip == "203.0.113.9"
+    assert login.attempt(client, TEST_PASSWORD, HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 429
+    # Another client behind the same proxy (the same REMOTE_ADDR) is not locked out.
+    other = login.client()
+    assert login.logged_in(other, login.attempt(other, TEST_PASSWORD, HTTP_X_FORWARDED_FOR="203.0.113.10"))
