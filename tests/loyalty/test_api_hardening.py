@@ -389,12 +389,14 @@ def test_a_small_batch_records_the_good_event_and_refuses_the_bad_one(api):
 @pytest.mark.slow
 def test_a_batch_of_1000_with_one_bad_event_records_the_999_others(api):
     events = [{**PURCHASE, "id": f"n-{index}", "attributes": {"amount": "1"}} for index in range(1000)]
-    events[637] = {**events[637], "type": "purch\x00ase"}
+    events[637] = {**events[637], "attributes": {"amount": "1", "shop": "Lyon\x00"}}
     response = api.post("/api/v1/events/batch", {"events": events})
     assert response.status_code == 200, response.content[:2000]
     results = response.json()["results"]
     errors = [(index, result["error"]) for index, result in enumerate(results) if "error" in result]
-    assert [(index, error["field"], error["status"]) for index, error in errors] == [(637, "type", 400)]
+    assert [(index, error["field"], error["status"]) for index, error in errors] == [
+        (637, "attributes.shop", 400)
+    ]
     connection.set_tenant(api.brand)
     assert ActivityEvent.objects.count() == 999
     assert Member.objects.get(external_id="H-1").balance == 999
