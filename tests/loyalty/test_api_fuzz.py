@@ -13,8 +13,15 @@ from tests.loyalty.test_api_support import error_of
 
 pytest_plugins = ["tests.loyalty.test_api_support"]
 
+DEEP: list = []
+for _ in range(40):
+    DEEP = [DEEP]
 WRONG = [None, True, -1, 1.5, 10**20, "", "x", [], [1], {}, {"a": 1}, "2026-13-01T00:00:00+01:00"]
-RAW = ["", "null", "1", '"text"', "[", '{"a":', "\u00ff\u00fe", "[]"]
+# What PostgreSQL or Python refuse further on: NUL (text, jsonb), nesting, the edges of the date range.
+WRONG += ["a\x00b", ["\x00"], {"k\x00": 1}, {"a": "\x00"}, DEEP, "9999-12-31T23:59:59+00:00"]
+WRONG += ["0001-01-01T00:00:00+14:00", "1_000", " 12 ", "NaN"]
+RAW = ["", "null", "1", '"text"', "[", '{"a":', "\u00ff\u00fe", "[]", "[" * 5000 + "]" * 5000]
+RAW += ['{"a": NaN}', '{"a": Infinity}', '{"a": "\\u0000"}']
 EVENT = {"member": "F-1", "type": "purchase", "occurred_at": "2026-03-02T10:15:00+01:00", "attributes": {}}
 RULE = {"name": "Fixed", "event_type": "review", "award_type": "fixed", "points": 5}
 BODIES = {
