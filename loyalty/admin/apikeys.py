@@ -16,11 +16,14 @@ from loyalty.services.apikeys import api_key_create, api_key_revoke
 
 PAGE = engines["django"].from_string(
     """{% extends "admin/base_site.html" %}
+{% block extrastyle %}{{ block.super }}<style nonce="{{ request.csp_nonce }}">
+  #api-key { font-size: 1.2em; user-select: all; }
+</style>{% endblock %}
 {% block content %}<div id="content-main">
 {% if key %}
   <p>The API key <strong>{{ api_key.name }}</strong> is created. Copy it now: it is shown only once,
   and only its fingerprint is kept.</p>
-  <pre id="api-key" style="font-size:1.2em;user-select:all">{{ key }}</pre>
+  <pre id="api-key">{{ key }}</pre>
   <p>Send it as <code>Authorization: Api-Key &lt;key&gt;</code> to <code>/api/v1/</code> on this
   brand's host; it is limited to {{ api_key.rate_limit_per_minute }} requests a minute.</p>
   <p><a href="{{ list_url }}">Back to the API keys</a></p>

@@ -33,7 +33,8 @@ def test_simulating_an_edited_rule_tries_the_edits_and_saves_nothing(fresh_brand
     page.fill("input[name=points]", "120")
     page.press("input[name=sim-member]", "Enter")  # simulates: Save is the form's first button
     heading = "(document.querySelector('#simulation-result h3') || {innerText: ''}).innerText"
-    page.wait_for_function(f"{heading}.startsWith('120 points')")
+    # A function, not an expression: Playwright runs a bare expression with eval(), which the CSP refuses.
+    page.wait_for_function(f"() => {heading}.startsWith('120 points')")
     connection.set_tenant(fresh_brand)
     assert EarningRule.objects.get(pk=rule.pk).points == 200
     assert not LedgerEntry.objects.exists()

@@ -1,0 +1,231 @@
+"""Production settings: `check --deploy` is clean, plain HTTP is redirected (but not /health), HSTS is
+scoped to the platform's hosts, and every page carries a Content-Security-Policy under which its
+inline code runs only by the request's nonce (the browser side: tests/e2e/test_csp_in_browser.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from catalog.models import GiftPhoto
+from tests.catalog.factories import gift_make, member_make
+from tests.catalog.test_backoffice import png
+from tests.conftest import TEST_PASSWORD, host_of
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def production_env(**extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "DJANGO_SETTINGS_MODULE"}}
+    env.update(DJANGO_ENV="production", SECRET_KEY=secrets.token_urlsafe(50), **extra)
+    return env
+
+
+def test_check_deploy_in_production_reports_nothing():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "System check identified no issues" in output, output
+    assert "WARNING" not in output, output
+
+
+# Requests made by a production process (DJANGO_ENV=production) on the test database: for each
+# (host, path, through an HTTPS proxy?), the status, Location and security headers.
+PRODUCTION_REQUESTS = """
+import json, os, sys
+os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+import django
+django.setup()
+from django.test import Client
+answers = []
+for host, path, https in json.loads(sys.argv[1]):
+    extra = {"HTTP_X_FORWARDED_PROTO": "https"} if https else {}
+    response = Client(HTTP_HOST=host).get(path, **extra)
+    answers.append({
+        "status": response.status_code,
+        "location": response.get("Location"),
+        "hsts": response.get("Strict-Transport-Security"),
+        "csp": response.get("Content-Security-Policy"),
+    })
+print(json.dumps(answers))
+"""
+
+
+def production_get(requests: list[tuple[str, str, bool]]) -> list[dict]:
+    settings_dict = connection.settings_dict
+    database_url = (
+        f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/"
+        f"{settings_dict['NAME']}"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", PRODUCTION_REQUESTS, json.dumps(requests)],
+        cwd=ROOT,
+        env=production_env(DATABASE_URL=database_url),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_production_redirects_plain_http_to_https_except_health(live_db, brand_a):
+    host = host_of(brand_a)
+    plain, proxied, health = production_get([(host, "/", False), (host, "/", True), (host, "/health", False)])
+    assert (plain["status"], plain["location"]) == (301, f"https://{host}/")
+    assert proxied["status"] == 200
+    assert health["status"] == 200  # load balancers probe over plain HTTP
+
+
+@pytest.fixture
+def custom_domain(live_db, brand_a):
+    from tenants.models import Domain
+
+    domain = Domain.objects.create(domain="club.alpha-brand.example", tenant=brand_a, is_primary=False)
+    yield domain.domain
+    domain.delete()
+
+
+def test_hsts_for_a_year_with_subdomains_on_the_platforms_hosts_only(brand_a, custom_domain):
+    brand, platform, own_domain = production_get(
+        [(host_of(brand_a), "/", True), ("localhost", "/login/", True), (custom_domain, "/", True)]
+    )
+    assert brand["hsts"] == "max-age=31536000; includeSubDomains"
+    assert platform["hsts"] == "max-age=31536000; includeSubDomains"
+    # The brand's own domain: its subdomains are the brand's, maybe on plain HTTP.
+    assert (own_domain["status"], own_domain["hsts"]) == (200, "max-age=31536000")
+    assert brand["csp"] and own_domain["csp"]
+
+
+class InlineCodeScan(HTMLParser):
+    """What a page holds that a CSP with nonces refuses: inline scripts and styles without the nonce,
+    style attributes, event-handler attributes, and files from other origins."""
+
+    def __init__(self, nonce: str | None) -> None:
+        super().__init__()
+        self.nonce = nonce
+        self.problems: list[str] = []
+        self.inline_scripts = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        for name, _value in attrs:
+            if name == "style" or name.startswith("on"):
+                self.problems.append(f"<{tag} {name}=...>")
+        executable = attributes.get("type") in {None, "", "text/javascript", "module"}
+        if tag == "script" and executable and "src" not in attributes:
+            self.inline_scripts += 1
+            if not self.nonce or attributes.get("nonce") != self.nonce:
+                self.problems.append("<script> without the nonce")
+        if tag == "style" and (not self.nonce or attributes.get("nonce") != self.nonce):
+            self.problems.append("<style> without the nonce")
+        for name in ("src", "href"):
+            value = attributes.get(name) or ""
+            if tag in {"script", "link", "img"} and re.match(r"(https?:)?//", value):
+                self.problems.append(f"<{tag} {name}={value}> from another origin")
+
+
+def scan(response) -> InlineCodeScan:
+    policy = response["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    # A nonce only on pages that use one (django-csp makes it when a template asks for it).
+    nonce = re.search(r"'nonce-([^']+)'", directives["script-src"])
+    nonce = nonce and nonce.group(1)
+    assert directives["script-src"] == directives["style-src"]
+    assert directives["default-src"] == "'self'"
+    for directive, value in {
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+    }.items():
+        assert directives[directive] == value
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    scanner = InlineCodeScan(nonce)
+    scanner.feed(response.content.decode())
+    return scanner
+
+
+def logged_in(client, username: str):
+    response = client.post("/accounts/login/", {"username": username, "password": TEST_PASSWORD})
+    assert response.status_code == 302, response.content[:500]
+    return client
+
+
+def test_every_page_carries_the_policy_and_its_inline_code_only_under_the_nonce(db, brand_a, client_for):
+    from loyalty.services.rules import rule_create
+
+    connection.set_tenant(brand_a)
+    member = member_make("csp-1", points=300, login=True)
+    gift = gift_make(name="Cinema ticket", points_price=200, codes=["CSP-0001"])
+    photo = GiftPhoto.objects.create(gift=gift, image=png(40, 30), alt_text="a ticket")
+    rule = rule_create(data={"name": "Trip", "event_type": "trip", "points": 10})
+    anonymous = client_for(brand_a)
+    shopper = logged_in(client_for(brand_a), member.user.get_username())
+    staff = logged_in(client_for(brand_a), f"admin@{brand_a.slug}.example")
+    pages = {
+        "member site: home": (anonymous, "/"),
+        "member site: login": (anonymous, "/accounts/login/"),
+        "member site: gifts": (shopper, "/gifts/"),
+        "member site: a gift": (shopper, f"/gifts/{gift.pk}/"),
+        "backoffice: index": (staff, "/backoffice/"),
+        "backoffice: rule page, simulator": (staff, f"/backoffice/loyalty/earningrule/{rule.pk}/change/"),
+        "backoffice: new segment (live count)": (staff, "/backoffice/loyalty/segment/add/"),
+        "backoffice: a member (ledger)": (staff, f"/backoffice/loyalty/member/{member.pk}/change/"),
+        "backoffice: a gift (thumbnail)": (staff, f"/backoffice/catalog/gift/{gift.pk}/change/"),
+        "backoffice: new API key": (staff, "/backoffice/loyalty/apikey/add/"),
+        "API docs": (anonymous, "/api/v1/docs/"),
+        "unknown host": (Client(HTTP_HOST="nobody.localhost"), "/"),
+        "operator console: login": (client_for(None), "/login/"),
+    }
+    problems = {}
+    inline_scripts = 0
+    try:
+        for name, (client, path) in pages.items():
+            response = client.get(path)
+            assert response.status_code in {200, 404}, (name, response.status_code)
+            scanner = scan(response)
+            inline_scripts += scanner.inline_scripts
+            if scanner.problems:
+                problems[name] = scanner.problems
+    finally:
+        photo.image.delete(save=False)
+    assert problems == {}
+    assert inline_scripts >= 2  # the simulator's and the segment's, under the nonce
+
+
+def test_api_docs_load_swagger_ui_from_our_own_static_files(db, brand_a, client_for):
+    client = client_for(brand_a)
+    page = client.get("/api/v1/docs/").content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert assets and all(not re.match(r"(https?:)?//", asset) for asset in assets), assets
+    sidecar = "/static/drf_spectacular_sidecar/swagger-ui-dist/"
+    files = [asset for asset in assets if asset.startswith(sidecar)]
+    assert {Path(asset).name for asset in files} >= {
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-ui-standalone-preset.js",
+    }
+    for asset in files:
+        assert client.get(asset).status_code == 200, asset
+    # The page's own script is a file of its own (SpectacularSwaggerSplitView), not inline.
+    script = next(asset for asset in assets if "script" in asset and asset.startswith("/api/v1/docs/"))
+    response = client.get(script.replace("&amp;", "&"))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/javascript")
+    assert b"SwaggerUIBundle(" in response.content
