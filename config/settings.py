@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -61,6 +63,9 @@ SHARED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI's files, served from our static files (no CDN: the CSP allows 'self' only).
+    "drf_spectacular_sidecar",
+    "csp",
     "themes",
 ]
 TENANT_APPS = [
@@ -92,7 +97,10 @@ TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "tenants.middleware.HealthCheckMiddleware",
+    # Before the routing, so its own pages (unknown host, suspended brand) carry the policy too.
+    "csp.middleware.CSPMiddleware",
     "tenants.middleware.BrandMiddleware",
+    "core.middleware_security.HstsScopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -110,7 +118,11 @@ MIDDLEWARE = [
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Django's own admin templates before django-tenants' replacements of admin/index.html and
+        # admin/app_list.html: theirs colour apps by schema with inline styles, which the CSP refuses,
+        # for an admin shared by the public schema and the brands' (the backoffice runs on brand hosts
+        # only). An admin template of our own would go in a folder listed before this one.
+        "DIRS": [Path(django.__file__).resolve().parent / "contrib" / "admin" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -201,6 +213,36 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+
+# --- HTTPS and what browsers may load ---------------------------------------------------------------
+# Production runs behind a proxy that terminates TLS and says so (X-Forwarded-Proto, above): plain
+# HTTP is redirected, except /health, which load balancers probe over plain HTTP (it answers before
+# any redirect anyway: HealthCheckMiddleware comes first).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+# HSTS: a year in production. includeSubDomains: every <slug>.<PLATFORM_DOMAIN> is ours and served
+# over HTTPS; on a brand's own domain it is dropped (core.middleware_security: its subdomains are the
+# brand's). Preload is off: joining browsers' preload list is hard to undo and is a decision for the
+# platform domain's owner (SECURE_HSTS_PRELOAD=1), so its deploy check (W021) is silenced while off.
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if PRODUCTION else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# Content-Security-Policy (django-csp), in development too so breakage shows early: our own files
+# only; inline <script> and <style> elements carry the request's nonce (`nonce="{{ request.csp_nonce }}"`),
+# style attributes are not allowed (classes instead). Images may be data: URLs (Swagger UI's icons).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 
@@ -250,6 +292,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The REST API of one brand's loyalty programme, served on the brand's own host.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/v1/docs/: Swagger UI from drf-spectacular-sidecar (our static files), works offline; no
+    # call to swagger.io's online validator.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Several models have a `kind` or a `status`: each choice set gets a name of its own.
     "ENUM_NAME_OVERRIDES": {
         "MemberKindEnum": "loyalty.models.Member.Kind",
