@@ -96,7 +96,7 @@ class GiftPhotoInline(admin.TabularInline):
     def preview(self, photo: GiftPhoto) -> str:
         if not photo.pk:
             return "-"
-        return format_html('<img src="{}" alt="" style="max-height:80px">', photo.thumbnail_url)
+        return format_html('<img src="{}" alt="" height="80">', photo.thumbnail_url)
 
 
 class GiftImportForm(forms.Form):
