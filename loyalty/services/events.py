@@ -179,7 +179,7 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
     programme = _programme_current()
     results: list[dict] = [{} for _ in items]
     checked: dict[int, tuple[dict, EventFacts]] = {}
-    span = _plausible_span()
+    span = _plausible_span(simulated=False)
     for index in order:
         try:
             attributes = _input_check(items[index], key_required=True, span=span)
@@ -432,7 +432,7 @@ def event_simulate(*, data: EventInput, include_rule: EarningRule | None = None)
     simulates a rule before it goes live)."""
     event_type = data.type if isinstance(data.type, str) else None
     programme = _programme_load(event_type=event_type, include_rule=include_rule, inactive=True)
-    attributes = _input_check(data, key_required=False, span=_plausible_span())
+    attributes = _input_check(data, key_required=False, span=_plausible_span(simulated=True))
     if data.idempotency_key:
         stored = ActivityEvent.objects.filter(idempotency_key=data.idempotency_key).first()
         if stored is not None:
@@ -497,7 +497,7 @@ def _record(
     cached one, not yet checked against the revision (`_ProgrammeToCheck`)."""
     if checked is None:
         try:
-            attributes = _input_check(data, key_required=True, span=_plausible_span())
+            attributes = _input_check(data, key_required=True, span=_plausible_span(simulated=False))
             checked = attributes, _facts(data, attributes, programme)
         except EventError:
             if unverified:
@@ -878,18 +878,17 @@ def _programme_load(
     )
 
 
-def _plausible_span() -> tuple[datetime, datetime]:
+def _plausible_span(*, simulated: bool) -> tuple[datetime, datetime]:
     """The dates an event may have now: at most EVENTS_MAX_AGE_DAYS ago, at most
-    EVENTS_MAX_AHEAD_SECONDS ahead of this server's clock (the sender's may be a little fast)."""
+    EVENTS_MAX_AHEAD_SECONDS ahead of this server's clock (the sender's may be a little fast). A
+    simulated event may be as far in the future as in the past (a rule tried before its period)."""
     now = timezone.now()
-    return (
-        now - timedelta(days=settings.EVENTS_MAX_AGE_DAYS),
-        now + timedelta(seconds=settings.EVENTS_MAX_AHEAD_SECONDS),
-    )
+    age = timedelta(days=settings.EVENTS_MAX_AGE_DAYS)
+    return now - age, now + (age if simulated else timedelta(seconds=settings.EVENTS_MAX_AHEAD_SECONDS))
 
 
 def _input_check(data: EventInput, *, key_required: bool, span: tuple[datetime, datetime]) -> dict:
-    """The event's own fields checked (`span`: the plausible dates, `_plausible_span()`); returns its
+    """The event's own fields checked (`span`: the plausible dates, `_plausible_span`); returns its
     attributes as they will be stored (JSON). Text holding a NUL character, which PostgreSQL refuses,
     is refused here, before any query."""
     key = data.idempotency_key
@@ -921,7 +920,7 @@ def _input_check(data: EventInput, *, key_required: bool, span: tuple[datetime, 
     if occurred_at > span[1]:
         raise EventError(
             field="occurred_at",
-            message=f"is in the future (more than {settings.EVENTS_MAX_AHEAD_SECONDS} s ahead of our clock)",
+            message=f"is too far in the future: at most {span[1]:%Y-%m-%dT%H:%M:%S}Z (the server's clock)",
         )
     if not isinstance(data.attributes, dict):
         raise EventError(field="attributes", message="must be an object")

@@ -211,10 +211,8 @@ def _iso(delta: timedelta) -> str:
 @pytest.mark.parametrize("occurred_at", [*EDGES, "future", "past"])
 @pytest.mark.parametrize("path", ["/api/v1/events", "/api/v1/simulate"])
 def test_dates_out_of_range_or_not_plausible_are_400(api, path, occurred_at):
-    occurred_at = {
-        "future": _iso(timedelta(minutes=6)),
-        "past": _iso(-timedelta(days=3653)),
-    }.get(occurred_at, occurred_at)
+    ahead = timedelta(days=3653) if path == "/api/v1/simulate" else timedelta(minutes=6)
+    occurred_at = {"future": _iso(ahead), "past": _iso(-timedelta(days=3653))}.get(occurred_at, occurred_at)
     before = _written(api)
     _refused(api.post(path, {**PURCHASE, "occurred_at": occurred_at}, headers=_key()), "occurred_at")
     assert _written(api) == before
@@ -224,6 +222,12 @@ def test_plausible_dates_are_recorded(api):
     for delta in (timedelta(minutes=4), -timedelta(days=3640)):
         response = api.post("/api/v1/events", {**PURCHASE, "occurred_at": _iso(delta)}, headers=_key())
         assert response.status_code == 201, response.content
+
+
+def test_an_event_of_next_month_can_be_simulated(api):
+    body = {**PURCHASE, "occurred_at": _iso(timedelta(days=30))}
+    response = api.post("/api/v1/simulate", body)
+    assert (response.status_code, response.json()["points_awarded"]) == (200, 42), response.content
 
 
 def test_the_plausible_span_is_a_setting(api, settings):
