@@ -27,6 +27,7 @@ ERRORS = {
         ErrorSerializer, description="unknown member (unless the brand auto-creates members)"
     ),
     409: OpenApiResponse(ErrorSerializer, description="the event conflicts with what is recorded"),
+    413: OpenApiResponse(ErrorSerializer, description="the body is over the size limit"),
     422: OpenApiResponse(ErrorSerializer, description="the event cannot be applied (member blocked...)"),
     429: OpenApiResponse(ErrorSerializer, description="over the key's rate limit"),
 }
@@ -91,9 +92,11 @@ class EventBatchView(BrandApi, APIView):
             "A malformed batch (not a list, more than 1,000 events, an event missing a field or with a "
             "malformed date) is refused whole with a 400 naming the field, and nothing is written. "
             "Otherwise each event is recorded on its own: `results` has, in the same order, each "
-            "event's answer or its `error`. An error with status 503 means the event was not recorded "
-            "(the database refused its part of the batch): send the batch again, the events already "
-            "recorded are answered as replays and earn nothing twice."
+            "event's answer or its `error` (an unknown member, a NUL character, a date older than "
+            "EVENTS_MAX_AGE_DAYS days or ahead of the server's clock, an amount that is not a plain "
+            "number...: that event only, the others are recorded). An error with status 503 means "
+            "the event was not recorded (the database refused its part of the batch): send the "
+            "batch again, the events already recorded are answered as replays and earn nothing twice."
         ),
         request=BatchInputSerializer,
         responses={200: BatchResultSerializer, **ERRORS},
