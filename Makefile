@@ -49,5 +49,7 @@ services-start: $(STAMP)
 services-stop: $(STAMP)
 	@$(EMBEDDED) stop
 
-clean-data: services-stop
+# Also the folder of its own that PostgreSQL keeps its data in under root (platform/embedded.py).
+clean-data: $(STAMP)
+	@$(EMBEDDED) clean
 	rm -rf var

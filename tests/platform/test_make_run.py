@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import shutil
 import signal
 import socket
@@ -34,12 +35,25 @@ def _get(port: int, host: str, path: str = "/") -> int | None:
         return None
 
 
-def _processes_using(var_dir: Path, port: int) -> list[str]:
-    """Every process still running that belongs to this run (its data folder or its web port)."""
+def _embedded(env: dict, *args: str) -> str:
+    return subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "platform/embedded.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def _processes_using(var_dir: Path, pg_data: str, env: dict) -> list[str]:
+    """Every process still running that belongs to this run: its data folders (PostgreSQL's is
+    outside var/ under root) or its ports."""
+    needles = [str(var_dir), pg_data, f":{env['PORT']}", f":{env['EMBEDDED_REDIS_PORT']}"]
     found = []
     for proc in psutil.process_iter(["pid", "cmdline"]):
         cmdline = " ".join(proc.info["cmdline"] or [])
-        if str(var_dir) in cmdline or f":{port}" in cmdline:
+        if any(needle in cmdline for needle in needles):
             found.append(f"{proc.info['pid']} {cmdline[:120]}")
     return found
 
@@ -86,6 +100,15 @@ def test_make_run_serves_demo_brands_and_ctrl_c_stops_everything():
         EMBEDDED_REDIS_PORT=str(_free_port()),
     )
 
+    pg_data = re.search(r"PostgreSQL: \w+, data in (.+)", _embedded(env, "status")).group(1)
+    try:
+        _run_twice(env, port, var_dir, pg_data)
+    finally:
+        _embedded(env, "clean")
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def _run_twice(env: dict, port: int, var_dir: Path, pg_data: str) -> None:
     process = _start(env)
     try:
         assert _wait_for(port, "citycar.localhost"), "no 200 from the demo brand within 120 s"
@@ -120,7 +143,7 @@ def test_make_run_serves_demo_brands_and_ctrl_c_stops_everything():
         output = _ctrl_c(process)
     assert "Operator console" in output and "admin@citycar.example" in output
     time.sleep(1)
-    assert _processes_using(var_dir, port) == [], output[-3000:]
+    assert _processes_using(var_dir, pg_data, env) == [], output[-3000:]
 
     # Second run: the data is kept (the brand made from "another terminal" is still served).
     process = _start(env)
@@ -130,5 +153,4 @@ def test_make_run_serves_demo_brands_and_ctrl_c_stops_everything():
         output = _ctrl_c(process)
     assert "CityCar Club: already there" in output
     time.sleep(1)
-    assert _processes_using(var_dir, port) == []
-    shutil.rmtree(var_dir, ignore_errors=True)
+    assert _processes_using(var_dir, pg_data, env) == []
