@@ -1,12 +1,22 @@
 #!/usr/bin/env python3
-"""`make run`: migrate, seed the demo once, start web + Celery worker + beat, print URLs and logins.
+"""`make run`: migrate, seed the demo once, start web + Celery worker + beat, print URLs and logins,
+and keep them running.
 
-PostgreSQL and Redis are already up (platform/embedded.py starts them around this script). Ctrl-C
-stops every process started here; embedded.py then stops the services it started.
+PostgreSQL and Redis are already up (platform/embedded.py starts them around this script). This
+script is the supervisor: when web, worker or beat exits, or an embedded service that embedded.py
+started for this run dies (the names in LOYALTY_EMBEDDED_STARTED; external servers and ones that
+were already running are not ours), it says so and starts it again. It gives up, stopping
+everything, when one had to be restarted RESTART_LIMIT times within RESTART_WINDOW seconds or could
+not be started again RESTART_LIMIT times in a row. Ctrl-C stops every process started here;
+embedded.py then stops the services it started.
+
+The web server listens on 127.0.0.1 unless HOST says otherwise: the demo logins share one password.
 """
 
 from __future__ import annotations
 
+import errno
+import importlib.util
 import os
 import signal
 import socket
@@ -18,17 +28,38 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 PORT = int(os.environ.get("PORT", "8000"))
+HOST = os.environ.get("HOST", "127.0.0.1")
 VAR = Path(os.environ.get("LOYALTY_VAR_DIR", ROOT / "var"))
+RESTART_LIMIT = 5
+RESTART_WINDOW = 60.0
 
 
-def port_taken(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+def _say(message: str) -> None:
+    print(f"[run] {message}", flush=True)
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the web server could not listen on host:port, or None."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(("0.0.0.0", port))
-        except OSError:
-            return True
-    return False
+            sock.bind((host, port))
+        except socket.gaierror:
+            return f"HOST={host} is not an IP address: give one of this machine's, e.g. HOST=127.0.0.1."
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return f"Port {port} is already in use: stop what uses it, or run with PORT=<other port>."
+            return f"Cannot listen on {host}:{port}: {error.strerror}."
+    return None
+
+
+def embedded_module():
+    """platform/embedded.py (`platform` is not a package: it would shadow the standard library's)."""
+    spec = importlib.util.spec_from_file_location("loyalty_embedded", ROOT / "platform" / "embedded.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def manage(*args: str) -> None:
@@ -55,7 +86,7 @@ def processes() -> dict[str, list[str]]:
     """The process list; platform/Procfile says the same for process managers in production."""
     return {
         "web": web_command(
-            host="0.0.0.0",
+            host=HOST,
             port=PORT,
             workers=os.environ.get("WEB_CONCURRENCY", "2"),
             threads=os.environ.get("WEB_THREADS", "4"),
@@ -103,12 +134,129 @@ def banner() -> str:
             f"{PROGRAMMES[demo.slug]['member'][1]} / {password} (member)",
         ]
     lines += [f"  Health                http://{settings.PLATFORM_DOMAIN}:{PORT}/health", ""]
+    if HOST in ("127.0.0.1", "localhost", "::1"):
+        lines += [f"  Listening on {HOST} only; HOST=0.0.0.0 make run listens on every interface.", ""]
+    else:
+        lines += [f"  Listening on {HOST}: the demo logins above are reachable from the network.", ""]
     return "\n".join(lines)
 
 
+def _kill_group(pgid: int) -> None:
+    """What is left of a child's process group (a dead Celery worker's pool, granian's workers)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class RestartFailed(Exception):
+    pass
+
+
+class Child:
+    """web, worker or beat: a child process in a session of its own."""
+
+    def __init__(self, name: str, command: list[str]) -> None:
+        self.name = name
+        self.command = command
+        self.process = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen:
+        # Own session: Ctrl-C reaches the supervisor only, which stops the children in order.
+        return subprocess.Popen(self.command, cwd=ROOT, start_new_session=True)
+
+    def down(self) -> str | None:
+        code = self.process.poll()
+        return None if code is None else f"exited with code {code}"
+
+    def restart(self) -> str:
+        _kill_group(self.process.pid)
+        try:
+            self.process = self._spawn()
+        except OSError as error:
+            raise RestartFailed(error) from error
+        return f"pid {self.process.pid}"
+
+    def terminate(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+
+    def wait(self, deadline: float) -> None:
+        try:
+            self.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        _kill_group(self.process.pid)
+
+
+class Service:
+    """An embedded PostgreSQL or Redis that embedded.py started for this run."""
+
+    def __init__(self, service, errors: tuple[type[Exception], ...]) -> None:
+        self.service = service
+        self.name = service.name
+        self.errors = errors
+
+    def down(self) -> str | None:
+        return None if self.service.alive() else "is down"
+
+    def restart(self) -> str:
+        try:
+            self.service.start()
+        except self.errors as error:
+            raise RestartFailed(error) from error
+        return f"data in {self.service.where()}"
+
+
+def supervised_services() -> list[Service]:
+    started = [key for key in os.environ.get("LOYALTY_EMBEDDED_STARTED", "").split(",") if key]
+    if not started:
+        return []
+    embedded = embedded_module()
+    errors = (embedded.ServiceError, subprocess.CalledProcessError, OSError)
+    return [Service(service, errors) for service in embedded.services() if service.key in started]
+
+
+def supervise(watched: list, should_stop) -> int:
+    """Keep `watched` running until should_stop(); 1 when one kept failing, else 0."""
+    restarts: dict[str, list[float]] = {item.name: [] for item in watched}
+    failures: dict[str, int] = {item.name: 0 for item in watched}
+    while not should_stop():
+        for item in watched:
+            why = item.down()
+            if why is None:
+                continue
+            now = time.monotonic()
+            recent = restarts[item.name] = [t for t in restarts[item.name] if now - t < RESTART_WINDOW]
+            if len(recent) >= RESTART_LIMIT:
+                _say(
+                    f"{item.name} {why} after {len(recent)} restarts within {RESTART_WINDOW:.0f} s: "
+                    "giving up, stopping everything."
+                )
+                return 1
+            if failures[item.name] >= RESTART_LIMIT:
+                _say(f"{item.name} could not be started {failures[item.name]} times in a row: giving up.")
+                return 1
+            recent.append(now)
+            count = f"{len(recent)} of {RESTART_LIMIT} in {RESTART_WINDOW:.0f} s"
+            _say(f"{item.name} {why}; restarting it ({count}).")
+            try:
+                how = item.restart()
+            except RestartFailed as error:
+                failures[item.name] += 1
+                _say(f"{item.name} could not be restarted: {error}")
+            else:
+                failures[item.name] = 0
+                _say(f"{item.name} restarted ({how}).")
+        time.sleep(0.5)
+    return 0
+
+
 def main() -> int:
-    if port_taken(PORT):
-        print(f"Port {PORT} is already in use: stop what uses it, or run with PORT=<other port> make run.")
+    problem = port_problem(HOST, PORT)
+    if problem:
+        print(problem)
         return 1
     VAR.mkdir(parents=True, exist_ok=True)
     try:
@@ -118,7 +266,6 @@ def main() -> int:
         print(f"Start-up step failed: {' '.join(error.cmd[1:])}")
         return 1
 
-    children: dict[str, subprocess.Popen] = {}
     stopping = False
 
     def stop(*_args) -> None:
@@ -127,30 +274,18 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    for name, command in processes().items():
-        # Own session: Ctrl-C reaches this supervisor only, which stops the children in order.
-        children[name] = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+    services = supervised_services()
+    children = [Child(name, command) for name, command in processes().items()]
     print(banner(), flush=True)
 
-    exit_code = 0
-    while not stopping:
-        for name, child in children.items():
-            if child.poll() is not None:
-                print(f"{name} exited with code {child.returncode}; stopping the rest.")
-                exit_code = 1
-                stopping = True
-        time.sleep(0.3)
+    exit_code = supervise([*services, *children], lambda: stopping)
 
     print("Stopping web, worker and beat...", flush=True)
-    for child in children.values():
-        if child.poll() is None:
-            child.terminate()
+    for child in children:
+        child.terminate()
     deadline = time.monotonic() + 15
-    for child in children.values():
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
+    for child in children:
+        child.wait(deadline)
     return exit_code
 
 
