@@ -1,0 +1,52 @@
+"""make run's supervisor (platform/run.py) on real child processes: what keeps dying is given up on
+with one line, the run then stops; a child that dies once is started again."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run_module():
+    spec = importlib.util.spec_from_file_location("loyalty_run", ROOT / "platform" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_child_that_keeps_dying_is_given_up_on_with_one_line(capsys):
+    run = _run_module()
+    child = run.Child("worker", [sys.executable, "-c", "raise SystemExit(3)"])
+    started = time.monotonic()
+    assert run.supervise([child], lambda: False) == 1
+    assert time.monotonic() - started < run.RESTART_WINDOW
+    lines = capsys.readouterr().out.splitlines()
+    assert lines.count("[run] worker exited with code 3; restarting it (1 of 5 in 60 s).") == 1
+    assert sum("restarting it" in line for line in lines) == run.RESTART_LIMIT
+    assert lines[-1] == (
+        "[run] worker exited with code 3 after 5 restarts within 60 s: giving up, stopping everything."
+    )
+
+
+def test_a_child_that_died_once_runs_again(tmp_path, capsys):
+    run = _run_module()
+    marker = tmp_path / "first-run-done"
+    # Dies on its first run only, then runs until stopped.
+    script = f"import pathlib, sys, time\nm = pathlib.Path({str(marker)!r})\nif not m.exists():\n"
+    script += "    m.touch(); sys.exit(1)\ntime.sleep(60)\n"
+    child = run.Child("beat", [sys.executable, "-c", script])
+    deadline = time.monotonic() + 5
+    try:
+        assert run.supervise([child], lambda: time.monotonic() > deadline) == 0
+        assert child.down() is None
+    finally:
+        child.terminate()
+        child.wait(time.monotonic() + 5)
+    out = capsys.readouterr().out
+    assert "[run] beat exited with code 1; restarting it (1 of 5 in 60 s)." in out
+    assert f"[run] beat restarted (pid {child.process.pid})." in out
+    assert "giving up" not in out
