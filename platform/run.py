@@ -219,33 +219,44 @@ def supervised_services() -> list[Service]:
 
 
 def supervise(watched: list, should_stop) -> int:
-    """Keep `watched` running until should_stop(); 1 when one kept failing, else 0."""
-    restarts: dict[str, list[float]] = {item.name: [] for item in watched}
+    """Keep `watched` running until should_stop(); 1 when one kept failing, else 0. A death counts
+    towards RESTART_LIMIT within RESTART_WINDOW; a start that fails is tried again after 1, 2, 3...
+    seconds, RESTART_LIMIT times in a row at most (a killed PostgreSQL that its new parent has not
+    reaped yet still holds its lock files for a moment)."""
+    deaths: dict[str, list[float]] = {item.name: [] for item in watched}
     failures: dict[str, int] = {item.name: 0 for item in watched}
+    retry_at: dict[str, float] = {item.name: 0.0 for item in watched}
     while not should_stop():
         for item in watched:
             why = item.down()
             if why is None:
                 continue
             now = time.monotonic()
-            recent = restarts[item.name] = [t for t in restarts[item.name] if now - t < RESTART_WINDOW]
-            if len(recent) >= RESTART_LIMIT:
-                _say(
-                    f"{item.name} {why} after {len(recent)} restarts within {RESTART_WINDOW:.0f} s: "
-                    "giving up, stopping everything."
-                )
-                return 1
-            if failures[item.name] >= RESTART_LIMIT:
-                _say(f"{item.name} could not be started {failures[item.name]} times in a row: giving up.")
-                return 1
-            recent.append(now)
-            count = f"{len(recent)} of {RESTART_LIMIT} in {RESTART_WINDOW:.0f} s"
-            _say(f"{item.name} {why}; restarting it ({count}).")
+            if failures[item.name] == 0:  # it died (rather than failed to start again)
+                recent = deaths[item.name] = [t for t in deaths[item.name] if now - t < RESTART_WINDOW]
+                if len(recent) >= RESTART_LIMIT:
+                    _say(
+                        f"{item.name} {why} after {len(recent)} restarts within {RESTART_WINDOW:.0f} s: "
+                        "giving up, stopping everything."
+                    )
+                    return 1
+                recent.append(now)
+                count = f"{len(recent)} of {RESTART_LIMIT} in {RESTART_WINDOW:.0f} s"
+                _say(f"{item.name} {why}; restarting it ({count}).")
+            elif now < retry_at[item.name]:
+                continue
             try:
                 how = item.restart()
             except RestartFailed as error:
-                failures[item.name] += 1
-                _say(f"{item.name} could not be restarted: {error}")
+                failed = failures[item.name] = failures[item.name] + 1
+                if failed >= RESTART_LIMIT:
+                    _say(
+                        f"{item.name} could not be started again ({error}), {failed} times in a row: "
+                        "giving up, stopping everything."
+                    )
+                    return 1
+                _say(f"{item.name} could not be restarted ({error}); trying again in {failed} s.")
+                retry_at[item.name] = time.monotonic() + failed
             else:
                 failures[item.name] = 0
                 _say(f"{item.name} restarted ({how}).")

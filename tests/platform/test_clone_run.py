@@ -11,8 +11,10 @@ files), stamped as installed so that make does not install again.
 
 from __future__ import annotations
 
+import grp
 import http.client
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -52,6 +54,17 @@ def _until(condition, seconds: float) -> bool:
             return True
         time.sleep(0.25)
     return False
+
+
+def _postmaster_pid(data: Path) -> int:
+    return int((data / "postmaster.pid").read_text().split()[0])
+
+
+def _ids(pid: int) -> tuple[list[str], list[str], list[str]]:
+    """A process's user ids, group ids and supplementary groups, as the kernel says."""
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    fields = {line.split(":")[0]: line.split(":")[1].split() for line in lines if ":" in line}
+    return fields["Uid"], fields["Gid"], fields["Groups"]
 
 
 def _modes(paths: list[Path]) -> dict[str, tuple[int, int, int]]:
@@ -217,22 +230,15 @@ def test_clone_in_a_mode_700_folder_serves_the_demo(run):
 @pytest.mark.slow
 @pytest.mark.skipif(not IS_ROOT, reason="as another user PostgreSQL runs as that user")
 def test_postgres_runs_as_its_own_user_and_group_without_supplementary_groups(run):
-    import grp
-    import pwd
-
     uid, gid = pwd.getpwnam("loyalty_pg").pw_uid, grp.getgrnam("loyalty_pg").gr_gid
     assert uid != 0 and gid != 0
     data = run.pg_data()
     assert not data.is_relative_to(run.top), "the server user cannot reach the mode-700 folder"
-    postmaster = psutil.Process(int((data / "postmaster.pid").read_text().split()[0]))
+    postmaster = psutil.Process(_postmaster_pid(data))
     processes = [postmaster, *postmaster.children()]
     assert len(processes) > 3
     for proc in processes:
-        status = Path(f"/proc/{proc.pid}/status").read_text()
-        ids = {line.split(":")[0]: line.split(":")[1].split() for line in status.splitlines() if ":" in line}
-        assert ids["Uid"] == [str(uid)] * 4, (proc.cmdline(), ids["Uid"])
-        assert ids["Gid"] == [str(gid)] * 4, (proc.cmdline(), ids["Gid"])
-        assert ids["Groups"] == [], (proc.cmdline(), ids["Groups"])
+        assert _ids(proc.pid) == ([str(uid)] * 4, [str(gid)] * 4, []), proc.cmdline()
 
 
 @pytest.mark.slow
@@ -262,6 +268,25 @@ def test_killed_redis_comes_back_by_itself(run):
     assert _until(back, 15), run.output()[-3000:]
     assert "[run] Redis is down; restarting it" in run.output()
     assert _until(lambda: _get(run.port, "citycar.localhost") == 200, 15)
+
+
+@pytest.mark.slow
+def test_killed_postgres_comes_back_by_itself(run):
+    data = run.pg_data()
+    killed = _postmaster_pid(data)
+    os.kill(killed, signal.SIGKILL)
+
+    def back() -> bool:
+        try:
+            pid = _postmaster_pid(data)
+        except (OSError, ValueError):
+            return False
+        return pid != killed and _get(run.port, "citycar.localhost") == 200
+
+    assert _until(back, 30), run.output()[-3000:]
+    assert "[run] PostgreSQL is down; restarting it" in run.output()
+    if IS_ROOT:  # restarted the same way: its own user and group, no other
+        assert _ids(_postmaster_pid(data))[1:] == ([str(grp.getgrnam("loyalty_pg").gr_gid)] * 4, [])
 
 
 @pytest.mark.slow
