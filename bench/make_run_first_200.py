@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -66,7 +67,7 @@ def main() -> None:
     var_dir = Path(tempfile.mkdtemp(prefix="loyalty-bench-run-"))
     os.chmod(var_dir, 0o755)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "HOST")}
     env.update(
         PORT=str(port),
         LOYALTY_VAR_DIR=str(var_dir),
@@ -80,6 +81,10 @@ def main() -> None:
         seconds = time_to_first_200(env, port)
         figure = f"{seconds:.1f} s" if seconds is not None else "NOT reached within 180 s"
         print(f"make run -> first 200 on citycar.localhost, {label}: {figure}")
+    # Under root PostgreSQL's files are outside the data folder (platform/embedded.py): clean removes both.
+    subprocess.run(
+        [sys.executable, "platform/embedded.py", "clean"], cwd=ROOT, env=env, capture_output=True, check=False
+    )
     shutil.rmtree(var_dir, ignore_errors=True)
 
 
