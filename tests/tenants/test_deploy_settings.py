@@ -46,13 +46,18 @@ def test_check_deploy_in_production_reports_nothing():
 
 
 # Requests made by a production process (DJANGO_ENV=production) on the test database: for each
-# (host, path, through an HTTPS proxy?), the status, Location and security headers.
+# (host, path, through an HTTPS proxy?), the status, Location and security headers. With a second
+# argument, Django's SecurityMiddleware is moved first (where Django's documentation puts it).
 PRODUCTION_REQUESTS = """
 import json, os, sys
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
 import django
 django.setup()
+from django.conf import settings
 from django.test import Client
+if len(sys.argv) > 2:
+    security = "django.middleware.security.SecurityMiddleware"
+    settings.MIDDLEWARE = [security, *(name for name in settings.MIDDLEWARE if name != security)]
 answers = []
 for host, path, https in json.loads(sys.argv[1]):
     extra = {"HTTP_X_FORWARDED_PROTO": "https"} if https else {}
@@ -67,14 +72,20 @@ print(json.dumps(answers))
 """
 
 
-def production_get(requests: list[tuple[str, str, bool]]) -> list[dict]:
+def production_get(requests: list[tuple[str, str, bool]], *, security_first: bool = False) -> list[dict]:
     settings_dict = connection.settings_dict
     database_url = (
         f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/"
         f"{settings_dict['NAME']}"
     )
     result = subprocess.run(
-        [sys.executable, "-c", PRODUCTION_REQUESTS, json.dumps(requests)],
+        [
+            sys.executable,
+            "-c",
+            PRODUCTION_REQUESTS,
+            json.dumps(requests),
+            *(["first"] if security_first else []),
+        ],
         cwd=ROOT,
         env=production_env(DATABASE_URL=database_url),
         capture_output=True,
@@ -90,6 +101,15 @@ def test_production_redirects_plain_http_to_https_except_health(live_db, brand_a
     assert (plain["status"], plain["location"]) == (301, f"https://{host}/")
     assert proxied["status"] == 200
     assert health["status"] == 200  # load balancers probe over plain HTTP
+
+
+def test_health_stays_exempt_from_the_redirect_with_the_security_middleware_first(live_db, brand_a):
+    """/health answers before the SecurityMiddleware today; SECURE_REDIRECT_EXEMPT keeps it so if the
+    middleware moves first."""
+    host = host_of(brand_a)
+    plain, health = production_get([(host, "/", False), (host, "/health", False)], security_first=True)
+    assert plain["status"] == 301
+    assert health["status"] == 200
 
 
 @pytest.fixture
