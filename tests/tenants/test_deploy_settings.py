@@ -12,6 +12,7 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -74,9 +75,11 @@ print(json.dumps(answers))
 
 def production_get(requests: list[tuple[str, str, bool]], *, security_first: bool = False) -> list[dict]:
     settings_dict = connection.settings_dict
+    login = quote(settings_dict["USER"]) + (
+        f":{quote(settings_dict['PASSWORD'])}" if settings_dict["PASSWORD"] else ""
+    )
     database_url = (
-        f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/"
-        f"{settings_dict['NAME']}"
+        f"postgres://{login}@{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
     )
     result = subprocess.run(
         [
