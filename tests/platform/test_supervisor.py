@@ -1,9 +1,12 @@
 """make run's supervisor (platform/run.py) on real child processes: what keeps dying is given up on
-with one line, the run then stops; a child that dies once is started again."""
+with one line, the run then stops; a child that dies once is started again. And a HOST it cannot
+listen on is one line."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -50,3 +53,22 @@ def test_a_child_that_died_once_runs_again(tmp_path, capsys):
     assert "[run] beat exited with code 1; restarting it (1 of 5 in 60 s)." in out
     assert f"[run] beat restarted (pid {child.process.pid})." in out
     assert "giving up" not in out
+
+
+def test_make_run_with_a_host_that_is_not_an_address_says_so_in_one_line():
+    for host, message in (
+        ("nonsense", "HOST=nonsense is not an IP address"),
+        ("192.0.2.1", "Cannot listen on 192.0.2.1:"),  # TEST-NET-1: not an address of this machine
+    ):
+        result = subprocess.run(
+            [sys.executable, "platform/run.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "HOST": host, "PORT": "8000"},
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 1
+        assert result.stdout.startswith(message) and result.stdout.count("\n") == 1, result.stdout
+        assert result.stderr == ""
