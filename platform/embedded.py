@@ -208,6 +208,10 @@ class Postgres:
             raise ServiceError(f"a PostgreSQL still runs on {old} (pid {pid}): stop it first")
         self.data.rmdir()
         shutil.move(old, self.data)
+        uid, gid = pwd.getpwnam(PG_SYSTEM_USER).pw_uid, grp.getgrnam(PG_SYSTEM_USER).gr_gid
+        for folder, _dirs, files in os.walk(self.data):  # a copy across file systems is root's
+            for path in [folder, *(os.path.join(folder, name) for name in files)]:
+                os.chown(path, uid, gid, follow_symlinks=False)
         _say(f"moved the PostgreSQL data from {old} to {self.data}")
 
     # --- both -----------------------------------------------------------------------------------------

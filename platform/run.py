@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import importlib.util
+import ipaddress
 import os
 import signal
 import socket
@@ -40,13 +41,15 @@ def _say(message: str) -> None:
 
 def port_problem(host: str, port: int) -> str | None:
     """Why the web server could not listen on host:port, or None."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"HOST={host} is not an IP address: give one of this machine's, e.g. HOST=127.0.0.1."
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
-        except socket.gaierror:
-            return f"HOST={host} is not an IP address: give one of this machine's, e.g. HOST=127.0.0.1."
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
                 return f"Port {port} is already in use: stop what uses it, or run with PORT=<other port>."
@@ -134,7 +137,7 @@ def banner() -> str:
             f"{PROGRAMMES[demo.slug]['member'][1]} / {password} (member)",
         ]
     lines += [f"  Health                http://{settings.PLATFORM_DOMAIN}:{PORT}/health", ""]
-    if HOST in ("127.0.0.1", "localhost", "::1"):
+    if ipaddress.ip_address(HOST).is_loopback:
         lines += [f"  Listening on {HOST} only; HOST=0.0.0.0 make run listens on every interface.", ""]
     else:
         lines += [f"  Listening on {HOST}: the demo logins above are reachable from the network.", ""]

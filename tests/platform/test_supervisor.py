@@ -58,6 +58,7 @@ def test_a_child_that_died_once_runs_again(tmp_path, capsys):
 def test_make_run_with_a_host_that_is_not_an_address_says_so_in_one_line():
     for host, message in (
         ("nonsense", "HOST=nonsense is not an IP address"),
+        ("localhost", "HOST=localhost is not an IP address"),  # granian takes addresses only
         ("192.0.2.1", "Cannot listen on 192.0.2.1:"),  # TEST-NET-1: not an address of this machine
     ):
         result = subprocess.run(
