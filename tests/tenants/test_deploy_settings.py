@@ -26,8 +26,12 @@ from tests.conftest import TEST_PASSWORD, host_of
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Set by the test run, never in production (the browser tests set the last one for Playwright).
+NOT_IN_PRODUCTION = {"DEBUG", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def production_env(**extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "DJANGO_SETTINGS_MODULE"}}
+    env = {key: value for key, value in os.environ.items() if key not in NOT_IN_PRODUCTION}
     env.update(DJANGO_ENV="production", SECRET_KEY=secrets.token_urlsafe(50), **extra)
     return env
 
