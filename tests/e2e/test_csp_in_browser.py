@@ -99,6 +99,9 @@ def test_member_site_backoffice_console_and_api_docs_work_under_the_policy(
         log_in(page, base, f"admin@{fresh_brand.slug}.example")
         seen.visit(base + "/backoffice/", "backoffice-index", tmp_path)
         seen.visit(f"{base}/backoffice/loyalty/earningrule/{rule.pk}/change/", "backoffice-rule", tmp_path)
+        page.click("#calendarlink0")  # Django's own admin scripts: the date picker
+        assert page.locator("#calendarbox0").is_visible()
+        page.keyboard.press("Escape")
         page.fill("input[name=sim-member]", "csp-web")
         page.fill("input[name=sim-occurred_at]", "2026-05-04T19:30")
         page.press("input[name=sim-member]", "Enter")  # the nonce'd script turns Enter into Simulate
