@@ -156,10 +156,12 @@ class Postgres:
         self._ensure_account()
         uid, gid = pwd.getpwnam(PG_SYSTEM_USER).pw_uid, grp.getgrnam(PG_SYSTEM_USER).gr_gid
         for folder in (SERVICE_HOME, self.home):
-            if not folder.exists():
+            try:
                 folder.mkdir(mode=0o750)
-                os.chown(folder, 0, gid)
-                folder.chmod(0o750)
+            except FileExistsError:  # ours already, as we made it
+                continue
+            os.chown(folder, 0, gid)
+            folder.chmod(0o750)
         (self.home / "var-dir").write_text(f"{os.path.realpath(VAR)}\n")
         self._install()
         if not self.data.exists():
