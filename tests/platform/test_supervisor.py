@@ -1,6 +1,6 @@
 """make run's supervisor (platform/run.py) on real child processes: what keeps dying is given up on
-with one line, the run then stops; a child that dies once is started again. And a HOST it cannot
-listen on is one line."""
+with one line, the run then stops, and so is what cannot be started again; a child that dies once is
+started again. And a HOST it cannot listen on is one line."""
 
 from __future__ import annotations
 
@@ -73,3 +73,18 @@ def test_make_run_with_a_host_that_is_not_an_address_says_so_in_one_line():
         assert result.returncode == 1
         assert result.stdout.startswith(message) and result.stdout.count("\n") == 1, result.stdout
         assert result.stderr == ""
+
+
+def test_what_cannot_be_started_again_is_given_up_on_with_one_line(tmp_path, capsys):
+    run = _run_module()
+    run.RESTART_LIMIT = 2  # failed starts are retried after 1, 2, ... s: keep the test short
+    child = run.Child("beat", [sys.executable, "-c", "raise SystemExit(1)"])
+    child.command = [str(tmp_path / "no-such-program")]  # from now on, it cannot be started
+    assert run.supervise([child], lambda: False) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "[run] beat exited with code 1; restarting it (1 of 2 in 60 s)."
+    assert lines[1].startswith("[run] beat could not be restarted (")
+    assert lines[1].endswith("trying again in 1 s.")
+    assert lines[2].startswith("[run] beat could not be started again (")
+    assert lines[2].endswith("2 times in a row: giving up, stopping everything.")
+    assert len(lines) == 3
