@@ -23,7 +23,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from tenants.tasks import enqueue_on_commit
+from core.outbox import enqueue_on_commit
 
 from .imports import gift_import, gifts_export_csv
 from .models import (

@@ -374,11 +374,24 @@ class ServicePush(models.Model):
     response_status = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    requeue_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="when the outbox sweeper queues a send again if the push is still waiting "
+        "(empty: sent, in the development outbox, or given up)",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["order", "action"], name="service_push_once_per_event"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["requeue_at"],
+                name="service_push_requeue",
+                condition=models.Q(requeue_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

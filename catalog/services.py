@@ -26,10 +26,10 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.outbox import enqueue_on_commit, requeue_after, retry_delay
 from loyalty.models import LedgerEntry, Member
 from loyalty.services.ledger import EntryCause, InsufficientPoints, member_lock, points_debit, points_restore
 from loyalty.services.ledger import programme_settings as loyalty_programme_settings
-from tenants.tasks import enqueue_on_commit
 
 from .models import (
     CatalogSettings,
@@ -541,7 +541,8 @@ def _event_record(
 
 
 def _service_push_queue(*, order: Order, lines: list[OrderLine], action: str, at: datetime) -> None:
-    """For an order with service credits, an outbox row for this event and a task to send it."""
+    """For an order with service credits, an outbox row for this event and a task to send it after
+    commit (the outbox sweeper queues it again if that send is lost, core.outbox)."""
     lines = [line for line in lines if line.kind == Gift.Kind.SERVICE_CREDIT]
     if not lines:
         return
@@ -564,6 +565,7 @@ def _service_push_queue(*, order: Order, lines: list[OrderLine], action: str, at
                 for line in lines
             ],
         },
+        requeue_at=timezone.now() + requeue_after(),
     )
     enqueue_on_commit(service_push_send_task, push.pk)
 
@@ -617,10 +619,10 @@ def service_credit_provider() -> HttpServiceCreditProvider | OutboxServiceCredit
 
 
 def service_push_send(*, push_id: int) -> ServicePush | None:
-    """Send one outbox row, once: the row stays locked while it is sent, a sent row is never sent
-    again, and the receiver gets an Idempotency-Key to drop a replay after a crash. Raises
-    `ServicePushFailed` (after recording it) so the task retries."""
-    failure = None
+    """Send one outbox row, once: the row stays locked while it is sent (a send already under way
+    is skipped: None), a sent row is never sent again, and the receiver gets an Idempotency-Key to
+    drop a replay after a crash. A failure is recorded with the time the sweeper sends it again
+    if its retry (`core.outbox.retry_delay`, queued by the task) is lost, or gives the push up."""
     with transaction.atomic():
         push = ServicePush.objects.select_for_update(skip_locked=True).filter(pk=push_id).first()
         if push is None or push.status in (ServicePush.Status.SENT, ServicePush.Status.OUTBOX):
@@ -631,15 +633,15 @@ def service_push_send(*, push_id: int) -> ServicePush | None:
                 payload=push.payload, idempotency_key=f"{connection.schema_name}-service-push-{push.pk}"
             )
         except ServicePushFailed as error:
-            failure = error
+            delay = retry_delay(attempts=push.attempts)
             push.status, push.last_error = ServicePush.Status.FAILED, str(error)[:2000]
+            push.requeue_at = None if delay is None else timezone.now() + delay + requeue_after()
+            logger.warning("service push %s failed (attempt %s): %s", push_id, push.attempts, error)
         else:
             push.status = ServicePush.Status.OUTBOX if result.outbox else ServicePush.Status.SENT
             push.response_status, push.sent_at, push.last_error = result.status_code, timezone.now(), ""
+            push.requeue_at = None
         push.save()
-    if failure is not None:
-        logger.warning("service push %s failed: %s", push_id, failure)
-        raise failure
     return push
 
 

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import connection
 
-from .services import ServicePushFailed, service_push_send
+from core.outbox import outbox_register, retry_delay, task_send
+
+from .models import ServicePush
+from .services import service_push_send
 
 
-@shared_task(
-    name="catalog.service_push_send",
-    autoretry_for=(ServicePushFailed,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=8,
-)
+@shared_task(name="catalog.service_push_send")
 def service_push_send_task(push_id: int) -> str | None:
-    """Send one service-credit order event to the brand's system (idempotent: sent once)."""
+    """Send one service-credit order event to the brand's system (idempotent: sent once). After a
+    failure, the retry is queued here with its delay; if the broker refuses it, the sweeper sends it."""
     push = service_push_send(push_id=push_id)
-    return push.status if push is not None else None
+    if push is None:
+        return None
+    delay = retry_delay(attempts=push.attempts)
+    if push.status == ServicePush.Status.FAILED and delay is not None:
+        task_send(
+            task=service_push_send_task,
+            schema_name=connection.schema_name,
+            args=(push_id,),
+            countdown=delay.total_seconds(),
+        )
+    return push.status
+
+
+outbox_register(model=ServicePush, task=service_push_send_task)

@@ -67,6 +67,7 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "themes",
+    "core",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -199,10 +200,23 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# The outbox (core.outbox): a send after commit is one attempt of at most this many seconds;
+# a row still waiting OUTBOX_REQUEUE_AFTER s after its send was queued is queued again by the
+# sweeper, which beat runs every OUTBOX_SWEEP_INTERVAL s.
+OUTBOX_PUBLISH_TIMEOUT = float(os.environ.get("OUTBOX_PUBLISH_TIMEOUT", "0.25"))
+OUTBOX_REQUEUE_AFTER = float(os.environ.get("OUTBOX_REQUEUE_AFTER", "60"))
+OUTBOX_SWEEP_INTERVAL = float(os.environ.get("OUTBOX_SWEEP_INTERVAL", "30"))
 CELERY_BEAT_SCHEDULE: dict = {
     "brand-usage-hourly": {"task": "tenants.brand_usage_refresh_all", "schedule": 3600.0},
     # Expiry every hour in every brand; tiers once a night in each brand's timezone (loyalty.tasks).
     "loyalty-nightly-hourly": {"task": "loyalty.nightly_all", "schedule": 3600.0},
+    # Outbox rows whose send did not happen (broker down, retry not queued) are queued again (core.outbox).
+    # A sweep not started before the next one is due is dropped (the next one does its work).
+    "outbox-sweep": {
+        "task": "core.outbox_sweep_all",
+        "schedule": OUTBOX_SWEEP_INTERVAL,
+        "options": {"expires": OUTBOX_SWEEP_INTERVAL},
+    },
 }
 
 # --- sessions and cookies: host-only, so a brand's session never reaches another host -----------

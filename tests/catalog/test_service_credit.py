@@ -3,50 +3,18 @@ local fake endpoint (the HTTP boundary), or kept in the development outbox witho
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import connection
 
 from catalog.models import CatalogSettings, Gift, ServicePush
 from catalog.services import RedeemItem, order_cancel, order_place
+from tests.core.support import FakeBrandSystem
 
 from .factories import gift_make, member_make
 
 pytestmark = pytest.mark.slow
-
-
-class FakeBrandSystem:
-    """The brand's endpoint: records each request; answers the statuses it is told, then 200."""
-
-    def __init__(self, statuses: list[int] | None = None) -> None:
-        self.requests: list[dict] = []
-        self.statuses = list(statuses or [])
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                fake.requests.append(
-                    {"path": self.path, "headers": dict(self.headers), "json": json.loads(body)}
-                )
-                self.send_response(fake.statuses.pop(0) if fake.statuses else 200)
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/loyalty/credits"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -17,10 +17,11 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
+from core.outbox import enqueue_on_commit
 from loyalty.models import Member
 from loyalty.services.members import member_upsert
 from tenants.services import brand_suspend
-from tenants.tasks import brand_usage_refresh_task, enqueue_on_commit
+from tenants.tasks import brand_usage_refresh_task
 from tests.conftest import TEST_PASSWORD
 
 

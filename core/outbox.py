@@ -1,0 +1,186 @@
+"""The outbox: how a committed write hands work to Celery without depending on the broker.
+
+A write that causes a side effect (a push to a brand's system; later a message, a webhook, a
+payment event) stores it as a row in its own transaction and queues the task that sends that row
+with `enqueue_on_commit`. The send after commit is one bounded attempt (short timeouts, no retry,
+no result subscription): with the broker down it logs and returns, and the committed answer stands.
+
+Every outbox model has a `requeue_at` column: when a send of the row is queued again if the row is
+still waiting (null: nothing left to send). A new row gets `requeue_after()` from now; the sweeper
+(`core.tasks.outbox_sweep_all_task`, run by beat) claims the rows past it in every brand's schema,
+moves it on by `requeue_after()` and queues their task. The task that sends one row locks it and
+checks its state, so a row queued twice is still sent once. An app plugs an outbox in with
+`outbox_register(model=..., task=...)` next to its task.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import Celery, Task
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.utils import timezone
+from kombu.connection import ConnectionPool
+from kombu.exceptions import KombuError
+
+logger = logging.getLogger(__name__)
+
+# Rows claimed per statement by the sweeper; a sweep goes on until fewer are due.
+SWEEP_BATCH = 500
+# Retries of a failed send: 1 s, 2 s, 4 s... at most 10 minutes apart, then given up.
+RETRY_MAX_ATTEMPTS = 9
+RETRY_DELAY_MAX = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class OutboxKind:
+    """One outbox: its model (with a `requeue_at` column) and the task that sends one row by id."""
+
+    model: type[models.Model]
+    task: Task
+
+
+_KINDS: dict[str, OutboxKind] = {}
+
+
+def outbox_register(*, model: type[models.Model], task: Task) -> OutboxKind:
+    """Make the sweeper pick up `model`'s rows past their `requeue_at`, and send each with `task(id)`."""
+    kind = OutboxKind(model=model, task=task)
+    _KINDS[model._meta.label] = kind
+    return kind
+
+
+def outbox_kinds() -> list[OutboxKind]:
+    return list(_KINDS.values())
+
+
+def requeue_after() -> timedelta:
+    """How long a queued send has to take its row out of waiting before the sweeper queues it again."""
+    return timedelta(seconds=settings.OUTBOX_REQUEUE_AFTER)
+
+
+def retry_delay(*, attempts: int) -> timedelta | None:
+    """How long after its `attempts`-th failure a row is sent again; None once it is given up."""
+    if attempts >= RETRY_MAX_ATTEMPTS:
+        return None
+    return min(timedelta(seconds=2 ** (attempts - 1)), RETRY_DELAY_MAX)
+
+
+# --- the bounded send ----------------------------------------------------------------------------
+
+
+@functools.cache
+def _publish_pool(app: Celery, url: str) -> ConnectionPool:
+    """Broker connections for sends that must not wait: one connect attempt, short socket timeouts.
+    The worker's own connections keep the app's settings (blocking reads, reconnecting forever)."""
+    timeout = settings.OUTBOX_PUBLISH_TIMEOUT
+    broker = app.connection_for_write(
+        url,
+        connect_timeout=timeout,
+        transport_options={"max_retries": 0, "socket_connect_timeout": timeout, "socket_timeout": timeout},
+    )
+    return broker.Pool(limit=None)
+
+
+def task_send(
+    *,
+    task: Task,
+    schema_name: str,
+    args: tuple = (),
+    kwargs: dict[str, Any] | None = None,
+    countdown: float | None = None,
+) -> bool:
+    """Queue `task` to run in the brand `schema_name`: one attempt, bounded by
+    `OUTBOX_PUBLISH_TIMEOUT`. False (logged) when the broker did not take it: the sender's outbox
+    row is still waiting, and the sweeper queues it again once the broker is back."""
+    app = task.app
+    pool = _publish_pool(app, app.conf.broker_write_url or app.conf.broker_url)
+    started = time.monotonic()
+    with pool.acquire(block=True) as broker:
+        try:
+            task.apply_async(
+                args=args,
+                kwargs=kwargs,
+                countdown=countdown,
+                headers={"_schema_name": schema_name},
+                connection=broker,
+                retry=False,
+                ignore_result=True,
+            )
+        except (KombuError, OSError) as error:
+            broker.collect()  # its sockets are dead: the next send connects again
+            logger.warning(
+                "broker unavailable after %.3f s: %s%r for %s left to the outbox sweeper (%s)",
+                time.monotonic() - started,
+                task.name,
+                args,
+                schema_name,
+                error,
+            )
+            return False
+    return True
+
+
+def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
+    """Queue `task` once the current transaction commits, in the schema that is active *now*.
+
+    The schema is captured at call time: by the time the transaction commits, the connection may
+    have moved to another schema, and the task must still run in the brand that asked for it. The
+    send is `task_send`'s bounded attempt and never raises into the committed write (robust), so
+    what it sends must be an outbox row that the sweeper sends again.
+    """
+    schema_name = connection.schema_name
+    send = functools.partial(task_send, task=task, schema_name=schema_name, args=args, kwargs=kwargs)
+    transaction.on_commit(send, robust=True)
+
+
+# --- the sweeper ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxSweep:
+    queued: int
+    broker_down: bool
+
+
+def _due_claim(*, kind: OutboxKind, now: datetime, until: datetime) -> list[int]:
+    """Ids of up to `SWEEP_BATCH` rows past their `requeue_at`, moved on to `until` (committed): a
+    sweep running at the same time skips them (locked) or no longer finds them due."""
+    rows = kind.model._default_manager
+    with transaction.atomic():
+        ids = list(
+            rows.select_for_update(skip_locked=True)
+            .filter(requeue_at__lte=now)
+            .order_by("requeue_at")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        rows.filter(pk__in=ids).update(requeue_at=until)
+    return ids
+
+
+def outbox_sweep() -> OutboxSweep:
+    """In the current brand's schema, queue a send of every outbox row past its `requeue_at`, once.
+    Stops at the first send the broker refuses; the rows not queued are due again at once."""
+    schema_name = connection.schema_name
+    queued = 0
+    for kind in outbox_kinds():
+        while True:
+            now = timezone.now()
+            until = now + requeue_after()
+            ids = _due_claim(kind=kind, now=now, until=until)
+            for index, pk in enumerate(ids):
+                if not task_send(task=kind.task, schema_name=schema_name, args=(pk,)):
+                    kind.model._default_manager.filter(pk__in=ids[index:], requeue_at=until).update(
+                        requeue_at=now
+                    )
+                    return OutboxSweep(queued=queued, broker_down=True)
+                queued += 1
+            if len(ids) < SWEEP_BATCH:
+                break
+    return OutboxSweep(queued=queued, broker_down=False)

@@ -1,0 +1,258 @@
+"""The outbox with the broker really down: a committed write answers its result at once, the
+row waits, and the sweeper (sent as beat sends it, run by a real worker) sends it exactly once when
+the broker is back. The broker is a redis-server of the test's own, killed and started again; the
+app's broker URL (`app.conf.broker_url`) points at it for the test. The result backend stays on the
+shared Redis: the sends after commit never use it (they ignore results)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from catalog.models import CatalogSettings, Gift, Order, ServicePush
+from catalog.services import RedeemItem, order_place
+from catalog.tasks import service_push_send_task
+from core.outbox import task_send
+from tests.catalog.factories import gift_make, member_make
+from tests.loyalty.test_api_support import ApiClient, key_make
+
+from .support import FakeBrandSystem, ThrowawayRedis, beat_sends
+
+pytestmark = pytest.mark.slow
+
+REDEEM = "/api/v1/members/{}/redemptions"
+# Seconds a queued send has before the sweeper queues it again (60 s by default): short, so the
+# pushes left waiting are due a moment after the broker is back.
+REQUEUE_AFTER = 2
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """The app's broker, for this test: a redis-server of its own (the shared one is never stopped).
+    Celery keeps the producer pools of the first broker URL it used: the test starts with none and
+    gives the others back after, as Celery itself drops them after a fork (`Celery._after_fork`).
+    Tasks go to the queue the app's settings name (the session's worker has its own elsewhere)."""
+    from celery.app.defaults import DEFAULTS
+
+    from config.celery import app
+
+    server = ThrowawayRedis(tmp_path)
+    saved = app.conf.broker_url, app.conf.task_default_queue, app._pool, app.amqp._producer_pool
+    app.conf.broker_url, app._pool, app.amqp._producer_pool = server.url, None, None
+    app.conf.task_default_queue = DEFAULTS["task_default_queue"]
+    try:
+        yield server
+    finally:
+        for pool in (app.amqp._producer_pool, app._pool):
+            if pool is not None:
+                pool.force_close_all()
+        app.conf.broker_url, app.conf.task_default_queue, app._pool, app.amqp._producer_pool = saved
+        server.stop()
+
+
+class Workers:
+    """Real Celery worker processes (`celery -A config worker`) on the test's broker and database,
+    consuming the queue the test's tasks go to; a worker reconnects by itself when the broker
+    comes back. Processes, not threads: Celery's worker state is global to a process, and the
+    session's worker of the other tests lives in this one."""
+
+    def __init__(self, folder: Path, broker_url: str) -> None:
+        from config.celery import app
+
+        database = connection.settings_dict
+        self.env = os.environ | {
+            "CELERY_BROKER_URL": broker_url,
+            "DATABASE_URL": f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@"
+            f"{database['HOST']}:{database['PORT']}/{database['NAME']}",
+            "OUTBOX_REQUEUE_AFTER": str(REQUEUE_AFTER),
+        }
+        self.queue = app.conf.task_default_queue
+        self.log = folder / "worker.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("a") as log:
+            self.process = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "threads"),
+                    *("--concurrency", "2", "--queues", self.queue, "--loglevel", "WARNING"),
+                    *("--without-mingle", "--without-gossip", "--without-heartbeat"),
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+@pytest.fixture
+def workers(broker, live_db, tmp_path):
+    running = Workers(tmp_path, broker.url)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def worker_on_broker(workers):
+    workers.start()
+    return workers
+
+
+@pytest.fixture
+def endpoint():
+    fake = FakeBrandSystem()
+    yield fake
+    fake.close()
+
+
+def wait_for(predicate, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def wait_until_due(push: ServicePush) -> None:
+    push.refresh_from_db()
+    assert push.requeue_at is not None
+    time.sleep(max(0.0, (push.requeue_at - timezone.now()).total_seconds()) + 0.05)
+
+
+def sent(push: ServicePush) -> ServicePush:
+    return wait_for(lambda: ServicePush.objects.filter(pk=push.pk, status=ServicePush.Status.SENT).first())
+
+
+def service_gift() -> Gift:
+    return gift_make(
+        kind=Gift.Kind.SERVICE_CREDIT, points_price=300, service_code="MINUTES", service_quantity=60
+    )
+
+
+def test_with_the_broker_down_a_redemption_answers_its_order_and_the_push_is_sent_once_later(
+    fresh_brand, worker_on_broker, broker, endpoint, settings
+):
+    settings.OUTBOX_REQUEUE_AFTER = REQUEUE_AFTER
+    connection.set_tenant(fresh_brand)
+    CatalogSettings.objects.create(service_credit_endpoint=endpoint.url)
+    gift = service_gift()
+    member = member_make("CAR-9", points=1000)
+    api = ApiClient(brand=fresh_brand, key=key_make(fresh_brand), raise_errors=False)
+
+    broker.stop()
+    started = time.monotonic()
+    response = api.post(
+        REDEEM.format("CAR-9"),
+        {"items": [{"gift_id": gift.pk, "quantity": 2}]},
+        headers={"Idempotency-Key": "broker-down"},
+    )
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 201, response.content[:2000]
+    assert elapsed < 1.0, f"the redemption took {elapsed:.2f} s with the broker down"
+    answer = response.json()
+    assert answer["status"] == "placed" and answer["member_balance"] == 400
+    order = Order.objects.get(pk=answer["id"])
+    member.refresh_from_db()
+    assert member.balance == 400
+    push = ServicePush.objects.get(order=order)
+    assert (push.status, push.attempts) == (ServicePush.Status.PENDING, 0)
+
+    broker.start()
+    wait_until_due(push)
+    # Two sweeps at once (a slow sweep overlapping the next one): the push is queued by one only.
+    first, second = beat_sends("outbox-sweep"), beat_sends("outbox-sweep")
+    assert first.get(timeout=60) + second.get(timeout=60) == 1
+
+    push = sent(push)
+    assert push.attempts == 1 and push.requeue_at is None and push.response_status == 200
+    assert [request["json"]["order_id"] for request in endpoint.requests] == [order.pk]
+    # Later sweeps find nothing waiting.
+    assert beat_sends("outbox-sweep").get(timeout=60) == 0
+    assert len(endpoint.requests) == 1
+
+
+def test_a_failed_push_whose_retry_cannot_be_queued_is_sent_by_the_sweeper(
+    fresh_brand, workers, broker, settings
+):
+    """The brand's system fails the first send, and the broker dies at that moment: the retry
+    cannot be queued (Celery's own retry would have been lost with its message), the row says when
+    it is due, and the sweeper sends it once the broker is back."""
+    settings.OUTBOX_REQUEUE_AFTER = REQUEUE_AFTER
+    flaky = FakeBrandSystem(statuses=[503], on_request=lambda: len(flaky.requests) == 1 and broker.stop())
+    workers.start()
+    try:
+        connection.set_tenant(fresh_brand)
+        CatalogSettings.objects.create(service_credit_endpoint=flaky.url)
+        order, _ = order_place(
+            member_id=member_make("CAR-11", points=1000).pk,
+            items=[RedeemItem(gift_id=service_gift().pk)],
+            idempotency_key="flaky",
+            actor="api:x",
+        )
+        push = wait_for(
+            lambda: ServicePush.objects.filter(order=order, status=ServicePush.Status.FAILED).first()
+        )
+        assert push.attempts == 1 and push.last_error == f"HTTP 503 from {flaky.url}"
+        assert push.requeue_at is not None
+
+        # Celery 5.7's worker can exit when the broker dies while a task runs (an AttributeError as
+        # its consumer closes the connection): it is restarted, as the supervisor restarts one.
+        workers.stop()
+        broker.start()
+        workers.start()
+        wait_until_due(push)
+        assert beat_sends("outbox-sweep").get(timeout=60) == 1
+        push = sent(push)
+    finally:
+        flaky.close()
+    assert push.attempts == 2 and push.requeue_at is None
+    assert len(flaky.requests) == 2
+    assert flaky.requests[0]["headers"]["Idempotency-Key"] == flaky.requests[1]["headers"]["Idempotency-Key"]
+
+
+@pytest.mark.parametrize("outage", ["killed", "frozen"])
+def test_a_send_to_a_dead_or_frozen_broker_gives_up_within_its_timeout(broker, outage, settings):
+    """Killed: the connection is refused at once. Frozen (SIGSTOP: the kernel still accepts the
+    connection, nothing answers): the send gives up after OUTBOX_PUBLISH_TIMEOUT."""
+    assert task_send(task=service_push_send_task, schema_name="nobody", args=(1,))  # a connection in the pool
+    if outage == "killed":
+        broker.stop()
+    else:
+        broker.process.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        sent = task_send(task=service_push_send_task, schema_name="nobody", args=(1,))
+        elapsed = time.monotonic() - started
+    finally:
+        if outage == "frozen":
+            broker.process.send_signal(signal.SIGCONT)
+    assert not sent
+    assert elapsed < settings.OUTBOX_PUBLISH_TIMEOUT + 0.25, f"{elapsed:.3f} s"
+    if outage == "killed":
+        broker.start()
+    assert task_send(task=service_push_send_task, schema_name="nobody", args=(1,))  # back: sent again
