@@ -23,8 +23,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from core.outbox import enqueue_on_commit
-
 from .imports import gift_import, gifts_export_csv
 from .models import (
     CatalogSettings,
@@ -43,9 +41,9 @@ from .services import (
     gift_photo_thumbnail_build,
     order_cancel,
     order_status_set,
+    service_pushes_send_again,
     voucher_codes_add,
 )
-from .tasks import service_push_send_task
 
 IMPORT_TOKEN = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx|txt)$")
 
@@ -514,7 +512,5 @@ class ServicePushAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send the failed pushes now")
     def send_again(self, request, queryset):
-        pending = list(queryset.filter(status__in=[ServicePush.Status.FAILED, ServicePush.Status.PENDING]))
-        for push in pending:
-            enqueue_on_commit(service_push_send_task, push.pk)
-        messages.success(request, f"{len(pending)} pushes queued.")
+        count = service_pushes_send_again(push_ids=list(queryset.values_list("pk", flat=True)))
+        messages.success(request, f"{count} pushes queued.")

@@ -570,6 +570,24 @@ def _service_push_queue(*, order: Order, lines: list[OrderLine], action: str, at
     enqueue_on_commit(service_push_send_task, push.pk)
 
 
+def service_pushes_send_again(*, push_ids: list[int]) -> int:
+    """Staff's "send again": the waiting (pending or failed, given up included) pushes among
+    `push_ids` are due again, their send queued after commit; with the broker down, the sweeper
+    sends them. Returns how many."""
+    from .tasks import service_push_send_task
+
+    with transaction.atomic():
+        waiting = list(
+            ServicePush.objects.filter(
+                pk__in=push_ids, status__in=[ServicePush.Status.PENDING, ServicePush.Status.FAILED]
+            ).values_list("pk", flat=True)
+        )
+        ServicePush.objects.filter(pk__in=waiting).update(requeue_at=timezone.now() + requeue_after())
+        for push_id in waiting:
+            enqueue_on_commit(service_push_send_task, push_id)
+    return len(waiting)
+
+
 @dataclass(frozen=True)
 class PushResult:
     status_code: int | None

@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from catalog.models import CatalogSettings, Gift, Order, ServicePush
@@ -22,6 +24,7 @@ from catalog.services import RedeemItem, order_place
 from catalog.tasks import service_push_send_task
 from core.outbox import task_send
 from tests.catalog.factories import gift_make, member_make
+from tests.conftest import host_of
 from tests.loyalty.test_api_support import ApiClient, key_make
 
 from .support import FakeBrandSystem, ThrowawayRedis, beat_sends
@@ -233,6 +236,44 @@ def test_a_failed_push_whose_retry_cannot_be_queued_is_sent_by_the_sweeper(
     assert push.attempts == 2 and push.requeue_at is None
     assert len(flaky.requests) == 2
     assert flaky.requests[0]["headers"]["Idempotency-Key"] == flaky.requests[1]["headers"]["Idempotency-Key"]
+
+
+def test_a_given_up_push_sent_again_by_staff_with_the_broker_down_is_sent_by_the_sweeper(
+    fresh_brand, worker_on_broker, broker, endpoint, settings
+):
+    settings.OUTBOX_REQUEUE_AFTER = REQUEUE_AFTER
+    connection.set_tenant(fresh_brand)
+    CatalogSettings.objects.create(service_credit_endpoint=endpoint.url)
+    order, _ = order_place(
+        member_id=member_make("CAR-12", points=1000).pk,
+        items=[RedeemItem(gift_id=service_gift().pk)],
+        idempotency_key="given-up",
+        actor="api:x",
+    )
+    push = sent(ServicePush.objects.get(order=order))
+    # As nine failed attempts leave a push: failed, given up (nothing due).
+    ServicePush.objects.filter(pk=push.pk).update(
+        status=ServicePush.Status.FAILED, attempts=9, requeue_at=None, last_error="HTTP 503"
+    )
+    staff = Client(HTTP_HOST=host_of(fresh_brand))
+    staff.force_login(get_user_model().objects.get(username=f"admin@{fresh_brand.slug}.example"))
+
+    broker.stop()
+    started = time.monotonic()
+    response = staff.post(
+        "/backoffice/catalog/servicepush/",
+        {"action": "send_again", "_selected_action": [push.pk]},
+        follow=True,
+    )
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200 and "1 pushes queued." in response.content.decode()
+    assert elapsed < 1.0, f"{elapsed:.2f} s"
+
+    broker.start()
+    wait_until_due(push)
+    assert beat_sends("outbox-sweep").get(timeout=60) == 1
+    push = sent(push)
+    assert push.attempts == 10 and len(endpoint.requests) == 2
 
 
 @pytest.mark.parametrize("outage", ["killed", "frozen"])
