@@ -101,6 +101,8 @@ MIDDLEWARE = [
     # Before the routing, so its own pages (unknown host, suspended brand) carry the policy too.
     "csp.middleware.CSPMiddleware",
     "tenants.middleware.BrandMiddleware",
+    # Errors of the brand API not written by its handler (a 500, the docs' 405) answered as JSON.
+    "loyalty.api.middleware.ApiErrorsAsJsonMiddleware",
     "core.middleware_security.HstsScopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

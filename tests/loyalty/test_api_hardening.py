@@ -360,6 +360,11 @@ def test_other_api_errors_are_json(api):
     assert error_of(api.post("/api/v1/events", raw="{", headers=_key()), 400)["field"] == "body"
     assert error_of(api.get("/api/v1/members/nobody"), 404)["field"] == "external_id"
     assert error_of(api.get("/api/v1/rules/12x"), 404)["code"] == "not_found"
+    # The schema and docs views write their own pages (YAML, HTML): answered again as JSON.
+    assert error_of(api.post("/api/v1/schema/"), 405)["code"] == "method_not_allowed"
+    response = api.delete("/api/v1/docs/")
+    assert error_of(response, 405)["code"] == "method_not_allowed"
+    assert response["Allow"] == "GET, HEAD, OPTIONS"
 
 
 # --- batches: item by item ----------------------------------------------------------------------
