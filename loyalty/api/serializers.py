@@ -62,8 +62,14 @@ class MemberInputSerializer(StrictSerializer):
     address_line2 = serializers.CharField(max_length=160, required=False, allow_blank=True, allow_null=True)
     postal_code = serializers.CharField(max_length=16, required=False, allow_blank=True, allow_null=True)
     city = serializers.CharField(max_length=80, required=False, allow_blank=True, allow_null=True)
-    country = serializers.CharField(max_length=2, required=False, allow_blank=True, allow_null=True)
-    language = serializers.CharField(max_length=8, required=False)
+    country = serializers.CharField(
+        max_length=2,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="ISO 3166-1 alpha-2, such as FR",
+    )
+    language = serializers.CharField(max_length=8, required=False, help_text="ISO 639-1, such as fr")
     tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=100)
     is_vip = serializers.BooleanField(required=False)
     consents = serializers.DictField(
