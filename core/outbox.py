@@ -77,15 +77,16 @@ def retry_delay(*, attempts: int) -> timedelta | None:
 
 @functools.cache
 def _publish_pool(app: Celery, url: str) -> ConnectionPool:
-    """Broker connections for sends that must not wait: one connect attempt, short socket timeouts.
-    The worker's own connections keep the app's settings (blocking reads, reconnecting forever)."""
+    """Broker connections for sends that must not wait: one connect attempt, short socket timeouts,
+    `broker_pool_limit` of them kept open. The worker's own connections keep the app's settings
+    (blocking reads, reconnecting forever)."""
     timeout = settings.OUTBOX_PUBLISH_TIMEOUT
     broker = app.connection_for_write(
         url,
         connect_timeout=timeout,
         transport_options={"max_retries": 0, "socket_connect_timeout": timeout, "socket_timeout": timeout},
     )
-    return broker.Pool(limit=None)
+    return broker.Pool(limit=app.conf.broker_pool_limit)
 
 
 def task_send(
@@ -96,34 +97,38 @@ def task_send(
     kwargs: dict[str, Any] | None = None,
     countdown: float | None = None,
 ) -> bool:
-    """Queue `task` to run in the brand `schema_name`: one attempt, bounded by
-    `OUTBOX_PUBLISH_TIMEOUT`. False (logged) when the broker did not take it: the sender's outbox
-    row is still waiting, and the sweeper queues it again once the broker is back."""
+    """Queue `task` to run in the brand `schema_name`: one attempt, each step (a free connection
+    of the pool, connecting, publishing) bounded by `OUTBOX_PUBLISH_TIMEOUT`. False (logged) when
+    the broker did not take it: the sender's outbox row is still waiting, and the sweeper queues it
+    again once the broker is back."""
     app = task.app
     pool = _publish_pool(app, app.conf.broker_write_url or app.conf.broker_url)
     started = time.monotonic()
-    with pool.acquire(block=True) as broker:
-        try:
-            task.apply_async(
-                args=args,
-                kwargs=kwargs,
-                countdown=countdown,
-                headers={"_schema_name": schema_name},
-                connection=broker,
-                retry=False,
-                ignore_result=True,
-            )
-        except (KombuError, OSError) as error:
-            broker.collect()  # its sockets are dead: the next send connects again
-            logger.warning(
-                "broker unavailable after %.3f s: %s%r for %s left to the outbox sweeper (%s)",
-                time.monotonic() - started,
-                task.name,
-                args,
-                schema_name,
-                error,
-            )
-            return False
+    try:
+        with pool.acquire(block=True, timeout=settings.OUTBOX_PUBLISH_TIMEOUT) as broker:
+            try:
+                task.apply_async(
+                    args=args,
+                    kwargs=kwargs,
+                    countdown=countdown,
+                    headers={"_schema_name": schema_name},
+                    connection=broker,
+                    retry=False,
+                    ignore_result=True,
+                )
+            except (KombuError, OSError):
+                broker.collect()  # its sockets are dead: its next send connects again
+                raise
+    except (KombuError, OSError) as error:
+        logger.warning(
+            "broker unavailable after %.3f s: %s%r for %s left to the outbox sweeper (%s)",
+            time.monotonic() - started,
+            task.name,
+            args,
+            schema_name,
+            error,
+        )
+        return False
     return True
 
 
