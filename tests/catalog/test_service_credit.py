@@ -10,6 +10,8 @@ from django.db import connection
 
 from catalog.models import CatalogSettings, Gift, ServicePush
 from catalog.services import RedeemItem, order_cancel, order_place
+from catalog.tasks import service_push_send_task
+from core.outbox import enqueue_on_commit
 from tests.core.support import FakeBrandSystem
 
 from .factories import gift_make, member_make
@@ -105,3 +107,23 @@ def test_a_failing_endpoint_is_retried_and_sent_once(fresh_brand, celery_worker)
     assert push.attempts == 2 and push.last_error == ""
     assert len(flaky.requests) == 2
     assert flaky.requests[0]["headers"]["Idempotency-Key"] == flaky.requests[1]["headers"]["Idempotency-Key"]
+
+
+def test_a_push_queued_twice_at_once_is_sent_once(fresh_brand, celery_worker):
+    """Two sends of one row at the same time (a sweep and a retry, two sweeps): the second finds
+    the row locked by the first, which is still talking to the brand's system, and skips it."""
+    connection.set_tenant(fresh_brand)
+    slow = FakeBrandSystem(on_request=lambda: time.sleep(1))
+    try:
+        CatalogSettings.objects.create(service_credit_endpoint=slow.url)
+        order = redeem(rental_minutes(), quantity=1)
+        push = ServicePush.objects.get(order=order)
+        enqueue_on_commit(service_push_send_task, push.pk)  # outside a transaction: queued at once
+        push = wait_for(lambda: ServicePush.objects.filter(pk=push.pk, status="sent").first())
+        enqueue_on_commit(service_push_send_task, push.pk)  # and once more after it was sent
+        time.sleep(1.5)
+    finally:
+        slow.close()
+    assert len(slow.requests) == 1
+    push.refresh_from_db()
+    assert push.attempts == 1
