@@ -261,6 +261,17 @@ CONTENT_SECURITY_POLICY = {
 }
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
+# Every password login goes through the lockout (core.lockout): 6th failure in 15 min locks.
+AUTHENTICATION_BACKENDS = ["core.lockout.LockoutModelBackend"]
+# Proxies in front of the web processes that append the client's address to X-Forwarded-For: the
+# lockouts count per client address, not per proxy (0: REMOTE_ADDR is the client's).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1" if PRODUCTION else "0"))
+
+# --- e-mail: password resets (messaging's outbox comes later). Development writes each message to
+# a file under var/mail/, where the reset link can be read; production names its backend.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = Path(os.environ.get("EMAIL_FILE_PATH", VAR_DIR / "mail"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"no-reply@{PLATFORM_DOMAIN}")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
