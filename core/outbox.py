@@ -1,8 +1,8 @@
 """The outbox: how a committed write hands work to Celery without depending on the broker.
 
 A write that causes a side effect (a push to a brand's system; later a message, a webhook, a
-payment event) stores it as a row in its own transaction and queues the task that sends that row
-with `enqueue_on_commit`. The send after commit is one bounded attempt (short timeouts, no retry,
+payment event) stores it as a row in the write's own transaction and queues the task that sends
+that row with `enqueue_on_commit`. The send after commit is one bounded attempt (short timeouts, no retry,
 no result subscription): with the broker down it logs and returns, and the committed answer stands.
 
 Every outbox model has a `requeue_at` column: when a send of the row is queued again if the row is
@@ -33,9 +33,8 @@ logger = logging.getLogger(__name__)
 
 # Rows claimed per statement by the sweeper; a sweep goes on until fewer are due.
 SWEEP_BATCH = 500
-# Retries of a failed send: 1 s, 2 s, 4 s... at most 10 minutes apart, then given up.
+# A failed send is tried again 1 s, 2 s, 4 s... 128 s later (about 4 minutes in all), then given up.
 RETRY_MAX_ATTEMPTS = 9
-RETRY_DELAY_MAX = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -49,11 +48,9 @@ class OutboxKind:
 _KINDS: dict[str, OutboxKind] = {}
 
 
-def outbox_register(*, model: type[models.Model], task: Task) -> OutboxKind:
+def outbox_register(*, model: type[models.Model], task: Task) -> None:
     """Make the sweeper pick up `model`'s rows past their `requeue_at`, and send each with `task(id)`."""
-    kind = OutboxKind(model=model, task=task)
-    _KINDS[model._meta.label] = kind
-    return kind
+    _KINDS[model._meta.label] = OutboxKind(model=model, task=task)
 
 
 def outbox_kinds() -> list[OutboxKind]:
@@ -69,7 +66,7 @@ def retry_delay(*, attempts: int) -> timedelta | None:
     """How long after its `attempts`-th failure a row is sent again; None once it is given up."""
     if attempts >= RETRY_MAX_ATTEMPTS:
         return None
-    return min(timedelta(seconds=2 ** (attempts - 1)), RETRY_DELAY_MAX)
+    return timedelta(seconds=2 ** (attempts - 1))
 
 
 # --- the bounded send ----------------------------------------------------------------------------
