@@ -25,7 +25,13 @@ from django.utils import timezone
 from loyalty.models import Consent, LedgerEntry, Member, MemberBadge, TierChange
 from loyalty.selectors.tiers import member_metric
 from loyalty.services.ledger import LedgerError, points_adjust, programme_settings
-from loyalty.services.members import MEMBER_CONTACT_FIELDS, MEMBER_FIELDS, member_upsert
+from loyalty.services.members import (
+    MEMBER_CONTACT_FIELDS,
+    MEMBER_FIELDS,
+    MemberInputError,
+    member_codes_check,
+    member_upsert,
+)
 from loyalty.services.tiers import tier_floor_set
 
 RECENT_ENTRIES = 20
@@ -77,8 +83,25 @@ class AdjustForm(forms.Form):
         return points
 
 
+class MemberForm(forms.ModelForm):
+    """The member page's form. The model's own checks run as for any model form; the member
+    service's checks of the country and language codes land on those fields, so that a code the
+    service would refuse is a form error and nothing is saved."""
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        codes = {field: cleaned[field] for field in ("country", "language") if field in cleaned}
+        try:
+            cleaned.update(member_codes_check(data=codes))
+        except MemberInputError as error:
+            for field, field_messages in error.errors.items():
+                self.add_error(field, field_messages)
+        return cleaned
+
+
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
+    form = MemberForm
     list_display = ["external_id", "display_name", "email", "phone", "kind", "tier", "balance", "status"]
     list_filter = ["kind", "status", "tier", "is_vip"]
     list_select_related = ["tier"]

@@ -63,7 +63,7 @@ def member_upsert(
     unknown = set(data) - set(MEMBER_FIELDS)
     if unknown:
         raise MemberInputError({field: ["is not a member field"] for field in sorted(unknown)})
-    data = {**data, **_codes_check(data)}
+    data = {**data, **member_codes_check(data=data)}
     with transaction.atomic():
         member = Member.objects.select_for_update().filter(external_id=external_id).first()
         created = member is None
@@ -94,7 +94,7 @@ def member_upsert(
     return member, created
 
 
-def _codes_check(data: dict[str, Any]) -> dict[str, str]:
+def member_codes_check(*, data: dict[str, Any]) -> dict[str, str]:
     """`language` and `country` of `data` (those given) in their usual case ("fr", "FR"), or a
     MemberInputError naming each unknown code. A language of the site (settings.LANGUAGES, such as
     "pt-br") is known too; a country may be left empty."""

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.utils import timezone
+from django.utils.html import escape
 
 from loyalty.models import LedgerEntry, Member, MemberBadge, ProgrammeSettings, Segment, Tier, TierChange
 from loyalty.services.badges import badge_save
@@ -179,6 +180,36 @@ def test_the_member_form_cannot_change_a_balance_but_changes_the_profile_and_flo
     data["phone"] = "0612345678"
     response = admin_client.post(url, data)
     assert response.status_code == 200 and "E.164" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"country": "ZZ"}, "country", "'ZZ' is not an ISO 3166-1 country code"),
+        ({"language": "xx"}, "language", "'xx' is not an ISO 639-1 language code"),
+    ],
+)
+def test_the_member_form_refuses_an_unknown_code_on_its_field_and_saves_nothing(
+    admin_client, supported, change, field, message
+):
+    url = f"/backoffice/loyalty/member/{supported.pk}/change/"
+    data = {**_form(admin_client.get(url)), "first_name": "Jeanne-Marie", **change}
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert message in " ".join(response.context["adminform"].form.errors[field])
+    assert escape(message) in response.content.decode()  # shown on the page
+    before = (supported.first_name, supported.country, supported.language, supported.updated_at)
+    supported.refresh_from_db()
+    assert (supported.first_name, supported.country, supported.language, supported.updated_at) == before
+
+
+def test_the_member_form_stores_codes_in_their_usual_case(admin_client, supported):
+    url = f"/backoffice/loyalty/member/{supported.pk}/change/"
+    data = {**_form(admin_client.get(url)), "country": "be", "language": "NL"}
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, _form_errors(response)
+    supported.refresh_from_db()
+    assert (supported.country, supported.language) == ("BE", "nl")
 
 
 def _form_errors(response) -> str:
