@@ -6,7 +6,6 @@ the backoffice and the API accept and refuse exactly the same things.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from django import forms
@@ -18,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from loyalty.admin.forms import BackofficeJSONField
 from loyalty.models import Badge, ProgrammeSettings, Segment, Tier
 from loyalty.selectors.leaderboard import badge_holders, leaderboard
 from loyalty.selectors.segments import segment_filters_errors, segment_filters_members
@@ -173,6 +173,7 @@ class BadgeForm(ServiceForm):
         help_texts = {
             "conditions": 'e.g. [{"field": "attributes.status", "op": "equals", "value": "approved"}]',
         }
+        field_classes = {"conditions": BackofficeJSONField}
 
     def clean_conditions(self) -> list:
         return [] if self.cleaned_data["conditions"] is None else self.cleaned_data["conditions"]
@@ -224,6 +225,7 @@ class SegmentForm(forms.ModelForm):
         help_texts = {
             "filters": 'e.g. {"tiers": ["gold"], "balance": {"min": 100}, "consents": {"email": true}}'
         }
+        field_classes = {"filters": BackofficeJSONField}
 
     def clean_filters(self) -> dict:
         filters = {} if self.cleaned_data["filters"] is None else self.cleaned_data["filters"]
@@ -255,9 +257,9 @@ class SegmentAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             return JsonResponse({"errors": {"filters": ["not allowed"]}}, status=403)
         try:
-            filters = json.loads(request.POST.get("filters") or "{}")
-        except json.JSONDecodeError as error:
-            return JsonResponse({"errors": {"filters": [f"is not valid JSON: {error.msg}"]}}, status=400)
+            filters = BackofficeJSONField(required=False).clean(request.POST.get("filters") or "{}")
+        except forms.ValidationError as error:
+            return JsonResponse({"errors": {"filters": error.messages}}, status=400)
         errors = segment_filters_errors(filters)
         if errors:
             return JsonResponse({"errors": errors}, status=400)

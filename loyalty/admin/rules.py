@@ -19,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from loyalty.admin.forms import BackofficeJSONField
 from loyalty.engine import EVENT_FIELDS, ITEM_FIELDS, OPERATORS
 from loyalty.models import ActivityEvent, EarningRule, EventType
 from loyalty.services.events import EventError, EventInput, event_simulate
@@ -51,6 +52,7 @@ class EarningRuleForm(forms.ModelForm):
         model = EarningRule
         fields = RULE_FIELDS
         help_texts = {"conditions": CONDITIONS_HELP, "item_conditions": ITEM_CONDITIONS_HELP}
+        field_classes = {"conditions": BackofficeJSONField, "item_conditions": BackofficeJSONField}
 
     def clean(self):
         cleaned = super().clean()
@@ -75,7 +77,7 @@ class SimulatorForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text="in the brand's timezone",
     )
-    attributes = forms.JSONField(
+    attributes = BackofficeJSONField(
         required=False,
         initial=dict,
         widget=forms.Textarea(attrs={"rows": 6, "cols": 60}),

@@ -14,7 +14,17 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.html import escape
 
-from loyalty.models import LedgerEntry, Member, MemberBadge, ProgrammeSettings, Segment, Tier, TierChange
+from loyalty.models import (
+    Badge,
+    EarningRule,
+    LedgerEntry,
+    Member,
+    MemberBadge,
+    ProgrammeSettings,
+    Segment,
+    Tier,
+    TierChange,
+)
 from loyalty.services.badges import badge_save
 from loyalty.services.members import consent_set
 from loyalty.services.programme import ProgrammeInputError, programme_settings_validate
@@ -366,6 +376,59 @@ def test_tier_badge_and_segment_forms_refuse_bad_input_naming_the_field(admin_cl
     )
     assert response.status_code == 302
     assert Segment.objects.get(name="Rich").filters == {"balance": {"min": 10}}
+
+
+DEEP_JSON = "[" * 5000 + "]" * 5000
+NUL_CONDITIONS = '[{"field": "attributes.shop", "op": "equals", "value": "a\\u0000b"}]'
+RULE_FORM = {"name": "Shop", "event_type": "purchase", "award_type": "fixed", "points": "5",
+             "points_per_unit": "0", "multiplier": "1", "rounding": "down", "priority": "100",
+             "beneficiary": "member", "is_active": "on", "conditions": "[]",
+             "item_conditions": "[]"}  # fmt: skip
+BADGE_FORM = {"code": "critic", "name": "Critic", "event_type": "review", "count_required": "5"}
+
+
+@pytest.mark.parametrize(
+    ("url", "data", "field", "message"),
+    [
+        ("earningrule", {**RULE_FORM, "conditions": NUL_CONDITIONS}, "conditions", "[0].value: may not"),
+        ("earningrule", {**RULE_FORM, "item_conditions": DEEP_JSON}, "item_conditions", "nested deeper"),
+        ("badge", {**BADGE_FORM, "conditions": NUL_CONDITIONS}, "conditions", "[0].value: may not"),
+        ("badge", {**BADGE_FORM, "conditions": DEEP_JSON}, "conditions", "nested deeper"),
+        ("segment", {"name": "S", "filters": '{"tags": {"any": ["\\u0000"]}}'}, "filters", "tags.any[0]"),
+        ("segment", {"name": "S", "filters": DEEP_JSON}, "filters", "nested deeper than 32 levels"),
+    ],
+)
+def test_json_fields_holding_a_nul_or_nested_too_deep_are_form_errors(
+    admin_client, url, data, field, message
+):
+    """PostgreSQL refuses a NUL in jsonb and Python's JSON parser recurses: each was a 500."""
+    before = (EarningRule.objects.count(), Badge.objects.count(), Segment.objects.count())
+    response = admin_client.post(f"/backoffice/loyalty/{url}/add/", data)
+    assert response.status_code == 200
+    assert message in " ".join(response.context["adminform"].form.errors[field])
+    assert (EarningRule.objects.count(), Badge.objects.count(), Segment.objects.count()) == before
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [('{"shop": "a\\u0000"}', "shop: may not contain"), (DEEP_JSON, "nested deeper than 32 levels")],
+)
+def test_the_simulator_refuses_attributes_holding_a_nul_or_nested_too_deep(admin_client, attributes, message):
+    data = {"sim-member": "nobody", "sim-event_type": "purchase", "sim-occurred_at": "2026-05-04T19:30",
+            "sim-attributes": attributes}  # fmt: skip
+    response = admin_client.post("/backoffice/loyalty/earningrule/simulate/", data)
+    assert response.status_code == 200
+    assert message in " ".join(response.context["simulator_form"].errors["attributes"])
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [('{"tags": {"any": ["\\u0000"]}}', "tags.any[0]: may not"), (DEEP_JSON, "nested deeper")],
+)
+def test_the_segment_live_count_refuses_a_nul_or_json_nested_too_deep(admin_client, filters, message):
+    response = admin_client.post("/backoffice/loyalty/segment/count/", {"filters": filters})
+    assert response.status_code == 400
+    assert message in response.json()["errors"]["filters"][0]
 
 
 def test_segment_live_count(admin_client):
