@@ -35,9 +35,14 @@ def _guessing_refused(locked_until):
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: Api-Key <key>`. An address that presented more unknown (or malformed, or
-    revoked) keys than `core.lockout.API_KEY_POLICY` allows in a minute, on this brand, is answered
-    429 for a minute before any key is looked up (`core.lockout`, in PostgreSQL: it holds without
-    Redis)."""
+    revoked) keys than `core.lockout.API_KEY_POLICY` allows in a minute, on this brand, has its
+    further unknown keys answered 429 for a minute, without recording them (`core.lockout`, in
+    PostgreSQL: it holds without Redis).
+
+    A valid key is served even from a blocked address: the brand's servers often share one address,
+    and a forgotten job retrying a revoked key must not cut off the live integration beside it. It
+    also keeps the lockout's query off the path of every valid request (keys are cached per process,
+    `tenants/routing.py`)."""
 
     keyword = "Api-Key"
 
@@ -45,24 +50,24 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
-        ip = client_ip(request)
-        locked_until = api_key_locked_until(schema_name=connection.schema_name, ip=ip)
-        if locked_until is not None:
-            raise _guessing_refused(locked_until)
         keyword, _, key = header.partition(" ")
         if keyword != self.keyword or not key.strip():
-            self._failed(ip)
+            self._refused(request)
             raise exceptions.AuthenticationFailed("Authorization: expected 'Api-Key <key>'")
         api_key = api_key_authenticate(key=key.strip(), routing_token=getattr(request, "routing_token", None))
         if api_key is None:
-            self._failed(ip)
+            self._refused(request)
             raise exceptions.AuthenticationFailed("Authorization: unknown or revoked API key for this brand")
         return (None, api_key)
 
-    def _failed(self, ip: str | None) -> None:
-        lockout = api_key_failure_record(schema_name=connection.schema_name, ip=ip)
-        if lockout is not None:
-            raise _guessing_refused(lockout.locked_until)
+    def _refused(self, request) -> None:
+        """A key that is no key of this brand: 429 if its address is blocked, else counted (and 429
+        if it is the one too many)."""
+        ip = client_ip(request)
+        locked_until = api_key_locked_until(schema_name=connection.schema_name, ip=ip)
+        lockout = None if locked_until else api_key_failure_record(schema_name=connection.schema_name, ip=ip)
+        if locked_until or lockout is not None:
+            raise _guessing_refused(locked_until or lockout.locked_until)
 
     def authenticate_header(self, request) -> str:
         return self.keyword
