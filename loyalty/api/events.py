@@ -89,10 +89,12 @@ class EventBatchView(BrandApi, APIView):
     @extend_schema(
         summary=f"Record up to {MAX_BATCH} events, each with its `id` as idempotency key",
         description=(
-            "A malformed batch (not a list, more than 1,000 events, an event missing a field or with a "
-            "malformed date) is refused whole with a 400 naming the field, and nothing is written. "
-            "Otherwise each event is recorded on its own: `results` has, in the same order, each "
-            "event's answer or its `error` (an unknown member, a NUL character, a date older than "
+            "A malformed batch (not an object with a list of `events`, no event, more than 1,000 "
+            "events, a field other than `events`, a body that is not JSON) is refused whole with a 400 "
+            "naming the field, and nothing is written. Otherwise each event is answered on its own: "
+            "`results` has, in the same order, each event's answer or its `error`, naming the event's "
+            "field at fault (an event that is not an object, a field missing or of the wrong type, a "
+            "date that does not read, an unknown member, a NUL character, a date older than "
             "EVENTS_MAX_AGE_DAYS days or ahead of the server's clock, an amount that is not a plain "
             "number...: that event only, the others are recorded). An error with status 503 means "
             "the event was not recorded (the database refused its part of the batch): send the "
@@ -102,12 +104,14 @@ class EventBatchView(BrandApi, APIView):
         responses={200: BatchResultSerializer, **ERRORS},
     )
     def post(self, request):
-        items = [_event_input(fields, key=fields["id"]) for fields in batch_parse(request.data)]
+        parsed = batch_parse(request.data)
+        items = [_event_input(fields, key=fields["id"]) for fields in parsed if "error" not in fields]
         try:
-            results = events_record_batch(items=items)
+            recorded = iter(events_record_batch(items=items) if items else ())
         except EventError as error:
             raise _api_error(error) from None
-        return Response({"results": [_batch_result(result) for result in results]})
+        results = [fields if "error" in fields else _batch_result(next(recorded)) for fields in parsed]
+        return Response({"results": results})
 
 
 class SimulateView(BrandApi, APIView):

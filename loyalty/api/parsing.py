@@ -125,8 +125,12 @@ def event_parse(data: Any) -> dict:
 
 
 def batch_parse(data: Any) -> list[dict]:
-    """The events of a batch body `{"events": [...]}`: all well-formed, or a ValidationError naming
-    the first bad ones (`events[3].occurred_at`) and nothing goes further."""
+    """The events of a batch body `{"events": [...]}`, one entry per event in order: its fields, or,
+    for an event that is not well-formed (not an object, a field missing, of the wrong type, a date
+    that does not read), its answer `{"id": ..., "error": {"field", "message", "status": 400}}`
+    naming its first bad field (null when the event is not an object), so that the other events are
+    recorded. A batch that is not of that shape (not an object, `events` missing, not a list, empty
+    or over MAX_BATCH events, another field) is a ValidationError: nothing goes further."""
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": ['must be an object: {"events": [...]}']})
     unknown = {field: ["is not a known field"] for field in data if field != "events"}
@@ -143,12 +147,19 @@ def batch_parse(data: Any) -> list[dict]:
         )
     if unknown:
         raise ValidationError(unknown)
-    parsed, errors = [], {}
-    for index, item in enumerate(events):
-        fields, item_errors = _event_parse(item, with_id=True)
-        if item_errors:
-            errors[index] = item_errors
+    parsed = []
+    for item in events:
+        fields, errors = _event_parse(item, with_id=True)
+        if errors:
+            field, messages = next(iter(errors.items()))
+            key = item.get("id") if isinstance(item, dict) else None
+            fields = {
+                "id": key if isinstance(key, str) else None,
+                "error": {
+                    "field": None if field == "non_field_errors" else field,
+                    "message": " ".join(messages),
+                    "status": 400,
+                },
+            }
         parsed.append(fields)
-    if errors:
-        raise ValidationError({"events": errors})
     return parsed

@@ -230,14 +230,21 @@ class SimulationSerializer(EventResultSerializer):
 
 
 class ItemErrorSerializer(serializers.Serializer):
-    field = serializers.CharField(allow_null=True)
+    field = serializers.CharField(
+        allow_null=True,
+        help_text="the event's field at fault (`member`, `occurred_at`, `attributes.amount`, `id`...); "
+        "null when the event is not an object",
+    )
     message = serializers.CharField()
-    status = serializers.IntegerField()
+    status = serializers.IntegerField(help_text="the status the event alone would have been answered")
 
 
 class BatchItemResultSerializer(EventResultSerializer):
-    """Either an event's result or, for an event that could not be recorded, its `error`."""
+    """Either an event's result or, for an event that could not be recorded, its `id` and `error`."""
 
+    id = serializers.CharField(
+        allow_null=True, help_text="the event's idempotency key (null when its `id` is not a string)"
+    )
     error = ItemErrorSerializer(required=False)
 
 

@@ -238,13 +238,7 @@ def test_batch_of_1000_is_accepted(api_a, programme):
         ({"events": []}, "events"),
         ({"events": "all of them"}, "events"),
         ({}, "events"),
-        (
-            {"events": [{**PURCHASE, "id": "y-1"}, {**PURCHASE, "id": "y-2", "occurred_at": "2026-13-01"}]},
-            "events[1].occurred_at",
-        ),
-        ({"events": [{**PURCHASE, "id": "y-1"}, PURCHASE]}, "events[1].id"),
-        ({"events": [{**PURCHASE, "id": "y-1"}, {**PURCHASE, "id": "k" * 129}]}, "events[1].id"),
-        ({"events": [{**PURCHASE, "id": "y-1"}, 42]}, "events[1]"),
+        ({"events": [{**PURCHASE, "id": "y-1"}], "source": "erp"}, "source"),
         ([{**PURCHASE, "id": "y-1"}], "body"),
     ],
 )

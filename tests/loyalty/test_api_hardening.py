@@ -409,3 +409,57 @@ def test_a_batch_of_1000_with_one_bad_event_records_the_999_others(api):
     connection.set_tenant(api.brand)
     assert ActivityEvent.objects.count() == 999
     assert Member.objects.get(external_id="H-1").balance == 999
+
+
+def test_a_batch_answers_each_malformed_event_naming_its_field_and_records_the_good_ones(api):
+    """Before: one event missing a field, of the wrong type or with a date that does not read made the
+    whole batch a 400, and none of the good events was recorded."""
+    no_member = {field: value for field, value in PURCHASE.items() if field != "member"}
+    events = [
+        {**PURCHASE, "id": "m-good"},
+        {**no_member, "id": "m-no-member"},
+        {**PURCHASE, "id": "m-yesterday", "occurred_at": "yesterday"},
+        42,
+        {**PURCHASE, "id": "m-type", "type": 7},
+        {**PURCHASE, "id": 12},
+        PURCHASE,
+        {**PURCHASE, "id": "m-shop", "shop": "Lyon"},
+        {**PURCHASE, "id": "m-good-too", "attributes": {"amount": "10"}},
+    ]
+    response = api.post("/api/v1/events/batch", {"events": events})
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    answers = [(result["id"], result.get("error", {}).get("field"), result.get("error", {}).get("status"))
+               for result in results]  # fmt: skip
+    assert answers == [
+        ("m-good", None, None),
+        ("m-no-member", "member", 400),
+        ("m-yesterday", "occurred_at", 400),
+        (None, None, 400),
+        ("m-type", "type", 400),
+        (None, "id", 400),
+        (None, "id", 400),
+        ("m-shop", "shop", 400),
+        ("m-good-too", None, None),
+    ]
+    messages = [result.get("error", {}).get("message") for result in results]
+    assert messages[1:8] == [
+        "is required",
+        "must be an ISO 8601 date-time with a UTC offset, such as 2026-03-01T18:30:00+01:00",
+        "must be an object with member, type, occurred_at, attributes",
+        "must be a string",
+        "must be a string",
+        "is required",
+        "is not a known field",
+    ]
+    assert (results[0]["points_awarded"], results[8]["points_awarded"]) == (42, 10)
+    connection.set_tenant(api.brand)
+    assert set(ActivityEvent.objects.values_list("idempotency_key", flat=True)) == {"m-good", "m-good-too"}
+    assert Member.objects.get(external_id="H-1").balance == 52
+
+    before = _written(api)
+    again = api.post("/api/v1/events/batch", {"events": events}).json()["results"]
+    assert [result.get("replayed") for result in again] == [True, *[None] * 7, True]
+    assert [result.get("error") for result in again] == [result.get("error") for result in results]
+    assert _written(api) == before
+    assert Member.objects.get(external_id="H-1").balance == 52
