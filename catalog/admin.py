@@ -23,6 +23,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from core.text import NUL, NUL_MESSAGE
+
 from .imports import gift_import, gifts_export_csv
 from .models import (
     CatalogSettings,
@@ -115,7 +117,11 @@ class VoucherCodesForm(forms.Form):
         lines = (data.get("codes") or "").splitlines()
         upload = data.get("file")
         if upload:
-            lines += upload.read().decode("utf-8-sig", errors="replace").splitlines()
+            uploaded = upload.read().decode("utf-8-sig", errors="replace").splitlines()
+            holding_nul = next((number for number, line in enumerate(uploaded, 1) if NUL in line), None)
+            if holding_nul is not None:  # PostgreSQL refuses it in text (pasted codes: the field's check)
+                raise forms.ValidationError({"file": f"line {holding_nul}: {NUL_MESSAGE}"})
+            lines += uploaded
         data["lines"] = [line.split(",")[0].split(";")[0] for line in lines]
         if not any(line.strip() for line in data["lines"]):
             raise forms.ValidationError("give at least one code")

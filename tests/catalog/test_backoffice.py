@@ -259,3 +259,13 @@ def test_every_catalogue_page_of_the_backoffice_opens(staff, in_brand):
     gift_list = staff.get("/backoffice/catalog/gift/").content.decode()
     assert '<td class="field-stock_display">1</td>' in gift_list  # two codes, one handed out
     assert "Voucher codes" in staff.get(f"/backoffice/catalog/gift/{gift.pk}/change/").content.decode()
+
+
+def test_an_uploaded_voucher_code_holding_a_nul_is_a_form_error(staff, in_brand):
+    """PostgreSQL refuses a NUL in text: it was a 500."""
+    gift = gift_make(kind="voucher", points_price=10)
+    upload = SimpleUploadedFile("codes.txt", b"A-1\nB\x00-2\n")
+    response = staff.post(f"/backoffice/catalog/gift/{gift.pk}/codes/", {"codes": "C-3", "file": upload})
+    assert response.status_code == 200
+    assert response.context["form"].errors["file"] == ["line 2: may not contain the NUL character (\\u0000)"]
+    assert not VoucherCode.objects.filter(gift=gift).exists()
