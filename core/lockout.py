@@ -8,8 +8,9 @@ the operator sees every brand's lockouts in one place.
   6th failure within 15 minutes on one account locks that account's login for 15 minutes, the right
   password included; the 21st failure from one address (on any accounts of the brand) locks that
   address. A completed password reset or the operator lifts an account's lockout.
-- API keys: the 21st unknown key within a minute from one address blocks that address's unknown
-  keys for a minute (429); a valid key from it is still served (`loyalty.api.auth`).
+- API keys: the 21st unknown key within a minute from one address blocks, for a minute, every key
+  from it that the web process does not already serve (429 before the key is read; see
+  `loyalty.api.auth`).
 
 Everything is keyed by the schema of the brand (`public` for operators): a lockout in one brand
 never touches the same e-mail or address in another. Attempts for the same account or address are
@@ -219,8 +220,8 @@ def login_attempt_end(*, failure_id: int, succeeded: bool) -> Lockout | None:
 
 
 def api_key_locked_until(*, schema_name: str, ip: str | None) -> datetime | None:
-    """Until when unknown API keys from `ip` on this brand are answered 429 without being counted.
-    Asked for every unknown key: one plain query on the public table (no ORM compilation)."""
+    """Until when API keys from `ip` on this brand are answered 429 before being read (uncounted).
+    Asked for every key not cached: one plain query on the public table (no ORM compilation)."""
     if ip is None:
         return None
     table = f"{connection.ops.quote_name(get_public_schema_name())}.{Lockout._meta.db_table}"

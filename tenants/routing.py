@@ -104,16 +104,23 @@ class TokenCache:
         self._size = size
         self._max_age = max_age
 
-    def get_or_read(self, key: Any, *, token: str | None, read: Callable[[], Value | None]) -> Value | None:
-        now = time.monotonic()
+    def get(self, key: Any, *, token: str | None) -> Any | None:
+        """The entry if it is there, read under `token` and young enough; else None (nothing read)."""
         entry = self._entries.get(key)
-        if token is not None and entry is not None and entry[0] == token and now - entry[1] < self._max_age:
-            return entry[2]
+        if token is not None and entry is not None and entry[0] == token:
+            if time.monotonic() - entry[1] < self._max_age:
+                return entry[2]
+        return None
+
+    def get_or_read(self, key: Any, *, token: str | None, read: Callable[[], Value | None]) -> Value | None:
+        value = self.get(key, token=token)
+        if value is not None:
+            return value
         value = read()
         if token is not None and value is not None:
             if len(self._entries) >= self._size:
                 self._entries.clear()
-            self._entries[key] = (token, now, value)
+            self._entries[key] = (token, time.monotonic(), value)
         return value
 
     def clear(self) -> None:

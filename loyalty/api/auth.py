@@ -35,14 +35,13 @@ def _guessing_refused(locked_until):
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: Api-Key <key>`. An address that presented more unknown (or malformed, or
-    revoked) keys than `core.lockout.API_KEY_POLICY` allows in a minute, on this brand, has its
-    further unknown keys answered 429 for a minute, without recording them (`core.lockout`, in
-    PostgreSQL: it holds without Redis).
+    revoked) keys than `core.lockout.API_KEY_POLICY` allows in a minute, on this brand, is answered
+    429 for a minute before any key is read from the database (`core.lockout`, in PostgreSQL: it
+    holds without Redis), so a blocked guesser learns nothing.
 
-    A valid key is served even from a blocked address: the brand's servers often share one address,
-    and a forgotten job retrying a revoked key must not cut off the live integration beside it. It
-    also keeps the lockout's query off the path of every valid request (keys are cached per process,
-    `tenants/routing.py`)."""
+    A key this process already serves (cached, `tenants/routing.py`) is served without asking: the
+    brand's servers often share one address, and a forgotten job retrying a revoked key must not cut
+    off the live integration beside it; valid requests thus pay no lockout query."""
 
     keyword = "Api-Key"
 
@@ -51,23 +50,24 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not header:
             return None
         keyword, _, key = header.partition(" ")
-        if keyword != self.keyword or not key.strip():
-            self._refused(request)
-            raise exceptions.AuthenticationFailed("Authorization: expected 'Api-Key <key>'")
-        api_key = api_key_authenticate(key=key.strip(), routing_token=getattr(request, "routing_token", None))
-        if api_key is None:
-            self._refused(request)
-            raise exceptions.AuthenticationFailed("Authorization: unknown or revoked API key for this brand")
-        return (None, api_key)
-
-    def _refused(self, request) -> None:
-        """A key that is no key of this brand: 429 if its address is blocked, else counted (and 429
-        if it is the one too many)."""
+        key = key.strip() if keyword == self.keyword else ""
+        token = getattr(request, "routing_token", None)
+        api_key = api_key_authenticate(key=key, routing_token=token, cached_only=True)
+        if api_key is not None:
+            return (None, api_key)
         ip = client_ip(request)
         locked_until = api_key_locked_until(schema_name=connection.schema_name, ip=ip)
-        lockout = None if locked_until else api_key_failure_record(schema_name=connection.schema_name, ip=ip)
-        if locked_until or lockout is not None:
-            raise _guessing_refused(locked_until or lockout.locked_until)
+        if locked_until is not None:
+            raise _guessing_refused(locked_until)
+        api_key = api_key_authenticate(key=key, routing_token=token) if key else None
+        if api_key is not None:
+            return (None, api_key)
+        lockout = api_key_failure_record(schema_name=connection.schema_name, ip=ip)
+        if lockout is not None:
+            raise _guessing_refused(lockout.locked_until)
+        if not key:
+            raise exceptions.AuthenticationFailed("Authorization: expected 'Api-Key <key>'")
+        raise exceptions.AuthenticationFailed("Authorization: unknown or revoked API key for this brand")
 
     def authenticate_header(self, request) -> str:
         return self.keyword

@@ -37,18 +37,23 @@ def api_key_create(*, name: str, rate_limit_per_minute: int | None = None) -> tu
     return ApiKey.objects.create(**fields), key
 
 
-def api_key_authenticate(*, key: str, routing_token: str | None = None) -> ApiKey | None:
+def api_key_authenticate(
+    *, key: str, routing_token: str | None = None, cached_only: bool = False
+) -> ApiKey | None:
     """The live key matching `key` in the current brand's schema, or None.
 
     Keys live in the brand's schema, so another brand's key simply does not exist here. Found keys
     are cached per process under the request's routing token (`tenants.routing`): a revoked key is
-    refused from the next request on."""
+    refused from the next request on. `cached_only`: None unless the key is in this process's cache
+    (no query), so the API can ask its guessing throttle only before a key is read."""
     if not key or not key.startswith("lk_"):
         return None
     key_hash = _hash(key)
-    api_key = API_KEYS.get_or_read(
-        (connection.schema_name, key_hash), token=routing_token, read=lambda: _live_key_read(key_hash)
-    )
+    cache_key = (connection.schema_name, key_hash)
+    if cached_only:
+        api_key = API_KEYS.get(cache_key, token=routing_token)
+    else:
+        api_key = API_KEYS.get_or_read(cache_key, token=routing_token, read=lambda: _live_key_read(key_hash))
     if api_key is None:
         return None
     now = timezone.now()
