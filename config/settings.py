@@ -210,6 +210,7 @@ OUTBOX_REQUEUE_AFTER = float(os.environ.get("OUTBOX_REQUEUE_AFTER", "60"))
 OUTBOX_SWEEP_INTERVAL = float(os.environ.get("OUTBOX_SWEEP_INTERVAL", "30"))
 CELERY_BEAT_SCHEDULE: dict = {
     "brand-usage-hourly": {"task": "tenants.brand_usage_refresh_all", "schedule": 3600.0},
+    "lockouts-purge-hourly": {"task": "tenants.lockouts_purge", "schedule": 3600.0},
     # Expiry every hour in every brand; tiers once a night in each brand's timezone (loyalty.tasks).
     "loyalty-nightly-hourly": {"task": "loyalty.nightly_all", "schedule": 3600.0},
     # Outbox rows whose send did not happen (broker down, retry not queued) are queued again (core.outbox).

@@ -87,9 +87,15 @@ def client_ip(request: HttpRequest | None) -> str | None:
         if len(forwarded) >= proxies and forwarded[-proxies]:
             address = forwarded[-proxies]
     try:
-        return str(ipaddress.ip_address(address))
+        ip = ipaddress.ip_address(address)
     except ValueError:
         return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        # Any IPv6 client holds a whole /64 and could change address at every attempt: count the network.
+        return str(ipaddress.IPv6Network((ip, 64), strict=False).network_address)
+    return str(ip)
 
 
 def account_key(username: str) -> str:
@@ -172,9 +178,14 @@ def _lock_if_over(
     return None
 
 
-def _purge(*, now: datetime) -> None:
-    AuthFailure.objects.filter(at__lt=now - FAILURES_KEPT).delete()
-    Lockout.objects.filter(locked_until__lt=now - LOCKOUTS_KEPT).delete()
+def lockouts_purge(*, now: datetime | None = None) -> tuple[int, int]:
+    """Forget failures past their use and lockouts past the console's history (beat, hourly):
+    how many of each went."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        failures, _ = AuthFailure.objects.filter(at__lt=now - FAILURES_KEPT).delete()
+        lockouts, _ = Lockout.objects.filter(locked_until__lt=now - LOCKOUTS_KEPT).delete()
+    return failures, lockouts
 
 
 def login_attempt_begin(*, schema_name: str, username: str, ip: str | None) -> tuple[Lockout | None, int]:
@@ -203,7 +214,13 @@ def login_attempt_end(*, failure_id: int, succeeded: bool) -> Lockout | None:
     """The password proved right (its record goes) or wrong: then the lockout in force after this
     failure, if it is one too many (or a concurrent attempt locked meanwhile)."""
     if succeeded:
-        AuthFailure.objects.filter(pk=failure_id).delete()
+        # The owner's earlier mistypes on this account are forgiven with it (and no longer count for
+        # the address); failures on other accounts from the same address still do.
+        failure = AuthFailure.objects.filter(pk=failure_id).first()
+        if failure is not None:
+            AuthFailure.objects.filter(
+                schema_name=failure.schema_name, kind=failure.kind, account=failure.account
+            ).delete()
         return None
     now = timezone.now()
     failure = AuthFailure.objects.filter(pk=failure_id).first()
@@ -215,7 +232,6 @@ def login_attempt_end(*, failure_id: int, succeeded: bool) -> Lockout | None:
         )
         found = dict(schema_name=failure.schema_name, account=failure.account, ip=failure.ip, now=now)
         lockout = lockout_find(kind=LOGIN_POLICY.kind, **found) or _lock_if_over(policy=LOGIN_POLICY, **found)
-    _purge(now=now)
     return lockout
 
 
@@ -248,7 +264,6 @@ def api_key_failure_record(*, schema_name: str, ip: str | None) -> Lockout | Non
             lockout = _lock_if_over(
                 policy=API_KEY_POLICY, schema_name=schema_name, account="", ip=ip, now=now
             )
-    _purge(now=now)
     return lockout
 
 

@@ -6,6 +6,8 @@ from celery import shared_task
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from core.lockout import lockouts_purge
+
 from .models import Brand
 from .selectors import brand_list
 from .services import brand_usage_refresh
@@ -27,3 +29,9 @@ def brand_usage_refresh_all_task() -> int:
             brand_usage_refresh_task.delay()
         count += 1
     return count
+
+
+@shared_task(name="tenants.lockouts_purge")
+def lockouts_purge_task() -> list[int]:
+    """Forget old login failures and lockouts (public schema, every brand's)."""
+    return list(lockouts_purge())

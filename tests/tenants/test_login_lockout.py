@@ -12,14 +12,17 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from core.lockout import client_ip
 from tenants.models import AuthFailure, Lockout
+from tenants.tasks import lockouts_purge_task
 from tests.conftest import TEST_PASSWORD, host_of
 
 WRONG = "not-the-password"
@@ -357,7 +360,7 @@ def test_without_redis_logins_are_still_limited(login, redis_unreachable):
     assert login.attempt(client, TEST_PASSWORD).status_code == 429
 
 
-def test_old_failures_and_lockouts_are_purged(db, brand_a):
+def test_old_failures_and_lockouts_are_purged_by_the_hourly_task(db, brand_a):
     login = login_of("member", brand_a)
     with time_machine.travel(timezone.now(), tick=True) as clock:
         client = login.client()
@@ -365,10 +368,37 @@ def test_old_failures_and_lockouts_are_purged(db, brand_a):
             login.attempt(client, WRONG)
         clock.shift(timedelta(days=31))
         login.attempt(client, WRONG)
+        assert settings.CELERY_BEAT_SCHEDULE["lockouts-purge-hourly"]["task"] == lockouts_purge_task.name
+        assert lockouts_purge_task.apply().get() == [6, 1]
     assert list(
         AuthFailure.objects.filter(schema_name=brand_a.schema_name).values_list("account", flat=True)
     ) == [login.username]
     assert not Lockout.objects.filter(schema_name=brand_a.schema_name).exists()
+
+
+def test_a_login_forgives_the_accounts_mistypes_not_other_accounts(db, brand_a):
+    login = login_of("member", brand_a)
+    client = login.client()
+    for _ in range(5):
+        login.attempt(client, WRONG)
+    client.post(login.path, {"username": "someone-else@x.example", "password": WRONG})
+    assert login.attempt(client, TEST_PASSWORD).status_code == 302
+    # Five more mistypes are five, not ten: the sixth failure since the login is the one that locks.
+    for _ in range(5):
+        assert login.attempt(login.client(), WRONG).status_code == 200
+    assert login.attempt(login.client(), WRONG).status_code == 429
+    assert AuthFailure.objects.filter(
+        schema_name=brand_a.schema_name, account="someone-else@x.example"
+    ).exists()
+
+
+def test_ipv6_addresses_count_by_their_64_network():
+    request = RequestFactory().get("/", REMOTE_ADDR="2001:db8:1:2:aaaa::1")
+    other_in_same_64 = RequestFactory().get("/", REMOTE_ADDR="2001:db8:1:2:bbbb::99")
+    mapped = RequestFactory().get("/", REMOTE_ADDR="::ffff:192.0.2.7")
+    assert client_ip(request) == client_ip(other_in_same_64) == "2001:db8:1:2::"
+    assert client_ip(RequestFactory().get("/", REMOTE_ADDR="2001:db8:1:3::1")) == "2001:db8:1:3::"
+    assert client_ip(mapped) == "192.0.2.7"
 
 
 def test_behind_a_proxy_the_address_it_saw_counts(db, brand_a, settings):
