@@ -9,6 +9,9 @@ from typing import Any
 
 NUL = "\x00"
 NUL_MESSAGE = "may not contain the NUL character (\\u0000)"
+# Levels of arrays and objects a JSON input may nest, itself included (API bodies, backoffice JSON
+# fields): deep enough for any real payload, far below what Python's recursive parser survives.
+MAX_JSON_DEPTH = 32
 
 
 def nul_path(value: Any, *, path: str) -> str | None:

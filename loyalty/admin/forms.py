@@ -7,9 +7,7 @@ from typing import Any
 from django import forms
 from django.forms.fields import InvalidJSONInput
 
-from core.text import NUL_MESSAGE, json_too_deep, nul_path
-
-MAX_JSON_DEPTH = 32  # levels of arrays and objects, as in the API's bodies
+from core.text import MAX_JSON_DEPTH, NUL_MESSAGE, json_too_deep, nul_path
 
 
 class BackofficeJSONField(forms.JSONField):

@@ -16,21 +16,20 @@ from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.utils.json import strict_constant
 
-from core.text import NUL_MESSAGE, json_too_deep, nul_path
+from core.text import MAX_JSON_DEPTH, NUL_MESSAGE, json_too_deep, nul_path
 from loyalty.api.errors import ApiError
 
 MAX_BATCH = 1000
-MAX_DEPTH = 32  # levels of arrays and objects in a request body, the body itself included
 MAX_KEY_LENGTH = 128  # ActivityEvent.idempotency_key
 MAX_TEXT = 64  # a member's external id, an event type's code
 OCCURRED_AT_FORMAT = "must be an ISO 8601 date-time with a UTC offset, such as 2026-03-01T18:30:00+01:00"
 _REQUIRED = "is required"
-_TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels of arrays and objects"
+_TOO_DEEP = f"nested deeper than {MAX_JSON_DEPTH} levels of arrays and objects"
 
 
 class ApiJSONParser(JSONParser):
     """JSON bodies of the API, refused when Python or PostgreSQL could not take them: nested deeper
-    than MAX_DEPTH (or so deep that Python's parser gives up), NaN or Infinity, a NUL character
+    than MAX_JSON_DEPTH (or so deep that Python's parser gives up), NaN or Infinity, a NUL character
     anywhere (named by its path). Each a 400 in the API's error shape. (A body over
     DATA_UPLOAD_MAX_MEMORY_SIZE is refused before, unread: `RequestDataTooBig`, a 413.)"""
 
@@ -46,7 +45,7 @@ class ApiJSONParser(JSONParser):
             raise ParseError(f"JSON parse error - {error}") from None
         if self.item_checks:
             return data
-        if json_too_deep(text, limit=MAX_DEPTH):
+        if json_too_deep(text, limit=MAX_JSON_DEPTH):
             raise ApiError(field="body", message=_TOO_DEEP)
         if "\\u0000" in text:
             path = nul_path(data, path="")

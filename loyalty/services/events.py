@@ -33,7 +33,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from core.text import NUL, NUL_MESSAGE, json_too_deep, nul_path
+from core.text import MAX_JSON_DEPTH, NUL, NUL_MESSAGE, json_too_deep, nul_path
 from loyalty.engine import (
     Beneficiary,
     CompiledRule,
@@ -78,8 +78,8 @@ logger = logging.getLogger(__name__)
 REFUND = "refund"
 MAX_ATTRIBUTES_BYTES = 64 * 1024
 # Levels of arrays and objects in an event's attributes, themselves included: within a batch's body
-# (the body, its list of events, the event, the attributes), the API's 32 levels.
-MAX_ATTRIBUTES_DEPTH = 29
+# (the body, its list of events, the event, the attributes), the API's MAX_JSON_DEPTH levels.
+MAX_ATTRIBUTES_DEPTH = MAX_JSON_DEPTH - 3
 _RETRIED_SQLSTATES = ("40P01", "40001")  # deadlock detected, serialization failure
 _ATTEMPTS = 3
 
