@@ -567,7 +567,7 @@ def _service_push_queue(*, order: Order, lines: list[OrderLine], action: str, at
         },
         requeue_at=timezone.now() + requeue_after(),
     )
-    enqueue_on_commit(service_push_send_task, push.pk)
+    enqueue_on_commit(service_push_send_task, push.pk, push.attempts)
 
 
 def service_pushes_send_again(*, push_ids: list[int]) -> int:
@@ -580,11 +580,13 @@ def service_pushes_send_again(*, push_ids: list[int]) -> int:
         waiting = list(
             ServicePush.objects.filter(
                 pk__in=push_ids, status__in=[ServicePush.Status.PENDING, ServicePush.Status.FAILED]
-            ).values_list("pk", flat=True)
+            ).values_list("pk", "attempts")
         )
-        ServicePush.objects.filter(pk__in=waiting).update(requeue_at=timezone.now() + requeue_after())
-        for push_id in waiting:
-            enqueue_on_commit(service_push_send_task, push_id)
+        ServicePush.objects.filter(pk__in=[pk for pk, _ in waiting]).update(
+            requeue_at=timezone.now() + requeue_after()
+        )
+        for push_id, attempts in waiting:
+            enqueue_on_commit(service_push_send_task, push_id, attempts)
     return len(waiting)
 
 
@@ -636,15 +638,21 @@ def service_credit_provider() -> HttpServiceCreditProvider | OutboxServiceCredit
     )
 
 
-def service_push_send(*, push_id: int) -> ServicePush | None:
-    """Send one outbox row, once: the row stays locked while it is sent (a send already under way
-    is skipped: None), a sent row is never sent again, and the receiver gets an Idempotency-Key to
-    drop a replay after a crash. A failure is recorded with the time the sweeper sends it again
-    if its retry (`core.outbox.retry_delay`, queued by the task) is lost, or gives the push up."""
+def service_push_send(*, push_id: int, attempts: int) -> ServicePush | None:
+    """Send one outbox row, once, as its attempt number `attempts` + 1: the row stays locked while
+    it is sent, a sent row is never sent again, and the receiver gets an Idempotency-Key to drop a
+    replay after a crash. None (nothing done) when a send is under way, the row is sent, or it has
+    had more attempts than `attempts` (another copy of this send made the attempt). A failure is
+    recorded with the time the sweeper sends it again if its retry (`core.outbox.retry_delay`,
+    queued by the task) is lost, or gives the push up."""
     with transaction.atomic():
         push = ServicePush.objects.select_for_update(skip_locked=True).filter(pk=push_id).first()
-        if push is None or push.status in (ServicePush.Status.SENT, ServicePush.Status.OUTBOX):
-            return push
+        if (
+            push is None
+            or push.status in (ServicePush.Status.SENT, ServicePush.Status.OUTBOX)
+            or push.attempts != attempts
+        ):
+            return None
         push.attempts += 1
         try:
             result = service_credit_provider().push(

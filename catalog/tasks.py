@@ -12,10 +12,11 @@ from .services import service_push_send
 
 
 @shared_task(name="catalog.service_push_send")
-def service_push_send_task(push_id: int) -> str | None:
-    """Send one service-credit order event to the brand's system (idempotent: sent once). After a
-    failure, the retry is queued here with its delay; if the broker refuses it, the sweeper sends it."""
-    push = service_push_send(push_id=push_id)
+def service_push_send_task(push_id: int, attempts: int) -> str | None:
+    """Send one service-credit order event to the brand's system, if the push has had `attempts`
+    attempts (idempotent: sent once, one attempt per queued copy at most). After a failure, the
+    retry is queued here with its delay; if the broker refuses it, the sweeper sends it."""
+    push = service_push_send(push_id=push_id, attempts=attempts)
     if push is None:
         return None
     delay = retry_delay(attempts=push.attempts)
@@ -23,7 +24,7 @@ def service_push_send_task(push_id: int) -> str | None:
         task_send(
             task=service_push_send_task,
             schema_name=connection.schema_name,
-            args=(push_id,),
+            args=(push_id, push.attempts),
             countdown=delay.total_seconds(),
         )
     return push.status

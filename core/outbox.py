@@ -6,11 +6,14 @@ that row with `enqueue_on_commit`. The send after commit is one bounded attempt 
 no result subscription): with the broker down it logs and returns, and the committed answer stands.
 
 Every outbox model has a `requeue_at` column: when a send of the row is queued again if the row is
-still waiting (null: nothing left to send). A new row gets `requeue_after()` from now; the sweeper
-(`core.tasks.outbox_sweep_all_task`, run by beat) claims the rows past it in every brand's schema,
-moves it on by `requeue_after()` and queues their task. The task that sends one row locks it and
-checks its state, so a row queued twice is still sent once. An app plugs an outbox in with
-`outbox_register(model=..., task=...)` next to its task.
+still waiting (null: nothing left to send), and an `attempts` column: how many sends were tried. A
+new row gets `requeue_after()` from now; the sweeper (`core.tasks.outbox_sweep_all_task`, run by
+beat) claims the rows past it in every brand's schema, moves it on by `requeue_after()` and queues
+their task. A send is queued as `task(id, attempts)`, with the row's attempts at that moment: the
+task locks the row, checks its state and makes an attempt only if the row has had no other since.
+So a row queued twice (two sweeps, a sweep while its first send or its retry waits behind busy
+workers) is sent once, and a failed attempt is followed by one retry, not one per copy. An app
+plugs an outbox in with `outbox_register(model=..., task=...)` next to its task.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ RETRY_MAX_ATTEMPTS = 9
 
 @dataclass(frozen=True)
 class OutboxKind:
-    """One outbox: its model (with a `requeue_at` column) and the task that sends one row by id."""
+    """One outbox: its model (with `requeue_at` and `attempts` columns) and the task that sends one
+    row, called with the row's id and its attempts when it was queued."""
 
     model: type[models.Model]
     task: Task
@@ -49,7 +53,8 @@ _KINDS: dict[str, OutboxKind] = {}
 
 
 def outbox_register(*, model: type[models.Model], task: Task) -> None:
-    """Make the sweeper pick up `model`'s rows past their `requeue_at`, and send each with `task(id)`."""
+    """Make the sweeper pick up `model`'s rows past their `requeue_at`, and send each with
+    `task(id, attempts)`."""
     _KINDS[model._meta.label] = OutboxKind(model=model, task=task)
 
 
@@ -151,19 +156,19 @@ class OutboxSweep:
     broker_down: bool
 
 
-def _due_claim(*, kind: OutboxKind, now: datetime, until: datetime) -> list[int]:
-    """Ids of up to `SWEEP_BATCH` rows past their `requeue_at`, moved on to `until` (committed): a
-    sweep running at the same time skips them (locked) or no longer finds them due."""
+def _due_claim(*, kind: OutboxKind, now: datetime, until: datetime) -> list[tuple[int, int]]:
+    """(id, attempts) of up to `SWEEP_BATCH` rows past their `requeue_at`, moved on to `until`
+    (committed): a sweep running at the same time skips them (locked) or no longer finds them due."""
     rows = kind.model._default_manager
     with transaction.atomic():
-        ids = list(
+        claimed = list(
             rows.select_for_update(skip_locked=True)
             .filter(requeue_at__lte=now)
             .order_by("requeue_at")
-            .values_list("pk", flat=True)[:SWEEP_BATCH]
+            .values_list("pk", "attempts")[:SWEEP_BATCH]
         )
-        rows.filter(pk__in=ids).update(requeue_at=until)
-    return ids
+        rows.filter(pk__in=[pk for pk, _ in claimed]).update(requeue_at=until)
+    return claimed
 
 
 def outbox_sweep() -> OutboxSweep:
@@ -175,14 +180,15 @@ def outbox_sweep() -> OutboxSweep:
         while True:
             now = timezone.now()
             until = now + requeue_after()
-            ids = _due_claim(kind=kind, now=now, until=until)
-            for index, pk in enumerate(ids):
-                if not task_send(task=kind.task, schema_name=schema_name, args=(pk,)):
-                    kind.model._default_manager.filter(pk__in=ids[index:], requeue_at=until).update(
+            claimed = _due_claim(kind=kind, now=now, until=until)
+            for index, (pk, attempts) in enumerate(claimed):
+                if not task_send(task=kind.task, schema_name=schema_name, args=(pk, attempts)):
+                    not_queued = [pk for pk, _ in claimed[index:]]
+                    kind.model._default_manager.filter(pk__in=not_queued, requeue_at=until).update(
                         requeue_at=now
                     )
                     return OutboxSweep(queued=queued, broker_down=True)
                 queued += 1
-            if len(ids) < SWEEP_BATCH:
+            if len(claimed) < SWEEP_BATCH:
                 break
     return OutboxSweep(queued=queued, broker_down=False)

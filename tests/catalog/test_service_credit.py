@@ -118,9 +118,10 @@ def test_a_push_queued_twice_at_once_is_sent_once(fresh_brand, celery_worker):
         CatalogSettings.objects.create(service_credit_endpoint=slow.url)
         order = redeem(rental_minutes(), quantity=1)
         push = ServicePush.objects.get(order=order)
-        enqueue_on_commit(service_push_send_task, push.pk)  # outside a transaction: queued at once
+        # As the sweeper queues it: with its attempts (0). Outside a transaction: queued at once.
+        enqueue_on_commit(service_push_send_task, push.pk, push.attempts)
         push = wait_for(lambda: ServicePush.objects.filter(pk=push.pk, status="sent").first())
-        enqueue_on_commit(service_push_send_task, push.pk)  # and once more after it was sent
+        enqueue_on_commit(service_push_send_task, push.pk, push.attempts)  # once more after it was sent
         time.sleep(1.5)
     finally:
         slow.close()

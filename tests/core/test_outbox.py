@@ -24,7 +24,7 @@ from django.utils import timezone
 from catalog.models import CatalogSettings, Gift, Order, ServicePush
 from catalog.services import RedeemItem, order_place
 from catalog.tasks import service_push_send_task
-from core.outbox import OutboxSweep, outbox_sweep, task_send
+from core.outbox import OutboxSweep, outbox_sweep, retry_delay, task_send
 from tests.catalog.factories import gift_make, member_make
 from tests.conftest import host_of
 from tests.loyalty.test_api_support import ApiClient, key_make
@@ -101,12 +101,12 @@ class Workers:
         self.log = folder / "worker.log"
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> None:
+    def start(self, *, concurrency: int = 2) -> None:
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
                 [
                     *(sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "threads"),
-                    *("--concurrency", "2", "--queues", self.queue, "--loglevel", "WARNING"),
+                    *("--concurrency", str(concurrency), "--queues", self.queue, "--loglevel", "WARNING"),
                     *("--without-mingle", "--without-gossip", "--without-heartbeat"),
                 ],
                 cwd=ROOT,
@@ -295,18 +295,48 @@ def test_a_given_up_push_sent_again_by_staff_with_the_broker_down_is_sent_by_the
     assert push.attempts == 10 and len(endpoint.requests) == 2
 
 
+def test_a_push_queued_again_behind_busy_workers_has_one_retry_series(fresh_brand, workers, broker, settings):
+    """Workers lagging behind by more than OUTBOX_REQUEUE_AFTER: the sweeper queues the push again
+    while its first send still waits in the queue. The first copy run fails and queues its retry;
+    the second finds that attempt made and does nothing. One attempt per request, each retry after
+    its delay (two copies each attempting would be two retry series)."""
+    settings.OUTBOX_REQUEUE_AFTER = REQUEUE_AFTER
+    flaky = FakeBrandSystem(statuses=[503, 503])
+    try:
+        connection.set_tenant(fresh_brand)
+        CatalogSettings.objects.create(service_credit_endpoint=flaky.url)
+        order, _ = order_place(
+            member_id=member_make("CAR-13", points=1000).pk,
+            items=[RedeemItem(gift_id=service_gift().pk)],
+            idempotency_key="backlog",
+            actor="api:x",
+        )
+        push = ServicePush.objects.get(order=order)
+        wait_until_due(push)  # its send still queued: no worker yet
+        assert outbox_sweep() == OutboxSweep(queued=1, broker_down=False)
+        workers.start(concurrency=1)  # the two copies run one after the other
+        push = sent(push)
+    finally:
+        flaky.close()
+    assert push.attempts == 3 and len(flaky.requests) == 3
+    first, second, third = (request["at"] for request in flaky.requests)
+    assert second - first >= retry_delay(attempts=1).total_seconds() - 0.1, f"{second - first:.2f} s"
+    assert third - second >= retry_delay(attempts=2).total_seconds() - 0.1, f"{third - second:.2f} s"
+
+
 @pytest.mark.parametrize("outage", ["killed", "frozen"])
 def test_a_send_to_a_dead_or_frozen_broker_gives_up_within_its_timeout(broker, outage, settings):
     """Killed: the connection is refused at once. Frozen (SIGSTOP: the kernel still accepts the
     connection, nothing answers): the send gives up after OUTBOX_PUBLISH_TIMEOUT."""
-    assert task_send(task=service_push_send_task, schema_name="nobody", args=(1,))  # a connection in the pool
+    # A connection in the pool.
+    assert task_send(task=service_push_send_task, schema_name="nobody", args=(1, 0))
     if outage == "killed":
         broker.stop()
     else:
         broker.process.send_signal(signal.SIGSTOP)
     try:
         started = time.monotonic()
-        sent = task_send(task=service_push_send_task, schema_name="nobody", args=(1,))
+        sent = task_send(task=service_push_send_task, schema_name="nobody", args=(1, 0))
         elapsed = time.monotonic() - started
     finally:
         if outage == "frozen":
@@ -315,16 +345,16 @@ def test_a_send_to_a_dead_or_frozen_broker_gives_up_within_its_timeout(broker, o
     assert elapsed < settings.OUTBOX_PUBLISH_TIMEOUT + 0.25, f"{elapsed:.3f} s"
     if outage == "killed":
         broker.start()
-    assert task_send(task=service_push_send_task, schema_name="nobody", args=(1,))  # back: sent again
+    assert task_send(task=service_push_send_task, schema_name="nobody", args=(1, 0))  # back: sent again
 
 
 def test_sends_reuse_the_connections_of_their_pool(broker):
     """A send costs a publish on an open connection, not a connection of its own (~3.4 ms each)."""
     watcher = redis.Redis(port=broker.port)
-    assert task_send(task=service_push_send_task, schema_name="nobody", args=(1,))
+    assert task_send(task=service_push_send_task, schema_name="nobody", args=(1, 0))
     connected = watcher.info("stats")["total_connections_received"]
     for _ in range(20):
-        assert task_send(task=service_push_send_task, schema_name="nobody", args=(1,))
+        assert task_send(task=service_push_send_task, schema_name="nobody", args=(1, 0))
     assert watcher.info("stats")["total_connections_received"] == connected
 
 
