@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import functools
 import select
+import threading
 import time
 import zoneinfo
 
 import redis
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
+from django.core.signals import setting_changed
 from django.db import connection
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -27,6 +30,13 @@ from tenants.routing import brand_for_host, routing_token
 # a real SIGSTOPped PostgreSQL and Redis (tests/tenants/test_health.py): 503 in ~0.8 s.
 HEALTH_DATABASE_TIMEOUT = 0.5
 HEALTH_BROKER_TIMEOUT = 0.3
+# /health is unauthenticated and answers on any host: each process checks at most once a second,
+# and probes arriving meanwhile share that check's answer (one database connection a second per
+# process, however many probe), so polling cannot fill the database's max_connections.
+HEALTH_CACHE_SECONDS = 1.0
+# A probe arriving while a check runs waits for it at most this long (the check's deadlines and a
+# margin), then answers the last result.
+HEALTH_WAIT_SECONDS = HEALTH_DATABASE_TIMEOUT + HEALTH_BROKER_TIMEOUT + 0.1
 
 # libpq's own connection keywords (psycopg's, such as prepare_threshold or context, are not for it).
 _LIBPQ_KEYWORDS = frozenset(option.keyword.decode() for option in pq.Conninfo.get_defaults())
@@ -90,8 +100,7 @@ def database_check(*, timeout: float = HEALTH_DATABASE_TIMEOUT) -> None:
         pgconn.finish()
 
 
-def health_status() -> tuple[bool, dict[str, str]]:
-    """Whether the database and the broker answer, and what each said; within a second in all."""
+def _check_services() -> tuple[bool, dict[str, str]]:
     checks: dict[str, str] = {}
     try:
         database_check()
@@ -104,6 +113,39 @@ def health_status() -> tuple[bool, dict[str, str]]:
     except Exception as error:
         checks["broker"] = f"down: {error.__class__.__name__}"
     return all(value == "ok" for value in checks.values()), checks
+
+
+_health_lock = threading.Lock()
+_NO_CHECK_YET = (float("-inf"), (False, {"database": "unknown", "broker": "unknown"}))
+# (time.monotonic() when the check ended, its answer), of this process's last check.
+_health_last: tuple[float, tuple[bool, dict[str, str]]] = _NO_CHECK_YET
+
+
+@receiver(setting_changed)
+def _forget_health(*, setting: str, **kwargs) -> None:
+    """Settings pointing at other servers (a test's `settings` fixture) get a check of their own."""
+    global _health_last
+    if setting in {"CELERY_BROKER_URL", "DATABASES"}:
+        _health_last = _NO_CHECK_YET
+
+
+def health_status() -> tuple[bool, dict[str, str]]:
+    """Whether the database and the broker answer, and what each said; within a second in all. The
+    answer of a check ended less than HEALTH_CACHE_SECONDS ago, else a new check (one at a time per
+    process: a probe arriving during a check waits for its answer)."""
+    global _health_last
+    if time.monotonic() - _health_last[0] < HEALTH_CACHE_SECONDS:
+        return _health_last[1]
+    if not _health_lock.acquire(timeout=HEALTH_WAIT_SECONDS):
+        return _health_last[1]  # a check past its deadlines (libpq resolving a host name)
+    try:
+        if time.monotonic() - _health_last[0] < HEALTH_CACHE_SECONDS:
+            return _health_last[1]  # the check this probe waited for
+        answer = _check_services()
+        _health_last = (time.monotonic(), answer)
+        return answer
+    finally:
+        _health_lock.release()
 
 
 class HealthCheckMiddleware:
