@@ -248,7 +248,14 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # Content-Security-Policy (django-csp), in development too so breakage shows early: our own files
 # only; inline <script> and <style> elements carry the request's nonce (`nonce="{{ request.csp_nonce }}"`),
 # style attributes are not allowed (classes instead). Images may be data: URLs (Swagger UI's icons).
+# The brand API's JSON answers carry none (no browser renders them, and single events come at 300+/s),
+# but its docs page does: django-csp excludes paths by prefix, so each API route but docs/ is named
+# (tests/tenants/test_deploy_settings.py checks the list against the API's URLs).
 CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": [
+        f"/api/v1/{route}"
+        for route in ("members/", "events", "simulate", "rules", "tiers", "gifts", "orders/", "schema/")
+    ],
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
@@ -258,7 +265,7 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [SELF],
         "form-action": [SELF],
         "frame-ancestors": [NONE],
-    }
+    },
 }
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"

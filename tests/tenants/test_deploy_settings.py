@@ -1,6 +1,7 @@
 """Production settings: `check --deploy` is clean, plain HTTP is redirected (but not /health), HSTS is
 scoped to the platform's hosts, and every page carries a Content-Security-Policy under which its
-inline code runs only by the request's nonce (the browser side: tests/e2e/test_csp_in_browser.py)."""
+inline code runs only by the request's nonce (the browser side: tests/e2e/test_csp_in_browser.py);
+the brand API's JSON answers carry none."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 from django.test import Client
+from django.urls import URLResolver
 
 from catalog.models import GiftPhoto
+from loyalty.api.errors import api_not_found
 from tests.catalog.factories import gift_make, member_make
 from tests.catalog.test_backoffice import png
 from tests.conftest import TEST_PASSWORD, host_of
+from tests.loyalty.test_api_support import ApiClient, key_make
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -256,3 +260,50 @@ def test_api_docs_load_swagger_ui_from_our_own_static_files(db, brand_a, client_
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/javascript")
     assert b"SwaggerUIBundle(" in response.content
+
+
+def api_routes(patterns, prefix: str = "/api/v1/") -> list[str]:
+    """The fixed start of each route of the brand API (up to its first parameter), docs/ and the
+    catch-all of unknown paths left out."""
+    routes = []
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern).split("<", 1)[0]
+        if isinstance(pattern, URLResolver):
+            routes += api_routes(pattern.url_patterns, route)
+        elif pattern.name not in {"api-docs", None} and pattern.callback is not api_not_found:
+            routes.append(route)
+    return routes
+
+
+def test_every_api_route_but_the_docs_is_excluded_from_the_policy(settings):
+    from config import urls_api
+
+    excluded = tuple(settings.CONTENT_SECURITY_POLICY["EXCLUDE_URL_PREFIXES"])
+    routes = api_routes(urls_api.urlpatterns)
+    assert len(routes) > 10
+    assert [route for route in routes if not route.startswith(excluded)] == []
+    assert not "/api/v1/docs/".startswith(excluded)
+
+
+def test_api_json_answers_carry_no_policy_and_the_api_docs_keep_theirs(db, brand_a, client_for):
+    api = ApiClient(brand=brand_a, key=key_make(brand_a))
+    answers = {
+        "rules": api.get("/api/v1/rules"),
+        "gifts": api.get("/api/v1/gifts"),
+        "unknown member": api.get("/api/v1/members/nobody"),
+        "event refused": api.post("/api/v1/events", {"member": "nobody"}),
+        "schema": api.get("/api/v1/schema/"),
+    }
+    assert {name: answer.status_code for name, answer in answers.items()} == {
+        "rules": 200,
+        "gifts": 200,
+        "unknown member": 404,
+        "event refused": 400,
+        "schema": 200,
+    }
+    assert {name: answer.get("Content-Security-Policy") for name, answer in answers.items()} == dict.fromkeys(
+        answers
+    )
+    docs = client_for(brand_a).get("/api/v1/docs/")
+    assert docs.status_code == 200
+    assert scan(docs).problems == []  # the full policy, as on every page
