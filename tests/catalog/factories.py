@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from PIL import Image
 
 from catalog.models import Category, Gift
 from loyalty.models import LedgerEntry, Member
@@ -66,3 +69,10 @@ ADDRESS = {
     "city": "Paris",
     "country": "FR",
 }
+
+
+def png(width: int, height: int) -> SimpleUploadedFile:
+    """An uploaded PNG photo of that size."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(buffer, format="PNG")
+    return SimpleUploadedFile("kettle.png", buffer.getvalue(), content_type="image/png")

@@ -3,7 +3,6 @@ order processing through the state machine, CSV exports."""
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import time
@@ -22,7 +21,7 @@ from catalog.services import RedeemItem, ShippingAddress, order_place
 from loyalty.models import Member
 from tests.conftest import host_of
 
-from .factories import ADDRESS, category_make, gift_make, member_make
+from .factories import ADDRESS, category_make, gift_make, member_make, png
 
 
 @pytest.fixture
@@ -30,12 +29,6 @@ def staff(in_brand) -> Client:
     client = Client(HTTP_HOST=host_of(in_brand))
     client.force_login(get_user_model().objects.get(username=f"admin@{in_brand.slug}.example"))
     return client
-
-
-def png(width: int, height: int) -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (200, 30, 30)).save(buffer, format="PNG")
-    return SimpleUploadedFile("kettle.png", buffer.getvalue(), content_type="image/png")
 
 
 GIFT_FORM = {
