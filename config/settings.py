@@ -229,10 +229,22 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+# Proxies in front of the web processes that append the client's address to X-Forwarded-For and
+# say the scheme in X-Forwarded-Proto (0: clients reach the web server directly). The lockouts count
+# per client address, so production must say it: trusting a proxy that is not there lets a client
+# write the address counted (and claim HTTPS); ignoring one counts the proxy's address for everyone.
+_TRUSTED_PROXY_COUNT = os.environ.get("TRUSTED_PROXY_COUNT", "" if PRODUCTION else "0").strip()
+if not _TRUSTED_PROXY_COUNT.isdigit():
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXY_COUNT must be the number of proxies in front of the web processes "
+        f"(0 if none), got {_TRUSTED_PROXY_COUNT or 'nothing'!r}"
+    )
+TRUSTED_PROXY_COUNT = int(_TRUSTED_PROXY_COUNT)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
 
 # --- HTTPS and what browsers may load ---------------------------------------------------------------
-# Production runs behind a proxy that terminates TLS and says so (X-Forwarded-Proto, above): plain
+# Production runs behind a proxy that terminates TLS and says so (X-Forwarded-Proto, trusted when
+# TRUSTED_PROXY_COUNT says there is one), or terminates TLS itself: plain
 # HTTP is redirected, except /health, which load balancers probe over plain HTTP (it answers before
 # any redirect anyway: HealthCheckMiddleware comes first).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
@@ -271,9 +283,6 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 # Every password login goes through the lockout (core.lockout): 6th failure in 15 min locks.
 AUTHENTICATION_BACKENDS = ["core.lockout.LockoutModelBackend"]
-# Proxies in front of the web processes that append the client's address to X-Forwarded-For: the
-# lockouts count per client address, not per proxy (0: REMOTE_ADDR is the client's).
-TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1" if PRODUCTION else "0"))
 
 # --- e-mail: password resets (messaging's outbox comes later). Development writes each message to
 # a file under var/mail/, where the reset link can be read; production names its backend.

@@ -35,8 +35,38 @@ NOT_IN_PRODUCTION = {"DEBUG", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSA
 
 def production_env(**extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in NOT_IN_PRODUCTION}
-    env.update(DJANGO_ENV="production", SECRET_KEY=secrets.token_urlsafe(50), **extra)
+    env.update(DJANGO_ENV="production", SECRET_KEY=secrets.token_urlsafe(50), TRUSTED_PROXY_COUNT="1")
+    env.update(extra)
     return env
+
+
+@pytest.mark.parametrize("value", [None, "", "one", "-1"])
+def test_production_needs_the_number_of_trusted_proxies(value):
+    env = production_env()
+    if value is None:
+        del env["TRUSTED_PROXY_COUNT"]
+    else:
+        env["TRUSTED_PROXY_COUNT"] = value
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "TRUSTED_PROXY_COUNT must be the number of proxies" in result.stderr
+
+
+def test_without_a_proxy_x_forwarded_proto_is_not_trusted():
+    script = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.TRUSTED_PROXY_COUNT, settings.SECURE_PROXY_SSL_HEADER)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**production_env(TRUSTED_PROXY_COUNT="0"), "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.stdout.split() == ["0", "None"], result.stderr[-1500:]
 
 
 def test_check_deploy_in_production_reports_nothing():

@@ -401,6 +401,19 @@ def test_ipv6_addresses_count_by_their_64_network():
     assert client_ip(mapped) == "192.0.2.7"
 
 
+def test_without_a_proxy_a_forged_x_forwarded_for_is_not_read(db, brand_a, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    client = Client(HTTP_HOST=host_of(brand_a))
+    for number in range(21):
+        client.post(
+            "/accounts/login/",
+            {"username": f"u{number}@x.example", "password": WRONG},
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{number}",
+        )
+    lockout = Lockout.objects.get(schema_name=brand_a.schema_name, scope=Lockout.Scope.IP)
+    assert lockout.ip == "127.0.0.1"
+
+
 def test_behind_a_proxy_the_address_it_saw_counts(db, brand_a, settings):
     settings.TRUSTED_PROXY_COUNT = 1
     login = login_of("member", brand_a)
