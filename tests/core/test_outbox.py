@@ -83,9 +83,11 @@ def cache_on_broker(broker, settings, monkeypatch):
 
 class Workers:
     """Real Celery worker processes (`celery -A config worker`) on the test's broker and database,
-    consuming the queue the test's tasks go to; a worker reconnects by itself when the broker
-    comes back. Processes, not threads: Celery's worker state is global to a process, and the
-    session's worker of the other tests lives in this one."""
+    consuming the queue the test's tasks go to. A test that kills the broker under a worker starts
+    the worker again once the broker is back, as the supervisor (platform/run.py) restarts a dead
+    one: Celery 5.7's worker can exit when its broker dies, busy or idle (an AttributeError as its
+    consumer reconnects). Processes, not threads: Celery's worker state is global to a process, and
+    the session's worker of the other tests lives in this one."""
 
     def __init__(self, folder: Path, broker_url: str) -> None:
         from config.celery import app
@@ -137,12 +139,6 @@ def workers(broker, live_db, tmp_path):
 
 
 @pytest.fixture
-def worker_on_broker(workers):
-    workers.start()
-    return workers
-
-
-@pytest.fixture
 def endpoint():
     fake = FakeBrandSystem()
     yield fake
@@ -179,9 +175,6 @@ def test_with_redis_down_a_redemption_answers_its_order_and_the_push_is_sent_onc
     fresh_brand, workers, broker, cache_on_broker, endpoint, settings
 ):
     settings.OUTBOX_REQUEUE_AFTER = REQUEUE_AFTER  # the push is due 2 s after the redemption
-    # The sweeps claim for 60 s: the two sweeps below queue it once even if the second starts
-    # long after the first on a busy machine (within 2 s, it would find the push due again).
-    workers.start(requeue_after=60)
     connection.set_tenant(fresh_brand)
     CatalogSettings.objects.create(service_credit_endpoint=endpoint.url)
     gift = service_gift()
@@ -209,6 +202,10 @@ def test_with_redis_down_a_redemption_answers_its_order_and_the_push_is_sent_onc
     assert (push.status, push.attempts) == (ServicePush.Status.PENDING, 0)
 
     broker.start()
+    # The workers start with the broker back. Their sweeps claim for 60 s: the two sweeps below
+    # queue the push once even if the second starts long after the first on a busy machine
+    # (claimed for 2 s, it could be due again by then).
+    workers.start(requeue_after=60)
     wait_until_due(push)
     # Two sweeps at once (a slow sweep overlapping the next one): the push is queued by one only.
     first, second = beat_sends("outbox-sweep"), beat_sends("outbox-sweep")
@@ -246,8 +243,6 @@ def test_a_failed_push_whose_retry_cannot_be_queued_is_sent_by_the_sweeper(
         assert push.attempts == 1 and push.last_error == f"HTTP 503 from {flaky.url}"
         assert push.requeue_at is not None
 
-        # Celery 5.7's worker can exit when the broker dies while a task runs (an AttributeError as
-        # its consumer closes the connection): it is restarted, as the supervisor restarts one.
         workers.stop()
         broker.start()
         workers.start()
@@ -262,9 +257,10 @@ def test_a_failed_push_whose_retry_cannot_be_queued_is_sent_by_the_sweeper(
 
 
 def test_a_given_up_push_sent_again_by_staff_with_the_broker_down_is_sent_by_the_sweeper(
-    fresh_brand, worker_on_broker, broker, endpoint, settings
+    fresh_brand, workers, broker, endpoint, settings
 ):
     settings.OUTBOX_REQUEUE_AFTER = REQUEUE_AFTER
+    workers.start()
     connection.set_tenant(fresh_brand)
     CatalogSettings.objects.create(service_credit_endpoint=endpoint.url)
     order, _ = order_place(
@@ -293,6 +289,8 @@ def test_a_given_up_push_sent_again_by_staff_with_the_broker_down_is_sent_by_the
     assert elapsed < 2.0, f"{elapsed:.2f} s"
 
     broker.start()
+    workers.stop()
+    workers.start()
     wait_until_due(push)
     assert beat_sends("outbox-sweep").get(timeout=60) == 1
     push = sent(push)
