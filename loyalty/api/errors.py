@@ -21,6 +21,8 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from core.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
+
 STATUS_CODES = {
     400: "invalid",
     401: "not_authenticated",
@@ -50,6 +52,19 @@ def errors_from_dict(errors: dict[str, list[str]], *, status_code: int = 400) ->
     validation = exceptions.ValidationError({field: list(messages) for field, messages in errors.items()})
     validation.status_code = status_code
     return validation
+
+
+# The status of each kind of domain error (core.errors); a refusal of a well-formed request is 422.
+DOMAIN_STATUS = [(InvalidInput, 400), (NotFound, 404), (Conflict, 409), (Refused, 422)]
+
+
+def domain_error_as_api(exc: DomainError) -> exceptions.APIException:
+    """A domain error as the API error it answers: a mapping of messages per field answers as a
+    validation does (every field in `details`), an error about one input names that field."""
+    status_code = next((code for kind, code in DOMAIN_STATUS if isinstance(exc, kind)), 400)
+    if exc.by_field:
+        return errors_from_dict(exc.errors, status_code=status_code)
+    return ApiError(field=exc.field, message=exc.message, status_code=status_code, code=exc.code)
 
 
 def _flatten(detail: Any, prefix: str = "") -> list[tuple[str, str, str]]:
@@ -103,7 +118,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     # import this module (loyalty.api.auth raises ApiError).
     from rest_framework.views import set_rollback
 
-    if isinstance(exc, Http404):
+    if isinstance(exc, DomainError):
+        exc = domain_error_as_api(exc)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, RequestDataTooBig):  # raised by Django when DRF reads the body, unread
         exc = ApiError(
