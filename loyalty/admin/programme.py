@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from core.errors import Conflict, InvalidInput
 from loyalty.admin.forms import BackofficeJSONField
 from loyalty.models import Badge, ProgrammeSettings, Segment, Tier
 from loyalty.selectors.leaderboard import badge_holders, leaderboard
@@ -29,14 +30,14 @@ from loyalty.services.programme import (
     programme_settings_update,
     programme_settings_validate,
 )
-from loyalty.services.tiers import TierInputError, tier_create, tier_delete, tier_update, tier_validate
+from loyalty.services.tiers import tier_create, tier_delete, tier_update, tier_validate
 
 
 class ServiceForm(forms.ModelForm):
     """A model form whose validation is a service's: its errors land on the fields they name."""
 
     service_validate: Callable
-    service_error: type[ValueError]
+    service_error: type[Exception]
 
     def _form_data(self) -> dict:
         return {field: self.cleaned_data[field] for field in self._meta.fields if field in self.cleaned_data}
@@ -122,7 +123,7 @@ class ProgrammeSettingsAdmin(admin.ModelAdmin):
 
 class TierForm(ServiceForm):
     service_validate = staticmethod(tier_validate)
-    service_error = TierInputError
+    service_error = InvalidInput
 
     class Meta:
         model = Tier
@@ -152,7 +153,7 @@ class TierAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Tier) -> None:
         try:
             tier_delete(tier=obj)
-        except TierInputError as error:
+        except Conflict as error:
             self.message_user(request, f"{obj}: {error}", messages.ERROR)
 
     def delete_queryset(self, request: HttpRequest, queryset) -> None:

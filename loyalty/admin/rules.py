@@ -19,13 +19,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from core.errors import InvalidInput
 from loyalty.admin.forms import BackofficeJSONField
 from loyalty.engine import EVENT_FIELDS, ITEM_FIELDS, OPERATORS
 from loyalty.models import ActivityEvent, EarningRule, EventType
 from loyalty.services.events import EventError, EventInput, event_simulate
 from loyalty.services.rules import (
     RULE_FIELDS,
-    RuleInputError,
     rule_create,
     rule_delete,
     rule_update,
@@ -63,7 +63,7 @@ class EarningRuleForm(forms.ModelForm):
                 data={field: cleaned.get(field) for field in RULE_FIELDS},
                 instance=self.instance if self.instance.pk else None,
             )
-        except RuleInputError as error:
+        except InvalidInput as error:
             for field, field_messages in error.errors.items():
                 self.add_error(field if field in self.fields else None, field_messages)
         return cleaned

@@ -9,11 +9,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loyalty.api.base import BrandApi
-from loyalty.api.errors import ApiError, errors_from_dict
+from loyalty.api.errors import ApiError
 from loyalty.api.serializers import ErrorSerializer, RuleSerializer, TierSerializer
 from loyalty.models import EarningRule, Tier
-from loyalty.services.rules import RuleInputError, rule_create, rule_delete, rule_update
-from loyalty.services.tiers import TierInputError, tier_create, tier_delete, tier_update
+from loyalty.services.rules import rule_create, rule_delete, rule_update
+from loyalty.services.tiers import tier_create, tier_delete, tier_update
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="invalid definition: `error.field` names the field"),
@@ -41,10 +41,6 @@ def rule_body(request: Request) -> dict:
     return body
 
 
-def _input_error(error: RuleInputError | TierInputError, *, status_code: int = 400):
-    return errors_from_dict(error.errors, status_code=status_code)
-
-
 def _rule_or_404(rule_id: int) -> EarningRule:
     rule = EarningRule.objects.filter(pk=rule_id).first()
     if rule is None:
@@ -70,10 +66,7 @@ class RuleListView(BrandApi, APIView):
         summary="Create an earning rule", request=RuleSerializer, responses={201: RuleSerializer, **ERRORS}
     )
     def post(self, request):
-        try:
-            rule = rule_create(data=rule_body(request))
-        except RuleInputError as error:
-            raise _input_error(error) from None
+        rule = rule_create(data=rule_body(request))
         return Response(RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
 
@@ -89,10 +82,7 @@ class RuleDetailView(BrandApi, APIView):
     )
     def put(self, request, rule_id: int):
         rule = _rule_or_404(rule_id)
-        try:
-            rule = rule_update(rule=rule, data=rule_body(request))
-        except RuleInputError as error:
-            raise _input_error(error) from None
+        rule = rule_update(rule=rule, data=rule_body(request))
         return Response(RuleSerializer(rule).data, status=status.HTTP_200_OK)
 
     @extend_schema(
@@ -119,10 +109,7 @@ class TierListView(BrandApi, APIView):
 
     @extend_schema(summary="Create a tier", request=TierSerializer, responses={201: TierSerializer, **ERRORS})
     def post(self, request):
-        try:
-            tier = tier_create(data=body_object(request))
-        except TierInputError as error:
-            raise _input_error(error) from None
+        tier = tier_create(data=body_object(request))
         return Response(TierSerializer(tier).data, status=status.HTTP_201_CREATED)
 
 
@@ -138,16 +125,10 @@ class TierDetailView(BrandApi, APIView):
     )
     def put(self, request, code: str):
         tier = _tier_or_404(code)
-        try:
-            tier = tier_update(tier=tier, data=body_object(request))
-        except TierInputError as error:
-            raise _input_error(error) from None
+        tier = tier_update(tier=tier, data=body_object(request))
         return Response(TierSerializer(tier).data, status=status.HTTP_200_OK)
 
     @extend_schema(summary="Delete a tier nobody holds", responses={204: None, **NOT_FOUND, **IN_USE})
     def delete(self, request, code: str):
-        try:
-            tier_delete(tier=_tier_or_404(code))
-        except TierInputError as error:
-            raise _input_error(error, status_code=status.HTTP_409_CONFLICT) from None
+        tier_delete(tier=_tier_or_404(code))
         return Response(status=status.HTTP_204_NO_CONTENT)

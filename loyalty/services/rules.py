@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import InvalidInput
 from loyalty.engine import conditions_problems
 from loyalty.models import EarningRule, EventType, LedgerEntry
 from loyalty.services.ledger import brand_timezone
@@ -46,17 +47,9 @@ _LIST_FIELDS = {"conditions", "item_conditions"}
 _DATETIME_FIELDS = {"active_from", "active_until"}
 
 
-class RuleInputError(ValueError):
-    """Bad rule data; `errors` maps each field to its messages."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items()))
-        self.errors = errors
-
-
 def rule_validate(*, data: dict, instance: EarningRule | None = None) -> dict:
     """The rule's values with `data` applied over `instance` (or the defaults), checked and
-    converted (numbers, dates in the brand's timezone); raises RuleInputError naming each field."""
+    converted (numbers, dates in the brand's timezone); raises InvalidInput naming each field."""
     errors: dict[str, list[str]] = {}
     for field in sorted(set(data) - set(RULE_FIELDS)):
         errors[field] = ["is kept by the engine" if field == "budget_used" else "is not a rule field"]
@@ -82,13 +75,13 @@ def rule_validate(*, data: dict, instance: EarningRule | None = None) -> dict:
         errors.update({field: list(messages) for field, messages in error.message_dict.items()})
     _check(rule, errors)
     if errors:
-        raise RuleInputError(errors)
+        raise InvalidInput(errors)
     for field in ("active_from", "active_until"):
         value = getattr(rule, field)
         if value is not None and timezone.is_naive(value):
             setattr(rule, field, timezone.make_aware(value, brand_timezone()))
     if rule.active_from and rule.active_until and rule.active_until <= rule.active_from:
-        raise RuleInputError({"active_until": ["must be after active_from"]})
+        raise InvalidInput({"active_until": ["must be after active_from"]})
     return {field: getattr(rule, field) for field in RULE_FIELDS}
 
 

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import ProtectedError, Q
 from django.utils import timezone
 
+from core.errors import Conflict, InvalidInput
 from loyalty.models import Member, ProgrammeSettings, Tier, TierChange
 from loyalty.selectors.tiers import tier_metric_params, tier_metric_sql
 from loyalty.services.expiry import BATCH_SETTINGS
@@ -29,14 +30,6 @@ TIER_FIELDS = ("code", "name", "threshold", "earn_multiplier", "benefits")
 NIGHTLY_BATCH = 50_000
 
 
-class TierInputError(ValueError):
-    """Bad tier data; `errors` maps each field to its messages."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items()))
-        self.errors = errors
-
-
 # --- definitions ----------------------------------------------------------------------------------
 
 
@@ -44,7 +37,7 @@ def tier_validate(*, data: dict[str, Any], tier: Tier | None = None) -> Tier:
     """`tier` (or a new tier) with `data` applied and checked, not saved."""
     unknown = sorted(set(data) - set(TIER_FIELDS))
     if unknown:
-        raise TierInputError({field: ["is not a tier field"] for field in unknown})
+        raise InvalidInput({field: ["is not a tier field"] for field in unknown})
     tier = tier or Tier()
     errors: dict[str, list[str]] = {}
     for field in ("threshold", "earn_multiplier"):
@@ -69,14 +62,14 @@ def tier_validate(*, data: dict[str, Any], tier: Tier | None = None) -> Tier:
     if "earn_multiplier" not in errors and tier.earn_multiplier is not None and tier.earn_multiplier <= 0:
         errors["earn_multiplier"] = ["must be more than 0"]
     if errors:
-        raise TierInputError(errors)
+        raise InvalidInput(errors)
     return tier
 
 
 def tier_create(*, data: dict) -> Tier:
     missing = [field for field in ("code", "name") if not data.get(field)]
     if missing:
-        raise TierInputError({field: ["is required"] for field in missing})
+        raise InvalidInput({field: ["is required"] for field in missing})
     with transaction.atomic():
         tier = tier_validate(data=data)
         tier.save()
@@ -96,11 +89,11 @@ def tier_delete(*, tier: Tier) -> None:
     with transaction.atomic():
         held = Member.objects.filter(Q(tier=tier) | Q(tier_floor=tier)).count()
         if held:
-            raise TierInputError({"tier": [f"{held} member(s) hold this tier or have it as a floor"]})
+            raise Conflict({"tier": [f"{held} member(s) hold this tier or have it as a floor"]})
         try:
             tier.delete()
         except ProtectedError:
-            raise TierInputError(
+            raise Conflict(
                 {"tier": ["is recorded in tier history or used elsewhere (gifts), so it cannot be deleted"]}
             ) from None
 

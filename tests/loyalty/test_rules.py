@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from core.errors import InvalidInput
 from loyalty.models import EarningRule, LedgerEntry
 from loyalty.services.events import EventInput, event_record
 from loyalty.services.members import member_upsert
-from loyalty.services.rules import RuleInputError, rule_create, rule_delete, rule_update, rule_validate
+from loyalty.services.rules import rule_create, rule_delete, rule_update, rule_validate
 
 PARIS = ZoneInfo("Europe/Paris")
 TRIP_200 = {
@@ -36,7 +37,7 @@ def brand(db, brand_a):
 
 
 def errors_of(data: dict, instance: EarningRule | None = None) -> dict[str, list[str]]:
-    with pytest.raises(RuleInputError) as raised:
+    with pytest.raises(InvalidInput) as raised:
         rule_validate(data=data, instance=instance)
     return raised.value.errors
 
@@ -183,10 +184,10 @@ def test_update_changes_only_the_fields_given_and_keeps_the_budget_used(brand):
         600,
     )
     assert rule_update(rule=rule, data={"global_budget": 600}).global_budget == 600
-    with pytest.raises(RuleInputError) as raised:
+    with pytest.raises(InvalidInput) as raised:
         rule_update(rule=rule, data={"global_budget": 599})
     assert raised.value.errors == {"global_budget": ["600 points of this budget are already given"]}
-    with pytest.raises(RuleInputError):
+    with pytest.raises(InvalidInput):
         rule_update(rule=rule, data={"conditions": [{"field": "amount", "op": "contains", "value": 1}]})
     rule.refresh_from_db()
     assert rule.conditions == TRIP_200["conditions"]

@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection, transaction
 
+from core.errors import Conflict, InvalidInput
 from loyalty.models import ActivityEvent, LedgerEntry, Member, ProgrammeSettings, Tier, TierChange
 from loyalty.selectors.tiers import member_metric, tier_window_start
 from loyalty.services import tiers as tier_services
 from loyalty.services.ledger import EntryCause, member_lock, points_credit, points_debit
 from loyalty.services.tiers import (
-    TierInputError,
     tier_create,
     tier_delete,
     tier_evaluate,
@@ -80,7 +80,7 @@ def test_tier_validation_names_the_field(db, brand_a):
         ({"code": "x", "name": "X", "colour": "red"}, "colour", "not a tier field"),
     ]
     for data, field, message in cases:
-        with pytest.raises(TierInputError) as raised:
+        with pytest.raises(InvalidInput) as raised:
             tier_create(data=data)
         assert field in raised.value.errors, (data, raised.value.errors)
         assert message in " ".join(raised.value.errors[field]), (data, raised.value.errors)
@@ -92,11 +92,11 @@ def test_tier_update_and_delete(db, brand_a):
     gold = tier_create(data={"code": "gold", "name": "Gold", "threshold": "500"})
     silver = tier_create(data={"code": "silver", "name": "Silver", "threshold": "100"})
     assert tier_update(tier=gold, data={"threshold": "600", "name": "Gold+"}).threshold == Decimal("600")
-    with pytest.raises(TierInputError, match="another tier"):
+    with pytest.raises(InvalidInput, match="another tier"):
         tier_update(tier=silver, data={"threshold": "600"})
     member = _member()
     tier_floor_set(member_id=member.pk, tier=silver)
-    with pytest.raises(TierInputError, match="hold this tier"):
+    with pytest.raises(Conflict, match="hold this tier"):
         tier_delete(tier=silver)
     tier_delete(tier=gold)
     assert list(Tier.objects.values_list("code", flat=True)) == ["silver"]
