@@ -375,22 +375,24 @@ def rule_compile(rule: Any, *, force_active: bool = False) -> CompiledRule:
     """Parse a rule's conditions once (rules are validated when saved; a stored rule that no longer
     parses raises ValueError here rather than being misread)."""
 
-    def parse(conditions: list, item: bool) -> tuple[Condition, ...]:
-        parsed = []
-        for condition in conditions or ():
-            kind = condition_kind(condition["field"], item=item)
-            if kind is None:
-                raise ValueError(f"rule {rule.pk}: unknown field {condition['field']!r}")
-            compiled = _value_compile(kind, condition["op"], condition["value"])
-            parsed.append(Condition(condition["field"], condition["op"], condition["value"], kind, compiled))
-        return tuple(parsed)
-
     return CompiledRule(
         rule=rule,
-        conditions=parse(rule.conditions, item=False),
-        item_conditions=parse(rule.item_conditions, item=True),
+        conditions=conditions_compile(rule.conditions, owner=f"rule {rule.pk}"),
+        item_conditions=conditions_compile(rule.item_conditions, item=True, owner=f"rule {rule.pk}"),
         force_active=force_active,
     )
+
+
+def conditions_compile(conditions: list | None, *, item: bool = False, owner: str) -> tuple[Condition, ...]:
+    """Parse validated conditions once (ValueError naming `owner` if a stored one no longer parses)."""
+    parsed = []
+    for condition in conditions or ():
+        kind = condition_kind(condition["field"], item=item)
+        if kind is None:
+            raise ValueError(f"{owner}: unknown field {condition['field']!r}")
+        compiled = _value_compile(kind, condition["op"], condition["value"])
+        parsed.append(Condition(condition["field"], condition["op"], condition["value"], kind, compiled))
+    return tuple(parsed)
 
 
 def rules_compile(rules: Iterable[Any]) -> list[CompiledRule]:
@@ -463,12 +465,22 @@ def _segment_holds(condition: Condition, in_segment: Callable[[str], bool]) -> t
     return holds, inside
 
 
+def attributes_hold(conditions: Sequence[Condition], attributes: dict) -> bool:
+    """Whether an event's attributes meet all the conditions (on `attributes.<key>` fields only),
+    compared as a rule compares them: badges count events with this."""
+    return all(_holds(condition, _attribute_value(condition.field, attributes)) for condition in conditions)
+
+
+def _attribute_value(field_name: str, attributes: dict) -> Any:
+    value: Any = attributes
+    for key in field_name.split(".")[1:]:
+        value = value.get(key, _MISSING) if isinstance(value, dict) else _MISSING
+    return value
+
+
 def _event_value(field_name: str, event: EventFacts, member: MemberFacts) -> Any:
     if field_name.startswith("attributes."):
-        value: Any = event.attributes
-        for key in field_name.split(".")[1:]:
-            value = value.get(key, _MISSING) if isinstance(value, dict) else _MISSING
-        return value
+        return _attribute_value(field_name, event.attributes)
     return {
         "amount": lambda: event.amount,
         "currency": lambda: event.currency,

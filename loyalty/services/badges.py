@@ -1,25 +1,26 @@
 """Badges: awarded once per member when they reach a count of an event type, optionally counting
 only events meeting conditions (10 approved damage reports: `attributes.status` equals `approved`).
 
-Conditions use the rule engine's shape and vocabulary, `{"field", "op", "value"}`, restricted to
-attribute equality (`op` "equals" on `attributes.<key>`, nested keys with dots): the count over the
-member's whole history is then one SQL query (JSON containment on the member's events of that
-type), including events recorded before the badge existed.
+Conditions are the rule engine's, on the event's attributes (`attributes.<key>`, nested keys with
+dots), with its operators and comparisons (`loyalty.engine.attributes_hold`: 5, 5.0 and "5" are
+equal for a badge as for a rule). The count covers the member's whole history, including events
+recorded before the badge existed; conditions that SQL can test exactly (equality with text that is
+not a number, or with true/false) narrow the events read with JSON containment.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from loyalty.engine import Condition, attributes_hold, conditions_compile, conditions_problems
 from loyalty.models import ActivityEvent, Badge, Member, MemberBadge
 
 BADGE_FIELDS = ("code", "name", "description", "event_type", "conditions", "count_required")
-CONDITION_OPS = ("equals",)
-MISSING = object()
 
 
 class BadgeInputError(ValueError):
@@ -33,42 +34,45 @@ class BadgeInputError(ValueError):
 def badge_conditions_errors(conditions: Any) -> list[str]:
     """What is wrong with a list of badge conditions, each message naming the condition."""
     if not isinstance(conditions, list):
-        return ['must be a list of {"field": "attributes.<key>", "op": "equals", "value": ...}']
+        return ['must be a list of {"field": "attributes.<key>", "op": ..., "value": ...}']
     errors = []
     for index, condition in enumerate(conditions):
-        where = f"condition {index + 1}"
-        if not isinstance(condition, dict) or set(condition) != {"field", "op", "value"}:
-            errors.append(f'{where}: needs exactly the keys "field", "op" and "value"')
-            continue
-        field = condition["field"]
-        if not isinstance(field, str) or not field.startswith("attributes.") or field == "attributes.":
-            errors.append(f"{where}: field must be 'attributes.<key>' (an attribute of the event)")
-        if condition["op"] not in CONDITION_OPS:
-            errors.append(f"{where}: op must be one of {', '.join(CONDITION_OPS)}")
-        if isinstance(condition["value"], (dict, list)):
-            errors.append(f"{where}: value must be a single value (text, number, true/false)")
-    return errors
+        field = condition.get("field") if isinstance(condition, dict) else None
+        if isinstance(field, str) and not field.startswith("attributes."):
+            errors.append(f"[{index}].field: must be 'attributes.<key>' (an attribute of the event)")
+    return errors or conditions_problems(conditions)
 
 
-def _containment(conditions: list[dict]) -> dict:
-    """The JSON the event's attributes must contain (`attributes.a.b == v` -> `{"a": {"b": v}}`)."""
+def _containment(conditions: tuple[Condition, ...]) -> tuple[dict, bool]:
+    """JSON the attributes of every event meeting `conditions` contain, from the equalities SQL
+    tests exactly (`attributes.a.b equals "x"` -> `{"a": {"b": "x"}}`; a number may be written
+    "5", so not those), and whether that JSON says all the conditions say."""
     contained: dict = {}
+    complete = True
     for condition in conditions:
-        *parents, leaf = condition["field"].split(".")[1:]
+        value = condition.compiled
+        exact = isinstance(value, bool) or (isinstance(value, str) and not _number_like(value))
+        if condition.op != "equals" or not exact:
+            complete = False
+            continue
+        *parents, leaf = condition.field.split(".")[1:]
         node = contained
         for key in parents:
             node = node.setdefault(key, {})
-        node[leaf] = condition["value"]
-    return contained
+            if not isinstance(node, dict):  # `a` and `a.b` both compared: no event meets both
+                complete = False
+                break
+        else:
+            complete = complete and not isinstance(node.get(leaf), dict)
+            node[leaf] = value
+    return contained, complete
 
 
-def _event_matches(conditions: list[dict], attributes: dict) -> bool:
-    for condition in conditions:
-        value: Any = attributes
-        for key in condition["field"].split(".")[1:]:
-            value = value.get(key, MISSING) if isinstance(value, dict) else MISSING
-        if value != condition["value"]:
-            return False
+def _number_like(text: str) -> bool:
+    try:
+        Decimal(text)
+    except InvalidOperation:
+        return False
     return True
 
 
@@ -110,11 +114,17 @@ def badges_evaluate(
     these events."""
     if badges is None:
         badges = list(Badge.objects.filter(event_type__in={event.type for event in events}))
+    conditions = {
+        badge.pk: conditions_compile(badge.conditions, owner=f"badge {badge.pk}")
+        for badge in badges
+        if any(event.type == badge.event_type for event in events)
+    }
     candidates = [
         badge
         for badge in badges
-        if any(
-            event.type == badge.event_type and _event_matches(badge.conditions, event.attributes or {})
+        if badge.pk in conditions
+        and any(
+            event.type == badge.event_type and attributes_hold(conditions[badge.pk], event.attributes or {})
             for event in events
         )
     ]
@@ -127,13 +137,26 @@ def badges_evaluate(
     for badge in candidates:
         if badge.pk in held:
             continue
-        counted = ActivityEvent.objects.filter(member=member, type=badge.event_type, reversed_at__isnull=True)
-        if badge.conditions:
-            counted = counted.filter(attributes__contains=_containment(badge.conditions))
-        if counted[: badge.count_required].count() >= badge.count_required:
+        if _counted(member, badge, conditions[badge.pk]) >= badge.count_required:
             holder, created = MemberBadge.objects.get_or_create(
                 member=member, badge=badge, defaults={"awarded_at": timezone.now()}
             )
             if created:
                 awarded.append(holder)
     return awarded
+
+
+def _counted(member: Member, badge: Badge, conditions: tuple[Condition, ...]) -> int:
+    """The member's events counting towards `badge`, up to its count (one query)."""
+    counted = ActivityEvent.objects.filter(member=member, type=badge.event_type, reversed_at__isnull=True)
+    contained, complete = _containment(conditions)
+    if contained:
+        counted = counted.filter(attributes__contains=contained)
+    if complete:
+        return counted[: badge.count_required].count()
+    found = 0
+    for attributes in counted.values_list("attributes", flat=True).iterator(chunk_size=500):
+        found += attributes_hold(conditions, attributes or {})
+        if found == badge.count_required:
+            break
+    return found

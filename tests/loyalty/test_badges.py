@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import UTC, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from loyalty.models import ActivityEvent, Member, MemberBadge
+from loyalty.engine import Beneficiary, Lookups, MemberFacts, event_facts, rules_compile, rules_evaluate
+from loyalty.models import ActivityEvent, EarningRule, Member, MemberBadge
 from loyalty.selectors.leaderboard import badge_holders, leaderboard
 from loyalty.services.badges import BadgeInputError, badge_save, badges_evaluate
 from loyalty.services.ledger import member_lock
@@ -89,6 +91,63 @@ def test_badge_without_conditions_counts_every_event_of_the_type(db, brand_a):
     assert len(_record(member, "trip")) == 1
 
 
+def _not_needed(*args):
+    raise AssertionError("a rule without limit, budget or segment looks nothing up")
+
+
+@pytest.mark.parametrize("sent", [5, 5.0, "5", "5.00"])
+def test_a_badge_compares_attributes_as_a_rule_does(db, brand_a, sent):
+    """One condition, two readers: the rules engine and the badge count agree on every spelling
+    of the number, on the event just recorded and on the events already stored."""
+    connection.set_tenant(brand_a)
+    condition = {"field": "attributes.stars", "op": "equals", "value": 5}
+    rule = EarningRule(pk=1, name="five stars", event_type="review", points=10, conditions=[condition])
+    facts = event_facts(
+        type="review", occurred_at=timezone.now(), attributes={"stars": sent}, tz=UTC, currency="EUR"
+    )
+    member_facts = MemberFacts(id=1, external_id="m-1", kind="customer", tier_code="", tags=(), is_vip=False)
+    beneficiary = Beneficiary(kind="member", member_id=1, external_id="m-1", tier_multiplier=Decimal(1))
+    refuse = Lookups(usage=_not_needed, budget_left=_not_needed, in_segment=_not_needed)
+    earned = rules_evaluate(
+        rules=rules_compile([rule]),
+        event=facts,
+        member=member_facts,
+        beneficiaries={"member": beneficiary, "sales_rep": None},
+        lookups=refuse,
+    )
+    assert earned.points == 10
+    badge_save(
+        data={
+            "code": "critic",
+            "name": "Critic",
+            "event_type": "review",
+            "conditions": [condition, {"field": "attributes.stars", "op": "gte", "value": "4.5"}],
+            "count_required": 2,
+        }
+    )
+    member = _member()
+    assert _record(member, "review", stars=sent) == []
+    assert _record(member, "review", stars=4) == []
+    assert len(_record(member, "review", stars=sent)) == 1
+
+
+def test_a_badge_on_text_counts_only_the_exact_text(db, brand_a):
+    connection.set_tenant(brand_a)
+    badge = badge_save(
+        data={
+            "code": "approved",
+            "name": "Approved",
+            "event_type": "report",
+            "conditions": [{"field": "attributes.status", "op": "in", "value": ["approved", "ok"]}],
+            "count_required": 2,
+        }
+    )
+    member = _member()
+    assert _record(member, "report", status="Approved") == []
+    assert _record(member, "report", status="ok") == []
+    assert [holder.badge for holder in _record(member, "report", status="approved")] == [badge]
+
+
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
@@ -96,9 +155,14 @@ def test_badge_without_conditions_counts_every_event_of_the_type(db, brand_a):
         ({"conditions": {"status": "approved"}}, "conditions", "must be a list"),
         ({"conditions": [{"field": "status", "op": "equals", "value": 1}]}, "conditions", "attributes.<key>"),
         (
-            {"conditions": [{"field": "attributes.status", "op": "gt", "value": 1}]},
+            {"conditions": [{"field": "attributes.status", "op": "like", "value": 1}]},
             "conditions",
-            "op must be one of equals",
+            "'like' does not apply to attributes.status",
+        ),
+        (
+            {"conditions": [{"field": "attributes.size", "op": "gt", "value": "big"}]},
+            "conditions",
+            "'big' is not a number",
         ),
         ({"conditions": [{"field": "attributes.a", "op": "equals"}]}, "conditions", "exactly the keys"),
         (
