@@ -22,13 +22,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from core.errors import InvalidInput
 from loyalty.models import Consent, LedgerEntry, Member, MemberBadge, TierChange
 from loyalty.selectors.tiers import member_metric
-from loyalty.services.ledger import LedgerError, points_adjust, programme_settings
+from loyalty.selectors.programme import programme_settings
+from loyalty.services.ledger import LedgerError, points_adjust
 from loyalty.services.members import (
     MEMBER_CONTACT_FIELDS,
     MEMBER_FIELDS,
-    MemberInputError,
     member_codes_check,
     member_upsert,
 )
@@ -93,7 +94,7 @@ class MemberForm(forms.ModelForm):
         codes = {field: cleaned[field] for field in ("country", "language") if field in cleaned}
         try:
             cleaned.update(member_codes_check(data=codes))
-        except MemberInputError as error:
+        except InvalidInput as error:
             for field, field_messages in error.errors.items():
                 self.add_error(field, field_messages)
         return cleaned

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loyalty.api.base import IDEMPOTENCY_HEADER, BrandApi, idempotency_key_get, member_or_404
-from loyalty.api.errors import ApiError, errors_from_dict
+from loyalty.api.errors import ApiError
 from loyalty.api.serializers import (
     AdjustmentInputSerializer,
     ErrorSerializer,
@@ -21,7 +21,7 @@ from loyalty.api.serializers import (
 from loyalty.models import LedgerEntry, Member
 from loyalty.selectors.members import member_get, member_ledger, member_points_summary
 from loyalty.services.ledger import InsufficientPoints, LedgerError, MemberNotActive, points_adjust
-from loyalty.services.members import MemberInputError, member_upsert
+from loyalty.services.members import member_upsert
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="bad input: `error.field` names the field"),
@@ -54,12 +54,7 @@ class MemberView(BrandApi, APIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         consents = data.pop("consents", None)
-        try:
-            member, created = member_upsert(
-                external_id=external_id, data=data, consents=consents, source="api"
-            )
-        except MemberInputError as error:
-            raise errors_from_dict(error.errors) from None
+        member, created = member_upsert(external_id=external_id, data=data, consents=consents, source="api")
         return _member_response(
             member_get(external_id=member.external_id),
             status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

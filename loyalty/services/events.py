@@ -33,6 +33,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from core.errors import InvalidInput
 from core.text import MAX_JSON_DEPTH, NUL, NUL_MESSAGE, json_too_deep, nul_path
 from loyalty.engine import (
     Beneficiary,
@@ -70,7 +71,7 @@ from loyalty.services.ledger import (
     row_insert,
     rows_insert,
 )
-from loyalty.services.members import MemberInputError, member_upsert
+from loyalty.services.members import member_upsert
 
 BATCH_MAX = 1000
 _MEMBER_COLUMNS = [field.attname for field in Member._meta.concrete_fields]
@@ -1003,7 +1004,7 @@ def _member_locked(
             raise _unknown_member(external_id)
         try:
             member_upsert(external_id=external_id, data={}, source="event")
-        except MemberInputError as error:
+        except InvalidInput as error:
             raise EventError(field="member", message=str(error)) from None
         locked = _member_lock_row(external_id=external_id, key=key, programme=programme)
     if locked.stored_id is None:

@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.errors import InvalidInput
 from loyalty.models import Consent, Member
-from loyalty.services.ledger import programme_settings
+from loyalty.selectors.programme import programme_settings
 
 # Contact details of a member, as the API and the backoffice show and edit them.
 MEMBER_CONTACT_FIELDS = (
@@ -45,24 +46,16 @@ LANGUAGE_CODES = frozenset(
 )
 
 
-class MemberInputError(ValueError):
-    """Bad member data; `errors` maps each field to its messages."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items()))
-        self.errors = errors
-
-
 def member_upsert(
     *, external_id: str, data: dict[str, Any], consents: dict[str, bool] | None = None, source: str = "api"
 ) -> tuple[Member, bool]:
     """Create the member with this external id, or update the fields given. Returns (member, created)."""
     external_id = (external_id or "").strip()
     if not external_id or len(external_id) > 64:
-        raise MemberInputError({"external_id": ["is required, at most 64 characters"]})
+        raise InvalidInput({"external_id": ["is required, at most 64 characters"]})
     unknown = set(data) - set(MEMBER_FIELDS)
     if unknown:
-        raise MemberInputError({field: ["is not a member field"] for field in sorted(unknown)})
+        raise InvalidInput({field: ["is not a member field"] for field in sorted(unknown)})
     data = {**data, **member_codes_check(data=data)}
     with transaction.atomic():
         member = Member.objects.select_for_update().filter(external_id=external_id).first()
@@ -76,11 +69,11 @@ def member_upsert(
         for field, value in data.items():
             setattr(member, field, value if value is not None else "")
         if member.kind == Member.Kind.RESELLER and not member.company_name:
-            raise MemberInputError({"company_name": ["is required for a B2B reseller"]})
+            raise InvalidInput({"company_name": ["is required for a B2B reseller"]})
         try:
             member.full_clean(exclude=["user", "sales_rep", "tier", "tier_floor"], validate_unique=False)
         except ValidationError as error:
-            raise MemberInputError(error.message_dict) from None
+            raise InvalidInput(error.message_dict) from None
         try:
             with transaction.atomic():
                 member.save()
@@ -96,7 +89,7 @@ def member_upsert(
 
 def member_codes_check(*, data: dict[str, Any]) -> dict[str, str]:
     """`language` and `country` of `data` (those given) in their usual case ("fr", "FR"), or a
-    MemberInputError naming each unknown code. A language of the site (settings.LANGUAGES, such as
+    InvalidInput naming each unknown code. A language of the site (settings.LANGUAGES, such as
     "pt-br") is known too; a country may be left empty."""
     found, errors = {}, {}
     language = data.get("language")
@@ -113,7 +106,7 @@ def member_codes_check(*, data: dict[str, Any]) -> dict[str, str]:
         else:
             errors["country"] = [f"'{country}' is not an ISO 3166-1 country code, such as 'FR'"]
     if errors:
-        raise MemberInputError(errors)
+        raise InvalidInput(errors)
     return found
 
 
@@ -124,7 +117,7 @@ def consent_set(
     valid = set(Consent.Channel.values)
     bad = [channel for channel in consents if channel not in valid]
     if bad:
-        raise MemberInputError({"consents": [f"unknown channel '{bad[0]}' (use {', '.join(sorted(valid))})"]})
+        raise InvalidInput({"consents": [f"unknown channel '{bad[0]}' (use {', '.join(sorted(valid))})"]})
     at = at or timezone.now()
     for channel, granted in consents.items():
         current = Consent.objects.filter(member=member, channel=channel).first()
