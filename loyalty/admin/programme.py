@@ -22,11 +22,10 @@ from loyalty.admin.forms import BackofficeJSONField
 from loyalty.models import Badge, ProgrammeSettings, Segment, Tier
 from loyalty.selectors.leaderboard import badge_holders, leaderboard
 from loyalty.selectors.segments import segment_filters_errors, segment_filters_members
-from loyalty.services.badges import BadgeInputError, badge_save, badge_validate
+from loyalty.services.badges import badge_save, badge_validate
 from loyalty.services.ledger import programme_settings
 from loyalty.services.programme import (
     EDITABLE_FIELDS,
-    ProgrammeInputError,
     programme_settings_update,
     programme_settings_validate,
 )
@@ -37,7 +36,6 @@ class ServiceForm(forms.ModelForm):
     """A model form whose validation is a service's: its errors land on the fields they name."""
 
     service_validate: Callable
-    service_error: type[Exception]
 
     def _form_data(self) -> dict:
         return {field: self.cleaned_data[field] for field in self._meta.fields if field in self.cleaned_data}
@@ -47,7 +45,7 @@ class ServiceForm(forms.ModelForm):
             return  # a field that did not parse: the service would only add confusing errors
         try:
             self.instance = type(self).service_validate(data=self._form_data(), **self._instance_kwarg())
-        except self.service_error as error:
+        except InvalidInput as error:
             for field, messages_ in error.errors.items():
                 self.add_error(field if field in self.fields else None, messages_)
 
@@ -60,7 +58,6 @@ class ServiceForm(forms.ModelForm):
 
 class ProgrammeSettingsForm(ServiceForm):
     service_validate = staticmethod(programme_settings_validate)
-    service_error = ProgrammeInputError
 
     class Meta:
         model = ProgrammeSettings
@@ -123,7 +120,6 @@ class ProgrammeSettingsAdmin(admin.ModelAdmin):
 
 class TierForm(ServiceForm):
     service_validate = staticmethod(tier_validate)
-    service_error = InvalidInput
 
     class Meta:
         model = Tier
@@ -166,7 +162,6 @@ class TierAdmin(admin.ModelAdmin):
 
 class BadgeForm(ServiceForm):
     service_validate = staticmethod(badge_validate)
-    service_error = BadgeInputError
 
     class Meta:
         model = Badge

@@ -17,18 +17,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import InvalidInput
 from loyalty.engine import Condition, attributes_hold, conditions_compile, conditions_problems
 from loyalty.models import ActivityEvent, Badge, Member, MemberBadge
 
 BADGE_FIELDS = ("code", "name", "description", "event_type", "conditions", "count_required")
-
-
-class BadgeInputError(ValueError):
-    """Bad badge data; `errors` maps each field to its messages."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items()))
-        self.errors = errors
 
 
 def badge_conditions_errors(conditions: Any) -> list[str]:
@@ -80,7 +73,7 @@ def badge_validate(*, data: dict[str, Any], badge: Badge | None = None) -> Badge
     """`badge` (or a new badge) with `data` applied and checked, not saved."""
     unknown = sorted(set(data) - set(BADGE_FIELDS))
     if unknown:
-        raise BadgeInputError({field: ["is not a badge field"] for field in unknown})
+        raise InvalidInput({field: ["is not a badge field"] for field in unknown})
     badge = badge or Badge()
     for field, value in data.items():
         setattr(badge, field, value)
@@ -93,7 +86,7 @@ def badge_validate(*, data: dict[str, Any], badge: Badge | None = None) -> Badge
     if condition_errors:
         errors["conditions"] = condition_errors
     if errors:
-        raise BadgeInputError(errors)
+        raise InvalidInput(errors)
     return badge
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
+from core.errors import InvalidInput
 from loyalty.models import ProgrammeSettings
 from loyalty.services.ledger import programme_settings
 
@@ -30,19 +31,11 @@ EDITABLE_FIELDS = (
 )
 
 
-class ProgrammeInputError(ValueError):
-    """Bad programme settings; `errors` maps each field to its messages."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items()))
-        self.errors = errors
-
-
 def programme_settings_validate(*, data: dict[str, Any]) -> ProgrammeSettings:
     """The settings row with `data` applied and checked, not saved (the backoffice form uses it too)."""
     unknown = sorted(set(data) - set(EDITABLE_FIELDS))
     if unknown:
-        raise ProgrammeInputError({field: ["is not a programme setting"] for field in unknown})
+        raise InvalidInput({field: ["is not a programme setting"] for field in unknown})
     row = programme_settings()
     for field, value in data.items():
         setattr(row, field, value)
@@ -68,7 +61,7 @@ def programme_settings_validate(*, data: dict[str, Any]) -> ProgrammeSettings:
     if row.tier_window == ProgrammeSettings.TierWindow.ROLLING_MONTHS and not row.tier_window_months:
         errors.setdefault("tier_window_months", []).append("is required (1 or more) for a rolling window")
     if errors:
-        raise ProgrammeInputError(errors)
+        raise InvalidInput(errors)
     if row.expiry_policy != ProgrammeSettings.Expiry.DAYS:
         row.expiry_days = None
     return row

@@ -14,6 +14,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.html import escape
 
+from core.errors import InvalidInput
 from loyalty.models import (
     Badge,
     EarningRule,
@@ -27,7 +28,7 @@ from loyalty.models import (
 )
 from loyalty.services.badges import badge_save
 from loyalty.services.members import consent_set
-from loyalty.services.programme import ProgrammeInputError, programme_settings_validate
+from loyalty.services.programme import programme_settings_validate
 from loyalty.services.tiers import tier_create
 from tests.conftest import TEST_PASSWORD
 from tests.loyalty.test_ledger_invariants import _credit, _debit, _member
@@ -295,7 +296,7 @@ def test_staff_without_the_adjust_permission_cannot_adjust(db, brand_a, client_f
 def test_programme_settings_of_the_wrong_type_are_refused_naming_the_field(db, brand_a, data, field):
     """They raised a TypeError (a 500 wherever the service is called) before."""
     connection.set_tenant(brand_a)
-    with pytest.raises(ProgrammeInputError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         programme_settings_validate(data=data)
     assert list(refused.value.errors) == [field]
 

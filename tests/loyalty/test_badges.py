@@ -10,10 +10,11 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.errors import InvalidInput
 from loyalty.engine import Beneficiary, Lookups, MemberFacts, event_facts, rules_compile, rules_evaluate
 from loyalty.models import ActivityEvent, EarningRule, Member, MemberBadge
 from loyalty.selectors.leaderboard import badge_holders, leaderboard
-from loyalty.services.badges import BadgeInputError, badge_save, badges_evaluate
+from loyalty.services.badges import badge_save, badges_evaluate
 from loyalty.services.ledger import member_lock
 from tests.loyalty.test_ledger_invariants import _member, _run_concurrently
 
@@ -177,7 +178,7 @@ def test_a_badge_on_text_counts_only_the_exact_text(db, brand_a):
 def test_bad_badges_are_refused_naming_the_field(db, brand_a, data, field, message):
     connection.set_tenant(brand_a)
     base = {"code": "b", "name": "B", "event_type": "review", "count_required": 1}
-    with pytest.raises(BadgeInputError) as raised:
+    with pytest.raises(InvalidInput) as raised:
         badge_save(data={**base, **data})
     assert message in " ".join(raised.value.errors[field]), raised.value.errors
 
