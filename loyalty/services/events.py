@@ -33,6 +33,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from core.db import row_insert, rows_insert
 from core.errors import InvalidInput
 from core.text import MAX_JSON_DEPTH, NUL, NUL_MESSAGE, json_too_deep, nul_path
 from loyalty.engine import (
@@ -68,8 +69,6 @@ from loyalty.services.ledger import (
     points_reverse,
     points_reversible,
     programme_settings,
-    row_insert,
-    rows_insert,
 )
 from loyalty.services.members import member_upsert
 

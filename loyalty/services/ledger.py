@@ -12,20 +12,18 @@ Callers lock the member with `member_lock` inside `transaction.atomic()` and pas
 from __future__ import annotations
 
 import calendar
-import json
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import CharField, F, Field, JSONField, Model, Q, Sum
+from django.db.models import CharField, F, Model, Q, Sum
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
-from psycopg.types.json import Jsonb
 
+from core.db import COPY_FROM_ROWS, insert_fields, insert_params, row_insert, row_insert_sql, values_insert
 from loyalty.models import LedgerEntry, LotConsumption, Member, PointLot, ProgrammeSettings
 
 
@@ -202,7 +200,7 @@ def _credits_write(
             expires_at=expires_at,
             changes=changes,
             at=at,
-            inserts=[_row_insert_sql(row) for row in with_rows],
+            inserts=[row_insert_sql(row) for row in with_rows],
         )
     else:
         for row in with_rows:
@@ -228,26 +226,6 @@ def _credits_write(
     return [{"id": entry_id, **entry} for entry, entry_id in zip(entries, ids, strict=True)]
 
 
-def row_insert(row: Model) -> None:
-    """Insert a new model instance whose id is set already (drawn beforehand)."""
-    with connection.cursor() as cursor:
-        cursor.execute(*_row_insert_sql(row))
-    row._state.adding = False
-
-
-def _row_insert_sql(row: Model) -> tuple[str, list]:
-    """The INSERT of a new model instance whose id is set already."""
-    if row.pk is None:
-        raise LedgerError(f"a {type(row).__name__} inserted with credits needs its id set")
-    fields = [row._meta.pk, *_insert_fields(type(row))]
-    values = {field.attname: field.pre_save(row, add=True) for field in fields}  # auto_now_add set too
-    params = _params(fields, values)
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    return f"INSERT INTO {quote(row._meta.db_table)} ({columns}) VALUES ({placeholders})", params  # noqa: S608
-
-
 def _credits_insert(
     *,
     entries: list[dict],
@@ -260,10 +238,10 @@ def _credits_insert(
 ) -> list[int]:
     """A few credits (a single event's, an adjustment...) in one statement: the entries, their lots
     and the members' balances, the entries' ids drawn from their sequence in the statement, in
-    order; and `inserts` (`_row_insert_sql`, the event the credits are for). Four statements (four
+    order; and `inserts` (`row_insert_sql`, the event the credits are for). Four statements (four
     round trips, each with its Python) became one. `remaining`: each lot's remaining points (what
     repaying a debt left)."""
-    fields = _insert_fields(LedgerEntry)
+    fields = insert_fields(LedgerEntry)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     # Typed placeholders: a VALUES list in FROM does not take its types from the target table.
@@ -272,7 +250,7 @@ def _credits_insert(
     row = "(" + ", ".join([f"%s::{db_type}" for db_type in types] + ["%s::integer"] * 2) + ")"
     params: list = []
     for position, (entry, left) in enumerate(zip(entries, remaining, strict=True)):
-        params += [*_params(fields, entry), left, position]
+        params += [*insert_params(fields, entry), left, position]
     members_sql, members_params = _members_change_sql(changes=changes, at=at)
     entry_table, lot_table = quote(LedgerEntry._meta.db_table), quote(PointLot._meta.db_table)
     rows_sql = "".join(f"row_{index} AS ({insert}), " for index, (insert, _) in enumerate(inserts))
@@ -289,84 +267,9 @@ def _credits_insert(
         SELECT id FROM v ORDER BY position
     """  # noqa: S608 (names and placeholders only)
     with connection.cursor() as cursor:
-        rows_params = [param for _, insert_params in inserts for param in insert_params]
+        rows_params = [param for _, row_params in inserts for param in row_params]
         cursor.execute(sql, [*rows_params, *params, available_at, expires_at, *members_params])
         return [pk for (pk,) in cursor.fetchall()]
-
-
-def _params(fields: list[Field], row: dict) -> list:
-    """A row's values as statement parameters, JSON encoded as the COPY path encodes it (Decimal,
-    datetime... as Django does)."""
-    return [
-        Jsonb(row[field.attname], dumps=_json_dumps) if isinstance(field, JSONField) else row[field.attname]
-        for field in fields
-    ]
-
-
-def _json_dumps(value: Any) -> str:
-    return json.dumps(value, cls=DjangoJSONEncoder)
-
-
-# From this many rows, `values_insert` draws the ids first and COPYs the rows.
-COPY_FROM_ROWS = 50
-
-
-def rows_insert(rows: list[Model]) -> None:
-    """Insert model instances of one model (`values_insert`), setting their ids."""
-    if not rows:
-        return
-    fields = _insert_fields(type(rows[0]))
-    values = [
-        {field.attname: field.pre_save(row, add=True) for field in fields}  # auto_now_add set too
-        for row in rows
-    ]
-    for row, pk in zip(rows, values_insert(type(rows[0]), values), strict=True):
-        row.pk = pk
-        row._state.adding = False
-
-
-def values_insert(model: type[Model], rows: list[dict]) -> list[int]:
-    """Insert rows of `model`, given as {attname: value} with every column but the id; returns their
-    ids, in order (the ledger's and the events' writes).
-
-    Not `bulk_create`, nor model instances: on PostgreSQL bulk_create sends each column as an array
-    (UNNEST), and psycopg escapes JSON text inside arrays in Python, a regex per quote; building
-    instances cost as much as the rest of a batch of events. A few rows go as one INSERT ... VALUES
-    ... RETURNING; many (a batch of events) by COPY, their ids drawn from the sequence first: a
-    statement with tens of thousands of parameters cost more to build than to run, and PostgreSQL
-    takes at most 65,535 parameters in one."""
-    if not rows:
-        return []
-    meta = model._meta
-    fields = _insert_fields(model)
-    table, pk = connection.ops.quote_name(meta.db_table), connection.ops.quote_name(meta.pk.column)
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    json_columns = [field.attname for field in fields if isinstance(field, JSONField)]
-    with connection.cursor() as cursor:
-        if len(rows) < COPY_FROM_ROWS:
-            params = [param for row in rows for param in _params(fields, row)]
-            values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING {pk}",  # noqa: S608
-                params,
-            )
-            return [pk_value for (pk_value,) in cursor.fetchall()]
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(rows)],
-        )
-        ids = [pk_value for (pk_value,) in cursor.fetchall()]
-        attnames = [field.attname for field in fields]
-        with cursor.cursor.copy(f"COPY {table} ({pk}, {columns}) FROM STDIN") as copy:
-            for pk_value, row in zip(ids, rows, strict=True):
-                for attname in json_columns:  # as JSON text
-                    row = {**row, attname: _json_dumps(row[attname])}
-                copy.write_row((pk_value, *(row[attname] for attname in attnames)))
-        return ids
-
-
-def _insert_fields(model: type[Model]) -> list[Field]:
-    return [field for field in model._meta.concrete_fields if not field.primary_key]
 
 
 # PostgreSQL plans a statement over array parameters (`unnest`, `= ANY`) anew on every run, even
