@@ -222,6 +222,32 @@ class Member(models.Model):
         return name or self.external_id
 
 
+class MemberAudit(models.Model):
+    """A change of a member's standing by staff (block, unblock, anonymise, sales rep), who made it
+    and why. `before` and `after` hold the fields changed; an anonymisation names the fields it
+    cleared, never their values."""
+
+    class Action(models.TextChoices):
+        BLOCK = "block", "Blocked"
+        UNBLOCK = "unblock", "Unblocked"
+        ANONYMISE = "anonymise", "Anonymised"
+        SALES_REP = "sales_rep", "Sales rep changed"
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="audits")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField(blank=True)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} of {self.member_id}"
+
+
 class Consent(models.Model):
     class Channel(models.TextChoices):
         EMAIL = "email", "E-mail"

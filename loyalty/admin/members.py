@@ -23,13 +23,17 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from core.errors import InvalidInput
-from loyalty.models import Consent, LedgerEntry, Member, MemberBadge, TierChange
+from loyalty.models import Consent, LedgerEntry, Member, MemberAudit, MemberBadge, TierChange
 from loyalty.selectors.tiers import member_metric
 from loyalty.services.ledger import LedgerError, points_adjust, programme_settings
 from loyalty.services.members import (
     MEMBER_CONTACT_FIELDS,
     MEMBER_FIELDS,
+    member_anonymise,
+    member_block,
     member_codes_check,
+    member_sales_rep_set,
+    member_unblock,
     member_upsert,
 )
 from loyalty.services.tiers import tier_floor_set
@@ -68,6 +72,20 @@ class ConsentInline(ReadOnlyInline):
     fields = ["channel", "granted", "changed_at", "source"]
 
 
+class MemberAuditInline(ReadOnlyInline):
+    model = MemberAudit
+    verbose_name_plural = "status and sales rep history"
+    fields = ["at", "action", "by", "reason", "before", "after"]
+
+
+# The member service that moves a member to each status.
+STATUS_SERVICES = {
+    Member.Status.ACTIVE: member_unblock,
+    Member.Status.BLOCKED: member_block,
+    Member.Status.ANONYMISED: member_anonymise,
+}
+
+
 class AdjustForm(forms.Form):
     points = forms.IntegerField(
         min_value=-1_000_000_000, max_value=1_000_000_000, help_text="positive to add, negative to take"
@@ -86,7 +104,14 @@ class AdjustForm(forms.Form):
 class MemberForm(forms.ModelForm):
     """The member page's form. The model's own checks run as for any model form; the member
     service's checks of the country and language codes land on those fields, so that a code the
-    service would refuse is a form error and nothing is saved."""
+    service would refuse is a form error and nothing is saved. A change of status or sales rep
+    needs a reason, kept in the member's audit."""
+
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="why the status or the sales rep changes (required then; kept in the audit)",
+    )
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -96,6 +121,11 @@ class MemberForm(forms.ModelForm):
         except InvalidInput as error:
             for field, field_messages in error.errors.items():
                 self.add_error(field, field_messages)
+        standing = {"status", "sales_rep"}.intersection(self.changed_data)
+        if standing and not cleaned.get("reason", "").strip():
+            self.add_error("reason", "Say why the status or the sales rep changes.")
+        if standing and self.instance.status == Member.Status.ANONYMISED:
+            self.add_error(None, "An anonymised member keeps their status and has no sales rep.")
         return cleaned
 
 
@@ -109,7 +139,7 @@ class MemberAdmin(admin.ModelAdmin):
     search_fields = ["=external_id", "^email", "^phone", "^last_name", "^first_name", "^company_name"]
     search_help_text = "External id (exact), or the start of an e-mail, phone, name or company"
     show_full_result_count = False
-    inlines = [TierChangeInline, MemberBadgeInline, ConsentInline]
+    inlines = [TierChangeInline, MemberBadgeInline, ConsentInline, MemberAuditInline]
     change_form_template = "loyalty/admin/members/change_form.html"
     readonly_fields = [
         "external_id",
@@ -123,7 +153,7 @@ class MemberAdmin(admin.ModelAdmin):
         "last_activity_at",
     ]
     fieldsets = [
-        (None, {"fields": ["external_id", "kind", "status", "is_vip", "tags", "sales_rep"]}),
+        (None, {"fields": ["external_id", "kind", "status", "is_vip", "tags", "sales_rep", "reason"]}),
         ("Points", {"fields": ["balance", "points_owed", "overdraft_limit"]}),
         ("Tier", {"fields": ["tier", "tier_since", "tier_below_since", "tier_floor"]}),
         ("Contact", {"fields": list(MEMBER_CONTACT_FIELDS)}),
@@ -143,9 +173,12 @@ class MemberAdmin(admin.ModelAdmin):
             profile = {field: data[field] for field in MEMBER_FIELDS if field in changed}
             if profile:
                 member_upsert(external_id=obj.external_id, data=profile, source="backoffice")
-            direct = {field: data[field] for field in ("sales_rep", "status") if field in changed}
-            if direct:
-                Member.objects.filter(pk=obj.pk).update(**direct, updated_at=timezone.now())
+            if "sales_rep" in changed:
+                member_sales_rep_set(
+                    member=obj, by=request.user, sales_rep=data["sales_rep"], reason=data["reason"]
+                )
+            if "status" in changed:
+                STATUS_SERVICES[data["status"]](member=obj, by=request.user, reason=data["reason"])
             if "tier_floor" in changed:
                 tier_floor_set(member_id=obj.pk, tier=data["tier_floor"])
 

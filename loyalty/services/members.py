@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -10,14 +11,21 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.errors import InvalidInput
-from loyalty.models import Consent, Member
+from core.errors import Conflict, InvalidInput
+from loyalty.models import Consent, Member, MemberAudit
 from loyalty.services.ledger import programme_settings
 
 # Contact details of a member, as the API and the backoffice show and edit them.
 MEMBER_CONTACT_FIELDS = (
     "first_name", "last_name", "company_name", "siret", "email", "phone", "address_line1",
     "address_line2", "postal_code", "city", "country", "language",
+)  # fmt: skip
+# What anonymising clears: the person's name, contact details and address (a reseller's company
+# name and SIRET stay, as the company is no person). The login is unlinked and, unless it is a
+# staff user's, closed and scrubbed.
+MEMBER_PERSONAL_FIELDS = (
+    "first_name", "last_name", "email", "phone", "address_line1", "address_line2", "postal_code",
+    "city",
 )  # fmt: skip
 # What `member_upsert` accepts.
 MEMBER_FIELDS = ("kind", *MEMBER_CONTACT_FIELDS, "tags", "is_vip")
@@ -127,3 +135,102 @@ def consent_set(
                 channel=channel,
                 defaults={"granted": bool(granted), "changed_at": at, "source": source},
             )
+
+
+# --- standing: block, unblock, anonymise, sales rep (staff only, each with an audit row) ---------
+
+
+def member_block(*, member: Member, by: Any, reason: str) -> Member:
+    """Block an active member (they keep their points; what a blocked member may do is up to
+    each feature). Returns the member as saved."""
+    return _standing_set(
+        member=member, by=by, reason=reason, action=MemberAudit.Action.BLOCK, status=Member.Status.BLOCKED
+    )
+
+
+def member_unblock(*, member: Member, by: Any, reason: str) -> Member:
+    return _standing_set(
+        member=member, by=by, reason=reason, action=MemberAudit.Action.UNBLOCK, status=Member.Status.ACTIVE
+    )
+
+
+def member_anonymise(*, member: Member, by: Any, reason: str) -> Member:
+    """Clear the member's personal fields and unlink their login, for good. The ledger, the
+    balance, events and consents stay (they hold no contact details), and so does the external id
+    the brand's systems know the member by."""
+    return _standing_set(
+        member=member,
+        by=by,
+        reason=reason,
+        action=MemberAudit.Action.ANONYMISE,
+        status=Member.Status.ANONYMISED,
+    )
+
+
+def member_sales_rep_set(*, member: Member, by: Any, sales_rep: Any, reason: str = "") -> Member:
+    """Give the member a sales rep (a staff user), or none."""
+    with transaction.atomic():
+        locked = Member.objects.select_for_update().get(pk=member.pk)
+        _refuse_anonymised(locked)
+        before = {"sales_rep": locked.sales_rep_id}
+        locked.sales_rep = sales_rep
+        locked.save(update_fields=["sales_rep", "updated_at"])
+        _audit(locked, MemberAudit.Action.SALES_REP, by, reason, before, {"sales_rep": locked.sales_rep_id})
+    return locked
+
+
+# The statuses each change starts from.
+_STANDING_FROM = {
+    MemberAudit.Action.BLOCK: (Member.Status.ACTIVE,),
+    MemberAudit.Action.UNBLOCK: (Member.Status.BLOCKED,),
+    MemberAudit.Action.ANONYMISE: (Member.Status.ACTIVE, Member.Status.BLOCKED),
+}
+
+
+def _standing_set(*, member: Member, by: Any, reason: str, action: str, status: str) -> Member:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("a reason is required", field="reason")
+    with transaction.atomic():
+        locked = Member.objects.select_for_update().get(pk=member.pk)
+        _refuse_anonymised(locked)
+        if locked.status not in _STANDING_FROM[action]:
+            raise Conflict(f"the member is {locked.get_status_display().lower()}", field="status")
+        before, after = {"status": locked.status}, {"status": status}
+        locked.status = status
+        changed = ["status", "updated_at"]
+        if action == MemberAudit.Action.ANONYMISE:
+            after["cleared"] = [field for field in MEMBER_PERSONAL_FIELDS if getattr(locked, field)]
+            for field in MEMBER_PERSONAL_FIELDS:
+                setattr(locked, field, "")
+            if locked.user_id is not None:
+                after["login_unlinked"] = True
+                _login_close(locked.user)
+                locked.user = None
+            changed += [*MEMBER_PERSONAL_FIELDS, "user"]
+        locked.save(update_fields=changed)
+        _audit(locked, action, by, reason, before, after)
+    return locked
+
+
+def _refuse_anonymised(member: Member) -> None:
+    if member.status == Member.Status.ANONYMISED:
+        raise Conflict("the member is anonymised: nothing of theirs changes any more", field="status")
+
+
+def _login_close(user: Any) -> None:
+    """A member's own login (not a staff user's, whose member account is their sales account):
+    no password, no way in, no name or e-mail left."""
+    if user.is_staff or user.is_superuser:
+        return
+    user.username = f"anonymised-{uuid.uuid4().hex}"
+    user.email = user.first_name = user.last_name = ""
+    user.is_active = False
+    user.set_unusable_password()
+    user.save()
+
+
+def _audit(member: Member, action: str, by: Any, reason: str, before: dict, after: dict) -> None:
+    MemberAudit.objects.create(
+        member=member, action=action, by=by, reason=reason, before=before, after=after, at=timezone.now()
+    )

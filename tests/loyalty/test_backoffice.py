@@ -14,12 +14,13 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.html import escape
 
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput
 from loyalty.models import (
     Badge,
     EarningRule,
     LedgerEntry,
     Member,
+    MemberAudit,
     MemberBadge,
     ProgrammeSettings,
     Segment,
@@ -27,7 +28,7 @@ from loyalty.models import (
     TierChange,
 )
 from loyalty.services.badges import badge_save
-from loyalty.services.members import consent_set
+from loyalty.services.members import consent_set, member_block, member_unblock
 from loyalty.services.programme import programme_settings_validate
 from loyalty.services.tiers import tier_create
 from tests.conftest import TEST_PASSWORD
@@ -358,10 +359,12 @@ def test_tier_badge_and_segment_forms_refuse_bad_input_naming_the_field(admin_cl
             "name": "Critic",
             "event_type": "review",
             "count_required": "5",
-            "conditions": '[{"field": "attributes.status", "op": "gt", "value": 1}]',
+            "conditions": '[{"field": "attributes.status", "op": "like", "value": 1}]',
         },
     )
-    assert "op must be one of equals" in str(response.context["adminform"].form.errors["conditions"])
+    assert "does not apply to attributes.status" in str(
+        response.context["adminform"].form.errors["conditions"]
+    )
     response = admin_client.post(
         "/backoffice/loyalty/badge/add/",
         {"code": "critic", "name": "Critic", "event_type": "review", "count_required": "5", "conditions": ""},
@@ -457,3 +460,86 @@ def test_leaderboard_page_lists_badge_holders(admin_client):
     page = admin_client.get("/backoffice/loyalty/badge/leaderboard/").content.decode()
     assert page.index("First") < page.index("Second")
     assert "Reporter" in page
+
+
+def test_the_member_form_blocks_and_unblocks_with_a_reason_each_time_audited(admin_client, supported):
+    url = f"/backoffice/loyalty/member/{supported.pk}/change/"
+    data = {**_form(admin_client.get(url)), "status": "blocked"}
+    response = admin_client.post(url, data)
+    assert response.status_code == 200 and "Say why the status" in response.content.decode()
+    supported.refresh_from_db()
+    assert supported.status == "active" and not MemberAudit.objects.exists()
+
+    response = admin_client.post(url, {**data, "reason": "chargeback fraud"})
+    assert response.status_code == 302, _form_errors(response)
+    supported.refresh_from_db()
+    assert supported.status == "blocked"
+    audit = MemberAudit.objects.get(member=supported)
+    staff = get_user_model().objects.get(username="admin@alpha.example")
+    assert (audit.action, audit.by, audit.reason) == ("block", staff, "chargeback fraud")
+    assert (audit.before, audit.after) == ({"status": "active"}, {"status": "blocked"})
+
+    data = {**_form(admin_client.get(url)), "status": "active", "reason": "cleared by the bank"}
+    assert admin_client.post(url, data).status_code == 302
+    assert list(MemberAudit.objects.filter(member=supported).values_list("action", flat=True)) == [
+        "unblock",
+        "block",
+    ]
+    assert "cleared by the bank" in admin_client.get(url).content.decode()
+
+
+def test_the_member_form_sets_the_sales_rep_with_an_audit_row(admin_client, supported):
+    url = f"/backoffice/loyalty/member/{supported.pk}/change/"
+    rep = get_user_model().objects.get(username="admin@alpha.example")
+    data = {**_form(admin_client.get(url)), "sales_rep": str(rep.pk), "reason": "new territory"}
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, _form_errors(response)
+    supported.refresh_from_db()
+    assert supported.sales_rep == rep
+    audit = MemberAudit.objects.get(member=supported)
+    assert (audit.action, audit.reason) == ("sales_rep", "new territory")
+    assert (audit.before, audit.after) == ({"sales_rep": None}, {"sales_rep": rep.pk})
+
+
+def test_anonymising_clears_the_person_and_keeps_the_balance_and_entries(admin_client, supported):
+    login = get_user_model().objects.create_user(username="jeanne@example.com", email="jeanne@example.com")
+    Member.objects.filter(pk=supported.pk).update(user=login)
+    entries = list(LedgerEntry.objects.filter(member=supported).values_list("id", "points", "balance_after"))
+    url = f"/backoffice/loyalty/member/{supported.pk}/change/"
+    data = {**_form(admin_client.get(url)), "status": "anonymised", "reason": "GDPR erasure request"}
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, _form_errors(response)
+    supported.refresh_from_db()
+    assert (supported.status, supported.balance, supported.external_id) == ("anonymised", 250, "C-1001")
+    assert (supported.first_name, supported.last_name, supported.email, supported.phone) == ("", "", "", "")
+    assert supported.user is None
+    login.refresh_from_db()
+    assert (login.is_active, login.email, login.has_usable_password()) == (False, "", False)
+    assert "jeanne" not in login.username
+    after = list(LedgerEntry.objects.filter(member=supported).values_list("id", "points", "balance_after"))
+    assert after == entries
+    audit = MemberAudit.objects.get(member=supported)
+    assert audit.after == {
+        "status": "anonymised",
+        "cleared": ["first_name", "last_name", "email", "phone"],
+        "login_unlinked": True,
+    }
+    assert "Jeanne" not in str(audit.before) + str(audit.after)
+
+    data = {**_form(admin_client.get(url)), "status": "active", "reason": "undo"}
+    response = admin_client.post(url, data)
+    assert response.status_code == 200 and "keeps their status" in response.content.decode()
+    staff = get_user_model().objects.get(username="admin@alpha.example")
+    with pytest.raises(Conflict):
+        member_block(member=supported, by=staff, reason="again")
+    assert MemberAudit.objects.filter(member=supported).count() == 1
+
+
+def test_a_status_change_needs_a_reason_and_a_status_it_can_start_from(admin_client, supported):
+    staff = get_user_model().objects.get(username="admin@alpha.example")
+    with pytest.raises(InvalidInput) as raised:
+        member_block(member=supported, by=staff, reason="  ")
+    assert raised.value.field == "reason"
+    with pytest.raises(Conflict):
+        member_unblock(member=supported, by=staff, reason="not blocked")
+    assert not MemberAudit.objects.exists()
