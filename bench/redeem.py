@@ -201,7 +201,8 @@ def over_http(port: int, host: str, key: str, work: list) -> Run:
 def in_process(brand, work: list) -> Run:
     from django.db import connection
 
-    from catalog.services import CatalogError, RedeemItem, ShippingAddress, order_place
+    from catalog.services import RedeemItem, ShippingAddress, order_place
+    from core.errors import DomainError
     from loyalty.models import Member
 
     ids = dict(Member.objects.filter(external_id__in=[w[0] for w in work]).values_list("external_id", "pk"))
@@ -219,7 +220,7 @@ def in_process(brand, work: list) -> Run:
                         idempotency_key=uuid.uuid4().hex,
                         actor="bench",
                     )
-                except CatalogError as error:
+                except DomainError as error:
                     run.record(started, False, f"{error.code}: {error.message}")
                 else:
                     run.record(started, True)

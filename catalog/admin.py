@@ -23,6 +23,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from core.errors import DomainError
 from core.text import NUL, NUL_MESSAGE
 
 from .imports import gift_import, gifts_export_csv
@@ -39,7 +40,6 @@ from .models import (
 )
 from .selectors import codes_left, gift_stock_left, orders_supplier_csv
 from .services import (
-    CatalogError,
     gift_photo_thumbnail_build,
     order_cancel,
     order_status_set,
@@ -209,7 +209,7 @@ class GiftAdmin(admin.ModelAdmin):
                 if photo.pk and "image" in photo_form.changed_data:
                     try:
                         gift_photo_thumbnail_build(photo=photo)
-                    except CatalogError as error:
+                    except DomainError as error:
                         messages.error(request, f"{photo.image.name}: {error.message}")
 
     def get_urls(self):
@@ -258,7 +258,7 @@ class GiftAdmin(admin.ModelAdmin):
     def _import_run(self, request: HttpRequest, *, content: bytes, filename: str, dry_run: bool) -> dict:
         try:
             report = gift_import(content=content, filename=filename, dry_run=dry_run)
-        except CatalogError as error:
+        except DomainError as error:
             return {"error": error.message}
         if not dry_run:
             messages.success(
@@ -277,7 +277,7 @@ class GiftAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 result = voucher_codes_add(gift=gift, codes=form.cleaned_data["lines"])
-            except CatalogError as error:
+            except DomainError as error:
                 form.add_error(None, error.message)
             else:
                 messages.success(request, f"{result.added} codes added to the pool of {gift.name}.")
@@ -440,7 +440,7 @@ class OrderAdmin(admin.ModelAdmin):
                     staff_user_id=request.user.pk,
                     **(per_order or {}).get(order.pk, {}),
                 )
-            except CatalogError as error:
+            except DomainError as error:
                 failed.append(f"order {order.pk}: {error.message}")
             else:
                 done += changed
@@ -465,7 +465,7 @@ class OrderAdmin(admin.ModelAdmin):
                 _, changed = order_cancel(
                     order_id=order.pk, actor=staff_actor(request), staff_user_id=request.user.pk
                 )
-            except CatalogError as error:
+            except DomainError as error:
                 failed.append(f"order {order.pk}: {error.message}")
             else:
                 done += changed

@@ -21,11 +21,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from core.errors import InvalidInput
 from loyalty.models import Tier
 from loyalty.services.ledger import brand_timezone
 
 from .models import Category, Gift
-from .services import CatalogInputError
 
 COLUMNS = [
     "reference",
@@ -165,7 +165,7 @@ class GiftRowForm(forms.Form):
 def gift_import(*, content: bytes, filename: str, dry_run: bool) -> ImportReport:
     """Import gifts from a CSV or XLSX file: see the module's docstring for the semantics."""
     if len(content) > MAX_BYTES:
-        raise CatalogInputError(f"the file is larger than {MAX_BYTES // 1024 // 1024} MB", field="file")
+        raise InvalidInput(f"the file is larger than {MAX_BYTES // 1024 // 1024} MB", field="file")
     header, rows = _rows_read(content=content, filename=filename)
     _header_check(header)
     categories = {}
@@ -246,15 +246,15 @@ def _row_import(
 def _header_check(header: list[str]) -> None:
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
-        raise CatalogInputError(f"missing column(s): {', '.join(missing)}", field="file")
+        raise InvalidInput(f"missing column(s): {', '.join(missing)}", field="file")
     unknown = [name for name in header if name and name not in COLUMNS]
     if unknown:
-        raise CatalogInputError(
+        raise InvalidInput(
             f"unknown column(s): {', '.join(unknown)} (the columns are: {', '.join(COLUMNS)})", field="file"
         )
     repeated = sorted({name for name in header if name and header.count(name) > 1})
     if repeated:
-        raise CatalogInputError(f"repeated column(s): {', '.join(repeated)}", field="file")
+        raise InvalidInput(f"repeated column(s): {', '.join(repeated)}", field="file")
 
 
 def _rows_read(*, content: bytes, filename: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -265,9 +265,9 @@ def _rows_read(*, content: bytes, filename: str) -> tuple[list[str], list[tuple[
     elif name.endswith(".csv") or name.endswith(".txt"):
         table = _csv_table(content)
     else:
-        raise CatalogInputError("upload a .csv or .xlsx file", field="file")
+        raise InvalidInput("upload a .csv or .xlsx file", field="file")
     if not table:
-        raise CatalogInputError("the file is empty", field="file")
+        raise InvalidInput("the file is empty", field="file")
     header = [cell.strip().lower() for cell in table[0]]
     rows = []
     for index, cells in enumerate(table[1:], start=2):
@@ -277,7 +277,7 @@ def _rows_read(*, content: bytes, filename: str) -> tuple[list[str], list[tuple[
             (index, {header[i]: cell for i, cell in enumerate(cells) if i < len(header) and header[i]})
         )
     if len(rows) > MAX_ROWS:
-        raise CatalogInputError(f"at most {MAX_ROWS} rows per file", field="file")
+        raise InvalidInput(f"at most {MAX_ROWS} rows per file", field="file")
     return header, rows
 
 
@@ -293,14 +293,14 @@ def _csv_table(content: bytes) -> list[list[str]]:
     try:
         return list(csv.reader(io.StringIO(text), dialect))
     except csv.Error as error:
-        raise CatalogInputError(f"the CSV cannot be read: {error}", field="file") from error
+        raise InvalidInput(f"the CSV cannot be read: {error}", field="file") from error
 
 
 def _xlsx_table(content: bytes) -> list[list[str]]:
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as error:  # whatever is wrong inside an uploaded file, it is the file's fault
-        raise CatalogInputError("the XLSX file cannot be read", field="file") from error
+        raise InvalidInput("the XLSX file cannot be read", field="file") from error
     try:
         sheet = workbook.worksheets[0]
         return [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]

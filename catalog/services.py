@@ -26,6 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.errors import Conflict, InvalidInput, NotFound, Refused
 from core.outbox import enqueue_on_commit, requeue_after, retry_delay
 from loyalty.models import LedgerEntry, Member
 from loyalty.services.ledger import EntryCause, InsufficientPoints, member_lock, points_debit, points_restore
@@ -52,33 +53,16 @@ MAX_POINTS = 2**31 - 1
 THUMBNAIL_SIZE = (480, 480)
 
 
-class CatalogError(Exception):
-    """A catalogue write that cannot happen: `field` names the input at fault, `code` is stable."""
-
-    code = "invalid"
-
-    def __init__(self, message: str, *, field: str = "", code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        if code:
-            self.code = code
-
-
-class CatalogInputError(CatalogError):
-    """The request itself is wrong (missing, malformed, unknown)."""
-
-
-class RedemptionRefused(CatalogError):
+class RedemptionRefused(Refused):
     """A well-formed redemption the rules refuse: insufficient_points, out_of_stock, limit_reached,
     not_your_tier, unavailable, member_not_active. Nothing was taken."""
 
 
-class IdempotencyConflict(CatalogError):
+class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
 
 
-class OrderTransitionError(CatalogError):
+class OrderTransitionError(Conflict):
     code = "invalid_transition"
 
 
@@ -116,18 +100,16 @@ class ShippingAddress:
     def check(self) -> None:
         for field in self.REQUIRED:
             if not str(getattr(self, field) or "").strip():
-                raise CatalogInputError(
-                    f"{field} is required", field=f"shipping_address.{field}", code="required"
-                )
+                raise InvalidInput(f"{field} is required", field=f"shipping_address.{field}", code="required")
         for field, limit in self.MAX_LENGTHS.items():
             if len(str(getattr(self, field) or "")) > limit:
-                raise CatalogInputError(
+                raise InvalidInput(
                     f"{field} is at most {limit} characters",
                     field=f"shipping_address.{field}",
                     code="too_long",
                 )
         if not self.country.isalpha():
-            raise CatalogInputError(
+            raise InvalidInput(
                 "country is an ISO 3166 two-letter code", field="shipping_address.country", code="invalid"
             )
 
@@ -159,16 +141,14 @@ def order_place(
     items = _items_check(items)
     key = (idempotency_key or "").strip()
     if not key or len(key) > 128:
-        raise CatalogInputError(
-            "an idempotency key of 1 to 128 characters is required", field="idempotency_key"
-        )
+        raise InvalidInput("an idempotency key of 1 to 128 characters is required", field="idempotency_key")
     fingerprint = _fingerprint(items, shipping)
     at = at or timezone.now()
     with transaction.atomic():
         try:
             member = member_lock(member_id=member_id)
         except Member.DoesNotExist:
-            raise CatalogInputError(f"no member {member_id}", field="member", code="not_found") from None
+            raise NotFound(f"no member {member_id}", field="member") from None
         # Under the member's lock, so a concurrent retry with the same key waits and finds this order.
         existing = Order.objects.filter(member=member, idempotency_key=key).first()
         if existing is not None:
@@ -196,7 +176,7 @@ def order_place(
             _item_check(index=index, item=item, gift=gifts.get(item.gift_id), member=member, held=held, at=at)
         if any(gifts[item.gift_id].is_physical for item in items):
             if shipping is None:
-                raise CatalogInputError(
+                raise InvalidInput(
                     "a shipping address is required for physical gifts",
                     field="shipping_address",
                     code="required",
@@ -245,20 +225,20 @@ def order_place(
 
 def _items_check(items: list[RedeemItem]) -> list[RedeemItem]:
     if not items:
-        raise CatalogInputError("at least one gift is required", field="items", code="required")
+        raise InvalidInput("at least one gift is required", field="items", code="required")
     if len(items) > MAX_ITEMS:
-        raise CatalogInputError(f"at most {MAX_ITEMS} gifts per order", field="items")
+        raise InvalidInput(f"at most {MAX_ITEMS} gifts per order", field="items")
     seen: set[int] = set()
     for index, item in enumerate(items):
         if item.gift_id in seen:
-            raise CatalogInputError(
+            raise InvalidInput(
                 f"gift {item.gift_id} appears twice: give one line per gift with its quantity",
                 field=f"items[{index}].gift_id",
                 code="duplicate",
             )
         seen.add(item.gift_id)
         if not 1 <= item.quantity <= MAX_QUANTITY:
-            raise CatalogInputError(
+            raise InvalidInput(
                 f"a quantity is between 1 and {MAX_QUANTITY}", field=f"items[{index}].quantity"
             )
     return list(items)
@@ -269,7 +249,7 @@ def _item_check(
 ) -> None:
     field = f"items[{index}].gift_id"
     if gift is None:
-        raise CatalogInputError(f"no gift {item.gift_id}", field=field, code="not_found")
+        raise InvalidInput(f"no gift {item.gift_id}", field=field, code="not_found")
     refusal = gift_refusal(gift=gift, member=member, at=at)
     if refusal is not None:
         raise RedemptionRefused(refusal.message, field=field, code=refusal.code)
@@ -395,14 +375,14 @@ def order_status_set(
     it. Asking for the status it already has changes nothing (partners retry). Returns (order,
     changed)."""
     if status not in Order.Status.values:
-        raise CatalogInputError(
+        raise InvalidInput(
             f"'{status}' is not a status (use {', '.join(Order.Status.values)})", field="status"
         )
     if status == Order.Status.CANCELLED:
         return order_cancel(order_id=order_id, actor=actor, note=note, staff_user_id=staff_user_id)
     tracking_ref = (tracking_ref or "").strip()
     if len(tracking_ref) > 120:
-        raise CatalogInputError("a tracking reference is at most 120 characters", field="tracking_ref")
+        raise InvalidInput("a tracking reference is at most 120 characters", field="tracking_ref")
     with transaction.atomic():
         order = _order_lock(order_id=order_id)
         if order.status == status:
@@ -416,7 +396,7 @@ def order_status_set(
             if not physical:
                 raise OrderTransitionError("only orders of physical gifts are shipped", field="status")
             if not tracking_ref:
-                raise CatalogInputError(
+                raise InvalidInput(
                     "a tracking reference is required to ship", field="tracking_ref", code="required"
                 )
             order.tracking_ref = tracking_ref
@@ -449,7 +429,7 @@ def order_cancel(
     `only_from` narrows the statuses it may be cancelled from (members: only placed orders)."""
     member_id = Order.objects.filter(pk=order_id).values_list("member_id", flat=True).first()
     if member_id is None:
-        raise CatalogInputError(f"no order {order_id}", field="order", code="not_found")
+        raise NotFound(f"no order {order_id}", field="order")
     at = timezone.now()
     with transaction.atomic():
         member = member_lock(member_id=member_id)
@@ -498,7 +478,7 @@ def _order_lock(*, order_id: int) -> Order:
     try:
         return Order.objects.select_for_update(no_key=True).get(pk=order_id)
     except Order.DoesNotExist:
-        raise CatalogInputError(f"no order {order_id}", field="order", code="not_found") from None
+        raise NotFound(f"no order {order_id}", field="order") from None
 
 
 def _event_record(
@@ -683,7 +663,7 @@ class VoucherCodesAdded:
 def voucher_codes_add(*, gift: Gift, codes: list[str]) -> VoucherCodesAdded:
     """Add codes to a voucher gift's pool; codes already in it (or repeated) are reported, not added."""
     if gift.kind != Gift.Kind.VOUCHER:
-        raise CatalogInputError(f"'{gift.name}' is not a voucher gift", field="gift")
+        raise InvalidInput(f"'{gift.name}' is not a voucher gift", field="gift")
     cleaned: list[str] = []
     duplicates: list[str] = []
     for raw in codes:
@@ -691,7 +671,7 @@ def voucher_codes_add(*, gift: Gift, codes: list[str]) -> VoucherCodesAdded:
         if not code:
             continue
         if len(code) > 120:
-            raise CatalogInputError(f"code '{code[:20]}…' is longer than 120 characters", field="codes")
+            raise InvalidInput(f"code '{code[:20]}…' is longer than 120 characters", field="codes")
         (duplicates if code in cleaned else cleaned).append(code)
     with transaction.atomic():
         existing = set(VoucherCode.objects.filter(gift=gift, code__in=cleaned).values_list("code", flat=True))
@@ -709,7 +689,7 @@ def gift_photo_thumbnail_build(*, photo: GiftPhoto) -> GiftPhoto:
         with Image.open(photo.image) as source:
             image = ImageOps.exif_transpose(source).convert("RGB")
     except (UnidentifiedImageError, OSError) as error:
-        raise CatalogInputError("the file is not an image Pillow can read", field="image") from error
+        raise InvalidInput("the file is not an image Pillow can read", field="image") from error
     finally:
         photo.image.close()
     image.thumbnail(THUMBNAIL_SIZE)

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.errors import DomainError, InvalidInput, NotFound
 from loyalty.models import Member
 
 from .forms import GiftFilterForm, RedeemForm
@@ -23,8 +24,6 @@ from .selectors import (
     member_spendable_points,
 )
 from .services import (
-    CatalogError,
-    CatalogInputError,
     OrderTransitionError,
     RedeemItem,
     order_cancel,
@@ -107,10 +106,11 @@ def gift_redeem(request: HttpRequest, gift_id: int) -> HttpResponse:
             idempotency_key=f"site:{form.cleaned_data['token']}",
             actor="member",
         )
-    except CatalogError as error:
-        field = error.field.removeprefix("shipping_address.")
+    except DomainError as error:
+        field = (error.field or "").removeprefix("shipping_address.")
         form.add_error(f"ship_{field}" if f"ship_{field}" in form.fields else None, error.message)
-        return _gift_page(request, gift, form, status=400 if isinstance(error, CatalogInputError) else 409)
+        status = 400 if isinstance(error, InvalidInput | NotFound) else 409
+        return _gift_page(request, gift, form, status=status)
     messages.success(request, f"Order {order.pk} placed: {order.total_points} points.")
     return redirect("catalog-order", order_id=order.pk)
 

@@ -58,5 +58,5 @@ class Conflict(DomainError):
 class Refused(DomainError):
     """A well-formed request that the programme's rules refuse; `code` says why."""
 
-    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str, field: str | None = None) -> None:
         super().__init__(message, field=field, code=code)

@@ -21,7 +21,6 @@ from catalog.selectors import (
 from catalog.services import RedeemItem, ShippingAddress, order_place, order_status_set
 from loyalty.api.base import BrandApi, idempotency_key_get, member_or_404
 
-from .errors import catalog_exception_handler
 from .serializers import (
     GiftFilterSerializer,
     GiftSerializer,
@@ -46,9 +45,6 @@ class CatalogPagination(LimitOffsetPagination):
 
 
 class CatalogApiView(BrandApi, APIView):
-    def get_exception_handler(self):
-        return catalog_exception_handler
-
     def paginated(self, request: Request, queryset, serializer_class, **context) -> Response:
         paginator = CatalogPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 
 from catalog.imports import gift_import, gifts_export_csv
 from catalog.models import Gift
-from catalog.services import CatalogInputError
+from core.errors import InvalidInput
 from loyalty.models import Tier
 
 from .factories import category_make, gift_make
@@ -147,7 +147,7 @@ def test_semicolon_csv_from_a_french_spreadsheet(setup):
     ],
 )
 def test_unusable_files_are_refused_as_a_whole(setup, content, filename, message):
-    with pytest.raises(CatalogInputError) as error:
+    with pytest.raises(InvalidInput) as error:
         gift_import(content=content, filename=filename, dry_run=True)
     assert error.value.field == "file"
     assert message in error.value.message

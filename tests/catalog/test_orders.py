@@ -8,7 +8,6 @@ import pytest
 
 from catalog.models import Gift, Order
 from catalog.services import (
-    CatalogInputError,
     OrderTransitionError,
     RedeemItem,
     ShippingAddress,
@@ -16,6 +15,7 @@ from catalog.services import (
     order_place,
     order_status_set,
 )
+from core.errors import InvalidInput, NotFound
 from loyalty.models import LedgerEntry, PointLot
 from loyalty.services.ledger import ledger_sum
 
@@ -41,7 +41,7 @@ def test_physical_order_goes_through_every_status_with_history(in_brand):
     order = physical_order()
 
     order_status_set(order_id=order.pk, status="confirmed", actor="staff:1", note="checked")
-    with pytest.raises(CatalogInputError) as error:
+    with pytest.raises(InvalidInput) as error:
         order_status_set(order_id=order.pk, status="shipped", actor="staff:1")
     assert (error.value.field, error.value.code) == ("tracking_ref", "required")
     order_status_set(order_id=order.pk, status="shipped", actor="api:abc", tracking_ref="COLIS-123")
@@ -91,10 +91,10 @@ def test_transitions_outside_the_state_machine_are_refused(in_brand, path, targe
 
 def test_unknown_status_and_unknown_order(in_brand):
     order = physical_order()
-    with pytest.raises(CatalogInputError) as error:
+    with pytest.raises(InvalidInput) as error:
         order_status_set(order_id=order.pk, status="lost", actor="t")
     assert error.value.field == "status"
-    with pytest.raises(CatalogInputError) as error:
+    with pytest.raises(NotFound) as error:
         order_status_set(order_id=order.pk + 1000, status="confirmed", actor="t")
     assert (error.value.field, error.value.code) == ("order", "not_found")
 

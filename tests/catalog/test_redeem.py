@@ -11,7 +11,6 @@ from django.utils import timezone
 from catalog.models import Gift, Order, OrderEvent, VoucherCode
 from catalog.selectors import gift_offers_for_member, member_spendable_points
 from catalog.services import (
-    CatalogInputError,
     IdempotencyConflict,
     RedeemItem,
     RedemptionRefused,
@@ -19,6 +18,7 @@ from catalog.services import (
     order_cancel,
     order_place,
 )
+from core.errors import InvalidInput
 from loyalty.models import LedgerEntry, Member, ProgrammeSettings, Tier
 from loyalty.services.ledger import ledger_sum
 
@@ -231,7 +231,7 @@ def test_bad_items_are_named(in_brand, items, field):
     member = member_make(points=1000)
     gift = gift_make(points_price=10)
     ids = {"g": gift.pk, "missing": gift.pk + 10_000}
-    with pytest.raises(CatalogInputError) as error:
+    with pytest.raises(InvalidInput) as error:
         order_place(
             member_id=member.pk,
             items=[RedeemItem(gift_id=ids[name], quantity=q) for name, q in items],
@@ -247,13 +247,13 @@ def test_bad_items_are_named(in_brand, items, field):
 def test_physical_gifts_need_a_complete_address(in_brand):
     member = member_make(points=1000)
     gift = gift_make(points_price=10)
-    with pytest.raises(CatalogInputError) as error:
+    with pytest.raises(InvalidInput) as error:
         place(member, (gift, 1), shipping=None)
     assert error.value.field == "shipping_address"
-    with pytest.raises(CatalogInputError) as error:
+    with pytest.raises(InvalidInput) as error:
         place(member, (gift, 1), shipping={**ADDRESS, "city": " "})
     assert error.value.field == "shipping_address.city"
-    with pytest.raises(CatalogInputError) as error:
+    with pytest.raises(InvalidInput) as error:
         place(member, (gift, 1), key="")
     assert error.value.field == "idempotency_key"
 

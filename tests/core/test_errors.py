@@ -38,8 +38,8 @@ def test_an_error_about_one_input_names_it_with_its_code():
     [
         (NotFound("no member M-1", field="member"), 404, "not_found"),
         (Conflict("this key was already used", field="Idempotency-Key"), 409, "conflict"),
-        (Refused("insufficient_points", "40 points short", field="points"), 422, "insufficient_points"),
-        (Refused("unavailable", "the shop is closed"), 422, "unavailable"),
+        (Refused("40 points short", code="insufficient_points", field="points"), 422, "insufficient_points"),
+        (Refused("the shop is closed", code="unavailable"), 422, "unavailable"),
     ],
 )
 def test_each_kind_answers_its_status(exc, status, code):
@@ -68,4 +68,4 @@ def test_errors_read_the_same_whichever_way_they_were_made():
     assert str(one) == "is taken"
     assert one.errors == {"slug": ["is taken"]}
     assert InvalidInput("the file is empty").errors == {"": ["the file is empty"]}
-    assert isinstance(Refused("unavailable", "closed"), DomainError)
+    assert isinstance(Refused("closed", code="unavailable"), DomainError)
