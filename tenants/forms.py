@@ -4,7 +4,7 @@ import zoneinfo
 
 from django import forms
 
-from .validation import BrandInputError
+from core.errors import InvalidInput
 
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name]
 
@@ -17,6 +17,6 @@ class BrandCreateForm(forms.Form):
     timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, initial="Europe/Paris")
     currency = forms.CharField(max_length=3, initial="EUR")
 
-    def add_service_error(self, error: BrandInputError) -> None:
+    def add_service_error(self, error: InvalidInput) -> None:
         field = error.field if error.field in self.fields else None
         self.add_error(field, error.message)

@@ -15,8 +15,10 @@ from django.utils import timezone
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
+from core.errors import InvalidInput
+
 from .models import Brand, Domain
-from .validation import BrandInputError, domain_check, schema_name_for, slug_check
+from .validation import domain_check, schema_name_for, slug_check
 
 logger = logging.getLogger(__name__)
 
@@ -79,25 +81,25 @@ def brand_create(
     slug = slug_check((slug or "").strip())
     name = (name or "").strip()
     if not name:
-        raise BrandInputError("name", "a brand needs a name")
+        raise InvalidInput("a brand needs a name", field="name")
     admin_email = (admin_email or "").strip().lower()
     if "@" not in admin_email or admin_email.startswith("@") or admin_email.endswith("@"):
-        raise BrandInputError("admin_email", f"'{admin_email}' is not an e-mail address")
+        raise InvalidInput(f"'{admin_email}' is not an e-mail address", field="admin_email")
     _timezone_check(timezone_name)
     currency = (currency or "").upper()
     if len(currency) != 3 or not currency.isalpha():
-        raise BrandInputError("currency", f"'{currency}' is not an ISO 4217 currency code")
+        raise InvalidInput(f"'{currency}' is not an ISO 4217 currency code", field="currency")
 
     primary = f"{slug}.{settings.PLATFORM_DOMAIN}"
     domains = [primary] + [domain_check(d) for d in extra_domains]
     if Brand.objects.filter(slug=slug).exists():
-        raise BrandInputError("slug", f"a brand with slug '{slug}' already exists")
+        raise InvalidInput(f"a brand with slug '{slug}' already exists", field="slug")
     schema_name = schema_name_for(slug)
     if Brand.objects.filter(schema_name=schema_name).exists() or schema_exists(schema_name):
-        raise BrandInputError("slug", f"schema '{schema_name}' is already taken")
+        raise InvalidInput(f"schema '{schema_name}' is already taken", field="slug")
     taken = list(Domain.objects.filter(domain__in=domains).values_list("domain", flat=True))
     if taken:
-        raise BrandInputError("domain", f"'{taken[0]}' already serves another brand")
+        raise InvalidInput(f"'{taken[0]}' already serves another brand", field="domain")
 
     if not template_schema_is_current():
         template_schema_sync()
@@ -133,7 +135,7 @@ def brand_reactivate(*, brand: Brand) -> Brand:
 
 def _brand_status_set(*, brand: Brand, status: str) -> Brand:
     if brand.schema_name == get_public_schema_name():
-        raise BrandInputError("brand", "the platform itself cannot be suspended")
+        raise InvalidInput("the platform itself cannot be suspended", field="brand")
     with transaction.atomic():
         locked = Brand.objects.select_for_update().get(pk=brand.pk)
         if locked.status != status:
@@ -159,4 +161,4 @@ def _timezone_check(name: str) -> None:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
-        raise BrandInputError("timezone", f"'{name}' is not a known time zone") from error
+        raise InvalidInput(f"'{name}' is not a known time zone", field="timezone") from error

@@ -9,13 +9,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.errors import InvalidInput
 from core.lockout import lockout_lift, lockout_list_active
 
 from .forms import BrandCreateForm
 from .models import Lockout
 from .selectors import brand_list, brand_primary_url
 from .services import brand_create, brand_reactivate, brand_suspend
-from .validation import BrandInputError
 
 
 @staff_member_required(login_url="login")
@@ -44,7 +44,7 @@ def console_brand_create(request: HttpRequest) -> HttpResponse:
                 timezone_name=data["timezone"],
                 currency=data["currency"],
             )
-        except BrandInputError as error:
+        except InvalidInput as error:
             form.add_service_error(error)
         else:
             messages.success(

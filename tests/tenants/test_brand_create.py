@@ -7,13 +7,13 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import schema_context, schema_exists
 
+from core.errors import InvalidInput
 from tenants.models import Brand, Domain
 from tenants.services import (
     brand_create,
     template_schema_is_current,
     template_schema_name,
 )
-from tenants.validation import BrandInputError
 from tests.conftest import brand_make
 
 
@@ -94,7 +94,7 @@ def test_clone_sequences_start_fresh_and_are_independent(live_db, django_db_bloc
 )
 def test_bad_slugs_are_refused_and_create_nothing(db, slug, field):
     schemas_before = _schema_count()
-    with pytest.raises(BrandInputError) as error:
+    with pytest.raises(InvalidInput) as error:
         brand_create(slug=slug, name="X", admin_email="a@b.co")
     assert error.value.field == field
     assert not Brand.objects.filter(slug=slug).exists()
@@ -102,9 +102,9 @@ def test_bad_slugs_are_refused_and_create_nothing(db, slug, field):
 
 
 def test_taken_slug_and_taken_domain_are_refused(db, brand_a):
-    with pytest.raises(BrandInputError, match="already exists"):
+    with pytest.raises(InvalidInput, match="already exists"):
         brand_create(slug=brand_a.slug, name="Again", admin_email="a@b.co")
-    with pytest.raises(BrandInputError, match="already serves another brand") as error:
+    with pytest.raises(InvalidInput, match="already serves another brand") as error:
         brand_create(slug="gamma", name="Gamma", admin_email="a@b.co", extra_domains=["alpha.localhost"])
     assert error.value.field == "domain"
     assert not Brand.objects.filter(slug="gamma").exists()
@@ -121,7 +121,7 @@ def test_bad_email_timezone_currency_and_domain_name_the_field(db):
     ]
     for override, field in cases:
         kwargs = {"slug": "delta", "name": "Delta", "admin_email": "a@b.co", **override}
-        with pytest.raises(BrandInputError) as error:
+        with pytest.raises(InvalidInput) as error:
             brand_create(**kwargs)
         assert error.value.field == field
     assert not schema_exists("brand_delta")

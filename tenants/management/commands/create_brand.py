@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import InvalidInput
 from tenants.services import brand_create
-from tenants.validation import BrandInputError
 
 
 class Command(BaseCommand):
@@ -29,7 +29,7 @@ class Command(BaseCommand):
                 currency=options["currency"],
                 language=options["language"],
             )
-        except BrandInputError as error:
+        except InvalidInput as error:
             raise CommandError(f"create_brand: {error.field}: {error.message}") from None
         domains = ", ".join(brand.domains.values_list("domain", flat=True))
         self.stdout.write(f"Brand '{brand.name}' created (schema {brand.schema_name}) on {domains}")
