@@ -13,6 +13,7 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -22,7 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from core.errors import InvalidInput
+from core.errors import DomainError, InvalidInput
 from loyalty.models import Consent, LedgerEntry, Member, MemberAudit, MemberBadge, TierChange
 from loyalty.selectors.tiers import member_metric
 from loyalty.services.ledger import LedgerError, points_adjust, programme_settings
@@ -86,6 +87,10 @@ STATUS_SERVICES = {
 }
 
 
+class StandingForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="kept in the audit")
+
+
 class AdjustForm(forms.Form):
     points = forms.IntegerField(
         min_value=-1_000_000_000, max_value=1_000_000_000, help_text="positive to add, negative to take"
@@ -140,6 +145,7 @@ class MemberAdmin(admin.ModelAdmin):
     search_help_text = "External id (exact), or the start of an e-mail, phone, name or company"
     show_full_result_count = False
     inlines = [TierChangeInline, MemberBadgeInline, ConsentInline, MemberAuditInline]
+    actions = ["block", "unblock", "anonymise"]
     change_form_template = "loyalty/admin/members/change_form.html"
     readonly_fields = [
         "external_id",
@@ -165,6 +171,47 @@ class MemberAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # a member with a ledger is anonymised, never deleted
+
+    @admin.action(description="Block the selected members", permissions=["change"])
+    def block(self, request: HttpRequest, queryset):
+        return self._standing(request, queryset, member_block, "Block")
+
+    @admin.action(description="Unblock the selected members", permissions=["change"])
+    def unblock(self, request: HttpRequest, queryset):
+        return self._standing(request, queryset, member_unblock, "Unblock")
+
+    @admin.action(description="Anonymise the selected members", permissions=["change"])
+    def anonymise(self, request: HttpRequest, queryset):
+        return self._standing(request, queryset, member_anonymise, "Anonymise")
+
+    def _standing(self, request: HttpRequest, queryset, service, verb: str):
+        """Ask for the reason, then change each member through the service (one transaction
+        each); members it refuses (already blocked, anonymised...) are named and left as they are."""
+        form = StandingForm(request.POST if "reason" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": f"{verb} {queryset.count()} members",
+                "form": form,
+                "members": queryset,
+                "action": request.POST["action"],
+                "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+                "verb": verb,
+            }
+            return TemplateResponse(request, "loyalty/admin/members/standing.html", context)
+        done, refused = 0, []
+        for member in queryset:
+            try:
+                service(member=member, by=request.user, reason=form.cleaned_data["reason"])
+            except DomainError as error:
+                refused.append(f"{member}: {error.message}")
+            else:
+                done += 1
+        self.message_user(request, f"{verb}: {done} members.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, f"Left as they were: {'; '.join(refused)}", messages.WARNING)
+        return None
 
     def save_model(self, request: HttpRequest, obj: Member, form, change: bool) -> None:
         changed = set(form.changed_data)

@@ -28,7 +28,7 @@ from loyalty.models import (
     TierChange,
 )
 from loyalty.services.badges import badge_save
-from loyalty.services.members import consent_set, member_block, member_unblock
+from loyalty.services.members import consent_set, member_block, member_unblock, member_upsert
 from loyalty.services.programme import programme_settings_validate
 from loyalty.services.tiers import tier_create
 from tests.conftest import TEST_PASSWORD
@@ -543,3 +543,21 @@ def test_a_status_change_needs_a_reason_and_a_status_it_can_start_from(admin_cli
     with pytest.raises(Conflict):
         member_unblock(member=supported, by=staff, reason="not blocked")
     assert not MemberAudit.objects.exists()
+
+
+def test_the_block_action_asks_a_reason_then_blocks_and_names_who_it_left(admin_client, supported):
+    staff = get_user_model().objects.get(username="admin@alpha.example")
+    other = member_block(member=member_upsert(external_id="C-2002", data={})[0], by=staff, reason="earlier")
+    picked = {"action": "block", "_selected_action": [str(supported.pk), str(other.pk)]}
+    page = admin_client.post("/backoffice/loyalty/member/", picked)
+    assert page.status_code == 200 and "C-2002" in page.content.decode()
+    assert not MemberAudit.objects.filter(member=supported).exists()
+    reasoned = {**picked, "reason": "fraud ring"}
+    response = admin_client.post("/backoffice/loyalty/member/", reasoned, follow=True)
+    page = response.content.decode()
+    assert "Block: 1 members." in page and "C-2002: the member is blocked" in page
+    supported.refresh_from_db()
+    assert supported.status == "blocked"
+    audit = MemberAudit.objects.get(member=supported)
+    assert (audit.action, audit.by, audit.reason) == ("block", staff, "fraud ring")
+    assert MemberAudit.objects.filter(member=other).count() == 1
