@@ -124,6 +124,31 @@ def client_for():
     return make
 
 
+# The API fixtures import the support modules when called: those modules import this one.
+@pytest.fixture
+def api_a(db, brand_a):
+    """Brand A's systems, with a key of their own (the test's transaction rolls it back)."""
+    from tests.factories import key_make
+    from tests.support import ApiClient
+
+    return ApiClient(brand=brand_a, key=key_make(brand_a))
+
+
+@pytest.fixture
+def api_b(db, brand_b):
+    from tests.factories import key_make
+    from tests.support import ApiClient
+
+    return ApiClient(brand=brand_b, key=key_make(brand_b))
+
+
+@pytest.fixture
+def in_a(db, brand_a):
+    """ORM calls of the test run in brand A's schema."""
+    connection.set_tenant(brand_a)
+    return brand_a
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker):
     """A real Celery worker (threads pool) on the real Redis broker, on a queue of this run only."""

@@ -9,6 +9,3 @@ def in_brand(db, brand_a):
     """The session brand "alpha" as the current schema (writes rolled back after the test)."""
     connection.set_tenant(brand_a)
     return brand_a
-
-
-from tests.loyalty.test_api_support import api_a, api_b  # noqa: E402, F401 - the API's own test clients

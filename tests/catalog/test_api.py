@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from catalog.models import Gift, Order
 from loyalty.models import Member, Tier
-from tests.loyalty.test_api_support import error_of
+from tests.factories import member_make
+from tests.support import error_of
 
-from .factories import ADDRESS, category_make, gift_make, member_make
+from .factories import ADDRESS, category_make, gift_make
 
 REDEEM = "/api/v1/members/{}/redemptions"
 

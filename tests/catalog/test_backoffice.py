@@ -20,8 +20,9 @@ from catalog.models import Gift, GiftPhoto, Order, VoucherCode
 from catalog.services import RedeemItem, ShippingAddress, order_place
 from loyalty.models import Member
 from tests.conftest import host_of
+from tests.factories import member_make
 
-from .factories import ADDRESS, category_make, gift_make, member_make, png
+from .factories import ADDRESS, category_make, gift_make, png
 
 
 @pytest.fixture

@@ -19,8 +19,9 @@ from catalog.services import (
 )
 from loyalty.models import LedgerEntry, Member
 from loyalty.services.ledger import ledger_sum
+from tests.factories import member_make
 
-from .factories import ADDRESS, gift_make, member_make
+from .factories import ADDRESS, gift_make
 
 
 def run_together(brand, calls: list) -> list:

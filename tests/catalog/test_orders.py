@@ -18,8 +18,9 @@ from catalog.services import (
 from core.errors import InvalidInput, NotFound
 from loyalty.models import LedgerEntry, PointLot
 from loyalty.services.ledger import ledger_sum
+from tests.factories import member_make
 
-from .factories import ADDRESS, gift_make, member_make
+from .factories import ADDRESS, gift_make
 
 pytestmark = pytest.mark.django_db
 

@@ -21,8 +21,9 @@ from catalog.services import (
 from core.errors import InvalidInput
 from loyalty.models import LedgerEntry, Member, ProgrammeSettings, Tier
 from loyalty.services.ledger import ledger_sum
+from tests.factories import credit_make, member_make
 
-from .factories import ADDRESS, gift_make, member_make, points_give
+from .factories import ADDRESS, gift_make
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +117,7 @@ def test_pending_points_are_not_spendable_and_not_counted_as_affordable(in_brand
     ProgrammeSettings.objects.update_or_create(id=1, defaults={"pending_days": 14})
     member = member_make(points=500)  # spendable in 14 days
     ProgrammeSettings.objects.filter(id=1).update(pending_days=0)
-    points_give(member, 100)  # spendable at once
+    credit_make(member, 100)  # spendable at once
     gift = gift_make(points_price=300)
 
     assert member_spendable_points(member_id=member.pk) == 100

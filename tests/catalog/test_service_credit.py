@@ -13,8 +13,9 @@ from catalog.services import RedeemItem, order_cancel, order_place
 from catalog.tasks import service_push_send_task
 from core.outbox import enqueue_on_commit
 from tests.core.support import FakeBrandSystem
+from tests.factories import member_make
 
-from .factories import gift_make, member_make
+from .factories import gift_make
 
 pytestmark = pytest.mark.slow
 

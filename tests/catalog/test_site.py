@@ -13,8 +13,9 @@ from catalog.models import Order
 from catalog.services import order_status_set
 from loyalty.models import Member
 from tests.conftest import host_of
+from tests.factories import member_make
 
-from .factories import category_make, gift_make, member_make
+from .factories import category_make, gift_make
 
 
 @pytest.fixture

@@ -25,9 +25,10 @@ from catalog.models import CatalogSettings, Gift, Order, ServicePush
 from catalog.services import RedeemItem, order_place
 from catalog.tasks import service_push_send_task
 from core.outbox import OutboxSweep, outbox_sweep, retry_delay, task_send
-from tests.catalog.factories import gift_make, member_make
+from tests.catalog.factories import gift_make
 from tests.conftest import host_of
-from tests.loyalty.test_api_support import ApiClient, key_make
+from tests.factories import key_make, member_make
+from tests.support import ApiClient
 
 from .support import FakeBrandSystem, ThrowawayRedis, beat_sends
 

@@ -10,8 +10,9 @@ from django.db import connection
 
 from catalog.models import GiftPhoto
 from loyalty.services.rules import rule_create
-from tests.catalog.factories import gift_make, member_make, png
+from tests.catalog.factories import gift_make, png
 from tests.conftest import TEST_PASSWORD
+from tests.factories import member_make
 
 # Every violation the page's document sees, kept in the page (init scripts run outside the policy).
 RECORD_VIOLATIONS = """

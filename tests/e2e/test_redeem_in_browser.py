@@ -4,8 +4,9 @@ cancels nothing twice; their balance follows the ledger."""
 from django.db import connection
 
 from loyalty.models import Member
-from tests.catalog.factories import gift_make, member_make
+from tests.catalog.factories import gift_make
 from tests.conftest import TEST_PASSWORD
+from tests.factories import member_make
 
 
 def test_member_sees_what_they_can_afford_redeems_a_voucher_and_gets_its_code(fresh_brand, site_server, page):

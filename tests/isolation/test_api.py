@@ -6,9 +6,7 @@ from django.db import connection
 from django.utils import timezone
 
 from loyalty.models import ActivityEvent, EarningRule, LedgerEntry, Member
-from tests.loyalty.test_api_support import ApiClient, error_of
-
-pytest_plugins = ["tests.loyalty.test_api_support"]
+from tests.support import ApiClient, error_of
 
 
 def test_key_of_brand_a_on_brand_b_host_is_401_and_writes_nothing(api_a, brand_b):
@@ -112,7 +110,7 @@ def test_rate_limit_counters_are_per_brand_even_for_the_same_key_prefix(api_a, a
     from django_tenants.utils import schema_context
 
     from loyalty.models import ApiKey
-    from tests.loyalty.test_api_support import key_make
+    from tests.factories import key_make
 
     if time.time() % 60 > 55:  # the counter is per minute: stay inside one window
         time.sleep(60 - time.time() % 60 + 0.1)

@@ -12,16 +12,17 @@ from catalog.imports import gift_import
 from catalog.models import Gift, Order, ServicePush, VoucherCode
 from catalog.services import RedeemItem, order_place
 from loyalty.models import Member
-from tests.catalog.factories import ADDRESS, gift_make, member_make
+from tests.catalog.factories import ADDRESS, gift_make
 from tests.conftest import brand_make, host_of
-from tests.loyalty.test_api_support import api_a, api_b, error_of  # noqa: F401 - fixtures
+from tests.factories import member_make
+from tests.support import error_of
 
 
 def in_schema(brand):
     connection.set_tenant(brand)
 
 
-def test_gift_and_order_ids_of_a_are_404_on_b_api(api_a, api_b):  # noqa: F811
+def test_gift_and_order_ids_of_a_are_404_on_b_api(api_a, api_b):
     in_schema(api_a.brand)
     gift = gift_make(reference="ISO-GIFT", name="Only in A", points_price=10, stock=5)
     member_make("ISO-M", points=100)
@@ -56,7 +57,7 @@ def test_gift_and_order_ids_of_a_are_404_on_b_api(api_a, api_b):  # noqa: F811
     assert Gift.objects.get(pk=gift.pk).stock == 4
 
 
-def test_a_voucher_code_of_a_is_invisible_and_untouched_from_b(api_a, api_b):  # noqa: F811
+def test_a_voucher_code_of_a_is_invisible_and_untouched_from_b(api_a, api_b):
     in_schema(api_b.brand)
     b_gift = gift_make(points_price=10, codes=["SAME-CODE"])
     in_schema(api_a.brand)

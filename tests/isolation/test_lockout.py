@@ -12,7 +12,8 @@ from django_tenants.utils import schema_context
 
 from tenants.models import Lockout
 from tests.conftest import TEST_PASSWORD, host_of
-from tests.loyalty.test_api_support import ApiClient, error_of, key_make
+from tests.factories import key_make
+from tests.support import ApiClient, error_of
 
 EMAIL = "same-person@example.com"
 

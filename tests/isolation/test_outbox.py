@@ -11,9 +11,10 @@ from django.db import connection
 from django.utils import timezone
 
 from catalog.models import CatalogSettings, Gift, Order, ServicePush
-from tests.catalog.factories import gift_make, member_make
+from tests.catalog.factories import gift_make
 from tests.conftest import brand_make
 from tests.core.support import FakeBrandSystem, beat_sends
+from tests.factories import member_make
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from loyalty.services.badges import badge_save
 from loyalty.services.expiry import points_expire_due
 from loyalty.services.tiers import tier_create, tiers_evaluate_all
 from tests.conftest import TEST_PASSWORD
-from tests.loyalty.test_ledger_invariants import _credit, _member
+from tests.factories import credit_make, member_make
 
 
 def _admin(client, brand):
@@ -33,7 +33,7 @@ def only_in_a(db, brand_a):
             data={"code": "a-badge", "name": "Alpha Secret Badge", "event_type": "trip", "count_required": 1}
         )
         segment = Segment.objects.create(name="Alpha Secret Segment", filters={"tiers": ["a-secret-tier"]})
-        member = _member("alpha-only", first_name="Alphonse")
+        member = member_make("alpha-only", first_name="Alphonse")
         Member.objects.filter(pk=member.pk).update(tier=tier)
     return {"tier": tier, "badge": badge, "segment": segment, "member": member}
 
@@ -87,7 +87,7 @@ def test_nightly_runs_of_b_never_touch_a(only_in_a, brand_a, brand_b):
     now = timezone.now()
     with schema_context(brand_a.schema_name):
         member = only_in_a["member"]
-        _credit(member, 40, at=now - timedelta(days=3), expires_at=now - timedelta(days=1))
+        credit_make(member, 40, at=now - timedelta(days=3), expires_at=now - timedelta(days=1))
     with schema_context(brand_b.schema_name):
         assert points_expire_due(at=now) == 0
         tiers_evaluate_all(at=now)

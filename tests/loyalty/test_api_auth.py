@@ -22,9 +22,8 @@ from drf_spectacular.validation import validate_schema
 from loyalty.models import ApiKey, Member
 from loyalty.services.apikeys import api_key_revoke
 from tenants.models import AuthFailure
-from tests.loyalty.test_api_support import ApiClient, error_of, key_make
-
-pytest_plugins = ["tests.loyalty.test_api_support"]
+from tests.factories import key_make
+from tests.support import ApiClient, error_of
 
 ROOT = Path(__file__).resolve().parents[2]
 

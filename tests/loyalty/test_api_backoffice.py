@@ -8,9 +8,7 @@ from django.db import connection
 
 from loyalty.models import ApiKey
 from tests.conftest import TEST_PASSWORD
-from tests.loyalty.test_api_support import ApiClient, error_of
-
-pytest_plugins = ["tests.loyalty.test_api_support"]
+from tests.support import ApiClient, error_of
 
 URL = "/backoffice/loyalty/apikey/"
 

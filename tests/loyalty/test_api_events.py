@@ -14,9 +14,8 @@ from django.utils import timezone
 from loyalty.models import ActivityEvent, LedgerEntry, Member, ProgrammeSettings
 from loyalty.services.ledger import ledger_sum
 from loyalty.services.rules import rule_create
-from tests.loyalty.test_api_support import ApiClient, error_of, key_make
-
-pytest_plugins = ["tests.loyalty.test_api_support"]
+from tests.factories import key_make
+from tests.support import ApiClient, error_of
 
 PER_EURO = {
     "name": "1 point per euro",

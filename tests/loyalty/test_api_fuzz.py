@@ -21,9 +21,7 @@ from hypothesis import HealthCheck, given, settings, strategies
 
 from loyalty.models import Member
 from tests.conftest import host_of
-from tests.loyalty.test_api_support import error_of
-
-pytest_plugins = ["tests.loyalty.test_api_support"]
+from tests.support import error_of
 
 DEEP: list = []
 for _ in range(40):

@@ -19,9 +19,7 @@ from catalog.models import Order
 from loyalty.models import ActivityEvent, EarningRule, LedgerEntry, Member, Tier
 from loyalty.services.rules import rule_create
 from tests.conftest import host_of
-from tests.loyalty.test_api_support import error_of
-
-pytest_plugins = ["tests.loyalty.test_api_support"]
+from tests.support import error_of
 
 PER_EURO = {"name": "1 point per euro", "event_type": "purchase", "award_type": "per_amount",
             "points_per_unit": "1"}  # fmt: skip

@@ -9,9 +9,7 @@ from django.utils import timezone
 
 from loyalty.models import Consent, LedgerEntry, Member, PointLot, Tier
 from loyalty.services.ledger import EntryCause, brand_timezone, ledger_sum, member_lock, points_credit
-from tests.loyalty.test_api_support import error_of
-
-pytest_plugins = ["tests.loyalty.test_api_support"]  # the API fixtures
+from tests.support import error_of
 
 ALICE = {
     "first_name": "Alice",
@@ -250,7 +248,8 @@ def test_points_pending_and_times_in_the_brand_timezone(api_a, in_a):
 def test_the_same_adjustment_sent_10_times_concurrently_is_written_once(fresh_brand):
     import threading
 
-    from tests.loyalty.test_api_support import ApiClient, key_make
+    from tests.factories import key_make
+    from tests.support import ApiClient
 
     connection.set_tenant(fresh_brand)
     member = Member.objects.create(external_id="C-9", joined_at=timezone.now())

@@ -8,9 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from loyalty.models import EarningRule, LedgerEntry, Member, Tier
-from tests.loyalty.test_api_support import error_of
-
-pytest_plugins = ["tests.loyalty.test_api_support"]
+from tests.support import error_of
 
 HAPPY_HOUR_TRIP = {
     "name": "Suburbs to Paris, happy hour",

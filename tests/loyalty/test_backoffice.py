@@ -32,7 +32,7 @@ from loyalty.services.members import consent_set, member_block, member_unblock, 
 from loyalty.services.programme import programme_settings_validate
 from loyalty.services.tiers import tier_create
 from tests.conftest import TEST_PASSWORD
-from tests.loyalty.test_ledger_invariants import _credit, _debit, _member
+from tests.factories import credit_make, debit_make, member_make
 
 
 class _FormReader(HTMLParser):
@@ -97,12 +97,12 @@ def admin_client(db, brand_a, client_for):
 @pytest.fixture
 def supported(admin_client):
     """A member with history: entries from a rule-less earning, a redemption, a tier, a badge, consents."""
-    member = _member(
+    member = member_make(
         "C-1001", first_name="Jeanne", last_name="Moreau", email="jeanne@example.com", phone="+33612345678"
     )
     gold = tier_create(data={"code": "gold", "name": "Gold", "threshold": "100"})
-    _credit(member, 300)
-    _debit(member, 50)
+    credit_make(member, 300)
+    debit_make(member, 50)
     TierChange.objects.create(
         member=member, from_tier=None, to_tier=gold, reason="qualified", changed_at=timezone.now()
     )
@@ -144,7 +144,7 @@ def test_backoffice_pages_render_for_a_brand_admin(admin_client, supported):
 
 @pytest.mark.parametrize("query", ["C-1001", "jeanne@", "+336123", "Moreau", "Jeanne Moreau", "jean"])
 def test_member_lookup_by_external_id_name_email_phone(admin_client, supported, query):
-    _member("C-2002", first_name="Paul", last_name="Martin", email="paul@example.com")
+    member_make("C-2002", first_name="Paul", last_name="Martin", email="paul@example.com")
     page = admin_client.get("/backoffice/loyalty/member/", {"q": query}).content.decode()
     assert "C-1001" in page and "C-2002" not in page
 
@@ -265,7 +265,7 @@ def test_adjust_form_adjusts_once_with_the_staff_user_and_reason(admin_client, s
 
 def test_staff_without_the_adjust_permission_cannot_adjust(db, brand_a, client_for):
     connection.set_tenant(brand_a)
-    member = _member()
+    member = member_make("m-1")
     staff = get_user_model().objects.create_user(
         username="support@alpha.example", password=TEST_PASSWORD, is_staff=True
     )
@@ -303,10 +303,10 @@ def test_programme_settings_of_the_wrong_type_are_refused_naming_the_field(db, b
 
 
 def test_programme_settings_page_validates_and_applies_the_overdraft_to_every_member(admin_client):
-    indebted = _member("owes")
-    _member("plain")
+    indebted = member_make("owes")
+    member_make("plain")
     Member.objects.filter(pk=indebted.pk).update(overdraft_limit=100)
-    _debit(indebted, 70)  # owes 70
+    debit_make(indebted, 70)  # owes 70
     url = "/backoffice/loyalty/programmesettings/1/change/"
     page = admin_client.get(url).content.decode()
     assert "Europe/Paris" in page, "the brand's timezone is shown"
@@ -437,7 +437,7 @@ def test_the_segment_live_count_refuses_a_nul_or_json_nested_too_deep(admin_clie
 
 def test_segment_live_count(admin_client):
     for index, balance in enumerate((5, 50, 500)):
-        member = _member(f"s{index}")
+        member = member_make(f"s{index}")
         Member.objects.filter(pk=member.pk).update(balance=balance, overdraft_limit=0)
     url = "/backoffice/loyalty/segment/count/"
     assert admin_client.post(url, {"filters": json.dumps({"balance": {"min": 50}})}).json() == {"count": 2}
@@ -453,7 +453,7 @@ def test_leaderboard_page_lists_badge_holders(admin_client):
         data={"code": "reporter", "name": "Reporter", "event_type": "damage_report", "count_required": 1}
     )
     for name, days in (("first", 3), ("second", 1)):
-        member = _member(name, first_name=name.title())
+        member = member_make(name, first_name=name.title())
         MemberBadge.objects.create(
             member=member, badge=badge, awarded_at=timezone.now() - timedelta(days=days)
         )

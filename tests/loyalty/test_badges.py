@@ -16,7 +16,8 @@ from loyalty.models import ActivityEvent, EarningRule, Member, MemberBadge
 from loyalty.selectors.leaderboard import badge_holders, leaderboard
 from loyalty.services.badges import badge_save, badges_evaluate
 from loyalty.services.ledger import member_lock
-from tests.loyalty.test_ledger_invariants import _member, _run_concurrently
+from tests.factories import member_make
+from tests.support import run_concurrently
 
 _keys = itertools.count()
 
@@ -53,7 +54,7 @@ def _reporter_badge():
 def test_ten_approved_damage_reports_earn_the_badge_once(db, brand_a):
     connection.set_tenant(brand_a)
     badge = _reporter_badge()
-    member = _member()
+    member = member_make("m-1")
     for _ in range(9):
         assert _record(member, status="approved") == []
     assert _record(member, status="rejected") == [], "a rejected report does not count"
@@ -66,7 +67,7 @@ def test_ten_approved_damage_reports_earn_the_badge_once(db, brand_a):
 
 def test_badge_counts_history_before_it_existed_and_ignores_reversed_events(db, brand_a):
     connection.set_tenant(brand_a)
-    member = _member()
+    member = member_make("m-1")
     for _ in range(2):
         _event(member, "review", status="published", product={"category": "wine"})
     reversed_review = _event(member, "review", status="published", product={"category": "wine"})
@@ -88,7 +89,7 @@ def test_badge_counts_history_before_it_existed_and_ignores_reversed_events(db, 
 def test_badge_without_conditions_counts_every_event_of_the_type(db, brand_a):
     connection.set_tenant(brand_a)
     badge_save(data={"code": "first-trip", "name": "First trip", "event_type": "trip", "count_required": 1})
-    member = _member()
+    member = member_make("m-1")
     assert len(_record(member, "trip")) == 1
 
 
@@ -126,7 +127,7 @@ def test_a_badge_compares_attributes_as_a_rule_does(db, brand_a, sent):
             "count_required": 2,
         }
     )
-    member = _member()
+    member = member_make("m-1")
     assert _record(member, "review", stars=sent) == []
     assert _record(member, "review", stars=4) == []
     assert len(_record(member, "review", stars=sent)) == 1
@@ -143,7 +144,7 @@ def test_a_badge_on_text_counts_only_the_exact_text(db, brand_a):
             "count_required": 2,
         }
     )
-    member = _member()
+    member = member_make("m-1")
     assert _record(member, "report", status="Approved") == []
     assert _record(member, "report", status="ok") == []
     assert [holder.badge for holder in _record(member, "report", status="approved")] == [badge]
@@ -186,13 +187,13 @@ def test_bad_badges_are_refused_naming_the_field(db, brand_a, data, field, messa
 def test_concurrent_events_of_one_member_award_the_badge_once(fresh_brand):
     connection.set_tenant(fresh_brand)
     badge_save(data={"code": "busy", "name": "Busy", "event_type": "trip", "count_required": 3})
-    member = _member("racer")
+    member = member_make("racer")
 
     def record(index: int):
         connection.set_tenant(fresh_brand)
         return _record(member, "trip")
 
-    results = _run_concurrently(12, record)
+    results = run_concurrently(12, record)
     connection.set_tenant(fresh_brand)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sum(len(r) for r in results) == 1
@@ -203,7 +204,9 @@ def test_leaderboard_ranks_by_badges_then_by_who_got_there_first(db, brand_a):
     connection.set_tenant(brand_a)
     first = badge_save(data={"code": "one", "name": "One", "event_type": "trip", "count_required": 1})
     second = badge_save(data={"code": "two", "name": "Two", "event_type": "review", "count_required": 1})
-    early, late, double, nobody, gone = (_member(n) for n in ("early", "late", "double", "nobody", "gone"))
+    early, late, double, nobody, gone = (
+        member_make(n) for n in ("early", "late", "double", "nobody", "gone")
+    )
     now = timezone.now()
     MemberBadge.objects.create(member=double, badge=first, awarded_at=now - timedelta(days=1))
     MemberBadge.objects.create(member=double, badge=second, awarded_at=now)

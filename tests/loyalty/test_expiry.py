@@ -14,13 +14,8 @@ from loyalty.models import LedgerEntry, LotConsumption, Member, PointLot, Progra
 from loyalty.services import expiry
 from loyalty.services.expiry import points_expire_due
 from loyalty.tasks import brand_nightly_task, nightly_all_task
-from tests.loyalty.test_ledger_invariants import (
-    _credit,
-    _debit,
-    _member,
-    _run_concurrently,
-    assert_invariants,
-)
+from tests.factories import credit_make, debit_make, member_make
+from tests.support import assert_invariants, run_concurrently
 
 
 def _lot(entry: LedgerEntry) -> PointLot:
@@ -30,13 +25,13 @@ def _lot(entry: LedgerEntry) -> PointLot:
 def test_expiry_takes_exactly_what_is_left_of_due_lots(db, brand_a):
     connection.set_tenant(brand_a)
     now = timezone.now()
-    member = _member()
-    old = _credit(member, 100, at=now - timedelta(days=40), expires_at=now - timedelta(days=2))
-    older = _credit(member, 50, at=now - timedelta(days=50), expires_at=now - timedelta(days=5))
-    later = _credit(member, 70, at=now - timedelta(days=1), expires_at=now + timedelta(days=30))
-    forever = _credit(member, 30, at=now - timedelta(days=1))
+    member = member_make("m-1")
+    old = credit_make(member, 100, at=now - timedelta(days=40), expires_at=now - timedelta(days=2))
+    older = credit_make(member, 50, at=now - timedelta(days=50), expires_at=now - timedelta(days=5))
+    later = credit_make(member, 70, at=now - timedelta(days=1), expires_at=now + timedelta(days=30))
+    forever = credit_make(member, 30, at=now - timedelta(days=1))
     # A redemption took the oldest-expiring first: all of `older` and 30 of `old`.
-    _debit(member, 80, at=now - timedelta(days=10))
+    debit_make(member, 80, at=now - timedelta(days=10))
     assert (_lot(older).remaining, _lot(old).remaining) == (0, 70)
 
     assert points_expire_due(at=now) == 70
@@ -53,11 +48,11 @@ def test_expiry_takes_exactly_what_is_left_of_due_lots(db, brand_a):
 def test_one_expire_entry_per_member_per_run_whatever_the_number_of_lots(db, brand_a):
     connection.set_tenant(brand_a)
     now = timezone.now()
-    first, second, untouched = _member("a"), _member("b"), _member("c")
+    first, second, untouched = member_make("a"), member_make("b"), member_make("c")
     for days in (3, 2, 1):
-        _credit(first, 10 * days, at=now - timedelta(days=30), expires_at=now - timedelta(days=days))
-    _credit(second, 5, at=now - timedelta(days=30), expires_at=now - timedelta(minutes=1))
-    _credit(untouched, 5, at=now - timedelta(days=30), expires_at=now + timedelta(minutes=1))
+        credit_make(first, 10 * days, at=now - timedelta(days=30), expires_at=now - timedelta(days=days))
+    credit_make(second, 5, at=now - timedelta(days=30), expires_at=now - timedelta(minutes=1))
+    credit_make(untouched, 5, at=now - timedelta(days=30), expires_at=now + timedelta(minutes=1))
 
     assert points_expire_due(at=now) == 65
 
@@ -72,8 +67,8 @@ def test_one_expire_entry_per_member_per_run_whatever_the_number_of_lots(db, bra
 def test_running_twice_expires_nothing_more(db, brand_a):
     connection.set_tenant(brand_a)
     now = timezone.now()
-    member = _member()
-    _credit(member, 40, at=now - timedelta(days=9), expires_at=now - timedelta(days=1))
+    member = member_make("m-1")
+    credit_make(member, 40, at=now - timedelta(days=9), expires_at=now - timedelta(days=1))
     assert points_expire_due(at=now) == 40
     assert points_expire_due(at=now) == 0
     assert points_expire_due(at=now + timedelta(hours=1)) == 0
@@ -85,10 +80,10 @@ def test_pending_lots_expire_when_due_and_stay_when_not(db, brand_a):
     connection.set_tenant(brand_a)
     ProgrammeSettings.objects.update_or_create(id=1, defaults={"pending_days": 30})
     now = timezone.now()
-    member = _member()
+    member = member_make("m-1")
     # Earned 20 days ago, still pending (spendable in 10 days): never spent, so all of it expires.
-    due_pending = _credit(member, 25, at=now - timedelta(days=20), expires_at=now - timedelta(hours=1))
-    kept_pending = _credit(member, 15, at=now - timedelta(days=20), expires_at=now + timedelta(days=60))
+    due_pending = credit_make(member, 25, at=now - timedelta(days=20), expires_at=now - timedelta(hours=1))
+    kept_pending = credit_make(member, 15, at=now - timedelta(days=20), expires_at=now + timedelta(days=60))
     assert _lot(due_pending).available_at > now
 
     assert points_expire_due(at=now) == 25
@@ -99,12 +94,12 @@ def test_pending_lots_expire_when_due_and_stay_when_not(db, brand_a):
 def test_expiry_keeps_the_invariants_of_a_member_in_overdraft(db, brand_a):
     connection.set_tenant(brand_a)
     now = timezone.now()
-    member = _member()
+    member = member_make("m-1")
     Member.objects.filter(pk=member.pk).update(overdraft_limit=100)
-    _credit(member, 20, at=now - timedelta(days=5), expires_at=now - timedelta(days=1))
-    pending = _credit(member, 50, at=now - timedelta(days=5), expires_at=now - timedelta(hours=2))
+    credit_make(member, 20, at=now - timedelta(days=5), expires_at=now - timedelta(days=1))
+    pending = credit_make(member, 50, at=now - timedelta(days=5), expires_at=now - timedelta(hours=2))
     PointLot.objects.filter(entry=pending).update(available_at=now + timedelta(days=1))
-    _debit(member, 60, at=now - timedelta(days=3))  # 20 from the lot, 40 owed
+    debit_make(member, 60, at=now - timedelta(days=3))  # 20 from the lot, 40 owed
     member.refresh_from_db()
     assert (member.balance, member.points_owed) == (10, 40)
 
@@ -118,9 +113,9 @@ def test_batches_cover_every_member(db, brand_a, monkeypatch):
     connection.set_tenant(brand_a)
     monkeypatch.setattr(expiry, "BATCH_MEMBERS", 2)
     now = timezone.now()
-    members = [_member(f"m{i}") for i in range(5)]
+    members = [member_make(f"m{i}") for i in range(5)]
     for member in members:
-        _credit(member, 3, at=now - timedelta(days=3), expires_at=now - timedelta(days=1))
+        credit_make(member, 3, at=now - timedelta(days=3), expires_at=now - timedelta(days=1))
     assert points_expire_due(at=now) == 15
     assert LedgerEntry.objects.filter(kind="expire").count() == 5
     for member in members:
@@ -130,20 +125,20 @@ def test_batches_cover_every_member(db, brand_a, monkeypatch):
 def test_expiry_beside_concurrent_redemptions_neither_deadlocks_nor_breaks_invariants(fresh_brand):
     connection.set_tenant(fresh_brand)
     now = timezone.now()
-    members = [_member(f"busy-{i}") for i in range(6)]
+    members = [member_make(f"busy-{i}") for i in range(6)]
     for member in members:
         for days in (3, 2, 1):
-            _credit(member, 50, at=now - timedelta(days=10), expires_at=now - timedelta(days=days))
-        _credit(member, 200, at=now - timedelta(days=10), expires_at=now + timedelta(days=90))
+            credit_make(member, 50, at=now - timedelta(days=10), expires_at=now - timedelta(days=days))
+        credit_make(member, 200, at=now - timedelta(days=10), expires_at=now + timedelta(days=90))
 
     def work(index: int):
         connection.set_tenant(fresh_brand)
         if index % 6 == 0:
             return points_expire_due(at=now)
         member = members[index % len(members)]
-        return _debit(member, 20, at=now)
+        return debit_make(member, 20, at=now)
 
-    results = _run_concurrently(30, work)
+    results = run_concurrently(30, work)
     connection.set_tenant(fresh_brand)
     errors = [r for r in results if isinstance(r, Exception)]
     assert not errors, errors
@@ -165,8 +160,8 @@ def test_expiry_beside_concurrent_redemptions_neither_deadlocks_nor_breaks_invar
 def test_nightly_task_expires_in_each_brand_through_a_real_worker(fresh_brand, celery_worker):
     connection.set_tenant(fresh_brand)
     now = timezone.now()
-    member = _member("sleeper")
-    _credit(member, 12, at=now - timedelta(days=3), expires_at=now - timedelta(days=1))
+    member = member_make("sleeper")
+    credit_make(member, 12, at=now - timedelta(days=3), expires_at=now - timedelta(days=1))
     connection.set_schema_to_public()
 
     assert nightly_all_task.delay().get(timeout=30) >= 1

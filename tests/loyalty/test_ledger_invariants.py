@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import IntegrityError, close_old_connections, connection, transaction
-from django.db.models import Sum
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from loyalty.models import LedgerEntry, Member, PointLot, ProgrammeSettings
@@ -19,65 +17,25 @@ from loyalty.services.ledger import (
     lot_expiry,
     member_lock,
     points_adjust,
-    points_credit,
-    points_debit,
     points_restore,
     points_reverse,
     points_reversible,
     points_spendable,
 )
-from loyalty.services.members import member_upsert
+from tests.factories import credit_make, debit_make, member_make
+from tests.support import assert_invariants, run_concurrently
 
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def _member(external_id: str = "m-1", **data) -> Member:
-    member, _ = member_upsert(external_id=external_id, data=data)
-    return member
-
-
-def _credit(member: Member, points: int, *, at=None, expires_at=None) -> LedgerEntry:
-    with transaction.atomic():
-        locked = member_lock(member_id=member.pk)
-        return points_credit(
-            member=locked,
-            points=points,
-            kind=LedgerEntry.Kind.EARN,
-            cause=EntryCause(reason="t"),
-            at=at,
-            expires_at=expires_at,
-        )
-
-
-def _debit(member: Member, points: int, **kwargs) -> LedgerEntry | None:
-    with transaction.atomic():
-        locked = member_lock(member_id=member.pk)
-        return points_debit(
-            member=locked,
-            points=points,
-            kind=LedgerEntry.Kind.REDEEM,
-            cause=EntryCause(source="test"),
-            **kwargs,
-        )
-
-
-def assert_invariants(member_id: int) -> None:
-    member = Member.objects.get(pk=member_id)
-    entries = LedgerEntry.objects.filter(member_id=member_id).aggregate(total=Sum("points"))["total"] or 0
-    lots = PointLot.objects.filter(member_id=member_id).aggregate(total=Sum("remaining"))["total"] or 0
-    assert member.balance == entries, "balance must equal the sum of the entries"
-    assert lots - member.points_owed == member.balance, "open lots minus debt must equal the balance"
-    assert member.balance >= -member.overdraft_limit
-
-
 def test_debits_take_the_oldest_expiring_lots_first(db, brand_a):
     connection.set_tenant(brand_a)
-    member = _member()
+    member = member_make("m-1")
     now = timezone.now()
-    late = _credit(member, 100, expires_at=now + timedelta(days=300))
-    never = _credit(member, 100)  # policy "never": no expiry, spent last
-    soon = _credit(member, 100, expires_at=now + timedelta(days=10))
-    debit = _debit(member, 150)
+    late = credit_make(member, 100, expires_at=now + timedelta(days=300))
+    never = credit_make(member, 100)  # policy "never": no expiry, spent last
+    soon = credit_make(member, 100, expires_at=now + timedelta(days=10))
+    debit = debit_make(member, 150)
     taken = {c.lot.entry_id: c.points for c in debit.consumptions.select_related("lot")}
     assert taken == {soon.pk: 100, late.pk: 50}
     assert PointLot.objects.get(entry=never).remaining == 100
@@ -86,10 +44,10 @@ def test_debits_take_the_oldest_expiring_lots_first(db, brand_a):
 
 def test_a_debit_beyond_the_spendable_points_is_refused_and_writes_nothing(db, brand_a):
     connection.set_tenant(brand_a)
-    member = _member()
-    _credit(member, 80)
+    member = member_make("m-1")
+    credit_make(member, 80)
     with pytest.raises(InsufficientPoints, match="100 needed, 80 spendable"):
-        _debit(member, 100)
+        debit_make(member, 100)
     assert LedgerEntry.objects.filter(member=member).count() == 1
     assert_invariants(member.pk)
 
@@ -97,34 +55,34 @@ def test_a_debit_beyond_the_spendable_points_is_refused_and_writes_nothing(db, b
 def test_pending_points_count_in_the_balance_but_cannot_be_spent(db, brand_a):
     connection.set_tenant(brand_a)
     ProgrammeSettings.objects.update_or_create(id=1, defaults={"pending_days": 14})
-    member = _member()
-    _credit(member, 100)
+    member = member_make("m-1")
+    credit_make(member, 100)
     member.refresh_from_db()
     assert member.balance == 100
     with pytest.raises(InsufficientPoints):
-        _debit(member, 10)
-    assert _debit(member, 10, at=timezone.now() + timedelta(days=15)).points == -10
+        debit_make(member, 10)
+    assert debit_make(member, 10, at=timezone.now() + timedelta(days=15)).points == -10
     assert_invariants(member.pk)
 
 
 def test_the_database_refuses_a_negative_balance(db, brand_a):
     connection.set_tenant(brand_a)
-    member = _member()
+    member = member_make("m-1")
     with pytest.raises(IntegrityError), transaction.atomic():
         Member.objects.filter(pk=member.pk).update(balance=-1)
 
 
 def test_overdraft_goes_below_zero_only_to_the_limit_and_is_repaid_first(db, brand_a):
     connection.set_tenant(brand_a)
-    member = _member()
+    member = member_make("m-1")
     Member.objects.filter(pk=member.pk).update(overdraft_limit=50)
-    _credit(member, 30)
-    _debit(member, 70)
+    credit_make(member, 30)
+    debit_make(member, 70)
     member.refresh_from_db()
     assert (member.balance, member.points_owed) == (-40, 40)
     with pytest.raises(InsufficientPoints):
-        _debit(member, 11)
-    _credit(member, 100)
+        debit_make(member, 11)
+    credit_make(member, 100)
     member.refresh_from_db()
     assert (member.balance, member.points_owed) == (60, 0)
     assert_invariants(member.pk)
@@ -132,8 +90,8 @@ def test_overdraft_goes_below_zero_only_to_the_limit_and_is_repaid_first(db, bra
 
 def test_ledger_entries_are_append_only_in_the_database(db, brand_a):
     connection.set_tenant(brand_a)
-    member = _member()
-    entry = _credit(member, 10)
+    member = member_make("m-1")
+    entry = credit_make(member, 10)
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         LedgerEntry.objects.filter(pk=entry.pk).update(points=1000)
     # In SQL, below the ORM's own PROTECT checks: the trigger refuses it.
@@ -147,10 +105,10 @@ def test_ledger_entries_are_append_only_in_the_database(db, brand_a):
 
 def test_restore_puts_points_back_into_the_lots_they_came_from(db, brand_a):
     connection.set_tenant(brand_a)
-    member = _member()
+    member = member_make("m-1")
     now = timezone.now()
-    lot_entry = _credit(member, 100, expires_at=now + timedelta(days=30))
-    debit = _debit(member, 60)
+    lot_entry = credit_make(member, 100, expires_at=now + timedelta(days=30))
+    debit = debit_make(member, 60)
     with transaction.atomic():
         reverse = points_restore(
             member=member_lock(member_id=member.pk), debit=debit, cause=EntryCause(source="order:1")
@@ -164,12 +122,12 @@ def test_restore_puts_points_back_into_the_lots_they_came_from(db, brand_a):
 def test_reverse_takes_the_entrys_own_lot_first_even_pending_then_other_spendable_lots(db, brand_a):
     connection.set_tenant(brand_a)
     ProgrammeSettings.objects.filter(id=1).update(pending_days=14)
-    member = _member()
+    member = member_make("m-1")
     now = timezone.now()
-    older = _credit(member, 40, at=now - timedelta(days=30))  # spendable by now
-    earned = _credit(member, 100, at=now)  # still pending for 14 days
+    older = credit_make(member, 40, at=now - timedelta(days=30))  # spendable by now
+    earned = credit_make(member, 100, at=now)  # still pending for 14 days
     assert points_spendable(member=Member.objects.get(pk=member.pk), at=now) == 40
-    _debit(member, 30)  # from the spendable lot: 10 left there
+    debit_make(member, 30)  # from the spendable lot: 10 left there
     locked = Member.objects.get(pk=member.pk)
     notes = points_reversible(member=locked, entries=[earned, older], at=now)
     assert [note["taken_back"] for note in notes] == [100, 10]
@@ -201,12 +159,12 @@ def test_reverse_takes_the_entrys_own_lot_first_even_pending_then_other_spendabl
 
 def test_reverse_of_spent_points_takes_from_other_lots_then_the_overdraft(db, brand_a):
     connection.set_tenant(brand_a)
-    member = _member()
+    member = member_make("m-1")
     Member.objects.filter(pk=member.pk).update(overdraft_limit=25)
-    spent = _credit(member, 50)
-    other = _credit(member, 20, expires_at=timezone.now() + timedelta(days=5))
-    _debit(member, 20)  # oldest expiry first: the other lot is emptied
-    _debit(member, 45)  # then 45 of the 50: 5 left in the earn entry's lot
+    spent = credit_make(member, 50)
+    other = credit_make(member, 20, expires_at=timezone.now() + timedelta(days=5))
+    debit_make(member, 20)  # oldest expiry first: the other lot is emptied
+    debit_make(member, 45)  # then 45 of the 50: 5 left in the earn entry's lot
     with transaction.atomic():
         locked = member_lock(member_id=member.pk)
         assert points_spendable(member=locked, at=timezone.now()) == 5 + 25
@@ -220,7 +178,7 @@ def test_reverse_of_spent_points_takes_from_other_lots_then_the_overdraft(db, br
 
 def test_adjustments_need_a_reason_and_are_idempotent(db, brand_a):
     connection.set_tenant(brand_a)
-    member = _member()
+    member = member_make("m-1")
     with pytest.raises(LedgerError, match="reason"):
         points_adjust(member_id=member.pk, points=10, reason=" ", staff_user_id=None)
     with pytest.raises(LedgerError, match="points"):
@@ -269,39 +227,17 @@ def test_lot_expiry_follows_the_policy_in_the_brand_timezone(db, brand_a, policy
     assert lot_expiry(earned_at=earned, programme=ProgrammeSettings(expiry_policy="never")) is None
 
 
-def _run_concurrently(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as error:
-            results[index] = error
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
-
-
 def test_fifty_concurrent_debits_never_overdraw_and_keep_the_sum(fresh_brand):
     connection.set_tenant(fresh_brand)
-    member = _member("racer")
+    member = member_make("racer")
     for _ in range(5):
-        _credit(member, 100)  # 500 points in 5 lots; each debit takes 30: only 16 can succeed
+        credit_make(member, 100)  # 500 points in 5 lots; each debit takes 30: only 16 can succeed
 
     def debit(index: int):
         connection.set_tenant(fresh_brand)
-        return _debit(member, 30)
+        return debit_make(member, 30)
 
-    results = _run_concurrently(50, debit)
+    results = run_concurrently(50, debit)
     connection.set_tenant(fresh_brand)
     succeeded = [r for r in results if isinstance(r, LedgerEntry)]
     refused = [r for r in results if isinstance(r, InsufficientPoints)]
@@ -317,16 +253,16 @@ def test_fifty_concurrent_debits_never_overdraw_and_keep_the_sum(fresh_brand):
 
 def test_concurrent_credits_and_debits_keep_every_invariant(fresh_brand):
     connection.set_tenant(fresh_brand)
-    member = _member("busy")
-    _credit(member, 200)
+    member = member_make("busy")
+    credit_make(member, 200)
 
     def work(index: int):
         connection.set_tenant(fresh_brand)
         if index % 2:
-            return _credit(member, 7)
-        return _debit(member, 11)
+            return credit_make(member, 7)
+        return debit_make(member, 11)
 
-    _run_concurrently(40, work)
+    run_concurrently(40, work)
     connection.set_tenant(fresh_brand)
     assert_invariants(member.pk)
     member.refresh_from_db()
@@ -335,13 +271,13 @@ def test_concurrent_credits_and_debits_keep_every_invariant(fresh_brand):
 
 def test_a_lot_past_its_expiry_cannot_be_spent_before_the_nightly_run(db, brand_a):
     connection.set_tenant(brand_a)
-    member = _member()
+    member = member_make("m-1")
     now = timezone.now()
-    _credit(member, 100, at=now - timedelta(days=40), expires_at=now - timedelta(days=1))
-    _credit(member, 30)
+    credit_make(member, 100, at=now - timedelta(days=40), expires_at=now - timedelta(days=1))
+    credit_make(member, 30)
     with pytest.raises(InsufficientPoints, match="50 needed, 30 spendable"):
-        _debit(member, 50)
-    assert _debit(member, 30).points == -30
+        debit_make(member, 50)
+    assert debit_make(member, 30).points == -30
     assert_invariants(member.pk)
 
 

@@ -13,7 +13,7 @@ from loyalty.models import Member, Segment
 from loyalty.selectors.segments import SegmentFilterError, segment_filters_errors, segment_members
 from loyalty.services.members import consent_set
 from loyalty.services.tiers import tier_create
-from tests.loyalty.test_ledger_invariants import _member
+from tests.factories import member_make
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def people(db, brand_a):
     }
     members = {}
     for external_id, fields in rows.items():
-        member = _member(external_id)
+        member = member_make(external_id)
         Member.objects.filter(pk=member.pk).update(**fields)
         members[external_id] = member
     Member.objects.filter(pk=members["ann"].pk).update(joined_at=datetime(2025, 12, 31, 22, 30, tzinfo=UTC))

@@ -24,7 +24,7 @@ from loyalty.services.tiers import (
     tier_update,
     tiers_evaluate_all,
 )
-from tests.loyalty.test_ledger_invariants import _member
+from tests.factories import member_make
 
 PARIS = ZoneInfo("Europe/Paris")
 _keys = itertools.count()
@@ -94,7 +94,7 @@ def test_tier_update_and_delete(db, brand_a):
     assert tier_update(tier=gold, data={"threshold": "600", "name": "Gold+"}).threshold == Decimal("600")
     with pytest.raises(InvalidInput, match="another tier"):
         tier_update(tier=silver, data={"threshold": "600"})
-    member = _member()
+    member = member_make("m-1")
     tier_floor_set(member_id=member.pk, tier=silver)
     with pytest.raises(Conflict, match="hold this tier"):
         tier_delete(tier=silver)
@@ -108,7 +108,7 @@ def test_tier_update_and_delete(db, brand_a):
 def test_vip_when_spent_over_1000_eur_in_the_last_9_months(db, brand_a):
     connection.set_tenant(brand_a)
     vip = _wine_merchant()
-    member = _member("wine-lover")
+    member = member_make("wine-lover")
     now = datetime(2026, 10, 15, 12, tzinfo=PARIS)
     _purchase(member, "700.00", now - timedelta(days=300))  # ~10 months ago: outside the window
     _purchase(member, "600.00", now - timedelta(days=200))
@@ -136,7 +136,7 @@ def test_vip_when_spent_over_1000_eur_in_the_last_9_months(db, brand_a):
 def test_rolling_window_starts_at_local_midnight_n_months_before(db, brand_a):
     connection.set_tenant(brand_a)
     _wine_merchant()
-    member = _member()
+    member = member_make("m-1")
     at = datetime(2026, 10, 15, 10, tzinfo=PARIS)
     programme = ProgrammeSettings.objects.get()
     start = tier_window_start(at=at, programme=programme)
@@ -168,7 +168,7 @@ def test_calendar_year_window_follows_the_brand_timezone(db, brand_a):
     connection.set_tenant(brand_a)
     _programme(tier_metric="event_count", tier_metric_event_type="damage_report", tier_window="calendar_year")
     tier_create(data={"code": "reporter", "name": "Reporter", "threshold": "2"})
-    member = _member()
+    member = member_make("m-1")
     # 23:30 Paris on 31 December 2026: last year. 00:30 Paris on 1 January 2027: this year.
     _purchase(member, "", datetime(2026, 12, 31, 22, 30, tzinfo=UTC), type="damage_report")
     _purchase(member, "", datetime(2026, 12, 31, 23, 30, tzinfo=UTC), type="damage_report")
@@ -183,7 +183,7 @@ def test_points_earned_metric_counts_earnings_less_their_reversals(db, brand_a):
     connection.set_tenant(brand_a)
     _programme(tier_metric="points_earned", tier_window="lifetime")
     tier_create(data={"code": "silver", "name": "Silver", "threshold": "100"})
-    member = _member()
+    member = member_make("m-1")
     with transaction.atomic():
         locked = member_lock(member_id=member.pk)
         earned = points_credit(member=locked, points=120, kind="earn", cause=EntryCause(reason="t"))
@@ -205,7 +205,7 @@ def test_points_earned_metric_counts_earnings_less_their_reversals(db, brand_a):
 def test_downgrade_is_immediate_by_default(db, brand_a):
     connection.set_tenant(brand_a)
     _wine_merchant()
-    member = _member()
+    member = member_make("m-1")
     start = datetime(2026, 1, 10, tzinfo=PARIS)
     _purchase(member, "1200.00", start)
     assert _evaluate(member, start + timedelta(days=1)).to_tier.code == "vip"
@@ -218,7 +218,7 @@ def test_downgrade_waits_for_the_grace_period_and_requalifying_cancels_it(db, br
     connection.set_tenant(brand_a)
     _wine_merchant()
     _programme(tier_downgrade="grace", tier_grace_days=30)
-    member = _member()
+    member = member_make("m-1")
     start = datetime(2026, 1, 10, tzinfo=PARIS)
     _purchase(member, "1200.00", start)
     _evaluate(member, start)
@@ -250,7 +250,7 @@ def test_staff_floor_is_applied_at_once_and_never_gone_below(db, brand_a):
     tier_create(data={"code": "silver", "name": "Silver", "threshold": "100"})
     gold = tier_create(data={"code": "gold", "name": "Gold", "threshold": "500"})
     tier_create(data={"code": "platinum", "name": "Platinum", "threshold": "2000"})
-    member = _member()
+    member = member_make("m-1")
     now = datetime(2026, 6, 1, tzinfo=PARIS)
 
     change = tier_floor_set(member_id=member.pk, tier=gold, at=now)
@@ -277,7 +277,7 @@ def test_nightly_evaluation_is_set_based_in_batches_and_idempotent(db, brand_a, 
     gold_floor = tier_create(data={"code": "gold", "name": "Gold", "threshold": "5000"})
     now = datetime(2026, 10, 1, tzinfo=PARIS)
     big, small, floored, idle, fallen = (
-        _member(name) for name in ("big", "small", "floored", "idle", "fallen")
+        member_make(name) for name in ("big", "small", "floored", "idle", "fallen")
     )
     _purchase(big, "1500.00", now - timedelta(days=20))
     _purchase(small, "10.00", now - timedelta(days=20))
@@ -315,7 +315,7 @@ def test_nightly_and_per_event_evaluation_agree(db, brand_a):
     _wine_merchant()
     now = datetime(2026, 10, 1, tzinfo=PARIS)
     spent = [("0", 0), ("400", 30), ("999.99", 60), ("1000", 269), ("1600", 120), ("2000", 280)]
-    members = [_member(f"agree-{i}") for i in range(len(spent))]
+    members = [member_make(f"agree-{i}") for i in range(len(spent))]
     for member, (amount, days_ago) in zip(members, spent, strict=True):
         _purchase(member, amount, now - timedelta(days=days_ago))
     tiers_evaluate_all(at=now)
@@ -331,7 +331,7 @@ def test_nightly_and_per_event_evaluation_agree(db, brand_a):
 def test_the_callers_member_object_follows_the_change(db, brand_a):
     """Event recording goes on with the member it locked (and its tier multiplier): keep it current."""
     connection.set_tenant(brand_a)
-    member = _member()
+    member = member_make("m-1")
     now = datetime(2026, 6, 1, tzinfo=PARIS)
     with transaction.atomic():
         assert tier_evaluate(member=member_lock(member_id=member.pk), at=now) is None, (

@@ -20,9 +20,8 @@ from config.redis import cache_redis
 from loyalty.models import ApiKey
 from tenants.models import Domain
 from tenants.routing import TokenCache
-from tests.loyalty.test_api_support import ApiClient, error_of, key_make
-
-pytest_plugins = ["tests.loyalty.test_api_support"]
+from tests.factories import key_make
+from tests.support import ApiClient, error_of
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,16 +1,17 @@
-"""Fixtures and helpers of the API tests (imported by the test_api_* files; holds no tests)."""
+"""Helpers shared by test modules: the API test client, the check of the API's error shape, the
+ledger's invariants, and work run by threads started at once."""
 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 
-import pytest
-from django.db import connection
+from django.db import close_old_connections, connection
+from django.db.models import Sum
 from django.test import Client
-from django_tenants.utils import schema_context
 
-from loyalty.services.apikeys import api_key_create
+from loyalty.models import LedgerEntry, Member, PointLot
 from tests.conftest import host_of
 
 
@@ -50,30 +51,6 @@ class ApiClient:
         return self.send("delete", path, None, **kwargs)
 
 
-def key_make(brand, *, name: str = "ERP", rate_limit_per_minute: int | None = None) -> str:
-    with schema_context(brand.schema_name):
-        _, key = api_key_create(name=name, rate_limit_per_minute=rate_limit_per_minute)
-    return key
-
-
-@pytest.fixture
-def api_a(db, brand_a) -> ApiClient:
-    """Brand A's systems, with a key of their own (the test's transaction rolls it back)."""
-    return ApiClient(brand=brand_a, key=key_make(brand_a))
-
-
-@pytest.fixture
-def api_b(db, brand_b) -> ApiClient:
-    return ApiClient(brand=brand_b, key=key_make(brand_b))
-
-
-@pytest.fixture
-def in_a(db, brand_a):
-    """ORM calls of the test run in brand A's schema."""
-    connection.set_tenant(brand_a)
-    return brand_a
-
-
 def error_of(response, status: int) -> dict:
     """The response's error, after checking its status and the shape every API error shares."""
     assert response.status_code == status, (response.status_code, response.content[:2000])
@@ -83,3 +60,35 @@ def error_of(response, status: int) -> dict:
     if error["field"]:
         assert error["message"].startswith(f"{error['field']}:"), error
     return error
+
+
+def assert_invariants(member_id: int) -> None:
+    member = Member.objects.get(pk=member_id)
+    entries = LedgerEntry.objects.filter(member_id=member_id).aggregate(total=Sum("points"))["total"] or 0
+    lots = PointLot.objects.filter(member_id=member_id).aggregate(total=Sum("remaining"))["total"] or 0
+    assert member.balance == entries, "balance must equal the sum of the entries"
+    assert lots - member.points_owed == member.balance, "open lots minus debt must equal the balance"
+    assert member.balance >= -member.overdraft_limit
+
+
+def run_concurrently(count: int, work) -> list:
+    """`work(index)` in `count` threads released together; its results, or the errors raised."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = work(index)
+        except Exception as error:
+            results[index] = error
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results

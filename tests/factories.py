@@ -1,0 +1,64 @@
+"""Makers of test data shared by every app's tests, through the real services (no mocks of our
+own code): members, points credited and debited through the ledger, API keys."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django_tenants.utils import schema_context
+
+from loyalty.models import LedgerEntry, Member
+from loyalty.services.apikeys import api_key_create
+from loyalty.services.ledger import EntryCause, member_lock, points_credit, points_debit
+from loyalty.services.members import member_upsert
+from tests.conftest import TEST_PASSWORD
+
+
+def member_make(external_id: str | None = None, *, points: int = 0, login: bool = False, **data) -> Member:
+    """A member of the current schema (a random id unless given), with points and a login if asked."""
+    member, _ = member_upsert(external_id=external_id or f"m-{uuid.uuid4().hex[:10]}", data=data)
+    if points:
+        credit_make(member, points)
+    if login:
+        user = get_user_model().objects.create_user(
+            username=f"{member.external_id}@example.com", password=TEST_PASSWORD
+        )
+        Member.objects.filter(pk=member.pk).update(user=user)
+    member.refresh_from_db()
+    return member
+
+
+def credit_make(member: Member, points: int, *, at=None, expires_at=None) -> LedgerEntry:
+    """Earned points, credited under the member's lock as the ledger services do."""
+    with transaction.atomic():
+        locked = member_lock(member_id=member.pk)
+        return points_credit(
+            member=locked,
+            points=points,
+            kind=LedgerEntry.Kind.EARN,
+            cause=EntryCause(reason="test"),
+            at=at,
+            expires_at=expires_at,
+        )
+
+
+def debit_make(member: Member, points: int, **kwargs) -> LedgerEntry | None:
+    """Redeemed points, debited under the member's lock (`kwargs` go to `points_debit`)."""
+    with transaction.atomic():
+        locked = member_lock(member_id=member.pk)
+        return points_debit(
+            member=locked,
+            points=points,
+            kind=LedgerEntry.Kind.REDEEM,
+            cause=EntryCause(source="test"),
+            **kwargs,
+        )
+
+
+def key_make(brand, *, name: str = "ERP", rate_limit_per_minute: int | None = None) -> str:
+    """A new API key of the brand, in clear."""
+    with schema_context(brand.schema_name):
+        _, key = api_key_create(name=name, rate_limit_per_minute=rate_limit_per_minute)
+    return key
