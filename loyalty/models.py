@@ -1,7 +1,7 @@
 """Loyalty programme data, in each brand's schema: members, the points ledger, activity events,
 earning rules, tiers, badges, segments and API keys.
 
-The ledger invariants (DESIGN.md) are enforced here as much as the database allows: entries are
+The ledger invariants (README.md, Ledger) are enforced here as much as the database allows: entries are
 append-only (a trigger refuses UPDATE and DELETE), a member's cached balance cannot go below
 their overdraft limit (0 unless the programme allows it), lots never hold more than they earned.
 """

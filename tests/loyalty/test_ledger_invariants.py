@@ -1,4 +1,4 @@
-"""The ledger invariants of DESIGN.md, on a real PostgreSQL, under real concurrency."""
+"""The ledger invariants of README.md (Ledger), on a real PostgreSQL, under real concurrency."""
 
 from __future__ import annotations
 
