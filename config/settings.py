@@ -102,7 +102,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "tenants.middleware.BrandMiddleware",
     # Errors of the brand API not written by its handler (a 500, the docs' 405) answered as JSON.
-    "loyalty.api.middleware.ApiErrorsAsJsonMiddleware",
+    "core.api.middleware.ApiErrorsAsJsonMiddleware",
     "core.middleware_security.HstsScopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -326,7 +326,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["loyalty.api.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["loyalty.api.auth.HasApiKey"],
     "DEFAULT_THROTTLE_CLASSES": ["loyalty.api.auth.ApiKeyRateThrottle"],
-    "EXCEPTION_HANDLER": "loyalty.api.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,

@@ -1,6 +1,6 @@
 """The domain's errors, which services raise and every caller (API, admin form, command) reads.
 
-They carry no HTTP status: the API's exception handler (`loyalty.api.errors`) maps each kind to
+They carry no HTTP status: the API's exception handler (`core.api.errors`) maps each kind to
 its status and to the API's one error shape. An error is either about one input (`field`,
 `message`, `code`) or lists messages per field (`errors`, as a form validation does); `errors`
 is always a mapping of field to messages (field "" when no field is at fault), so a form shows

@@ -20,7 +20,7 @@ from loyalty.services.apikeys import api_key_authenticate
 
 def _guessing_refused(locked_until):
     # Imported here: DRF imports this module while importing rest_framework.views, which errors needs.
-    from loyalty.api.errors import ApiError
+    from core.api.errors import ApiError
 
     wait = max(1, math.ceil((locked_until - timezone.now()).total_seconds()))
     error = ApiError(

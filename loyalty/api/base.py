@@ -5,8 +5,8 @@ from __future__ import annotations
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
+from core.api.errors import ApiError
 from core.text import NUL, NUL_MESSAGE
-from loyalty.api.errors import ApiError
 from loyalty.api.parsing import MAX_KEY_LENGTH, ApiJSONParser
 from loyalty.models import Member
 from loyalty.selectors.members import member_get

@@ -16,8 +16,8 @@ from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.utils.json import strict_constant
 
+from core.api.errors import ApiError
 from core.text import MAX_JSON_DEPTH, NUL_MESSAGE, json_too_deep, nul_path
-from loyalty.api.errors import ApiError
 
 MAX_BATCH = 1000
 MAX_KEY_LENGTH = 128  # ActivityEvent.idempotency_key

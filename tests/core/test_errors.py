@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.api.errors import api_exception_handler
 from core.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
-from loyalty.api.errors import api_exception_handler
 
 
 def answer(exc: Exception) -> tuple[int, dict]:

@@ -115,7 +115,7 @@ def error_body(*, field: str | None, message: str, code: str, details: dict | No
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's exception handler, answering every API error in the one shape above."""
     # Imported here: rest_framework.views loads the authentication classes of the settings, which
-    # import this module (loyalty.api.auth raises ApiError).
+    # import this module (the API-key authentication raises ApiError).
     from rest_framework.views import set_rollback
 
     if isinstance(exc, DomainError):

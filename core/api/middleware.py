@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from loyalty.api.errors import error_body
+from core.api.errors import error_body
 
 API_PREFIX = "/api/v1/"
 _BODY_HEADERS = ("content-type", "content-length")
