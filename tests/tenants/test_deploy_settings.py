@@ -22,9 +22,10 @@ from django.urls import URLResolver
 
 from catalog.models import GiftPhoto
 from core.api.errors import api_not_found
-from tests.catalog.factories import gift_make, member_make, png
+from tests.catalog.factories import gift_make, png
 from tests.conftest import TEST_PASSWORD, host_of
-from tests.loyalty.test_api_support import ApiClient, key_make
+from tests.factories import key_make, member_make
+from tests.support import ApiClient
 
 ROOT = Path(__file__).resolve().parents[2]
 
