@@ -23,7 +23,7 @@ from openpyxl import load_workbook
 
 from core.errors import InvalidInput
 from loyalty.models import Tier
-from loyalty.services.ledger import brand_timezone
+from tenants.selectors import brand_timezone
 
 from .models import Category, Gift
 

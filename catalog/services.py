@@ -29,8 +29,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from core.errors import Conflict, InvalidInput, NotFound, Refused
 from core.outbox import enqueue_on_commit, requeue_after, retry_delay
 from loyalty.models import LedgerEntry, Member
+from loyalty.selectors.programme import programme_settings as loyalty_programme_settings
 from loyalty.services.ledger import EntryCause, InsufficientPoints, member_lock, points_debit, points_restore
-from loyalty.services.ledger import programme_settings as loyalty_programme_settings
 
 from .models import (
     CatalogSettings,

@@ -14,10 +14,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from loyalty.services.expiry import points_expire_due
-from loyalty.services.ledger import brand_timezone
 from loyalty.services.tiers import tiers_evaluate_all
 from tenants.models import Brand
-from tenants.selectors import brand_list
+from tenants.selectors import brand_list, brand_timezone
 
 NIGHTLY_LOCAL_HOUR = 3
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
+from django.db import connection
 from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name
 
@@ -17,3 +20,19 @@ def brand_primary_url(*, brand: Brand, port: int | None = None) -> str:
     domain = next((d.domain for d in brand.domains.all() if d.is_primary), None)
     suffix = f":{port}" if port and port not in (80, 443) else ""
     return f"http://{domain}{suffix}/" if domain else ""
+
+
+def brand_timezone() -> zoneinfo.ZoneInfo:
+    """The timezone of the brand whose schema is active (UTC outside a brand).
+
+    `schema_context` (commands, scripts) activates a schema without its Brand row, so the row is
+    read when the connection does not carry it.
+    """
+    name = getattr(getattr(connection, "tenant", None), "timezone", None)
+    if name is None and connection.schema_name != get_public_schema_name():
+        name = (
+            Brand.objects.filter(schema_name=connection.schema_name)
+            .values_list("timezone", flat=True)
+            .first()
+        )
+    return zoneinfo.ZoneInfo(name or "UTC")

@@ -25,8 +25,9 @@ from django.utils import timezone
 
 from core.errors import DomainError, InvalidInput
 from loyalty.models import Consent, LedgerEntry, Member, MemberAudit, MemberBadge, TierChange
+from loyalty.selectors.programme import programme_settings
 from loyalty.selectors.tiers import member_metric
-from loyalty.services.ledger import LedgerError, points_adjust, programme_settings
+from loyalty.services.ledger import LedgerError, points_adjust
 from loyalty.services.members import (
     MEMBER_CONTACT_FIELDS,
     MEMBER_FIELDS,

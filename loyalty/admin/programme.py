@@ -21,9 +21,9 @@ from core.errors import Conflict, InvalidInput
 from loyalty.admin.forms import BackofficeJSONField
 from loyalty.models import Badge, ProgrammeSettings, Segment, Tier
 from loyalty.selectors.leaderboard import badge_holders, leaderboard
+from loyalty.selectors.programme import programme_settings
 from loyalty.selectors.segments import segment_filters_errors, segment_filters_members
 from loyalty.services.badges import badge_save, badge_validate
-from loyalty.services.ledger import programme_settings
 from loyalty.services.programme import (
     EDITABLE_FIELDS,
     programme_settings_update,

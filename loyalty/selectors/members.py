@@ -9,7 +9,7 @@ from django.db.models import Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from loyalty.models import LedgerEntry, Member, PointLot
-from loyalty.services.ledger import brand_timezone
+from tenants.selectors import brand_timezone
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from loyalty.models import Consent, Member, Segment, Tier
-from loyalty.services.ledger import brand_timezone
+from tenants.selectors import brand_timezone
 
 KEYS = (
     "tiers",

@@ -12,7 +12,8 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from loyalty.models import Member, ProgrammeSettings, TierChange
-from loyalty.services.ledger import brand_timezone, programme_settings
+from loyalty.selectors.programme import programme_settings
+from tenants.selectors import brand_timezone
 
 # A lifetime window starts before any activity.
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)

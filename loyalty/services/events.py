@@ -59,18 +59,18 @@ from loyalty.models import (
     ProgrammeSettings,
     Tier,
 )
+from loyalty.selectors.programme import programme_settings
 from loyalty.services.ledger import (
     Credit,
     EntryCause,
     LedgerError,
-    brand_timezone,
     members_touch,
     points_credit_many,
     points_reverse,
     points_reversible,
-    programme_settings,
 )
 from loyalty.services.members import member_upsert
+from tenants.selectors import brand_timezone
 
 BATCH_MAX = 1000
 _MEMBER_COLUMNS = [field.attname for field in Member._meta.concrete_fields]

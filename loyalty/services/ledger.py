@@ -12,7 +12,6 @@ Callers lock the member with `member_lock` inside `transaction.atomic()` and pas
 from __future__ import annotations
 
 import calendar
-import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,10 +20,11 @@ from typing import NamedTuple
 from django.db import connection, transaction
 from django.db.models import CharField, F, Model, Q, Sum
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name
 
 from core.db import COPY_FROM_ROWS, insert_fields, insert_params, row_insert, row_insert_sql, values_insert
 from loyalty.models import LedgerEntry, LotConsumption, Member, PointLot, ProgrammeSettings
+from loyalty.selectors.programme import programme_settings
+from tenants.selectors import brand_timezone
 
 
 class LedgerError(Exception):
@@ -58,29 +58,6 @@ class EntryCause:
     explanation: dict | None = None
     idempotency_key: str | None = None
     reverses_id: int | None = None
-
-
-def programme_settings() -> ProgrammeSettings:
-    settings_row, _ = ProgrammeSettings.objects.get_or_create(id=1)
-    return settings_row
-
-
-def brand_timezone() -> zoneinfo.ZoneInfo:
-    """The timezone of the brand whose schema is active (UTC outside a brand).
-
-    `schema_context` (commands, scripts) activates a schema without its Brand row, so the row is
-    read when the connection does not carry it.
-    """
-    name = getattr(getattr(connection, "tenant", None), "timezone", None)
-    if name is None and connection.schema_name != get_public_schema_name():
-        from tenants.models import Brand
-
-        name = (
-            Brand.objects.filter(schema_name=connection.schema_name)
-            .values_list("timezone", flat=True)
-            .first()
-        )
-    return zoneinfo.ZoneInfo(name or "UTC")
 
 
 def member_lock(*, member_id: int) -> Member:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput
 from loyalty.models import Consent, Member, MemberAudit
-from loyalty.services.ledger import programme_settings
+from loyalty.selectors.programme import programme_settings
 
 # Contact details of a member, as the API and the backoffice show and edit them.
 MEMBER_CONTACT_FIELDS = (

@@ -1,5 +1,5 @@
 """Programme settings: the brand's point value, expiry, pending period, overdraft, auto-creation and
-tier qualification. One row per brand schema (`loyalty.services.ledger.programme_settings`)."""
+tier qualification. One row per brand schema (`loyalty.selectors.programme.programme_settings`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.db import connection, transaction
 
 from core.errors import InvalidInput
 from loyalty.models import ProgrammeSettings
-from loyalty.services.ledger import programme_settings
+from loyalty.selectors.programme import programme_settings
 
 EDITABLE_FIELDS = (
     "programme_name",

@@ -18,7 +18,7 @@ from django.utils import timezone
 from core.errors import InvalidInput
 from loyalty.engine import conditions_problems
 from loyalty.models import EarningRule, EventType, LedgerEntry
-from loyalty.services.ledger import brand_timezone
+from tenants.selectors import brand_timezone
 
 RULE_FIELDS = (
     "name",

@@ -22,9 +22,10 @@ from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput
 from loyalty.models import Member, ProgrammeSettings, Tier, TierChange
+from loyalty.selectors.programme import programme_settings
 from loyalty.selectors.tiers import tier_metric_params, tier_metric_sql
 from loyalty.services.expiry import BATCH_SETTINGS
-from loyalty.services.ledger import member_lock, programme_settings
+from loyalty.services.ledger import member_lock
 
 TIER_FIELDS = ("code", "name", "threshold", "earn_multiplier", "benefits")
 NIGHTLY_BATCH = 50_000

@@ -8,7 +8,8 @@ from django.db import connection
 from django.utils import timezone
 
 from loyalty.models import Consent, LedgerEntry, Member, PointLot, Tier
-from loyalty.services.ledger import EntryCause, brand_timezone, ledger_sum, member_lock, points_credit
+from loyalty.services.ledger import EntryCause, ledger_sum, member_lock, points_credit
+from tenants.selectors import brand_timezone
 from tests.support import error_of
 
 ALICE = {

@@ -285,8 +285,8 @@ def test_brand_timezone_is_known_under_schema_context_too(db, brand_a):
     """Commands and scripts use schema_context, which does not carry the Brand row."""
     from django_tenants.utils import schema_context
 
-    from loyalty.services.ledger import brand_timezone
     from tenants.models import Brand
+    from tenants.selectors import brand_timezone
 
     Brand.objects.filter(pk=brand_a.pk).update(timezone="America/New_York")
     with schema_context(brand_a.schema_name):
