@@ -10,6 +10,7 @@ not a number, or with true/false) narrow the events read with JSON containment.
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -22,6 +23,8 @@ from loyalty.engine import Condition, attributes_hold, conditions_compile, condi
 from loyalty.models import ActivityEvent, Badge, Member, MemberBadge
 
 BADGE_FIELDS = ("code", "name", "description", "event_type", "conditions", "count_required")
+
+logger = logging.getLogger(__name__)
 
 
 def badge_conditions_errors(conditions: Any) -> list[str]:
@@ -107,11 +110,15 @@ def badges_evaluate(
     these events."""
     if badges is None:
         badges = list(Badge.objects.filter(event_type__in={event.type for event in events}))
-    conditions = {
-        badge.pk: conditions_compile(badge.conditions, owner=f"badge {badge.pk}")
-        for badge in badges
-        if any(event.type == badge.event_type for event in events)
-    }
+    conditions = {}
+    for badge in badges:
+        if any(event.type == badge.event_type for event in events):
+            try:
+                conditions[badge.pk] = conditions_compile(badge.conditions, owner=f"badge {badge.code}")
+            except ValueError:
+                # Saved before badges took the rules' conditions (a null value, a key such as
+                # "attributes.1st"): the badge counts nothing until it is saved again.
+                logger.exception("badge %s has conditions the engine cannot read", badge.code)
     candidates = [
         badge
         for badge in badges

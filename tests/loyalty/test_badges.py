@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from core.errors import InvalidInput
 from loyalty.engine import Beneficiary, Lookups, MemberFacts, event_facts, rules_compile, rules_evaluate
-from loyalty.models import ActivityEvent, EarningRule, Member, MemberBadge
+from loyalty.models import ActivityEvent, Badge, EarningRule, Member, MemberBadge
 from loyalty.selectors.leaderboard import badge_holders, leaderboard
 from loyalty.services.badges import badge_save, badges_evaluate
 from loyalty.services.ledger import member_lock
@@ -148,6 +148,21 @@ def test_a_badge_on_text_counts_only_the_exact_text(db, brand_a):
     assert _record(member, "report", status="Approved") == []
     assert _record(member, "report", status="ok") == []
     assert [holder.badge for holder in _record(member, "report", status="approved")] == [badge]
+
+
+def test_a_badge_saved_with_conditions_the_engine_cannot_read_counts_nothing_and_says_so(db, brand_a, caplog):
+    connection.set_tenant(brand_a)
+    member = member_make("m-1")
+    Badge.objects.create(
+        code="legacy",
+        name="Legacy",
+        event_type="trip",
+        conditions=[{"field": "attributes.1st", "op": "equals", "value": None}],
+        count_required=1,
+    )
+    first = badge_save(data={"code": "first", "name": "First", "event_type": "trip", "count_required": 1})
+    assert [holder.badge for holder in _record(member, "trip")] == [first]
+    assert "badge legacy has conditions the engine cannot read" in caplog.text
 
 
 @pytest.mark.parametrize(
