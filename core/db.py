@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
-from django.db.models import Field, JSONField, Model
+from django.db.models import CharField, Field, JSONField, Model
 from psycopg.types.json import Jsonb
 
 # From this many rows, `values_insert` draws the ids first and COPYs the rows.
@@ -43,6 +43,13 @@ def insert_params(fields: list[Field], row: dict) -> list:
         Jsonb(row[field.attname], dumps=_json_dumps) if isinstance(field, JSONField) else row[field.attname]
         for field in fields
     ]
+
+
+def cast_types(fields: list[Field]) -> list[str]:
+    """The types to cast placeholders to where PostgreSQL cannot take them from the target table (a
+    VALUES list in FROM). Text, not varchar(n): an explicit cast would cut a long value, the INSERT
+    refuses it."""
+    return ["text" if isinstance(field, CharField) else field.db_type(connection) for field in fields]
 
 
 def _json_dumps(value: Any) -> str:

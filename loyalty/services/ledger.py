@@ -18,10 +18,18 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import CharField, F, Model, Q, Sum
+from django.db.models import F, Model, Q, Sum
 from django.utils import timezone
 
-from core.db import COPY_FROM_ROWS, insert_fields, insert_params, row_insert, row_insert_sql, values_insert
+from core.db import (
+    COPY_FROM_ROWS,
+    cast_types,
+    insert_fields,
+    insert_params,
+    row_insert,
+    row_insert_sql,
+    values_insert,
+)
 from loyalty.models import LedgerEntry, LotConsumption, Member, PointLot, ProgrammeSettings
 from loyalty.selectors.programme import programme_settings
 from tenants.selectors import brand_timezone
@@ -221,9 +229,7 @@ def _credits_insert(
     fields = insert_fields(LedgerEntry)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
-    # Typed placeholders: a VALUES list in FROM does not take its types from the target table.
-    # Text, not varchar(n): an explicit cast would cut a long value, the INSERT refuses it.
-    types = ["text" if isinstance(field, CharField) else field.db_type(connection) for field in fields]
+    types = cast_types(fields)  # a VALUES list in FROM does not take its types from the table
     row = "(" + ", ".join([f"%s::{db_type}" for db_type in types] + ["%s::integer"] * 2) + ")"
     params: list = []
     for position, (entry, left) in enumerate(zip(entries, remaining, strict=True)):

@@ -1,7 +1,7 @@
 """The bulk SQL helpers (`core.db`) on the real PostgreSQL, on a table of the test's own made in
 brand A's schema (rolled back with the test): ids returned in order on both paths (a few rows by
 INSERT ... RETURNING, `COPY_FROM_ROWS` and more by COPY), JSON encoded alike on both, a NUL refused
-on both, no statement for no rows."""
+on both, no statement for no rows; placeholders cast so that a long text is refused, not cut."""
 
 from __future__ import annotations
 
@@ -14,7 +14,16 @@ import pytest
 from django.db import DataError, connection, models, transaction
 from django.test.utils import CaptureQueriesContext, isolate_apps
 
-from core.db import COPY_FROM_ROWS, row_insert, row_insert_sql, rows_insert, values_insert
+from core.db import (
+    COPY_FROM_ROWS,
+    cast_types,
+    insert_fields,
+    insert_params,
+    row_insert,
+    row_insert_sql,
+    rows_insert,
+    values_insert,
+)
 
 AT = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 ROW_COUNTS = [1, COPY_FROM_ROWS - 1, COPY_FROM_ROWS, COPY_FROM_ROWS + 25]
@@ -113,3 +122,25 @@ def test_row_insert_writes_a_row_whose_id_is_drawn_beforehand(table):
     assert not note._state.adding and note.created_at is not None
     with pytest.raises(ValueError, match="needs its id set"):
         row_insert_sql(table(label="no id"))
+
+
+def _insert_from_values(model, row: dict) -> None:
+    """An INSERT ... SELECT from a VALUES list, its placeholders cast by `cast_types`."""
+    fields = insert_fields(model)
+    columns = ", ".join(field.column for field in fields)
+    placeholders = ", ".join(f"%s::{db_type}" for db_type in cast_types(fields))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {model._meta.db_table} ({columns}) SELECT * FROM (VALUES ({placeholders})) AS v",
+            insert_params(fields, row),
+        )
+
+
+def test_cast_types_keep_a_long_text_whole_so_the_insert_refuses_it(table):
+    assert cast_types(insert_fields(table)) == ["text", "jsonb", "timestamp with time zone"]
+    _insert_from_values(table, {"label": "x" * 20, "data": {"a": 1}, "created_at": AT})
+
+    with pytest.raises(DataError, match="too long"), transaction.atomic():
+        _insert_from_values(table, {"label": "x" * 21, "data": None, "created_at": AT})
+
+    assert [(label, data) for _, label, data in _stored(table)] == [("x" * 20, {"a": 1})]
