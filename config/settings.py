@@ -323,9 +323,9 @@ EVENTS_MAX_AGE_DAYS = int(os.environ.get("EVENTS_MAX_AGE_DAYS", "3650"))
 EVENTS_MAX_AHEAD_SECONDS = int(os.environ.get("EVENTS_MAX_AHEAD_SECONDS", "300"))
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["loyalty.api.auth.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["loyalty.api.auth.HasApiKey"],
-    "DEFAULT_THROTTLE_CLASSES": ["loyalty.api.auth.ApiKeyRateThrottle"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["core.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.auth.HasApiKey"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.auth.ApiKeyRateThrottle"],
     "EXCEPTION_HANDLER": "core.api.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,

@@ -10,7 +10,7 @@ the operator sees every brand's lockouts in one place.
   address. A completed password reset or the operator lifts an account's lockout.
 - API keys: the 21st unknown key within a minute from one address blocks, for a minute, every key
   from it that the web process does not already serve (429 before the key is read; see
-  `loyalty.api.auth`).
+  `core.api.auth`).
 
 Everything is keyed by the schema of the brand (`public` for operators): a lockout in one brand
 never touches the same e-mail or address in another. Attempts for the same account or address are

@@ -111,7 +111,7 @@ class ApiKeyRateThrottle(throttling.BaseThrottle):
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "loyalty.api.auth.ApiKeyAuthentication"
+    target_class = "core.api.auth.ApiKeyAuthentication"
     name = "ApiKey"
 
     def get_security_definition(self, auto_schema):
