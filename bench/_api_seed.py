@@ -14,58 +14,24 @@ SELECT 'M' || lpad(g::text, 7, '0'), 'customer', '', '', 'Member', g::text, 'm' 
 FROM generate_series(1, %(count)s) AS g
 """
 
-HAPPY_HOUR = {"field": "local_time", "op": "between", "value": ["18:00", "22:00"]}
-RULES = [
-    {
-        "name": "1 point per euro, at most 500 a day",
-        "event_type": "purchase",
-        "award_type": "per_amount",
-        "points_per_unit": "1",
-        "limit_period": "day",
-        "limit_points": 500,
-        "priority": 10,
-    },
-    {
-        "name": "Double on featured products",
-        "event_type": "purchase",
-        "award_type": "multiplier",
-        "multiplier": "2",
-        "item_conditions": [{"field": "category", "op": "equals", "value": "featured"}],
-        "priority": 20,
-    },
-    {
-        "name": "Suburbs to Paris in the happy hour",
-        "event_type": "trip",
-        "award_type": "fixed",
-        "points": 200,
-        "conditions": [
-            {"field": "attributes.zone_from", "op": "in", "value": [3, 4]},
-            {"field": "attributes.zone_to", "op": "equals", "value": 1},
-            HAPPY_HOUR,
-        ],
-        "priority": 10,
-        "stop_after": True,
-    },
-    {
-        "name": "Zone 2 to Paris in the happy hour",
-        "event_type": "trip",
-        "award_type": "fixed",
-        "points": 100,
-        "conditions": [
-            {"field": "attributes.zone_from", "op": "equals", "value": 2},
-            {"field": "attributes.zone_to", "op": "equals", "value": 1},
-            HAPPY_HOUR,
-        ],
-        "priority": 20,
-    },
-    {
-        "name": "Damage report",
-        "event_type": "damage_report",
-        "award_type": "fixed",
-        "points": 50,
-        "priority": 10,
-    },
-]
+
+def bench_rules() -> list[dict]:
+    """The 5 active rules, from `loyalty.rule_examples` (importable once django_setup() has run)."""
+    from loyalty.rule_examples import (
+        DAMAGE_REPORT,
+        DOUBLE_ON_FEATURED,
+        POINT_PER_EURO,
+        SUBURB_TO_PARIS_HAPPY_HOUR,
+        ZONE_2_TO_PARIS_HAPPY_HOUR,
+    )
+
+    return [
+        {**POINT_PER_EURO, "limit_period": "day", "limit_points": 500, "priority": 10},
+        {**DOUBLE_ON_FEATURED, "priority": 20},
+        {**SUBURB_TO_PARIS_HAPPY_HOUR, "priority": 10, "stop_after": True},
+        {**ZONE_2_TO_PARIS_HAPPY_HOUR, "priority": 20},
+        {**DAMAGE_REPORT, "priority": 10},
+    ]
 
 
 def brand_seed(*, slug: str, members: int) -> tuple[object, str]:
@@ -86,7 +52,7 @@ def brand_seed(*, slug: str, members: int) -> tuple[object, str]:
             with connection.cursor() as cursor:
                 cursor.execute(MEMBER_SQL, {"count": members})
                 cursor.execute("ANALYZE loyalty_member")
-            for rule in RULES:
+            for rule in bench_rules():
                 rule_create(data=rule)
             _, key = api_key_create(name="bench", rate_limit_per_minute=10_000_000)
     except BaseException:

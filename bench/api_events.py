@@ -31,7 +31,7 @@ from pathlib import Path
 
 import psycopg
 from _api_load import Run, batches_send, event_bodies, rejects_send, singles_send
-from _api_seed import RULES, brand_seed
+from _api_seed import bench_rules, brand_seed
 from _setup import bench_database_url, django_setup, free_port, web_start
 
 MEMBERS = int(os.environ.get("BENCH_API_MEMBERS", "100000"))
@@ -251,7 +251,7 @@ def main() -> None:
     brand, key = brand_seed(slug=slug, members=MEMBERS)
     host = brand.domains.get(is_primary=True).domain
     seeded = time.perf_counter() - started
-    print(f"brand {slug}: {MEMBERS:,} members, {len(RULES)} active rules, seeded in {seeded:.1f} s")
+    print(f"brand {slug}: {MEMBERS:,} members, {len(bench_rules())} active rules, seeded in {seeded:.1f} s")
     try:
         measure(host=host, key=key, schema=brand.schema_name, ceiling=ceiling)
     finally:

@@ -15,13 +15,19 @@ from django.utils.text import slugify
 from catalog.imports import gift_import
 from catalog.models import Category
 from loyalty.models import LedgerEntry, Member
+from loyalty.rule_examples import (
+    DAMAGE_REPORT,
+    DOUBLE_ON_FEATURED,
+    POINT_PER_EURO,
+    SUBURB_TO_PARIS_HAPPY_HOUR,
+    ZONE_2_TO_PARIS_HAPPY_HOUR,
+)
 from loyalty.services.ledger import EntryCause, member_lock, points_credit
 from loyalty.services.members import member_upsert
 from loyalty.services.programme import programme_settings_update
 from loyalty.services.rules import rule_create
 from loyalty.services.tiers import tier_create
 
-HAPPY_HOUR = {"field": "local_time", "op": "between", "value": ["18:00", "22:00"]}
 GIFT_COLUMNS = (
     "reference,name,category,kind,points_price,retail_value,retail_currency,stock,"
     "charity_name,donation_amount,donation_currency,is_featured,in_printed_catalogue"
@@ -31,36 +37,9 @@ PROGRAMMES: dict[str, dict] = {
     "citycar": {
         "settings": {"programme_name": "CityCar Miles", "expiry_policy": "end_of_year"},
         "rules": [
-            {
-                "name": "Suburb to Paris, happy hour",
-                "event_type": "trip",
-                "award_type": "fixed",
-                "points": 200,
-                "conditions": [
-                    {"field": "attributes.zone_from", "op": "in", "value": [3, 4]},
-                    {"field": "attributes.zone_to", "op": "equals", "value": 1},
-                    HAPPY_HOUR,
-                ],
-            },
-            {
-                "name": "Zone 2 to Paris, happy hour",
-                "event_type": "trip",
-                "award_type": "fixed",
-                "points": 100,
-                "conditions": [
-                    {"field": "attributes.zone_from", "op": "equals", "value": 2},
-                    {"field": "attributes.zone_to", "op": "equals", "value": 1},
-                    HAPPY_HOUR,
-                ],
-            },
-            {
-                "name": "Damage report",
-                "event_type": "damage_report",
-                "award_type": "fixed",
-                "points": 50,
-                "limit_period": "day",
-                "limit_points": 100,
-            },
+            SUBURB_TO_PARIS_HAPPY_HOUR,
+            ZONE_2_TO_PARIS_HAPPY_HOUR,
+            {**DAMAGE_REPORT, "limit_period": "day", "limit_points": 100},
         ],
         "tiers": [],
         "gifts": [
@@ -72,22 +51,7 @@ PROGRAMMES: dict[str, dict] = {
     },
     "tabac-pro": {
         "settings": {"programme_name": "Tabac Pro Points", "expiry_policy": "days", "expiry_days": 365},
-        "rules": [
-            {
-                "name": "1 point per euro bought",
-                "event_type": "purchase",
-                "award_type": "per_amount",
-                "points_per_unit": "1",
-                "rounding": "down",
-            },
-            {
-                "name": "Double on featured products",
-                "event_type": "purchase",
-                "award_type": "multiplier",
-                "multiplier": "2",
-                "item_conditions": [{"field": "category", "op": "equals", "value": "featured"}],
-            },
-        ],
+        "rules": [{**POINT_PER_EURO, "name": "1 point per euro bought"}, DOUBLE_ON_FEATURED],
         "tiers": [
             {"code": "silver", "name": "Silver", "threshold": "0"},
             {"code": "gold", "name": "Gold", "threshold": "5000", "earn_multiplier": "1.5"},
@@ -108,16 +72,7 @@ PROGRAMMES: dict[str, dict] = {
             "tier_downgrade": "grace",
             "tier_grace_days": 30,
         },
-        "rules": [
-            {
-                "name": "1 point per euro",
-                "event_type": "purchase",
-                "award_type": "per_amount",
-                "points_per_unit": "1",
-                "rounding": "down",
-                "apply_tier_multiplier": True,
-            },
-        ],
+        "rules": [{**POINT_PER_EURO, "apply_tier_multiplier": True}],
         "tiers": [
             {"code": "member", "name": "Member", "threshold": "0"},
             {

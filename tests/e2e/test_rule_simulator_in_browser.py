@@ -4,15 +4,15 @@ rule as edited on the page, and Enter in its fields simulates rather than saving
 from django.db import connection
 
 from loyalty.models import EarningRule, LedgerEntry
+from loyalty.rule_examples import SUBURB_TO_PARIS_HAPPY_HOUR
 from loyalty.services.members import member_upsert
 from loyalty.services.rules import rule_create
 from tests.conftest import TEST_PASSWORD
-from tests.loyalty.test_simulator_backoffice import HAPPY_HOUR_TRIP
 
 
 def test_simulating_an_edited_rule_tries_the_edits_and_saves_nothing(fresh_brand, site_server, page):
     connection.set_tenant(fresh_brand)
-    rule = rule_create(data=HAPPY_HOUR_TRIP)
+    rule = rule_create(data=SUBURB_TO_PARIS_HAPPY_HOUR)
     member_upsert(external_id="rider", data={})
     base = f"http://{fresh_brand.slug}.localhost:{site_server}"
     page.goto(base + "/accounts/login/")

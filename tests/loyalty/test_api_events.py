@@ -12,31 +12,13 @@ from django.db import connection
 from django.utils import timezone
 
 from loyalty.models import ActivityEvent, LedgerEntry, Member, ProgrammeSettings
+from loyalty.rule_examples import POINT_PER_EURO, SUBURB_TO_PARIS_HAPPY_HOUR
 from loyalty.services.ledger import ledger_sum
 from loyalty.services.rules import rule_create
 from tests.factories import key_make
 from tests.support import ApiClient, error_of
 
-PER_EURO = {
-    "name": "1 point per euro",
-    "event_type": "purchase",
-    "award_type": "per_amount",
-    "points_per_unit": "1",
-    "limit_period": "day",
-    "limit_points": 500,
-    "priority": 10,
-}
-HAPPY_HOUR = {
-    "name": "Suburbs to Paris, happy hour",
-    "event_type": "trip",
-    "award_type": "fixed",
-    "points": 200,
-    "conditions": [
-        {"field": "attributes.zone_from", "op": "in", "value": [3, 4]},
-        {"field": "attributes.zone_to", "op": "equals", "value": 1},
-        {"field": "local_time", "op": "between", "value": ["18:00", "22:00"]},
-    ],
-}
+PER_EURO = {**POINT_PER_EURO, "limit_period": "day", "limit_points": 500, "priority": 10}
 PURCHASE = {
     "member": "E-1",
     "type": "purchase",
@@ -49,7 +31,7 @@ PURCHASE = {
 def programme(in_a):
     """Brand A with a per-euro rule, a happy-hour trip rule and member E-1."""
     rule_create(data=PER_EURO)
-    rule_create(data=HAPPY_HOUR)
+    rule_create(data=SUBURB_TO_PARIS_HAPPY_HOUR)
     return Member.objects.create(external_id="E-1", joined_at=timezone.now())
 
 

@@ -8,20 +8,10 @@ from django.db import connection
 from django.utils import timezone
 
 from loyalty.models import EarningRule, LedgerEntry, Member, Tier
+from loyalty.rule_examples import SUBURB_TO_PARIS_HAPPY_HOUR
 from tests.support import error_of
 
-HAPPY_HOUR_TRIP = {
-    "name": "Suburbs to Paris, happy hour",
-    "event_type": "trip",
-    "award_type": "fixed",
-    "points": 200,
-    "conditions": [
-        {"field": "attributes.zone_from", "op": "in", "value": [3, 4]},
-        {"field": "attributes.zone_to", "op": "equals", "value": 1},
-        {"field": "local_time", "op": "between", "value": ["18:00", "22:00"]},
-    ],
-    "priority": 10,
-}
+HAPPY_HOUR_TRIP = {**SUBURB_TO_PARIS_HAPPY_HOUR, "priority": 10}
 
 
 def test_rules_create_list_read_update_delete(api_a, in_a):

@@ -12,22 +12,12 @@ from django.db import IntegrityError, connection, transaction
 
 from core.errors import InvalidInput
 from loyalty.models import EarningRule, LedgerEntry
+from loyalty.rule_examples import SUBURB_TO_PARIS_HAPPY_HOUR
 from loyalty.services.events import EventInput, event_record
 from loyalty.services.members import member_upsert
 from loyalty.services.rules import rule_create, rule_delete, rule_update, rule_validate
 
 PARIS = ZoneInfo("Europe/Paris")
-TRIP_200 = {
-    "name": "Suburb to Paris, happy hour",
-    "event_type": "trip",
-    "conditions": [
-        {"field": "attributes.zone_from", "op": "in", "value": [3, 4]},
-        {"field": "attributes.zone_to", "op": "equals", "value": 1},
-        {"field": "local_time", "op": "between", "value": ["18:00", "22:00"]},
-    ],
-    "award_type": "fixed",
-    "points": 200,
-}
 
 
 @pytest.fixture
@@ -43,13 +33,13 @@ def errors_of(data: dict, instance: EarningRule | None = None) -> dict[str, list
 
 
 def test_a_valid_rule_is_created_as_given(brand):
-    rule = rule_create(data=TRIP_200)
+    rule = rule_create(data=SUBURB_TO_PARIS_HAPPY_HOUR)
     rule.refresh_from_db()
     assert (rule.name, rule.event_type, rule.points, rule.conditions) == (
-        TRIP_200["name"],
+        SUBURB_TO_PARIS_HAPPY_HOUR["name"],
         "trip",
         200,
-        TRIP_200["conditions"],
+        SUBURB_TO_PARIS_HAPPY_HOUR["conditions"],
     )
     assert rule.is_active and rule.budget_used == 0
 
@@ -135,7 +125,7 @@ def test_values_from_json_are_converted(brand):
     ],
 )
 def test_bad_rules_are_refused_naming_the_field(brand, change, field, message):
-    errors = errors_of({**TRIP_200, **change})
+    errors = errors_of({**SUBURB_TO_PARIS_HAPPY_HOUR, **change})
     assert field in errors, errors
     assert errors[field][0].startswith(message), errors[field]
 
@@ -173,14 +163,14 @@ def test_several_errors_at_once(brand):
 
 
 def test_update_changes_only_the_fields_given_and_keeps_the_budget_used(brand):
-    rule = rule_create(data={**TRIP_200, "global_budget": 1000})
+    rule = rule_create(data={**SUBURB_TO_PARIS_HAPPY_HOUR, "global_budget": 1000})
     EarningRule.objects.filter(pk=rule.pk).update(budget_used=600)
     updated = rule_update(rule=rule, data={"points": 150, "priority": 5})
     updated.refresh_from_db()
     assert (updated.points, updated.priority, updated.name, updated.budget_used) == (
         150,
         5,
-        TRIP_200["name"],
+        SUBURB_TO_PARIS_HAPPY_HOUR["name"],
         600,
     )
     assert rule_update(rule=rule, data={"global_budget": 600}).global_budget == 600
@@ -190,23 +180,23 @@ def test_update_changes_only_the_fields_given_and_keeps_the_budget_used(brand):
     with pytest.raises(InvalidInput):
         rule_update(rule=rule, data={"conditions": [{"field": "amount", "op": "contains", "value": 1}]})
     rule.refresh_from_db()
-    assert rule.conditions == TRIP_200["conditions"]
+    assert rule.conditions == SUBURB_TO_PARIS_HAPPY_HOUR["conditions"]
 
 
 def test_the_database_refuses_an_overspent_budget(brand):
-    rule = rule_create(data={**TRIP_200, "global_budget": 100})
+    rule = rule_create(data={**SUBURB_TO_PARIS_HAPPY_HOUR, "global_budget": 100})
     with pytest.raises(IntegrityError), transaction.atomic():
         EarningRule.objects.filter(pk=rule.pk).update(budget_used=101)
 
 
 def test_delete_removes_a_rule_that_never_gave_points(brand):
-    rule = rule_create(data=TRIP_200)
+    rule = rule_create(data=SUBURB_TO_PARIS_HAPPY_HOUR)
     rule_delete(rule=rule)
     assert not EarningRule.objects.filter(pk=rule.pk).exists()
 
 
 def test_delete_deactivates_a_rule_that_gave_points(brand):
-    rule = rule_create(data={**TRIP_200, "conditions": []})
+    rule = rule_create(data={**SUBURB_TO_PARIS_HAPPY_HOUR, "conditions": []})
     member_upsert(external_id="rider-1", data={})
     result = event_record(
         data=EventInput(

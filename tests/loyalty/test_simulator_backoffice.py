@@ -13,21 +13,12 @@ import pytest
 from django.db import connection
 
 from loyalty.models import ActivityEvent, EarningRule, EventType, LedgerEntry, Member, PointLot
+from loyalty.rule_examples import SUBURB_TO_PARIS_HAPPY_HOUR as HAPPY_HOUR_TRIP
 from loyalty.services.events import EventInput, event_record
 from loyalty.services.members import member_upsert
 from loyalty.services.rules import rule_create
 from tests.conftest import TEST_PASSWORD
 
-HAPPY_HOUR_TRIP = {
-    "name": "Suburb to Paris, happy hour",
-    "event_type": "trip",
-    "conditions": [
-        {"field": "attributes.zone_from", "op": "in", "value": [3, 4]},
-        {"field": "attributes.zone_to", "op": "equals", "value": 1},
-        {"field": "local_time", "op": "between", "value": ["18:00", "22:00"]},
-    ],
-    "points": 200,
-}
 RULES = "/backoffice/loyalty/earningrule/"
 
 
