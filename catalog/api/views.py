@@ -19,7 +19,8 @@ from catalog.selectors import (
     orders_with_details,
 )
 from catalog.services import RedeemItem, ShippingAddress, order_place, order_status_set
-from loyalty.api.base import BrandApi, idempotency_key_get, member_or_404
+from core.api.base import BrandApi, idempotency_key_get
+from loyalty.api.base import member_or_404
 
 from .serializers import (
     GiftFilterSerializer,

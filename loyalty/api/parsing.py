@@ -8,50 +8,17 @@ schema. Errors are DRF `ValidationError`s, so they come out in the API's one err
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-from rest_framework.exceptions import ParseError, ValidationError
-from rest_framework.parsers import JSONParser, get_encoding
-from rest_framework.utils.json import strict_constant
+from rest_framework.exceptions import ValidationError
 
-from core.api.errors import ApiError
-from core.text import MAX_JSON_DEPTH, NUL_MESSAGE, json_too_deep, nul_path
+from core.api.base import MAX_KEY_LENGTH, ApiJSONParser
 
 MAX_BATCH = 1000
-MAX_KEY_LENGTH = 128  # ActivityEvent.idempotency_key
 MAX_TEXT = 64  # a member's external id, an event type's code
 OCCURRED_AT_FORMAT = "must be an ISO 8601 date-time with a UTC offset, such as 2026-03-01T18:30:00+01:00"
 _REQUIRED = "is required"
-_TOO_DEEP = f"nested deeper than {MAX_JSON_DEPTH} levels of arrays and objects"
-
-
-class ApiJSONParser(JSONParser):
-    """JSON bodies of the API, refused when Python or PostgreSQL could not take them: nested deeper
-    than MAX_JSON_DEPTH (or so deep that Python's parser gives up), NaN or Infinity, a NUL character
-    anywhere (named by its path). Each a 400 in the API's error shape. (A body over
-    DATA_UPLOAD_MAX_MEMORY_SIZE is refused before, unread: `RequestDataTooBig`, a 413.)"""
-
-    item_checks = False  # True: depth and NUL are checked per item by the service (a batch)
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            text = stream.read().decode(get_encoding(parser_context or {}))
-            data = json.loads(text, parse_constant=strict_constant)
-        except RecursionError:
-            raise ApiError(field="body", message=_TOO_DEEP) from None
-        except ValueError as error:  # UnicodeDecodeError and JSONDecodeError included
-            raise ParseError(f"JSON parse error - {error}") from None
-        if self.item_checks:
-            return data
-        if json_too_deep(text, limit=MAX_JSON_DEPTH):
-            raise ApiError(field="body", message=_TOO_DEEP)
-        if "\\u0000" in text:
-            path = nul_path(data, path="")
-            if path is not None:
-                raise ApiError(field=path or "body", message=NUL_MESSAGE)
-        return data
 
 
 class BatchJSONParser(ApiJSONParser):

@@ -7,7 +7,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
-from loyalty.api.parsing import MAX_BATCH, MAX_KEY_LENGTH, OCCURRED_AT_FORMAT, aware_datetime_parse
+from core.api.base import MAX_KEY_LENGTH
+from loyalty.api.parsing import MAX_BATCH, OCCURRED_AT_FORMAT, aware_datetime_parse
 from loyalty.models import Consent, EarningRule, LedgerEntry, Member, Tier
 from loyalty.services.members import MEMBER_FIELDS
 

@@ -1,0 +1,79 @@
+"""What every view of a brand API shares: JSON only (bodies Python and PostgreSQL can take), the one
+error shape, the idempotency header."""
+
+from __future__ import annotations
+
+import json
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser, get_encoding
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.utils.json import strict_constant
+
+from core.api.errors import ApiError
+from core.text import MAX_JSON_DEPTH, NUL, NUL_MESSAGE, json_too_deep, nul_path
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 128  # ActivityEvent.idempotency_key
+_TOO_DEEP = f"nested deeper than {MAX_JSON_DEPTH} levels of arrays and objects"
+
+
+class ApiJSONParser(JSONParser):
+    """JSON bodies of the API, refused when Python or PostgreSQL could not take them: nested deeper
+    than MAX_JSON_DEPTH (or so deep that Python's parser gives up), NaN or Infinity, a NUL character
+    anywhere (named by its path). Each a 400 in the API's error shape. (A body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE is refused before, unread: `RequestDataTooBig`, a 413.)"""
+
+    item_checks = False  # True: depth and NUL are checked per item by the service (a batch)
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            text = stream.read().decode(get_encoding(parser_context or {}))
+            data = json.loads(text, parse_constant=strict_constant)
+        except RecursionError:
+            raise ApiError(field="body", message=_TOO_DEEP) from None
+        except ValueError as error:  # UnicodeDecodeError and JSONDecodeError included
+            raise ParseError(f"JSON parse error - {error}") from None
+        if self.item_checks:
+            return data
+        if json_too_deep(text, limit=MAX_JSON_DEPTH):
+            raise ApiError(field="body", message=_TOO_DEEP)
+        if "\\u0000" in text:
+            path = nul_path(data, path="")
+            if path is not None:
+                raise ApiError(field=path or "body", message=NUL_MESSAGE)
+        return data
+
+
+class BrandApi:
+    """Mixed into every API view (before the DRF view class)."""
+
+    parser_classes = [ApiJSONParser]
+    renderer_classes = [JSONRenderer]
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        """After authentication: the values in the path (`/members/a%00b`) are text PostgreSQL takes."""
+        super().initial(request, *args, **kwargs)
+        for name, value in kwargs.items():
+            if isinstance(value, str) and NUL in value:
+                raise ApiError(field=name, message=NUL_MESSAGE)
+
+
+def idempotency_key_get(request: Request, *, required: bool) -> str | None:
+    """The request's `Idempotency-Key` header, checked."""
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    if not key:
+        if required:
+            raise ApiError(
+                field=IDEMPOTENCY_HEADER,
+                message="this header is required: a key unique to this event, sent again on retries",
+            )
+        return None
+    if len(key) > MAX_KEY_LENGTH:
+        raise ApiError(field=IDEMPOTENCY_HEADER, message=f"at most {MAX_KEY_LENGTH} characters")
+    if not key.isascii():
+        raise ApiError(field=IDEMPOTENCY_HEADER, message="ASCII only")
+    if not key.isprintable():
+        raise ApiError(field=IDEMPOTENCY_HEADER, message="printable ASCII only, no control characters")
+    return key
