@@ -7,8 +7,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.errors import ApiError
 from core.api.base import IDEMPOTENCY_HEADER, BrandApi, idempotency_key_get
+from core.api.errors import ApiError
 from loyalty.api.parsing import MAX_BATCH, BatchJSONParser, batch_parse, event_parse
 from loyalty.api.serializers import (
     BatchInputSerializer,

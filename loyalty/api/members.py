@@ -9,8 +9,8 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.errors import ApiError
 from core.api.base import IDEMPOTENCY_HEADER, BrandApi, idempotency_key_get
+from core.api.errors import ApiError
 from loyalty.api.base import member_or_404
 from loyalty.api.serializers import (
     AdjustmentInputSerializer,

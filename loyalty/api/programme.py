@@ -8,8 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.errors import ApiError
 from core.api.base import BrandApi
+from core.api.errors import ApiError
 from loyalty.api.serializers import ErrorSerializer, RuleSerializer, TierSerializer
 from loyalty.models import EarningRule, Tier
 from loyalty.services.rules import rule_create, rule_delete, rule_update
