@@ -1,0 +1,50 @@
+"""The test support stays where every app's tests find it: makers in `tests/factories.py` (and an
+app's `factories.py`), helpers in `tests/support.py`, fixtures in `conftest.py` files. A test module
+imports from none of the other test modules, and none loads another as a plugin."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _imports_of_test_modules(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            modules = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "pytest_plugins" for target in node.targets
+        ):
+            found.append("pytest_plugins")
+            continue
+        else:
+            continue
+        found += [m for m in modules if m.startswith("tests.") and m.rsplit(".", 1)[-1].startswith("test_")]
+    return found
+
+
+def test_no_test_module_imports_another_or_loads_it_as_a_plugin():
+    offenders = {
+        str(path.relative_to(TESTS)): imports
+        for path in sorted(TESTS.rglob("*.py"))
+        if (imports := _imports_of_test_modules(path))
+    }
+    assert offenders == {}
+
+
+def test_the_check_sees_an_import_of_a_test_module(tmp_path):
+    module = tmp_path / "test_example.py"
+    module.write_text(
+        "from tests.loyalty.test_rules import TRIP\nfrom tests.loyalty import test_tiers\n"
+        'pytest_plugins = ["tests.x"]\nfrom tests.factories import member_make\n'
+    )
+    assert _imports_of_test_modules(module) == [
+        "tests.loyalty.test_rules",
+        "tests.loyalty.test_tiers",
+        "pytest_plugins",
+    ]
