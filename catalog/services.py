@@ -45,6 +45,8 @@ from .models import (
 from .selectors import gift_refusal, gift_stock_left, member_gift_quantities
 from .signals import order_status_changed
 
+IDEMPOTENCY_KEY_MAX = Order._meta.get_field("idempotency_key").max_length
+
 logger = logging.getLogger(__name__)
 
 MAX_ITEMS = 50
@@ -140,8 +142,11 @@ def order_place(
     again returns the first order and takes nothing more."""
     items = _items_check(items)
     key = (idempotency_key or "").strip()
-    if not key or len(key) > 128:
-        raise InvalidInput("an idempotency key of 1 to 128 characters is required", field="idempotency_key")
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX:
+        raise InvalidInput(
+            f"an idempotency key of 1 to {IDEMPOTENCY_KEY_MAX} characters is required",
+            field="idempotency_key",
+        )
     fingerprint = _fingerprint(items, shipping)
     at = at or timezone.now()
     with transaction.atomic():

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from core.api.base import IDEMPOTENCY_HEADER, BrandApi, idempotency_key_get
 from core.api.errors import ApiError
-from loyalty.api.parsing import MAX_BATCH, BatchJSONParser, batch_parse, event_parse
+from loyalty.api.parsing import BATCH_MAX, BatchJSONParser, batch_parse, event_parse
 from loyalty.api.serializers import (
     BatchInputSerializer,
     BatchResultSerializer,
@@ -18,7 +18,14 @@ from loyalty.api.serializers import (
     EventResultSerializer,
     SimulationSerializer,
 )
-from loyalty.services.events import EventError, EventInput, event_record, event_simulate, events_record_batch
+from loyalty.services.events import (
+    IDEMPOTENCY_KEY_MAX,
+    EventError,
+    EventInput,
+    event_record,
+    event_simulate,
+    events_record_batch,
+)
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="bad input: `error.field` names the field"),
@@ -68,7 +75,10 @@ class EventView(BrandApi, APIView):
                 str,
                 OpenApiParameter.HEADER,
                 required=True,
-                description="a key unique to this event (at most 128 characters), sent again on retries",
+                description=(
+                    f"a key unique to this event (at most {IDEMPOTENCY_KEY_MAX} characters), "
+                    "sent again on retries"
+                ),
             )
         ],
         responses={201: EventResultSerializer, 200: EventResultSerializer, **ERRORS},
@@ -87,7 +97,7 @@ class EventBatchView(BrandApi, APIView):
     parser_classes = [BatchJSONParser]
 
     @extend_schema(
-        summary=f"Record up to {MAX_BATCH} events, each with its `id` as idempotency key",
+        summary=f"Record up to {BATCH_MAX} events, each with its `id` as idempotency key",
         description=(
             "A malformed batch (not an object with a list of `events`, no event, more than 1,000 "
             "events, a field other than `events`, a body that is not JSON) is refused whole with a 400 "

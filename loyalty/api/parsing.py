@@ -13,9 +13,9 @@ from typing import Any
 
 from rest_framework.exceptions import ValidationError
 
-from core.api.base import MAX_KEY_LENGTH, ApiJSONParser
+from core.api.base import ApiJSONParser
+from loyalty.services.events import BATCH_MAX, IDEMPOTENCY_KEY_MAX
 
-MAX_BATCH = 1000
 MAX_TEXT = 64  # a member's external id, an event type's code
 OCCURRED_AT_FORMAT = "must be an ISO 8601 date-time with a UTC offset, such as 2026-03-01T18:30:00+01:00"
 _REQUIRED = "is required"
@@ -78,7 +78,7 @@ def _event_parse(data: Any, *, with_id: bool) -> tuple[dict, dict[str, list[str]
     if not isinstance(fields["attributes"], dict):
         errors["attributes"] = ["must be an object"]
     if with_id:
-        fields["id"] = _text(data, "id", MAX_KEY_LENGTH, errors)
+        fields["id"] = _text(data, "id", IDEMPOTENCY_KEY_MAX, errors)
     return fields, errors
 
 
@@ -96,7 +96,7 @@ def batch_parse(data: Any) -> list[dict]:
     that does not read), its answer `{"id": ..., "error": {"field", "message", "status": 400}}`
     naming its first bad field (null when the event is not an object), so that the other events are
     recorded. A batch that is not of that shape (not an object, `events` missing, not a list, empty
-    or over MAX_BATCH events, another field) is a ValidationError: nothing goes further."""
+    or over BATCH_MAX events, another field) is a ValidationError: nothing goes further."""
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": ['must be an object: {"events": [...]}']})
     unknown = {field: ["is not a known field"] for field in data if field != "events"}
@@ -107,9 +107,9 @@ def batch_parse(data: Any) -> list[dict]:
         raise ValidationError({"events": ["must be a list of events"], **unknown})
     if not events:
         raise ValidationError({"events": ["must hold at least one event"], **unknown})
-    if len(events) > MAX_BATCH:
+    if len(events) > BATCH_MAX:
         raise ValidationError(
-            {"events": [f"at most {MAX_BATCH} events per batch, got {len(events)}"]}, code="max_length"
+            {"events": [f"at most {BATCH_MAX} events per batch, got {len(events)}"]}, code="max_length"
         )
     if unknown:
         raise ValidationError(unknown)

@@ -7,9 +7,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
-from core.api.base import MAX_KEY_LENGTH
-from loyalty.api.parsing import MAX_BATCH, OCCURRED_AT_FORMAT, aware_datetime_parse
+from loyalty.api.parsing import BATCH_MAX, OCCURRED_AT_FORMAT, aware_datetime_parse
 from loyalty.models import Consent, EarningRule, LedgerEntry, Member, Tier
+from loyalty.services.events import IDEMPOTENCY_KEY_MAX
 from loyalty.services.members import MEMBER_FIELDS
 
 
@@ -190,11 +190,11 @@ class EventInputSerializer(StrictSerializer):
 
 
 class BatchEventInputSerializer(EventInputSerializer):
-    id = serializers.CharField(max_length=MAX_KEY_LENGTH, help_text="the event's idempotency key")
+    id = serializers.CharField(max_length=IDEMPOTENCY_KEY_MAX, help_text="the event's idempotency key")
 
 
 class BatchInputSerializer(StrictSerializer):
-    events = BatchEventInputSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
+    events = BatchEventInputSerializer(many=True, allow_empty=False, max_length=BATCH_MAX)
 
 
 class BeneficiarySerializer(serializers.Serializer):

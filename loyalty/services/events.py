@@ -72,7 +72,8 @@ from loyalty.services.ledger import (
 from loyalty.services.members import member_upsert
 from tenants.selectors import brand_timezone
 
-BATCH_MAX = 1000
+BATCH_MAX = 1000  # events per batch: the API's parser reads it from here
+IDEMPOTENCY_KEY_MAX = ActivityEvent._meta.get_field("idempotency_key").max_length
 _MEMBER_COLUMNS = [field.attname for field in Member._meta.concrete_fields]
 logger = logging.getLogger(__name__)
 REFUND = "refund"
@@ -892,8 +893,10 @@ def _input_check(data: EventInput, *, key_required: bool, span: tuple[datetime, 
     attributes as they will be stored (JSON). Text holding a NUL character, which PostgreSQL refuses,
     is refused here, before any query."""
     key = data.idempotency_key
-    if not isinstance(key, str) or len(key) > 128 or (key_required and not key):
-        raise EventError(field="idempotency_key", message="is required, at most 128 characters")
+    if not isinstance(key, str) or len(key) > IDEMPOTENCY_KEY_MAX or (key_required and not key):
+        raise EventError(
+            field="idempotency_key", message=f"is required, at most {IDEMPOTENCY_KEY_MAX} characters"
+        )
     if NUL in key:
         raise EventError(field="idempotency_key", message=NUL_MESSAGE)
     member = data.member
