@@ -3,7 +3,9 @@ ledger's invariants, and work run by threads started at once."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import threading
 from dataclasses import dataclass
 
@@ -92,3 +94,20 @@ def run_concurrently(count: int, work) -> list:
     for thread in threads:
         thread.join(60)
     return results
+
+
+def free_port() -> int:
+    """A TCP port of the loopback that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_status(port: int, host: str, path: str = "/") -> int | None:
+    """The status of `GET path` on the local server at `port` for `host`, or None if it does not answer."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", path, headers={"Host": f"{host}:{port}"})
+        return conn.getresponse().status
+    except OSError:
+        return None

@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import grp
 import hashlib
-import http.client
 import os
 import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -38,23 +36,10 @@ import psutil
 import pytest
 import redis
 
+from tests.support import free_port, http_status
+
 ROOT = Path(__file__).resolve().parents[2]
 IS_ROOT = os.geteuid() == 0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _get(port: int, host: str, path: str = "/") -> int | None:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", path, headers={"Host": f"{host}:{port}"})
-        return conn.getresponse().status
-    except OSError:
-        return None
 
 
 def _until(condition, seconds: float) -> bool:
@@ -192,7 +177,7 @@ class CloneRun:
     def __init__(self) -> None:
         self.top = Path(tempfile.mkdtemp(prefix="loyalty-clone-"))  # mode 700, owned by us
         self.checkout = self.top / "checkout"
-        self.port = _free_port()
+        self.port = free_port()
         self.env = {
             key: value
             for key, value in os.environ.items()
@@ -207,7 +192,7 @@ class CloneRun:
             )
         }
         self.env.update(
-            PORT=str(self.port), EMBEDDED_PG_PORT=str(_free_port()), EMBEDDED_REDIS_PORT=str(_free_port())
+            PORT=str(self.port), EMBEDDED_PG_PORT=str(free_port()), EMBEDDED_REDIS_PORT=str(free_port())
         )
         self.log = self.top / "make-run.log"
         self.process: subprocess.Popen | None = None
@@ -276,7 +261,7 @@ class CloneRun:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def serving(self) -> bool:
-        return self.process.poll() is None and _get(self.port, "citycar.localhost") == 200
+        return self.process.poll() is None and http_status(self.port, "citycar.localhost") == 200
 
     def supervisor(self) -> psutil.Process:
         for proc in psutil.Process(self.process.pid).children(recursive=True):
@@ -402,9 +387,9 @@ def run(clone_run):
 @pytest.mark.slow
 def test_clone_in_a_mode_700_folder_serves_the_demo(run):
     assert run.top.stat().st_mode & 0o777 == 0o700
-    assert _get(run.port, "grand-cru.localhost") == 200
+    assert http_status(run.port, "grand-cru.localhost") == 200
     # /health gives its checks 0.5 s: on a busy machine one answer may be a 503.
-    assert _until(lambda: _get(run.port, "localhost", "/health") == 200, 20)
+    assert _until(lambda: http_status(run.port, "localhost", "/health") == 200, 20)
 
 
 @pytest.mark.slow

