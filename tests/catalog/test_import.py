@@ -107,7 +107,10 @@ def test_xlsx_with_typed_cells(setup):
             "vip_only",
         ]
     )
-    sheet.append(["X-1", "Headphones", 1200, 79.9, "EUR", datetime(2030, 12, 31, 23, 0), True])
+    # A spreadsheet cell holds no timezone (openpyxl refuses an aware datetime): the import reads it
+    # in the brand's timezone.
+    until = datetime(2030, 12, 31, 23, 0)  # noqa: DTZ001
+    sheet.append(["X-1", "Headphones", 1200, 79.9, "EUR", until, True])
     sheet.append(["X-2", "Broken", -1, None, None, None, False])
     sheet.append(["X-3", "Value without currency", 10, 5, None, None, None])
     buffer = io.BytesIO()
