@@ -14,6 +14,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
+from core.limits import IDEMPOTENCY_KEY_MAX_LENGTH
 from loyalty.models import LedgerEntry, Member, Tier
 
 CURRENCY = RegexValidator(r"^[A-Z]{3}$", "A currency is an ISO 4217 code such as EUR.")
@@ -212,7 +213,7 @@ class Order(models.Model):
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PLACED)
-    idempotency_key = models.CharField(max_length=128)
+    idempotency_key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
     request_fingerprint = models.CharField(
         max_length=64, help_text="hash of the request: a reused key with other content is refused"
     )

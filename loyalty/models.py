@@ -16,6 +16,8 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
+from core.limits import IDEMPOTENCY_KEY_MAX_LENGTH
+
 
 def is_set(field: str) -> Q:
     """Condition of a partial index on a mostly NULL column: only the rows where it is set."""
@@ -285,7 +287,7 @@ class ActivityEvent(models.Model):
 
     # Every event writes its indexes: the key's unique index (a constraint, without the pattern
     # index `unique=True` adds) and the composite one, which also serves the member's foreign key.
-    idempotency_key = models.CharField(max_length=128)
+    idempotency_key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="events", db_index=False)
     type = models.CharField(max_length=64)
     occurred_at = models.DateTimeField()

@@ -12,10 +12,10 @@ from rest_framework.request import Request
 from rest_framework.utils.json import strict_constant
 
 from core.api.errors import ApiError
+from core.limits import IDEMPOTENCY_KEY_MAX_LENGTH
 from core.text import MAX_JSON_DEPTH, NUL, NUL_MESSAGE, json_too_deep, nul_path
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-MAX_KEY_LENGTH = 128  # ActivityEvent.idempotency_key
 _TOO_DEEP = f"nested deeper than {MAX_JSON_DEPTH} levels of arrays and objects"
 
 
@@ -70,8 +70,8 @@ def idempotency_key_get(request: Request, *, required: bool) -> str | None:
                 message="this header is required: a key unique to this event, sent again on retries",
             )
         return None
-    if len(key) > MAX_KEY_LENGTH:
-        raise ApiError(field=IDEMPOTENCY_HEADER, message=f"at most {MAX_KEY_LENGTH} characters")
+    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise ApiError(field=IDEMPOTENCY_HEADER, message=f"at most {IDEMPOTENCY_KEY_MAX_LENGTH} characters")
     if not key.isascii():
         raise ApiError(field=IDEMPOTENCY_HEADER, message="ASCII only")
     if not key.isprintable():

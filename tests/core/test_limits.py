@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.apps import apps
 
 from catalog.services import IDEMPOTENCY_KEY_MAX as ORDER_KEY_MAX
-from core.api.base import MAX_KEY_LENGTH
+from core.limits import IDEMPOTENCY_KEY_MAX_LENGTH
 from loyalty.api.parsing import BATCH_MAX as PARSED_BATCH_MAX
 from loyalty.services.events import BATCH_MAX, IDEMPOTENCY_KEY_MAX
 
@@ -17,7 +17,7 @@ def test_the_idempotency_key_header_fits_every_model_storing_a_key():
         if any(field.name == "idempotency_key" for field in model._meta.get_fields())
     }
     assert {"ActivityEvent", "Order"} <= set(lengths)
-    assert all(length >= MAX_KEY_LENGTH for length in lengths.values()), lengths
+    assert all(length >= IDEMPOTENCY_KEY_MAX_LENGTH for length in lengths.values()), lengths
 
 
 def test_services_read_their_key_limit_from_their_model():
