@@ -57,7 +57,8 @@ LANGUAGE_CODES = frozenset(
 def member_upsert(
     *, external_id: str, data: dict[str, Any], consents: dict[str, bool] | None = None, source: str = "api"
 ) -> tuple[Member, bool]:
-    """Create the member with this external id, or update the fields given. Returns (member, created)."""
+    """Create the member with this external id, or update the fields given. Returns (member, created).
+    An anonymised member's details and consents no longer change: a Conflict (`member_anonymised`)."""
     external_id = (external_id or "").strip()
     if not external_id or len(external_id) > 64:
         raise InvalidInput({"external_id": ["is required, at most 64 characters"]})
@@ -68,6 +69,12 @@ def member_upsert(
     with transaction.atomic():
         member = Member.objects.select_for_update().filter(external_id=external_id).first()
         created = member is None
+        if member is not None and member.status == Member.Status.ANONYMISED:
+            raise Conflict(
+                "the member is anonymised: their details and consents can no longer be set",
+                field="external_id",
+                code="member_anonymised",
+            )
         if created:
             member = Member(
                 external_id=external_id,

@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from django.db import connection
 from django.utils import timezone
 
-from loyalty.models import Consent, LedgerEntry, Member, PointLot, Tier
+from loyalty.models import Consent, LedgerEntry, Member, MemberAudit, PointLot, Tier
 from loyalty.services.ledger import EntryCause, ledger_sum, member_lock, points_credit
+from loyalty.services.members import member_anonymise
 from tenants.selectors import brand_timezone
 from tests.support import error_of
 
@@ -123,6 +124,23 @@ def test_member_body_must_be_a_json_object(api_a, in_a):
     assert error["field"] == "Content-Type"
     connection.set_tenant(in_a)
     assert not Member.objects.filter(external_id="C-4").exists()
+
+
+def test_put_on_an_anonymised_member_is_a_409_and_writes_nothing(api_a, in_a):
+    assert api_a.put("/api/v1/members/C-6", ALICE).status_code == 201
+    connection.set_tenant(in_a)
+    member = member_anonymise(member=Member.objects.get(external_id="C-6"), by=None, reason="GDPR erasure")
+    stored_consents = Consent.objects.filter(member=member).values_list("channel", "granted", "changed_at")
+    consents = list(stored_consents)
+    for body in (ALICE, {"city": "Lyon"}, {"consents": {"sms": True}}, {}):
+        error = error_of(api_a.put("/api/v1/members/C-6", body), 409)
+        assert (error["field"], error["code"]) == ("external_id", "member_anonymised"), body
+    connection.set_tenant(in_a)
+    stored = Member.objects.get(pk=member.pk)
+    assert (stored.first_name, stored.email, stored.phone, stored.city) == ("", "", "", "")
+    assert (stored.status, stored.updated_at) == ("anonymised", member.updated_at)
+    assert list(stored_consents.all()) == consents
+    assert MemberAudit.objects.filter(member=member).count() == 1
 
 
 def _member_with_points(points: int) -> Member:
