@@ -7,10 +7,10 @@ is the owner. The e-mail goes through EMAIL_BACKEND (files under var/mail/ in de
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.db import connection
 from django.urls import URLPattern, path
 
 from core.lockout import LockoutAuthenticationForm, login_lockout_clear
+from tenants.selectors import schema_current
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
@@ -18,7 +18,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        login_lockout_clear(schema_name=connection.schema_name, username=form.user.get_username())
+        login_lockout_clear(schema_name=schema_current(), username=form.user.get_username())
         return response
 
 

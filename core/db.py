@@ -49,7 +49,16 @@ def cast_types(fields: list[Field]) -> list[str]:
     """The types to cast placeholders to where PostgreSQL cannot take them from the target table (a
     VALUES list in FROM). Text, not varchar(n): an explicit cast would cut a long value, the INSERT
     refuses it."""
-    return ["text" if isinstance(field, CharField) else field.db_type(connection) for field in fields]
+    return [_cast_type(field) for field in fields]
+
+
+def _cast_type(field: Field) -> str:
+    if isinstance(field, CharField):
+        return "text"
+    db_type = field.db_type(connection)
+    if db_type is None:  # no column: a many-to-many field, never among the inserted
+        raise ValueError(f"{field} has no column")
+    return db_type
 
 
 def _json_dumps(value: Any) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,6 +40,7 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
 from tenants.models import AuthFailure, Brand, Lockout
+from tenants.selectors import schema_current
 
 
 @dataclass(frozen=True)
@@ -230,8 +232,10 @@ def login_attempt_end(*, failure_id: int, succeeded: bool) -> Lockout | None:
         _serialize(
             schema_name=failure.schema_name, kind=LOGIN_POLICY.kind, account=failure.account, ip=failure.ip
         )
-        found = dict(schema_name=failure.schema_name, account=failure.account, ip=failure.ip, now=now)
-        lockout = lockout_find(kind=LOGIN_POLICY.kind, **found) or _lock_if_over(policy=LOGIN_POLICY, **found)
+        schema_name, account, ip = failure.schema_name, failure.account, failure.ip
+        lockout = lockout_find(
+            schema_name=schema_name, kind=LOGIN_POLICY.kind, account=account, ip=ip, now=now
+        ) or _lock_if_over(policy=LOGIN_POLICY, schema_name=schema_name, account=account, ip=ip, now=now)
     return lockout
 
 
@@ -314,7 +318,7 @@ class LockoutModelBackend(ModelBackend):
         if not username or password is None:
             return None
         lockout, failure_id = login_attempt_begin(
-            schema_name=connection.schema_name, username=username, ip=client_ip(request)
+            schema_name=schema_current(), username=username, ip=client_ip(request)
         )
         if lockout is None:
             user = super().authenticate(request, username=username, password=password, **kwargs)
@@ -338,10 +342,10 @@ def lockout_message(*, lockout: Lockout) -> str:
     )
 
 
-class LockoutFormMixin:
+class LockoutFormMixin(AuthenticationForm):
     """A login form that says the account or address is locked instead of "wrong password"."""
 
-    def get_invalid_login_error(self):
+    def get_invalid_login_error(self) -> ValidationError:
         lockout = getattr(self.request, "login_lockout", None)
         if lockout is not None:
             return ValidationError(lockout_message(lockout=lockout), code="locked_out")
@@ -360,7 +364,7 @@ class LoginLockoutMiddleware:
     """A login refused by a lockout answers 429 with Retry-After: the login page with its message,
     or `{"error": {"field", "message", "code"}}` to a client that prefers JSON."""
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:

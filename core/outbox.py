@@ -32,6 +32,8 @@ from django.utils import timezone
 from kombu.connection import ConnectionPool
 from kombu.exceptions import KombuError
 
+from tenants.selectors import schema_current
+
 logger = logging.getLogger(__name__)
 
 # Rows claimed per statement by the sweeper; a sweep goes on until fewer are due.
@@ -144,7 +146,7 @@ def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
     send is `task_send`'s bounded attempt and never raises into the committed write (robust), so
     what it sends must be an outbox row that the sweeper sends again.
     """
-    schema_name = connection.schema_name
+    schema_name = schema_current()
     send = functools.partial(task_send, task=task, schema_name=schema_name, args=args, kwargs=kwargs)
     transaction.on_commit(send, robust=True)
 
@@ -202,7 +204,7 @@ def _due_claim(*, kind: OutboxKind, now: datetime, until: datetime) -> list[tupl
 def outbox_sweep() -> OutboxSweep:
     """In the current brand's schema, queue a send of every outbox row past its `requeue_at`, once.
     Stops at the first send the broker refuses; the rows not queued are due again at once."""
-    schema_name = connection.schema_name
+    schema_name = schema_current()
     queued = 0
     for kind in outbox_kinds():
         while True:

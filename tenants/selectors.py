@@ -22,6 +22,13 @@ def brand_primary_url(*, brand: Brand, port: int | None = None) -> str:
     return f"http://{domain}{suffix}/" if domain else ""
 
 
+def schema_current() -> str:
+    """The schema the connection is set to (the public one outside a brand)."""
+    # django-tenants' backend (the ENGINE of the settings) holds it; the stubs type `connection` as
+    # Django's own database wrapper.
+    return connection.schema_name  # type: ignore[attr-defined]
+
+
 def brand_timezone() -> zoneinfo.ZoneInfo:
     """The timezone of the brand whose schema is active (UTC outside a brand).
 
@@ -29,10 +36,6 @@ def brand_timezone() -> zoneinfo.ZoneInfo:
     read when the connection does not carry it.
     """
     name = getattr(getattr(connection, "tenant", None), "timezone", None)
-    if name is None and connection.schema_name != get_public_schema_name():
-        name = (
-            Brand.objects.filter(schema_name=connection.schema_name)
-            .values_list("timezone", flat=True)
-            .first()
-        )
+    if name is None and schema_current() != get_public_schema_name():
+        name = Brand.objects.filter(schema_name=schema_current()).values_list("timezone", flat=True).first()
     return zoneinfo.ZoneInfo(name or "UTC")

@@ -48,7 +48,8 @@ def template_schema_sync(*, verbosity: int = 0) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA "{name}"')
     call_command("migrate_schemas", tenant=True, schema_name=name, interactive=False, verbosity=verbosity)
-    connection.set_schema_to_public()
+    # django-tenants' backend method: the stubs type `connection` as Django's own wrapper.
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
 
 
 def public_brand_ensure(*, domain: str | None = None) -> Brand:

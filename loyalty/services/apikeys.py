@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from loyalty.models import ApiKey
 from tenants.routing import API_KEYS, routing_changed
+from tenants.selectors import schema_current
 
 KEY_PREFIX_LENGTH = 8
 _LIVE_KEY_FIELDS = ["id", "name", "prefix", "key_hash", "rate_limit_per_minute", "last_used_at", "revoked_at"]
@@ -31,7 +32,7 @@ def api_key_create(*, name: str, rate_limit_per_minute: int | None = None) -> tu
         raise ValueError("name: an API key needs a name")
     prefix = secrets.token_hex(KEY_PREFIX_LENGTH // 2)
     key = f"lk_{prefix}_{secrets.token_urlsafe(32)}"
-    fields = {"name": name, "prefix": prefix, "key_hash": _hash(key)}
+    fields: dict[str, str | int] = {"name": name, "prefix": prefix, "key_hash": _hash(key)}
     if rate_limit_per_minute:
         fields["rate_limit_per_minute"] = rate_limit_per_minute
     return ApiKey.objects.create(**fields), key
@@ -49,7 +50,7 @@ def api_key_authenticate(
     if not key or not key.startswith("lk_"):
         return None
     key_hash = _hash(key)
-    cache_key = (connection.schema_name, key_hash)
+    cache_key = (schema_current(), key_hash)
     if cached_only:
         api_key = API_KEYS.get(cache_key, token=routing_token)
     else:
