@@ -30,7 +30,6 @@ from loyalty.models import (
     Segment,
     Tier,
 )
-from loyalty.services import events as events_service
 from loyalty.services.events import (
     BATCH_CHUNK_MEMBERS,
     BATCH_MAX,
@@ -40,6 +39,7 @@ from loyalty.services.events import (
     event_simulate,
     events_record_batch,
 )
+from loyalty.services.events import pipeline as events_pipeline
 from loyalty.services.expiry import points_expire_due
 from loyalty.services.ledger import EntryCause, ledger_sum, member_lock, points_credit, points_debit
 from loyalty.services.members import member_upsert
@@ -979,7 +979,7 @@ def test_a_batch_commits_chunk_by_chunk_each_members_events_in_one(fresh_brand, 
     events are all in one, and a chunk the database refuses answers 503 per item while the others
     are committed; sent again, the batch replays what was written and records the rest."""
     connection.set_tenant(fresh_brand)
-    monkeypatch.setattr(events_service, "BATCH_CHUNK_MEMBERS", 2)
+    monkeypatch.setattr(events_pipeline, "BATCH_CHUNK_MEMBERS", 2)
     for data in PURCHASE_RULES:
         rule_create(data=data)
     external_ids = [f"k{index}" for index in range(5)]

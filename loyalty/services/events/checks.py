@@ -1,0 +1,136 @@
+"""Stage 1, the input check: an event's own fields, before any query: its idempotency key, member
+and type, a plausible date, attributes PostgreSQL can store, and the facts the rules read."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
+
+from core.text import MAX_JSON_DEPTH, NUL, NUL_MESSAGE, json_too_deep, nul_path
+from loyalty.engine import EventFacts, FactsError, event_facts
+from loyalty.models import ActivityEvent
+from loyalty.services.events.answers import EventError
+from loyalty.services.events.programme import Programme
+
+BATCH_MAX = 1000  # events per batch: the API's parser reads it from here
+IDEMPOTENCY_KEY_MAX = ActivityEvent._meta.get_field("idempotency_key").max_length
+MAX_ATTRIBUTES_BYTES = 64 * 1024
+# Levels of arrays and objects in an event's attributes, themselves included: within a batch's body
+# (the body, its list of events, the event, the attributes), the API's MAX_JSON_DEPTH levels.
+MAX_ATTRIBUTES_DEPTH = MAX_JSON_DEPTH - 3
+REFUND = "refund"
+
+
+@dataclass(frozen=True)
+class EventInput:
+    member: str  # the member's external id
+    type: str  # an EventType.code of this brand
+    occurred_at: datetime  # timezone-aware
+    attributes: dict
+    idempotency_key: str
+
+
+# An event's attributes as they will be stored (JSON), and the facts its rules read.
+Checked = tuple[dict, EventFacts]
+
+
+def plausible_span(*, simulated: bool) -> tuple[datetime, datetime]:
+    """The dates an event may have now: at most EVENTS_MAX_AGE_DAYS ago, at most
+    EVENTS_MAX_AHEAD_SECONDS ahead of this server's clock (the sender's may be a little fast). A
+    simulated event may be as far in the future as in the past (a rule tried before its period)."""
+    now = timezone.now()
+    age = timedelta(days=settings.EVENTS_MAX_AGE_DAYS)
+    return now - age, now + (age if simulated else timedelta(seconds=settings.EVENTS_MAX_AHEAD_SECONDS))
+
+
+def event_check(
+    data: EventInput, *, programme: Programme, span: tuple[datetime, datetime], key_required: bool = True
+) -> Checked:
+    """The event's fields checked (`span`: the plausible dates); returns its attributes as they will
+    be stored and its facts. Text holding a NUL character, which PostgreSQL refuses, is refused
+    here, before any query."""
+    attributes = fields_check(data, key_required=key_required, span=span)
+    return attributes, facts_read(data, attributes, programme)
+
+
+def fields_check(data: EventInput, *, key_required: bool, span: tuple[datetime, datetime]) -> dict:
+    """The event's own fields, without the programme; returns its attributes as stored."""
+    key = data.idempotency_key
+    if not isinstance(key, str) or len(key) > IDEMPOTENCY_KEY_MAX or (key_required and not key):
+        raise EventError(
+            field="idempotency_key", message=f"is required, at most {IDEMPOTENCY_KEY_MAX} characters"
+        )
+    if NUL in key:
+        raise EventError(field="idempotency_key", message=NUL_MESSAGE)
+    member = data.member
+    if not isinstance(member, str) or not member or member != member.strip() or len(member) > 64:
+        raise EventError(
+            field="member", message="is required: the member's external id (at most 64 characters)"
+        )
+    if NUL in member:
+        raise EventError(field="member", message=NUL_MESSAGE)
+    if not isinstance(data.type, str) or not data.type:
+        raise EventError(field="type", message="is required: an event type code such as 'purchase'")
+    if NUL in data.type:
+        raise EventError(field="type", message=NUL_MESSAGE)
+    occurred_at = data.occurred_at
+    if not isinstance(occurred_at, datetime) or timezone.is_naive(occurred_at):
+        raise EventError(
+            field="occurred_at", message="must be an ISO 8601 date-time with its timezone offset"
+        )
+    # Compared, not converted: a date at the edge of the range (year 1 at +14:00) has no UTC time.
+    if occurred_at < span[0]:
+        raise EventError(
+            field="occurred_at", message=f"is more than {settings.EVENTS_MAX_AGE_DAYS} days in the past"
+        )
+    if occurred_at > span[1]:
+        raise EventError(
+            field="occurred_at",
+            message=f"is too far in the future: at most {span[1]:%Y-%m-%dT%H:%M:%S}Z (the server's clock)",
+        )
+    if not isinstance(data.attributes, dict):
+        raise EventError(field="attributes", message="must be an object")
+    return _attributes_stored(data.attributes)
+
+
+def _attributes_stored(attributes: dict) -> dict:
+    """The attributes as JSON will store them, refused when PostgreSQL could not take them."""
+    try:
+        encoded = json.dumps(attributes, cls=DjangoJSONEncoder, allow_nan=False)
+    except RecursionError:
+        encoded = None  # nested far too deep
+    except (TypeError, ValueError):
+        raise EventError(field="attributes", message="must hold JSON values only") from None
+    if encoded is None or json_too_deep(encoded, limit=MAX_ATTRIBUTES_DEPTH):
+        raise EventError(
+            field="attributes",
+            message=f"nested deeper than {MAX_ATTRIBUTES_DEPTH} levels of arrays and objects",
+        )
+    if len(encoded) > MAX_ATTRIBUTES_BYTES:
+        raise EventError(field="attributes", message=f"at most {MAX_ATTRIBUTES_BYTES // 1024} KB")
+    if "\\u0000" in encoded:  # JSON's escape of NUL, or a backslash before "u0000" in a string
+        path = nul_path(attributes, path="attributes")
+        if path is not None:
+            raise EventError(field=path, message=NUL_MESSAGE)
+    return json.loads(encoded)
+
+
+def facts_read(data: EventInput, attributes: dict, programme: Programme) -> EventFacts:
+    """What the rules read of the event; its type must be one of the programme's."""
+    if data.type not in programme.event_types:
+        raise EventError(field="type", message=f"'{data.type}' is not an event type of this programme")
+    try:
+        return event_facts(
+            type=data.type,
+            occurred_at=data.occurred_at,
+            attributes=attributes,
+            tz=programme.tz,
+            currency=programme.settings.currency,
+        )
+    except FactsError as error:
+        raise EventError(field=error.field, message=error.message) from None
