@@ -333,9 +333,29 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty platform API",
-    "DESCRIPTION": "The REST API of one brand's loyalty programme, served on the brand's own host.",
+    "DESCRIPTION": (
+        "The REST API of one brand's loyalty programme, served on the brand's own host. Start with "
+        "[Getting started](/api/v1/docs/getting-started) (an API key, a member, an event, the balance, "
+        "a rule); the same in [ReDoc](/api/v1/docs/redoc/).\n\n"
+        "**Authentication**: every request sends `Authorization: Api-Key <key>`.\n\n"
+        '**Errors** answer in one JSON shape, `{"error": {"field", "message", "code", '
+        '"details"}}`: `field` names the field or header at fault, `code` is stable for programs; '
+        "each operation lists its error statuses and codes.\n\n"
+        "**Retries**: an operation that takes an `Idempotency-Key` header (events, adjustments, "
+        "redemptions) writes once per key. Sending the same key again answers the original body "
+        "(an event's says `replayed: true`); the same key with a different request is a 409. In a "
+        "batch each event's `id` is its key and each result says `replayed`."
+    ),
     "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Operations are described by their extend_schema, never by the docstrings of our base classes.
+    "GET_LIB_DOC_EXCLUDES": "core.api.schema.doc_excludes",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.schema_complete",
+    ],
+    "REDOC_DIST": "SIDECAR",
     # /api/v1/docs/: Swagger UI from drf-spectacular-sidecar (our static files), works offline; no
     # call to swagger.io's online validator.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -4,7 +4,7 @@ do the work). Authentication, permission and rate limit are the API's defaults (
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
@@ -20,6 +20,7 @@ from catalog.selectors import (
 )
 from catalog.services import RedeemItem, ShippingAddress, order_place, order_status_set
 from core.api.base import BrandApi, idempotency_key_get
+from core.api.schema import error_responses
 from loyalty.api.base import member_or_404
 
 from .serializers import (
@@ -32,8 +33,22 @@ from .serializers import (
 )
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=True, description="same key, same order"
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="a key unique to this redemption: sent again, the same order is answered",
 )
+NO_MEMBER = {404: "no member with this external id"}
+# Why a well-formed redemption is refused (catalog.services.RedemptionRefused, catalog.selectors.Refusal).
+REDEMPTION_REFUSALS = [
+    "insufficient_points",
+    "out_of_stock",
+    "limit_reached",
+    "not_your_tier",
+    "unavailable",
+    "member_not_active",
+]
 
 
 class CatalogPagination(LimitOffsetPagination):
@@ -54,7 +69,22 @@ class CatalogApiView(BrandApi, APIView):
 
 
 class GiftListView(CatalogApiView):
-    @extend_schema(parameters=[GiftFilterSerializer], responses=MemberGiftSerializer(many=True))
+    @extend_schema(
+        summary="The gifts of the catalogue, filtered; as one member sees them with `member`",
+        description=(
+            "The gifts available now, paged with `limit` (up to 200) and `offset`, filtered by "
+            "category, kind, points price, search text, featured or printed. With `member`, each "
+            "gift also says how many points that member is missing and why they cannot redeem it, "
+            "if so (`refusal.code`); `affordable=true` keeps only the gifts they can redeem now."
+        ),
+        parameters=[GiftFilterSerializer],
+        responses={
+            200: MemberGiftSerializer(many=True),
+            **error_responses(
+                400, 404, why={**NO_MEMBER, 400: "a filter is invalid: `error.field` names it"}
+            ),
+        },
+    )
     def get(self, request: Request) -> Response:
         filters = GiftFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -70,20 +100,61 @@ class GiftListView(CatalogApiView):
 
 
 class GiftDetailView(CatalogApiView):
-    @extend_schema(responses=GiftSerializer)
+    @extend_schema(
+        summary="One gift of the catalogue",
+        description="A gift available now, with its price, stock left, restrictions and photos.",
+        responses={
+            200: GiftSerializer,
+            **error_responses(404, why={404: "no gift with this id available now"}),
+        },
+    )
     def get(self, request: Request, gift_id: int) -> Response:
         gift = get_object_or_404(gifts_visible(), pk=gift_id)
         return Response(GiftSerializer(gift, context={"request": request}).data)
 
 
 class MemberRedemptionsView(CatalogApiView):
-    @extend_schema(responses=OrderSerializer(many=True))
+    @extend_schema(
+        summary="The member's redemptions (orders), newest first",
+        description="The member's orders with their lines, voucher codes and status history, paged "
+        "with `limit` (up to 200) and `offset`.",
+        responses={200: OrderSerializer(many=True), **error_responses(404, why=NO_MEMBER)},
+    )
     def get(self, request: Request, external_id: str) -> Response:
         member = member_or_404(external_id)
         return self.paginated(request, orders_with_details().filter(member=member), OrderSerializer)
 
     @extend_schema(
-        request=RedemptionRequestSerializer, responses={201: OrderSerializer}, parameters=[IDEMPOTENCY_HEADER]
+        summary="Redeem gifts for the member's points",
+        description=(
+            "Places an order for the gifts and takes their points from the member's spendable points "
+            "(never an overdraft), all or nothing: a gift out of stock, over its limit per member, "
+            "reserved to other tiers, or not enough points refuses the whole order (422, `error.code` "
+            "says why). Gifts shipped need a `shipping_address`. Sending the same `Idempotency-Key` "
+            "again answers the original order (200); the same key "
+            "with other items is a 409."
+        ),
+        request=RedemptionRequestSerializer,
+        responses={
+            201: OrderSerializer,
+            200: OpenApiResponse(OrderSerializer, description="a replay: this key was seen before"),
+            **error_responses(
+                400,
+                404,
+                409,
+                422,
+                why={
+                    **NO_MEMBER,
+                    409: "this `Idempotency-Key` was already used for a different redemption",
+                },
+                codes={
+                    400: ["invalid", "required", "duplicate", "not_found", "too_long"],
+                    409: ["idempotency_conflict"],
+                    422: REDEMPTION_REFUSALS,
+                },
+            ),
+        },
+        parameters=[IDEMPOTENCY_HEADER],
     )
     def post(self, request: Request, external_id: str) -> Response:
         key = idempotency_key_get(request, required=True)
@@ -105,7 +176,11 @@ class MemberRedemptionsView(CatalogApiView):
 
 
 class OrderDetailView(CatalogApiView):
-    @extend_schema(responses=OrderSerializer)
+    @extend_schema(
+        summary="One order",
+        description="An order with its member, lines, voucher codes, shipping address and status history.",
+        responses={200: OrderSerializer, **error_responses(404, why={404: "no order with this id"})},
+    )
     def get(self, request: Request, order_id: int) -> Response:
         return Response(OrderSerializer(get_object_or_404(orders_with_details(), pk=order_id)).data)
 
@@ -113,7 +188,20 @@ class OrderDetailView(CatalogApiView):
 class OrderStatusView(CatalogApiView):
     """Fulfilment partners move orders along: confirmed, shipped (tracking_ref), delivered, cancelled."""
 
-    @extend_schema(request=OrderStatusRequestSerializer, responses=OrderSerializer)
+    @extend_schema(
+        summary="Move an order along: confirmed, shipped, delivered, cancelled",
+        description=(
+            "For fulfilment partners. Shipping needs a `tracking_ref`; cancelling gives the points "
+            "back. A move the order's status does not allow (a delivered order shipped again) is a 409."
+        ),
+        request=OrderStatusRequestSerializer,
+        responses={
+            200: OrderSerializer,
+            **error_responses(
+                404, 409, why={404: "no order with this id"}, codes={409: ["invalid_transition"]}
+            ),
+        },
+    )
     def post(self, request: Request, order_id: int) -> Response:
         body = OrderStatusRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -16,6 +16,7 @@ from core.limits import IDEMPOTENCY_KEY_MAX_LENGTH
 from core.text import MAX_JSON_DEPTH, NUL, NUL_MESSAGE, json_too_deep, nul_path
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"  # Stripe's convention, on the answer to a replayed request
 _TOO_DEEP = f"nested deeper than {MAX_JSON_DEPTH} levels of arrays and objects"
 
 

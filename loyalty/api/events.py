@@ -9,11 +9,11 @@ from rest_framework.views import APIView
 
 from core.api.base import IDEMPOTENCY_HEADER, BrandApi, idempotency_key_get
 from core.api.errors import ApiError
+from core.api.schema import error_responses
 from loyalty.api.parsing import BATCH_MAX, BatchJSONParser, batch_parse, event_parse
 from loyalty.api.serializers import (
     BatchInputSerializer,
     BatchResultSerializer,
-    ErrorSerializer,
     EventInputSerializer,
     EventResultSerializer,
     SimulationSerializer,
@@ -27,17 +27,15 @@ from loyalty.services.events import (
     events_record_batch,
 )
 
-ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="bad input: `error.field` names the field"),
-    401: OpenApiResponse(ErrorSerializer, description="missing, unknown or revoked API key"),
-    404: OpenApiResponse(
-        ErrorSerializer, description="unknown member (unless the brand auto-creates members)"
-    ),
-    409: OpenApiResponse(ErrorSerializer, description="the event conflicts with what is recorded"),
-    413: OpenApiResponse(ErrorSerializer, description="the body is over the size limit"),
-    422: OpenApiResponse(ErrorSerializer, description="the event cannot be applied (member blocked...)"),
-    429: OpenApiResponse(ErrorSerializer, description="over the key's rate limit"),
+# The errors of one event, as `POST /events` and `POST /simulate` answer them.
+EVENT_WHY = {
+    404: "unknown member (unless the brand creates members on their first event), or the "
+    "`original_event` of a refund",
+    409: "this `Idempotency-Key` was already used for a different event",
+    422: "the event cannot be applied: the member is blocked or anonymised, a refund of a refund or "
+    "of another member's event",
 }
+EVENT_CODES = {404: ["not_found"], 409: ["conflict"], 422: ["unprocessable"]}
 
 
 def _event_input(fields: dict, *, key: str) -> EventInput:
@@ -67,7 +65,14 @@ def _batch_result(result: dict) -> dict:
 class EventView(BrandApi, APIView):
     @extend_schema(
         summary="Record one event: the points it earns, per beneficiary, with the explanation",
-        description="Sending the same `Idempotency-Key` again returns the same answer and writes nothing.",
+        description=(
+            "Records an activity event of the member (a purchase, a trip...) and applies the "
+            "programme's earning rules to it: the answer lists the points each beneficiary got "
+            "(the member, their sales rep) with the rule and its explanation, and the member's new "
+            "balance. A `refund` event with `attributes.original_event` takes back what that event "
+            "earned. Sending the same `Idempotency-Key` again answers the original body with "
+            "`replayed: true` (200), and writes nothing."
+        ),
         request=EventInputSerializer,
         parameters=[
             OpenApiParameter(
@@ -81,7 +86,11 @@ class EventView(BrandApi, APIView):
                 ),
             )
         ],
-        responses={201: EventResultSerializer, 200: EventResultSerializer, **ERRORS},
+        responses={
+            201: EventResultSerializer,
+            200: OpenApiResponse(EventResultSerializer, description="a replay: this key was seen before"),
+            **error_responses(404, 409, 422, why=EVENT_WHY, codes=EVENT_CODES),
+        },
     )
     def post(self, request):
         key = idempotency_key_get(request, required=True)
@@ -108,10 +117,11 @@ class EventBatchView(BrandApi, APIView):
             "EVENTS_MAX_AGE_DAYS days or ahead of the server's clock, an amount that is not a plain "
             "number...: that event only, the others are recorded). An error with status 503 means "
             "the event was not recorded (the database refused its part of the batch): send the "
-            "batch again, the events already recorded are answered as replays and earn nothing twice."
+            "batch again, the events already recorded are answered as replays (`replayed: true`) and "
+            "earn nothing twice."
         ),
         request=BatchInputSerializer,
-        responses={200: BatchResultSerializer, **ERRORS},
+        responses={200: BatchResultSerializer},
     )
     def post(self, request):
         parsed = batch_parse(request.data)
@@ -127,8 +137,13 @@ class EventBatchView(BrandApi, APIView):
 class SimulateView(BrandApi, APIView):
     @extend_schema(
         summary="What this event would earn, and why; writes nothing",
+        description=(
+            "Runs the earning rules on the event as `POST /events` would, without recording it: "
+            "the awards and balance it would give, and a `trace` of every rule considered, with "
+            "each condition, the value compared and whether it held."
+        ),
         request=EventInputSerializer,
-        responses={200: SimulationSerializer, **ERRORS},
+        responses={200: SimulationSerializer, **error_responses(404, 422, why=EVENT_WHY, codes=EVENT_CODES)},
     )
     def post(self, request):
         fields = event_parse(request.data)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import IntegrityError
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
@@ -11,10 +11,10 @@ from rest_framework.views import APIView
 
 from core.api.base import IDEMPOTENCY_HEADER, BrandApi, idempotency_key_get
 from core.api.errors import ApiError
+from core.api.schema import error_responses
 from loyalty.api.base import member_or_404
 from loyalty.api.serializers import (
     AdjustmentInputSerializer,
-    ErrorSerializer,
     LedgerEntrySerializer,
     MemberInputSerializer,
     MemberSerializer,
@@ -24,12 +24,7 @@ from loyalty.selectors.members import member_get, member_ledger, member_points_s
 from loyalty.services.ledger import InsufficientPoints, LedgerError, MemberNotActive, points_adjust
 from loyalty.services.members import member_upsert
 
-ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="bad input: `error.field` names the field"),
-    401: OpenApiResponse(ErrorSerializer, description="missing, unknown or revoked API key"),
-    404: OpenApiResponse(ErrorSerializer, description="no member with this external id"),
-    429: OpenApiResponse(ErrorSerializer, description="over the key's rate limit"),
-}
+NO_MEMBER = {404: "no member with this external id"}
 
 
 def _member_response(member: Member, *, status_code: int = status.HTTP_200_OK) -> Response:
@@ -40,15 +35,28 @@ def _member_response(member: Member, *, status_code: int = status.HTTP_200_OK) -
 class MemberView(BrandApi, APIView):
     @extend_schema(
         summary="A member, with balance, tier and the points expiring next",
-        responses={200: MemberSerializer, **ERRORS},
+        description=(
+            "The member with this external id (the id the brand's systems know them by): their "
+            "details, status, consents, tier, and `points`: balance, what can be spent now, what is "
+            "still pending, what is owed, and the points that expire next."
+        ),
+        responses={200: MemberSerializer, **error_responses(404, why=NO_MEMBER)},
     )
     def get(self, request, external_id: str):
         return _member_response(member_or_404(external_id))
 
     @extend_schema(
         summary="Create the member with this external id, or update the fields given",
+        description=(
+            "Creates the member (201) or updates them (200); the fields left out keep their value, "
+            "an unknown field is a 400. Consents are set per channel with `true` or `false`."
+        ),
         request=MemberInputSerializer,
-        responses={200: MemberSerializer, 201: MemberSerializer, **ERRORS},
+        responses={
+            200: MemberSerializer,
+            201: MemberSerializer,
+            **error_responses(409, why={409: "the member is anonymised: nothing of theirs changes"}),
+        },
     )
     def put(self, request, external_id: str):
         serializer = MemberInputSerializer(data=request.data)
@@ -66,7 +74,16 @@ class LedgerPagination(LimitOffsetPagination):
     max_limit = 500
 
 
-@extend_schema(summary="The member's ledger, newest first, with the cause of every entry (`limit` up to 500)")
+@extend_schema(
+    summary="The member's ledger, newest first, with the cause of every entry",
+    description=(
+        "Every change of the member's balance, newest first, paged with `limit` (up to 500) and "
+        "`offset`: its kind (earn, redeem, expire, adjust, reverse, transfer), points, the balance "
+        "after it, and its cause (the event and rule, the staff user and reason, the order, the "
+        "entry it reverses) with the engine's explanation."
+    ),
+    responses={200: LedgerEntrySerializer(many=True), **error_responses(404, why=NO_MEMBER)},
+)
 class MemberLedgerView(BrandApi, generics.ListAPIView):
     serializer_class = LedgerEntrySerializer
     pagination_class = LedgerPagination
@@ -101,6 +118,12 @@ def _adjust(*, member: Member, points: int, reason: str, key: str | None) -> Led
 class MemberAdjustmentView(BrandApi, APIView):
     @extend_schema(
         summary="Add or take points, with a reason (as staff do in the backoffice)",
+        description=(
+            "A positive `points` credits the member, a negative one debits them (down to their "
+            "overdraft limit at most). With an `Idempotency-Key`, sending the same request again "
+            "answers the original 201 and entry and writes nothing; "
+            "the same key for a different adjustment is a 409."
+        ),
         request=AdjustmentInputSerializer,
         parameters=[
             OpenApiParameter(
@@ -108,13 +131,22 @@ class MemberAdjustmentView(BrandApi, APIView):
                 str,
                 OpenApiParameter.HEADER,
                 required=False,
-                description="sending the same key again returns the same entry and writes nothing",
+                description="a key unique to this adjustment: sent again, the same entry is answered and "
+                "nothing is written",
             )
         ],
         responses={
             201: LedgerEntrySerializer,
-            409: OpenApiResponse(ErrorSerializer, description="not enough points, or key reused"),
-            **ERRORS,
+            **error_responses(
+                404,
+                409,
+                why={
+                    **NO_MEMBER,
+                    409: "not enough points, the member is not active, or the key was used for "
+                    "another adjustment",
+                },
+                codes={409: ["insufficient_points", "member_not_active", "idempotency_key_reused"]},
+            ),
         },
     )
     def post(self, request, external_id: str):

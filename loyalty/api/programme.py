@@ -10,18 +10,15 @@ from rest_framework.views import APIView
 
 from core.api.base import BrandApi
 from core.api.errors import ApiError
-from loyalty.api.serializers import ErrorSerializer, RuleSerializer, TierSerializer
+from core.api.schema import error_responses
+from loyalty.api.serializers import RuleSerializer, TierSerializer
 from loyalty.models import EarningRule, Tier
 from loyalty.services.rules import rule_create, rule_delete, rule_update
 from loyalty.services.tiers import tier_create, tier_delete, tier_update
 
-ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="invalid definition: `error.field` names the field"),
-    401: OpenApiResponse(ErrorSerializer, description="missing, unknown or revoked API key"),
-    429: OpenApiResponse(ErrorSerializer, description="over the key's rate limit"),
-}
-NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="no such rule or tier")}
-IN_USE = {409: OpenApiResponse(ErrorSerializer, description="still in use: cannot be deleted")}
+INVALID = {400: "invalid definition, nothing written: `error.field` names the field"}
+NO_RULE = {404: "no earning rule with this id"}
+NO_TIER = {404: "no tier with this code"}
 
 
 def body_object(request: Request) -> dict:
@@ -57,13 +54,26 @@ def _tier_or_404(code: str) -> Tier:
 
 class RuleListView(BrandApi, APIView):
     @extend_schema(
-        summary="Every earning rule, in the order they run", responses={200: RuleSerializer(many=True)}
+        summary="Every earning rule, in the order they run",
+        description=(
+            "The programme's earning rules, by `priority` then id: the order the engine applies "
+            "them to an event of their `event_type`."
+        ),
+        responses={200: RuleSerializer(many=True)},
     )
     def get(self, request):
         return Response(RuleSerializer(EarningRule.objects.order_by("priority", "id"), many=True).data)
 
     @extend_schema(
-        summary="Create an earning rule", request=RuleSerializer, responses={201: RuleSerializer, **ERRORS}
+        summary="Create an earning rule",
+        description=(
+            "A rule awards points for events of its `event_type` that meet all its `conditions` "
+            "(and, with `item_conditions`, for the items that meet them), as its `award_type` says. "
+            "It is checked as the backoffice checks it: an unknown condition field, an operator that "
+            "does not apply to it, a value of the wrong type are a 400 naming the condition."
+        ),
+        request=RuleSerializer,
+        responses={201: RuleSerializer, **error_responses(400, why=INVALID)},
     )
     def post(self, request):
         rule = rule_create(data=rule_body(request))
@@ -71,14 +81,22 @@ class RuleListView(BrandApi, APIView):
 
 
 class RuleDetailView(BrandApi, APIView):
-    @extend_schema(summary="One earning rule", responses={200: RuleSerializer, **NOT_FOUND})
+    @extend_schema(
+        summary="One earning rule",
+        description="The earning rule with this id, with its budget used so far.",
+        responses={200: RuleSerializer, **error_responses(404, why=NO_RULE)},
+    )
     def get(self, request, rule_id: int):
         return Response(RuleSerializer(_rule_or_404(rule_id)).data)
 
     @extend_schema(
         summary="Change an earning rule (the fields given)",
+        description=(
+            "Sets the fields given, the others keep their value; the rule as changed is checked as "
+            "a new one is. Events already recorded keep the points they earned."
+        ),
         request=RuleSerializer,
-        responses={200: RuleSerializer, **ERRORS, **NOT_FOUND},
+        responses={200: RuleSerializer, **error_responses(400, 404, why={**INVALID, **NO_RULE})},
     )
     def put(self, request, rule_id: int):
         rule = _rule_or_404(rule_id)
@@ -87,10 +105,14 @@ class RuleDetailView(BrandApi, APIView):
 
     @extend_schema(
         summary="Delete an earning rule; one that already gave points is deactivated instead",
+        description=(
+            "A rule that never gave points is deleted (204). One that did is kept, inactive, so "
+            "that the ledger entries it wrote still say why (200, with the rule)."
+        ),
         responses={
             204: OpenApiResponse(description="deleted"),
             200: OpenApiResponse(RuleSerializer, description="deactivated: its ledger entries point at it"),
-            **NOT_FOUND,
+            **error_responses(404, why=NO_RULE),
         },
     )
     def delete(self, request, rule_id: int):
@@ -103,32 +125,61 @@ class RuleDetailView(BrandApi, APIView):
 
 
 class TierListView(BrandApi, APIView):
-    @extend_schema(summary="Every tier, by threshold", responses={200: TierSerializer(many=True)})
+    @extend_schema(
+        summary="Every tier, by threshold",
+        description="The programme's tiers, lowest threshold first, with what each one gives.",
+        responses={200: TierSerializer(many=True)},
+    )
     def get(self, request):
         return Response(TierSerializer(Tier.objects.order_by("threshold"), many=True).data)
 
-    @extend_schema(summary="Create a tier", request=TierSerializer, responses={201: TierSerializer, **ERRORS})
+    @extend_schema(
+        summary="Create a tier",
+        description=(
+            "A tier is reached when the member's qualifying amount (the programme's tier metric "
+            "over its window) reaches its `threshold`; checked as the backoffice checks it."
+        ),
+        request=TierSerializer,
+        responses={201: TierSerializer, **error_responses(400, why=INVALID)},
+    )
     def post(self, request):
         tier = tier_create(data=body_object(request))
         return Response(TierSerializer(tier).data, status=status.HTTP_201_CREATED)
 
 
 class TierDetailView(BrandApi, APIView):
-    @extend_schema(summary="One tier", responses={200: TierSerializer, **NOT_FOUND})
+    @extend_schema(
+        summary="One tier",
+        description="The tier with this code.",
+        responses={200: TierSerializer, **error_responses(404, why=NO_TIER)},
+    )
     def get(self, request, code: str):
         return Response(TierSerializer(_tier_or_404(code)).data)
 
     @extend_schema(
         summary="Change a tier (the fields given)",
+        description=(
+            "Sets the fields given, the others keep their value; the tier as changed is checked as "
+            "a new one is."
+        ),
         request=TierSerializer,
-        responses={200: TierSerializer, **ERRORS, **NOT_FOUND},
+        responses={200: TierSerializer, **error_responses(400, 404, why={**INVALID, **NO_TIER})},
     )
     def put(self, request, code: str):
         tier = _tier_or_404(code)
         tier = tier_update(tier=tier, data=body_object(request))
         return Response(TierSerializer(tier).data, status=status.HTTP_200_OK)
 
-    @extend_schema(summary="Delete a tier nobody holds", responses={204: None, **NOT_FOUND, **IN_USE})
+    @extend_schema(
+        summary="Delete a tier nobody holds",
+        description="A tier that members hold, or have as a floor, cannot be deleted (409).",
+        responses={
+            204: OpenApiResponse(description="deleted"),
+            **error_responses(
+                404, 409, why={**NO_TIER, 409: "members hold this tier or have it as a floor: not deleted"}
+            ),
+        },
+    )
     def delete(self, request, code: str):
         tier_delete(tier=_tier_or_404(code))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -7,10 +7,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from core.api.schema import ErrorSerializer
+from loyalty import engine
 from loyalty.api.parsing import BATCH_MAX, OCCURRED_AT_FORMAT, aware_datetime_parse
 from loyalty.models import Consent, EarningRule, LedgerEntry, Member, Tier
 from loyalty.services.events import IDEMPOTENCY_KEY_MAX
 from loyalty.services.members import MEMBER_FIELDS
+
+__all__ = ["ErrorSerializer"]  # the one error shape (core.api.schema), for the views that name it
 
 
 class StrictSerializer(serializers.Serializer):
@@ -40,6 +44,78 @@ class AwareDateTimeField(serializers.DateTimeField):
         if parsed is None:
             self.fail("format")
         return parsed
+
+
+# --- what the engine reads, documented from its own definitions (loyalty.engine) -------------------
+def _fields_text(fields: dict[str, str]) -> str:
+    return "; ".join(f"`{name}`: {', '.join(engine._OPS_BY_KIND[kind])}" for name, kind in fields.items())
+
+
+ITEM_SCHEMA = {
+    "type": "object",
+    "description": "one line of a purchase; other keys are kept and can be matched by item conditions",
+    "properties": {
+        "sku": {"type": "string", "description": "the product's reference"},
+        "category": {"type": "string", "description": "the product's category"},
+        "quantity": {"type": ["number", "string"], "description": "units bought (default 1)"},
+        "unit_price": {"type": ["number", "string"], "description": "price of one unit, in `currency`"},
+    },
+}
+assert set(ITEM_SCHEMA["properties"]) == set(engine.ITEM_FIELDS)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": True,
+        "description": "the event's data, read by the rules' `attributes.<name>` conditions (trip zones, "
+        "store, channel...); a name ending in `_at` or `_date` (and `start`, `end`, `date`) is a date",
+        "properties": {
+            "amount": {
+                "type": ["number", "string"],
+                "description": "what the member spent, 0 or more, such as 12.50 (text: digits and a dot)",
+            },
+            "currency": {"type": "string", "description": "ISO 4217, the programme's (default)"},
+            "items": {"type": "array", "maxItems": engine.MAX_ITEMS, "items": ITEM_SCHEMA},
+            "original_event": {"type": "string", "description": "a `refund`: the event it refunds"},
+        },
+    }
+)
+class EventAttributesField(serializers.DictField):
+    pass
+
+
+def _conditions_schema(*, item: bool) -> dict:
+    fields = engine.ITEM_FIELDS if item else engine.EVENT_FIELDS
+    more = "another key of the item" if item else "`attributes.<name>` (any operator)"
+    what = "an item must meet (all), for per-item awards" if item else "the event must meet (all)"
+    condition = {
+        "type": "object",
+        "required": ["field", "op", "value"],
+        "properties": {
+            "field": {
+                "type": "string",
+                "examples": list(fields),
+                "description": f"what is compared, with its operators: {_fields_text(fields)}; or {more}",
+            },
+            "op": {"type": "string", "enum": list(engine.OPERATORS)},
+            "value": {
+                "description": "what it is compared with: a list for `in`/`not_in`, `[low, high]` "
+                f"for `between`; weekdays are {', '.join(engine.WEEKDAYS)}; times HH:MM[:SS]"
+            },
+        },
+    }
+    return {"type": "array", "items": condition, "description": f"conditions {what}"}
+
+
+@extend_schema_field(_conditions_schema(item=False))
+class ConditionsField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field(_conditions_schema(item=True))
+class ItemConditionsField(serializers.JSONField):
+    pass
 
 
 # --- members ---------------------------------------------------------------------------------------
@@ -184,9 +260,7 @@ class EventInputSerializer(StrictSerializer):
     member = serializers.CharField(max_length=64, help_text="the member's external id")
     type = serializers.CharField(max_length=64, help_text="an event type of the brand: purchase, trip...")
     occurred_at = AwareDateTimeField(help_text="ISO 8601 with a UTC offset")
-    attributes = serializers.DictField(
-        required=False, default=dict, help_text="the event's data: amount, currency, items, zones..."
-    )
+    attributes = EventAttributesField(required=False, default=dict)
 
 
 class BatchEventInputSerializer(EventInputSerializer):
@@ -255,9 +329,15 @@ class BatchResultSerializer(serializers.Serializer):
 
 # --- programme as code -----------------------------------------------------------------------------
 class RuleSerializer(serializers.ModelSerializer):
+    """An earning rule; `award_type` says how it awards (see `loyalty/engine.py`)."""
+
+    conditions = ConditionsField(required=False)
+    item_conditions = ItemConditionsField(required=False)
+
     class Meta:
         model = EarningRule
         fields = "__all__"
+        extra_kwargs = {"award_type": {"help_text": "how the rule awards points (`loyalty/engine.py`)"}}
         read_only_fields = ["id", "budget_used", "created_at", "updated_at"]
 
 
@@ -266,16 +346,3 @@ class TierSerializer(serializers.ModelSerializer):
         model = Tier
         fields = "__all__"
         read_only_fields = ["id", "created_at"]
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    field = serializers.CharField(allow_null=True, help_text="the field or header at fault")
-    message = serializers.CharField()
-    code = serializers.CharField()
-    details = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()), required=False
-    )
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorDetailSerializer()
