@@ -14,6 +14,10 @@ Semantics, in the order the engine applies them:
 - A missing attribute fails every condition on it. Time fields (`local_time`, `weekday`, `date`)
   are read in the brand's timezone; a `local_time` window `between ["22:00", "02:00"]` crosses
   midnight and includes its start, not its end.
+- `between` includes both bounds, except a time window (its start, not its end); the optional
+  `"inclusive": [low, high]` (two booleans) says it for each bound: `amount` "over 1,000 up to
+  5,000" is `between [1000, 5000]` with `"inclusive": [false, true]`. `gt`/`gte`/`lt`/`lte`
+  are the one-sided thresholds ("over 1,000" is `gt 1000`).
 - Awards: `fixed` points; `per_amount`: `points_per_unit` per currency unit of the event's
   amount (or, with item conditions, of the matching items' quantity x unit price); `per_item`:
   `points` per matching item unit; `multiplier`: multiplies what the earlier rules gave the same
@@ -69,6 +73,7 @@ MAX_ITEMS = 1000
 DATE_ATTRIBUTE = re.compile(r"^(start|end|date|.+_at|.+_date)$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
+_CONDITION_KEYS = frozenset({"field", "op", "value"})
 _ROUNDING = {"down": ROUND_FLOOR, "up": ROUND_CEILING, "nearest": ROUND_HALF_UP}
 _MISSING = object()
 
@@ -99,8 +104,14 @@ def conditions_problems(conditions: Any, *, item: bool = False) -> list[str]:
     problems = []
     for index, condition in enumerate(conditions):
         where = f"[{index}]"
-        if not isinstance(condition, dict) or set(condition) != {"field", "op", "value"}:
-            problems.append(f'{where}: needs exactly the keys "field", "op" and "value"')
+        if (
+            not isinstance(condition, dict)
+            or not _CONDITION_KEYS <= set(condition)
+            or set(condition) - _CONDITION_KEYS - {"inclusive"}
+        ):
+            problems.append(
+                f'{where}: needs exactly the keys "field", "op" and "value" ("inclusive" too, with between)'
+            )
             continue
         kind = condition_kind(condition["field"], item=item)
         if kind is None:
@@ -114,11 +125,29 @@ def conditions_problems(conditions: Any, *, item: bool = False) -> list[str]:
                 f"(use {', '.join(_OPS_BY_KIND[kind])})"
             )
             continue
+        if "inclusive" in condition and op != "between":
+            problems.append(f"{where}.inclusive: only 'between' has bounds to include or exclude")
+            continue
         try:
-            _value_compile(kind, op, condition["value"])
+            inclusive = _inclusive(kind, condition.get("inclusive", _MISSING))
+        except ValueError as error:
+            problems.append(f"{where}.inclusive: {error}")
+            continue
+        try:
+            _value_compile(kind, op, condition["value"], inclusive)
         except ValueError as error:
             problems.append(f"{where}.value: {error}")
     return problems
+
+
+def _inclusive(kind: str, given: Any) -> tuple[bool, bool]:
+    """Whether a `between`'s low and high bounds hold, as given or by default: both, except a time
+    window, which includes its start and not its end."""
+    if given is _MISSING:
+        return (True, kind != "time")
+    if not isinstance(given, list) or len(given) != 2 or not all(isinstance(one, bool) for one in given):
+        raise ValueError("must be two booleans [low included, high included], such as [false, true]")
+    return (given[0], given[1])
 
 
 def _scalar(kind: str, value: Any) -> Any:
@@ -153,8 +182,9 @@ def _scalar(kind: str, value: Any) -> Any:
     return value  # "value": any JSON scalar
 
 
-def _value_compile(kind: str, op: str, value: Any) -> Any:
-    """The condition's value, checked and converted for fast evaluation."""
+def _value_compile(kind: str, op: str, value: Any, inclusive: tuple[bool, bool]) -> Any:
+    """The condition's value, checked and converted for fast evaluation (a `between`: low, high,
+    and whether each is included)."""
     if op in ("in", "not_in"):
         if not isinstance(value, list) or not value:
             raise ValueError(f"'{op}' needs a non-empty list")
@@ -168,7 +198,9 @@ def _value_compile(kind: str, op: str, value: Any) -> Any:
                 raise ValueError("a time window needs two different times")
         elif low > high:
             raise ValueError("'between' needs the lower value first")
-        return (low, high)
+        elif low == high and inclusive != (True, True):
+            raise ValueError("equal bounds hold only when both are included")
+        return (low, high, *inclusive)
     if op in ("gt", "gte", "lt", "lte") and kind == "value":
         return _scalar("number", value)
     return _scalar(kind, value)
@@ -361,6 +393,7 @@ class Condition:
     value: Any  # as written, for explanations
     kind: str
     compiled: Any
+    inclusive: tuple[bool, bool] | None = None  # a `between`'s bounds: whether each holds
 
 
 @dataclass(frozen=True)
@@ -390,8 +423,10 @@ def conditions_compile(conditions: list | None, *, item: bool = False, owner: st
         kind = condition_kind(condition["field"], item=item)
         if kind is None:
             raise ValueError(f"{owner}: unknown field {condition['field']!r}")
-        compiled = _value_compile(kind, condition["op"], condition["value"])
-        parsed.append(Condition(condition["field"], condition["op"], condition["value"], kind, compiled))
+        op = condition["op"]
+        inclusive = _inclusive(kind, condition.get("inclusive", _MISSING)) if op == "between" else None
+        compiled = _value_compile(kind, op, condition["value"], inclusive or (True, True))
+        parsed.append(Condition(condition["field"], op, condition["value"], kind, compiled, inclusive))
     return tuple(parsed)
 
 
@@ -426,12 +461,12 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
         return actual < expected
     if op == "lte":
         return actual <= expected
-    low, high = expected
+    low, high, low_included, high_included = expected
+    above = actual > low or (low_included and actual == low)
+    below = actual < high or (high_included and actual == high)
     if isinstance(low, time) and low > high:  # a window crossing midnight
-        return actual >= low or actual < high
-    if isinstance(low, time):
-        return low <= actual < high
-    return low <= actual <= high
+        return above or below
+    return above and below
 
 
 def _holds(condition: Condition, actual: Any) -> bool:
@@ -509,7 +544,7 @@ def _jsonable(value: Any) -> Any:
         text = format(value, "f")  # never exponents: 300, not 3E+2
         return text.rstrip("0").rstrip(".") if "." in text else text
     if isinstance(value, (time, date)):
-        return value.isoformat(timespec="minutes") if isinstance(value, time) else value.isoformat()
+        return value.isoformat()  # a time with its seconds (and their fraction, if any): as compared
     if isinstance(value, tuple):
         return [_jsonable(one) for one in value]
     return value
@@ -526,15 +561,10 @@ def _conditions_check(
         else:
             actual = _event_value(condition.field, event, member)
             holds = _holds(condition, actual)
-        checked.append(
-            {
-                "field": condition.field,
-                "op": condition.op,
-                "value": condition.value,
-                "actual": _jsonable(actual),
-                "holds": holds,
-            }
-        )
+        line = {"field": condition.field, "op": condition.op, "value": condition.value}
+        if condition.inclusive is not None:
+            line["inclusive"] = list(condition.inclusive)
+        checked.append({**line, "actual": _jsonable(actual), "holds": holds})
         if not holds:
             return False, checked
     return True, checked

@@ -38,7 +38,11 @@ CONDITIONS_HELP = (
     + ", attributes.<name>. Operators: "
     + ", ".join(OPERATORS)
     + '. Example: [{"field": "attributes.zone_to", "op": "equals", "value": 1}, '
-    '{"field": "local_time", "op": "between", "value": ["18:00", "22:00"]}]'
+    '{"field": "local_time", "op": "between", "value": ["18:00", "22:00"]}]. '
+    "A between includes both bounds (a time window: its start, not its end); "
+    '"inclusive": [low, high] says it per bound: over 1,000 up to 5,000 EUR is '
+    '{"field": "amount", "op": "between", "value": [1000, 5000], "inclusive": [false, true]}; '
+    "over 1,000 alone is gt 1000."
 )
 ITEM_CONDITIONS_HELP = (
     "Conditions an item of the event must meet (fields: "
@@ -74,8 +78,8 @@ class SimulatorForm(forms.Form):
     event_type = forms.ChoiceField(label="Event type")
     occurred_at = forms.DateTimeField(
         label="When",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="in the brand's timezone",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
+        help_text="in the brand's timezone, to the second",
     )
     attributes = BackofficeJSONField(
         required=False,

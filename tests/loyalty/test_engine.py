@@ -174,17 +174,17 @@ def test_local_time_window_across_midnight(at, holds):
     ("at", "local", "holds"),
     [
         # 28 March 2026, Paris is UTC+1: 20:30Z is 21:30, inside 18:00-22:00.
-        (utc(2026, 3, 28, 20, 30), "21:30", True),
+        (utc(2026, 3, 28, 20, 30), "21:30:00", True),
         # 29 March 2026, the clocks went forward at 02:00 (UTC+2): the same 20:30Z is 22:30, outside.
-        (utc(2026, 3, 29, 20, 30), "22:30", False),
-        (utc(2026, 3, 29, 16, 0), "18:00", True),
-        (utc(2026, 3, 29, 15, 59), "17:59", False),
+        (utc(2026, 3, 29, 20, 30), "22:30:00", False),
+        (utc(2026, 3, 29, 16, 0), "18:00:00", True),
+        (utc(2026, 3, 29, 15, 59), "17:59:00", False),
         # 25 October 2026, back to UTC+1 at 03:00: 16:30Z is 17:30, outside; 17:00Z is 18:00, inside.
-        (utc(2026, 10, 24, 16, 30), "18:30", True),
-        (utc(2026, 10, 25, 16, 30), "17:30", False),
-        (utc(2026, 10, 25, 17, 0), "18:00", True),
-        (utc(2026, 10, 25, 20, 59), "21:59", True),
-        (utc(2026, 10, 25, 21, 0), "22:00", False),
+        (utc(2026, 10, 24, 16, 30), "18:30:00", True),
+        (utc(2026, 10, 25, 16, 30), "17:30:00", False),
+        (utc(2026, 10, 25, 17, 0), "18:00:00", True),
+        (utc(2026, 10, 25, 20, 59), "21:59:00", True),
+        (utc(2026, 10, 25, 21, 0), "22:00:00", False),
     ],
 )
 def test_happy_hour_follows_daylight_saving_in_the_brand_timezone(at, local, holds):
@@ -198,14 +198,14 @@ def test_happy_hour_follows_daylight_saving_in_the_brand_timezone(at, local, hol
     ("at", "local", "holds"),
     [
         # The night the clocks go forward (29 March 2026): 02:00-03:00 does not exist.
-        (utc(2026, 3, 28, 21, 0), "22:00", True),
-        (utc(2026, 3, 29, 0, 59), "01:59", True),
-        (utc(2026, 3, 29, 1, 0), "03:00", False),  # one minute later by the clock on the wall
+        (utc(2026, 3, 28, 21, 0), "22:00:00", True),
+        (utc(2026, 3, 29, 0, 59), "01:59:00", True),
+        (utc(2026, 3, 29, 1, 0), "03:00:00", False),  # one minute later by the clock on the wall
         # The night they go back (25 October 2026): 02:00-03:00 happens twice, both outside.
-        (utc(2026, 10, 24, 23, 59), "01:59", True),
-        (utc(2026, 10, 25, 0, 0), "02:00", False),
-        (utc(2026, 10, 25, 1, 0), "02:00", False),
-        (utc(2026, 10, 25, 1, 30), "02:30", False),
+        (utc(2026, 10, 24, 23, 59), "01:59:00", True),
+        (utc(2026, 10, 25, 0, 0), "02:00:00", False),
+        (utc(2026, 10, 25, 1, 0), "02:00:00", False),
+        (utc(2026, 10, 25, 1, 30), "02:30:00", False),
     ],
 )
 def test_window_across_midnight_on_daylight_saving_nights(at, local, holds):
@@ -511,3 +511,90 @@ def test_item_condition_fields():
     assert conditions_problems([cond("quantity", "contains", 1)], item=True)[0].startswith(
         "[0].op: 'contains' does not apply to quantity"
     )
+
+
+# --- bounds of `between` ----------------------------------------------------------------------------
+
+
+def between(field, low, high, inclusive=None) -> dict:
+    condition = cond(field, "between", [low, high])
+    return condition if inclusive is None else {**condition, "inclusive": inclusive}
+
+
+@pytest.mark.parametrize(
+    ("condition", "amount", "holds"),
+    [
+        (between("amount", 1000, 5000), "1000", True),  # both bounds included by default
+        (between("amount", 1000, 5000), "5000", True),
+        (between("amount", 1000, 5000, [False, True]), "1000", False),  # "over 1,000"
+        (between("amount", 1000, 5000, [False, True]), "1000.01", True),
+        (between("amount", 1000, 5000, [False, True]), "5000", True),
+        (between("amount", 1000, 5000, [True, False]), "5000", False),
+        (between("amount", 1000, 5000, [True, False]), "4999.99", True),
+        (between("attributes.amount", 1000, 5000, [False, False]), "1000", False),
+        (between("date", "2026-05-01", "2026-05-04", [True, False]), "", False),  # the event is on the 4th
+        (between("date", "2026-05-01", "2026-05-04"), "", True),
+    ],
+)
+def test_between_includes_or_excludes_each_bound(condition, amount, holds):
+    attributes = {"amount": amount} if amount else {}
+    result = evaluate([rule(1, conditions=[condition])], at=paris(2026, 5, 4, 12), attributes=attributes)
+    assert result.points == (10 if holds else 0)
+    checked = result.trace[0]["conditions"][0]
+    assert checked["inclusive"] == condition.get("inclusive", [True, True])  # traced, default included
+
+
+@pytest.mark.parametrize(
+    ("inclusive", "at", "holds"),
+    [
+        (None, paris(2026, 5, 4, 22, 0), False),  # a window's end is excluded by default
+        (None, paris(2026, 5, 4, 21, 59, 59), True),
+        ([True, True], paris(2026, 5, 4, 22, 0), True),
+        ([False, False], paris(2026, 5, 4, 18, 0), False),
+        ([False, False], paris(2026, 5, 4, 18, 0, 1), True),
+    ],
+)
+def test_time_window_bounds(inclusive, at, holds):
+    window = between("local_time", "18:00", "22:00", inclusive)
+    result = evaluate([rule(1, conditions=[window])], at=at)
+    assert result.points == (10 if holds else 0)
+    assert result.trace[0]["conditions"][0]["inclusive"] == (inclusive or [True, False])
+
+
+def test_window_across_midnight_with_its_end_included():
+    night = between("local_time", "22:00", "02:00", [False, True])
+    assert evaluate([rule(1, conditions=[night])], at=paris(2026, 5, 4, 22, 0)).points == 0
+    assert evaluate([rule(1, conditions=[night])], at=paris(2026, 5, 4, 23, 0)).points == 10
+    assert evaluate([rule(1, conditions=[night])], at=paris(2026, 5, 5, 2, 0)).points == 10
+    assert evaluate([rule(1, conditions=[night])], at=paris(2026, 5, 5, 2, 0, 1)).points == 0
+
+
+def test_the_trace_shows_the_time_compared_with_its_seconds():
+    window = [cond("local_time", "between", ["22:00", "23:00"])]
+    result = evaluate([rule(1, conditions=window)], at=paris(2026, 5, 4, 21, 59, 59))
+    assert result.trace[0]["conditions"][0]["actual"] == "21:59:59"
+    assert result.trace[0]["reason"] == "condition on local_time does not hold"
+    late = evaluate([rule(1, conditions=window)], at=paris(2026, 5, 4, 21, 59, 59, 500000))
+    assert late.trace[0]["conditions"][0]["actual"] == "21:59:59.500000"  # as compared, no less
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        (
+            {**cond("amount", "gt", 1000), "inclusive": [False, True]},
+            "[0].inclusive: only 'between' has bounds to include or exclude",
+        ),
+        (between("amount", 1, 5, [False]), "[0].inclusive: must be two booleans"),
+        (between("amount", 1, 5, ["no", True]), "[0].inclusive: must be two booleans"),
+        (between("amount", 1, 5, "exclusive"), "[0].inclusive: must be two booleans"),
+        (between("amount", 5, 5, [True, False]), "[0].value: equal bounds hold only when both are included"),
+        ({**between("amount", 1, 5), "inclusivity": True}, '[0]: needs exactly the keys "field"'),
+    ],
+)
+def test_inclusive_problems_name_the_key(condition, message):
+    problems = conditions_problems([condition])
+    assert len(problems) == 1
+    assert problems[0].startswith(message), problems
+    assert conditions_problems([between("amount", 5, 5)]) == []  # [5, 5] with both included: exactly 5
+

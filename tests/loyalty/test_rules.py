@@ -112,6 +112,16 @@ def test_values_from_json_are_converted(brand):
             "points_per_unit",
             "only a per-amount award uses points per currency unit",
         ),
+        (
+            {"conditions": [{"field": "amount", "op": "gte", "value": 1000, "inclusive": [False, True]}]},
+            "conditions",
+            "conditions[0].inclusive: only 'between' has bounds to include or exclude",
+        ),
+        (
+            {"conditions": [{"field": "amount", "op": "between", "value": [1, 2], "inclusive": "open"}]},
+            "conditions",
+            "conditions[0].inclusive: must be two booleans [low included, high included]",
+        ),
         ({"budget_used": 0}, "budget_used", "is kept by the engine"),
         ({"colour": "red"}, "colour", "is not a rule field"),
         ({"active_from": "next monday"}, "active_from", "“next monday” value has an invalid format."),
@@ -223,3 +233,4 @@ def test_delete_deactivates_a_rule_that_gave_points(brand):
         )
     )
     assert again["points_awarded"] == 0
+

@@ -70,8 +70,12 @@ def test_rule_page_simulates_the_rule_before_it_goes_live_and_writes_nothing(bac
     assert response.status_code == 200
     content = page(response)
     assert "200 points for rider" in content
-    assert "local_time between ['18:00', '22:00']: 19:30" in content  # why, in short
-    assert '"local_time"' in content and '"actual": "19:30"' in content  # and in full
+    # Why, in short: the condition, its bounds, the value compared (to the second) and the outcome.
+    assert (
+        "local_time between ['18:00', '22:00'] (low bound included, high bound excluded): 19:30:00 (holds)"
+        in content
+    )
+    assert '"local_time"' in content and '"actual": "19:30:00"' in content  # and in full
     assert written() == before
     rule.refresh_from_db()
     assert (rule.is_active, rule.updated_at, rule.name) == (False, updated_at, HAPPY_HOUR_TRIP["name"])
@@ -82,6 +86,33 @@ def test_rule_page_simulates_the_rule_before_it_goes_live_and_writes_nothing(bac
     assert "0 points for rider" in content
     assert "condition on local_time does not hold" in content
     assert written() == before
+
+
+def test_simulator_takes_seconds_and_the_trace_shows_the_time_compared(backoffice):
+    rule = rule_create(data=HAPPY_HOUR_TRIP)
+    member_upsert(external_id="rider", data={})
+    shown = page(backoffice.get(f"{RULES}simulate/"))
+    assert 'step="1"' in shown  # the time field takes seconds
+    until_22_included = {**HAPPY_HOUR_TRIP["conditions"][2], "inclusive": [True, True]}
+    late = rule_create(data={**HAPPY_HOUR_TRIP, "name": "Late", "conditions": [until_22_included]})
+    response = backoffice.post(
+        f"{RULES}simulate/",
+        {
+            "sim-member": "rider",
+            "sim-event_type": "trip",
+            "sim-occurred_at": "2026-05-04T21:59:59",
+            "sim-attributes": '{"zone_from": 2, "zone_to": 1}',
+        },
+    )
+    content = page(response)
+    assert f"{late.points} points for rider" in content
+    # The rules considered, each with its conditions and the value compared, to the second.
+    assert "attributes.zone_from in [3, 4]: 2 (does not hold)" in content
+    assert (
+        "local_time between ['18:00', '22:00'] (low bound included, high bound included): 21:59:59 (holds)"
+        in content
+    )
+    assert rule.name in content
 
 
 def _rule_fields(rule_data: dict, **changes: str) -> dict:
