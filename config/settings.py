@@ -338,13 +338,14 @@ SPECTACULAR_SETTINGS = {
         "[Getting started](/api/v1/docs/getting-started) (an API key, a member, an event, the balance, "
         "a rule); the same in [ReDoc](/api/v1/docs/redoc/).\n\n"
         "**Authentication**: every request sends `Authorization: Api-Key <key>`.\n\n"
-        '**Errors** answer in one JSON shape, `{"error": {"field", "message", "code", '
-        '"details"}}`: `field` names the field or header at fault, `code` is stable for programs; '
+        "**Errors** answer in one JSON shape, `{\"error\": {\"field\", \"message\", \"code\", "
+        "\"details\"}}`: `field` names the field or header at fault, `code` is stable for programs; "
         "each operation lists its error statuses and codes.\n\n"
         "**Retries**: an operation that takes an `Idempotency-Key` header (events, adjustments, "
-        "redemptions) writes once per key. Sending the same key again answers the original body "
-        "(an event's says `replayed: true`); the same key with a different request is a 409. In a "
-        "batch each event's `id` is its key and each result says `replayed`."
+        "redemptions) writes once per key. Sending the same key again answers the original status "
+        "and body, with the header `Idempotent-Replayed: true` (an event's body also says "
+        "`replayed: true`); the same key with a different request is a 409. In a batch each event's "
+        "`id` is its key and each result says `replayed`."
     ),
     "VERSION": "1",
     "OAS_VERSION": "3.1.0",

@@ -4,7 +4,7 @@ do the work). Authentication, permission and rate limit are the API's defaults (
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
@@ -19,7 +19,7 @@ from catalog.selectors import (
     orders_with_details,
 )
 from catalog.services import RedeemItem, ShippingAddress, order_place, order_status_set
-from core.api.base import BrandApi, idempotency_key_get
+from core.api.base import BrandApi, idempotency_key_get, replayable_response
 from core.api.schema import error_responses
 from loyalty.api.base import member_or_404
 
@@ -131,13 +131,12 @@ class MemberRedemptionsView(CatalogApiView):
             "(never an overdraft), all or nothing: a gift out of stock, over its limit per member, "
             "reserved to other tiers, or not enough points refuses the whole order (422, `error.code` "
             "says why). Gifts shipped need a `shipping_address`. Sending the same `Idempotency-Key` "
-            "again answers the original order (200); the same key "
+            "again answers the original 201 and order with `Idempotent-Replayed: true`; the same key "
             "with other items is a 409."
         ),
         request=RedemptionRequestSerializer,
         responses={
             201: OrderSerializer,
-            200: OpenApiResponse(OrderSerializer, description="a replay: this key was seen before"),
             **error_responses(
                 400,
                 404,
@@ -170,8 +169,8 @@ class MemberRedemptionsView(CatalogApiView):
             actor=f"api:{request.auth.prefix}",
         )
         order = orders_with_details().get(pk=order.pk)
-        return Response(
-            OrderSerializer(order).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return replayable_response(
+            OrderSerializer(order).data, status_code=status.HTTP_201_CREATED, replayed=not created
         )
 
 

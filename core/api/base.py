@@ -9,6 +9,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.utils.json import strict_constant
 
 from core.api.errors import ApiError
@@ -78,3 +79,12 @@ def idempotency_key_get(request: Request, *, required: bool) -> str | None:
     if not key.isprintable():
         raise ApiError(field=IDEMPOTENCY_HEADER, message="printable ASCII only, no control characters")
     return key
+
+
+def replayable_response(data, *, status_code: int, replayed: bool) -> Response:
+    """The answer to a request that honours an `Idempotency-Key`: a replay answers the original
+    status and body, with `Idempotent-Replayed: true` (the API description says so)."""
+    response = Response(data, status=status_code)
+    if replayed:
+        response[REPLAYED_HEADER] = "true"
+    return response

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.base import IDEMPOTENCY_HEADER, BrandApi, idempotency_key_get
+from core.api.base import IDEMPOTENCY_HEADER, BrandApi, idempotency_key_get, replayable_response
 from core.api.errors import ApiError
 from core.api.schema import error_responses
 from loyalty.api.parsing import BATCH_MAX, BatchJSONParser, batch_parse, event_parse
@@ -70,8 +70,8 @@ class EventView(BrandApi, APIView):
             "programme's earning rules to it: the answer lists the points each beneficiary got "
             "(the member, their sales rep) with the rule and its explanation, and the member's new "
             "balance. A `refund` event with `attributes.original_event` takes back what that event "
-            "earned. Sending the same `Idempotency-Key` again answers the original body with "
-            "`replayed: true` (200), and writes nothing."
+            "earned. Sending the same `Idempotency-Key` again answers the original 201 and body with "
+            "`replayed: true` and the header `Idempotent-Replayed: true`, and writes nothing."
         ),
         request=EventInputSerializer,
         parameters=[
@@ -88,7 +88,6 @@ class EventView(BrandApi, APIView):
         ],
         responses={
             201: EventResultSerializer,
-            200: OpenApiResponse(EventResultSerializer, description="a replay: this key was seen before"),
             **error_responses(404, 409, 422, why=EVENT_WHY, codes=EVENT_CODES),
         },
     )
@@ -99,7 +98,7 @@ class EventView(BrandApi, APIView):
             result = event_record(data=_event_input(fields, key=key))
         except EventError as error:
             raise _api_error(error) from None
-        return Response(result, status=status.HTTP_200_OK if result["replayed"] else status.HTTP_201_CREATED)
+        return replayable_response(result, status_code=status.HTTP_201_CREATED, replayed=result["replayed"])
 
 
 class EventBatchView(BrandApi, APIView):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.db import IntegrityError
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.base import IDEMPOTENCY_HEADER, BrandApi, idempotency_key_get
+from core.api.base import IDEMPOTENCY_HEADER, BrandApi, idempotency_key_get, replayable_response
 from core.api.errors import ApiError
 from core.api.schema import error_responses
 from loyalty.api.base import member_or_404
@@ -92,9 +93,11 @@ class MemberLedgerView(BrandApi, generics.ListAPIView):
         return member_ledger(member=member_or_404(self.kwargs["external_id"]))
 
 
-def _adjust(*, member: Member, points: int, reason: str, key: str | None) -> LedgerEntry:
-    """`points_adjust`, with the API's key namespace; a key reused for another request is a 409."""
+def _adjust(*, member: Member, points: int, reason: str, key: str | None) -> tuple[LedgerEntry, bool]:
+    """`points_adjust`, with the API's key namespace, and whether the entry was there before this
+    request (a replay); a key reused for another request is a 409."""
     ledger_key = f"api-adjust:{key}" if key else None
+    started = timezone.now()
     try:
         entry = points_adjust(
             member_id=member.pk, points=points, reason=reason, staff_user_id=None, idempotency_key=ledger_key
@@ -112,7 +115,7 @@ def _adjust(*, member: Member, points: int, reason: str, key: str | None) -> Led
             status_code=status.HTTP_409_CONFLICT,
             code="idempotency_key_reused",
         )
-    return entry
+    return entry, entry.created_at < started
 
 
 class MemberAdjustmentView(BrandApi, APIView):
@@ -121,7 +124,7 @@ class MemberAdjustmentView(BrandApi, APIView):
         description=(
             "A positive `points` credits the member, a negative one debits them (down to their "
             "overdraft limit at most). With an `Idempotency-Key`, sending the same request again "
-            "answers the original 201 and entry and writes nothing; "
+            "answers the original 201 and entry with `Idempotent-Replayed: true` and writes nothing; "
             "the same key for a different adjustment is a 409."
         ),
         request=AdjustmentInputSerializer,
@@ -156,7 +159,7 @@ class MemberAdjustmentView(BrandApi, APIView):
         serializer.is_valid(raise_exception=True)
         points, reason = serializer.validated_data["points"], serializer.validated_data["reason"]
         try:
-            entry = _adjust(member=member, points=points, reason=reason, key=key)
+            entry, replayed = _adjust(member=member, points=points, reason=reason, key=key)
         except InsufficientPoints as error:
             raise ApiError(field="points", message=str(error), status_code=409, code=error.code) from None
         except MemberNotActive as error:
@@ -165,4 +168,6 @@ class MemberAdjustmentView(BrandApi, APIView):
             ) from None
         except LedgerError as error:
             raise ApiError(field=None, message=str(error), code=error.code) from None
-        return Response(LedgerEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+        return replayable_response(
+            LedgerEntrySerializer(entry).data, status_code=status.HTTP_201_CREATED, replayed=replayed
+        )

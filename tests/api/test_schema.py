@@ -101,3 +101,14 @@ def test_conditions_items_and_awards_come_from_the_engine(schema):
     assert award_enum == list(EarningRule.Award.values)
     event = schemas["EventInput"]["properties"]["attributes"]
     assert set(event["properties"]["items"]["items"]["properties"]) == set(engine.ITEM_FIELDS)
+
+
+def test_replayable_operations_document_the_replay_header(schema):
+    for path, method in [
+        ("/api/v1/events", "post"),
+        ("/api/v1/members/{external_id}/adjustments", "post"),
+        ("/api/v1/members/{external_id}/redemptions", "post"),
+    ]:
+        created = schema["paths"][path][method]["responses"]["201"]
+        assert "Idempotent-Replayed" in created["headers"], path
+    assert "Idempotent-Replayed" in schema["info"]["description"]

@@ -99,7 +99,7 @@ def test_unknown_member_filter_is_404(api_a, catalogue):
     assert error_of(api_a.get("/api/v1/gifts?member=NOBODY"), 404)["field"] == "external_id"
 
 
-def test_redemption_201_then_replay_200_then_listed(api_a, catalogue):
+def test_redemption_201_then_replay_201_then_listed(api_a, catalogue):
     member_make("M-1", points=1000)
     body = {"items": [{"gift_id": catalogue["cheap"].pk, "quantity": 2}], "shipping_address": ADDRESS}
 
@@ -107,7 +107,8 @@ def test_redemption_201_then_replay_200_then_listed(api_a, catalogue):
     again = api_a.post(REDEEM.format("M-1"), body, headers={"Idempotency-Key": "erp-1"})
 
     assert first.status_code == 201, first.content
-    assert again.status_code == 200
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
     order = first.json()
     assert again.json()["id"] == order["id"]
     assert order["status"] == "placed" and order["total_points"] == 200 and order["member_balance"] == 800

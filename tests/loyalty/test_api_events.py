@@ -95,8 +95,9 @@ def test_the_same_key_again_gives_the_same_answer_and_writes_nothing(api_a, prog
     connection.set_tenant(api_a.brand)
     before = _written()
     again = api_a.post("/api/v1/events", PURCHASE, headers={"Idempotency-Key": "order-2"})
-    assert (first.status_code, again.status_code) == (201, 200)
+    assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == {**first.json(), "replayed": True}
+    assert "Idempotent-Replayed" not in first and again["Idempotent-Replayed"] == "true"
     connection.set_tenant(api_a.brand)
     assert _written() == before
     # The same key for another event is a conflict, not a silent replay.
@@ -254,13 +255,13 @@ def test_the_same_event_sent_20_times_concurrently_earns_once(fresh_brand):
     member = Member.objects.create(external_id="E-1", joined_at=timezone.now())
     api = ApiClient(brand=fresh_brand, key=key_make(fresh_brand))
     barrier = threading.Barrier(20)
-    statuses: list[int] = []
+    answers: list[tuple[int, str | None]] = []
 
     def send() -> None:
         try:
             barrier.wait()
             response = api.post("/api/v1/events", PURCHASE, headers={"Idempotency-Key": "same-order"})
-            statuses.append(response.status_code)
+            answers.append((response.status_code, response.get("Idempotent-Replayed")))
         finally:
             connection.close()
 
@@ -269,7 +270,7 @@ def test_the_same_event_sent_20_times_concurrently_earns_once(fresh_brand):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(statuses) == [200] * 19 + [201]
+    assert sorted(answers, key=lambda answer: answer[1] or "") == [(201, None)] + [(201, "true")] * 19
     connection.set_tenant(fresh_brand)
     member.refresh_from_db()
     assert member.balance == 42 == ledger_sum(member_id=member.pk)

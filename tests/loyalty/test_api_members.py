@@ -198,6 +198,7 @@ def test_adjustment_with_the_same_key_writes_once(api_a, in_a):
     again = api_a.post("/api/v1/members/C-5/adjustments", {"points": 5, "reason": "promo"}, headers=headers)
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
+    assert "Idempotent-Replayed" not in first and again["Idempotent-Replayed"] == "true"
     connection.set_tenant(in_a)
     assert LedgerEntry.objects.filter(member=member).count() == 2
     # The same key for another adjustment is refused, not silently answered with the first one.
