@@ -14,6 +14,9 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from loyalty.models import LedgerEntry
+from loyalty.services.ledger import EntryCause, Sql, entries_insert_select, entry_values
+
 BATCH_MEMBERS = 5_000
 
 DUE_MEMBERS = """
@@ -29,7 +32,23 @@ BATCH_SETTINGS = "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'"
 
 LOCK_MEMBERS = "SELECT id FROM loyalty_member WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE"
 
-EXPIRE = """
+# One `expire` entry per member, built by the ledger's entry builder from each row of `members`.
+_ENTRIES_SQL, _ENTRIES_PARAMS = entries_insert_select(
+    entry_values(
+        member_id=Sql("id"),
+        kind=LedgerEntry.Kind.EXPIRE,
+        points=Sql("-points"),
+        balance_after=Sql("balance"),
+        at=Sql("%(at)s"),
+        cause=EntryCause(
+            source="expiry",
+            explanation=Sql("jsonb_build_object('why', 'points past their expiry date', 'lots', lots)"),
+        ),
+    ),
+    source="members",
+)
+
+EXPIRE = f"""
     WITH due AS (
         SELECT id, member_id, remaining FROM loyalty_pointlot
         WHERE member_id = ANY(%(ids)s) AND remaining > 0 AND expires_at <= %(at)s
@@ -45,14 +64,7 @@ EXPIRE = """
         WHERE m.id = p.member_id
         RETURNING m.id, m.balance, p.points, p.lots
     ),
-    entries AS (
-        INSERT INTO loyalty_ledgerentry
-            (member_id, kind, points, balance_after, created_at, reason, source, explanation)
-        SELECT id, 'expire', -points, balance, %(at)s, '', 'expiry',
-               jsonb_build_object('why', 'points past their expiry date', 'lots', lots)
-        FROM members
-        RETURNING id, member_id, points
-    ),
+    entries AS ({_ENTRIES_SQL} RETURNING id, member_id, points),
     consumed AS (
         INSERT INTO loyalty_lotconsumption (entry_id, lot_id, points)
         SELECT e.id, d.id, d.remaining FROM due d JOIN entries e ON e.member_id = d.member_id
@@ -61,7 +73,7 @@ EXPIRE = """
         UPDATE loyalty_pointlot l SET remaining = 0 FROM due d WHERE l.id = d.id
     )
     SELECT COALESCE(-SUM(points), 0) FROM entries
-"""
+"""  # noqa: S608 (names and placeholders only)
 
 
 def points_expire_due(*, at: datetime) -> int:
@@ -77,6 +89,6 @@ def points_expire_due(*, at: datetime) -> int:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(BATCH_SETTINGS)
             cursor.execute(LOCK_MEMBERS, {"ids": ids})
-            cursor.execute(EXPIRE, {"ids": ids, "at": at})
+            cursor.execute(EXPIRE, {**_ENTRIES_PARAMS, "ids": ids, "at": at})
             expired += cursor.fetchone()[0]
         after = ids[-1]

@@ -15,7 +15,7 @@ import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import F, Model, Q, Sum
@@ -63,7 +63,7 @@ class EntryCause:
     staff_user_id: int | None = None
     reason: str = ""
     source: str = ""
-    explanation: dict | None = None
+    explanation: dict | Sql | None = None  # Sql: `entries_insert_select` only
     idempotency_key: str | None = None
     reverses_id: int | None = None
 
@@ -170,8 +170,16 @@ def _credits_write(
         change = changes.setdefault(member.pk, [0, 0])
         change[0] += credit.points
         change[1] -= repaid
-        cause = credit.cause
-        entries.append(_entry_values(member=member, points=credit.points, kind=kind, cause=cause, at=at))
+        entries.append(
+            entry_values(
+                member_id=member.pk,
+                kind=kind,
+                points=credit.points,
+                balance_after=member.balance,
+                at=at,
+                cause=credit.cause,
+            )
+        )
         remaining.append(credit.points - repaid)
     if not entries:
         if with_rows:
@@ -523,33 +531,67 @@ def _entry_write(
         member.points_owed += owed
         changes["points_owed"] = F("points_owed") + owed
     Member.objects.filter(pk=member.pk).update(**changes)
-    entry = _entry_row(member=member, points=points, kind=kind, cause=cause, at=at)
+    entry = LedgerEntry(
+        **entry_values(
+            member_id=member.pk, kind=kind, points=points, balance_after=member.balance, at=at, cause=cause
+        )
+    )
     entry.save(force_insert=True)
     return entry
 
 
-def _entry_row(*, member: Member, points: int, kind: str, cause: EntryCause, at: datetime) -> LedgerEntry:
-    """The entry (not saved) of a change the member's object already shows in `balance`."""
-    return LedgerEntry(**_entry_values(member=member, points=points, kind=kind, cause=cause, at=at))
+class Sql(str):
+    """An SQL expression standing for a value in a set-based statement (`entries_insert_select`),
+    read from each row of its source."""
 
 
-def _entry_values(*, member: Member, points: int, kind: str, cause: EntryCause, at: datetime) -> dict:
-    """An entry's columns (`values_insert`), for a change the member's object already shows."""
+def entry_values(
+    *,
+    member_id: int | Sql,
+    kind: str,
+    points: int | Sql,
+    balance_after: int | Sql,
+    at: datetime | Sql,
+    cause: EntryCause,
+) -> dict[str, Any]:
+    """An entry's columns, every one but its id: the one builder of an entry row, which every
+    writing path uses (the ORM's `_entry_write`, the multi-row INSERT and the COPY of credits, the
+    nightly expiry's statement), so a new column of `LedgerEntry` is set here only."""
     return {
-        "member_id": member.pk,
+        "member_id": member_id,
         "kind": kind,
         "points": points,
-        "balance_after": member.balance,
+        "balance_after": balance_after,
         "created_at": at,
         "event_id": cause.event_id,
         "rule_id": cause.rule_id,
         "staff_user_id": cause.staff_user_id,
         "reason": cause.reason,
         "source": cause.source,
-        "explanation": cause.explanation or {},
+        "explanation": {} if cause.explanation is None else cause.explanation,
         "idempotency_key": cause.idempotency_key,
         "reverses_id": cause.reverses_id,
     }
+
+
+def entries_insert_select(values: dict[str, Any], *, source: str) -> tuple[str, dict[str, Any]]:
+    """The INSERT of one entry per row of `source` (a set-based statement's CTE): `values` from
+    `entry_values`, an `Sql` expression read from the row, any other value a named parameter
+    (`%(entry_<column>)s`). Returns the statement, without RETURNING, and its parameters."""
+    fields = insert_fields(LedgerEntry)
+    expressions, params = [], {}
+    for field, db_type in zip(fields, cast_types(fields), strict=True):
+        value = values[field.attname]
+        if isinstance(value, Sql):
+            expressions.append(str(value))
+        else:
+            name = f"entry_{field.attname}"
+            expressions.append(f"%({name})s::{db_type}")
+            (params[name],) = insert_params([field], {field.attname: value})
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    table = quote(LedgerEntry._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) SELECT {', '.join(expressions)} FROM {source}", params  # noqa: S608
 
 
 def _check_active(member: Member) -> None:
