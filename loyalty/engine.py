@@ -21,13 +21,22 @@ Semantics, in the order the engine applies them:
 - Awards: `fixed` points; `per_amount`: `points_per_unit` per currency unit of the event's
   amount (or, with item conditions, of the matching items' quantity x unit price); `per_item`:
   `points` per matching item unit; `multiplier`: multiplies what the earlier rules gave the same
-  beneficiary (only the part earned on the matching items when it has item conditions).
+  beneficiary (only the part earned on the matching items when it has item conditions);
+  `percentage`: a sales rep's `percent` of what the member earns in the same evaluation (below).
   Multipliers fold into the award they multiply, so that award's limits cap the whole: "1 point
   per euro, double on featured, at most 500 a day" is a per-amount rule capped at 500 a day plus a
   x2 multiplier on featured items.
 - Then, per award: the beneficiary's tier multiplier (`apply_tier_multiplier`), the rule's
   rounding, `max_points_per_event`, the per-period limit (periods in the brand's timezone, counted
   from the rule's ledger entries for that beneficiary on events of the period), the global budget.
+- A `percentage` award (sales rep only) is computed last, from the member's awards of the same
+  evaluation once they are final (multipliers of any priority, the member's tier multiplier,
+  rounding and caps): each award counts its points, or with item conditions on the percentage
+  rule the share of its points earned on the matching items (points x its amount on those items /
+  its whole amount; a fixed award is on no item). `percent` / 100 x their sum is then finished as
+  any award: the rep's tier multiplier when the rule applies it, the rule's rounding (`down`,
+  the default, is floor), its caps. Multipliers never multiply a percentage award: it already
+  follows what they did to the member's awards.
 """
 
 from __future__ import annotations
@@ -610,6 +619,7 @@ class _Pending:
     explanation: dict
     line: dict  # the rule's line in the trace
     multipliers: list[dict] = field(default_factory=list)
+    share_of: list[Item] | None = None  # a percentage award: its matching items (none: no filter)
 
     @property
     def total(self) -> Decimal:
@@ -814,17 +824,20 @@ def rules_evaluate(
             line.update(applied=False, reason=sales_rep_missing)
             continue
         if rule.award_type == "multiplier":
-            targets = [p for p in pending if p.beneficiary.kind == beneficiary.kind]
+            targets = [p for p in pending if p.beneficiary.kind == beneficiary.kind and p.share_of is None]
             line["multiplied"] = [_multiply(compiled, target, matching)["after"] for target in targets]
             line.update(
                 applied=bool(targets), reason="" if targets else "no earlier rule gave points to multiply"
             )
         else:
-            base = _base(compiled, event, matching)
-            if isinstance(base, str):
-                line.update(applied=False, reason=base)
-                continue
-            rest, parts, computation = base
+            if rule.award_type == "percentage":  # computed once the member's awards are final
+                rest, parts, computation = Decimal(0), {}, {"award": "percentage"}
+            else:
+                base = _base(compiled, event, matching)
+                if isinstance(base, str):
+                    line.update(applied=False, reason=base)
+                    continue
+                rest, parts, computation = base
             explanation = {
                 "rule": {"id": rule.pk, "name": rule.name},
                 "event": {"type": event.type, "local_time": event.local.isoformat()},
@@ -839,15 +852,64 @@ def rules_evaluate(
                     ],
                     "matching_items": [item.index for item in matching],
                 }
-            pending.append(_Pending(compiled, beneficiary, rest, parts, explanation, line))
+            share_of = matching if rule.award_type == "percentage" else None
+            pending.append(_Pending(compiled, beneficiary, rest, parts, explanation, line, share_of=share_of))
             line.update(applied=True, reason="")
         if rule.stop_after:
             line["stopped_here"] = True
             break
+    finished: dict[int, tuple[int, dict]] = {}
+    for index, item in enumerate(pending):
+        if item.share_of is None:
+            finished[index] = _finish(item, event, lookups)
+    member_awards = [
+        (item, finished[index][0])
+        for index, item in enumerate(pending)
+        if item.share_of is None and item.beneficiary.kind == "member"
+    ]
+    for index, item in enumerate(pending):
+        if item.share_of is not None:
+            _percentage(item, member_awards, member=member.external_id)
+            finished[index] = _finish(item, event, lookups)
     awards = []
-    for item in pending:
-        points, explanation = _finish(item, event, lookups)
+    for index, item in enumerate(pending):
+        points, explanation = finished[index]
         item.line["points"] = points
         if points > 0:
             awards.append(Award(item.compiled.rule, item.beneficiary, points, explanation))
     return Evaluation(awards=awards, trace=trace)
+
+
+def _percentage(pending: _Pending, member_awards: list[tuple[_Pending, int]], *, member: str) -> None:
+    """Set a percentage award's amount from the member's final awards: `percent` / 100 x their
+    points (with item conditions, the share of each award's points earned on the matching items)."""
+    all_items = not pending.compiled.item_conditions
+    indexes = [item.index for item in pending.share_of or ()]
+    sources, basis = [], Decimal(0)
+    for award, points in member_awards:
+        whole = award.total
+        on_items = whole if all_items else sum((award.parts.get(i, Decimal(0)) for i in indexes), Decimal(0))
+        if points <= 0 or not whole or not on_items:
+            continue
+        share = points * on_items / whole
+        basis += share
+        sources.append(
+            {
+                "rule": {"id": award.compiled.rule.pk, "name": award.compiled.rule.name},
+                "points": points,
+                "share": _jsonable(share),
+            }
+        )
+    percent = Decimal(pending.compiled.rule.percent)
+    pending.rest = percent * basis / 100
+    pending.explanation["computation"] = {
+        "award": "percentage",
+        "percent": _jsonable(percent),
+        "of_member": member,
+        "items": "all" if all_items else indexes,
+        "from": sources,
+        "basis": _jsonable(basis),
+        "raw": _jsonable(pending.rest),
+    }
+    if not sources:
+        pending.line.update(applied=False, reason="the member earned no points on the matching items")

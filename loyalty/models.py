@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -320,6 +320,7 @@ class EarningRule(models.Model):
         PER_AMOUNT = "per_amount", "Points per currency unit"
         MULTIPLIER = "multiplier", "Multiplier of what the other rules gave"
         PER_ITEM = "per_item", "Points per matching item"
+        PERCENTAGE = "percentage", "Sales rep: a percentage of what the member earns"
 
     class Rounding(models.TextChoices):
         DOWN = "down", "Down"
@@ -347,6 +348,15 @@ class EarningRule(models.Model):
     points_per_unit = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
     rounding = models.CharField(max_length=8, choices=Rounding.choices, default=Rounding.DOWN)
     multiplier = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("1"))
+    percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="a percentage award (sales rep): the percent, 0-100, of the member's points from the "
+        "same event, after their multipliers, tier multiplier, rounding and caps (with item conditions: "
+        "of the points earned on the matching items)",
+    )
     apply_tier_multiplier = models.BooleanField(default=False)
     max_points_per_event = models.PositiveIntegerField(null=True, blank=True)
     limit_period = models.CharField(max_length=8, choices=Period.choices, blank=True)
@@ -379,6 +389,9 @@ class EarningRule(models.Model):
                 | Q(active_until__isnull=True)
                 | Q(active_until__gt=F("active_from")),
                 name="rule_active_window_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(percent__gte=0) & Q(percent__lte=100), name="rule_percent_0_to_100"
             ),
         ]
 

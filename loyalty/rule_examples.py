@@ -40,10 +40,21 @@ POINT_PER_EURO = {
     "rounding": "down",
 }
 
+FEATURED = {"field": "category", "op": "equals", "value": "featured"}
+
 DOUBLE_ON_FEATURED = {
     "name": "Double on featured products",
     "event_type": "purchase",
     "award_type": "multiplier",
     "multiplier": "2",
-    "item_conditions": [{"field": "category", "op": "equals", "value": "featured"}],
+    "item_conditions": [FEATURED],
+}
+
+REP_TEN_PERCENT_OF_FEATURED = {
+    "name": "Sales rep: 10% of what the client earns on featured products",
+    "event_type": "purchase",
+    "award_type": "percentage",
+    "percent": "10",
+    "beneficiary": "sales_rep",
+    "item_conditions": [FEATURED],
 }

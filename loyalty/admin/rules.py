@@ -173,6 +173,7 @@ class EarningRuleAdmin(admin.ModelAdmin):
                     "points_per_unit",
                     "rounding",
                     "multiplier",
+                    "percent",
                     "apply_tier_multiplier",
                 )
             },

@@ -30,6 +30,7 @@ RULE_FIELDS = (
     "points_per_unit",
     "rounding",
     "multiplier",
+    "percent",
     "apply_tier_multiplier",
     "max_points_per_event",
     "limit_period",
@@ -122,6 +123,14 @@ def _check(rule: EarningRule, errors: dict[str, list[str]]) -> None:
             add("multiplier", "a multiplier award needs a multiplier above 0 and other than 1")
         elif award != EarningRule.Award.MULTIPLIER and multiplier != 1:
             add("multiplier", "only a multiplier award uses a multiplier (leave it at 1)")
+    if "percent" not in errors:
+        percent = Decimal(rule.percent)
+        if award == EarningRule.Award.PERCENTAGE and percent <= 0:
+            add("percent", "a percentage award needs a percent above 0 (at most 100)")
+        elif award != EarningRule.Award.PERCENTAGE and percent:
+            add("percent", "only a percentage award uses a percent (leave it at 0)")
+    if award == EarningRule.Award.PERCENTAGE and rule.beneficiary != EarningRule.Beneficiary.SALES_REP:
+        add("beneficiary", "a percentage award pays the sales rep a share of the member's points: sales_rep")
     if award == EarningRule.Award.MULTIPLIER:
         # A multiplier folds into the awards it multiplies: their limits cap the whole.
         for field in ("max_points_per_event", "limit_points", "global_budget"):

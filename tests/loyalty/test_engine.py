@@ -598,3 +598,144 @@ def test_inclusive_problems_name_the_key(condition, message):
     assert problems[0].startswith(message), problems
     assert conditions_problems([between("amount", 5, 5)]) == []  # [5, 5] with both included: exactly 5
 
+
+# --- percentage awards (a sales rep's share of what the member earns) --------------------------------
+
+FEATURED = [cond("category", "equals", "featured")]
+
+
+def tabac_rules(*, multiplier="2", rounding="down", rep_priority=300) -> list[EarningRule]:
+    """1 point per euro with the member's tier multiplier, x`multiplier` on featured items, and the
+    rep's 10% of what the member earns on featured items."""
+    per_euro = rule(
+        1,
+        award_type="per_amount",
+        points=0,
+        points_per_unit=Decimal("1"),
+        apply_tier_multiplier=True,
+        priority=100,
+    )
+    featured = rule(
+        2,
+        award_type="multiplier",
+        points=0,
+        multiplier=Decimal(multiplier),
+        item_conditions=FEATURED,
+        priority=200,
+    )
+    rep_share = rule(
+        3,
+        award_type="percentage",
+        points=0,
+        percent=Decimal("10"),
+        beneficiary="sales_rep",
+        item_conditions=FEATURED,
+        rounding=rounding,
+        priority=rep_priority,
+    )
+    return [per_euro, featured, rep_share]
+
+
+def by_beneficiary(result) -> dict[str, int]:
+    points: dict[str, int] = {}
+    for award in result.awards:
+        points[award.beneficiary.kind] = points.get(award.beneficiary.kind, 0) + award.points
+    return points
+
+
+def test_rep_percentage_of_the_member_award_on_matching_items_follows_the_multipliers():
+    at = paris(2026, 5, 4, 12)
+    result = evaluate(tabac_rules(), at=at, attributes=BASKET, type="purchase", rep=REP)
+    # Member: (250 + 130 featured again) x 1.5 = 570; of it, the featured items earned 260 of 380,
+    # so 390 points; the rep's 10% is 39.
+    assert by_beneficiary(result) == {"member": 570, "sales_rep": 39}
+    rep_award = result.awards[1]
+    assert rep_award.explanation["computation"] == {
+        "award": "percentage",
+        "percent": "10",
+        "of_member": "m1",
+        "items": [0, 2],
+        "from": [{"rule": {"id": 1, "name": "rule 1"}, "points": 570, "share": "390"}],
+        "basis": "390",
+        "raw": "39",
+    }
+    assert rep_award.explanation["computed"] == {"amount": "39", "rounding": "down", "points": 39}
+    assert rep_award.explanation["beneficiary"] == {"kind": "sales_rep", "member": "staff:rep"}
+    assert result.trace[2]["points"] == 39 and result.trace[2]["applied"] is True
+    # Triple on featured: member (250 + 260) x 1.5 = 765, featured 390 of 510 -> 585; 10% = 58.5,
+    # rounded down (floor) by default, up when the rule says so.
+    tripled = evaluate(tabac_rules(multiplier="3"), at=at, attributes=BASKET, type="purchase", rep=REP)
+    assert by_beneficiary(tripled) == {"member": 765, "sales_rep": 58}
+    assert tripled.awards[1].explanation["computed"] == {"amount": "58.5", "rounding": "down", "points": 58}
+    up = evaluate(tabac_rules(multiplier="3", rounding="up"), at=at, attributes=BASKET, rep=REP)
+    assert by_beneficiary(up)["sales_rep"] == 59
+
+
+def test_rep_percentage_follows_the_member_tier_multiplier():
+    platinum = Beneficiary(kind="member", member_id=1, external_id="m1", tier_multiplier=Decimal("2"))
+    facts = event_facts(
+        type="purchase", occurred_at=paris(2026, 5, 4, 12), attributes=BASKET, tz=PARIS, currency="EUR"
+    )
+    result = rules_evaluate(
+        rules=rules_compile(tabac_rules()),
+        event=facts,
+        member=MEMBER,
+        beneficiaries={"member": platinum, "sales_rep": REP},
+        lookups=NO_LOOKUPS,
+    )
+    assert by_beneficiary(result) == {"member": 760, "sales_rep": 52}  # 10% of 760 x 260/380
+
+
+def test_rep_percentage_counts_the_member_awards_of_any_priority_and_is_not_multiplied():
+    at = paris(2026, 5, 4, 12)
+    first = evaluate(tabac_rules(rep_priority=0), at=at, attributes=BASKET, type="purchase", rep=REP)
+    assert by_beneficiary(first) == {"member": 570, "sales_rep": 39}  # the member's awards come later
+    rep_multiplier = rule(
+        4, award_type="multiplier", points=0, multiplier=Decimal("2"), beneficiary="sales_rep", priority=400
+    )
+    result = evaluate([*tabac_rules(), rep_multiplier], at=at, attributes=BASKET, rep=REP)
+    assert by_beneficiary(result) == {"member": 570, "sales_rep": 39}
+    assert result.trace[3]["reason"] == "no earlier rule gave points to multiply"
+
+
+def test_rep_percentage_without_item_conditions_takes_every_member_award_after_caps():
+    fixed = rule(1, points=101, priority=1)
+    capped = rule(
+        2,
+        award_type="per_amount",
+        points=0,
+        points_per_unit=Decimal("1"),
+        max_points_per_event=50,
+        priority=2,
+    )
+    share = rule(3, award_type="percentage", points=0, percent=Decimal("12.5"), beneficiary="sales_rep")
+    result = evaluate([fixed, capped, share], at=paris(2026, 5, 4, 12), attributes={"amount": "80"}, rep=REP)
+    assert by_beneficiary(result) == {"member": 151, "sales_rep": 18}  # 12.5% of 101 + 50 = 18.875
+    computation = result.awards[2].explanation["computation"]
+    assert computation["items"] == "all"
+    assert [(one["points"], one["share"]) for one in computation["from"]] == [(101, "101"), (50, "50")]
+
+
+def test_rep_percentage_on_items_the_member_earned_nothing_on_gives_nothing():
+    fixed = rule(1, points=100, priority=1)  # a fixed award is on no item
+    share = rule(
+        2,
+        award_type="percentage",
+        points=0,
+        percent=Decimal("10"),
+        beneficiary="sales_rep",
+        item_conditions=FEATURED,
+    )
+    result = evaluate([fixed, share], at=paris(2026, 5, 4, 12), attributes=BASKET, rep=REP)
+    assert by_beneficiary(result) == {"member": 100}
+    assert result.trace[1] | {"conditions": None} == {
+        "rule": {"id": 2, "name": "rule 2"},
+        "priority": 100,
+        "conditions": None,
+        "matching_items": [0, 2],
+        "applied": False,
+        "reason": "the member earned no points on the matching items",
+        "points": 0,
+    }
+    no_rep = evaluate([fixed, share], at=paris(2026, 5, 4, 12), attributes=BASKET, rep=None)
+    assert no_rep.trace[1]["reason"] == "the member has no sales rep"

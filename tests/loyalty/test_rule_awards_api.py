@@ -1,17 +1,31 @@
-"""Through the API, end to end: a `between` that excludes a bound, and the simulator's trace
-showing the time compared to the second."""
+"""Through the API, end to end: a sales rep's percentage of what the client earns (after the
+multipliers and the client's tier multiplier, followed when those change), a `between` that
+excludes a bound, and the simulator's trace showing the time compared to the second."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
-from loyalty.models import EarningRule, LedgerEntry, Member
+from loyalty.models import EarningRule, LedgerEntry, Member, Tier
+from loyalty.rule_examples import DOUBLE_ON_FEATURED, POINT_PER_EURO, REP_TEN_PERCENT_OF_FEATURED
 from tenants.selectors import brand_timezone
 from tests.support import error_of
+
+# 250 EUR, of which 130 EUR of featured products (items 0 and 2).
+BASKET = {
+    "amount": "250.00",
+    "currency": "EUR",
+    "items": [
+        {"sku": "A", "category": "featured", "quantity": 2, "unit_price": "50.00"},
+        {"sku": "B", "category": "wine", "quantity": 1, "unit_price": "120.00"},
+        {"sku": "C", "category": "featured", "quantity": 3, "unit_price": "10.00"},
+    ],
+}
 
 
 def _at(hours_ago: int) -> str:
@@ -23,6 +37,76 @@ def _purchase(api, key: str, attributes: dict, *, hours_ago: int = 1) -> dict:
     response = api.post("/api/v1/events", event, headers={"Idempotency-Key": key})
     assert response.status_code == 201, response.content
     return response.json()
+
+
+def _ledger_points(api, external_id: str, key: str) -> list[int]:
+    entries = api.get(f"/api/v1/members/{external_id}/ledger").json()["results"]
+    return [entry["points"] for entry in entries if entry["event"] and entry["event"]["id"] == key]
+
+
+@pytest.fixture
+def tabac(api_a, in_a):
+    """Gold client SHOP-1 (x1.5) of sales rep Bob; rules created through the API."""
+    for rule in (
+        {**POINT_PER_EURO, "apply_tier_multiplier": True, "priority": 10},
+        {**DOUBLE_ON_FEATURED, "priority": 20},
+        {**REP_TEN_PERCENT_OF_FEATURED, "priority": 30},
+    ):
+        response = api_a.post("/api/v1/rules", rule)
+        assert response.status_code == 201, response.content
+    connection.set_tenant(in_a)
+    gold = Tier.objects.create(code="gold", name="Gold", threshold="100000", earn_multiplier="1.5")
+    rep = get_user_model().objects.create_user(username="rep-bob", password="x", is_staff=True)
+    Member.objects.create(
+        external_id="SHOP-1", joined_at=timezone.now(), tier=gold, tier_floor=gold, sales_rep=rep
+    )
+    return api_a
+
+
+def test_rep_percentage_follows_the_multipliers_and_a_tier_multiplier_change(tabac):
+    body = _purchase(tabac, "order-1", BASKET)
+    # Client: (250 + 130 featured again) x 1.5 = 570, of which the featured items earned
+    # 570 x 260/380 = 390; the rep's 10% is 39.
+    awards = {award["beneficiary"]["kind"]: award for award in body["awards"]}
+    assert (awards["member"]["points"], awards["sales_rep"]["points"]) == (570, 39)
+    assert awards["sales_rep"]["beneficiary"]["member"] == "staff:rep-bob"
+    computation = awards["sales_rep"]["explanation"]["computation"]
+    assert (computation["award"], computation["percent"], computation["basis"]) == ("percentage", "10", "390")
+    assert awards["sales_rep"]["explanation"]["computed"]["rounding"] == "down"
+    assert _ledger_points(tabac, "SHOP-1", "order-1") == [570]
+    assert _ledger_points(tabac, "staff:rep-bob", "order-1") == [39]
+
+    response = tabac.put("/api/v1/tiers/gold", {"earn_multiplier": "2"})
+    assert response.status_code == 200, response.content
+    _purchase(tabac, "order-2", BASKET)
+    assert _ledger_points(tabac, "SHOP-1", "order-2") == [760]  # 380 x 2
+    assert _ledger_points(tabac, "staff:rep-bob", "order-2") == [52]  # 10% of 760 x 260/380
+
+    rules = tabac.get("/api/v1/rules").json()
+    double = next(rule for rule in rules if rule["award_type"] == "multiplier")
+    assert tabac.put(f"/api/v1/rules/{double['id']}", {"multiplier": "3"}).status_code == 200
+    _purchase(tabac, "order-3", BASKET)
+    assert _ledger_points(tabac, "SHOP-1", "order-3") == [1020]  # (250 + 260) x 2
+    assert _ledger_points(tabac, "staff:rep-bob", "order-3") == [78]  # 10% of 1020 x 390/510
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"percent": "101"}, "percent"),
+        ({"percent": -1}, "percent"),
+        ({"percent": "ten"}, "percent"),
+        ({"percent": [10]}, "percent"),
+        ({"percent": "0"}, "percent"),
+        ({"beneficiary": "member"}, "beneficiary"),
+        ({"award_type": "fixed", "points": 5}, "percent"),  # only a percentage award uses a percent
+    ],
+)
+def test_bad_percentage_rules_are_400_naming_the_field_and_write_nothing(api_a, in_a, change, field):
+    error = error_of(api_a.post("/api/v1/rules", {**REP_TEN_PERCENT_OF_FEATURED, **change}), 400)
+    assert error["field"] == field, error
+    connection.set_tenant(in_a)
+    assert not EarningRule.objects.exists()
 
 
 OVER_1000 = {

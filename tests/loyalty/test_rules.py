@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 
 from core.errors import InvalidInput
 from loyalty.models import EarningRule, LedgerEntry
-from loyalty.rule_examples import SUBURB_TO_PARIS_HAPPY_HOUR
+from loyalty.rule_examples import REP_TEN_PERCENT_OF_FEATURED, SUBURB_TO_PARIS_HAPPY_HOUR
 from loyalty.services.events import EventInput, event_record
 from loyalty.services.members import member_upsert
 from loyalty.services.rules import rule_create, rule_delete, rule_update, rule_validate
@@ -112,6 +112,7 @@ def test_values_from_json_are_converted(brand):
             "points_per_unit",
             "only a per-amount award uses points per currency unit",
         ),
+        ({"percent": "10"}, "percent", "only a percentage award uses a percent"),
         (
             {"conditions": [{"field": "amount", "op": "gte", "value": 1000, "inclusive": [False, True]}]},
             "conditions",
@@ -234,3 +235,33 @@ def test_delete_deactivates_a_rule_that_gave_points(brand):
     )
     assert again["points_awarded"] == 0
 
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"percent": "0"}, "percent", "a percentage award needs a percent above 0 (at most 100)"),
+        ({"percent": "10.125"}, "percent", "Ensure that there are no more than 2 decimal places."),
+        ({"percent": "101"}, "percent", "Ensure this value is less than or equal to 100."),
+        ({"percent": "-5"}, "percent", "Ensure this value is greater than or equal to 0."),
+        ({"percent": "ten"}, "percent", "“ten” value must be a decimal number."),
+        ({"beneficiary": "member"}, "beneficiary", "a percentage award pays the sales rep"),
+        ({"points": 5}, "points", "only fixed and per-item awards use points"),
+        ({"multiplier": "2"}, "multiplier", "only a multiplier award uses a multiplier"),
+    ],
+)
+def test_bad_percentage_awards_are_refused_naming_the_field(brand, change, field, message):
+    errors = errors_of({**REP_TEN_PERCENT_OF_FEATURED, **change})
+    assert field in errors, errors
+    assert errors[field][0].startswith(message), errors[field]
+
+
+def test_a_percentage_award_is_kept_as_given(brand):
+    rule = rule_create(data={**REP_TEN_PERCENT_OF_FEATURED, "percent": "12.5"})
+    rule.refresh_from_db()
+    assert (rule.award_type, rule.percent, rule.beneficiary) == ("percentage", Decimal("12.5"), "sales_rep")
+
+
+def test_the_database_refuses_a_percent_out_of_range(brand):
+    rule = rule_create(data=REP_TEN_PERCENT_OF_FEATURED)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        EarningRule.objects.filter(pk=rule.pk).update(percent=Decimal("100.5"))

@@ -262,6 +262,7 @@ def _form(**fields) -> dict:
         "points_per_unit": "0",
         "rounding": "down",
         "multiplier": "1",
+        "percent": "0",
         "limit_period": "",
         "limit_points": "",
         "max_points_per_event": "",
@@ -296,6 +297,25 @@ def test_rule_form_validates_like_the_api(backoffice):
     assert changed.status_code == 302
     rule.refresh_from_db()
     assert rule.points == 45
+
+
+def test_rule_form_takes_a_percentage_award_for_the_sales_rep(backoffice):
+    rep_share = _form(award_type="percentage", points="0", percent="10", beneficiary="sales_rep")
+    page_shown = page(backoffice.get(f"{RULES}add/"))
+    assert 'name="percent"' in page_shown and '"inclusive": [low, high]' in page_shown
+    for percent, message in (
+        ("150", "less than or equal to 100"),
+        ("0", "a percentage award needs a percent"),
+    ):
+        bad = backoffice.post(f"{RULES}add/", {**rep_share, "percent": percent})
+        assert bad.status_code == 200 and message in page(bad)
+    assert "a percentage award pays the sales rep" in page(
+        backoffice.post(f"{RULES}add/", {**rep_share, "beneficiary": "member"})
+    )
+    assert not EarningRule.objects.exists()
+    assert backoffice.post(f"{RULES}add/", rep_share).status_code == 302
+    rule = EarningRule.objects.get()
+    assert (rule.award_type, rule.percent, rule.beneficiary) == ("percentage", 10, "sales_rep")
 
 
 def test_deleting_a_rule_that_gave_points_deactivates_it(backoffice):
