@@ -23,7 +23,7 @@ from loyalty.models import Badge, ProgrammeSettings, Segment, Tier
 from loyalty.selectors.leaderboard import badge_holders, leaderboard
 from loyalty.selectors.programme import programme_settings
 from loyalty.selectors.segments import segment_filters_errors, segment_filters_members
-from loyalty.services.badges import badge_save, badge_validate
+from loyalty.services.badges import badge_delete, badge_save, badge_validate
 from loyalty.services.programme import (
     EDITABLE_FIELDS,
     programme_settings_update,
@@ -193,6 +193,16 @@ class BadgeAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Badge, form, change: bool) -> None:
         obj.pk = badge_save(data=form._form_data(), badge=obj if change else None).pk
+
+    def delete_model(self, request: HttpRequest, obj: Badge) -> None:
+        try:
+            badge_delete(badge=obj)
+        except Conflict as error:
+            self.message_user(request, f"{obj}: {error}", messages.ERROR)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for badge in queryset:
+            self.delete_model(request, badge)
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.leaderboard_view)

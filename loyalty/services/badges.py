@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput
 from loyalty.engine import Condition, attributes_hold, conditions_compile, conditions_problems
 from loyalty.models import ActivityEvent, Badge, Member, MemberBadge
 
@@ -94,11 +94,24 @@ def badge_validate(*, data: dict[str, Any], badge: Badge | None = None) -> Badge
 
 
 def badge_save(*, data: dict[str, Any], badge: Badge | None = None) -> Badge:
-    """Create or change a badge. Members already past the count get it on their next such event."""
+    """Create or change (the fields in `data`) a badge. Members already past the count get it on
+    their next such event."""
     with transaction.atomic():
-        badge = badge_validate(data=data, badge=badge)
+        locked = Badge.objects.select_for_update().get(pk=badge.pk) if badge and badge.pk else None
+        badge = badge_validate(data=data, badge=locked)
         badge.save()
     return badge
+
+
+def badge_delete(*, badge: Badge) -> None:
+    """Delete a badge nobody holds: a member's badges are their history, as tiers are."""
+    with transaction.atomic():
+        # The row lock waits for, and then holds off, an award being written (its foreign key).
+        Badge.objects.select_for_update().filter(pk=badge.pk).first()
+        held = MemberBadge.objects.filter(badge_id=badge.pk).count()
+        if held:
+            raise Conflict({"badge": [f"{held} member(s) hold this badge, so it cannot be deleted"]})
+        Badge.objects.filter(pk=badge.pk).delete()
 
 
 def badges_evaluate(
