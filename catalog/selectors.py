@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Greatest
@@ -160,7 +161,9 @@ class GiftOffer:
         return self.affordable and self.refusal is None
 
 
-def gift_offers_for_member(*, member: Member, affordable_only: bool = False, **filters) -> list[GiftOffer]:
+def gift_offers_for_member(
+    *, member: Member, affordable_only: bool = False, **filters: Any
+) -> list[GiftOffer]:
     """The member site's catalogue: visible gifts with, for each, the points missing (0: affordable
     now) and why the member could not redeem it (tier, VIP, out of stock)."""
     spendable = member_spendable_points(member_id=member.pk)
@@ -168,7 +171,8 @@ def gift_offers_for_member(*, member: Member, affordable_only: bool = False, **f
     return [
         GiftOffer(
             gift=gift,
-            points_missing=gift.points_missing,
+            # gift_search's annotation, given `spendable` (unknown to the model's type)
+            points_missing=gift.points_missing,  # type: ignore[attr-defined]
             stock_left=gift_stock_left(gift=gift),
             refusal=gift_offer_refusal(gift=gift, member=member),
         )

@@ -21,16 +21,18 @@ from decimal import ROUND_DOWN, Decimal
 from pathlib import PurePosixPath
 
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import Conflict, InvalidInput, NotFound, Refused
+from core.limits import field_max_length
 from core.outbox import enqueue_on_commit, requeue_after, retry_delay
 from loyalty.models import LedgerEntry, Member
 from loyalty.selectors.programme import programme_settings as loyalty_programme_settings
 from loyalty.services.ledger import EntryCause, InsufficientPoints, member_lock, points_debit, points_restore
+from tenants.selectors import schema_current
 
 from .models import (
     CatalogSettings,
@@ -45,7 +47,7 @@ from .models import (
 from .selectors import gift_refusal, gift_stock_left, member_gift_quantities
 from .signals import order_status_changed
 
-IDEMPOTENCY_KEY_MAX = Order._meta.get_field("idempotency_key").max_length
+IDEMPOTENCY_KEY_MAX = field_max_length(model=Order, field="idempotency_key")
 
 logger = logging.getLogger(__name__)
 
@@ -293,12 +295,15 @@ def _lines_create(
             points_each=gift.points_price,
             points_total=gift.points_price * item.quantity,
         )
+        # Each kind's fields are set (the gift's constraints).
         if gift.kind == Gift.Kind.DONATION:
+            assert gift.donation_amount is not None
             line.amount = gift.donation_amount * item.quantity
             line.currency = gift.donation_currency
             line.charity_name = gift.charity_name
         elif gift.kind == Gift.Kind.SERVICE_CREDIT:
             line.service_code = gift.service_code
+            assert gift.service_quantity is not None
             line.service_quantity = gift.service_quantity * item.quantity
         elif gift.kind == Gift.Kind.CONVERSION:
             programme = programme or loyalty_programme_settings()
@@ -453,6 +458,7 @@ def order_cancel(
         for line in lines:
             if line.gift_id in stocked:
                 Gift.objects.filter(pk=line.gift_id).update(stock=F("stock") + line.quantity)
+        assert order.debit_entry is not None  # set in the transaction that placed the order
         order.restore_entry = points_restore(
             member=member,
             debit=order.debit_entry,
@@ -508,7 +514,7 @@ def _event_record(
         tracking_ref=tracking_ref,
         created_at=at or timezone.now(),
     )
-    schema_name = connection.schema_name
+    schema_name = schema_current()
     transaction.on_commit(
         lambda: order_status_changed.send(
             sender=Order,
@@ -641,7 +647,7 @@ def service_push_send(*, push_id: int, attempts: int) -> ServicePush | None:
         push.attempts += 1
         try:
             result = service_credit_provider().push(
-                payload=push.payload, idempotency_key=f"{connection.schema_name}-service-push-{push.pk}"
+                payload=push.payload, idempotency_key=f"{schema_current()}-service-push-{push.pk}"
             )
         except ServicePushFailed as error:
             delay = retry_delay(attempts=push.attempts)

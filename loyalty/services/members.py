@@ -75,7 +75,7 @@ def member_upsert(
                 field="external_id",
                 code="member_anonymised",
             )
-        if created:
+        if member is None:
             member = Member(
                 external_id=external_id,
                 joined_at=timezone.now(),
@@ -194,7 +194,7 @@ _STANDING_FROM = {
 }
 
 
-def _standing_set(*, member: Member, by: Any, reason: str, action: str, status: str) -> Member:
+def _standing_set(*, member: Member, by: Any, reason: str, action: MemberAudit.Action, status: str) -> Member:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("a reason is required", field="reason")
@@ -203,7 +203,8 @@ def _standing_set(*, member: Member, by: Any, reason: str, action: str, status: 
         _refuse_anonymised(locked)
         if locked.status not in _STANDING_FROM[action]:
             raise Conflict(f"the member is {locked.get_status_display().lower()}", field="status")
-        before, after = {"status": locked.status}, {"status": status}
+        before = {"status": locked.status}
+        after: dict[str, Any] = {"status": status}
         locked.status = status
         changed = ["status", "updated_at"]
         if action == MemberAudit.Action.ANONYMISE:

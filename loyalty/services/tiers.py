@@ -232,7 +232,7 @@ def tiers_evaluate_all(*, at: datetime) -> int:
     sql = _evaluate_sql(programme, final="SELECT COUNT(*) FROM logged")
     bounds = Member.objects.order_by().values_list("id", flat=True)
     first, last = bounds.order_by("id").first(), bounds.order_by("-id").first()
-    if first is None:
+    if first is None or last is None:
         return 0
     changed = 0
     for lo in range(first, last + 1, NIGHTLY_BATCH):
