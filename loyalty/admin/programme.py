@@ -29,6 +29,7 @@ from loyalty.services.programme import (
     programme_settings_update,
     programme_settings_validate,
 )
+from loyalty.services.segments import segment_save, segment_validate
 from loyalty.services.tiers import tier_create, tier_delete, tier_update, tier_validate
 
 
@@ -46,7 +47,11 @@ class ServiceForm(forms.ModelForm):
         try:
             self.instance = type(self).service_validate(data=self._form_data(), **self._instance_kwarg())
         except InvalidInput as error:
-            for field, messages_ in error.errors.items():
+            for path, messages_ in error.errors.items():
+                # A path inside a field (`filters.balance.min`) lands on that field, path first.
+                field, _, inner = path.partition(".")
+                if inner and field in self.fields:
+                    messages_ = [f"{inner}: {text}" for text in messages_]
                 self.add_error(field if field in self.fields else None, messages_)
 
     def _instance_kwarg(self) -> dict:
@@ -224,7 +229,9 @@ class BadgeAdmin(admin.ModelAdmin):
 # --- segments -------------------------------------------------------------------------------------
 
 
-class SegmentForm(forms.ModelForm):
+class SegmentForm(ServiceForm):
+    service_validate = staticmethod(segment_validate)
+
     class Meta:
         model = Segment
         fields = ["name", "description", "filters"]
@@ -234,11 +241,10 @@ class SegmentForm(forms.ModelForm):
         field_classes = {"filters": BackofficeJSONField}
 
     def clean_filters(self) -> dict:
-        filters = {} if self.cleaned_data["filters"] is None else self.cleaned_data["filters"]
-        errors = segment_filters_errors(filters)
-        if errors:
-            raise forms.ValidationError([f"{key}: {' '.join(msgs)}" for key, msgs in errors.items()])
-        return filters
+        return {} if self.cleaned_data["filters"] is None else self.cleaned_data["filters"]
+
+    def _instance_kwarg(self) -> dict:
+        return {"segment": self.instance if self.instance.pk else None}
 
 
 @admin.register(Segment)
@@ -247,6 +253,9 @@ class SegmentAdmin(admin.ModelAdmin):
     list_display = ["name", "description", "member_count", "created_at"]
     readonly_fields = ["member_count"]
     change_form_template = "loyalty/admin/programme/segment_change_form.html"
+
+    def save_model(self, request: HttpRequest, obj: Segment, form, change: bool) -> None:
+        obj.pk = segment_save(data=form._form_data(), segment=obj if change else None).pk
 
     @admin.display(description="members now")
     def member_count(self, segment: Segment) -> int | str:

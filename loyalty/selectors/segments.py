@@ -21,6 +21,7 @@ Days and dates are the brand's (its timezone). Validation names the key at fault
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -55,11 +56,18 @@ class SegmentFilterError(ValueError):
         self.errors = errors
 
 
+def filter_field(key: str) -> str:
+    """The field a filter error names in a segment: its path under `filters` (`filters.balance.min`)."""
+    return "filters" if key == "filters" else f"filters.{key}"
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _range_errors(key: str, value: Any, parts: tuple[str, str], check, expected: str) -> dict:
+def _range_errors(
+    key: str, value: Any, parts: tuple[str, str], check: Callable[[Any], bool], expected: str
+) -> dict[str, list[str]]:
     if not isinstance(value, dict) or not value or set(value) - set(parts):
         return {key: [f"must be an object with {' and/or '.join(parts)}"]}
     errors = {
