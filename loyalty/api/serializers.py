@@ -103,6 +103,17 @@ def _conditions_schema(*, item: bool) -> dict:
                 "description": "what it is compared with: a list for `in`/`not_in`, `[low, high]` "
                 f"for `between`; weekdays are {', '.join(engine.WEEKDAYS)}; times HH:MM[:SS]"
             },
+            "inclusive": {
+                "type": "array",
+                "items": {"type": "boolean"},
+                "minItems": 2,
+                "maxItems": 2,
+                "examples": [[False, True]],
+                "description": "`between` only: whether its low and high bounds hold, such as "
+                "`[false, true]` for 'over 1,000 up to 5,000'; by default both do, except a `local_time` "
+                "window, which includes its start and not its end (`[true, false]`); `gt`/`gte`/`lt`/`lte` "
+                "are the one-sided thresholds",
+            },
         },
     }
     return {"type": "array", "items": condition, "description": f"conditions {what}"}

@@ -167,3 +167,19 @@ def test_simulated_trace_shows_the_local_time_compared_with_seconds(api_a, in_a)
     assert line["conditions"] == [
         {**window, "inclusive": [True, False], "actual": "21:59:59", "holds": False}
     ]
+
+
+def test_the_schema_documents_percentage_awards_and_bounds(api_a):
+    response = api_a.get("/api/v1/schema/?format=json")
+    assert response.status_code == 200
+    schemas = response.json()["components"]["schemas"]
+    assert "percentage" in schemas["AwardTypeEnum"]["enum"]
+    rule = schemas["Rule"]["properties"]
+    assert (
+        "`percentage` - Sales rep: a percentage of what the member earns" in rule["award_type"]["description"]
+    )
+    assert "the percent, 0-100, of the member's points" in rule["percent"]["description"]
+    for field in ("conditions", "item_conditions"):
+        inclusive = rule[field]["items"]["properties"]["inclusive"]
+        assert inclusive["items"] == {"type": "boolean"} and inclusive["maxItems"] == 2
+        assert "`between` only" in inclusive["description"]
