@@ -2,7 +2,8 @@
 (processing through the state machine, supplier CSV), the service-credit outbox.
 
 Orders are never edited as plain rows: every change goes through the services, which keep the
-ledger, the stock and the order's history right.
+ledger, the stock and the order's history right. Gifts, categories, photos and voucher codes are
+validated and saved by the same services as the REST API's, so both accept and refuse the same.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from core.errors import DomainError
-from core.text import NUL, NUL_MESSAGE
+from core.errors import DomainError, InvalidInput
+from loyalty.admin.programme import ServiceForm
 
-from .imports import gift_import, gifts_export_csv
+from .imports import gift_import, gifts_export_csv, voucher_codes_read
 from .models import (
     CatalogSettings,
     Category,
@@ -40,7 +41,15 @@ from .models import (
 )
 from .selectors import codes_left, gift_stock_left, orders_supplier_csv
 from .services import (
+    category_create,
+    category_update,
+    category_validate,
+    gift_archive,
+    gift_create,
+    gift_photo_check,
     gift_photo_thumbnail_build,
+    gift_update,
+    gift_validate,
     order_cancel,
     order_status_set,
     service_pushes_send_again,
@@ -78,16 +87,53 @@ class CatalogSettingsAdmin(admin.ModelAdmin):
         return False
 
 
+class CategoryForm(ServiceForm):
+    service_validate = staticmethod(category_validate)
+
+    class Meta:
+        model = Category
+        fields = ["name", "slug", "position"]
+
+    def _instance_kwarg(self) -> dict:
+        return {"category": self.instance if self.instance.pk else None}
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
+    form = CategoryForm
     list_display = ["name", "slug", "position"]
     list_editable = ["position"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
 
+    def get_changelist_form(self, request, **kwargs):
+        return super().get_changelist_form(request, form=CategoryForm, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Category, form, change: bool) -> None:
+        data = form._form_data()
+        saved = category_update(category_id=obj.pk, data=data) if change else category_create(data=data)
+        obj.pk = saved.pk
+
+
+class GiftPhotoForm(forms.ModelForm):
+    class Meta:
+        model = GiftPhoto
+        fields = ["image", "alt_text", "position"]
+
+    def clean_image(self):
+        """A new upload passes the API's photo check and is stored under the name it gives."""
+        image = self.cleaned_data["image"]
+        if image and "image" in self.changed_data:
+            try:
+                image.name = gift_photo_check(image=image)
+            except InvalidInput as error:
+                raise forms.ValidationError(error.message) from None
+        return image
+
 
 class GiftPhotoInline(admin.TabularInline):
     model = GiftPhoto
+    form = GiftPhotoForm
     fields = ["image", "preview", "alt_text", "position"]
     readonly_fields = ["preview"]
     extra = 1
@@ -113,19 +159,28 @@ class VoucherCodesForm(forms.Form):
     file = forms.FileField(required=False, help_text="or a text/CSV file, one code per line")
 
     def clean(self):
+        """The codes pasted then those of the file, each with where it is (`codes line 2`, `file
+        line 5`), read as the API reads a CSV body; `voucher_codes_add` checks them."""
         data = super().clean()
-        lines = (data.get("codes") or "").splitlines()
+        data["codes_read"] = voucher_codes_read(
+            content=(data.get("codes") or "").encode(), source="codes line"
+        )
         upload = data.get("file")
         if upload:
-            uploaded = upload.read().decode("utf-8-sig", errors="replace").splitlines()
-            holding_nul = next((number for number, line in enumerate(uploaded, 1) if NUL in line), None)
-            if holding_nul is not None:  # PostgreSQL refuses it in text (pasted codes: the field's check)
-                raise forms.ValidationError({"file": f"line {holding_nul}: {NUL_MESSAGE}"})
-            lines += uploaded
-        data["lines"] = [line.split(",")[0].split(";")[0] for line in lines]
-        if not any(line.strip() for line in data["lines"]):
+            data["codes_read"] += voucher_codes_read(content=upload.read(), source="file line")
+        if not data["codes_read"]:
             raise forms.ValidationError("give at least one code")
         return data
+
+
+class GiftForm(ServiceForm):
+    """The gift page: validated by the service the API and the import use (`gift_validate`)."""
+
+    service_validate = staticmethod(gift_validate)
+
+    def _instance_kwarg(self) -> dict:
+        # The form's own instance, new or not: the photo formsets are bound to it.
+        return {"gift": self.instance}
 
 
 @admin.register(Gift)
@@ -154,6 +209,8 @@ class GiftAdmin(admin.ModelAdmin):
     list_select_related = ["category"]
     filter_horizontal = ["tiers"]
     inlines = [GiftPhotoInline]
+    form = GiftForm
+    readonly_fields = ["archived_at"]
     actions = [
         "export_csv",
         "feature",
@@ -162,6 +219,7 @@ class GiftAdmin(admin.ModelAdmin):
         "remove_from_printed",
         "activate",
         "deactivate",
+        "archive",
     ]
     fieldsets = [
         (
@@ -174,6 +232,7 @@ class GiftAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "is_active",
+                    "archived_at",
                     "stock",
                     "limit_per_member",
                     "available_from",
@@ -200,6 +259,21 @@ class GiftAdmin(admin.ModelAdmin):
     def stock_display(self, gift: Gift) -> str:
         left = gift_stock_left(gift=gift)
         return "unlimited" if left is None else str(left)
+
+    def has_change_permission(self, request: HttpRequest, obj: Gift | None = None) -> bool:
+        """An archived gift is read-only (as through the API)."""
+        if obj is not None and obj.archived_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Gift, form, change: bool) -> None:
+        data = form._form_data()
+        obj.pk = (gift_update(gift_id=obj.pk, data=data) if change else gift_create(data=data)).pk
+
+    def save_related(self, request, form, formsets, change):
+        """The tiers were saved by the service; the photos are saved here."""
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
@@ -276,14 +350,15 @@ class GiftAdmin(admin.ModelAdmin):
         form = VoucherCodesForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
-                result = voucher_codes_add(gift=gift, codes=form.cleaned_data["lines"])
+                result = voucher_codes_add(gift_id=gift.pk, codes=form.cleaned_data["codes_read"])
             except DomainError as error:
-                form.add_error(None, error.message)
+                for where, texts in error.errors.items():
+                    form.add_error(None, [f"{where}: {text}" if where else text for text in texts])
             else:
-                messages.success(request, f"{result.added} codes added to the pool of {gift.name}.")
-                if result.duplicates:
-                    shown = ", ".join(result.duplicates[:20])
-                    messages.warning(request, f"{len(result.duplicates)} duplicates not added: {shown}")
+                messages.success(
+                    request,
+                    f"{result.added} codes added to the pool of {gift.name} ({result.unused} unused).",
+                )
                 return HttpResponseRedirect(reverse("admin:catalog_gift_codes", args=[gift.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -320,13 +395,20 @@ class GiftAdmin(admin.ModelAdmin):
     def remove_from_printed(self, request, queryset):
         self._flag(request, queryset, in_printed_catalogue=False)
 
-    @admin.action(description="Activate (show and allow redemption)")
+    @admin.action(description="Activate (show and allow redemption; archived gifts stay archived)")
     def activate(self, request, queryset):
-        self._flag(request, queryset, is_active=True)
+        self._flag(request, queryset.filter(archived_at__isnull=True), is_active=True)
 
     @admin.action(description="Deactivate (hide)")
     def deactivate(self, request, queryset):
         self._flag(request, queryset, is_active=False)
+
+    @admin.action(description="Archive: withdraw for good (hidden, never redeemable, read-only)")
+    def archive(self, request, queryset):
+        archived = sum(
+            gift_archive(gift_id=pk)[1] for pk in queryset.order_by("pk").values_list("pk", flat=True)
+        )
+        messages.success(request, f"{archived} gifts archived.")
 
 
 @admin.register(VoucherCode)

@@ -1,4 +1,5 @@
-"""Bulk import of gifts from CSV or XLSX (with a dry run), and the export in the same columns.
+"""Bulk import of gifts from CSV or XLSX (with a dry run), the export in the same columns, and the
+reading of uploaded voucher codes (backoffice and API).
 
 Semantics: every row is checked on its own. Good rows are imported (created, or updated when their
 reference already exists), bad rows are reported with their errors and not imported; a dry run
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,37 +23,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from core.errors import InvalidInput
+from core.errors import DomainError, InvalidInput
 from loyalty.models import Tier
 from tenants.selectors import brand_timezone
 
 from .models import Category, Gift
+from .services import GIFT_FIELDS, VoucherCodeInput, gift_validate
 
-COLUMNS = [
-    "reference",
-    "name",
-    "description",
-    "category",
-    "kind",
-    "points_price",
-    "retail_value",
-    "retail_currency",
-    "stock",
-    "limit_per_member",
-    "available_from",
-    "available_until",
-    "tiers",
-    "vip_only",
-    "is_active",
-    "is_featured",
-    "in_printed_catalogue",
-    "position",
-    "charity_name",
-    "donation_amount",
-    "donation_currency",
-    "service_code",
-    "service_quantity",
-]
+COLUMNS = list(GIFT_FIELDS)
 REQUIRED_COLUMNS = ("reference", "name", "points_price")
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
@@ -216,28 +195,22 @@ def _row_import(
     if row.errors:
         row.action = "error"
         return
-    data = form.cleaned_data
-    tier_list = data.pop("tiers")
+    data = dict(form.cleaned_data)
     row.action = "update" if gift is not None else "create"
-    gift = gift or Gift()
     for name, value in data.items():
-        model_field = Gift._meta.get_field(name)
         if value in (None, "") and name in DEFAULT_WHEN_BLANK:
-            value = model_field.get_default()
-        elif value is None and not model_field.null:
-            value = ""
-        setattr(gift, name, value)
-    try:
-        gift.full_clean()
-    except ValidationError as error:
+            data[name] = Gift._meta.get_field(name).get_default()
+    try:  # the backoffice's and the API's validation (catalog.services)
+        gift = gift_validate(data=data, gift=gift)
+    except DomainError as error:
         row.action = "error"
-        for name, messages in error.message_dict.items():
-            row.errors.setdefault("row" if name == "__all__" else name, []).extend(messages)
+        for name, messages in error.errors.items():
+            row.errors.setdefault(name or "row", []).extend(messages)
         return
     try:
         with transaction.atomic():
             gift.save()
-            gift.tiers.set(tier_list)
+            gift.tiers.set(data["tiers"])
     except IntegrityError as error:
         row.action = "error"
         row.errors.setdefault("row", []).append(f"refused by the database: {error}".splitlines()[0])
@@ -281,11 +254,16 @@ def _rows_read(*, content: bytes, filename: str) -> tuple[list[str], list[tuple[
     return header, rows
 
 
-def _csv_table(content: bytes) -> list[list[str]]:
+def _text_decode(content: bytes) -> str:
+    """An uploaded text file: UTF-8 (with or without a BOM), else Windows' code page."""
     try:
-        text = content.decode("utf-8-sig")
+        return content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = content.decode("cp1252", errors="replace")
+        return content.decode("cp1252", errors="replace")
+
+
+def _csv_table(content: bytes) -> list[list[str]]:
+    text = _text_decode(content)
     try:
         dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
     except csv.Error:
@@ -346,3 +324,21 @@ def gifts_export_csv(*, gifts: QuerySet[Gift]) -> str:
     for gift in gifts.select_related("category").prefetch_related("tiers").order_by("reference"):
         writer.writerow(gift_export_row(gift))
     return out.getvalue()
+
+
+VOUCHER_HEADERS = {"code", "codes", "voucher", "voucher_code"}
+CELL_END = re.compile(r"[,;\t]")
+
+
+def voucher_codes_read(*, content: bytes, source: str = "line") -> list[VoucherCodeInput]:
+    """The codes of an uploaded file (backoffice upload or paste, API `text/csv` body): one code per
+    line, the first cell of a CSV line (comma, semicolon or tab), quotes around it dropped; blank
+    lines and a first line naming the column (`code`) skipped. Each code says where it was
+    (`line 3`, or `<source> 3`) so that `voucher_codes_add` can name it."""
+    codes = []
+    for number, line in enumerate(_text_decode(content).splitlines(), start=1):
+        cell = CELL_END.split(line, maxsplit=1)[0].strip().strip('"').strip()
+        if not cell or (number == 1 and cell.lower() in VOUCHER_HEADERS):
+            continue
+        codes.append(VoucherCodeInput(where=f"{source} {number}", code=cell))
+    return codes

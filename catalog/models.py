@@ -2,7 +2,8 @@
 
 What the database enforces (so no code path can break it): stock never below zero, prices
 positive, a voucher code used by at most one order line, one order per member and idempotency key,
-order statuses from the state machine's list, kind-specific fields present for their kind.
+order statuses from the state machine's list, kind-specific fields present for their kind, an
+archived gift inactive.
 """
 
 from __future__ import annotations
@@ -91,6 +92,13 @@ class Gift(models.Model):
     )
     vip_only = models.BooleanField(default=False, help_text="only VIP members")
     is_active = models.BooleanField(default=True, help_text="shown and redeemable")
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="archived (withdrawn for good): hidden, not redeemable, kept for its orders; "
+        "read-only from then on",
+    )
     is_featured = models.BooleanField(default=False)
     in_printed_catalogue = models.BooleanField(default=False, help_text="part of the printed selection")
     position = models.PositiveIntegerField(default=0, help_text="order within the category")
@@ -141,6 +149,11 @@ class Gift(models.Model):
                 | Q(available_until__gt=F("available_from")),
                 name="gift_window_ordered",
                 violation_error_message="The availability window ends after it starts.",
+            ),
+            models.CheckConstraint(
+                condition=Q(archived_at__isnull=True) | Q(is_active=False),
+                name="gift_archived_inactive",
+                violation_error_message="An archived gift is never active.",
             ),
             models.CheckConstraint(
                 condition=~Q(kind="voucher") | Q(stock__isnull=True),

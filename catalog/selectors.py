@@ -38,16 +38,24 @@ def member_spendable_points(*, member_id: int, at: datetime | None = None) -> in
     return total or 0
 
 
-def gifts_visible(*, at: datetime | None = None) -> QuerySet[Gift]:
-    """Gifts shown on the member site and the API: active and inside their availability window."""
-    at = at or timezone.now()
+def gifts_all() -> QuerySet[Gift]:
+    """Every gift, whatever its state (the brand's own API reads any of its gifts by id)."""
     return (
-        Gift.objects.filter(is_active=True)
-        .filter(Q(available_from__isnull=True) | Q(available_from__lte=at))
-        .filter(Q(available_until__isnull=True) | Q(available_until__gt=at))
-        .select_related("category")
+        Gift.objects.select_related("category")
         .prefetch_related("tiers", "photos")
         .annotate(codes_left=codes_left())
+    )
+
+
+def gifts_visible(*, at: datetime | None = None) -> QuerySet[Gift]:
+    """Gifts shown on the member site and the API: active (so not archived) and inside their
+    availability window."""
+    at = at or timezone.now()
+    return (
+        gifts_all()
+        .filter(is_active=True)
+        .filter(Q(available_from__isnull=True) | Q(available_from__lte=at))
+        .filter(Q(available_until__isnull=True) | Q(available_until__gt=at))
     )
 
 

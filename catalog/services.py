@@ -1,5 +1,5 @@
-"""Writes of the catalogue: redemption, the order state machine, voucher pools, photo thumbnails,
-service-credit pushes.
+"""Writes of the catalogue: redemption, the order state machine, service-credit pushes, gifts and
+categories (created, changed, archived), voucher pools, photos.
 
 Lock order, the same everywhere so that concurrent redemptions and cancellations never deadlock:
 the member's row (`member_lock`) first, then the order row (cancellation), then gift rows ordered
@@ -15,13 +15,16 @@ import logging
 import secrets
 import urllib.error
 import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from pathlib import PurePosixPath
+from typing import Any
 
-from django.core.files.base import ContentFile
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile, File
+from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -29,13 +32,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from core.errors import Conflict, InvalidInput, NotFound, Refused
 from core.limits import field_max_length
 from core.outbox import enqueue_on_commit, requeue_after, retry_delay
-from loyalty.models import LedgerEntry, Member
+from core.text import NUL, NUL_MESSAGE
+from loyalty.models import LedgerEntry, Member, Tier
 from loyalty.selectors.programme import programme_settings as loyalty_programme_settings
 from loyalty.services.ledger import EntryCause, InsufficientPoints, member_lock, points_debit, points_restore
 from tenants.selectors import schema_current
 
 from .models import (
     CatalogSettings,
+    Category,
     Gift,
     GiftPhoto,
     Order,
@@ -662,35 +667,324 @@ def service_push_send(*, push_id: int, attempts: int) -> ServicePush | None:
     return push
 
 
-# --- voucher pools and photos --------------------------------------------------------------------
+# --- gifts and categories: what the backoffice, the imports and the API write ------------------------
+
+# The fields of a gift that its writers set (the import's columns are the same).
+GIFT_FIELDS = (
+    "reference",
+    "name",
+    "description",
+    "category",
+    "kind",
+    "points_price",
+    "retail_value",
+    "retail_currency",
+    "stock",
+    "limit_per_member",
+    "available_from",
+    "available_until",
+    "tiers",
+    "vip_only",
+    "is_active",
+    "is_featured",
+    "in_printed_catalogue",
+    "position",
+    "charity_name",
+    "donation_amount",
+    "donation_currency",
+    "service_code",
+    "service_quantity",
+)
+CATEGORY_FIELDS = ("name", "slug", "position")
+
+
+class GiftArchived(Conflict):
+    code = "archived"
+
+
+def gift_field_defaults() -> dict[str, Any]:
+    """Every gift field at its default: what a full replacement (`PUT`) leaves unsaid."""
+    defaults: dict[str, Any] = {"tiers": []}
+    for field in Gift._meta.concrete_fields:
+        if field.name in GIFT_FIELDS:
+            defaults[field.name] = field.get_default()
+    return defaults
+
+
+def _fields_apply(instance: models.Model, *, data: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise InvalidInput(
+            {name: ["is not a field of this resource"] for name in unknown}, code="unknown_field"
+        )
+    for name, value in data.items():
+        if name == "tiers":
+            continue
+        field = instance._meta.get_field(name)
+        if value is None and isinstance(field, models.CharField | models.TextField):
+            value = ""  # text fields are blank, never null
+        setattr(instance, name, value)
+
+
+def _full_clean_errors(instance: models.Model) -> dict[str, list[str]]:
+    """The model's own field checks and unique checks (its constraints are the services' checks,
+    which name the field at fault; the database enforces them anyway)."""
+    try:
+        instance.full_clean(validate_constraints=False)
+    except ValidationError as error:
+        return {name: list(texts) for name, texts in error.message_dict.items()}
+    return {}
+
+
+def gift_validate(*, data: Mapping[str, Any], gift: Gift | None = None) -> Gift:
+    """`gift` (or a new gift) with `data` applied and checked, not saved: the one validation of the
+    backoffice form, the import and the API. `data` holds typed values (a `Category` or None, `Tier`s,
+    Decimals, aware datetimes); an `InvalidInput` names each field at fault."""
+    gift = gift or Gift()
+    if gift.archived_at is not None:
+        raise GiftArchived(f"gift {gift.pk} is archived: it cannot change", field="gift")
+    original_kind = gift.kind if gift.pk else None
+    _fields_apply(gift, data=data, allowed=GIFT_FIELDS)
+    errors = _full_clean_errors(gift)
+    tiers = list(data.get("tiers") or [])
+    if any(not isinstance(tier, Tier) for tier in tiers):
+        errors["tiers"] = ["a list of tiers"]
+
+    def refuse(name: str, text: str) -> None:
+        if name not in errors:
+            errors[name] = [text]
+
+    kind = Gift.Kind
+    if gift.kind == kind.VOUCHER and gift.stock is not None:
+        refuse("stock", "a voucher gift's stock is its pool of codes: leave the stock empty")
+    if gift.kind == kind.DONATION:
+        if not gift.charity_name:
+            refuse("charity_name", "a donation needs the charity that receives it")
+        if gift.donation_amount is None or gift.donation_amount <= 0:
+            refuse("donation_amount", "a donation needs a positive amount given per unit")
+        if not gift.donation_currency:
+            refuse("donation_currency", "a donation needs the currency of its amount")
+    if gift.kind == kind.SERVICE_CREDIT:
+        if not gift.service_code:
+            refuse("service_code", "a service credit needs the code the brand's system credits")
+        if gift.service_quantity is None or gift.service_quantity < 1:
+            refuse("service_quantity", "a service credit needs a quantity of at least 1")
+    if gift.retail_value is not None and not gift.retail_currency:
+        refuse("retail_currency", "a retail value needs its currency")
+    if gift.retail_value is None and gift.retail_currency:
+        refuse("retail_value", "a retail currency needs a value")
+    if gift.available_from and gift.available_until and gift.available_until <= gift.available_from:
+        refuse("available_until", "the availability window ends after it starts (available_from)")
+    if original_kind is not None and gift.kind != original_kind and "kind" not in errors:
+        if OrderLine.objects.filter(gift_id=gift.pk).exists() or gift.codes.exists():
+            refuse("kind", f"stays {original_kind}: the gift already has orders or voucher codes")
+    if errors:
+        raise InvalidInput(errors)
+    return gift
+
+
+def _gift_save(*, gift: Gift, data: Mapping[str, Any]) -> Gift:
+    try:
+        with transaction.atomic():
+            gift.save()
+            if "tiers" in data:
+                gift.tiers.set(list(data["tiers"] or []))
+    except IntegrityError:  # a gift with the same reference saved at the same moment
+        raise Conflict(
+            f"another gift has the reference '{gift.reference}'", field="reference", code="duplicate"
+        ) from None
+    return gift
+
+
+def gift_create(*, data: Mapping[str, Any]) -> Gift:
+    """A new gift of any kind; a voucher gift's stock is the codes added to its pool afterwards."""
+    with transaction.atomic():
+        return _gift_save(gift=gift_validate(data=data), data=data)
+
+
+def _gift_lock(*, gift_id: int) -> Gift:
+    gift = Gift.objects.select_for_update(no_key=True).filter(pk=gift_id).order_by().first()
+    if gift is None:
+        raise NotFound(f"no gift {gift_id}", field="gift_id")
+    return gift
+
+
+def gift_update(*, gift_id: int, data: Mapping[str, Any]) -> Gift:
+    """Change the fields in `data` (the others stay). Under the gift's lock, so a stock set here and
+    a redemption taking stock happen one after the other."""
+    with transaction.atomic():
+        gift = gift_validate(data=data, gift=_gift_lock(gift_id=gift_id))
+        return _gift_save(gift=gift, data=data)
+
+
+def gift_archive(*, gift_id: int, at: datetime | None = None) -> tuple[Gift, bool]:
+    """Withdraw a gift for good: hidden from the member site and the gift list, never redeemable
+    again, still readable by id (its orders keep pointing at it). Returns (gift, archived now);
+    archiving it again changes nothing."""
+    with transaction.atomic():
+        gift = _gift_lock(gift_id=gift_id)
+        if gift.archived_at is not None:
+            return gift, False
+        gift.archived_at, gift.is_active = at or timezone.now(), False
+        gift.save(update_fields=["archived_at", "is_active", "updated_at"])
+    return gift, True
+
+
+def category_validate(*, data: Mapping[str, Any], category: Category | None = None) -> Category:
+    """`category` (or a new one) with `data` applied and checked, not saved (backoffice and API)."""
+    category = category or Category()
+    _fields_apply(category, data=data, allowed=CATEGORY_FIELDS)
+    errors = _full_clean_errors(category)
+    if errors:
+        raise InvalidInput(errors)
+    return category
+
+
+def category_create(*, data: Mapping[str, Any]) -> Category:
+    with transaction.atomic():
+        category = category_validate(data=data)
+        category.save()
+    return category
+
+
+def category_update(*, category_id: int, data: Mapping[str, Any]) -> Category:
+    with transaction.atomic():
+        category = Category.objects.select_for_update().filter(pk=category_id).first()
+        if category is None:
+            raise NotFound(f"no category {category_id}", field="category")
+        category = category_validate(data=data, category=category)
+        category.save()
+    return category
+
+
+# --- voucher pools -------------------------------------------------------------------------------
+
+VOUCHER_CODE_MAX_LENGTH = VoucherCode._meta.get_field("code").max_length or 120
+VOUCHER_CODES_MAX = 20_000  # per upload
+_ERRORS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class VoucherCodeInput:
+    """One code of an upload and where it is, for the errors: `line 3`, `codes[2]`."""
+
+    where: str
+    code: str
 
 
 @dataclass(frozen=True)
 class VoucherCodesAdded:
     added: int
-    duplicates: list[str]
+    unused: int
 
 
-def voucher_codes_add(*, gift: Gift, codes: list[str]) -> VoucherCodesAdded:
-    """Add codes to a voucher gift's pool; codes already in it (or repeated) are reported, not added."""
-    if gift.kind != Gift.Kind.VOUCHER:
-        raise InvalidInput(f"'{gift.name}' is not a voucher gift", field="gift")
-    cleaned: list[str] = []
-    duplicates: list[str] = []
-    for raw in codes:
-        code = raw.strip()
+def voucher_codes_add(*, gift_id: int, codes: Sequence[VoucherCodeInput]) -> VoucherCodesAdded:
+    """Add codes to a voucher gift's pool: all of them, or none. A code repeated in the upload or
+    already in the pool (used or not), empty, too long or holding a NUL is refused with where it
+    is (`line 7: 'AB-1' is also on line 2`), and nothing is written."""
+    if not codes:
+        raise InvalidInput("give at least one code", field="codes", code="required")
+    if len(codes) > VOUCHER_CODES_MAX:
+        raise InvalidInput(f"at most {VOUCHER_CODES_MAX} codes per upload", field="codes")
+    errors: dict[str, list[str]] = {}
+    first_seen: dict[str, str] = {}
+    for item in codes:
+        code = item.code.strip()
         if not code:
-            continue
-        if len(code) > 120:
-            raise InvalidInput(f"code '{code[:20]}…' is longer than 120 characters", field="codes")
-        (duplicates if code in cleaned else cleaned).append(code)
+            errors[item.where] = ["is empty"]
+        elif NUL in code:
+            errors[item.where] = [NUL_MESSAGE]
+        elif len(code) > VOUCHER_CODE_MAX_LENGTH:
+            errors[item.where] = [f"'{code[:20]}…' is longer than {VOUCHER_CODE_MAX_LENGTH} characters"]
+        elif code in first_seen:
+            errors[item.where] = [f"'{code}' is also on {first_seen[code]}"]
+        else:
+            first_seen[code] = item.where
     with transaction.atomic():
-        existing = set(VoucherCode.objects.filter(gift=gift, code__in=cleaned).values_list("code", flat=True))
-        fresh = [code for code in cleaned if code not in existing]
-        created = VoucherCode.objects.bulk_create(
-            [VoucherCode(gift=gift, code=code) for code in fresh], ignore_conflicts=True
+        gift = _gift_lock(gift_id=gift_id)  # one upload at a time per pool
+        if gift.kind != Gift.Kind.VOUCHER:
+            raise InvalidInput(f"'{gift.name}' is not a voucher gift", field="gift")
+        if gift.archived_at is not None:
+            raise GiftArchived(f"gift {gift.pk} is archived: its pool is closed", field="gift")
+        fresh = list(first_seen)
+        for start in range(0, len(fresh), 5_000):
+            for code in VoucherCode.objects.filter(
+                gift=gift, code__in=fresh[start : start + 5_000]
+            ).values_list("code", flat=True):
+                errors[first_seen[code]] = [f"'{code}' is already in the pool"]
+        if errors:
+            raise InvalidInput(dict(list(errors.items())[:_ERRORS_SHOWN]), code="duplicate")
+        VoucherCode.objects.bulk_create(
+            [VoucherCode(gift=gift, code=code) for code in fresh], batch_size=2_000
         )
-    return VoucherCodesAdded(added=len(created), duplicates=duplicates + sorted(existing))
+        unused = gift.codes.filter(order_line__isnull=True).count()
+    return VoucherCodesAdded(added=len(fresh), unused=unused)
+
+
+# --- photos --------------------------------------------------------------------------------------
+
+PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+PHOTO_MAX_BYTES = 8 * 1024 * 1024
+PHOTO_MIN_SIDE = 64
+PHOTO_MAX_SIDE = 8_000
+
+
+def gift_photo_check(*, image: File) -> str:
+    """The one check of a gift photo (backoffice and API): JPEG, PNG or WebP as Pillow reads it (not
+    as its name says), at most PHOTO_MAX_BYTES, each side PHOTO_MIN_SIDE to PHOTO_MAX_SIDE pixels.
+    Returns the file name to store it under: its own stem, the extension of what it really is, so
+    the media view serves it with the right type."""
+    if image.size is not None and image.size > PHOTO_MAX_BYTES:
+        raise InvalidInput(f"at most {PHOTO_MAX_BYTES // 1024 // 1024} MB", field="image", code="too_large")
+    try:
+        image.seek(0)
+        with Image.open(image) as opened:
+            found, (width, height) = opened.format, opened.size
+            opened.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise InvalidInput("not an image (JPEG, PNG or WebP)", field="image") from None
+    finally:
+        image.seek(0)
+    if found not in PHOTO_FORMATS:
+        raise InvalidInput(f"a JPEG, PNG or WebP image, not {found}", field="image")
+    if not (PHOTO_MIN_SIDE <= width <= PHOTO_MAX_SIDE and PHOTO_MIN_SIDE <= height <= PHOTO_MAX_SIDE):
+        raise InvalidInput(
+            f"{width}x{height} pixels: each side is {PHOTO_MIN_SIDE} to {PHOTO_MAX_SIDE} pixels",
+            field="image",
+        )
+    stem = PurePosixPath(image.name or "").stem or "photo"
+    return f"{stem}.{PHOTO_FORMATS[found]}"
+
+
+def gift_photo_add(
+    *, gift_id: int, image: File, alt_text: str = "", position: int | None = None
+) -> GiftPhoto:
+    """A photo of a gift, checked (`gift_photo_check`) and stored as the backoffice stores it: in
+    the brand's media folder under `gifts/<gift id>/`, with its thumbnail. Without a position, it
+    comes after the gift's other photos."""
+    name = gift_photo_check(image=image)
+    if len(alt_text) > 160:
+        raise InvalidInput("at most 160 characters", field="alt_text")
+    if position is not None and not 0 <= position <= MAX_POINTS:
+        raise InvalidInput(f"from 0 to {MAX_POINTS}", field="position")
+    image.name = name
+    with transaction.atomic():
+        gift = _gift_lock(gift_id=gift_id)
+        if gift.archived_at is not None:
+            raise GiftArchived(f"gift {gift.pk} is archived: it cannot change", field="gift")
+        if position is None:
+            last = gift.photos.order_by("-position").values_list("position", flat=True).first()
+            position = 0 if last is None else last + 1
+        photo = GiftPhoto(gift=gift, image=image, alt_text=alt_text, position=position)
+        try:
+            photo.save()
+            gift_photo_thumbnail_build(photo=photo)
+        except BaseException:
+            for stored in (photo.image, photo.thumbnail):
+                if stored:
+                    stored.storage.delete(stored.name)
+            raise
+    return photo
 
 
 def gift_photo_thumbnail_build(*, photo: GiftPhoto) -> GiftPhoto:

@@ -95,14 +95,20 @@ def test_gift_form_errors_instead_of_500(staff, in_brand):
     assert not Gift.objects.exists()
 
 
-def test_voucher_codes_are_added_to_the_pool_and_duplicates_reported(staff, in_brand):
+def test_voucher_codes_are_added_to_the_pool_and_duplicates_refused_with_their_line(staff, in_brand):
     gift = gift_make(points_price=100, codes=["A-1"])
     url = f"/backoffice/catalog/gift/{gift.pk}/codes/"
     assert "1 unused codes" in staff.get(url).content.decode()
     upload = SimpleUploadedFile("codes.csv", b"B-2\nC-3;extra\n")
-    response = staff.post(url, {"codes": "A-1\nB-1\nB-1\n\n", "file": upload}, follow=True)
-    html = response.content.decode()
-    assert "3 codes added" in html and "2 duplicates not added" in html
+    refused = staff.post(url, {"codes": "A-1\nB-1\nB-1\n\n", "file": upload})
+    errors = refused.context["form"].non_field_errors()
+    assert "codes line 1: 'A-1' is already in the pool" in errors
+    assert "codes line 3: 'B-1' is also on codes line 2" in errors
+    assert list(VoucherCode.objects.filter(gift=gift).values_list("code", flat=True)) == ["A-1"]
+
+    upload = SimpleUploadedFile("codes.csv", b"B-2\nC-3;extra\n")
+    response = staff.post(url, {"codes": "B-1\n\n", "file": upload}, follow=True)
+    assert "3 codes added to the pool of Gift (4 unused)" in response.content.decode()
     assert sorted(VoucherCode.objects.filter(gift=gift).values_list("code", flat=True)) == [
         "A-1",
         "B-1",
@@ -261,5 +267,7 @@ def test_an_uploaded_voucher_code_holding_a_nul_is_a_form_error(staff, in_brand)
     upload = SimpleUploadedFile("codes.txt", b"A-1\nB\x00-2\n")
     response = staff.post(f"/backoffice/catalog/gift/{gift.pk}/codes/", {"codes": "C-3", "file": upload})
     assert response.status_code == 200
-    assert response.context["form"].errors["file"] == ["line 2: may not contain the NUL character (\\u0000)"]
+    assert response.context["form"].non_field_errors() == [
+        "file line 2: may not contain the NUL character (\\u0000)"
+    ]
     assert not VoucherCode.objects.filter(gift=gift).exists()

@@ -50,7 +50,7 @@ EXPECTED_ERRORS = {
     5: {"name"},
     6: {"reference"},
     7: {"reference"},
-    10: {"row"},  # a voucher's stock is its pool of codes
+    10: {"stock"},  # a voucher's stock is its pool of codes
     11: {"points_price"},
     13: {"tiers"},
     14: {"is_featured"},
@@ -118,7 +118,7 @@ def test_xlsx_with_typed_cells(setup):
 
     report = gift_import(content=buffer.getvalue(), filename="Gifts.XLSX", dry_run=False)
 
-    assert errors_by_line(report) == {3: {"points_price"}, 4: {"row"}}
+    assert errors_by_line(report) == {3: {"points_price"}, 4: {"retail_currency"}}
     gift = Gift.objects.get(reference="X-1")
     assert (gift.points_price, gift.retail_value, gift.retail_currency, gift.vip_only) == (
         1200,
