@@ -125,7 +125,14 @@ class Tier(models.Model):
         max_digits=14,
         decimal_places=2,
         default=Decimal("0"),
-        help_text="reached when the qualification metric is at least this",
+        help_text="reached when the qualification metric is at least this (above it, when not included)",
+    )
+    threshold_inclusive = models.BooleanField(
+        default=True,
+        help_text=(
+            "whether a metric equal to the threshold reaches the tier ('at least 1,000'), "
+            "or must be above it ('over 1,000')"
+        ),
     )
     earn_multiplier = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("1.00"))
     benefits = models.TextField(blank=True)

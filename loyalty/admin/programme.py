@@ -128,7 +128,7 @@ class TierForm(ServiceForm):
 
     class Meta:
         model = Tier
-        fields = ["code", "name", "threshold", "earn_multiplier", "benefits"]
+        fields = ["code", "name", "threshold", "threshold_inclusive", "earn_multiplier", "benefits"]
 
     def _instance_kwarg(self) -> dict:
         return {"tier": self.instance if self.instance.pk else None}
@@ -137,7 +137,7 @@ class TierForm(ServiceForm):
 @admin.register(Tier)
 class TierAdmin(admin.ModelAdmin):
     form = TierForm
-    list_display = ["name", "code", "threshold", "earn_multiplier", "member_count"]
+    list_display = ["name", "code", "threshold", "threshold_inclusive", "earn_multiplier", "member_count"]
     ordering = ["threshold"]
 
     def get_queryset(self, request: HttpRequest):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from loyalty.api import events, members, programme
+from loyalty.api import events, member_tiers, members, programme
 
 urlpatterns = [
     path("members/<str:external_id>", members.MemberView.as_view(), name="api-member"),
@@ -11,6 +11,16 @@ urlpatterns = [
         "members/<str:external_id>/adjustments",
         members.MemberAdjustmentView.as_view(),
         name="api-member-adjustments",
+    ),
+    path(
+        "members/<str:external_id>/tier-evaluation",
+        member_tiers.MemberTierEvaluationView.as_view(),
+        name="api-member-tier-evaluation",
+    ),
+    path(
+        "members/<str:external_id>/tier-preview",
+        member_tiers.MemberTierPreviewView.as_view(),
+        name="api-member-tier-preview",
     ),
     path("events", events.EventView.as_view(), name="api-events"),
     path("events/batch", events.EventBatchView.as_view(), name="api-events-batch"),

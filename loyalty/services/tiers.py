@@ -23,11 +23,20 @@ from django.utils import timezone
 from core.errors import Conflict, InvalidInput
 from loyalty.models import Member, ProgrammeSettings, Tier, TierChange
 from loyalty.selectors.programme import programme_settings
-from loyalty.selectors.tiers import tier_metric_params, tier_metric_sql
+from loyalty.selectors.tiers import (
+    DECISION_COLUMNS,
+    TierDecision,
+    TierOutcome,
+    tier_decision_of,
+    tier_decision_sql,
+    tier_metric_params,
+    tier_outcome,
+    tiers_by_id,
+)
 from loyalty.services.expiry import BATCH_SETTINGS
 from loyalty.services.ledger import member_lock
 
-TIER_FIELDS = ("code", "name", "threshold", "earn_multiplier", "benefits")
+TIER_FIELDS = ("code", "name", "threshold", "threshold_inclusive", "earn_multiplier", "benefits")
 NIGHTLY_BATCH = 50_000
 
 
@@ -47,6 +56,8 @@ def tier_validate(*, data: dict[str, Any], tier: Tier | None = None) -> Tier:
                 data = {**data, field: Decimal(str(data[field]))}
             except (InvalidOperation, ValueError):
                 errors[field] = ["must be a number"]
+    if "threshold_inclusive" in data and not isinstance(data["threshold_inclusive"], bool):
+        errors["threshold_inclusive"] = ["must be true or false"]
     for field, value in data.items():
         if field not in errors:
             setattr(tier, field, value if value is not None else "")
@@ -113,52 +124,9 @@ def tier_floor_set(*, member_id: int, tier: Tier | None, at: datetime | None = N
 
 
 def _evaluate_sql(programme: ProgrammeSettings, *, final: str) -> str:
-    """The whole decision as one statement: metric, qualified tier, floor, grace, update, history."""
+    """The decision (`tier_decision_sql`) and its writes, as one statement: update, history."""
     # Only constant SQL fragments are interpolated; every value is a parameter.
-    return f"""
-    WITH tiers AS (
-        SELECT id, threshold, LEAD(threshold) OVER (ORDER BY threshold) AS next_threshold
-        FROM loyalty_tier
-    ),
-    metric AS ({tier_metric_sql(programme)}),
-    state AS (
-        SELECT m.id AS member_id, COALESCE(x.value, 0) AS value,
-               m.tier_id AS current_id, ct.threshold AS current_thr, m.tier_below_since,
-               ft.id AS floor_id, ft.threshold AS floor_thr
-        FROM loyalty_member m
-        LEFT JOIN metric x ON x.member_id = m.id
-        LEFT JOIN loyalty_tier ct ON ct.id = m.tier_id
-        LEFT JOIN loyalty_tier ft ON ft.id = m.tier_floor_id
-        WHERE m.id BETWEEN %(lo)s AND %(hi)s AND m.status <> 'anonymised'
-    ),
-    target AS (
-        SELECT s.*,
-               CASE WHEN s.floor_thr IS NOT NULL AND (q.threshold IS NULL OR s.floor_thr > q.threshold)
-                    THEN s.floor_id ELSE q.id END AS target_id,
-               GREATEST(s.floor_thr, q.threshold) AS target_thr,
-               (s.floor_thr IS NOT NULL AND (q.threshold IS NULL OR s.floor_thr > q.threshold)) AS by_floor
-        FROM state s
-        LEFT JOIN tiers q
-          ON s.value >= q.threshold AND (q.next_threshold IS NULL OR s.value < q.next_threshold)
-    ),
-    moves AS (
-        SELECT t.*,
-               CASE WHEN t.target_thr IS NOT DISTINCT FROM t.current_thr THEN 'stay'
-                    WHEN t.current_thr IS NULL OR t.target_thr > t.current_thr THEN 'up'
-                    WHEN %(immediate)s OR t.tier_below_since <= %(grace_cutoff)s THEN 'down'
-                    ELSE 'grace' END AS move
-        FROM target t
-    ),
-    -- Materialized: the update below then joins a known set of rows (inlined, a misestimate of the
-    -- "tier unchanged" check once turned the metric join into a nested loop over every pair).
-    decided AS MATERIALIZED (
-        SELECT member_id, value, current_id,
-               CASE WHEN move IN ('up', 'down') THEN target_id ELSE current_id END AS new_id,
-               CASE WHEN move = 'grace' THEN COALESCE(tier_below_since, %(at)s) END AS new_below_since,
-               CASE WHEN by_floor AND move = 'up' THEN 'floor'
-                    WHEN move = 'up' THEN 'qualified' ELSE 'downgraded' END AS reason
-        FROM moves
-    ),
+    return f"""{tier_decision_sql(programme)},
     changed AS (
         UPDATE loyalty_member m
         SET tier_id = d.new_id,
@@ -209,9 +177,18 @@ def tier_evaluate(
         tiers_exist = Tier.objects.exists()
     if not tiers_exist:
         return None  # a programme without tiers: nothing to place (and nobody holds a tier)
-    programme = programme or programme_settings()
-    final = """SELECT c.new_id, c.tier_since, c.tier_below_since, l.id
-               FROM changed c LEFT JOIN logged l ON l.member_id = c.id"""
+    decided = _member_decide(member=member, at=at, programme=programme or programme_settings())
+    return TierChange.objects.get(pk=decided[1]) if decided and decided[1] else None
+
+
+def _member_decide(
+    *, member: Member, at: datetime, programme: ProgrammeSettings
+) -> tuple[TierDecision, int | None] | None:
+    """The evaluation of one member (row-locked by the caller): the decision and the id of the
+    history row it wrote, if any; None for an anonymised member (never evaluated)."""
+    final = f"""SELECT {DECISION_COLUMNS}, c.id IS NOT NULL, c.tier_since, l.id
+               FROM decided d LEFT JOIN changed c ON c.id = d.member_id
+               LEFT JOIN logged l ON l.member_id = d.member_id"""  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(
             _evaluate_sql(programme, final=final),
@@ -220,9 +197,35 @@ def tier_evaluate(
         row = cursor.fetchone()
     if row is None:
         return None
-    # Setting tier_id also drops the member's cached tier object (Django does it).
-    member.tier_id, member.tier_since, member.tier_below_since, change_id = row
-    return TierChange.objects.get(pk=change_id) if change_id else None
+    decision = tier_decision_of(row, at=at)
+    written, tier_since, change_id = row[7:]
+    if written:
+        # Setting tier_id also drops the member's cached tier object (Django does it).
+        member.tier_id, member.tier_since, member.tier_below_since = (
+            decision.tier_id,
+            tier_since,
+            decision.below_since,
+        )
+    return decision, change_id
+
+
+def member_tier_evaluate(*, member_id: int, at: datetime | None = None) -> TierOutcome:
+    """Re-place the member now, as the nightly run would (the same statement), and say why."""
+    at = at or timezone.now()
+    programme = programme_settings()
+    with transaction.atomic():
+        member = member_lock(member_id=member_id)
+        decided = _member_decide(member=member, at=at, programme=programme)
+        if decided is None:
+            raise Conflict("the member is anonymised: their tier is no longer evaluated", field="status")
+        decision, change_id = decided
+        return tier_outcome(
+            decision=decision,
+            previous_id=decision.previous_id,
+            programme=programme,
+            tiers=tiers_by_id(),
+            changed=change_id is not None,
+        )
 
 
 def tiers_evaluate_all(*, at: datetime) -> int:
