@@ -266,7 +266,17 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 CONTENT_SECURITY_POLICY = {
     "EXCLUDE_URL_PREFIXES": [
         f"/api/v1/{route}"
-        for route in ("members/", "events", "simulate", "rules", "tiers", "gifts", "orders/", "schema/")
+        for route in (
+            "members/",
+            "events",
+            "simulate",
+            "rules",
+            "tiers",
+            "gifts",
+            "orders/",
+            "schema/",
+            "sales-reps",
+        )
     ],
     "DIRECTIVES": {
         "default-src": [SELF],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -23,7 +23,8 @@ from loyalty.api.serializers import (
 from loyalty.models import LedgerEntry, Member
 from loyalty.selectors.members import member_get, member_ledger, member_points_summary
 from loyalty.services.ledger import InsufficientPoints, LedgerError, MemberNotActive, points_adjust
-from loyalty.services.members import member_upsert
+from loyalty.selectors.sales_reps import sales_rep_find
+from loyalty.services.members import member_sales_rep_set, member_upsert
 
 NO_MEMBER = {404: "no member with this external id"}
 
@@ -50,7 +51,9 @@ class MemberView(BrandApi, APIView):
         summary="Create the member with this external id, or update the fields given",
         description=(
             "Creates the member (201) or updates them (200); the fields left out keep their value, "
-            "an unknown field is a 400. Consents are set per channel with `true` or `false`."
+            "an unknown field is a 400. Consents are set per channel with `true` or `false`. "
+            "`sales_rep` names a staff user of the brand by e-mail or username (`GET /sales-reps` "
+            "lists them), null for none; the change is kept in the member's audit, with the key."
         ),
         request=MemberInputSerializer,
         responses={
@@ -64,7 +67,16 @@ class MemberView(BrandApi, APIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         consents = data.pop("consents", None)
-        member, created = member_upsert(external_id=external_id, data=data, consents=consents, source="api")
+        assign_rep, rep_name = "sales_rep" in data, data.pop("sales_rep", None)
+        rep = sales_rep_find(name=rep_name) if rep_name is not None else None  # refused before any write
+        with transaction.atomic():
+            member, created = member_upsert(
+                external_id=external_id, data=data, consents=consents, source="api"
+            )
+            if assign_rep and member.sales_rep_id != (rep.pk if rep else None):
+                member_sales_rep_set(
+                    member=member, by=None, sales_rep=rep, reason=f"set with the API key {request.auth}"
+                )
         return _member_response(
             member_get(external_id=member.external_id),
             status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

@@ -11,7 +11,6 @@ from core.api.schema import ErrorSerializer
 from loyalty import engine
 from loyalty.api.parsing import BATCH_MAX, OCCURRED_AT_FORMAT, aware_datetime_parse
 from loyalty.models import Consent, EarningRule, LedgerEntry, Member, Tier
-from loyalty.selectors.badges import member_badges
 from loyalty.services.events import IDEMPOTENCY_KEY_MAX
 from loyalty.services.members import MEMBER_FIELDS
 
@@ -166,6 +165,12 @@ class MemberInputSerializer(StrictSerializer):
         required=False,
         help_text=f"consent per channel ({', '.join(Consent.Channel.values)}): true or false",
     )
+    sales_rep = serializers.CharField(
+        max_length=254,
+        required=False,
+        allow_null=True,
+        help_text="the member's sales rep: a staff user's e-mail or username (GET /sales-reps); null: none",
+    )
 
 
 class TierRefSerializer(serializers.Serializer):
@@ -193,17 +198,13 @@ class ConsentSerializer(serializers.Serializer):
     source = serializers.CharField()
 
 
-class MemberBadgeSerializer(serializers.Serializer):
-    code = serializers.CharField(source="badge.code")
-    name = serializers.CharField(source="badge.name")
-    earned_at = serializers.DateTimeField(source="awarded_at")
-
-
 class MemberSerializer(serializers.ModelSerializer):
     tier = TierRefSerializer(allow_null=True)
     consents = serializers.SerializerMethodField()
     points = serializers.SerializerMethodField()
-    badges = serializers.SerializerMethodField()
+    sales_rep = serializers.SerializerMethodField(
+        help_text="the sales rep's e-mail (or username); null: none"
+    )
 
     class Meta:
         model = Member
@@ -211,13 +212,13 @@ class MemberSerializer(serializers.ModelSerializer):
             "external_id",
             *MEMBER_FIELDS,
             "status",
+            "sales_rep",
             "tier",
             "tier_since",
             "joined_at",
             "last_activity_at",
             "consents",
             "points",
-            "badges",
         ]
 
     @extend_schema_field(serializers.DictField(child=ConsentSerializer()))
@@ -228,9 +229,10 @@ class MemberSerializer(serializers.ModelSerializer):
     def get_points(self, member: Member) -> dict:
         return PointsSerializer(self.context["points"]).data
 
-    @extend_schema_field(MemberBadgeSerializer(many=True, help_text="badges held, in the order earned"))
-    def get_badges(self, member: Member) -> list:
-        return MemberBadgeSerializer(member_badges(member=member), many=True).data
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_sales_rep(self, member: Member) -> str | None:
+        rep = member.sales_rep
+        return (rep.email or rep.get_username()) if rep else None
 
 
 class EventRefSerializer(serializers.Serializer):
