@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import time
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import redis
 from django.core.cache import cache
-from django.db import connection
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
@@ -16,9 +17,16 @@ from config.redis import cache_redis, redis_available, redis_failed
 from core.lockout import api_key_failure_record, api_key_locked_until, client_ip
 from loyalty.models import ApiKey
 from loyalty.services.apikeys import api_key_authenticate
+from tenants.selectors import schema_current
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+    from core.api.errors import ApiError
 
 
-def _guessing_refused(locked_until):
+def _guessing_refused(locked_until: datetime) -> ApiError:
     # Imported here: DRF imports this module while importing rest_framework.views, which errors needs.
     from core.api.errors import ApiError
 
@@ -56,27 +64,27 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if api_key is not None:
             return (None, api_key)
         ip = client_ip(request)
-        locked_until = api_key_locked_until(schema_name=connection.schema_name, ip=ip)
+        locked_until = api_key_locked_until(schema_name=schema_current(), ip=ip)
         if locked_until is not None:
             raise _guessing_refused(locked_until)
         api_key = api_key_authenticate(key=key, routing_token=token) if key else None
         if api_key is not None:
             return (None, api_key)
-        lockout = api_key_failure_record(schema_name=connection.schema_name, ip=ip)
+        lockout = api_key_failure_record(schema_name=schema_current(), ip=ip)
         if lockout is not None:
             raise _guessing_refused(lockout.locked_until)
         if not key:
             raise exceptions.AuthenticationFailed("Authorization: expected 'Api-Key <key>'")
         raise exceptions.AuthenticationFailed("Authorization: unknown or revoked API key for this brand")
 
-    def authenticate_header(self, request) -> str:
+    def authenticate_header(self, request: Request) -> str:
         return self.keyword
 
 
 class HasApiKey(permissions.BasePermission):
     message = "Authorization: an 'Api-Key <key>' header of this brand is required"
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return isinstance(request.auth, ApiKey)
 
 
@@ -86,7 +94,7 @@ class ApiKeyRateThrottle(throttling.BaseThrottle):
     Without Redis the request goes through, logged: the brand's systems keep working while it is
     down, unmetered for that time."""
 
-    def allow_request(self, request, view) -> bool:
+    def allow_request(self, request: Request, view: APIView) -> bool:
         api_key = request.auth
         if not isinstance(api_key, ApiKey):
             return True

@@ -4,13 +4,17 @@ error shape, the idempotency header."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser, get_encoding
+
+# get_encoding (text charsets only) is DRF 3.18's: the 3.16 stubs, the last for Django 5.2, lack it.
+from rest_framework.parsers import JSONParser, get_encoding  # type: ignore[attr-defined]
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.json import strict_constant
+from rest_framework.views import APIView
 
 from core.api.errors import ApiError
 from core.limits import IDEMPOTENCY_KEY_MAX_LENGTH
@@ -48,13 +52,13 @@ class ApiJSONParser(JSONParser):
         return data
 
 
-class BrandApi:
+class BrandApi(APIView):
     """Mixed into every API view (before the DRF view class)."""
 
     parser_classes = [ApiJSONParser]
     renderer_classes = [JSONRenderer]
 
-    def initial(self, request: Request, *args, **kwargs) -> None:
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         """After authentication: the values in the path (`/members/a%00b`) are text PostgreSQL takes."""
         super().initial(request, *args, **kwargs)
         for name, value in kwargs.items():
@@ -81,7 +85,7 @@ def idempotency_key_get(request: Request, *, required: bool) -> str | None:
     return key
 
 
-def replayable_response(data, *, status_code: int, replayed: bool) -> Response:
+def replayable_response(data: Any, *, status_code: int, replayed: bool) -> Response:
     """The answer to a request that honours an `Idempotency-Key`: a replay answers the original
     status and body, with `Idempotent-Replayed: true` (the API description says so)."""
     response = Response(data, status=status_code)

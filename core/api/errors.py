@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -36,10 +36,13 @@ STATUS_CODES = {
 class ApiError(exceptions.APIException):
     """An error about one field (or header), with the HTTP status to answer."""
 
+    wait: int | None = None  # seconds: the Retry-After of a refusal to retry later
+
     def __init__(
         self, *, field: str | None, message: str, status_code: int = 400, code: str | None = None
     ) -> None:
-        super().__init__(detail=message, code=code or STATUS_CODES.get(status_code, "error"))
+        self.code = code or STATUS_CODES.get(status_code, "error")
+        super().__init__(detail=message, code=self.code)
         self.status_code = status_code
         self.field = field
         self.message = message
@@ -55,7 +58,12 @@ def errors_from_dict(errors: dict[str, list[str]], *, status_code: int = 400) ->
 
 
 # The status of each kind of domain error (core.errors); a refusal of a well-formed request is 422.
-DOMAIN_STATUS = [(InvalidInput, 400), (NotFound, 404), (Conflict, 409), (Refused, 422)]
+DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
+    (InvalidInput, 400),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Refused, 422),
+]
 
 
 def domain_error_as_api(exc: DomainError) -> exceptions.APIException:
@@ -106,7 +114,7 @@ def _auth_field(exc: exceptions.APIException) -> str | None:
 def error_body(*, field: str | None, message: str, code: str, details: dict | None = None) -> dict:
     if field and not message.startswith(f"{field}:"):
         message = f"{field}: {message}"
-    error = {"field": field, "message": message, "code": code}
+    error: dict[str, Any] = {"field": field, "message": message, "code": code}
     if details:
         error["details"] = details
     return {"error": error}
@@ -132,10 +140,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return None  # a bug: Django's 500 handling (logged), never dressed up as a client error
 
     headers = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(math.ceil(exc.wait))
+    if auth_header := getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = auth_header
+    if wait := getattr(exc, "wait", None):
+        headers["Retry-After"] = str(math.ceil(wait))
 
     if isinstance(exc, exceptions.NotAuthenticated):
         exc = ApiError(
@@ -152,12 +160,13 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             code="throttled",
         )
     if isinstance(exc, ApiError):
-        body = error_body(field=exc.field, message=exc.message, code=exc.detail.code)
+        body = error_body(field=exc.field, message=exc.message, code=exc.code)
     else:
         messages = _flatten(exc.detail)
+        field: str | None
         field, message, code = messages[0] if messages else ("", str(exc.detail), "error")
         field = field or _auth_field(exc) or ("body" if isinstance(exc, exceptions.ValidationError) else None)
-        details = None
+        details: dict[str | None, list[str]] | None = None
         if isinstance(exc, exceptions.ValidationError):
             details = {}
             for path, text, _code in messages:
@@ -168,7 +177,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 
 
 @csrf_exempt  # a POST to an unknown path is a 404 too, not Django's HTML page for a missing CSRF token
-def api_not_found(request, path: str = "") -> JsonResponse:
+def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """Unknown paths under /api/v1/ answer in the API's error shape, not with the HTML 404 page."""
     body = error_body(field=None, message=f"no API endpoint at {request.path}", code="not_found")
     return JsonResponse(body, status=404)

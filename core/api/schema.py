@@ -7,12 +7,17 @@ authentication and rate-limit errors, the parser's 400 and 413, the `Idempotent-
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from drf_spectacular.plumbing import get_lib_doc_excludes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from core.api.base import IDEMPOTENCY_HEADER, REPLAYED_HEADER
+
+if TYPE_CHECKING:
+    from drf_spectacular.generators import SchemaGenerator
+    from rest_framework.request import Request
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -101,7 +106,7 @@ def _error_response(status: int) -> dict:
     }
 
 
-def schema_complete(result: dict, generator, request, public) -> dict:
+def schema_complete(result: dict, generator: SchemaGenerator, request: Request | None, public: bool) -> dict:
     """Post-processing hook (SPECTACULAR_SETTINGS): every operation with an API key lists 401,
     403 and 429; one with a body or a path parameter lists 400 (the parser's checks, a NUL in a
     path) and, with a body, 413; one that honours an `Idempotency-Key` documents the
