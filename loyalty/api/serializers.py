@@ -11,6 +11,7 @@ from core.api.schema import ErrorSerializer
 from loyalty import engine
 from loyalty.api.parsing import BATCH_MAX, OCCURRED_AT_FORMAT, aware_datetime_parse
 from loyalty.models import Consent, EarningRule, LedgerEntry, Member, Tier
+from loyalty.selectors.badges import member_badges
 from loyalty.services.events import IDEMPOTENCY_KEY_MAX
 from loyalty.services.members import MEMBER_FIELDS
 
@@ -198,10 +199,17 @@ class ConsentSerializer(serializers.Serializer):
     source = serializers.CharField()
 
 
+class MemberBadgeSerializer(serializers.Serializer):
+    code = serializers.CharField(source="badge.code")
+    name = serializers.CharField(source="badge.name")
+    earned_at = serializers.DateTimeField(source="awarded_at")
+
+
 class MemberSerializer(serializers.ModelSerializer):
     tier = TierRefSerializer(allow_null=True)
     consents = serializers.SerializerMethodField()
     points = serializers.SerializerMethodField()
+    badges = serializers.SerializerMethodField()
     sales_rep = serializers.SerializerMethodField(
         help_text="the sales rep's e-mail (or username); null: none"
     )
@@ -219,6 +227,7 @@ class MemberSerializer(serializers.ModelSerializer):
             "last_activity_at",
             "consents",
             "points",
+            "badges",
         ]
 
     @extend_schema_field(serializers.DictField(child=ConsentSerializer()))
@@ -228,6 +237,10 @@ class MemberSerializer(serializers.ModelSerializer):
     @extend_schema_field(PointsSerializer)
     def get_points(self, member: Member) -> dict:
         return PointsSerializer(self.context["points"]).data
+
+    @extend_schema_field(MemberBadgeSerializer(many=True, help_text="badges held, in the order earned"))
+    def get_badges(self, member: Member) -> list:
+        return MemberBadgeSerializer(member_badges(member=member), many=True).data
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_sales_rep(self, member: Member) -> str | None:

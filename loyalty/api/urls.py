@@ -1,8 +1,9 @@
-"""URLs of the loyalty REST API (members, events, simulate, adjustments, rules, tiers)."""
+"""URLs of the loyalty REST API (members, events, simulate, adjustments, rules, tiers, badges,
+leaderboard, programme settings, segments)."""
 
 from django.urls import path
 
-from loyalty.api import events, member_tiers, members, programme, sales_reps
+from loyalty.api import badges, events, member_tiers, members, programme, sales_reps
 
 urlpatterns = [
     path("members/<str:external_id>", members.MemberView.as_view(), name="api-member"),
@@ -23,6 +24,7 @@ urlpatterns = [
         name="api-member-tier-preview",
     ),
     path("sales-reps", sales_reps.SalesRepListView.as_view(), name="api-sales-reps"),
+    path("members/<str:external_id>/badges", badges.MemberBadgesView.as_view(), name="api-member-badges"),
     path("events", events.EventView.as_view(), name="api-events"),
     path("events/batch", events.EventBatchView.as_view(), name="api-events-batch"),
     path("simulate", events.SimulateView.as_view(), name="api-simulate"),
@@ -30,4 +32,7 @@ urlpatterns = [
     path("rules/<int:rule_id>", programme.RuleDetailView.as_view(), name="api-rule"),
     path("tiers", programme.TierListView.as_view(), name="api-tiers"),
     path("tiers/<str:code>", programme.TierDetailView.as_view(), name="api-tier"),
+    path("badges", badges.BadgeListView.as_view(), name="api-badges"),
+    path("badges/<str:code>", badges.BadgeDetailView.as_view(), name="api-badge"),
+    path("leaderboard", badges.LeaderboardView.as_view(), name="api-leaderboard"),
 ]
