@@ -26,7 +26,7 @@ from django.utils import timezone
 from core.errors import DomainError, InvalidInput
 from loyalty.models import Consent, LedgerEntry, Member, MemberAudit, MemberBadge, TierChange
 from loyalty.selectors.programme import programme_settings
-from loyalty.selectors.tiers import member_metric
+from loyalty.selectors.tiers import member_metric, tier_preview, tier_standing
 from loyalty.services.ledger import LedgerError, points_adjust
 from loyalty.services.members import (
     MEMBER_CONTACT_FIELDS,
@@ -38,7 +38,7 @@ from loyalty.services.members import (
     member_unblock,
     member_upsert,
 )
-from loyalty.services.tiers import tier_floor_set
+from loyalty.services.tiers import member_tier_evaluate, tier_floor_set
 
 RECENT_ENTRIES = 20
 LEDGER_PAGE = 100
@@ -105,6 +105,16 @@ class AdjustForm(forms.Form):
         if points == 0:
             raise forms.ValidationError("An adjustment cannot be zero.")
         return points
+
+
+class TierPreviewForm(forms.Form):
+    """The member page's preview date. Its field sits in the member's form on the page but belongs
+    to a form of its own (`form="tier-preview"`, outside the member's)."""
+
+    tier_preview = forms.DateField(
+        label="Tier on",
+        widget=forms.DateInput(attrs={"type": "date", "form": "tier-preview"}, format="%Y-%m-%d"),
+    )
 
 
 class MemberForm(forms.ModelForm):
@@ -235,6 +245,11 @@ class MemberAdmin(admin.ModelAdmin):
         return [
             path("<int:member_id>/ledger/", wrap(self.ledger_view), name="loyalty_member_ledger"),
             path("<int:member_id>/adjust/", wrap(self.adjust_view), name="loyalty_member_adjust"),
+            path(
+                "<int:member_id>/tier-evaluation/",
+                wrap(self.tier_evaluation_view),
+                name="loyalty_member_tier_evaluation",
+            ),
             *super().get_urls(),
         ]
 
@@ -262,8 +277,25 @@ class MemberAdmin(admin.ModelAdmin):
                 "metric": member_metric(member=member, at=timezone.now()),
                 "metric_name": programme_settings().get_tier_metric_display(),
                 "can_adjust": request.user.has_perm("loyalty.adjust_points"),
+                "can_change": self.has_change_permission(request, member),
+                **_tier_context(request, member),
             }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def tier_evaluation_view(self, request: HttpRequest, member_id: int):
+        """Re-evaluate the member's tier now (POST), as the nightly run and the API do; the member
+        page then shows the outcome."""
+        member = self._member_or_404(request, member_id)
+        if request.method != "POST" or not self.has_change_permission(request, member):
+            raise PermissionDenied
+        try:
+            outcome = member_tier_evaluate(member_id=member.pk)
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            tier = outcome.tier.name if outcome.tier else "no tier"
+            self.message_user(request, f"Tier evaluated: {tier} ({outcome.reason_text}).", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:loyalty_member_change", args=[member.pk]))
 
     def ledger_view(self, request: HttpRequest, member_id: int):
         member = self._member_or_404(request, member_id)
@@ -299,6 +331,25 @@ class MemberAdmin(admin.ModelAdmin):
             form = AdjustForm(initial={"key": uuid.uuid4().hex})
         context = {**self._context(request, member, f"Adjust the points of {member}"), "form": form}
         return TemplateResponse(request, "loyalty/admin/members/adjust.html", context)
+
+
+def _tier_context(request: HttpRequest, member: Member) -> dict:
+    """The tier evaluation as it stands now (read only) and, with `?tier_preview=<date>`, the preview
+    at that date (its errors on the form)."""
+    form = TierPreviewForm(request.GET if "tier_preview" in request.GET else None)
+    preview = None
+    if form.is_valid():
+        try:
+            preview = tier_preview(member=member, on=form.cleaned_data["tier_preview"])
+        except InvalidInput as error:
+            form.add_error("tier_preview", error.errors.get("at", [error.message]))
+        except DomainError as error:
+            form.add_error(None, error.message)
+    return {
+        "tier_now": tier_standing(member=member, at=timezone.now()),
+        "tier_preview_form": form,
+        "tier_preview": preview,
+    }
 
 
 def _entries(member: Member):

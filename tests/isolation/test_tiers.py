@@ -1,20 +1,23 @@
-"""Tenant isolation of tiers, badges, segments, members' backoffice pages and the nightly runs."""
+"""Tenant isolation of tiers, badges, segments, members' backoffice pages, the nightly runs, the tier
+evaluation and preview and sales reps of the API."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from loyalty.models import LedgerEntry, Member, PointLot, Segment, Tier
+from loyalty.models import LedgerEntry, Member, PointLot, Segment, Tier, TierChange
 from loyalty.services.badges import badge_save
 from loyalty.services.expiry import points_expire_due
 from loyalty.services.tiers import tier_create, tiers_evaluate_all
 from tests.conftest import TEST_PASSWORD
 from tests.factories import credit_make, member_make
+from tests.support import ApiClient, error_of
 
 
 def _admin(client, brand):
@@ -96,4 +99,43 @@ def test_nightly_runs_of_b_never_touch_a(only_in_a, brand_a, brand_b):
         assert (member.balance, member.tier.code) == (40, "a-secret-tier")
         assert PointLot.objects.get(member=member).remaining == 40
         assert not LedgerEntry.objects.filter(kind="expire").exists()
+    connection.set_schema_to_public()
+
+
+def test_another_brands_key_cannot_evaluate_preview_or_set_reps_on_a_members(
+    only_in_a, api_a, api_b, brand_a
+):
+    member = only_in_a["member"]
+    with schema_context(brand_a.schema_name):
+        rep = get_user_model().objects.create_user(username="a-rep", email="rep@alpha.example", is_staff=True)
+        changes = TierChange.objects.count()
+    ahead = (timezone.now() + timedelta(days=30)).date().isoformat()
+    # B's key on A's host: refused before anything is read.
+    b_key_on_a = ApiClient(brand=brand_a, key=api_b.key)
+    assert api_b.get("/api/v1/sales-reps").status_code == 200  # the key is cached, under brand B
+    for response in (
+        b_key_on_a.post("/api/v1/members/alpha-only/tier-evaluation"),
+        b_key_on_a.get(f"/api/v1/members/alpha-only/tier-preview?at={ahead}"),
+        b_key_on_a.put("/api/v1/members/alpha-only", {"sales_rep": "rep@alpha.example"}),
+        b_key_on_a.get("/api/v1/sales-reps"),
+    ):
+        error_of(response, 401)
+    # A's member and A's rep on B's host, with B's key: neither exists there.
+    error_of(api_b.post("/api/v1/members/alpha-only/tier-evaluation"), 404)
+    error_of(api_b.get(f"/api/v1/members/alpha-only/tier-preview?at={ahead}"), 404)
+    assert (
+        error_of(api_b.put("/api/v1/members/b-own", {"sales_rep": "rep@alpha.example"}), 400)["field"]
+        == "sales_rep"
+    )
+    assert "rep@alpha.example" not in {rep["email"] for rep in api_b.get("/api/v1/sales-reps").json()}
+    with schema_context(api_b.brand.schema_name):
+        assert not Member.objects.filter(external_id__in=["alpha-only", "b-own"]).exists()
+    with schema_context(brand_a.schema_name):
+        member.refresh_from_db()
+        assert (member.sales_rep_id, member.tier.code) == (None, "a-secret-tier")
+        assert TierChange.objects.count() == changes
+    # A's own key does all three on A's member.
+    assert api_a.post("/api/v1/members/alpha-only/tier-evaluation").status_code == 200
+    assert api_a.get(f"/api/v1/members/alpha-only/tier-preview?at={ahead}").status_code == 200
+    assert api_a.put("/api/v1/members/alpha-only", {"sales_rep": "a-rep"}).json()["sales_rep"] == rep.email
     connection.set_schema_to_public()
