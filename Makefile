@@ -13,9 +13,9 @@ EMBEDDED := $(PY) platform/embedded.py
 run: $(STAMP)
 	@$(EMBEDDED) exec -- $(PY) platform/run.py
 
-# Cache keys of this run only (CACHE_KEY_PREFIX): a `make run` or another run on the same Redis
-# does not share rate-limit counters or the routing token with it.
-test: $(STAMP) browser
+# The lint first (CI runs `make test`). Cache keys of this run only (CACHE_KEY_PREFIX): a `make run`
+# or another run on the same Redis does not share rate-limit counters or the routing token with it.
+test: $(STAMP) lint browser
 	@CACHE_KEY_PREFIX=$${CACHE_KEY_PREFIX:-loyalty-test-$$$$} $(EMBEDDED) exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
 # The member-site tests drive Debian's Chromium with Playwright: installed once if missing.
@@ -35,9 +35,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 
+# mypy checks the files of pyproject.toml's [tool.mypy] (core/, every services and selectors module).
 lint: $(STAMP)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy
 
 format: $(STAMP)
 	@$(VENV)/bin/ruff format .
