@@ -3,7 +3,7 @@ leaderboard, programme settings, segments)."""
 
 from django.urls import path
 
-from loyalty.api import badges, events, member_tiers, members, programme, sales_reps
+from loyalty.api import badges, events, member_tiers, members, programme, sales_reps, settings
 
 urlpatterns = [
     path("members/<str:external_id>", members.MemberView.as_view(), name="api-member"),
@@ -35,4 +35,5 @@ urlpatterns = [
     path("badges", badges.BadgeListView.as_view(), name="api-badges"),
     path("badges/<str:code>", badges.BadgeDetailView.as_view(), name="api-badge"),
     path("leaderboard", badges.LeaderboardView.as_view(), name="api-leaderboard"),
+    path("programme", settings.ProgrammeSettingsView.as_view(), name="api-programme"),
 ]
