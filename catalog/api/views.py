@@ -14,7 +14,6 @@ from rest_framework.views import APIView
 from catalog.models import Order
 from catalog.selectors import (
     gift_search,
-    gifts_visible,
     member_spendable_points,
     orders_with_details,
 )
@@ -97,20 +96,6 @@ class GiftListView(CatalogApiView):
             spendable=member_spendable_points(member_id=member.pk), affordable_only=affordable, **data
         )
         return self.paginated(request, gifts, MemberGiftSerializer, member=member)
-
-
-class GiftDetailView(CatalogApiView):
-    @extend_schema(
-        summary="One gift of the catalogue",
-        description="A gift available now, with its price, stock left, restrictions and photos.",
-        responses={
-            200: GiftSerializer,
-            **error_responses(404, why={404: "no gift with this id available now"}),
-        },
-    )
-    def get(self, request: Request, gift_id: int) -> Response:
-        gift = get_object_or_404(gifts_visible(), pk=gift_id)
-        return Response(GiftSerializer(gift, context={"request": request}).data)
 
 
 class MemberRedemptionsView(CatalogApiView):

@@ -60,9 +60,12 @@ def test_gift_list_shows_visible_gifts_with_filters(api_a, catalogue):
     assert api_a.get(f"/api/v1/gifts/{c['mid'].pk}").json()["stock_left"] is None
 
 
-def test_hidden_and_unknown_gifts_are_404(api_a, catalogue):
-    for gift_id in (catalogue["hidden"].pk, catalogue["later"].pk, 999_999):
-        assert error_of(api_a.get(f"/api/v1/gifts/{gift_id}"), 404)["code"] == "not_found"
+def test_hidden_gifts_are_read_by_id_with_their_state_and_unknown_ones_are_404(api_a, catalogue):
+    """The gift list is what members may redeem; by id, the brand reads any of its gifts."""
+    hidden = api_a.get(f"/api/v1/gifts/{catalogue['hidden'].pk}").json()
+    assert (hidden["reference"], hidden["state"], hidden["is_active"]) == ("OLD", "inactive", False)
+    assert api_a.get(f"/api/v1/gifts/{catalogue['later'].pk}").json()["available_from"]
+    assert error_of(api_a.get("/api/v1/gifts/999999"), 404)["code"] == "not_found"
 
 
 def test_gift_list_for_a_member_says_what_they_can_afford(api_a, catalogue):

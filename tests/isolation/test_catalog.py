@@ -1,5 +1,6 @@
 """Tenant isolation of the catalogue: a gift, an order or a voucher code of one brand does not exist
-for another, through the API, the member site, imports and tasks."""
+for another, through the API (reads and writes: gifts, photos, voucher pools), the member site,
+imports and tasks."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from django.db import connection
 from django.test import Client
 
 from catalog.imports import gift_import
-from catalog.models import Gift, Order, ServicePush, VoucherCode
+from catalog.models import Gift, GiftPhoto, Order, ServicePush, VoucherCode
 from catalog.services import RedeemItem, order_place
 from loyalty.models import Member
-from tests.catalog.factories import ADDRESS, gift_make
+from tests.catalog.factories import ADDRESS, api_upload, gift_make, image_file
 from tests.conftest import brand_make, host_of
 from tests.factories import member_make
 from tests.support import error_of
@@ -141,3 +142,42 @@ def test_service_push_task_queued_in_a_touches_only_a(fresh_brand, celery_worker
     finally:
         connection.set_schema_to_public()
         other.delete(force_drop=True)
+
+
+def test_b_cannot_change_archive_or_upload_to_a_gift_of_a(api_a, api_b):
+    """Gift writes (issue 12): B's key on A's gift ids is a 404 and A's gift stays as it was."""
+    in_schema(api_a.brand)
+    a_gift = gift_make(reference="A-ONLY", name="Alpha voucher", points_price=10, codes=["A-CODE"])
+    in_schema(api_b.brand)
+    assert not Gift.objects.filter(pk=a_gift.pk).exists()
+    url = f"/api/v1/gifts/{a_gift.pk}"
+
+    for response in (
+        api_b.get(url),
+        api_b.send("patch", url, {"name": "Taken over"}),
+        api_b.put(url, {"reference": "A-ONLY", "name": "Taken over", "points_price": 1}),
+        api_b.delete(url),
+        api_upload(api_b, f"{url}/photos", data={"image": image_file(200, 200)}),
+        api_b.post(f"{url}/vouchers", ["B-CODE"]),
+        api_upload(api_b, f"{url}/vouchers", data=b"B-CODE\n", content_type="text/csv"),
+    ):
+        error_of(response, 404)
+    # B's own gift with the same reference is B's alone.
+    b_gift = api_b.post(
+        "/api/v1/gifts", {"reference": "A-ONLY", "name": "Beta gift", "points_price": 5}
+    ).json()
+    assert api_b.send("patch", f"/api/v1/gifts/{b_gift['id']}", {"stock": 3}).status_code == 200
+
+    in_schema(api_a.brand)
+    gift = Gift.objects.get(pk=a_gift.pk)
+    assert (gift.name, gift.points_price, gift.is_active, gift.archived_at) == (
+        "Alpha voucher",
+        10,
+        True,
+        None,
+    )
+    assert list(VoucherCode.objects.filter(gift=gift).values_list("code", flat=True)) == ["A-CODE"]
+    assert not GiftPhoto.objects.exists()
+    assert Gift.objects.filter(reference="A-ONLY").count() == 1
+    in_schema(api_b.brand)
+    assert not VoucherCode.objects.exists() and not GiftPhoto.objects.exists()
