@@ -3,7 +3,7 @@ leaderboard, programme settings, segments)."""
 
 from django.urls import path
 
-from loyalty.api import badges, events, member_tiers, members, programme, sales_reps, settings
+from loyalty.api import badges, events, member_tiers, members, programme, sales_reps, segments, settings
 
 urlpatterns = [
     path("members/<str:external_id>", members.MemberView.as_view(), name="api-member"),
@@ -36,4 +36,8 @@ urlpatterns = [
     path("badges/<str:code>", badges.BadgeDetailView.as_view(), name="api-badge"),
     path("leaderboard", badges.LeaderboardView.as_view(), name="api-leaderboard"),
     path("programme", settings.ProgrammeSettingsView.as_view(), name="api-programme"),
+    path("segments", segments.SegmentListView.as_view(), name="api-segments"),
+    path(
+        "segments/<int:segment_id>/preview", segments.SegmentPreviewView.as_view(), name="api-segment-preview"
+    ),
 ]

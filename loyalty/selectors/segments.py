@@ -22,6 +22,7 @@ Days and dates are the brand's (its timezone). Validation names the key at fault
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -201,3 +202,27 @@ def segment_filters_members(*, filters: dict) -> QuerySet[Member]:
 
 def segment_members(*, segment: Segment) -> QuerySet[Member]:
     return segment_filters_members(filters={} if segment.filters is None else segment.filters)
+
+
+def segments_list() -> QuerySet[Segment]:
+    """Every segment of the brand, by name."""
+    return Segment.objects.order_by("name", "id")
+
+
+def segment_get(*, segment_id: int) -> Segment | None:
+    return Segment.objects.filter(pk=segment_id).first()
+
+
+@dataclass(frozen=True)
+class SegmentPreview:
+    """How many members a segment holds now, and the first of them by external id."""
+
+    count: int
+    sample: list[Member]
+
+
+def segment_preview(*, segment: Segment, sample: int = 10) -> SegmentPreview:
+    """The segment's members now: their count and `sample` of them (raises SegmentFilterError
+    when its saved filters no longer hold, such as a tier deleted since)."""
+    members = segment_members(segment=segment)
+    return SegmentPreview(count=members.count(), sample=list(members.order_by("external_id")[:sample]))
