@@ -4,9 +4,13 @@ clients bound to a brand's host, and a real Celery worker on the real Redis brok
 from __future__ import annotations
 
 import os
+import threading
 import uuid
+from contextlib import contextmanager
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.core.wsgi import get_wsgi_application
 from django.db import connection
 from django.test import Client
 
@@ -108,6 +112,33 @@ def _routing_read_again():
     from tenants.routing import routing_token_renew
 
     routing_token_renew()
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextmanager
+def wsgi_served():
+    """The whole app (every host) served on a free port of the loopback, in threads: its port."""
+    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=True)
+    server.daemon_threads = True
+    server.set_app(get_wsgi_application())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def site_server(live_db):
+    """A live server (`wsgi_served`) for the test; data must be committed to be seen."""
+    with wsgi_served() as port:
+        yield port
 
 
 def host_of(brand) -> str:

@@ -41,7 +41,7 @@ class GiftFilterSerializer(serializers.Serializer):
 
 
 class GiftSerializer(serializers.ModelSerializer):
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     tiers = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     stock_left = serializers.SerializerMethodField(help_text="units left; null when unlimited")
     photos = serializers.SerializerMethodField()

@@ -3,7 +3,7 @@ documented output. Business rules stay in the services; these only refuse malfor
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
@@ -353,17 +353,30 @@ class ItemErrorSerializer(serializers.Serializer):
     status = serializers.IntegerField(help_text="the status the event alone would have been answered")
 
 
-class BatchItemResultSerializer(EventResultSerializer):
-    """Either an event's result or, for an event that could not be recorded, its `id` and `error`."""
+class BatchItemErrorSerializer(serializers.Serializer):
+    """An event of the batch that was not recorded: its `id` and why; the others are recorded."""
 
     id = serializers.CharField(
         allow_null=True, help_text="the event's idempotency key (null when its `id` is not a string)"
     )
-    error = ItemErrorSerializer(required=False)
+    error = ItemErrorSerializer()
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="BatchItemResult",
+        serializers=[EventResultSerializer, BatchItemErrorSerializer],
+        resource_type_field_name=None,
+    )
+)
+class BatchItemResultField(serializers.DictField):
+    """Either an event's result or, for an event that could not be recorded, its `id` and `error`."""
 
 
 class BatchResultSerializer(serializers.Serializer):
-    results = BatchItemResultSerializer(many=True)
+    results = serializers.ListField(
+        child=BatchItemResultField(), help_text="one per event of the batch, in the same order"
+    )
 
 
 # --- programme as code -----------------------------------------------------------------------------

@@ -1,16 +1,14 @@
-"""A real browser (Debian's Chromium driven by Playwright) against a real threaded server."""
+"""A real browser (Debian's Chromium driven by Playwright) against a real threaded server
+(`site_server`, in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
 import sys
-import threading
 from pathlib import Path
 
 import pytest
-from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
-from django.core.wsgi import get_wsgi_application
 
 # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make around it
 # are still synchronous ones (the documented switch for this case).
@@ -21,24 +19,6 @@ _browser = importlib.util.spec_from_file_location("platform_browser", Path(sys.p
 browser_module = importlib.util.module_from_spec(_browser)
 _browser.loader.exec_module(browser_module)
 sys.path.pop(0)
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def site_server(live_db):
-    """Serve the whole app (every host) on a free port; data must be committed to be seen."""
-    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=True)
-    server.daemon_threads = True
-    server.set_app(get_wsgi_application())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture(scope="session")
