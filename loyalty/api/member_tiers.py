@@ -47,7 +47,7 @@ class TierOutcomeSerializer(serializers.Serializer):
     window_start = serializers.DateTimeField(
         allow_null=True, help_text="where the qualification window ending `at` starts (null: lifetime)"
     )
-    metric = serializers.ChoiceField(choices=ProgrammeSettings.TierMetric.choices)
+    tier_metric = serializers.ChoiceField(source="metric", choices=ProgrammeSettings.TierMetric.choices)
     qualifying_amount = serializers.DecimalField(
         source="value",
         max_digits=16,

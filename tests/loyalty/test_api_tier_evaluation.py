@@ -143,7 +143,7 @@ def test_evaluation_answers_the_result_and_why(api_a, in_a):
     assert body["previous_tier"] is None
     assert (body["tier"]["code"], body["reason"], body["changed"]) == ("member", "upgraded", True)
     assert body["qualifying_amount"] == "400.00"
-    assert body["metric"] == "amount_spent"
+    assert body["tier_metric"] == "amount_spent"
     assert body["threshold"]["code"] == "member" and body["threshold"]["met"] is True
     assert body["next_tier"]["code"] == "vip" and body["next_tier"]["threshold"] == "1000.00"
     assert body["grace_ends_at"] is None
