@@ -364,9 +364,9 @@ def _date_attribute(value: Any, where: str) -> date | datetime:
 
 
 def _comparable(first: date | datetime, last: date | datetime) -> bool:
-    if isinstance(first, datetime) != isinstance(last, datetime):
-        return False
-    return not isinstance(first, datetime) or (first.tzinfo is None) == (last.tzinfo is None)
+    if not isinstance(first, datetime) or not isinstance(last, datetime):
+        return isinstance(first, datetime) == isinstance(last, datetime)  # two dates, or never
+    return (first.tzinfo is None) == (last.tzinfo is None)
 
 
 def _items(raw: Any) -> tuple[Item, ...]:
@@ -830,14 +830,15 @@ def rules_evaluate(
                 applied=bool(targets), reason="" if targets else "no earlier rule gave points to multiply"
             )
         else:
+            base: tuple[Decimal, dict[int, Decimal], dict] | str
             if rule.award_type == "percentage":  # computed once the member's awards are final
-                rest, parts, computation = Decimal(0), {}, {"award": "percentage"}
+                base = Decimal(0), {}, {"award": "percentage"}
             else:
                 base = _base(compiled, event, matching)
-                if isinstance(base, str):
-                    line.update(applied=False, reason=base)
-                    continue
-                rest, parts, computation = base
+            if isinstance(base, str):
+                line.update(applied=False, reason=base)
+                continue
+            rest, parts, computation = base
             explanation = {
                 "rule": {"id": rule.pk, "name": rule.name},
                 "event": {"type": event.type, "local_time": event.local.isoformat()},
