@@ -40,7 +40,7 @@ def brand_seed(*, slug: str, members: int) -> tuple[object, str]:
     from django.db import connection
     from django_tenants.utils import schema_context
 
-    from loyalty.services.apikeys import api_key_create
+    from core.apikeys import api_key_create
     from loyalty.services.rules import rule_create
     from tenants.services import brand_create
 

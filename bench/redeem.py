@@ -92,7 +92,7 @@ def brand_seed() -> tuple[object, str]:
     from django.db import connection
     from django_tenants.utils import schema_context
 
-    from loyalty.services.apikeys import api_key_create
+    from core.apikeys import api_key_create
     from tenants.services import brand_create
 
     brand, _ = brand_create(

@@ -67,7 +67,6 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "themes",
-    "core",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -75,6 +74,8 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.admin",
     "django.contrib.messages",
+    # What every app shares (outbox, lockouts, the API base); its models (API keys) are a brand's.
+    "core",
     "loyalty",
     "catalog",
     "messaging",

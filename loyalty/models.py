@@ -1,5 +1,5 @@
 """Loyalty programme data, in each brand's schema: members, the points ledger, activity events,
-earning rules, tiers, badges, segments and API keys.
+earning rules, tiers, badges, segments (API keys are core's: core.models).
 
 The ledger invariants (README.md, Ledger) are enforced here as much as the database allows: entries are
 append-only (a trigger refuses UPDATE and DELETE), a member's cached balance cannot go below
@@ -588,18 +588,3 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class ApiKey(models.Model):
-    """A key for the brand's systems. Only its SHA-256 is stored; the key is shown once."""
-
-    name = models.CharField(max_length=80)
-    prefix = models.CharField(max_length=12, unique=True)
-    key_hash = models.CharField(max_length=64, unique=True)
-    rate_limit_per_minute = models.PositiveIntegerField(default=6000)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…)"

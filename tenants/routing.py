@@ -128,7 +128,7 @@ class TokenCache:
 
 
 _BRANDS = TokenCache()
-# Filled by loyalty.services.apikeys; cleared with the brands.
+# Filled by core.apikeys (api_key_authenticate); cleared with the brands.
 API_KEYS = TokenCache()
 
 

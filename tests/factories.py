@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django_tenants.utils import schema_context
 
+from core.apikeys import api_key_create
 from loyalty.models import LedgerEntry, Member
-from loyalty.services.apikeys import api_key_create
 from loyalty.services.ledger import EntryCause, member_lock, points_credit, points_debit
 from loyalty.services.members import member_upsert
 from tests.conftest import TEST_PASSWORD

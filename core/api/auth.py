@@ -14,9 +14,9 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from config.redis import cache_redis, redis_available, redis_failed
+from core.apikeys import api_key_authenticate
 from core.lockout import api_key_failure_record, api_key_locked_until, client_ip
-from loyalty.models import ApiKey
-from loyalty.services.apikeys import api_key_authenticate
+from core.models import ApiKey
 from tenants.selectors import schema_current
 
 if TYPE_CHECKING:

@@ -109,7 +109,7 @@ def test_rate_limit_counters_are_per_brand_even_for_the_same_key_prefix(api_a, a
 
     from django_tenants.utils import schema_context
 
-    from loyalty.models import ApiKey
+    from core.models import ApiKey
     from tests.factories import key_make
 
     if time.time() % 60 > 55:  # the counter is per minute: stay inside one window

@@ -19,8 +19,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from drf_spectacular.validation import validate_schema
 
-from loyalty.models import ApiKey, Member
-from loyalty.services.apikeys import api_key_revoke
+from core.apikeys import api_key_revoke
+from core.models import ApiKey
+from loyalty.models import Member
 from tenants.models import AuthFailure
 from tests.factories import key_make
 from tests.support import ApiClient, error_of
@@ -194,6 +195,11 @@ def test_create_api_key_prints_the_key_once_and_stores_only_its_hash(db, brand_a
 def test_create_api_key_refuses_a_bad_rate_limit(db, brand_a):
     with pytest.raises(CommandError, match="rate-limit"):
         call_command("create_api_key", "--brand", brand_a.slug, "--name", "POS", "--rate-limit", "0")
+
+
+def test_create_api_key_refuses_a_blank_name(db, brand_a):
+    with pytest.raises(CommandError, match="create_api_key: name: an API key needs a name"):
+        call_command("create_api_key", "--brand", brand_a.slug, "--name", "  ")
 
 
 def test_create_api_key_for_an_unknown_brand_exits_non_zero_with_one_line(db):

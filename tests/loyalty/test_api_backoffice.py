@@ -6,11 +6,11 @@ import re
 
 from django.db import connection
 
-from loyalty.models import ApiKey
+from core.models import ApiKey
 from tests.conftest import TEST_PASSWORD
 from tests.support import ApiClient, error_of
 
-URL = "/backoffice/loyalty/apikey/"
+URL = "/backoffice/core/apikey/"
 
 
 def _staff_client(client_for, brand):

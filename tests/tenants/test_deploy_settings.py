@@ -249,7 +249,7 @@ def test_every_page_carries_the_policy_and_its_inline_code_only_under_the_nonce(
         "backoffice: new segment (live count)": (staff, "/backoffice/loyalty/segment/add/"),
         "backoffice: a member (ledger)": (staff, f"/backoffice/loyalty/member/{member.pk}/change/"),
         "backoffice: a gift (thumbnail)": (staff, f"/backoffice/catalog/gift/{gift.pk}/change/"),
-        "backoffice: new API key": (staff, "/backoffice/loyalty/apikey/add/"),
+        "backoffice: new API key": (staff, "/backoffice/core/apikey/add/"),
         "API docs": (anonymous, "/api/v1/docs/"),
         "unknown host": (Client(HTTP_HOST="nobody.localhost"), "/"),
         "operator console: login": (client_for(None), "/login/"),

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
 from config.redis import cache_redis
-from loyalty.models import ApiKey
+from core.models import ApiKey
 from tenants.models import Domain
 from tenants.routing import TokenCache
 from tests.factories import key_make
@@ -68,8 +68,8 @@ def test_a_revocation_or_a_suspension_made_by_another_process_applies_at_the_nex
     assert _cached_request(api, "/api/v1/members/R-2") == 404
     _in_another_process(
         "from django_tenants.utils import schema_context\n"
-        "from loyalty.models import ApiKey\n"
-        "from loyalty.services.apikeys import api_key_revoke\n"
+        "from core.models import ApiKey\n"
+        "from core.apikeys import api_key_revoke\n"
         f"with schema_context('{fresh_brand.schema_name}'):\n"
         "    [api_key_revoke(api_key=key) for key in ApiKey.objects.all()]\n"
     )

@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
-from loyalty.services.apikeys import api_key_create
+from core.apikeys import api_key_create
+from core.errors import InvalidInput
 from tenants.models import Brand
 
 
@@ -24,7 +25,7 @@ class Command(BaseCommand):
                 api_key, key = api_key_create(
                     name=options["name"], rate_limit_per_minute=options["rate_limit"]
                 )
-            except ValueError as error:
-                raise CommandError(f"create_api_key: {error}") from None
+            except InvalidInput as error:
+                raise CommandError(f"create_api_key: {error.field}: {error.message}") from None
         self.stdout.write(f"API key '{api_key.name}' for {brand.name} (shown once, store it now):")
         self.stdout.write(key)

@@ -1,4 +1,5 @@
-"""API keys of a brand's systems: created once (shown once), stored as a SHA-256, checked per request."""
+"""API keys of a brand's systems (their services): created once (shown once), stored as a SHA-256,
+checked per request (`core.api.auth`), revoked."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import secrets
 from django.db import connection
 from django.utils import timezone
 
-from loyalty.models import ApiKey
+from core.errors import InvalidInput
+from core.models import ApiKey
 from tenants.routing import API_KEYS, routing_changed
 from tenants.selectors import schema_current
 
@@ -29,7 +31,7 @@ def api_key_create(*, name: str, rate_limit_per_minute: int | None = None) -> tu
     """Create a key for the current brand; returns the row and the key, which is never stored."""
     name = (name or "").strip()
     if not name:
-        raise ValueError("name: an API key needs a name")
+        raise InvalidInput("an API key needs a name", field="name")
     prefix = secrets.token_hex(KEY_PREFIX_LENGTH // 2)
     key = f"lk_{prefix}_{secrets.token_urlsafe(32)}"
     fields: dict[str, str | int] = {"name": name, "prefix": prefix, "key_hash": _hash(key)}

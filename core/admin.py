@@ -1,18 +1,20 @@
-"""Backoffice: the brand's API keys. A key is shown once, on the page that creates it; only its hash
-is kept. Keys are revoked, never deleted, so the list stays a record of who had access."""
+"""Backoffice (the Django admin at /backoffice/): the brand's API keys. A key is shown once, on the
+page that creates it; only its hash is kept. Keys are revoked, never deleted, so the list stays a
+record of who had access."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.template import engines
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
-from loyalty.models import ApiKey
-from loyalty.services.apikeys import api_key_create, api_key_revoke
+from core.apikeys import api_key_create, api_key_revoke
+from core.models import ApiKey
 
 PAGE = engines["django"].from_string(
     """{% extends "admin/base_site.html" %}
@@ -52,16 +54,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def state(self, api_key: ApiKey) -> str:
         return "revoked" if api_key.revoked_at else "active"
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
         return False
 
     @admin.action(description="Revoke the selected keys")
-    def revoke(self, request, queryset) -> None:
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for api_key in queryset.filter(revoked_at__isnull=True):
             api_key_revoke(api_key=api_key)
         self.message_user(request, "Revoked: requests with these keys are now refused.", messages.SUCCESS)
 
-    def add_view(self, request, form_url="", extra_context=None):
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
         """A form of its own: the key exists only in the response to the POST that creates it."""
         if not self.has_add_permission(request):
             raise PermissionDenied
@@ -82,7 +86,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
                 title="API key created",
                 api_key=api_key,
                 key=key,
-                list_url=reverse("admin:loyalty_apikey_changelist"),
+                list_url=reverse("admin:core_apikey_changelist"),
             )
         response = HttpResponse(PAGE.render(context, request))
         add_never_cache_headers(response)
