@@ -11,33 +11,21 @@ from rest_framework.views import APIView
 
 from core.api.base import BrandApi
 from core.api.errors import ApiError
+from core.api.schema import error_responses
 from loyalty.api.base import member_or_404
 from loyalty.api.programme import body_object
-from loyalty.api.serializers import ErrorSerializer, MemberBadgeSerializer
+from loyalty.api.serializers import MemberBadgeSerializer
 from loyalty.models import Badge
 from loyalty.selectors.badges import badge_get, badges_list, member_badges
 from loyalty.selectors.leaderboard import PERIODS, leaderboard, leaderboard_name, leaderboard_period_start
 from loyalty.services.badges import badge_delete, badge_save
 
-AUTH_ERRORS = {
-    401: OpenApiResponse(ErrorSerializer, description="missing, unknown or revoked API key"),
-    429: OpenApiResponse(ErrorSerializer, description="over the key's rate limit"),
-}
 INVALID = {
-    400: OpenApiResponse(
-        ErrorSerializer,
-        description="invalid badge, nothing written: `error.field` names the field "
-        "(`conditions` with the condition at fault, such as `[0].op`)",
-    )
+    400: "invalid badge, nothing written: `error.field` names the field (`conditions` with the "
+    "condition at fault, such as `[0].op`)"
 }
-NOT_FOUND = {
-    404: OpenApiResponse(ErrorSerializer, description="no badge with this code (`error.field`: `code`)")
-}
-HELD = {
-    409: OpenApiResponse(
-        ErrorSerializer, description="members hold this badge: it cannot be deleted (`error.field`: `badge`)"
-    )
-}
+NO_BADGE = {404: "no badge with this code (`error.field`: `code`)"}
+HELD = {409: "members hold this badge, so it cannot be deleted (`error.field`: `badge`)"}
 CODE = OpenApiParameter("code", str, OpenApiParameter.PATH, description="the badge's code")
 
 
@@ -83,7 +71,7 @@ class BadgeListView(BrandApi, APIView):
         summary="Every badge, by code",
         description="The brand's badges: each is earned once by a member who reaches `count_required` "
         "events of `event_type` meeting its `conditions` (over their whole history).",
-        responses={200: BadgeSerializer(many=True), **AUTH_ERRORS},
+        responses={200: BadgeSerializer(many=True)},
     )
     def get(self, request):
         return Response(BadgeSerializer(badges_list(), many=True).data)
@@ -94,7 +82,7 @@ class BadgeListView(BrandApi, APIView):
         description="Creates a badge, validated as the backoffice's badge form is. Members already past "
         "the count get it with their next event of its type.",
         request=BadgeSerializer,
-        responses={201: BadgeSerializer, **INVALID, **AUTH_ERRORS},
+        responses={201: BadgeSerializer, **error_responses(400, why=INVALID)},
     )
     def post(self, request):
         badge = badge_save(data=_badge_body(request))
@@ -107,7 +95,7 @@ class BadgeDetailView(BrandApi, APIView):
         summary="One badge",
         description="The badge with this code.",
         parameters=[CODE],
-        responses={200: BadgeSerializer, **NOT_FOUND, **AUTH_ERRORS},
+        responses={200: BadgeSerializer, **error_responses(404, why=NO_BADGE)},
     )
     def get(self, request, code: str):
         return Response(BadgeSerializer(_badge_or_404(code)).data)
@@ -119,7 +107,7 @@ class BadgeDetailView(BrandApi, APIView):
         "badge form is. Badges already earned stay earned.",
         parameters=[CODE],
         request=BadgeSerializer,
-        responses={200: BadgeSerializer, **INVALID, **NOT_FOUND, **AUTH_ERRORS},
+        responses={200: BadgeSerializer, **error_responses(400, 404, why={**INVALID, **NO_BADGE})},
     )
     def put(self, request, code: str):
         badge = _badge_or_404(code)
@@ -132,7 +120,10 @@ class BadgeDetailView(BrandApi, APIView):
         description="Deletes the badge. A badge members have earned is part of their history: it "
         "cannot be deleted (409).",
         parameters=[CODE],
-        responses={204: OpenApiResponse(description="deleted"), **NOT_FOUND, **HELD, **AUTH_ERRORS},
+        responses={
+            204: OpenApiResponse(description="deleted"),
+            **error_responses(404, 409, codes={409: ["conflict"]}, why={**NO_BADGE, **HELD}),
+        },
     )
     def delete(self, request, code: str):
         badge_delete(badge=_badge_or_404(code))
@@ -147,10 +138,9 @@ class MemberBadgesView(BrandApi, APIView):
         "the same list as `badges`).",
         responses={
             200: MemberBadgeSerializer(many=True),
-            404: OpenApiResponse(
-                ErrorSerializer, description="no member with this external id (`error.field`: `external_id`)"
+            **error_responses(
+                404, why={404: "no member with this external id (`error.field`: `external_id`)"}
             ),
-            **AUTH_ERRORS,
         },
     )
     def get(self, request, external_id: str):
@@ -199,10 +189,7 @@ class LeaderboardView(BrandApi, APIView):
         parameters=[LeaderboardQuerySerializer],
         responses={
             200: LeaderboardSerializer,
-            400: OpenApiResponse(
-                ErrorSerializer, description="a bad `period` or `limit` (`error.field` names it)"
-            ),
-            **AUTH_ERRORS,
+            **error_responses(400, why={400: "a bad `period` or `limit`: `error.field` names it"}),
         },
     )
     def get(self, request):

@@ -3,7 +3,7 @@ service's) and previewed (how many members now, and a sample of them)."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,8 +11,8 @@ from rest_framework.views import APIView
 
 from core.api.base import BrandApi
 from core.api.errors import ApiError
+from core.api.schema import error_responses
 from loyalty.api.programme import body_object
-from loyalty.api.serializers import ErrorSerializer
 from loyalty.models import Segment
 from loyalty.selectors.segments import (
     KEYS,
@@ -24,10 +24,6 @@ from loyalty.selectors.segments import (
 )
 from loyalty.services.segments import segment_save
 
-AUTH_ERRORS = {
-    401: OpenApiResponse(ErrorSerializer, description="missing, unknown or revoked API key"),
-    429: OpenApiResponse(ErrorSerializer, description="over the key's rate limit"),
-}
 FILTERS_HELP = (
     "the members the segment holds: every key given must hold (all optional; anonymised members never "
     f"match). Keys: {', '.join(KEYS)}. `tiers`: tier codes, null for no tier; `balance`: "
@@ -82,7 +78,7 @@ class SegmentListView(BrandApi, APIView):
         operation_id="segments_list",
         summary="Every segment, by name",
         description="The brand's segments with their filters (their members: `/segments/{id}/preview`).",
-        responses={200: SegmentSerializer(many=True), **AUTH_ERRORS},
+        responses={200: SegmentSerializer(many=True)},
     )
     def get(self, request):
         return Response(SegmentSerializer(segments_list(), many=True).data)
@@ -95,12 +91,13 @@ class SegmentListView(BrandApi, APIView):
         request=SegmentSerializer,
         responses={
             201: SegmentSerializer,
-            400: OpenApiResponse(
-                ErrorSerializer,
-                description="invalid segment, nothing written: `error.field` names the field, a filter "
-                "by its path (`filters.balance.min`)",
+            **error_responses(
+                400,
+                why={
+                    400: "invalid segment, nothing written: `error.field` names the field, a filter by "
+                    "its path (`filters.balance.min`)"
+                },
             ),
-            **AUTH_ERRORS,
         },
     )
     def post(self, request):
@@ -120,16 +117,18 @@ class SegmentPreviewView(BrandApi, APIView):
         ],
         responses={
             200: SegmentPreviewSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="a bad `sample` (`error.field`: `sample`)"),
-            404: OpenApiResponse(
-                ErrorSerializer, description="no segment with this id (`error.field`: `id`)"
+            **error_responses(
+                400,
+                404,
+                422,
+                codes={422: ["segment_filters_invalid"]},
+                why={
+                    400: "a bad `sample` (`error.field`: `sample`)",
+                    404: "no segment with this id (`error.field`: `id`)",
+                    422: "the segment's saved filters no longer hold (a tier deleted since): "
+                    "`error.field` names the filter",
+                },
             ),
-            422: OpenApiResponse(
-                ErrorSerializer,
-                description="the segment's saved filters no longer hold (a tier deleted since): "
-                "`error.code` `segment_filters_invalid`, `error.field` the filter",
-            ),
-            **AUTH_ERRORS,
         },
     )
     def get(self, request, segment_id: int):

@@ -4,28 +4,23 @@ backoffice's validation (`loyalty.services.programme`, which its form uses too).
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.base import BrandApi
+from core.api.schema import error_responses
 from loyalty.api.programme import body_object
-from loyalty.api.serializers import ErrorSerializer
 from loyalty.models import ProgrammeSettings
 from loyalty.selectors.programme import programme_settings
 from loyalty.services.programme import EDITABLE_FIELDS, programme_settings_update
 from tenants.selectors import brand_timezone
 
-ERRORS = {
-    400: OpenApiResponse(
-        ErrorSerializer,
-        description="invalid settings, nothing written: `error.field` names the setting "
-        "(a PUT without every setting names the first missing one)",
-    ),
-    401: OpenApiResponse(ErrorSerializer, description="missing, unknown or revoked API key"),
-    429: OpenApiResponse(ErrorSerializer, description="over the key's rate limit"),
+INVALID = {
+    400: "invalid settings, nothing written: `error.field` names the setting (a PUT without every "
+    "setting names the first missing one, code `required`)"
 }
 REQUIRED = "is required: PUT sets every setting (PATCH sets the settings given)"
 HELP = {
@@ -85,7 +80,7 @@ class ProgrammeSettingsView(BrandApi, APIView):
         description="Point value, currency, expiry policy, pending days, overdraft, auto-creation of "
         "members and tier qualification (metric, window, downgrade and grace): every setting the "
         "backoffice's programme page edits.",
-        responses={200: ProgrammeSettingsSerializer, 401: ERRORS[401], 429: ERRORS[429]},
+        responses={200: ProgrammeSettingsSerializer},
     )
     def get(self, request):
         return _settings_response()
@@ -98,7 +93,7 @@ class ProgrammeSettingsView(BrandApi, APIView):
         "The next event recorded uses the new settings (point expiry and pending days of the points "
         "it earns, tier qualification); a new `overdraft_limit` applies to every member at once.",
         request=ProgrammeSettingsSerializer,
-        responses={200: ProgrammeSettingsSerializer, **ERRORS},
+        responses={200: ProgrammeSettingsSerializer, **error_responses(400, why=INVALID)},
     )
     def put(self, request):
         programme_settings_update(data=_settings_body(request, every=True))
@@ -111,7 +106,7 @@ class ProgrammeSettingsView(BrandApi, APIView):
         "the backoffice's programme page is (`expiry_policy` `days` needs `expiry_days`, given now or "
         "already set). The next event recorded uses the new settings.",
         request=ProgrammeSettingsSerializer,
-        responses={200: ProgrammeSettingsSerializer, **ERRORS},
+        responses={200: ProgrammeSettingsSerializer, **error_responses(400, why=INVALID)},
     )
     def patch(self, request):
         programme_settings_update(data=_settings_body(request, every=False))

@@ -110,7 +110,7 @@ def badge_delete(*, badge: Badge) -> None:
         Badge.objects.select_for_update().filter(pk=badge.pk).first()
         held = MemberBadge.objects.filter(badge_id=badge.pk).count()
         if held:
-            raise Conflict({"badge": [f"{held} member(s) hold this badge, so it cannot be deleted"]})
+            raise Conflict(f"{held} member(s) hold this badge, so it cannot be deleted", field="badge")
         Badge.objects.filter(pk=badge.pk).delete()
 
 

@@ -76,7 +76,7 @@ def test_a_badge_earned_through_events_is_in_the_member_resource_and_blocks_dele
     ]
     assert api_a.get("/api/v1/members/B-1/badges").json() == member_badges
     error = error_of(api_a.delete("/api/v1/badges/road-guardian"), 409)
-    assert error["field"] == "badge"
+    assert (error["field"], error["code"]) == ("badge", "conflict")
     connection.set_tenant(in_a)
     assert Badge.objects.filter(code="road-guardian").exists()
     assert error_of(api_a.get("/api/v1/members/NOBODY/badges"), 404)["field"] == "external_id"
