@@ -75,6 +75,23 @@ def domain_error_as_api(exc: DomainError) -> exceptions.APIException:
     return ApiError(field=exc.field, message=exc.message, status_code=status_code, code=exc.code)
 
 
+def domain_error_status(exc: DomainError) -> int:
+    """The HTTP status a domain error answers (`DOMAIN_STATUS`)."""
+    return next((code for kind, code in DOMAIN_STATUS if isinstance(exc, kind)), 400)
+
+
+def domain_error_body(exc: DomainError) -> dict:
+    """A domain error in the one error shape, as the exception handler answers it, for an answer
+    that holds several errors (a batch's items, whose view places each one's status)."""
+    if not exc.by_field:
+        return error_body(field=exc.field, message=exc.message, code=exc.code)
+    details = {field or "body": list(texts) for field, texts in exc.errors.items()}
+    if not details:
+        return error_body(field=None, message="invalid input", code="invalid")
+    field, texts = next(iter(details.items()))
+    return error_body(field=field, message=texts[0], code="invalid", details=details)
+
+
 def _flatten(detail: Any, prefix: str = "") -> list[tuple[str, str, str]]:
     """(field path, message, code) for every message in a DRF error detail, in order."""
     if isinstance(detail, dict):

@@ -19,11 +19,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from core.errors import InvalidInput
+from core.errors import DomainError, InvalidInput
 from loyalty.admin.forms import BackofficeJSONField
 from loyalty.engine import EVENT_FIELDS, ITEM_FIELDS, OPERATORS
 from loyalty.models import ActivityEvent, EarningRule, EventType
-from loyalty.services.events import EventError, EventInput, event_simulate
+from loyalty.services.events import EventInput, event_simulate
 from loyalty.services.rules import (
     RULE_FIELDS,
     rule_create,
@@ -121,8 +121,9 @@ def simulation_run(*, form: SimulatorForm, rule: EarningRule | None) -> dict | N
             ),
             include_rule=rule,
         )
-    except EventError as error:
-        field = _ERROR_FIELDS.get(error.field, "attributes" if error.field.startswith("attributes") else None)
+    except DomainError as error:
+        named = error.field or ""
+        field = _ERROR_FIELDS.get(named, "attributes" if named.startswith("attributes") else None)
         form.add_error(field, f"{error.field}: {error.message}" if field == "attributes" else error.message)
         return None
     for award in result["awards"]:

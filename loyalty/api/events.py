@@ -8,8 +8,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.base import IDEMPOTENCY_HEADER, BrandApi, idempotency_key_get, replayable_response
-from core.api.errors import ApiError
+from core.api.errors import domain_error_body, domain_error_status
 from core.api.schema import error_responses
+from core.errors import DomainError
 from loyalty.api.parsing import BATCH_MAX, BatchJSONParser, batch_parse, event_parse
 from loyalty.api.serializers import (
     BatchInputSerializer,
@@ -20,8 +21,8 @@ from loyalty.api.serializers import (
 )
 from loyalty.services.events import (
     IDEMPOTENCY_KEY_MAX,
-    EventError,
     EventInput,
+    NotRecorded,
     event_record,
     event_simulate,
     events_record_batch,
@@ -48,18 +49,25 @@ def _event_input(fields: dict, *, key: str) -> EventInput:
     )
 
 
-def _api_error(error: EventError) -> ApiError:
-    # The service's `idempotency_key` is the `Idempotency-Key` header here.
-    field = IDEMPOTENCY_HEADER if error.field == "idempotency_key" else error.field
-    return ApiError(field=field, message=error.message, status_code=error.status)
+def _key_named(error: DomainError, field: str) -> DomainError:
+    """The error, naming the service's `idempotency_key` as the API does: the `Idempotency-Key`
+    header of one event, the `id` of a batch's event."""
+    if error.field != "idempotency_key":
+        return error
+    return type(error)(error.message, field=field, code=error.code)
 
 
 def _batch_result(result: dict) -> dict:
-    """An item's result; in a batch, an event's key is its `id` field."""
+    """An item's answer: its result, or its error in the one error shape with the status the event
+    alone would have been answered."""
     error = result.get("error")
-    if error and error.get("field") == "idempotency_key":
-        result = {**result, "error": {**error, "field": "id"}}
-    return result
+    if error is None:
+        return result
+    error = _key_named(error, "id")
+    status_code = (
+        status.HTTP_503_SERVICE_UNAVAILABLE if isinstance(error, NotRecorded) else domain_error_status(error)
+    )
+    return {**result, "error": {**domain_error_body(error)["error"], "status": status_code}}
 
 
 class EventView(BrandApi, APIView):
@@ -96,8 +104,8 @@ class EventView(BrandApi, APIView):
         fields = event_parse(request.data)
         try:
             result = event_record(data=_event_input(fields, key=key))
-        except EventError as error:
-            raise _api_error(error) from None
+        except DomainError as error:
+            raise _key_named(error, IDEMPOTENCY_HEADER) from None
         return replayable_response(result, status_code=status.HTTP_201_CREATED, replayed=result["replayed"])
 
 
@@ -125,10 +133,7 @@ class EventBatchView(BrandApi, APIView):
     def post(self, request):
         parsed = batch_parse(request.data)
         items = [_event_input(fields, key=fields["id"]) for fields in parsed if "error" not in fields]
-        try:
-            recorded = iter(events_record_batch(items=items) if items else ())
-        except EventError as error:
-            raise _api_error(error) from None
+        recorded = iter(events_record_batch(items=items) if items else ())
         results = [fields if "error" in fields else _batch_result(next(recorded)) for fields in parsed]
         return Response({"results": results})
 
@@ -146,8 +151,4 @@ class SimulateView(BrandApi, APIView):
     )
     def post(self, request):
         fields = event_parse(request.data)
-        try:
-            result = event_simulate(data=_event_input(fields, key=""))
-        except EventError as error:
-            raise _api_error(error) from None
-        return Response(result)
+        return Response(event_simulate(data=_event_input(fields, key="")))

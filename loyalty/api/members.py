@@ -22,7 +22,7 @@ from loyalty.api.serializers import (
 )
 from loyalty.models import LedgerEntry, Member
 from loyalty.selectors.members import member_get, member_ledger, member_points_summary
-from loyalty.services.ledger import InsufficientPoints, LedgerError, MemberNotActive, points_adjust
+from loyalty.services.ledger import points_adjust
 from loyalty.selectors.sales_reps import sales_rep_find
 from loyalty.services.members import member_sales_rep_set, member_upsert
 
@@ -170,16 +170,8 @@ class MemberAdjustmentView(BrandApi, APIView):
         serializer = AdjustmentInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         points, reason = serializer.validated_data["points"], serializer.validated_data["reason"]
-        try:
-            entry, replayed = _adjust(member=member, points=points, reason=reason, key=key)
-        except InsufficientPoints as error:
-            raise ApiError(field="points", message=str(error), status_code=409, code=error.code) from None
-        except MemberNotActive as error:
-            raise ApiError(
-                field="external_id", message=str(error), status_code=409, code=error.code
-            ) from None
-        except LedgerError as error:
-            raise ApiError(field=None, message=str(error), code=error.code) from None
+        # The ledger's errors are domain errors (409 for too few points or an inactive member).
+        entry, replayed = _adjust(member=member, points=points, reason=reason, key=key)
         return replayable_response(
             LedgerEntrySerializer(entry).data, status_code=status.HTTP_201_CREATED, replayed=replayed
         )

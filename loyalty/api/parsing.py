@@ -14,6 +14,7 @@ from typing import Any
 from rest_framework.exceptions import ValidationError
 
 from core.api.base import ApiJSONParser
+from core.api.errors import error_body
 from loyalty.services.events import BATCH_MAX, IDEMPOTENCY_KEY_MAX
 
 MAX_TEXT = 64  # a member's external id, an event type's code
@@ -93,10 +94,11 @@ def event_parse(data: Any) -> dict:
 def batch_parse(data: Any) -> list[dict]:
     """The events of a batch body `{"events": [...]}`, one entry per event in order: its fields, or,
     for an event that is not well-formed (not an object, a field missing, of the wrong type, a date
-    that does not read), its answer `{"id": ..., "error": {"field", "message", "status": 400}}`
-    naming its first bad field (null when the event is not an object), so that the other events are
-    recorded. A batch that is not of that shape (not an object, `events` missing, not a list, empty
-    or over BATCH_MAX events, another field) is a ValidationError: nothing goes further."""
+    that does not read), its answer `{"id": ..., "error": {...}}`: the one error shape, naming its
+    first bad field (null when the event is not an object), with `"status": 400`, so that the
+    other events are recorded. A batch that is not of that shape (not an object, `events` missing,
+    not a list, empty or over BATCH_MAX events, another field) is a ValidationError: nothing goes
+    further."""
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": ['must be an object: {"events": [...]}']})
     unknown = {field: ["is not a known field"] for field in data if field != "events"}
@@ -119,13 +121,12 @@ def batch_parse(data: Any) -> list[dict]:
         if errors:
             field, messages = next(iter(errors.items()))
             key = item.get("id") if isinstance(item, dict) else None
-            fields = {
-                "id": key if isinstance(key, str) else None,
-                "error": {
-                    "field": None if field == "non_field_errors" else field,
-                    "message": " ".join(messages),
-                    "status": 400,
-                },
-            }
+            body = error_body(
+                field=None if field == "non_field_errors" else field,
+                message=" ".join(messages),
+                code="invalid",
+                details={name: texts for name, texts in errors.items() if name != "non_field_errors"},
+            )
+            fields = {"id": key if isinstance(key, str) else None, "error": {**body["error"], "status": 400}}
         parsed.append(fields)
     return parsed

@@ -30,28 +30,37 @@ from core.db import (
     row_insert_sql,
     values_insert,
 )
+from core.errors import Conflict, DomainError, InvalidInput
 from loyalty.models import LedgerEntry, LotConsumption, Member, PointLot, ProgrammeSettings
 from loyalty.selectors.programme import programme_settings
 from tenants.selectors import brand_timezone
 
 
-class LedgerError(Exception):
-    """A ledger write that cannot happen; `code` is stable for API clients."""
+class LedgerError(DomainError):
+    """A ledger write that cannot happen: every ledger error is one (callers catch them all with
+    it); `code` is stable for API clients."""
 
     code = "ledger_error"
 
 
-class InsufficientPoints(LedgerError):
+class LedgerInvalid(LedgerError, InvalidInput):
+    """A ledger write asked with impossible arguments (no points, an adjustment without a reason)."""
+
+
+class InsufficientPoints(LedgerError, Conflict):
     code = "insufficient_points"
 
     def __init__(self, *, needed: int, spendable: int) -> None:
-        super().__init__(f"not enough points: {needed} needed, {spendable} spendable")
+        super().__init__(f"not enough points: {needed} needed, {spendable} spendable", field="points")
         self.needed = needed
         self.spendable = spendable
 
 
-class MemberNotActive(LedgerError):
+class MemberNotActive(LedgerError, Conflict):
     code = "member_not_active"
+
+    def __init__(self, member: Member) -> None:
+        super().__init__(f"member {member.external_id} is {member.status}", field="external_id")
 
 
 @dataclass(frozen=True)
@@ -157,7 +166,7 @@ def _credits_write(
     """The entries written, as their columns with their `id`."""
     for credit in credits:
         if credit.points <= 0:
-            raise LedgerError(f"a credit must be positive, got {credit.points}")
+            raise LedgerInvalid(f"a credit must be positive, got {credit.points}", field="points")
         _check_active(credit.member)
     available_at = at + timedelta(days=programme.pending_days) if kind == LedgerEntry.Kind.EARN else at
     entries, remaining = [], []
@@ -183,7 +192,7 @@ def _credits_write(
         remaining.append(credit.points - repaid)
     if not entries:
         if with_rows:
-            raise LedgerError("rows to insert with credits, but no credit")
+            raise LedgerInvalid("rows to insert with credits, but no credit", field="with_rows")
         return []
     if len(entries) < COPY_FROM_ROWS:
         ids = _credits_insert(
@@ -319,7 +328,7 @@ def points_debit(
     refusing (used by reversals of points already spent); returns None when nothing could be taken.
     """
     if points <= 0:
-        raise LedgerError(f"a debit must be positive, got {points}")
+        raise LedgerInvalid(f"a debit must be positive, got {points}", field="points")
     at = at or timezone.now()
     lots = list(_spendable_lots(member_id=member.pk, at=at).select_for_update())
     spendable = sum(lot.remaining for lot in lots)
@@ -596,7 +605,7 @@ def entries_insert_select(values: dict[str, Any], *, source: str) -> tuple[str, 
 
 def _check_active(member: Member) -> None:
     if member.status != Member.Status.ACTIVE:
-        raise MemberNotActive(f"member {member.external_id} is {member.status}")
+        raise MemberNotActive(member)
 
 
 def points_adjust(
@@ -605,9 +614,9 @@ def points_adjust(
     """A staff adjustment (positive or negative) with a required reason."""
     reason = (reason or "").strip()
     if not reason:
-        raise LedgerError("reason: an adjustment needs a reason")
+        raise LedgerInvalid("reason: an adjustment needs a reason", field="reason")
     if not points:
-        raise LedgerError("points: an adjustment cannot be zero")
+        raise LedgerInvalid("points: an adjustment cannot be zero", field="points")
     with transaction.atomic():
         # The key is checked under the member's lock: a concurrent retry waits, then finds the entry.
         member = member_lock(member_id=member_id)

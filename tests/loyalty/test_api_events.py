@@ -184,10 +184,20 @@ def test_batch_records_each_event_and_reports_errors_per_event(api_a, programme)
     results = response.json()["results"]
     assert [result["id"] for result in results] == ["b-1", "b-2", "b-3", "b-4"]
     assert results[0]["points_awarded"] == 42
-    assert results[1]["error"]["field"] == "member"
-    assert results[1]["error"]["status"] == 404
+    # An event's error: the API's one error shape, with the status the event alone would get.
+    assert results[1]["error"] == {
+        "field": "member",
+        "message": "member: no member with external id 'nobody'",
+        "code": "not_found",
+        "status": 404,
+    }
     assert results[2]["points_awarded"] == 10
-    assert results[3]["error"]["field"] == "type"
+    assert results[3]["error"] == {
+        "field": "type",
+        "message": "type: 'teleport' is not an event type of this programme",
+        "code": "invalid",
+        "status": 400,
+    }
 
     connection.set_tenant(api_a.brand)
     before = _written()

@@ -441,15 +441,16 @@ def test_a_batch_answers_each_malformed_event_naming_its_field_and_records_the_g
         ("m-good-too", None, None),
     ]
     messages = [result.get("error", {}).get("message") for result in results]
-    assert messages[1:8] == [
-        "is required",
-        "must be an ISO 8601 date-time with a UTC offset, such as 2026-03-01T18:30:00+01:00",
+    assert messages[1:8] == [  # the one error shape: a message starts with its field
+        "member: is required",
+        "occurred_at: must be an ISO 8601 date-time with a UTC offset, such as 2026-03-01T18:30:00+01:00",
         "must be an object with member, type, occurred_at, attributes",
-        "must be a string",
-        "must be a string",
-        "is required",
-        "is not a known field",
+        "type: must be a string",
+        "id: must be a string",
+        "id: is required",
+        "shop: is not a known field",
     ]
+    assert {result["error"]["code"] for result in results[1:8]} == {"invalid"}
     assert (results[0]["points_awarded"], results[8]["points_awarded"]) == (42, 10)
     connection.set_tenant(api.brand)
     assert set(ActivityEvent.objects.values_list("idempotency_key", flat=True)) == {"m-good", "m-good-too"}

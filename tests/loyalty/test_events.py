@@ -18,6 +18,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.api.errors import domain_error_status
+from core.errors import DomainError, InvalidInput, NotFound
 from loyalty.models import (
     ActivityEvent,
     Badge,
@@ -33,8 +35,8 @@ from loyalty.models import (
 from loyalty.services.events import (
     BATCH_CHUNK_MEMBERS,
     BATCH_MAX,
-    EventError,
     EventInput,
+    NotRecorded,
     event_record,
     event_simulate,
     events_record_batch,
@@ -258,9 +260,9 @@ def test_same_key_with_another_body_is_a_conflict(brand, change):
     }
     event_record(data=EventInput(**fields))
     before = counts()
-    with pytest.raises(EventError) as raised:
+    with pytest.raises(DomainError) as raised:
         event_record(data=EventInput(**{**fields, **change}))
-    assert (raised.value.status, raised.value.field) == (409, "idempotency_key")
+    assert (domain_error_status(raised.value), raised.value.field) == (409, "idempotency_key")
     assert counts() == before
 
 
@@ -274,7 +276,7 @@ def _in_threads(brand, count: int, work) -> list:
             barrier.wait()
             try:
                 return work(index)
-            except EventError as error:
+            except DomainError as error:
                 return error
         finally:
             connection.close()
@@ -495,9 +497,9 @@ def test_bad_refunds_write_nothing(brand, attributes, status, field):
     event_record(data=event("me", "review", paris(2026, 5, 4, 12), "mine"))
     _refund("me", "a-refund", "mine")
     before = counts()
-    with pytest.raises(EventError) as raised:
+    with pytest.raises(DomainError) as raised:
         event_record(data=EventInput("me", "refund", paris(2026, 5, 7, 9), attributes, "bad-refund"))
-    assert (raised.value.status, raised.value.field) == (status, field)
+    assert (domain_error_status(raised.value), raised.value.field) == (status, field)
     assert counts() == before
 
 
@@ -737,9 +739,9 @@ def test_bad_events_get_a_clear_error_and_write_nothing(brand, fields, status, f
     # The simulator takes no idempotency key (it stores nothing); it checks everything else the same way.
     calls = (event_record,) if fields == {"idempotency_key": ""} else (event_record, event_simulate)
     for call in calls:
-        with pytest.raises(EventError) as raised:
+        with pytest.raises(DomainError) as raised:
             call(data=EventInput(**{**base, **fields}))
-        assert (raised.value.status, raised.value.field) == (status, field), raised.value
+        assert (domain_error_status(raised.value), raised.value.field) == (status, field), raised.value
         assert raised.value.message
         assert counts() == before
 
@@ -778,18 +780,16 @@ def test_batch_answers_in_order_and_a_bad_item_does_not_sink_the_others(brand):
     results = events_record_batch(items=items)
     assert [r["id"] for r in results] == ["e1", "e2", "e3", "e4", "e5", "e1", "e6", "e7", "e8"]
     assert results[0]["points_awarded"] == 400 and results[0]["replayed"] is False
-    assert results[1]["error"] == {
-        "field": "type",
-        "message": "'teleport' is not an event type of this programme",
-        "status": 400,
-    }
-    assert results[2]["error"]["field"] == "attributes.amount"
+    error = results[1]["error"]
+    assert isinstance(error, InvalidInput)
+    assert (error.field, error.message) == ("type", "'teleport' is not an event type of this programme")
+    assert results[2]["error"].field == "attributes.amount"
     assert results[3]["points_awarded"] == 100
     assert results[4]["points_awarded"] == 20
     assert results[5] == {**results[0], "replayed": True}
-    assert results[6]["error"]["status"] == 404
+    assert isinstance(results[6]["error"], NotFound)
     assert results[7]["points_awarded"] == -100
-    assert results[8]["error"]["field"] == "member"
+    assert results[8]["error"].field == "member"
     assert set(ActivityEvent.objects.values_list("idempotency_key", flat=True)) == {"e1", "e4", "e5", "e7"}
     assert member("b1").balance == 400 and member("a2").balance == 20
     assert_ledger_consistent("b1")
@@ -798,9 +798,9 @@ def test_batch_answers_in_order_and_a_bad_item_does_not_sink_the_others(brand):
 def test_batch_over_the_maximum_is_refused_whole(brand):
     member_upsert(external_id="m", data={})
     items = [event("m", "review", paris(2026, 5, 4, 10), f"k{i}") for i in range(BATCH_MAX + 1)]
-    with pytest.raises(EventError) as raised:
+    with pytest.raises(InvalidInput) as raised:
         events_record_batch(items=items)
-    assert (raised.value.status, raised.value.field) == (400, "events")
+    assert raised.value.field == "events"
     assert not ActivityEvent.objects.exists()
 
 
@@ -946,7 +946,7 @@ def test_a_key_stored_meanwhile_by_a_concurrent_sender_falls_back_to_one_by_one(
     _, results = _in_threads(fresh_brand, 2, work)
     connection.set_tenant(fresh_brand)
     assert results[0]["points_awarded"] == 40 and results[2]["points_awarded"] == 60
-    assert results[1]["error"]["status"] == 409
+    assert domain_error_status(results[1]["error"]) == 409
     assert ActivityEvent.objects.get(idempotency_key="shared").member.external_id == "holder"
     for external_id, balance in (("holder", 10), ("x1", 40), ("x2", 60)):
         assert member(external_id).balance == balance
@@ -999,7 +999,8 @@ def test_a_batch_commits_chunk_by_chunk_each_members_events_in_one(fresh_brand, 
     chunk_mate = {"k0": "k1", "k1": "k0", "k2": "k3", "k3": "k2", "k4": "k4"}  # by external id, 2 a chunk
     for m in external_ids:
         if chunk_mate[m] == "k2" or m == "k2":
-            assert results[f"{m}-a"]["error"]["status"] == 503 and results[f"{m}-b"]["error"]["status"] == 503
+            assert isinstance(results[f"{m}-a"]["error"], NotRecorded)
+            assert isinstance(results[f"{m}-b"]["error"], NotRecorded)
         else:
             assert (results[f"{m}-a"]["points_awarded"], results[f"{m}-b"]["points_awarded"]) == (300, 200)
     with connection.cursor() as cursor:

@@ -12,8 +12,9 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
+from core.errors import InvalidInput
 from loyalty.models import ActivityEvent, EarningRule, EventType, ProgrammeRevision, ProgrammeSettings, Tier
-from loyalty.services.events import EventError, EventInput, event_record, events_record_batch
+from loyalty.services.events import EventInput, event_record, events_record_batch
 from loyalty.services.members import member_upsert
 from loyalty.services.rules import rule_create
 
@@ -53,7 +54,7 @@ def test_each_way_of_changing_a_rule_reaches_the_next_event(brand):
 
 def test_event_types_tiers_and_settings_move_the_revision(brand):
     before = revision()
-    with pytest.raises(EventError):
+    with pytest.raises(InvalidInput):
         review_points("v0", type="visit")  # not an event type of the programme yet
     EventType.objects.create(code="visit", name="Visit")
     assert revision() > before
@@ -102,7 +103,7 @@ def test_an_event_checks_the_cached_programme_within_its_member_lock(brand):
 def test_a_bad_event_with_the_programme_cached_is_refused_and_writes_nothing(brand):
     """A refusal by the cached programme is checked against the current one before it is given."""
     assert review_points("w0") == 0  # the programme is compiled and kept
-    with pytest.raises(EventError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         review_points("w1", type="no-such-type")
     assert refused.value.field == "type"
     assert not ActivityEvent.objects.filter(idempotency_key="w1").exists()

@@ -26,7 +26,7 @@ remains possible (two batches meeting on a sales rep's account and a budget) mak
 roll one back, and that transaction is retried whole.
 """
 
-from loyalty.services.events.answers import EventError
+from loyalty.services.events.answers import NotRecorded
 from loyalty.services.events.checks import (
     BATCH_MAX,
     IDEMPOTENCY_KEY_MAX,
@@ -47,8 +47,8 @@ __all__ = [
     "IDEMPOTENCY_KEY_MAX",
     "MAX_ATTRIBUTES_BYTES",
     "MAX_ATTRIBUTES_DEPTH",
-    "EventError",
     "EventInput",
+    "NotRecorded",
     "event_record",
     "event_simulate",
     "events_record_batch",

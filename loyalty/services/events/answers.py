@@ -1,9 +1,11 @@
 """Stage 7, the answers: what an event's sender gets back (stored with the event, replayed on
-retries), and the refusal of an event that cannot be recorded."""
+retries), or the error of an event of a batch that was not recorded."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from core.errors import Conflict, DomainError
 
 if TYPE_CHECKING:
     from loyalty.engine import Award, Evaluation
@@ -12,22 +14,19 @@ if TYPE_CHECKING:
     from loyalty.services.events.programme import Programme
 
 
-class EventError(Exception):
-    """An event that cannot be recorded; nothing of it was written."""
-
-    def __init__(self, *, field: str, message: str, status: int = 400) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-        self.status = status
-
-    def as_dict(self) -> dict:
-        return {"field": self.field, "message": self.message, "status": self.status}
+# The code of every event the programme refuses (`Refused`): what the API has always answered.
+REFUSED = "unprocessable"
 
 
-def error_answer(key: str, error: EventError) -> dict:
-    """A batch item's answer when it was not recorded."""
-    return {"id": key, "error": error.as_dict()}
+class NotRecorded(DomainError):
+    """A batch's event in a chunk the database refused, after its retries: send it again."""
+
+    code = "not_recorded"
+
+
+def error_answer(key: str, error: DomainError) -> dict:
+    """A batch item's answer when nothing of it was written: the error, which the API renders."""
+    return {"id": key, "error": error}
 
 
 def replay(stored: ActivityEvent, data: EventInput, attributes: dict) -> dict:
@@ -39,9 +38,7 @@ def replay(stored: ActivityEvent, data: EventInput, attributes: dict) -> dict:
         and stored.attributes == attributes
     )
     if not same:
-        raise EventError(
-            field="idempotency_key", message="was already used for a different event", status=409
-        )
+        raise Conflict("was already used for a different event", field="idempotency_key")
     return {**stored.result, "replayed": True}
 
 

@@ -11,10 +11,10 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from core.errors import InvalidInput
 from core.text import MAX_JSON_DEPTH, NUL, NUL_MESSAGE, json_too_deep, nul_path
 from loyalty.engine import EventFacts, FactsError, event_facts
 from loyalty.models import ActivityEvent
-from loyalty.services.events.answers import EventError
 from loyalty.services.events.programme import Programme
 
 BATCH_MAX = 1000  # events per batch: the API's parser reads it from here
@@ -62,39 +62,33 @@ def fields_check(data: EventInput, *, key_required: bool, span: tuple[datetime, 
     """The event's own fields, without the programme; returns its attributes as stored."""
     key = data.idempotency_key
     if not isinstance(key, str) or len(key) > IDEMPOTENCY_KEY_MAX or (key_required and not key):
-        raise EventError(
-            field="idempotency_key", message=f"is required, at most {IDEMPOTENCY_KEY_MAX} characters"
-        )
+        raise InvalidInput(f"is required, at most {IDEMPOTENCY_KEY_MAX} characters", field="idempotency_key")
     if NUL in key:
-        raise EventError(field="idempotency_key", message=NUL_MESSAGE)
+        raise InvalidInput(NUL_MESSAGE, field="idempotency_key")
     member = data.member
     if not isinstance(member, str) or not member or member != member.strip() or len(member) > 64:
-        raise EventError(
-            field="member", message="is required: the member's external id (at most 64 characters)"
-        )
+        raise InvalidInput("is required: the member's external id (at most 64 characters)", field="member")
     if NUL in member:
-        raise EventError(field="member", message=NUL_MESSAGE)
+        raise InvalidInput(NUL_MESSAGE, field="member")
     if not isinstance(data.type, str) or not data.type:
-        raise EventError(field="type", message="is required: an event type code such as 'purchase'")
+        raise InvalidInput("is required: an event type code such as 'purchase'", field="type")
     if NUL in data.type:
-        raise EventError(field="type", message=NUL_MESSAGE)
+        raise InvalidInput(NUL_MESSAGE, field="type")
     occurred_at = data.occurred_at
     if not isinstance(occurred_at, datetime) or timezone.is_naive(occurred_at):
-        raise EventError(
-            field="occurred_at", message="must be an ISO 8601 date-time with its timezone offset"
-        )
+        raise InvalidInput("must be an ISO 8601 date-time with its timezone offset", field="occurred_at")
     # Compared, not converted: a date at the edge of the range (year 1 at +14:00) has no UTC time.
     if occurred_at < span[0]:
-        raise EventError(
-            field="occurred_at", message=f"is more than {settings.EVENTS_MAX_AGE_DAYS} days in the past"
+        raise InvalidInput(
+            f"is more than {settings.EVENTS_MAX_AGE_DAYS} days in the past", field="occurred_at"
         )
     if occurred_at > span[1]:
-        raise EventError(
+        raise InvalidInput(
+            f"is too far in the future: at most {span[1]:%Y-%m-%dT%H:%M:%S}Z (the server's clock)",
             field="occurred_at",
-            message=f"is too far in the future: at most {span[1]:%Y-%m-%dT%H:%M:%S}Z (the server's clock)",
         )
     if not isinstance(data.attributes, dict):
-        raise EventError(field="attributes", message="must be an object")
+        raise InvalidInput("must be an object", field="attributes")
     return _attributes_stored(data.attributes)
 
 
@@ -105,25 +99,24 @@ def _attributes_stored(attributes: dict) -> dict:
     except RecursionError:
         encoded = None  # nested far too deep
     except (TypeError, ValueError):
-        raise EventError(field="attributes", message="must hold JSON values only") from None
+        raise InvalidInput("must hold JSON values only", field="attributes") from None
     if encoded is None or json_too_deep(encoded, limit=MAX_ATTRIBUTES_DEPTH):
-        raise EventError(
-            field="attributes",
-            message=f"nested deeper than {MAX_ATTRIBUTES_DEPTH} levels of arrays and objects",
+        raise InvalidInput(
+            f"nested deeper than {MAX_ATTRIBUTES_DEPTH} levels of arrays and objects", field="attributes"
         )
     if len(encoded) > MAX_ATTRIBUTES_BYTES:
-        raise EventError(field="attributes", message=f"at most {MAX_ATTRIBUTES_BYTES // 1024} KB")
+        raise InvalidInput(f"at most {MAX_ATTRIBUTES_BYTES // 1024} KB", field="attributes")
     if "\\u0000" in encoded:  # JSON's escape of NUL, or a backslash before "u0000" in a string
         path = nul_path(attributes, path="attributes")
         if path is not None:
-            raise EventError(field=path, message=NUL_MESSAGE)
+            raise InvalidInput(NUL_MESSAGE, field=path)
     return json.loads(encoded)
 
 
 def facts_read(data: EventInput, attributes: dict, programme: Programme) -> EventFacts:
     """What the rules read of the event; its type must be one of the programme's."""
     if data.type not in programme.event_types:
-        raise EventError(field="type", message=f"'{data.type}' is not an event type of this programme")
+        raise InvalidInput(f"'{data.type}' is not an event type of this programme", field="type")
     try:
         return event_facts(
             type=data.type,
@@ -133,4 +126,4 @@ def facts_read(data: EventInput, attributes: dict, programme: Programme) -> Even
             currency=programme.settings.currency,
         )
     except FactsError as error:
-        raise EventError(field=error.field, message=error.message) from None
+        raise InvalidInput(error.message, field=error.field) from None

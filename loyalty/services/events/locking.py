@@ -11,10 +11,10 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound, Refused
 from loyalty.engine import CompiledRule
 from loyalty.models import ActivityEvent, EarningRule, Member, Tier
-from loyalty.services.events.answers import EventError
+from loyalty.services.events.answers import REFUSED
 from loyalty.services.events.programme import Programme, ProgrammeToCheck
 from loyalty.services.members import member_upsert
 
@@ -60,16 +60,16 @@ def members_prefetch(*, external_ids: set[str], keys: set[str], programme: Progr
     return Prefetched(members={member.external_id: member for member in members}, stored=stored)
 
 
-def unknown_member(external_id: str) -> EventError:
-    return EventError(field="member", message=f"no member with external id '{external_id}'", status=404)
+def unknown_member(external_id: str) -> NotFound:
+    return NotFound(f"no member with external id '{external_id}'", field="member")
 
 
 def status_check(member: Member) -> None:
     if member.status != Member.Status.ACTIVE:
-        raise EventError(
+        raise Refused(
+            f"member '{member.external_id}' is {member.status}: no event is recorded",
             field="member",
-            message=f"member '{member.external_id}' is {member.status}: no event is recorded",
-            status=422,
+            code=REFUSED,
         )
 
 
@@ -95,7 +95,7 @@ def member_locked(*, external_id: str, key: str, ctx: Context) -> Locked:
         try:
             member_upsert(external_id=external_id, data={}, source="event")
         except InvalidInput as error:
-            raise EventError(field="member", message=str(error)) from None
+            raise InvalidInput(str(error), field="member") from None
         locked = _member_lock_row(external_id=external_id, key=key, programme=programme)
     assert locked.member is not None
     if locked.stored_id is None:

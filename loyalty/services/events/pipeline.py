@@ -12,9 +12,10 @@ from typing import TypeVar
 from django.db import DatabaseError, DataError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from core.errors import DomainError, InvalidInput
 from loyalty.models import ActivityEvent, EarningRule, Member
 from loyalty.services.events.answers import (
-    EventError,
+    NotRecorded,
     award_answer,
     batch_answers,
     error_answer,
@@ -100,7 +101,7 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
     The chunks go in random order: two batches walking the same external id ranges in step would
     keep meeting on the members they share, one waiting for the other's chunk each time."""
     if len(items) > BATCH_MAX:
-        raise EventError(field="events", message=f"at most {BATCH_MAX} events per batch, got {len(items)}")
+        raise InvalidInput(f"at most {BATCH_MAX} events per batch, got {len(items)}", field="events")
     order = sorted(range(len(items)), key=lambda index: (str(items[index].member), index))
     ctx = Context(programme=programme_current(), span=plausible_span(simulated=False))
     results: list[dict] = [{} for _ in items]
@@ -108,7 +109,7 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
     for index in order:
         try:
             checked[index] = event_check(items[index], programme=ctx.programme, span=ctx.span)
-        except EventError as error:
+        except InvalidInput as error:
             results[index] = error_answer(items[index].idempotency_key, error)
     chunks: list[list[int]] = []
     members: set[str] = set()
@@ -126,9 +127,7 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
             )
         except (DatabaseError, LedgerError):
             logger.exception("a chunk of %d events of a batch was not recorded", len(chunk))
-            refused = EventError(
-                field="events", message="not recorded (the database refused it): send it again", status=503
-            )
+            refused = NotRecorded("not recorded (the database refused it): send it again", field="events")
             written = {index: error_answer(items[index].idempotency_key, refused) for index in chunk}
         for index, result in written.items():
             results[index] = result
@@ -180,7 +179,9 @@ def _chunk_record(
             item = items[index]
             try:
                 results[index] = _record(item, ctx, checked=checked[index])
-            except EventError as error:
+            except LedgerError:
+                raise  # the chunk's, not the event's: its events are answered `NotRecorded`
+            except DomainError as error:
                 results[index] = error_answer(item.idempotency_key, error)
                 # Its savepoint was rolled back: read the member again rather than trust memory.
                 prefetched.members.pop(item.member, None)
@@ -226,7 +227,7 @@ def _record(data: EventInput, ctx: Context, checked: Checked | None = None) -> d
     if checked is None:
         try:
             checked = event_check(data, programme=ctx.programme, span=ctx.span)
-        except EventError:
+        except InvalidInput:
             if ctx.unverified:
                 raise ProgrammeToCheck from None
             raise

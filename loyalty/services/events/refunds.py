@@ -11,8 +11,9 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from core.errors import InvalidInput, NotFound, Refused
 from loyalty.models import ActivityEvent, EarningRule, LedgerEntry, Member
-from loyalty.services.events.answers import EventError, result
+from loyalty.services.events.answers import REFUSED, result
 from loyalty.services.events.checks import REFUND
 from loyalty.services.events.writing import event_create
 from loyalty.services.ledger import EntryCause, points_reverse, points_reversible
@@ -100,15 +101,15 @@ def _original_event(attributes: dict, member: Member, *, lock: bool = False) -> 
     key = attributes.get("original_event")
     field = "attributes.original_event"
     if not isinstance(key, str) or not key:
-        raise EventError(field=field, message="is required: the idempotency key of the event refunded")
+        raise InvalidInput("is required: the idempotency key of the event refunded", field=field)
     query = ActivityEvent.objects.select_for_update() if lock else ActivityEvent.objects
     original = query.filter(idempotency_key=key).first()
     if original is None:
-        raise EventError(field=field, message=f"no event with idempotency key '{key}'", status=404)
+        raise NotFound(f"no event with idempotency key '{key}'", field=field)
     if original.type == REFUND:
-        raise EventError(field=field, message="is a refund itself; refund the original event", status=422)
+        raise Refused("is a refund itself; refund the original event", field=field, code=REFUSED)
     if original.member_id != member.pk:
-        raise EventError(field=field, message="is an event of another member", status=422)
+        raise Refused("is an event of another member", field=field, code=REFUSED)
     return original
 
 
