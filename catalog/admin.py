@@ -47,6 +47,7 @@ from .services import (
     gift_archive,
     gift_create,
     gift_photo_check,
+    gift_photo_delete,
     gift_photo_thumbnail_build,
     gift_update,
     gift_validate,
@@ -276,15 +277,21 @@ class GiftAdmin(admin.ModelAdmin):
             self.save_formset(request, form, formset, change=change)
 
     def save_formset(self, request, form, formset, change):
-        super().save_formset(request, form, formset, change)
-        if formset.model is GiftPhoto:
-            for photo_form in formset.forms:
-                photo = photo_form.instance
-                if photo.pk and "image" in photo_form.changed_data:
-                    try:
-                        gift_photo_thumbnail_build(photo=photo)
-                    except DomainError as error:
-                        messages.error(request, f"{photo.image.name}: {error.message}")
+        if formset.model is not GiftPhoto:
+            return super().save_formset(request, form, formset, change)
+        photos = formset.save(commit=False)
+        for photo in formset.deleted_objects:  # through the service: its files go too
+            gift_photo_delete(gift_id=photo.gift_id, photo_id=photo.pk)
+        for photo in photos:
+            photo.save()
+        for photo_form in formset.forms:
+            photo = photo_form.instance
+            if photo.pk and "image" in photo_form.changed_data and photo not in formset.deleted_objects:
+                try:
+                    gift_photo_thumbnail_build(photo=photo)
+                except DomainError as error:
+                    messages.error(request, f"{photo.image.name}: {error.message}")
+        return None
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

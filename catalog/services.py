@@ -987,6 +987,20 @@ def gift_photo_add(
     return photo
 
 
+def gift_photo_delete(*, gift_id: int, photo_id: int) -> None:
+    """Remove a photo of a gift, and its files once the removal is committed."""
+    with transaction.atomic():
+        gift = _gift_lock(gift_id=gift_id)
+        if gift.archived_at is not None:
+            raise GiftArchived(f"gift {gift.pk} is archived: it cannot change", field="gift")
+        photo = GiftPhoto.objects.filter(gift=gift, pk=photo_id).first()
+        if photo is None:
+            raise NotFound(f"gift {gift_id} has no photo {photo_id}", field="photo_id")
+        files = [(stored.storage, stored.name) for stored in (photo.image, photo.thumbnail) if stored]
+        photo.delete()
+        transaction.on_commit(lambda: [storage.delete(name) for storage, name in files])
+
+
 def gift_photo_thumbnail_build(*, photo: GiftPhoto) -> GiftPhoto:
     """A JPEG thumbnail of the photo (rotated as the camera said), next to it in the brand's folder."""
     try:

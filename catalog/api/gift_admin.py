@@ -25,6 +25,7 @@ from catalog.services import (
     gift_create,
     gift_field_defaults,
     gift_photo_add,
+    gift_photo_delete,
     gift_update,
     voucher_codes_add,
 )
@@ -45,8 +46,10 @@ from .serializers import (
 from .views import CatalogApiView, GiftListView
 
 NO_GIFT = {404: "no gift with this id"}
-ARCHIVED = {
-    409: "the gift is archived: it no longer changes (`archived`); or a reference saved at the same moment"
+ARCHIVED = {409: "the gift is archived: it no longer changes (`archived`)"}
+CHANGE_409 = {
+    409: "the gift is archived (`archived`), or another gift with this reference was saved at the "
+    "same moment (`duplicate`)"
 }
 GIFT_400 = {
     400: "a field is missing or invalid (its type, its range, what the gift's kind needs, a reference "
@@ -112,7 +115,7 @@ class GiftDetailView(CatalogApiView):
         request=GiftWriteSerializer,
         responses={
             200: GiftAdminSerializer,
-            **error_responses(400, 404, 409, why={**GIFT_400, **NO_GIFT, **ARCHIVED}, codes=GIFT_400_CODES),
+            **error_responses(400, 404, 409, why={**GIFT_400, **NO_GIFT, **CHANGE_409}, codes=GIFT_400_CODES),
         },
     )
     def put(self, request: Request, gift_id: int) -> Response:
@@ -127,7 +130,7 @@ class GiftDetailView(CatalogApiView):
         request=GiftWriteSerializer(partial=True),
         responses={
             200: GiftAdminSerializer,
-            **error_responses(400, 404, 409, why={**GIFT_400, **NO_GIFT, **ARCHIVED}, codes=GIFT_400_CODES),
+            **error_responses(400, 404, 409, why={**GIFT_400, **NO_GIFT, **CHANGE_409}, codes=GIFT_400_CODES),
         },
     )
     def patch(self, request: Request, gift_id: int) -> Response:
@@ -191,6 +194,20 @@ class GiftPhotosView(CatalogApiView):
         return Response(
             GiftPhotoSerializer(photo, context={"request": request}).data, status=status.HTTP_201_CREATED
         )
+
+
+class GiftPhotoDetailView(CatalogApiView):
+    @extend_schema(
+        summary="Remove a photo of a gift",
+        description="The photo leaves the gift's `photos`, and its files the brand's media folder.",
+        responses={
+            204: None,
+            **error_responses(404, 409, why={404: "no such gift, or no such photo of it", **ARCHIVED}),
+        },
+    )
+    def delete(self, request: Request, gift_id: int, photo_id: int) -> Response:
+        gift_photo_delete(gift_id=gift_id, photo_id=photo_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def _voucher_codes(data: Any) -> list[VoucherCodeInput]:

@@ -9,6 +9,11 @@ urlpatterns = [
     path("gifts", gift_admin.GiftListCreateView.as_view(), name="api-gifts"),
     path("gifts/<int:gift_id>", gift_admin.GiftDetailView.as_view(), name="api-gift"),
     path("gifts/<int:gift_id>/photos", gift_admin.GiftPhotosView.as_view(), name="api-gift-photos"),
+    path(
+        "gifts/<int:gift_id>/photos/<int:photo_id>",
+        gift_admin.GiftPhotoDetailView.as_view(),
+        name="api-gift-photo",
+    ),
     path("gifts/<int:gift_id>/vouchers", gift_admin.GiftVouchersView.as_view(), name="api-gift-vouchers"),
     path("gift-categories", gift_admin.CategoryListView.as_view(), name="api-gift-categories"),
     path("gift-categories/<slug:slug>", gift_admin.CategoryDetailView.as_view(), name="api-gift-category"),

@@ -264,7 +264,7 @@ def photo_files():
 
 @pytest.mark.parametrize("format", ["PNG", "JPEG", "WEBP"])
 def test_a_photo_is_uploaded_stored_as_the_backoffice_stores_it_and_served(
-    api_a, in_brand, photo_files, format
+    api_a, in_brand, photo_files, format, django_capture_on_commit_callbacks
 ):
     gift = created(api_a.post(GIFTS, KETTLE))
     upload = image_file(1600, 1000, format=format, name="kettle.html")  # the name lies: the content wins
@@ -300,6 +300,18 @@ def test_a_photo_is_uploaded_stored_as_the_backoffice_stores_it_and_served(
     photo_files += [GiftPhoto.objects.get(pk=second["id"]).image.name]
     photo_files += [GiftPhoto.objects.get(pk=second["id"]).thumbnail.name]
     assert second["position"] == 1
+
+    removed = GiftPhoto.objects.get(pk=second["id"])
+    with django_capture_on_commit_callbacks(execute=True):  # the files go once the removal commits
+        assert api_a.delete(f"{GIFTS}/{gift['id']}/photos/{second['id']}").status_code == 204
+    connection.set_tenant(in_brand)
+    assert not default_storage.exists(removed.image.name) and not default_storage.exists(
+        removed.thumbnail.name
+    )
+    assert [item["id"] for item in ok(api_a.get(f"{GIFTS}/{gift['id']}"))["photos"]] == [photo["id"]]
+    error_of(api_a.delete(f"{GIFTS}/{gift['id']}/photos/{second['id']}"), 404)
+    other = created(api_a.post(GIFTS, {**KETTLE, "reference": "OTHER"}))
+    error_of(api_a.delete(f"{GIFTS}/{other['id']}/photos/{photo['id']}"), 404)  # not that gift's photo
 
 
 def test_a_bad_photo_is_refused_naming_the_field_and_nothing_is_stored(api_a, in_brand, settings):

@@ -22,7 +22,7 @@ from loyalty.models import Member
 from tests.conftest import host_of
 from tests.factories import member_make
 
-from .factories import ADDRESS, category_make, gift_make, png
+from .factories import ADDRESS, category_make, gift_make, image_file, png
 
 
 @pytest.fixture
@@ -58,7 +58,9 @@ GIFT_FORM = {
 }
 
 
-def test_gift_with_a_photo_gets_a_thumbnail_served_from_the_brand_folder(staff, in_brand):
+def test_gift_with_a_photo_gets_a_thumbnail_served_from_the_brand_folder(
+    staff, in_brand, django_capture_on_commit_callbacks
+):
     response = staff.post("/backoffice/catalog/gift/add/", {**GIFT_FORM, "photos-0-image": png(1600, 1000)})
     assert response.status_code == 302, response.content.decode()[:3000]
     photo = GiftPhoto.objects.get(gift__reference="KET-1")
@@ -69,6 +71,21 @@ def test_gift_with_a_photo_gets_a_thumbnail_served_from_the_brand_folder(staff, 
         assert photo.thumbnail.name.startswith(f"gifts/{photo.gift_id}/thumb-")
         served = Client(HTTP_HOST=host_of(in_brand)).get(photo.thumbnail_url)
         assert served.status_code == 200
+        change = {
+            **GIFT_FORM,
+            "photos-TOTAL_FORMS": "1",
+            "photos-INITIAL_FORMS": "1",
+            "photos-0-id": str(photo.pk),
+            "photos-0-gift": str(photo.gift_id),
+            "photos-0-DELETE": "on",
+        }
+        with django_capture_on_commit_callbacks(execute=True):
+            response = staff.post(f"/backoffice/catalog/gift/{photo.gift_id}/change/", change)
+        assert response.status_code == 302, response.content.decode()[:3000]
+        assert not GiftPhoto.objects.exists()
+        assert not default_storage.exists(photo.image.name) and not default_storage.exists(
+            photo.thumbnail.name
+        )
     finally:
         default_storage.delete(photo.image.name)
         default_storage.delete(photo.thumbnail.name)
@@ -92,7 +109,30 @@ def test_gift_form_errors_instead_of_500(staff, in_brand):
     voucher_with_stock = {**GIFT_FORM, "kind": "voucher", "photos-TOTAL_FORMS": "0"}
     html = staff.post("/backoffice/catalog/gift/add/", voucher_with_stock).content.decode()
     assert "stock is its pool of codes" in html
+    # The API's checks: what a donation needs, a photo's real format.
+    donation = {**GIFT_FORM, "kind": "donation", "stock": "", "photos-TOTAL_FORMS": "0"}
+    html = staff.post("/backoffice/catalog/gift/add/", donation).content.decode()
+    assert "a donation needs the charity that receives it" in html
+    gif = {**GIFT_FORM, "photos-0-image": image_file(200, 200, format="GIF", name="k.png")}
+    html = staff.post("/backoffice/catalog/gift/add/", gif).content.decode()
+    assert "a JPEG, PNG or WebP image, not GIF" in html
     assert not Gift.objects.exists()
+
+
+def test_an_archived_gift_is_read_only_in_the_backoffice(staff, in_brand):
+    gift = gift_make(reference="OLD-1", name="Old kettle", points_price=100)
+    staff.post("/backoffice/catalog/gift/", {"action": "archive", "_selected_action": [gift.pk]})
+    archived = Gift.objects.get(pk=gift.pk)
+    assert archived.archived_at is not None and not archived.is_active
+    page = staff.get(f"/backoffice/catalog/gift/{gift.pk}/change/").content.decode()
+    assert 'name="points_price"' not in page
+    response = staff.post(
+        f"/backoffice/catalog/gift/{gift.pk}/change/", {**GIFT_FORM, "photos-TOTAL_FORMS": "0"}
+    )
+    assert response.status_code == 403
+    staff.post("/backoffice/catalog/gift/", {"action": "activate", "_selected_action": [gift.pk]})
+    assert not Gift.objects.get(pk=gift.pk).is_active
+    assert staff.get(f"/backoffice/catalog/gift/{gift.pk}/codes/").status_code == 403
 
 
 def test_voucher_codes_are_added_to_the_pool_and_duplicates_refused_with_their_line(staff, in_brand):

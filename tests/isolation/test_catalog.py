@@ -158,6 +158,7 @@ def test_b_cannot_change_archive_or_upload_to_a_gift_of_a(api_a, api_b):
         api_b.put(url, {"reference": "A-ONLY", "name": "Taken over", "points_price": 1}),
         api_b.delete(url),
         api_upload(api_b, f"{url}/photos", data={"image": image_file(200, 200)}),
+        api_b.delete(f"{url}/photos/1"),
         api_b.post(f"{url}/vouchers", ["B-CODE"]),
         api_upload(api_b, f"{url}/vouchers", data=b"B-CODE\n", content_type="text/csv"),
     ):
