@@ -23,6 +23,8 @@ from psycopg import conninfo, pq
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from core.api.errors import error_response
+from core.api.middleware import API_PREFIX
 from tenants.routing import brand_for_host, routing_token
 
 # What each check of /health may wait, so the answer comes within a second even when a server is
@@ -164,9 +166,12 @@ class HealthCheckMiddleware:
 
 
 class BrandMiddleware(TenantMainMiddleware):
-    """django-tenants' routing, plus a clear page for unknown hosts and suspended brands."""
+    """django-tenants' routing, plus a clear page for unknown hosts and suspended brands (under
+    /api/v1/, the API's one JSON error shape)."""
 
     def no_tenant_found(self, request: HttpRequest, hostname: str) -> HttpResponse:
+        if request.path_info.startswith(API_PREFIX):
+            return error_response(status=404, message=f"no brand at {hostname}", code="unknown_host")
         return render(request, "tenants/unknown_host.html", {"hostname": hostname}, status=404)
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
@@ -176,6 +181,8 @@ class BrandMiddleware(TenantMainMiddleware):
             hostname = self.hostname_from_request(request)
         except DisallowedHost:
             connection.set_schema_to_public()
+            if request.path_info.startswith(API_PREFIX):
+                return error_response(status=404, message="no brand at this host", code="unknown_host")
             return HttpResponseNotFound()
         request.routing_token = routing_token()
         brand = brand_for_host(hostname, token=request.routing_token)
@@ -187,11 +194,9 @@ class BrandMiddleware(TenantMainMiddleware):
         connection.set_tenant(brand)
         self.setup_url_routing(request)
         if brand.schema_name != get_public_schema_name() and brand.is_suspended:
-            if request.path.startswith("/api/"):
+            if request.path_info.startswith(API_PREFIX):
                 message = f"{brand.name} is suspended: its API is unavailable until it is reactivated"
-                return JsonResponse(
-                    {"error": {"field": None, "message": message, "code": "brand_suspended"}}, status=403
-                )
+                return error_response(status=403, message=message, code="brand_suspended")
             return render(request, "tenants/suspended.html", {"brand": brand}, status=403)
         return None
 

@@ -129,12 +129,20 @@ def _auth_field(exc: exceptions.APIException) -> str | None:
 
 
 def error_body(*, field: str | None, message: str, code: str, details: dict | None = None) -> dict:
+    """The one error shape (above): every error answer of the API is built here."""
     if field and not message.startswith(f"{field}:"):
         message = f"{field}: {message}"
     error: dict[str, Any] = {"field": field, "message": message, "code": code}
     if details:
         error["details"] = details
     return {"error": error}
+
+
+def error_response(*, status: int, message: str, code: str, field: str | None = None) -> JsonResponse:
+    """An error of the API answered outside DRF's views, in the one shape: unknown paths, Django's
+    own error pages (core.api.middleware), the routing's unknown host and suspended brand
+    (tenants.middleware)."""
+    return JsonResponse(error_body(field=field, message=message, code=code), status=status)
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -196,5 +204,4 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 @csrf_exempt  # a POST to an unknown path is a 404 too, not Django's HTML page for a missing CSRF token
 def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """Unknown paths under /api/v1/ answer in the API's error shape, not with the HTML 404 page."""
-    body = error_body(field=None, message=f"no API endpoint at {request.path}", code="not_found")
-    return JsonResponse(body, status=404)
+    return error_response(status=404, message=f"no API endpoint at {request.path}", code="not_found")

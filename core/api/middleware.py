@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from core.api.errors import error_body
+from core.api.errors import error_response
 
-API_PREFIX = "/api/v1/"
+API_PREFIX = "/api/v1/"  # what is under it is the brand API: its errors are JSON in the one shape
 _BODY_HEADERS = ("content-type", "content-length")
 
 
@@ -34,8 +34,9 @@ class ApiErrorsAsJsonMiddleware:
 def _as_json(response: HttpResponse, *, request: HttpRequest) -> JsonResponse:
     reason = response.reason_phrase
     message = f"{reason} ({request.method} {request.path_info})"
-    body = error_body(field=None, message=message, code=reason.lower().replace(" ", "_"))
-    answer = JsonResponse(body, status=response.status_code)
+    answer = error_response(
+        status=response.status_code, message=message, code=reason.lower().replace(" ", "_")
+    )
     for name, value in response.items():  # Allow, Retry-After, the security headers...
         if name.lower() not in _BODY_HEADERS:
             answer[name] = value
