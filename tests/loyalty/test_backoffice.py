@@ -152,7 +152,7 @@ def test_member_lookup_by_external_id_name_email_phone(admin_client, supported, 
 def test_member_page_shows_balance_ledger_tier_history_badges_consents(admin_client, supported):
     page = admin_client.get(f"/backoffice/loyalty/member/{supported.pk}/change/").content.decode()
     assert '<strong id="member-balance">250</strong>' in page
-    assert "+300" in page and "-50" in page and "[test]" in page  # the redemption's source
+    assert "+300" in page and "-50" in page and "source: test" in page  # the redemption's source
     assert "Tier history" in page and "Qualified" in page
     assert "Tripper" in page
     assert "web form" in page
