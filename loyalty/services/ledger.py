@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import F, Model, Q, Sum
+from django.db.models import F, Model, Q, QuerySet, Sum
 from django.utils import timezone
 
 from core.db import (
@@ -296,8 +296,8 @@ def _members_change_sql(*, changes: dict[int, list[int]], at: datetime) -> tuple
     if len(changes) == 1:
         ((pk, (points, owed)),) = changes.items()
         return _MEMBER_CHANGE_SQL, [points, owed, at, pk]
-    ids, points, owed = zip(*((pk, *change) for pk, change in sorted(changes.items())), strict=True)
-    return _MEMBERS_CHANGE_SQL, [at, list(ids), list(points), list(owed)]
+    ids, all_points, all_owed = zip(*((pk, *change) for pk, change in sorted(changes.items())), strict=True)
+    return _MEMBERS_CHANGE_SQL, [at, list(ids), list(all_points), list(all_owed)]
 
 
 def members_touch(*, member_ids: Iterable[int], at: datetime) -> None:
@@ -367,6 +367,7 @@ def points_reverse(
     note = reversal_note(earned=entry.points, taken=plan.taken, expired=plan.expired)
     if not plan.taken:
         return None, note
+    assert not isinstance(cause.explanation, Sql)  # SQL expressions: set-based statements only
     explanation = {**(cause.explanation or {}), **note}
     cause = EntryCause(**{**cause.__dict__, "reverses_id": entry.pk, "explanation": explanation})
     debit = _entry_write(
@@ -403,7 +404,7 @@ def reversal_note(*, earned: int, taken: int, expired: int = 0) -> dict:
     return note
 
 
-def _spendable_lots(*, member_id: int, at: datetime):
+def _spendable_lots(*, member_id: int, at: datetime) -> QuerySet[PointLot]:
     """The member's lots a debit may take from, in the order it takes them (oldest expiry first)."""
     return (
         PointLot.objects.filter(member_id=member_id, remaining__gt=0, available_at__lte=at)
@@ -627,7 +628,9 @@ def points_adjust(
         cause = EntryCause(staff_user_id=staff_user_id, reason=reason, idempotency_key=idempotency_key)
         if points > 0:
             return points_credit(member=member, points=points, kind=LedgerEntry.Kind.ADJUST, cause=cause)
-        return points_debit(member=member, points=-points, kind=LedgerEntry.Kind.ADJUST, cause=cause)
+        entry = points_debit(member=member, points=-points, kind=LedgerEntry.Kind.ADJUST, cause=cause)
+        assert entry is not None  # not `partial`: too few points is refused, never a shorter debit
+        return entry
 
 
 def ledger_sum(*, member_id: int) -> int:

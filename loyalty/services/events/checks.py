@@ -18,7 +18,9 @@ from loyalty.models import ActivityEvent
 from loyalty.services.events.programme import Programme
 
 BATCH_MAX = 1000  # events per batch: the API's parser reads it from here
-IDEMPOTENCY_KEY_MAX = ActivityEvent._meta.get_field("idempotency_key").max_length
+_KEY_FIELD = ActivityEvent._meta.get_field("idempotency_key")
+assert _KEY_FIELD.max_length is not None
+IDEMPOTENCY_KEY_MAX: int = _KEY_FIELD.max_length  # the model's, read by the API's parser
 MAX_ATTRIBUTES_BYTES = 64 * 1024
 # Levels of arrays and objects in an event's attributes, themselves included: within a batch's body
 # (the body, its list of events, the event, the attributes), the API's MAX_JSON_DEPTH levels.

@@ -87,12 +87,15 @@ def budget_locked(rule: EarningRule) -> int:
     budget, used = (
         EarningRule.objects.select_for_update().values_list("global_budget", "budget_used").get(pk=rule.pk)
     )
-    return budget - used if budget is not None else 2**31 - 1
+    return budget - used if budget is not None else _UNLIMITED
 
 
 def budget_read(rule: EarningRule) -> int:
     """What is left of the rule's global budget, as compiled (the simulator locks nothing)."""
-    return rule.global_budget - rule.budget_used
+    return rule.global_budget - rule.budget_used if rule.global_budget is not None else _UNLIMITED
+
+
+_UNLIMITED = 2**31 - 1  # a rule without a global budget
 
 
 def _no_budget(rule: EarningRule) -> int:
@@ -107,21 +110,23 @@ def _sales_rep_missing(member: Member, rep: Member | None) -> str:
 
 def _beneficiaries(member: Member, rep: Member | None) -> dict[str, Beneficiary | None]:
     def facts(who: Member, kind: str) -> Beneficiary:
-        multiplier = who.tier.earn_multiplier if who.tier_id else Decimal(1)
+        tier = who.tier if who.tier_id else None
+        multiplier = Decimal(1) if tier is None else tier.earn_multiplier
         return Beneficiary(
             kind=kind, member_id=who.pk, external_id=who.external_id, tier_multiplier=multiplier
         )
 
-    active_rep = rep is not None and rep.status == Member.Status.ACTIVE
-    return {"member": facts(member, "member"), "sales_rep": facts(rep, "sales_rep") if active_rep else None}
+    paid_rep = facts(rep, "sales_rep") if rep is not None and rep.status == Member.Status.ACTIVE else None
+    return {"member": facts(member, "member"), "sales_rep": paid_rep}
 
 
 def _member_facts(member: Member) -> MemberFacts:
+    tier = member.tier if member.tier_id else None
     return MemberFacts(
         id=member.pk,
         external_id=member.external_id,
         kind=member.kind,
-        tier_code=member.tier.code if member.tier_id else "",
+        tier_code="" if tier is None else tier.code,
         tags=tuple(member.tags or ()),
         is_vip=member.is_vip,
     )
@@ -193,7 +198,7 @@ class _BatchUsage:
             self.used[(rule.pk, member_id, start, end)] = self.get(rule, member_id, start, end) + points
 
 
-def _segment_check(member: Member):
+def _segment_check(member: Member) -> Callable[[str], bool]:
     """Segment membership by segment name, asked only when a rule has a segment condition."""
 
     def in_segment(name: str) -> bool:

@@ -4,6 +4,7 @@ package's doc), passing them one `Context`."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import random
 from collections.abc import Callable
@@ -122,9 +123,8 @@ def events_record_batch(*, items: list[EventInput]) -> list[dict]:
     random.shuffle(chunks)
     for chunk in chunks:
         try:
-            written = _retrying(
-                lambda chunk=chunk: _chunk_record(ctx, items=items, order=chunk, checked=checked)
-            )
+            record = functools.partial(_chunk_record, ctx, items=items, order=chunk, checked=checked)
+            written = _retrying(record)
         except (DatabaseError, LedgerError):
             logger.exception("a chunk of %d events of a batch was not recorded", len(chunk))
             refused = NotRecorded("not recorded (the database refused it): send it again", field="events")

@@ -12,7 +12,7 @@ from django.db import connection
 from loyalty.engine import CompiledRule, rule_compile, rules_compile
 from loyalty.models import Badge, EarningRule, EventType, ProgrammeSettings, Tier
 from loyalty.selectors.programme import programme_settings
-from tenants.selectors import brand_timezone
+from tenants.selectors import brand_timezone, schema_current
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +52,7 @@ def programme_current() -> Programme:
     with connection.cursor() as cursor:
         cursor.execute(_REVISION_SQL)
         revision = cursor.fetchone()
-    schema = connection.schema_name
+    schema = schema_current()
     cached = _PROGRAMMES.get(schema)
     if cached is None or revision is None or cached.revision != revision:
         # The revision is read before the programme: a change committed in between is reloaded next time.
@@ -64,7 +64,7 @@ def programme_current() -> Programme:
 def programme_cached() -> Programme | None:
     """The programme this process last compiled for the current brand, unchecked (no query); None
     if there is none. The member's lock query checks its revision (`ProgrammeToCheck`)."""
-    cached = _PROGRAMMES.get(connection.schema_name)
+    cached = _PROGRAMMES.get(schema_current())
     if cached is None or cached.revision is None:
         return None
     return dataclasses.replace(cached, tz=brand_timezone())

@@ -122,7 +122,7 @@ def _reversal_out(*, entry: LedgerEntry, target: Member, kind: str, explanation:
     return {
         "beneficiary": {"kind": kind, "member": target.external_id},
         "points": -taken,
-        "rule": {"id": entry.rule_id, "name": entry.rule.name} if entry.rule_id else None,
+        "rule": _rule_out(entry),
         "explanation": explanation,
     }
 
@@ -131,8 +131,13 @@ def _reversal_cause(original: ActivityEvent, entry: LedgerEntry) -> dict:
     return {
         "refund_of": original.idempotency_key,
         "reverses_entry": entry.pk,
-        "rule": {"id": entry.rule_id, "name": entry.rule.name} if entry.rule_id else None,
+        "rule": _rule_out(entry),
     }
+
+
+def _rule_out(entry: LedgerEntry) -> dict | None:
+    """The rule an earn entry came from (read with the entry), as answers name it."""
+    return None if entry.rule is None else {"id": entry.rule.pk, "name": entry.rule.name}
 
 
 def _reversals_planned(*, original: ActivityEvent, member: Member, at: datetime) -> list[tuple[dict, int]]:

@@ -27,15 +27,15 @@ def event_row(data: EventInput, member: Member, checked: Checked, answer: dict) 
     events with an amount keep it (tiers count the amount spent); a refund's amount stays in its
     attributes."""
     attributes, facts = checked
-    money = facts.amount is not None and data.type != REFUND
+    amount = None if data.type == REFUND else facts.amount
     return ActivityEvent(
         idempotency_key=data.idempotency_key,
         member=member,
         type=data.type,
         occurred_at=data.occurred_at,
         attributes=attributes,
-        amount=facts.amount.quantize(Decimal("0.01"), ROUND_HALF_UP) if money else None,
-        currency=facts.currency if money else "",
+        amount=None if amount is None else amount.quantize(Decimal("0.01"), ROUND_HALF_UP),
+        currency="" if amount is None else facts.currency,
         points_awarded=answer["points_awarded"],
         result=answer,
     )
@@ -124,14 +124,14 @@ def batch_write(
 
 
 def _credits(*, event: ActivityEvent, awards: list[Any], member: Member, rep: Member | None) -> list[Credit]:
-    return [
-        Credit(
-            member=member if award.beneficiary.kind == "member" else rep,
-            points=award.points,
-            cause=EntryCause(event_id=event.pk, rule_id=award.rule.pk, explanation=award.explanation),
-        )
-        for award in awards
-    ]
+    credits = []
+    for award in awards:
+        target = member if award.beneficiary.kind == "member" else rep
+        if target is None:
+            raise AssertionError(f"rule {award.rule.pk} pays a sales rep the member does not have")
+        cause = EntryCause(event_id=event.pk, rule_id=award.rule.pk, explanation=award.explanation)
+        credits.append(Credit(member=target, points=award.points, cause=cause))
+    return credits
 
 
 def _credited(member: Member, credits: list[Credit]) -> list[tuple[Member, int]]:
