@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from core.errors import Conflict, InvalidInput
 from loyalty.admin.forms import BackofficeJSONField
 from loyalty.models import Badge, ProgrammeSettings, Segment, Tier
+from loyalty.selectors.badges import badge_holder_count
 from loyalty.selectors.leaderboard import badge_holders, leaderboard
 from loyalty.selectors.programme import programme_settings
 from loyalty.selectors.segments import segment_filters_errors, segment_filters_members
@@ -198,6 +199,13 @@ class BadgeAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Badge, form, change: bool) -> None:
         obj.pk = badge_save(data=form._form_data(), badge=obj if change else None).pk
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        """A badge members hold is shown as protected: the confirmation page refuses to delete it."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        held = [(badge, badge_holder_count(badge=badge)) for badge in objs]
+        protected = [*protected, *(f"{badge}: {count} member(s) hold it" for badge, count in held if count)]
+        return deleted, counts, perms_needed, protected
 
     def delete_model(self, request: HttpRequest, obj: Badge) -> None:
         try:

@@ -16,6 +16,11 @@ def badge_get(*, code: str) -> Badge | None:
     return Badge.objects.filter(code=code).first()
 
 
+def badge_holder_count(*, badge: Badge) -> int:
+    """How many members hold the badge."""
+    return MemberBadge.objects.filter(badge_id=badge.pk).count()
+
+
 def member_badges(*, member: Member) -> QuerySet[MemberBadge]:
     """The badges the member holds, in the order they earned them (badge loaded)."""
     return MemberBadge.objects.filter(member=member).select_related("badge").order_by("awarded_at", "id")

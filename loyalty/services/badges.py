@@ -21,6 +21,7 @@ from django.utils import timezone
 from core.errors import Conflict, InvalidInput
 from loyalty.engine import Condition, attributes_hold, conditions_compile, conditions_problems
 from loyalty.models import ActivityEvent, Badge, Member, MemberBadge
+from loyalty.selectors.badges import badge_holder_count
 
 BADGE_FIELDS = ("code", "name", "description", "event_type", "conditions", "count_required")
 
@@ -108,7 +109,7 @@ def badge_delete(*, badge: Badge) -> None:
     with transaction.atomic():
         # The row lock waits for, and then holds off, an award being written (its foreign key).
         Badge.objects.select_for_update().filter(pk=badge.pk).first()
-        held = MemberBadge.objects.filter(badge_id=badge.pk).count()
+        held = badge_holder_count(badge=badge)
         if held:
             raise Conflict(f"{held} member(s) hold this badge, so it cannot be deleted", field="badge")
         Badge.objects.filter(pk=badge.pk).delete()
