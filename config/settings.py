@@ -338,7 +338,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["core.api.auth.HasApiKey"],
     "DEFAULT_THROTTLE_CLASSES": ["core.api.auth.ApiKeyRateThrottle"],
     "EXCEPTION_HANDLER": "core.api.errors.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # Lists: `limit` (50 unless given, 200 at most unless the view says) and `offset`.
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.BrandPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
 }

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +18,7 @@ from catalog.selectors import (
 )
 from catalog.services import RedeemItem, ShippingAddress, order_place, order_status_set
 from core.api.base import BrandApi, idempotency_key_get, replayable_response
+from core.api.pagination import PagedApi
 from core.api.schema import error_responses
 from loyalty.api.base import member_or_404
 
@@ -50,21 +50,8 @@ REDEMPTION_REFUSALS = [
 ]
 
 
-class CatalogPagination(LimitOffsetPagination):
-    """At most 200 a page; an offset beyond any real list is an empty page, not a database error."""
-
-    max_limit = 200
-
-    def get_offset(self, request: Request) -> int:
-        return min(super().get_offset(request), 2**31 - 1)
-
-
-class CatalogApiView(BrandApi, APIView):
-    def paginated(self, request: Request, queryset, serializer_class, **context) -> Response:
-        paginator = CatalogPagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        data = serializer_class(page, many=True, context={"request": request, **context}).data
-        return paginator.get_paginated_response(data)
+class CatalogApiView(BrandApi, PagedApi, APIView):
+    page_max_limit = 200  # the catalogue's lists (`self.paginated`): at most 200 a page
 
 
 class GiftListView(CatalogApiView):

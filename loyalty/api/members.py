@@ -6,7 +6,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -83,10 +82,6 @@ class MemberView(BrandApi, APIView):
         )
 
 
-class LedgerPagination(LimitOffsetPagination):
-    max_limit = 500
-
-
 @extend_schema(
     summary="The member's ledger, newest first, with the cause of every entry",
     description=(
@@ -99,7 +94,7 @@ class LedgerPagination(LimitOffsetPagination):
 )
 class MemberLedgerView(BrandApi, generics.ListAPIView):
     serializer_class = LedgerEntrySerializer
-    pagination_class = LedgerPagination
+    page_max_limit = 500  # pages of the API's paginator (core.api.pagination), up to 500 entries
 
     def get_queryset(self):
         return member_ledger(member=member_or_404(self.kwargs["external_id"]))
