@@ -70,6 +70,15 @@ def codes_left() -> Subquery:
     )
 
 
+# The gifts of each `state` of `gift_search` but "available" (the visible ones).
+GIFT_STATES = {
+    "active": Q(is_active=True),
+    "inactive": Q(is_active=False, archived_at__isnull=True),
+    "archived": Q(archived_at__isnull=False),
+    "all": Q(),
+}
+
+
 def gift_search(
     *,
     category: str | None = None,
@@ -81,11 +90,14 @@ def gift_search(
     printed: bool | None = None,
     spendable: int | None = None,
     affordable_only: bool = False,
+    state: str = "available",
     at: datetime | None = None,
 ) -> QuerySet[Gift]:
-    """Visible gifts matching the filters. With `spendable` (a member's spendable points), each gift
-    carries `points_missing` (0 when affordable), and `affordable_only` keeps the affordable ones."""
-    gifts = gifts_visible(at=at)
+    """Gifts matching the filters: by default the visible ones (`state` "available"); "active",
+    "inactive" (not archived), "archived", or "all" say which others. With `spendable` (a member's
+    spendable points), each gift carries `points_missing` (0 when affordable), and `affordable_only`
+    keeps the affordable ones."""
+    gifts = gifts_visible(at=at) if state == "available" else gifts_all().filter(GIFT_STATES[state])
     if category:
         gifts = gifts.filter(category__slug=category)
     if kind:

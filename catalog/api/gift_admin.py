@@ -37,9 +37,9 @@ from .parsers import CsvParser, PhotoParser, photo_too_large
 from .serializers import (
     CategorySerializer,
     CategoryWriteSerializer,
-    GiftAdminSerializer,
     GiftPhotoSerializer,
     GiftPhotoUploadSerializer,
+    GiftSerializer,
     GiftWriteSerializer,
     VoucherCodesAddedSerializer,
 )
@@ -72,7 +72,7 @@ def _gift_answer(request: Request, gift_id: int, *, status_code: int = status.HT
     gift = gifts_all().filter(pk=gift_id).first()
     if gift is None:
         raise ApiError(field="gift_id", message=f"no gift with id {gift_id}", status_code=404)
-    return Response(GiftAdminSerializer(gift, context={"request": request}).data, status=status_code)
+    return Response(GiftSerializer(gift, context={"request": request}).data, status=status_code)
 
 
 class GiftListCreateView(GiftListView):
@@ -86,7 +86,7 @@ class GiftListCreateView(GiftListView):
         ),
         request=GiftWriteSerializer,
         responses={
-            201: GiftAdminSerializer,
+            201: GiftSerializer,
             **error_responses(
                 400, 409, why={**GIFT_400, **DUPLICATE}, codes={**GIFT_400_CODES, 409: ["duplicate"]}
             ),
@@ -102,7 +102,7 @@ class GiftDetailView(CatalogApiView):
         summary="One gift, whatever its state",
         description="Any gift of the brand by id, hidden or archived ones included, with its `state`, "
         "price, stock, restrictions and photos.",
-        responses={200: GiftAdminSerializer, **error_responses(404, why=NO_GIFT)},
+        responses={200: GiftSerializer, **error_responses(404, why=NO_GIFT)},
     )
     def get(self, request: Request, gift_id: int) -> Response:
         return _gift_answer(request, gift_id)
@@ -114,7 +114,7 @@ class GiftDetailView(CatalogApiView):
         "the backoffice checks it; an archived gift is a 409.",
         request=GiftWriteSerializer,
         responses={
-            200: GiftAdminSerializer,
+            200: GiftSerializer,
             **error_responses(400, 404, 409, why={**GIFT_400, **NO_GIFT, **CHANGE_409}, codes=GIFT_400_CODES),
         },
     )
@@ -129,7 +129,7 @@ class GiftDetailView(CatalogApiView):
         "as the backoffice checks it; an archived gift is a 409.",
         request=GiftWriteSerializer(partial=True),
         responses={
-            200: GiftAdminSerializer,
+            200: GiftSerializer,
             **error_responses(400, 404, 409, why={**GIFT_400, **NO_GIFT, **CHANGE_409}, codes=GIFT_400_CODES),
         },
     )
@@ -142,7 +142,7 @@ class GiftDetailView(CatalogApiView):
         description="Withdraws the gift for good: hidden from the member site and the gift list, never "
         "redeemable again, read-only; still readable here by id (`state: archived`), and its orders "
         "keep it. Archiving it again changes nothing.",
-        responses={200: GiftAdminSerializer, **error_responses(404, why=NO_GIFT)},
+        responses={200: GiftSerializer, **error_responses(404, why=NO_GIFT)},
     )
     def delete(self, request: Request, gift_id: int) -> Response:
         gift_archive(gift_id=gift_id)

@@ -20,6 +20,9 @@ from loyalty.models import Tier
 MAX_ID = 2**63 - 1  # ids are bigints
 
 
+GIFT_STATES = ["active", "inactive", "archived"]
+
+
 class GiftFilterSerializer(serializers.Serializer):
     category = serializers.SlugField(required=False)
     kind = serializers.ChoiceField(choices=Gift.Kind.choices, required=False)
@@ -30,6 +33,13 @@ class GiftFilterSerializer(serializers.Serializer):
     printed = serializers.BooleanField(required=False, allow_null=True, default=None)
     member = serializers.CharField(required=False, max_length=64, help_text="a member's external id")
     affordable = serializers.BooleanField(required=False, default=False, help_text="needs `member`")
+    state = serializers.ChoiceField(
+        choices=["available", *GIFT_STATES, "all"],
+        required=False,
+        default="available",
+        help_text="available (default): what members may redeem now; active, inactive, archived, "
+        "or all the brand's gifts",
+    )
 
     def validate(self, data):
         if data.get("affordable") and not data.get("member"):
@@ -41,10 +51,13 @@ class GiftFilterSerializer(serializers.Serializer):
 
 
 class GiftSerializer(serializers.ModelSerializer):
+    """A gift as its brand sees it, whatever its state (`GET /gifts/{id}` reads archived ones too)."""
+
     category = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     tiers = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     stock_left = serializers.SerializerMethodField(help_text="units left; null when unlimited")
     photos = serializers.SerializerMethodField()
+    state = serializers.SerializerMethodField()
 
     class Meta:
         model = Gift
@@ -72,10 +85,29 @@ class GiftSerializer(serializers.ModelSerializer):
             "service_code",
             "service_quantity",
             "photos",
+            "state",
+            "is_active",
+            "archived_at",
+            "stock",
+            "position",
+            "created_at",
+            "updated_at",
         ]
 
     def get_stock_left(self, gift: Gift) -> int | None:
         return gift_stock_left(gift=gift)
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=GIFT_STATES,
+            help_text="active (shown and redeemable within its availability window), inactive "
+            "(hidden for now), archived (withdrawn for good: `DELETE`)",
+        )
+    )
+    def get_state(self, gift: Gift) -> str:
+        if gift.archived_at is not None:
+            return "archived"
+        return "active" if gift.is_active else "inactive"
 
     def get_photos(self, gift: Gift) -> list[dict]:
         request = self.context.get("request")
@@ -303,36 +335,6 @@ class GiftWriteSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({name: ["is not a gift field"] for name in unknown})
         return super().to_internal_value(data)
-
-
-class GiftAdminSerializer(GiftSerializer):
-    """A gift as its brand sees it by id, whatever its state (archived ones included)."""
-
-    state = serializers.SerializerMethodField()
-
-    class Meta(GiftSerializer.Meta):
-        fields = [
-            *GiftSerializer.Meta.fields,
-            "state",
-            "is_active",
-            "archived_at",
-            "stock",
-            "position",
-            "created_at",
-            "updated_at",
-        ]
-
-    @extend_schema_field(
-        serializers.ChoiceField(
-            choices=["active", "inactive", "archived"],
-            help_text="active (shown and redeemable, within its availability window), inactive "
-            "(hidden for now), archived (withdrawn for good: `DELETE`)",
-        )
-    )
-    def get_state(self, gift: Gift) -> str:
-        if gift.archived_at is not None:
-            return "archived"
-        return "active" if gift.is_active else "inactive"
 
 
 # What a client may send back as it read it (`GET` then `PUT`): ignored, not refused.

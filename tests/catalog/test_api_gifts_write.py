@@ -437,3 +437,21 @@ def test_wrong_json_types_in_any_field_are_a_4xx_never_a_500(api_a, shop):
     for value in WRONG:
         response = api_a.post(f"{GIFTS}/{voucher['id']}/vouchers", value)
         assert response.status_code in (201, 400), (value, response.content[:300])
+
+
+def test_the_gift_list_finds_the_brand_s_gifts_by_state(api_a, in_brand):
+    gift_make(reference="SHOWN")
+    gift_make(reference="HIDDEN", is_active=False)
+    gone = created(api_a.post(GIFTS, {**KETTLE, "reference": "GONE"}))
+    ok(api_a.delete(f"{GIFTS}/{gone['id']}"))
+
+    def references(query: str = "") -> set[str]:
+        return {gift["reference"] for gift in ok(api_a.get(f"{GIFTS}{query}"))["results"]}
+
+    assert references() == {"SHOWN"} == references("?state=available") == references("?state=active")
+    assert references("?state=inactive") == {"HIDDEN"}
+    assert references("?state=archived") == {"GONE"}
+    assert references("?state=all") == {"SHOWN", "HIDDEN", "GONE"}
+    listed = {gift["reference"]: gift for gift in ok(api_a.get(f"{GIFTS}?state=all"))["results"]}
+    assert [listed[ref]["state"] for ref in ("SHOWN", "HIDDEN", "GONE")] == ["active", "inactive", "archived"]
+    assert error_of(api_a.get(f"{GIFTS}?state=deleted"), 400)["field"] == "state"

@@ -163,6 +163,7 @@ def test_b_cannot_change_archive_or_upload_to_a_gift_of_a(api_a, api_b):
         api_upload(api_b, f"{url}/vouchers", data=b"B-CODE\n", content_type="text/csv"),
     ):
         error_of(response, 404)
+    assert api_b.get("/api/v1/gifts?state=all").json()["count"] == 0
     # B's own gift with the same reference is B's alone.
     b_gift = api_b.post(
         "/api/v1/gifts", {"reference": "A-ONLY", "name": "Beta gift", "points_price": 5}
