@@ -383,7 +383,8 @@ class GiftAdmin(admin.ModelAdmin):
         return csv_download(gifts_export_csv(gifts=queryset), f"gifts-{timezone.localdate()}.csv")
 
     def _flag(self, request: HttpRequest, queryset: QuerySet[Gift], **values) -> None:
-        count = queryset.update(**values, updated_at=timezone.now())
+        """Archived gifts are read-only: they are left as they are."""
+        count = queryset.filter(archived_at__isnull=True).update(**values, updated_at=timezone.now())
         messages.success(request, f"{count} gifts updated.")
 
     @admin.action(description="Feature the selected gifts")
@@ -404,7 +405,7 @@ class GiftAdmin(admin.ModelAdmin):
 
     @admin.action(description="Activate (show and allow redemption; archived gifts stay archived)")
     def activate(self, request, queryset):
-        self._flag(request, queryset.filter(archived_at__isnull=True), is_active=True)
+        self._flag(request, queryset, is_active=True)
 
     @admin.action(description="Deactivate (hide)")
     def deactivate(self, request, queryset):

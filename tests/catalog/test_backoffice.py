@@ -130,8 +130,9 @@ def test_an_archived_gift_is_read_only_in_the_backoffice(staff, in_brand):
         f"/backoffice/catalog/gift/{gift.pk}/change/", {**GIFT_FORM, "photos-TOTAL_FORMS": "0"}
     )
     assert response.status_code == 403
-    staff.post("/backoffice/catalog/gift/", {"action": "activate", "_selected_action": [gift.pk]})
-    assert not Gift.objects.get(pk=gift.pk).is_active
+    for name in ("activate", "feature"):
+        staff.post("/backoffice/catalog/gift/", {"action": name, "_selected_action": [gift.pk]})
+    assert Gift.objects.filter(pk=gift.pk, is_active=False, is_featured=False).exists()
     assert staff.get(f"/backoffice/catalog/gift/{gift.pk}/codes/").status_code == 403
 
 
