@@ -117,6 +117,7 @@ def test_the_same_key_again_gives_the_same_answer_and_writes_nothing(api_a, prog
         ({"member": ""}, 400, "member"),
         ({"member": "nobody"}, 404, "member"),
         ({"member": ["E-1"]}, 400, "member"),
+        ({"member": "m" * 65}, 400, "member"),
         ({"attributes": {"amount": "-5"}}, 400, "attributes.amount"),
         ({"attributes": {"amount": "lots"}}, 400, "attributes.amount"),
         ({"attributes": {"amount": "5", "currency": "USD"}}, 400, "attributes.currency"),

@@ -285,8 +285,7 @@ def event_simulate(*, data: EventInput, include_rule: EarningRule | None = None)
     the event's type (applied, or why not, inactive ones included). Writes nothing, takes no lock;
     the idempotency key may be empty. `include_rule` is tried as if it were live (the backoffice
     simulates a rule before it goes live)."""
-    event_type = data.type if isinstance(data.type, str) else None
-    programme = programme_load(event_type=event_type, include_rule=include_rule, inactive=True)
+    programme = programme_load(event_type=data.type, include_rule=include_rule, inactive=True)
     ctx = Context(programme=programme, span=plausible_span(simulated=True))
     attributes = fields_check(data, key_required=False, span=ctx.span)
     if data.idempotency_key:
