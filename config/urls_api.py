@@ -1,8 +1,9 @@
 """The brand REST API, under /api/v1/ on the brand's own host."""
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from core.api.docs import getting_started
 from core.api.errors import api_not_found
 
 urlpatterns = [
@@ -17,5 +18,11 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
+    path(
+        "docs/redoc/",
+        SpectacularRedocView.as_view(url_name="api-schema", template_name="core/api/redoc.html"),
+        name="api-redoc",
+    ),
+    path("docs/getting-started", getting_started, name="api-getting-started"),
     re_path(r"^(?P<path>.*)$", api_not_found),
 ]
