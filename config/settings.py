@@ -350,8 +350,8 @@ SPECTACULAR_SETTINGS = {
         "[Getting started](/api/v1/docs/getting-started) (an API key, a member, an event, the balance, "
         "a rule); the same in [ReDoc](/api/v1/docs/redoc/).\n\n"
         "**Authentication**: every request sends `Authorization: Api-Key <key>`.\n\n"
-        "**Errors** answer in one JSON shape, `{\"error\": {\"field\", \"message\", \"code\", "
-        "\"details\"}}`: `field` names the field or header at fault, `code` is stable for programs; "
+        '**Errors** answer in one JSON shape, `{"error": {"field", "message", "code", '
+        '"details"}}`: `field` names the field or header at fault, `code` is stable for programs; '
         "each operation lists its error statuses and codes.\n\n"
         "**Retries**: an operation that takes an `Idempotency-Key` header (events, adjustments, "
         "redemptions) writes once per key. Sending the same key again answers the original status "

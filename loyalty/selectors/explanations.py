@@ -34,7 +34,8 @@ def _value(value: Any) -> str:
 
 
 def _condition(line: dict) -> str:
-    text = f"{line.get('field')} {_OPS.get(line.get('op'), line.get('op'))} {_value(line.get('value'))}"
+    op = str(line.get("op"))
+    text = f"{line.get('field')} {_OPS.get(op, op)} {_value(line.get('value'))}"
     if "actual" in line:
         text += f" (it was {_value(line['actual'])})"
     return text
@@ -107,7 +108,7 @@ def _reversed(entry: LedgerEntry, explanation: dict) -> list[str]:
 
 
 def _by(entry: LedgerEntry) -> str:
-    if entry.staff_user_id:
+    if entry.staff_user is not None:
         return f" by {entry.staff_user.get_username()}"
     if (entry.idempotency_key or "").startswith("api-"):
         return " through the API"
@@ -119,8 +120,8 @@ def entry_in_words(*, entry: LedgerEntry) -> str:
     point per euro”: because amount is at least 10 (it was 42.00); 1 per EUR on 42.00 EUR; ...'."""
     explanation = entry.explanation if isinstance(entry.explanation, dict) else {}
     points = abs(entry.points)
-    event = f" on {entry.event.type} {entry.event.idempotency_key}" if entry.event_id else ""
-    rule = f" by rule “{entry.rule.name}”" if entry.rule_id else ""
+    event = f" on {entry.event.type} {entry.event.idempotency_key}" if entry.event is not None else ""
+    rule = f" by rule “{entry.rule.name}”" if entry.rule is not None else ""
     kind = entry.kind
     if kind == LedgerEntry.Kind.EARN:
         head, parts = f"Earned {_points(points)}{event}{rule}", _earned(explanation)
