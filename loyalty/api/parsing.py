@@ -20,11 +20,12 @@ from rest_framework.exceptions import ValidationError
 
 from core.api.base import ApiJSONParser
 from core.api.errors import error_body
+from core.limits import field_max_length
 from loyalty.models import EventType, Member
 from loyalty.services.events import BATCH_MAX, IDEMPOTENCY_KEY_MAX
 
-MEMBER_MAX = Member._meta.get_field("external_id").max_length
-TYPE_MAX = EventType._meta.get_field("code").max_length
+MEMBER_MAX = field_max_length(model=Member, field="external_id")
+TYPE_MAX = field_max_length(model=EventType, field="code")
 OCCURRED_AT_FORMAT = "must be an ISO 8601 date-time with a UTC offset, such as 2026-03-01T18:30:00+01:00"
 _REQUIRED = "is required"
 

@@ -12,15 +12,16 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from core.errors import InvalidInput
+from core.limits import field_max_length
 from core.text import MAX_JSON_DEPTH, NUL, NUL_MESSAGE, json_too_deep, nul_path
 from loyalty.engine import EventFacts, FactsError, event_facts
 from loyalty.models import ActivityEvent
 from loyalty.services.events.programme import Programme
 
-BATCH_MAX = 1000  # events per batch: the API's parser reads it from here
-_KEY_FIELD = ActivityEvent._meta.get_field("idempotency_key")
-assert _KEY_FIELD.max_length is not None
-IDEMPOTENCY_KEY_MAX: int = _KEY_FIELD.max_length  # the model's, read by the API's parser
+# The limits of an event, which the API's parser reads from here: events per batch, and the
+# idempotency key's length (the model's).
+BATCH_MAX = 1000
+IDEMPOTENCY_KEY_MAX = field_max_length(model=ActivityEvent, field="idempotency_key")
 MAX_ATTRIBUTES_BYTES = 64 * 1024
 # Levels of arrays and objects in an event's attributes, themselves included: within a batch's body
 # (the body, its list of events, the event, the attributes), the API's MAX_JSON_DEPTH levels.
