@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -36,6 +36,32 @@ EVENT_WHY = {
     422: "the event cannot be applied: the member is blocked or anonymised, a refund of a refund or "
     "of another member's event",
 }
+EVENT_EXAMPLES = [
+    OpenApiExample(
+        "A purchase, with its items",
+        request_only=True,
+        value={
+            "member": "rider-001",
+            "type": "purchase",
+            "occurred_at": "2026-11-20T19:30:00+01:00",
+            "attributes": {
+                "amount": "42.50",
+                "currency": "EUR",
+                "items": [{"sku": "BOOK-1", "category": "featured", "quantity": 1, "unit_price": "42.50"}],
+            },
+        },
+    ),
+    OpenApiExample(
+        "A trip",
+        request_only=True,
+        value={
+            "member": "rider-001",
+            "type": "trip",
+            "occurred_at": "2026-11-20T19:30:00+01:00",
+            "attributes": {"zone_from": 3, "zone_to": 1},
+        },
+    ),
+]
 EVENT_CODES = {404: ["not_found"], 409: ["conflict"], 422: ["unprocessable"]}
 
 
@@ -82,6 +108,7 @@ class EventView(BrandApi, APIView):
             "`replayed: true` and the header `Idempotent-Replayed: true`, and writes nothing."
         ),
         request=EventInputSerializer,
+        examples=EVENT_EXAMPLES,
         parameters=[
             OpenApiParameter(
                 IDEMPOTENCY_HEADER,
@@ -147,6 +174,7 @@ class SimulateView(BrandApi, APIView):
             "each condition, the value compared and whether it held."
         ),
         request=EventInputSerializer,
+        examples=EVENT_EXAMPLES,
         responses={200: SimulationSerializer, **error_responses(404, 422, why=EVENT_WHY, codes=EVENT_CODES)},
     )
     def post(self, request):

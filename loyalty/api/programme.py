@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from core.api.base import BrandApi
 from core.api.errors import ApiError
 from core.api.schema import error_responses
+from loyalty import rule_examples
 from loyalty.api.serializers import RuleSerializer, TierSerializer
 from loyalty.models import EarningRule, Tier
 from loyalty.services.rules import rule_create, rule_delete, rule_update
@@ -73,6 +74,15 @@ class RuleListView(BrandApi, APIView):
             "does not apply to it, a value of the wrong type are a 400 naming the condition."
         ),
         request=RuleSerializer,
+        examples=[
+            OpenApiExample(example["name"], value=example, request_only=True)
+            for example in (
+                rule_examples.SUBURB_TO_PARIS_HAPPY_HOUR,
+                rule_examples.POINT_PER_EURO,
+                rule_examples.DOUBLE_ON_FEATURED,
+                rule_examples.REP_TEN_PERCENT_OF_FEATURED,
+            )
+        ],
         responses={201: RuleSerializer, **error_responses(400, why=INVALID)},
     )
     def post(self, request):
