@@ -89,21 +89,22 @@ def event_record(*, data: EventInput) -> dict:
 
 def events_record_batch(*, items: list[EventInput]) -> list[dict]:
     """Record up to BATCH_MAX events: one result per item, in order. A bad item gives
-    `{"id": key, "error": {...}}` and writes nothing; the others still go through.
+    `{"id": key, "error": <its DomainError>}` (the API renders it) and writes nothing; the others
+    still go through.
 
     Items are checked first. Then they go by chunks of members (`BATCH_CHUNK_MEMBERS`, in external id
     order; all of a member's events in one chunk), each in its own transaction
     (`_chunk_record`): a concurrent batch sharing a member waits for that chunk only, not for
     the whole batch, so concurrent batches proceed side by side. A batch retried after a failure
     finds what its committed chunks wrote by their idempotency keys, and replays it. A chunk the
-    database refused (after its retries) answers 503 for each of its items, logged, and the others
-    go on: what the committed chunks wrote is answered, not hidden behind a 500.
+    database refused (after its retries) answers `NotRecorded` (the API's 503) for each of its
+    items, logged, and the others go on: what the committed chunks wrote is answered, not hidden behind a 500.
 
     The chunks go in random order: two batches walking the same external id ranges in step would
     keep meeting on the members they share, one waiting for the other's chunk each time."""
     if len(items) > BATCH_MAX:
         raise InvalidInput(f"at most {BATCH_MAX} events per batch, got {len(items)}", field="events")
-    order = sorted(range(len(items)), key=lambda index: (str(items[index].member), index))
+    order = sorted(range(len(items)), key=lambda index: (items[index].member, index))
     ctx = Context(programme=programme_current(), span=plausible_span(simulated=False))
     results: list[dict] = [{} for _ in items]
     checked: dict[int, Checked] = {}
@@ -152,9 +153,8 @@ def _chunk_record(
             keys={items[index].idempotency_key for index in order},
             programme=ctx.programme,
         )
-        ctx = dataclasses.replace(ctx, followups=Followups(), prefetched=prefetched)
-        followups = ctx.followups
-        assert followups is not None
+        followups = Followups()
+        ctx = dataclasses.replace(ctx, followups=followups, prefetched=prefetched)
         plain, others = _chunk_split(ctx, items=items, order=order)
         if plain:
             saved = {
