@@ -35,7 +35,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
@@ -362,7 +362,7 @@ class LockoutAdminAuthenticationForm(LockoutFormMixin, AdminAuthenticationForm):
 
 class LoginLockoutMiddleware:
     """A login refused by a lockout answers 429 with Retry-After: the login page with its message,
-    or `{"error": {"field", "message", "code"}}` to a client that prefers JSON."""
+    or the one error shape of the API (`core.api.errors`) to a client that prefers JSON."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -373,14 +373,11 @@ class LoginLockoutMiddleware:
         if lockout is None:
             return response
         if request.get_preferred_type(["text/html", "application/json"]) == "application/json":
-            body = {
-                "error": {
-                    "field": "username",
-                    "message": lockout_message(lockout=lockout),
-                    "code": "locked_out",
-                }
-            }
-            response = JsonResponse(body, status=429)
+            # Imported here: core.api imports this module (the API-key throttle).
+            from core.api.errors import error_response
+
+            message = lockout_message(lockout=lockout)
+            response = error_response(status=429, message=message, code="locked_out", field="username")
         else:
             response.status_code = 429
         response["Retry-After"] = str(lockout_seconds_left(lockout=lockout))

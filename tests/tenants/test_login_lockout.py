@@ -24,6 +24,7 @@ from core.lockout import client_ip
 from tenants.models import AuthFailure, Lockout
 from tenants.tasks import lockouts_purge_task
 from tests.conftest import TEST_PASSWORD, host_of
+from tests.support import error_of
 
 WRONG = "not-the-password"
 LOCKED_TEXT = "Too many failed logins"
@@ -127,9 +128,7 @@ def test_a_locked_login_answers_json_to_api_like_clients(login):
     for _ in range(6):
         login.attempt(client, WRONG, HTTP_ACCEPT="application/json")
     response = login.attempt(client, TEST_PASSWORD, HTTP_ACCEPT="application/json")
-    assert response.status_code == 429
-    assert response["Content-Type"] == "application/json"
-    error = response.json()["error"]
+    error = error_of(response, 429)  # the API's one error shape
     assert (error["field"], error["code"]) == ("username", "locked_out")
     assert LOCKED_TEXT in error["message"]
     assert int(response["Retry-After"]) > 0
