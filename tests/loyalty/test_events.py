@@ -693,6 +693,24 @@ def test_segment_condition(brand):
     assert event_record(data=event("teetotal", "review", paris(2026, 5, 4, 12), "b"))["points_awarded"] == 0
 
 
+def test_a_segment_whose_filters_no_longer_hold_matches_nobody_and_records_the_event(brand):
+    """Saved filters can stop holding (a tier deleted since): the condition then holds for no one
+    (logged), and the event is recorded (not a 500 for the brand's system)."""
+    Segment.objects.create(name="Gold members", filters={"tiers": ["platinum"]})  # no such tier
+    rule_create(
+        data={
+            "name": "Gold reviews",
+            "event_type": "review",
+            "points": 40,
+            "conditions": [cond("member.segment", "equals", "Gold members")],
+        }
+    )
+    member_upsert(external_id="someone", data={})
+    result = event_record(data=event("someone", "review", paris(2026, 5, 4, 12), "c"))
+    assert result["points_awarded"] == 0
+    assert ActivityEvent.objects.filter(idempotency_key="c").exists()
+
+
 # --- bad events ------------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@ lookups they ask for: points a rule already gave in a period, a rule's budget le
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from loyalty.engine import Evaluation
     from loyalty.services.events.checks import Checked, EventInput
     from loyalty.services.events.context import Context
+
+logger = logging.getLogger(__name__)
 
 Usage = Callable[[EarningRule, "int | None", datetime, datetime], int]
 
@@ -203,9 +206,17 @@ def _segment_check(member: Member) -> Callable[[str], bool]:
 
     def in_segment(name: str) -> bool:
         from loyalty.models import Segment
-        from loyalty.selectors.segments import segment_members
+        from loyalty.selectors.segments import SegmentFilterError, segment_members
 
         segment = Segment.objects.filter(name=name).first()
-        return bool(member.pk and segment and segment_members(segment=segment).filter(pk=member.pk).exists())
+        if not (member.pk and segment):
+            return False
+        try:
+            return segment_members(segment=segment).filter(pk=member.pk).exists()
+        except SegmentFilterError as error:
+            # Saved filters that no longer hold (a tier deleted since) match nobody: the event is
+            # recorded without the rule, and the backoffice's preview shows the segment's error.
+            logger.warning("segment %r matches nobody: %s", name, error)
+            return False
 
     return in_segment
