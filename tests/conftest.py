@@ -155,6 +155,28 @@ def client_for():
     return make
 
 
+@pytest.fixture
+def staff_for(client_for):
+    """`staff_for(brand)`: a client on the brand's host, logged in as its admin (`brand_make`'s)."""
+
+    def make(brand) -> Client:
+        client = client_for(brand)
+        login = {"username": f"admin@{brand.slug}.example", "password": TEST_PASSWORD}
+        response = client.post("/accounts/login/", login)
+        assert response.status_code == 302, response.status_code
+        return client
+
+    return make
+
+
+@pytest.fixture
+def staff_a(db, brand_a, staff_for):
+    """Brand A's admin logged in to its backoffice, the test's connection on brand A."""
+    client = staff_for(brand_a)
+    connection.set_tenant(brand_a)
+    return client
+
+
 # The API fixtures import the support modules when called: those modules import this one.
 @pytest.fixture
 def api_a(db, brand_a):

@@ -15,17 +15,8 @@ from loyalty.models import LedgerEntry, Member, PointLot, Segment, Tier, TierCha
 from loyalty.services.badges import badge_save
 from loyalty.services.expiry import points_expire_due
 from loyalty.services.tiers import tier_create, tiers_evaluate_all
-from tests.conftest import TEST_PASSWORD
 from tests.factories import credit_make, member_make
 from tests.support import ApiClient, error_of
-
-
-def _admin(client, brand):
-    response = client.post(
-        "/accounts/login/", {"username": f"admin@{brand.slug}.example", "password": TEST_PASSWORD}
-    )
-    assert response.status_code == 302
-    return client
 
 
 @pytest.fixture
@@ -42,9 +33,9 @@ def only_in_a(db, brand_a):
 
 
 def test_a_tier_badge_segment_and_member_of_a_are_invisible_from_b_backoffice(
-    only_in_a, brand_a, brand_b, client_for
+    only_in_a, brand_a, brand_b, staff_for
 ):
-    client = _admin(client_for(brand_b), brand_b)
+    client = staff_for(brand_b)
     lists = {
         "/backoffice/loyalty/tier/": "Alpha Secret Tier",
         "/backoffice/loyalty/badge/": "Alpha Secret Badge",
@@ -81,7 +72,7 @@ def test_a_tier_badge_segment_and_member_of_a_are_invisible_from_b_backoffice(
     assert response.json()["errors"]["tiers"] == ["unknown tier code(s): a-secret-tier"]
 
     # A's admin on A's host sees them all.
-    client_a = _admin(client_for(brand_a), brand_a)
+    client_a = staff_for(brand_a)
     assert "Alpha Secret Tier" in client_a.get("/backoffice/loyalty/tier/").content.decode()
     assert "Alpha Secret Segment" in client_a.get("/backoffice/loyalty/segment/").content.decode()
 

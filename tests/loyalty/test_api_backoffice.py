@@ -7,23 +7,13 @@ import re
 from django.db import connection
 
 from core.models import ApiKey
-from tests.conftest import TEST_PASSWORD
 from tests.support import ApiClient, error_of
 
 URL = "/backoffice/core/apikey/"
 
 
-def _staff_client(client_for, brand):
-    client = client_for(brand)
-    response = client.post(
-        "/accounts/login/", {"username": f"admin@{brand.slug}.example", "password": TEST_PASSWORD}
-    )
-    assert response.status_code == 302
-    return client
-
-
-def test_staff_create_a_key_shown_once_list_it_and_revoke_it(db, brand_a, client_for):
-    client = _staff_client(client_for, brand_a)
+def test_staff_create_a_key_shown_once_list_it_and_revoke_it(db, brand_a, staff_for):
+    client = staff_for(brand_a)
     assert client.get(URL + "add/").status_code == 200
     response = client.post(URL + "add/", {"name": "Shop checkout", "rate_limit_per_minute": "120"})
     assert response.status_code == 200
@@ -48,8 +38,8 @@ def test_staff_create_a_key_shown_once_list_it_and_revoke_it(db, brand_a, client
     assert api_key.revoked_at is not None
 
 
-def test_create_form_errors_create_nothing_and_keys_cannot_be_deleted(db, brand_a, client_for):
-    client = _staff_client(client_for, brand_a)
+def test_create_form_errors_create_nothing_and_keys_cannot_be_deleted(db, brand_a, staff_for):
+    client = staff_for(brand_a)
     connection.set_tenant(brand_a)
     before = ApiKey.objects.count()
     response = client.post(URL + "add/", {"name": "", "rate_limit_per_minute": "0"})

@@ -84,18 +84,7 @@ def _form(response) -> dict:
 
 
 @pytest.fixture
-def admin_client(db, brand_a, client_for):
-    client = client_for(brand_a)
-    response = client.post(
-        "/accounts/login/", {"username": f"admin@{brand_a.slug}.example", "password": TEST_PASSWORD}
-    )
-    assert response.status_code == 302
-    connection.set_tenant(brand_a)
-    return client
-
-
-@pytest.fixture
-def supported(admin_client):
+def supported(staff_a):
     """A member with history: entries from a rule-less earning, a redemption, a tier, a badge, consents."""
     member = member_make(
         "C-1001", first_name="Jeanne", last_name="Moreau", email="jeanne@example.com", phone="+33612345678"
@@ -114,7 +103,7 @@ def supported(admin_client):
     return member
 
 
-def test_backoffice_pages_render_for_a_brand_admin(admin_client, supported):
+def test_backoffice_pages_render_for_a_brand_admin(staff_a, supported):
     member = supported
     segment = Segment.objects.create(name="Gold", filters={"tiers": ["gold"]})
     pages = [
@@ -136,41 +125,41 @@ def test_backoffice_pages_render_for_a_brand_admin(admin_client, supported):
         f"/backoffice/loyalty/segment/{segment.pk}/change/",
     ]
     for page in pages:
-        response = admin_client.get(page)
+        response = staff_a.get(page)
         assert response.status_code == 200, (page, response.status_code)
     # The settings list is the settings page.
-    assert admin_client.get("/backoffice/loyalty/programmesettings/")["Location"].endswith("/1/change/")
+    assert staff_a.get("/backoffice/loyalty/programmesettings/")["Location"].endswith("/1/change/")
 
 
 @pytest.mark.parametrize("query", ["C-1001", "jeanne@", "+336123", "Moreau", "Jeanne Moreau", "jean"])
-def test_member_lookup_by_external_id_name_email_phone(admin_client, supported, query):
+def test_member_lookup_by_external_id_name_email_phone(staff_a, supported, query):
     member_make("C-2002", first_name="Paul", last_name="Martin", email="paul@example.com")
-    page = admin_client.get("/backoffice/loyalty/member/", {"q": query}).content.decode()
+    page = staff_a.get("/backoffice/loyalty/member/", {"q": query}).content.decode()
     assert "C-1001" in page and "C-2002" not in page
 
 
-def test_member_page_shows_balance_ledger_tier_history_badges_consents(admin_client, supported):
-    page = admin_client.get(f"/backoffice/loyalty/member/{supported.pk}/change/").content.decode()
+def test_member_page_shows_balance_ledger_tier_history_badges_consents(staff_a, supported):
+    page = staff_a.get(f"/backoffice/loyalty/member/{supported.pk}/change/").content.decode()
     assert '<strong id="member-balance">250</strong>' in page
     assert "+300" in page and "-50" in page and "source: test" in page  # the redemption's source
     assert "Tier history" in page and "Qualified" in page
     assert "Tripper" in page
     assert "web form" in page
-    ledger = admin_client.get(f"/backoffice/loyalty/member/{supported.pk}/ledger/").content.decode()
+    ledger = staff_a.get(f"/backoffice/loyalty/member/{supported.pk}/ledger/").content.decode()
     assert "append-only" in ledger and "+300" in ledger
 
 
-def test_the_ledger_is_not_editable_or_deletable_from_the_backoffice(admin_client, supported):
+def test_the_ledger_is_not_editable_or_deletable_from_the_backoffice(staff_a, supported):
     entry = LedgerEntry.objects.filter(member=supported).first()
-    assert admin_client.get("/backoffice/loyalty/ledgerentry/").status_code == 404
-    assert admin_client.get(f"/backoffice/loyalty/ledgerentry/{entry.pk}/change/").status_code == 404
-    assert admin_client.get(f"/backoffice/loyalty/member/{supported.pk}/delete/").status_code == 403
-    assert admin_client.get("/backoffice/loyalty/member/add/").status_code == 403
+    assert staff_a.get("/backoffice/loyalty/ledgerentry/").status_code == 404
+    assert staff_a.get(f"/backoffice/loyalty/ledgerentry/{entry.pk}/change/").status_code == 404
+    assert staff_a.get(f"/backoffice/loyalty/member/{supported.pk}/delete/").status_code == 403
+    assert staff_a.get("/backoffice/loyalty/member/add/").status_code == 403
 
 
-def test_the_member_form_cannot_change_a_balance_but_changes_the_profile_and_floor(admin_client, supported):
+def test_the_member_form_cannot_change_a_balance_but_changes_the_profile_and_floor(staff_a, supported):
     url = f"/backoffice/loyalty/member/{supported.pk}/change/"
-    data = _form(admin_client.get(url))
+    data = _form(staff_a.get(url))
     assert "balance" not in data and "tier" not in data
     platinum = tier_create(data={"code": "platinum", "name": "Platinum", "threshold": "5000"})
     data.update(
@@ -181,16 +170,16 @@ def test_the_member_form_cannot_change_a_balance_but_changes_the_profile_and_flo
             "tier_floor": str(platinum.pk),
         }
     )
-    response = admin_client.post(url, data)
+    response = staff_a.post(url, data)
     assert response.status_code == 302, _form_errors(response)
     supported.refresh_from_db()
     assert (supported.balance, supported.first_name) == (250, "Jeanne-Marie")
     assert (supported.tier, supported.tier_floor) == (platinum, platinum)
     assert TierChange.objects.filter(member=supported, reason="floor", to_tier=platinum).exists()
 
-    data = _form(admin_client.get(url))
+    data = _form(staff_a.get(url))
     data["phone"] = "0612345678"
-    response = admin_client.post(url, data)
+    response = staff_a.post(url, data)
     assert response.status_code == 200 and "E.164" in response.content.decode()
 
 
@@ -202,11 +191,11 @@ def test_the_member_form_cannot_change_a_balance_but_changes_the_profile_and_flo
     ],
 )
 def test_the_member_form_refuses_an_unknown_code_on_its_field_and_saves_nothing(
-    admin_client, supported, change, field, message
+    staff_a, supported, change, field, message
 ):
     url = f"/backoffice/loyalty/member/{supported.pk}/change/"
-    data = {**_form(admin_client.get(url)), "first_name": "Jeanne-Marie", **change}
-    response = admin_client.post(url, data)
+    data = {**_form(staff_a.get(url)), "first_name": "Jeanne-Marie", **change}
+    response = staff_a.post(url, data)
     assert response.status_code == 200
     assert message in " ".join(response.context["adminform"].form.errors[field])
     assert escape(message) in response.content.decode()  # shown on the page
@@ -215,10 +204,10 @@ def test_the_member_form_refuses_an_unknown_code_on_its_field_and_saves_nothing(
     assert (supported.first_name, supported.country, supported.language, supported.updated_at) == before
 
 
-def test_the_member_form_stores_codes_in_their_usual_case(admin_client, supported):
+def test_the_member_form_stores_codes_in_their_usual_case(staff_a, supported):
     url = f"/backoffice/loyalty/member/{supported.pk}/change/"
-    data = {**_form(admin_client.get(url)), "country": "be", "language": "NL"}
-    response = admin_client.post(url, data)
+    data = {**_form(staff_a.get(url)), "country": "be", "language": "NL"}
+    response = staff_a.post(url, data)
     assert response.status_code == 302, _form_errors(response)
     supported.refresh_from_db()
     assert (supported.country, supported.language) == ("BE", "nl")
@@ -233,25 +222,25 @@ def _form_errors(response) -> str:
     return str(response.status_code)
 
 
-def test_adjust_form_refuses_an_empty_reason_and_zero(admin_client, supported):
+def test_adjust_form_refuses_an_empty_reason_and_zero(staff_a, supported):
     url = f"/backoffice/loyalty/member/{supported.pk}/adjust/"
-    key = _form(admin_client.get(url))["key"]
+    key = _form(staff_a.get(url))["key"]
     for data, message in (
         ({"points": "10", "reason": "   ", "key": key}, "This field is required."),
         ({"points": "0", "reason": "goodwill", "key": key}, "cannot be zero"),
         ({"points": "ten", "reason": "goodwill", "key": key}, "Enter a whole number."),
         ({"points": "-1000", "reason": "correction", "key": key}, "not enough points"),
     ):
-        response = admin_client.post(url, data)
+        response = staff_a.post(url, data)
         assert response.status_code == 200 and message in response.content.decode(), data
     assert not LedgerEntry.objects.filter(member=supported, kind="adjust").exists()
 
 
-def test_adjust_form_adjusts_once_with_the_staff_user_and_reason(admin_client, supported):
+def test_adjust_form_adjusts_once_with_the_staff_user_and_reason(staff_a, supported):
     url = f"/backoffice/loyalty/member/{supported.pk}/adjust/"
-    key = _form(admin_client.get(url))["key"]
+    key = _form(staff_a.get(url))["key"]
     for _ in range(2):  # a double click submits the same form twice
-        response = admin_client.post(url, {"points": "-40", "reason": "damaged gift returned", "key": key})
+        response = staff_a.post(url, {"points": "-40", "reason": "damaged gift returned", "key": key})
         assert response.status_code == 302
     entry = LedgerEntry.objects.get(member=supported, kind="adjust")
     assert (entry.points, entry.reason, entry.staff_user.username) == (
@@ -302,24 +291,24 @@ def test_programme_settings_of_the_wrong_type_are_refused_naming_the_field(db, b
     assert list(refused.value.errors) == [field]
 
 
-def test_programme_settings_page_validates_and_applies_the_overdraft_to_every_member(admin_client):
+def test_programme_settings_page_validates_and_applies_the_overdraft_to_every_member(staff_a):
     indebted = member_make("owes")
     member_make("plain")
     Member.objects.filter(pk=indebted.pk).update(overdraft_limit=100)
     debit_make(indebted, 70)  # owes 70
     url = "/backoffice/loyalty/programmesettings/1/change/"
-    page = admin_client.get(url).content.decode()
+    page = staff_a.get(url).content.decode()
     assert "Europe/Paris" in page, "the brand's timezone is shown"
-    data = _form(admin_client.get(url))
+    data = _form(staff_a.get(url))
     assert "brand_timezone" not in data, "the timezone is read-only"
 
-    response = admin_client.post(url, {**data, "expiry_policy": "days", "expiry_days": ""})
+    response = staff_a.post(url, {**data, "expiry_policy": "days", "expiry_days": ""})
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["expiry_days"]
-    response = admin_client.post(url, {**data, "tier_metric": "event_count", "tier_metric_event_type": ""})
+    response = staff_a.post(url, {**data, "tier_metric": "event_count", "tier_metric_event_type": ""})
     assert "tier_metric_event_type" in response.context["adminform"].form.errors
 
-    response = admin_client.post(
+    response = staff_a.post(
         url,
         {
             **data,
@@ -336,23 +325,23 @@ def test_programme_settings_page_validates_and_applies_the_overdraft_to_every_me
     assert limits == {"owes": 70, "plain": 50}, "a member owing more keeps their debt as their limit"
 
 
-def test_tier_badge_and_segment_forms_refuse_bad_input_naming_the_field(admin_client):
+def test_tier_badge_and_segment_forms_refuse_bad_input_naming_the_field(staff_a):
     tier_create(data={"code": "gold", "name": "Gold", "threshold": "100"})
-    response = admin_client.post(
+    response = staff_a.post(
         "/backoffice/loyalty/tier/add/",
         {"code": "vip", "name": "VIP", "threshold": "100", "earn_multiplier": "1"},
     )
     assert "another tier already has this threshold" in str(
         response.context["adminform"].form.errors["threshold"]
     )
-    response = admin_client.post(
+    response = staff_a.post(
         "/backoffice/loyalty/tier/add/",
         {"code": "vip", "name": "VIP", "threshold": "1000", "earn_multiplier": "1.5"},
     )
     assert response.status_code == 302
     assert Tier.objects.get(code="vip").earn_multiplier == 1.5
 
-    response = admin_client.post(
+    response = staff_a.post(
         "/backoffice/loyalty/badge/add/",
         {
             "code": "critic",
@@ -365,17 +354,17 @@ def test_tier_badge_and_segment_forms_refuse_bad_input_naming_the_field(admin_cl
     assert "does not apply to attributes.status" in str(
         response.context["adminform"].form.errors["conditions"]
     )
-    response = admin_client.post(
+    response = staff_a.post(
         "/backoffice/loyalty/badge/add/",
         {"code": "critic", "name": "Critic", "event_type": "review", "count_required": "5", "conditions": ""},
     )
     assert response.status_code == 302
 
-    response = admin_client.post(
+    response = staff_a.post(
         "/backoffice/loyalty/segment/add/", {"name": "Rich", "filters": '{"balance": {"min": "ten"}}'}
     )
     assert "balance.min: must be a whole number" in str(response.context["adminform"].form.errors["filters"])
-    response = admin_client.post(
+    response = staff_a.post(
         "/backoffice/loyalty/segment/add/", {"name": "Rich", "filters": '{"balance": {"min": 10}}'}
     )
     assert response.status_code == 302
@@ -402,12 +391,10 @@ BADGE_FORM = {"code": "critic", "name": "Critic", "event_type": "review", "count
         ("segment", {"name": "S", "filters": DEEP_JSON}, "filters", "nested deeper than 32 levels"),
     ],
 )
-def test_json_fields_holding_a_nul_or_nested_too_deep_are_form_errors(
-    admin_client, url, data, field, message
-):
+def test_json_fields_holding_a_nul_or_nested_too_deep_are_form_errors(staff_a, url, data, field, message):
     """PostgreSQL refuses a NUL in jsonb and Python's JSON parser recurses: each was a 500."""
     before = (EarningRule.objects.count(), Badge.objects.count(), Segment.objects.count())
-    response = admin_client.post(f"/backoffice/loyalty/{url}/add/", data)
+    response = staff_a.post(f"/backoffice/loyalty/{url}/add/", data)
     assert response.status_code == 200
     assert message in " ".join(response.context["adminform"].form.errors[field])
     assert (EarningRule.objects.count(), Badge.objects.count(), Segment.objects.count()) == before
@@ -417,10 +404,10 @@ def test_json_fields_holding_a_nul_or_nested_too_deep_are_form_errors(
     ("attributes", "message"),
     [('{"shop": "a\\u0000"}', "shop: may not contain"), (DEEP_JSON, "nested deeper than 32 levels")],
 )
-def test_the_simulator_refuses_attributes_holding_a_nul_or_nested_too_deep(admin_client, attributes, message):
+def test_the_simulator_refuses_attributes_holding_a_nul_or_nested_too_deep(staff_a, attributes, message):
     data = {"sim-member": "nobody", "sim-event_type": "purchase", "sim-occurred_at": "2026-05-04T19:30",
             "sim-attributes": attributes}  # fmt: skip
-    response = admin_client.post("/backoffice/loyalty/earningrule/simulate/", data)
+    response = staff_a.post("/backoffice/loyalty/earningrule/simulate/", data)
     assert response.status_code == 200
     assert message in " ".join(response.context["simulator_form"].errors["attributes"])
 
@@ -429,26 +416,26 @@ def test_the_simulator_refuses_attributes_holding_a_nul_or_nested_too_deep(admin
     ("filters", "message"),
     [('{"tags": {"any": ["\\u0000"]}}', "tags.any[0]: may not"), (DEEP_JSON, "nested deeper")],
 )
-def test_the_segment_live_count_refuses_a_nul_or_json_nested_too_deep(admin_client, filters, message):
-    response = admin_client.post("/backoffice/loyalty/segment/count/", {"filters": filters})
+def test_the_segment_live_count_refuses_a_nul_or_json_nested_too_deep(staff_a, filters, message):
+    response = staff_a.post("/backoffice/loyalty/segment/count/", {"filters": filters})
     assert response.status_code == 400
     assert message in response.json()["errors"]["filters"][0]
 
 
-def test_segment_live_count(admin_client):
+def test_segment_live_count(staff_a):
     for index, balance in enumerate((5, 50, 500)):
         member = member_make(f"s{index}")
         Member.objects.filter(pk=member.pk).update(balance=balance, overdraft_limit=0)
     url = "/backoffice/loyalty/segment/count/"
-    assert admin_client.post(url, {"filters": json.dumps({"balance": {"min": 50}})}).json() == {"count": 2}
-    assert admin_client.post(url, {"filters": "{}"}).json() == {"count": 3}
-    bad = admin_client.post(url, {"filters": '{"vip": "yes"}'})
+    assert staff_a.post(url, {"filters": json.dumps({"balance": {"min": 50}})}).json() == {"count": 2}
+    assert staff_a.post(url, {"filters": "{}"}).json() == {"count": 3}
+    bad = staff_a.post(url, {"filters": '{"vip": "yes"}'})
     assert bad.status_code == 400 and bad.json() == {"errors": {"vip": ["must be true or false"]}}
-    assert admin_client.post(url, {"filters": "{nope"}).status_code == 400
-    assert admin_client.get(url).status_code == 405
+    assert staff_a.post(url, {"filters": "{nope"}).status_code == 400
+    assert staff_a.get(url).status_code == 405
 
 
-def test_leaderboard_page_lists_badge_holders(admin_client):
+def test_leaderboard_page_lists_badge_holders(staff_a):
     badge = badge_save(
         data={"code": "reporter", "name": "Reporter", "event_type": "damage_report", "count_required": 1}
     )
@@ -457,20 +444,20 @@ def test_leaderboard_page_lists_badge_holders(admin_client):
         MemberBadge.objects.create(
             member=member, badge=badge, awarded_at=timezone.now() - timedelta(days=days)
         )
-    page = admin_client.get("/backoffice/loyalty/badge/leaderboard/").content.decode()
+    page = staff_a.get("/backoffice/loyalty/badge/leaderboard/").content.decode()
     assert page.index("First") < page.index("Second")
     assert "Reporter" in page
 
 
-def test_the_member_form_blocks_and_unblocks_with_a_reason_each_time_audited(admin_client, supported):
+def test_the_member_form_blocks_and_unblocks_with_a_reason_each_time_audited(staff_a, supported):
     url = f"/backoffice/loyalty/member/{supported.pk}/change/"
-    data = {**_form(admin_client.get(url)), "status": "blocked"}
-    response = admin_client.post(url, data)
+    data = {**_form(staff_a.get(url)), "status": "blocked"}
+    response = staff_a.post(url, data)
     assert response.status_code == 200 and "Say why the status" in response.content.decode()
     supported.refresh_from_db()
     assert supported.status == "active" and not MemberAudit.objects.exists()
 
-    response = admin_client.post(url, {**data, "reason": "chargeback fraud"})
+    response = staff_a.post(url, {**data, "reason": "chargeback fraud"})
     assert response.status_code == 302, _form_errors(response)
     supported.refresh_from_db()
     assert supported.status == "blocked"
@@ -479,20 +466,20 @@ def test_the_member_form_blocks_and_unblocks_with_a_reason_each_time_audited(adm
     assert (audit.action, audit.by, audit.reason) == ("block", staff, "chargeback fraud")
     assert (audit.before, audit.after) == ({"status": "active"}, {"status": "blocked"})
 
-    data = {**_form(admin_client.get(url)), "status": "active", "reason": "cleared by the bank"}
-    assert admin_client.post(url, data).status_code == 302
+    data = {**_form(staff_a.get(url)), "status": "active", "reason": "cleared by the bank"}
+    assert staff_a.post(url, data).status_code == 302
     assert list(MemberAudit.objects.filter(member=supported).values_list("action", flat=True)) == [
         "unblock",
         "block",
     ]
-    assert "cleared by the bank" in admin_client.get(url).content.decode()
+    assert "cleared by the bank" in staff_a.get(url).content.decode()
 
 
-def test_the_member_form_sets_the_sales_rep_with_an_audit_row(admin_client, supported):
+def test_the_member_form_sets_the_sales_rep_with_an_audit_row(staff_a, supported):
     url = f"/backoffice/loyalty/member/{supported.pk}/change/"
     rep = get_user_model().objects.get(username="admin@alpha.example")
-    data = {**_form(admin_client.get(url)), "sales_rep": str(rep.pk), "reason": "new territory"}
-    response = admin_client.post(url, data)
+    data = {**_form(staff_a.get(url)), "sales_rep": str(rep.pk), "reason": "new territory"}
+    response = staff_a.post(url, data)
     assert response.status_code == 302, _form_errors(response)
     supported.refresh_from_db()
     assert supported.sales_rep == rep
@@ -501,13 +488,13 @@ def test_the_member_form_sets_the_sales_rep_with_an_audit_row(admin_client, supp
     assert (audit.before, audit.after) == ({"sales_rep": None}, {"sales_rep": rep.pk})
 
 
-def test_anonymising_clears_the_person_and_keeps_the_balance_and_entries(admin_client, supported):
+def test_anonymising_clears_the_person_and_keeps_the_balance_and_entries(staff_a, supported):
     login = get_user_model().objects.create_user(username="jeanne@example.com", email="jeanne@example.com")
     Member.objects.filter(pk=supported.pk).update(user=login)
     entries = list(LedgerEntry.objects.filter(member=supported).values_list("id", "points", "balance_after"))
     url = f"/backoffice/loyalty/member/{supported.pk}/change/"
-    data = {**_form(admin_client.get(url)), "status": "anonymised", "reason": "GDPR erasure request"}
-    response = admin_client.post(url, data)
+    data = {**_form(staff_a.get(url)), "status": "anonymised", "reason": "GDPR erasure request"}
+    response = staff_a.post(url, data)
     assert response.status_code == 302, _form_errors(response)
     supported.refresh_from_db()
     assert (supported.status, supported.balance, supported.external_id) == ("anonymised", 250, "C-1001")
@@ -526,8 +513,8 @@ def test_anonymising_clears_the_person_and_keeps_the_balance_and_entries(admin_c
     }
     assert "Jeanne" not in str(audit.before) + str(audit.after)
 
-    data = {**_form(admin_client.get(url)), "status": "active", "reason": "undo"}
-    response = admin_client.post(url, data)
+    data = {**_form(staff_a.get(url)), "status": "active", "reason": "undo"}
+    response = staff_a.post(url, data)
     assert response.status_code == 200 and "keeps their status" in response.content.decode()
     staff = get_user_model().objects.get(username="admin@alpha.example")
     with pytest.raises(Conflict):
@@ -535,7 +522,7 @@ def test_anonymising_clears_the_person_and_keeps_the_balance_and_entries(admin_c
     assert MemberAudit.objects.filter(member=supported).count() == 1
 
 
-def test_a_status_change_needs_a_reason_and_a_status_it_can_start_from(admin_client, supported):
+def test_a_status_change_needs_a_reason_and_a_status_it_can_start_from(staff_a, supported):
     staff = get_user_model().objects.get(username="admin@alpha.example")
     with pytest.raises(InvalidInput) as raised:
         member_block(member=supported, by=staff, reason="  ")
@@ -545,15 +532,15 @@ def test_a_status_change_needs_a_reason_and_a_status_it_can_start_from(admin_cli
     assert not MemberAudit.objects.exists()
 
 
-def test_the_block_action_asks_a_reason_then_blocks_and_names_who_it_left(admin_client, supported):
+def test_the_block_action_asks_a_reason_then_blocks_and_names_who_it_left(staff_a, supported):
     staff = get_user_model().objects.get(username="admin@alpha.example")
     other = member_block(member=member_upsert(external_id="C-2002", data={})[0], by=staff, reason="earlier")
     picked = {"action": "block", "_selected_action": [str(supported.pk), str(other.pk)]}
-    page = admin_client.post("/backoffice/loyalty/member/", picked)
+    page = staff_a.post("/backoffice/loyalty/member/", picked)
     assert page.status_code == 200 and "C-2002" in page.content.decode()
     assert not MemberAudit.objects.filter(member=supported).exists()
     reasoned = {**picked, "reason": "fraud ring"}
-    response = admin_client.post("/backoffice/loyalty/member/", reasoned, follow=True)
+    response = staff_a.post("/backoffice/loyalty/member/", reasoned, follow=True)
     page = response.content.decode()
     assert "Block: 1 members." in page and "C-2002: the member is blocked" in page
     supported.refresh_from_db()

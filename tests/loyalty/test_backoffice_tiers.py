@@ -7,27 +7,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from loyalty.models import ActivityEvent, Member, ProgrammeSettings, Tier, TierChange
 from loyalty.services.tiers import tier_create
 from tenants.selectors import brand_timezone
-from tests.conftest import TEST_PASSWORD
 from tests.factories import member_make
 
 
 @pytest.fixture
-def staff(db, brand_a, client_for):
-    client = client_for(brand_a)
-    login = {"username": f"admin@{brand_a.slug}.example", "password": TEST_PASSWORD}
-    assert client.post("/accounts/login/", login).status_code == 302
-    connection.set_tenant(brand_a)
-    return client
-
-
-@pytest.fixture
-def vip_member(staff):
+def vip_member(staff_a):
     ProgrammeSettings.objects.update_or_create(
         id=1,
         defaults={
@@ -59,12 +48,12 @@ def _page(client, member, **query) -> str:
     return response.content.decode()
 
 
-def test_member_page_shows_the_evaluation_now_and_a_preview_at_a_date(staff, vip_member):
-    page = _page(staff, vip_member)
+def test_member_page_shows_the_evaluation_now_and_a_preview_at_a_date(staff_a, vip_member):
+    page = _page(staff_a, vip_member)
     assert "Tier evaluation" in page
     assert "1500.00" in page and "VIP: over 1000.00 — met" in page
     on = (timezone.now() + timedelta(days=60)).astimezone(brand_timezone()).date()
-    page = _page(staff, vip_member, tier_preview=on.isoformat())
+    page = _page(staff_a, vip_member, tier_preview=on.isoformat())
     assert 'id="tier-preview-result"' in page
     assert "VIP: over 1000.00 — missed" in page and "in grace" in page and "downgraded" in page
     assert not TierChange.objects.exists()  # showing and previewing write nothing
@@ -73,29 +62,29 @@ def test_member_page_shows_the_evaluation_now_and_a_preview_at_a_date(staff, vip
 
 
 @pytest.mark.parametrize("bad", ["2020-01-01", "not-a-date", ""])
-def test_a_bad_preview_date_is_a_form_error(staff, vip_member, bad):
-    page = _page(staff, vip_member, tier_preview=bad)
+def test_a_bad_preview_date_is_a_form_error(staff_a, vip_member, bad):
+    page = _page(staff_a, vip_member, tier_preview=bad)
     assert 'id="tier-preview-result"' not in page
     assert "errorlist" in page
     assert not TierChange.objects.exists()
 
 
-def test_re_evaluate_now_goes_through_the_service(staff, vip_member):
+def test_re_evaluate_now_goes_through_the_service(staff_a, vip_member):
     url = f"/backoffice/loyalty/member/{vip_member.pk}/tier-evaluation/"
-    assert staff.get(url).status_code == 403
+    assert staff_a.get(url).status_code == 403
     Member.objects.filter(pk=vip_member.pk).update(tier=None)
-    response = staff.post(url, follow=True)
+    response = staff_a.post(url, follow=True)
     assert response.status_code == 200
     assert "Tier evaluated: VIP (upgraded)." in response.content.decode()
     change = TierChange.objects.get(member=vip_member)
     assert (change.from_tier, change.to_tier.code, change.metric_value) == (None, "vip", Decimal("1500"))
 
 
-def test_tier_form_says_whether_the_threshold_is_included(staff):
+def test_tier_form_says_whether_the_threshold_is_included(staff_a):
     form = {"code": "gold", "name": "Gold", "threshold": "1000", "earn_multiplier": "1"}
-    assert staff.post("/backoffice/loyalty/tier/add/", form).status_code == 302
+    assert staff_a.post("/backoffice/loyalty/tier/add/", form).status_code == 302
     assert Tier.objects.get(code="gold").threshold_inclusive is False  # the box left unticked
     form = {**form, "code": "plat", "threshold": "2000", "threshold_inclusive": "on"}
-    assert staff.post("/backoffice/loyalty/tier/add/", form).status_code == 302
+    assert staff_a.post("/backoffice/loyalty/tier/add/", form).status_code == 302
     assert Tier.objects.get(code="plat").threshold_inclusive is True
-    assert 'name="threshold_inclusive"' in staff.get("/backoffice/loyalty/tier/add/").content.decode()
+    assert 'name="threshold_inclusive"' in staff_a.get("/backoffice/loyalty/tier/add/").content.decode()

@@ -10,27 +10,14 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
 
 from loyalty.models import ActivityEvent, EarningRule, EventType, LedgerEntry, Member, PointLot
 from loyalty.rule_examples import SUBURB_TO_PARIS_HAPPY_HOUR as HAPPY_HOUR_TRIP
 from loyalty.services.events import EventInput, event_record
 from loyalty.services.members import member_upsert
 from loyalty.services.rules import rule_create
-from tests.conftest import TEST_PASSWORD
 
 RULES = "/backoffice/loyalty/earningrule/"
-
-
-@pytest.fixture
-def backoffice(db, brand_a, client_for):
-    connection.set_tenant(brand_a)
-    client = client_for(brand_a)
-    response = client.post(
-        "/accounts/login/", {"username": f"admin@{brand_a.slug}.example", "password": TEST_PASSWORD}
-    )
-    assert response.status_code == 302
-    return client
 
 
 def page(response) -> str:
@@ -56,17 +43,17 @@ def written() -> tuple[int, ...]:
     return tuple(model.objects.count() for model in (ActivityEvent, LedgerEntry, PointLot, Member))
 
 
-def test_rule_page_simulates_the_rule_before_it_goes_live_and_writes_nothing(backoffice):
+def test_rule_page_simulates_the_rule_before_it_goes_live_and_writes_nothing(staff_a):
     rule = rule_create(data={**HAPPY_HOUR_TRIP, "is_active": False})
     member_upsert(external_id="rider", data={})
     url = f"{RULES}{rule.pk}/change/"
-    shown = backoffice.get(url)
+    shown = staff_a.get(url)
     assert shown.status_code == 200
     assert 'name="sim-member"' in page(shown) and "Simulator" in page(shown)
 
     before, updated_at = written(), rule.updated_at
     # 19:30 in the brand's timezone (Paris), zone 3 to zone 1: the rule gives 200 points.
-    response = simulate(backoffice, url, attributes='{"zone_from": 3, "zone_to": 1}')
+    response = simulate(staff_a, url, attributes='{"zone_from": 3, "zone_to": 1}')
     assert response.status_code == 200
     content = page(response)
     assert "200 points for rider" in content
@@ -81,21 +68,21 @@ def test_rule_page_simulates_the_rule_before_it_goes_live_and_writes_nothing(bac
     assert (rule.is_active, rule.updated_at, rule.name) == (False, updated_at, HAPPY_HOUR_TRIP["name"])
 
     # Outside the window: nothing, and why.
-    response = simulate(backoffice, url, when="2026-05-04T22:15", attributes='{"zone_from": 3, "zone_to": 1}')
+    response = simulate(staff_a, url, when="2026-05-04T22:15", attributes='{"zone_from": 3, "zone_to": 1}')
     content = page(response)
     assert "0 points for rider" in content
     assert "condition on local_time does not hold" in content
     assert written() == before
 
 
-def test_simulator_takes_seconds_and_the_trace_shows_the_time_compared(backoffice):
+def test_simulator_takes_seconds_and_the_trace_shows_the_time_compared(staff_a):
     rule = rule_create(data=HAPPY_HOUR_TRIP)
     member_upsert(external_id="rider", data={})
-    shown = page(backoffice.get(f"{RULES}simulate/"))
+    shown = page(staff_a.get(f"{RULES}simulate/"))
     assert 'step="1"' in shown  # the time field takes seconds
     until_22_included = {**HAPPY_HOUR_TRIP["conditions"][2], "inclusive": [True, True]}
     late = rule_create(data={**HAPPY_HOUR_TRIP, "name": "Late", "conditions": [until_22_included]})
-    response = backoffice.post(
+    response = staff_a.post(
         f"{RULES}simulate/",
         {
             "sim-member": "rider",
@@ -127,12 +114,12 @@ def _rule_fields(rule_data: dict, **changes: str) -> dict:
     return {**fields, **changes}
 
 
-def test_rule_page_simulates_the_rule_as_edited_keeps_the_edits_and_saves_nothing(backoffice):
+def test_rule_page_simulates_the_rule_as_edited_keeps_the_edits_and_saves_nothing(staff_a):
     rule = rule_create(data={**HAPPY_HOUR_TRIP, "is_active": False})
     member_upsert(external_id="rider", data={})
     url = f"{RULES}{rule.pk}/change/"
     before, updated_at = written(), rule.updated_at
-    response = backoffice.post(
+    response = staff_a.post(
         url,
         {
             **_rule_fields(HAPPY_HOUR_TRIP, points="350", name="Happy hour, more"),
@@ -152,7 +139,7 @@ def test_rule_page_simulates_the_rule_as_edited_keeps_the_edits_and_saves_nothin
     assert written() == before
 
 
-def test_rule_page_simulation_keeps_the_rules_period(backoffice):
+def test_rule_page_simulation_keeps_the_rules_period(staff_a):
     """The page posts the period as split date and time fields: the simulation must read them (it
     tried the rule without its period, and the page came back with the period emptied)."""
     rule = rule_create(
@@ -168,7 +155,7 @@ def test_rule_page_simulation_keeps_the_rules_period(backoffice):
 
     def simulate_edited(when: str):
         return page(
-            backoffice.post(
+            staff_a.post(
                 f"{RULES}{rule.pk}/change/",
                 {
                     **_rule_fields(HAPPY_HOUR_TRIP, points="350", **period),
@@ -191,11 +178,11 @@ def test_rule_page_simulation_keeps_the_rules_period(backoffice):
     assert rule.points == 200 and rule.active_from is not None
 
 
-def test_rule_page_does_not_simulate_an_invalid_edit_and_says_why(backoffice):
+def test_rule_page_does_not_simulate_an_invalid_edit_and_says_why(staff_a):
     rule = rule_create(data=HAPPY_HOUR_TRIP)
     member_upsert(external_id="rider", data={})
     before = written()
-    response = backoffice.post(
+    response = staff_a.post(
         f"{RULES}{rule.pk}/change/",
         {
             **_rule_fields(HAPPY_HOUR_TRIP, points="0"),
@@ -216,15 +203,15 @@ def test_rule_page_does_not_simulate_an_invalid_edit_and_says_why(backoffice):
     assert written() == before
 
 
-def test_simulator_of_the_live_rules_ignores_inactive_ones(backoffice):
+def test_simulator_of_the_live_rules_ignores_inactive_ones(staff_a):
     rule_create(data={**HAPPY_HOUR_TRIP, "is_active": False})
     rule_create(data={**HAPPY_HOUR_TRIP, "name": "Zone 2", "points": 100, "conditions": []})
     member_upsert(external_id="rider", data={})
-    changelist = backoffice.get(RULES)
+    changelist = staff_a.get(RULES)
     assert f"{RULES}simulate/" in page(changelist)
-    assert backoffice.get(f"{RULES}simulate/").status_code == 200
+    assert staff_a.get(f"{RULES}simulate/").status_code == 200
     before = written()
-    content = page(simulate(backoffice, f"{RULES}simulate/", attributes='{"zone_from": 3, "zone_to": 1}'))
+    content = page(simulate(staff_a, f"{RULES}simulate/", attributes='{"zone_from": 3, "zone_to": 1}'))
     assert "100 points for rider" in content
     assert "the rule is not active at the event's time" in content
     assert written() == before
@@ -239,11 +226,11 @@ def test_simulator_of_the_live_rules_ignores_inactive_ones(backoffice):
         ({"when": "soon"}, "Enter a valid date/time."),
     ],
 )
-def test_simulator_shows_what_is_wrong(backoffice, fields, message):
+def test_simulator_shows_what_is_wrong(staff_a, fields, message):
     rule = rule_create(data=HAPPY_HOUR_TRIP)
     member_upsert(external_id="rider", data={})
     before = written()
-    response = simulate(backoffice, f"{RULES}{rule.pk}/change/", **fields)
+    response = simulate(staff_a, f"{RULES}{rule.pk}/change/", **fields)
     assert response.status_code == 200
     assert message in page(response)
     assert written() == before
@@ -276,8 +263,8 @@ def _form(**fields) -> dict:
     }
 
 
-def test_rule_form_validates_like_the_api(backoffice):
-    bad = backoffice.post(
+def test_rule_form_validates_like_the_api(staff_a):
+    bad = staff_a.post(
         f"{RULES}add/",
         _form(conditions='[{"field": "local_time", "op": "equals", "value": "18:00"}]', limit_points="50"),
     )
@@ -287,11 +274,11 @@ def test_rule_form_validates_like_the_api(backoffice):
     assert "a limit of points needs its period" in content
     assert not EarningRule.objects.exists()
 
-    good = backoffice.post(f"{RULES}add/", _form(limit_period="day", limit_points="50"))
+    good = staff_a.post(f"{RULES}add/", _form(limit_period="day", limit_points="50"))
     assert good.status_code == 302
     rule = EarningRule.objects.get()
     assert (rule.name, rule.points, rule.limit_period, rule.limit_points) == ("Reviews", 30, "day", 50)
-    changed = backoffice.post(
+    changed = staff_a.post(
         f"{RULES}{rule.pk}/change/", _form(points="45", limit_period="day", limit_points="50")
     )
     assert changed.status_code == 302
@@ -299,53 +286,53 @@ def test_rule_form_validates_like_the_api(backoffice):
     assert rule.points == 45
 
 
-def test_rule_form_takes_a_percentage_award_for_the_sales_rep(backoffice):
+def test_rule_form_takes_a_percentage_award_for_the_sales_rep(staff_a):
     rep_share = _form(award_type="percentage", points="0", percent="10", beneficiary="sales_rep")
-    page_shown = page(backoffice.get(f"{RULES}add/"))
+    page_shown = page(staff_a.get(f"{RULES}add/"))
     assert 'name="percent"' in page_shown and '"inclusive": [low, high]' in page_shown
     for percent, message in (
         ("150", "less than or equal to 100"),
         ("0", "a percentage award needs a percent"),
     ):
-        bad = backoffice.post(f"{RULES}add/", {**rep_share, "percent": percent})
+        bad = staff_a.post(f"{RULES}add/", {**rep_share, "percent": percent})
         assert bad.status_code == 200 and message in page(bad)
     assert "a percentage award pays the sales rep" in page(
-        backoffice.post(f"{RULES}add/", {**rep_share, "beneficiary": "member"})
+        staff_a.post(f"{RULES}add/", {**rep_share, "beneficiary": "member"})
     )
     assert not EarningRule.objects.exists()
-    assert backoffice.post(f"{RULES}add/", rep_share).status_code == 302
+    assert staff_a.post(f"{RULES}add/", rep_share).status_code == 302
     rule = EarningRule.objects.get()
     assert (rule.award_type, rule.percent, rule.beneficiary) == ("percentage", 10, "sales_rep")
 
 
-def test_deleting_a_rule_that_gave_points_deactivates_it(backoffice):
+def test_deleting_a_rule_that_gave_points_deactivates_it(staff_a):
     rule = rule_create(data={**HAPPY_HOUR_TRIP, "conditions": []})
     member_upsert(external_id="rider", data={})
     at = datetime(2026, 5, 4, 19, tzinfo=ZoneInfo("Europe/Paris"))
     event_record(data=EventInput("rider", "trip", at, {}, "t1"))
-    confirm = backoffice.get(f"{RULES}{rule.pk}/delete/")
+    confirm = staff_a.get(f"{RULES}{rule.pk}/delete/")
     assert confirm.status_code == 200 and "Are you sure" in confirm.content.decode()
-    response = backoffice.post(f"{RULES}{rule.pk}/delete/", {"post": "yes"}, follow=True)
+    response = staff_a.post(f"{RULES}{rule.pk}/delete/", {"post": "yes"}, follow=True)
     assert "already gave points, so it is deactivated rather than deleted" in page(response)
     rule.refresh_from_db()
     assert rule.is_active is False
     unused = rule_create(data={**HAPPY_HOUR_TRIP, "name": "unused"})
-    backoffice.post(f"{RULES}{unused.pk}/delete/", {"post": "yes"})
+    staff_a.post(f"{RULES}{unused.pk}/delete/", {"post": "yes"})
     assert not EarningRule.objects.filter(pk=unused.pk).exists()
 
 
-def test_event_types_can_be_added_and_a_used_one_is_kept(backoffice):
-    response = backoffice.post(
+def test_event_types_can_be_added_and_a_used_one_is_kept(staff_a):
+    response = staff_a.post(
         "/backoffice/loyalty/eventtype/add/", {"code": "helped", "name": "Helped a member", "description": ""}
     )
     assert response.status_code == 302
     helped = EventType.objects.get(code="helped")
-    assert backoffice.get(f"/backoffice/loyalty/eventtype/{helped.pk}/delete/").status_code == 200
+    assert staff_a.get(f"/backoffice/loyalty/eventtype/{helped.pk}/delete/").status_code == 200
     rule_create(data={"name": "Helping", "event_type": "helped", "points": 5})
-    assert backoffice.get(f"/backoffice/loyalty/eventtype/{helped.pk}/delete/").status_code == 403
-    backoffice.post(
+    assert staff_a.get(f"/backoffice/loyalty/eventtype/{helped.pk}/delete/").status_code == 403
+    staff_a.post(
         "/backoffice/loyalty/eventtype/",
         {"action": "delete_selected", "_selected_action": [helped.pk], "post": "yes"},
     )
     assert EventType.objects.filter(code="helped").exists()
-    assert "helped" in page(backoffice.get("/backoffice/loyalty/eventtype/"))
+    assert "helped" in page(staff_a.get("/backoffice/loyalty/eventtype/"))
