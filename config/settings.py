@@ -100,7 +100,7 @@ TENANT_LIMIT_SET_CALLS = True
 MIDDLEWARE = [
     "tenants.middleware.HealthCheckMiddleware",
     # Before the routing, so its own pages (unknown host, suspended brand) carry the policy too.
-    "csp.middleware.CSPMiddleware",
+    "core.middleware_security.PagePolicyMiddleware",
     "tenants.middleware.BrandMiddleware",
     # Errors of the brand API not written by its handler (a 500, the docs' 405) answered as JSON.
     "core.api.middleware.ApiErrorsAsJsonMiddleware",
@@ -261,24 +261,9 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # Content-Security-Policy (django-csp), in development too so breakage shows early: our own files
 # only; inline <script> and <style> elements carry the request's nonce (`nonce="{{ request.csp_nonce }}"`),
 # style attributes are not allowed (classes instead). Images may be data: URLs (Swagger UI's icons).
-# The brand API's JSON answers carry none (no browser renders them, and single events come at 300+/s),
-# but its docs page does: django-csp excludes paths by prefix, so each API route but docs/ is named
-# (tests/tenants/test_deploy_settings.py checks the list against the API's URLs).
+# Pages only (core.middleware_security.PagePolicyMiddleware): JSON answers and the API schema carry
+# none (no browser renders them, and single events come at 300+/s); the API's docs pages do.
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": [
-        f"/api/v1/{route}"
-        for route in (
-            "members/",
-            "events",
-            "simulate",
-            "rules",
-            "tiers",
-            "gifts",
-            "orders/",
-            "schema/",
-            "sales-reps",
-        )
-    ],
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],

@@ -1,10 +1,12 @@
-"""HSTS scoped to the hosts the platform owns."""
+"""HSTS scoped to the hosts the platform owns; the Content-Security-Policy on pages only."""
 
 from __future__ import annotations
 
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port
+from django.http.response import HttpResponseBase
 
 HSTS_HEADER = "Strict-Transport-Security"
 
@@ -31,3 +33,24 @@ class HstsScopeMiddleware:
             if not platform_owns_subdomains(host):
                 response.headers[HSTS_HEADER] = header.split(";")[0]
         return response
+
+
+# Answers no browser renders as a page (X-Content-Type-Options: nosniff is on every answer).
+_NOT_PAGES = ("application/json", "application/vnd.oai.openapi")
+
+
+def renders_no_page(response: HttpResponseBase) -> bool:
+    """Whether the answer is data, not a page: JSON (`application/json`, `...+json`) or the schema."""
+    media_type = response.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    return media_type.startswith(_NOT_PAGES) or media_type.endswith("+json")
+
+
+class PagePolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, for pages only: data answers (the brand API's JSON, its errors and
+    schema, a backoffice count) carry no policy, which they need not and which the API's single
+    events, hundreds a second, would each pay for. The API's docs are pages and keep theirs."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if renders_no_page(response):
+            return response
+        return super().process_response(request, response)
