@@ -140,8 +140,6 @@ class MemberForm(forms.ModelForm):
         standing = {"status", "sales_rep"}.intersection(self.changed_data)
         if standing and not cleaned.get("reason", "").strip():
             self.add_error("reason", "Say why the status or the sales rep changes.")
-        if standing and self.instance.status == Member.Status.ANONYMISED:
-            self.add_error(None, "An anonymised member keeps their status and has no sales rep.")
         return cleaned
 
 
@@ -176,6 +174,14 @@ class MemberAdmin(admin.ModelAdmin):
         ("Contact", {"fields": list(MEMBER_CONTACT_FIELDS)}),
         ("Dates", {"fields": ["joined_at", "last_activity_at"]}),
     ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Member | None = None):
+        """An anonymised member's details are never set again (`member_upsert` refuses): shown, not
+        editable, as their status and sales rep."""
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.status == Member.Status.ANONYMISED:
+            fields += [field for field in (*MEMBER_FIELDS, "status", "sales_rep") if field not in fields]
+        return fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # members come from the brand's systems (API), the site and imports

@@ -513,9 +513,13 @@ def test_anonymising_clears_the_person_and_keeps_the_balance_and_entries(staff_a
     }
     assert "Jeanne" not in str(audit.before) + str(audit.after)
 
-    data = {**_form(staff_a.get(url)), "status": "active", "reason": "undo"}
-    response = staff_a.post(url, data)
-    assert response.status_code == 200 and "keeps their status" in response.content.decode()
+    # The page shows the details, status and rep without fields: nothing posted sets them again.
+    page = _form(staff_a.get(url))
+    assert not {"first_name", "email", "status", "sales_rep"} & set(page)
+    data = {**page, "first_name": "Jeanne", "email": "j@example.com", "status": "active", "reason": "undo"}
+    assert staff_a.post(url, data).status_code == 302
+    supported.refresh_from_db()
+    assert (supported.status, supported.first_name, supported.email) == ("anonymised", "", "")
     staff = get_user_model().objects.get(username="admin@alpha.example")
     with pytest.raises(Conflict):
         member_block(member=supported, by=staff, reason="again")
