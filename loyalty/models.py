@@ -269,12 +269,32 @@ class Consent(models.Model):
     granted = models.BooleanField()
     changed_at = models.DateTimeField()
     source = models.CharField(max_length=40, help_text="how it was given: api, web form, paper, staff...")
+    ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="where it was given from")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["member", "channel"], name="consent_one_per_channel")]
 
     def __str__(self) -> str:
         return f"{self.channel}: {'yes' if self.granted else 'no'}"
+
+
+class ConsentChange(models.Model):
+    """Every change of a member's consent on a channel (`Consent` holds the current one): when,
+    how (`source`: api, site, staff...) and from which address."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consent_changes")
+    channel = models.CharField(max_length=8, choices=Consent.Channel.choices)
+    granted = models.BooleanField()
+    changed_at = models.DateTimeField()
+    source = models.CharField(max_length=40)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["member", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {'yes' if self.granted else 'no'} ({self.source})"
 
 
 class EventType(models.Model):
@@ -588,3 +608,47 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def offer_image_path(offer: Offer, filename: str) -> str:
+    return f"offers/{filename}"
+
+
+class Offer(models.Model):
+    """A personalised offer: shown once per member, on their next visit to the member site after
+    logging in, to the members of `segment` (everyone when it is empty) between its dates."""
+
+    segment = models.ForeignKey(
+        Segment, null=True, blank=True, on_delete=models.PROTECT, related_name="offers"
+    )
+    title = models.CharField(max_length=120)
+    text = models.TextField(max_length=2000, blank=True)
+    image = models.ImageField(upload_to=offer_image_path, blank=True)
+    link = models.URLField(blank=True, help_text="where the offer's button leads (https://...)")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        indexes = [models.Index(fields=["ends_at", "starts_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="offer_ends_after_start")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class OfferSeen(models.Model):
+    """An offer shown to a member: never shown to them again."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="seen_by")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="offers_seen")
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "offer"], name="offer_seen_once")]
+
+    def __str__(self) -> str:
+        return f"{self.offer_id} seen by {self.member_id}"
