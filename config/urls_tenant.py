@@ -29,5 +29,6 @@ urlpatterns = [
     path("backoffice/", admin.site.urls),
     path("api/v1/", include("config.urls_api")),
     re_path(r"^media/(?P<path>.+)$", theme_views.brand_media, name="brand-media"),
+    path("", include("loyalty.site.urls")),
     path("", include("catalog.urls")),
 ]
