@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput
-from loyalty.models import Consent, Member, MemberAudit
+from loyalty.models import Consent, ConsentChange, Member, MemberAudit
 from loyalty.selectors.programme import programme_settings
 
 # Contact details of a member, as the API and the backoffice show and edit them.
@@ -55,9 +55,15 @@ LANGUAGE_CODES = frozenset(
 
 
 def member_upsert(
-    *, external_id: str, data: dict[str, Any], consents: dict[str, bool] | None = None, source: str = "api"
+    *,
+    external_id: str,
+    data: dict[str, Any],
+    consents: dict[str, bool] | None = None,
+    source: str = "api",
+    ip: str | None = None,
 ) -> tuple[Member, bool]:
     """Create the member with this external id, or update the fields given. Returns (member, created).
+    Consents changed are recorded with `source` and the address `ip` they came from.
     An anonymised member's details and consents no longer change: a Conflict (`member_anonymised`)."""
     external_id = (external_id or "").strip()
     if not external_id or len(external_id) > 64:
@@ -96,9 +102,9 @@ def member_upsert(
             # Created concurrently by another request with the same external id: update that one.
             if not created:
                 raise
-            return member_upsert(external_id=external_id, data=data, consents=consents, source=source)
+            return member_upsert(external_id=external_id, data=data, consents=consents, source=source, ip=ip)
         if consents:
-            consent_set(member=member, consents=consents, source=source)
+            consent_set(member=member, consents=consents, source=source, ip=ip)
     return member, created
 
 
@@ -126,22 +132,27 @@ def member_codes_check(*, data: dict[str, Any]) -> dict[str, str]:
 
 
 def consent_set(
-    *, member: Member, consents: dict[str, bool], source: str, at: datetime | None = None
+    *,
+    member: Member,
+    consents: dict[str, bool],
+    source: str,
+    at: datetime | None = None,
+    ip: str | None = None,
 ) -> None:
-    """Record the member's consent per channel, with when and how it was given."""
+    """Record the member's consent per channel, with when, how and from which address it was given:
+    the current one (`Consent`) and, for each change, a `ConsentChange` row."""
     valid = set(Consent.Channel.values)
     bad = [channel for channel in consents if channel not in valid]
     if bad:
         raise InvalidInput({"consents": [f"unknown channel '{bad[0]}' (use {', '.join(sorted(valid))})"]})
     at = at or timezone.now()
-    for channel, granted in consents.items():
-        current = Consent.objects.filter(member=member, channel=channel).first()
-        if current is None or current.granted != bool(granted):
-            Consent.objects.update_or_create(
-                member=member,
-                channel=channel,
-                defaults={"granted": bool(granted), "changed_at": at, "source": source},
-            )
+    with transaction.atomic():
+        for channel, granted in consents.items():
+            current = Consent.objects.filter(member=member, channel=channel).first()
+            if current is None or current.granted != bool(granted):
+                values = {"granted": bool(granted), "changed_at": at, "source": source, "ip_address": ip}
+                Consent.objects.update_or_create(member=member, channel=channel, defaults=values)
+                ConsentChange.objects.create(member=member, channel=channel, **values)
 
 
 # --- standing: block, unblock, anonymise, sales rep (staff only, each with an audit row) ---------
