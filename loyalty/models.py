@@ -74,6 +74,10 @@ class ProgrammeSettings(models.Model):
     tier_window_months = models.PositiveIntegerField(default=12)
     tier_downgrade = models.CharField(max_length=16, choices=Downgrade.choices, default=Downgrade.IMMEDIATE)
     tier_grace_days = models.PositiveIntegerField(default=0)
+    signup_open = models.BooleanField(
+        default=True,
+        help_text="customers may join on the member site (off: by invitation only, as B2B brands do)",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -203,6 +207,9 @@ class Member(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     joined_at = models.DateTimeField()
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    email_verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the member proved on the site that the e-mail is theirs"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -295,6 +302,26 @@ class ConsentChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel}: {'yes' if self.granted else 'no'} ({self.source})"
+
+
+class Signup(models.Model):
+    """A sign-up on the member site (`loyalty.services.signup`): the login it created, what was
+    typed that the login does not hold, when the terms were accepted and from which address, and
+    when the e-mail was verified. An e-mail new to the brand gets its member at once; the e-mail of
+    an existing member links the login to that member only once verified (`member` is empty until
+    then, and the login inactive)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="signup")
+    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="signups")
+    phone = models.CharField(max_length=16, blank=True, validators=[PHONE_E164])
+    consents = models.JSONField(default=dict, blank=True, help_text="the answer per channel: {channel: bool}")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    terms_accepted_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"sign-up of {self.user_id}"
 
 
 class EventType(models.Model):
