@@ -86,7 +86,7 @@ class ProgrammeSettingsAdmin(admin.ModelAdmin):
             },
         ),
         ("Expiry and pending period", {"fields": ["expiry_policy", "expiry_days", "pending_days"]}),
-        ("Members", {"fields": ["overdraft_limit", "auto_create_members"]}),
+        ("Members", {"fields": ["overdraft_limit", "auto_create_members", "signup_open"]}),
         (
             "Tier qualification",
             {

@@ -27,6 +27,8 @@ HELP = {
     "points_per_unit": "the point value: `points_per_unit` points are worth `unit_value` `currency`",
     "unit_value": "what `points_per_unit` points are worth, more than 0 (100 points = 5.00 EUR)",
     "currency": "the programme's currency, ISO 4217 (EUR); purchases in it count for tiers",
+    "signup_open": "customers may join on the member site's `/join/`; `false`: by invitation only "
+    "(`POST /members/{external_id}/invitations`)",
     "expiry_days": "days after earning that points expire: required with `expiry_policy` `days`, "
     "null otherwise",
     "tier_metric_event_type": "the event type counted when `tier_metric` is `event_count`",

@@ -22,6 +22,7 @@ EDITABLE_FIELDS = (
     "pending_days",
     "overdraft_limit",
     "auto_create_members",
+    "signup_open",
     "tier_metric",
     "tier_metric_event_type",
     "tier_window",

@@ -24,6 +24,7 @@ EVERY_SETTING = {
     "pending_days": 2,
     "overdraft_limit": 0,
     "auto_create_members": True,
+    "signup_open": False,
     "tier_metric": "event_count",
     "tier_metric_event_type": "trip",
     "tier_window": "rolling_months",
