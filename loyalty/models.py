@@ -28,6 +28,11 @@ PHONE_E164 = RegexValidator(r"^\+[1-9]\d{6,14}$", "Phone numbers are in E.164 fo
 SIRET = RegexValidator(r"^\d{14}$", "A SIRET has 14 digits.")
 
 
+def site_languages_default() -> list[str]:
+    """Every language of the platform (settings.LANGUAGES)."""
+    return [code for code, _name in settings.LANGUAGES]
+
+
 class ProgrammeSettings(models.Model):
     """The brand's programme settings: one row per schema (id 1)."""
 
@@ -78,6 +83,19 @@ class ProgrammeSettings(models.Model):
         default=True,
         help_text="customers may join on the member site (off: by invitation only, as B2B brands do)",
     )
+    # The member site's languages (README.md, Languages), among the platform's (settings.LANGUAGES),
+    # and the one shown when neither the member nor the browser asks for one of them.
+    site_languages = ArrayField(
+        models.CharField(max_length=8, choices=settings.LANGUAGES),
+        default=site_languages_default,
+        help_text="the languages of the member site, such as en,fr",
+    )
+    default_language = models.CharField(
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text="shown unless the member or their browser asks for another site language",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -99,6 +117,10 @@ class ProgrammeSettings(models.Model):
             models.CheckConstraint(
                 condition=~Q(tier_window="rolling_months") | Q(tier_window_months__gte=1),
                 name="programme_tier_window_months_set",
+            ),
+            models.CheckConstraint(
+                condition=Q(site_languages__contains=[F("default_language")]),
+                name="programme_default_language_offered",
             ),
         ]
 
