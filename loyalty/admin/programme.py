@@ -100,6 +100,7 @@ class ProgrammeSettingsAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        ("Member site languages", {"fields": ["site_languages", "default_language"]}),
         ("", {"fields": ["updated_at"]}),
     ]
 

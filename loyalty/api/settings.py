@@ -1,6 +1,7 @@
 """The programme's settings (point value, currency, expiry, pending days, overdraft, tier
-qualification): read, replaced (PUT: every setting) or changed (PATCH: the settings given), with the
-backoffice's validation (`loyalty.services.programme`, which its form uses too)."""
+qualification, the member site's languages): read, replaced (PUT: every setting) or changed (PATCH:
+the settings given), with the backoffice's validation (`loyalty.services.programme`, which its form
+uses too)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ HELP = {
     "tier_window_months": "months of a `rolling_months` window (1 or more)",
     "tier_downgrade": "`grace`: a member who falls short keeps their tier for `tier_grace_days`",
     "tier_grace_days": "days a member keeps a tier they no longer qualify for (`tier_downgrade` `grace`)",
+    "site_languages": "the member site's languages, among `en` and `fr`: a member's own language, "
+    "else their browser's, is served when it is one of them",
+    "default_language": "the member site's language when neither the member nor their browser asks "
+    "for one of `site_languages` (one of them)",
 }
 
 
@@ -80,8 +85,8 @@ class ProgrammeSettingsView(BrandApi, APIView):
         operation_id="programme_read",
         summary="The programme's settings",
         description="Point value, currency, expiry policy, pending days, overdraft, auto-creation of "
-        "members and tier qualification (metric, window, downgrade and grace): every setting the "
-        "backoffice's programme page edits.",
+        "members, tier qualification (metric, window, downgrade and grace) and the member site's "
+        "languages: every setting the backoffice's programme page edits.",
         responses={200: ProgrammeSettingsSerializer},
     )
     def get(self, request):

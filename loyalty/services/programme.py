@@ -1,5 +1,6 @@
-"""Programme settings: the brand's point value, expiry, pending period, overdraft, auto-creation and
-tier qualification. One row per brand schema (`loyalty.selectors.programme.programme_settings`)."""
+"""Programme settings: the brand's point value, expiry, pending period, overdraft, auto-creation,
+tier qualification and the member site's languages. One row per brand schema
+(`loyalty.selectors.programme.programme_settings`)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ EDITABLE_FIELDS = (
     "tier_window_months",
     "tier_downgrade",
     "tier_grace_days",
+    "site_languages",
+    "default_language",
 )
 
 
@@ -61,6 +64,12 @@ def programme_settings_validate(*, data: dict[str, Any]) -> ProgrammeSettings:
         )
     if row.tier_window == ProgrammeSettings.TierWindow.ROLLING_MONTHS and not row.tier_window_months:
         errors.setdefault("tier_window_months", []).append("is required (1 or more) for a rolling window")
+    if "site_languages" not in errors:
+        row.site_languages = list(dict.fromkeys(row.site_languages or []))
+        if not row.site_languages:
+            errors["site_languages"] = ["names one language of the site at least, such as en"]
+        elif "default_language" not in errors and row.default_language not in row.site_languages:
+            errors.setdefault("default_language", []).append("is one of the site's languages")
     if errors:
         raise InvalidInput(errors)
     if row.expiry_policy != ProgrammeSettings.Expiry.DAYS:

@@ -31,6 +31,8 @@ EVERY_SETTING = {
     "tier_window_months": 9,
     "tier_downgrade": "grace",
     "tier_grace_days": 30,
+    "site_languages": ["fr"],
+    "default_language": "fr",
 }
 
 
