@@ -66,7 +66,6 @@ SHARED_APPS = [
     # Swagger UI's files, served from our static files (no CDN: the CSP allows 'self' only).
     "drf_spectacular_sidecar",
     "csp",
-    "themes",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -80,6 +79,8 @@ TENANT_APPS = [
     "catalog",
     "messaging",
     "billing",
+    # A brand's theme is a row of its schema; its templates and static files serve every host.
+    "themes",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
