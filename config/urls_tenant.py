@@ -16,7 +16,6 @@ admin.site.index_title = "Programme administration"
 admin.site.login_form = LockoutAdminAuthenticationForm
 
 urlpatterns = [
-    path("", theme_views.home, name="home"),
     path("accounts/login/", login_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="home"), name="logout"),
     path("accounts/", include(password_reset_urls())),

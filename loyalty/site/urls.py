@@ -3,9 +3,17 @@ module adds its own."""
 
 from django.urls import URLPattern, path
 
-from loyalty.site import join
+from loyalty.site import account, join
 
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path("", account.home, name="home"),
+    path("account/", account.dashboard, name="site-account"),
+    path("account/balance.json", account.balance_json, name="site-balance"),
+    path("account/history/", account.history, name="site-history"),
+    path("account/profile/", account.profile, name="site-profile"),
+    path("account/portfolio/", account.portfolio, name="site-portfolio"),
+    path("account/portfolio/<str:external_id>/", account.portfolio_detail, name="site-portfolio-member"),
+]
 
 
 # Sign-up, e-mail verification and invitations (loyalty.site.join).
