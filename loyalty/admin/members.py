@@ -38,6 +38,7 @@ from loyalty.services.members import (
     member_unblock,
     member_upsert,
 )
+from loyalty.services.signup import email_mask, invitation_send
 from loyalty.services.tiers import member_tier_evaluate, tier_floor_set
 
 RECENT_ENTRIES = 20
@@ -256,6 +257,7 @@ class MemberAdmin(admin.ModelAdmin):
                 wrap(self.tier_evaluation_view),
                 name="loyalty_member_tier_evaluation",
             ),
+            path("<int:member_id>/invitation/", wrap(self.invitation_view), name="loyalty_member_invitation"),
             *super().get_urls(),
         ]
 
@@ -302,6 +304,25 @@ class MemberAdmin(admin.ModelAdmin):
             tier = outcome.tier.name if outcome.tier else "no tier"
             self.message_user(request, f"Tier evaluated: {tier} ({outcome.reason_text}).", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:loyalty_member_change", args=[member.pk]))
+
+    def invitation_view(self, request: HttpRequest, member_id: int):
+        """E-mail the member a link to set their password on the member site (POST; the page asks
+        first), as `POST /api/v1/members/{external_id}/invitations` does."""
+        member = self._member_or_404(request, member_id)
+        if not self.has_change_permission(request, member):
+            raise PermissionDenied
+        if request.method == "POST":
+            try:
+                sent = invitation_send(member=member, base_url=request.build_absolute_uri("/"))
+            except DomainError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                until = f"{timezone.localtime(sent.expires_at):%Y-%m-%d %H:%M %Z}"
+                message = f"Invitation sent to {email_mask(sent.email)}; the link works once, until {until}."
+                self.message_user(request, message, messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:loyalty_member_change", args=[member.pk]))
+        context = self._context(request, member, f"Invite {member} to the member site")
+        return TemplateResponse(request, "loyalty/admin/members/invitation.html", context)
 
     def ledger_view(self, request: HttpRequest, member_id: int):
         member = self._member_or_404(request, member_id)

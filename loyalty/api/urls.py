@@ -4,10 +4,16 @@ leaderboard, programme settings, segments)."""
 from django.urls import path
 
 from loyalty.api import badges, events, member_tiers, members, programme, sales_reps, segments, settings
+from loyalty.api.invitations import MemberInvitationView
 
 urlpatterns = [
     path("members/<str:external_id>", members.MemberView.as_view(), name="api-member"),
     path("members/<str:external_id>/ledger", members.MemberLedgerView.as_view(), name="api-member-ledger"),
+    path(
+        "members/<str:external_id>/invitations",
+        MemberInvitationView.as_view(),
+        name="api-member-invitations",
+    ),
     path(
         "members/<str:external_id>/adjustments",
         members.MemberAdjustmentView.as_view(),
