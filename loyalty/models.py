@@ -71,6 +71,11 @@ class ProgrammeSettings(models.Model):
     auto_create_members = models.BooleanField(
         default=False, help_text="events for an unknown member create the member"
     )
+    activation_code_days = models.PositiveIntegerField(
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="days an activation code (a reseller's launch letter) stays valid once issued",
+    )
     tier_metric = models.CharField(
         max_length=16, choices=TierMetric.choices, default=TierMetric.POINTS_EARNED
     )
@@ -109,6 +114,9 @@ class ProgrammeSettings(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(points_per_unit__gte=1), name="programme_points_per_unit_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(activation_code_days__gte=1), name="programme_activation_code_days_positive"
             ),
             models.CheckConstraint(
                 condition=~Q(tier_metric="event_count") | ~Q(tier_metric_event_type=""),
@@ -701,3 +709,94 @@ class OfferSeen(models.Model):
 
     def __str__(self) -> str:
         return f"{self.offer_id} seen by {self.member_id}"
+
+
+class ActivationCode(models.Model):
+    """A code that lets one member set their password on the member site (B2B activation, the
+    reseller's launch letter): single use, valid until `expires_at`, and only its HMAC is kept
+    (`loyalty.services.activation`), so it is never readable again after it is issued. A member
+    has at most one code in force (neither used nor revoked): issuing one revokes the others.
+    Five wrong postcodes with the code lock it for a while (`locked_until`)."""
+
+    class Source(models.TextChoices):
+        API = "api", "API"
+        BACKOFFICE = "backoffice", "Backoffice"
+        MAILING = "mailing", "Launch mailing"
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="activation_codes")
+    # HMAC-SHA256 of the normalised code (hex), with a key derived from SECRET_KEY: one unique index
+    # finds a typed code, and the row holds nothing a code could be read back from.
+    digest = models.CharField(max_length=64, unique=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="wrong postcodes typed with this code since it was last locked"
+    )
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=Q(used_at__isnull=True, revoked_at__isnull=True),
+                name="activation_code_one_in_force_per_member",
+            ),
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True) | Q(revoked_at__isnull=True),
+                name="activation_code_used_or_revoked",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("issued_at")), name="activation_code_expires_after_issue"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"activation code {self.pk} of member {self.member_id}"
+
+
+class ActivationAttempt(models.Model):
+    """An activation attempt on the member site, kept for the per-address limit (failures from one
+    address in a window, whatever the code) and as the code's history."""
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", "Code and postcode right"
+        UNKNOWN = "unknown", "No such code"
+        WRONG_POSTCODE = "wrong_postcode", "Wrong postcode"
+        CODE_LOCKED = "code_locked", "Code locked"
+        USED = "used", "Code already used"
+        EXPIRED = "expired", "Code expired"
+        REVOKED = "revoked", "Code revoked"
+        MEMBER_BLOCKED = "member_blocked", "Member blocked"
+        IP_LOCKED = "ip_locked", "Address locked"
+
+    code = models.ForeignKey(
+        ActivationCode,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="attempts",
+        db_index=False,  # activation_attempt_code, on the rows that name one
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["ip", "at"],
+                name="activation_attempt_failures",
+                condition=~Q(outcome__in=["accepted", "ip_locked"]),
+            ),
+            models.Index(fields=["code"], name="activation_attempt_code", condition=is_set("code")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} from {self.ip} at {self.at:%Y-%m-%d %H:%M}"

@@ -78,6 +78,7 @@ class ProgrammeSettingsAdmin(admin.ModelAdmin):
     readonly_fields = ["brand_timezone", "updated_at"]
     fieldsets = [
         ("Programme", {"fields": ["programme_name", "brand_timezone"]}),
+        ("Activation codes", {"fields": ["activation_code_days"]}),
         (
             "Point value",
             {

@@ -25,6 +25,8 @@ INVALID = {
 }
 REQUIRED = "is required: PUT sets every setting (PATCH sets the settings given)"
 HELP = {
+    "activation_code_days": "days an activation code stays valid once issued "
+    "(`POST /members/{external_id}/activation-codes`), 1 to 3650",
     "points_per_unit": "the point value: `points_per_unit` points are worth `unit_value` `currency`",
     "unit_value": "what `points_per_unit` points are worth, more than 0 (100 points = 5.00 EUR)",
     "currency": "the programme's currency, ISO 4217 (EUR); purchases in it count for tiers",

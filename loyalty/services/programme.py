@@ -20,6 +20,7 @@ EDITABLE_FIELDS = (
     "currency",
     "expiry_policy",
     "expiry_days",
+    "activation_code_days",
     "pending_days",
     "overdraft_limit",
     "auto_create_members",

@@ -21,6 +21,7 @@ EVERY_SETTING = {
     "currency": "usd",
     "expiry_policy": "days",
     "expiry_days": 30,
+    "activation_code_days": 30,
     "pending_days": 2,
     "overdraft_limit": 0,
     "auto_create_members": True,
