@@ -4,6 +4,7 @@ leaderboard, programme settings, segments)."""
 from django.urls import path
 
 from loyalty.api import badges, events, member_tiers, members, programme, sales_reps, segments, settings
+from loyalty.api.activation import MemberActivationCodesView
 from loyalty.api.invitations import MemberInvitationView
 
 urlpatterns = [
@@ -31,6 +32,11 @@ urlpatterns = [
     ),
     path("sales-reps", sales_reps.SalesRepListView.as_view(), name="api-sales-reps"),
     path("members/<str:external_id>/badges", badges.MemberBadgesView.as_view(), name="api-member-badges"),
+    path(
+        "members/<str:external_id>/activation-codes",
+        MemberActivationCodesView.as_view(),
+        name="api-member-activation-codes",
+    ),
     path("events", events.EventView.as_view(), name="api-events"),
     path("events/batch", events.EventBatchView.as_view(), name="api-events-batch"),
     path("simulate", events.SimulateView.as_view(), name="api-simulate"),
