@@ -22,11 +22,15 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from core.errors import DomainError, InvalidInput
-from loyalty.models import Consent, LedgerEntry, Member, MemberAudit, MemberBadge, TierChange
+from loyalty.models import ActivationCode, Consent, LedgerEntry, Member, MemberAudit, MemberBadge, TierChange
+from loyalty.selectors.activation import activation_code_state, member_activation_codes
 from loyalty.selectors.programme import programme_settings
 from loyalty.selectors.tiers import member_metric, tier_preview, tier_standing
+from loyalty.services.activation import activation_code_issue
 from loyalty.services.ledger import LedgerError, points_adjust
 from loyalty.services.members import (
     MEMBER_CONTACT_FIELDS,
@@ -79,6 +83,25 @@ class MemberAuditInline(ReadOnlyInline):
     model = MemberAudit
     verbose_name_plural = "status and sales rep history"
     fields = ["at", "action", "by", "reason", "before", "after"]
+
+
+class ActivationCodeInline(ReadOnlyInline):
+    """The member's activation codes and their state; never a code (only its HMAC is kept)."""
+
+    model = ActivationCode
+    fields = ["issued_at", "source", "issued_by", "state"]
+    readonly_fields = ["state"]
+
+    @admin.display(description="state")
+    def state(self, code: ActivationCode) -> str:
+        state = activation_code_state(code=code)
+        label, at = {
+            "active": ("active until", code.expires_at),
+            "expired": ("expired on", code.expires_at),
+            "used": ("used on", code.used_at),
+            "revoked": ("revoked on", code.revoked_at),
+        }[state]
+        return f"{label} {date_format(localtime(at), 'j M Y H:i')}"
 
 
 # The member service that moves a member to each status.
@@ -154,7 +177,7 @@ class MemberAdmin(admin.ModelAdmin):
     search_fields = ["=external_id", "^email", "^phone", "^last_name", "^first_name", "^company_name"]
     search_help_text = "External id (exact), or the start of an e-mail, phone, name or company"
     show_full_result_count = False
-    inlines = [TierChangeInline, MemberBadgeInline, ConsentInline, MemberAuditInline]
+    inlines = [TierChangeInline, MemberBadgeInline, ConsentInline, MemberAuditInline, ActivationCodeInline]
     actions = ["block", "unblock", "anonymise"]
     change_form_template = "loyalty/admin/members/change_form.html"
     readonly_fields = [
@@ -253,6 +276,11 @@ class MemberAdmin(admin.ModelAdmin):
             path("<int:member_id>/ledger/", wrap(self.ledger_view), name="loyalty_member_ledger"),
             path("<int:member_id>/adjust/", wrap(self.adjust_view), name="loyalty_member_adjust"),
             path(
+                "<int:member_id>/activation-code/",
+                wrap(self.activation_code_view),
+                name="loyalty_member_activation_code",
+            ),
+            path(
                 "<int:member_id>/tier-evaluation/",
                 wrap(self.tier_evaluation_view),
                 name="loyalty_member_tier_evaluation",
@@ -304,6 +332,29 @@ class MemberAdmin(admin.ModelAdmin):
             tier = outcome.tier.name if outcome.tier else "no tier"
             self.message_user(request, f"Tier evaluated: {tier} ({outcome.reason_text}).", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:loyalty_member_change", args=[member.pk]))
+
+    def activation_code_view(self, request: HttpRequest, member_id: int):
+        """Issue a new activation code (POST; the member's older ones are revoked) and show it, this
+        once: it is in this page's answer only, never in a message or the session."""
+        member = self._member_or_404(request, member_id)
+        if not self.has_change_permission(request, member):
+            raise PermissionDenied
+        context = self._context(request, member, f"Activation code of {member}")
+        if request.method == "POST":
+            try:
+                context["issued"] = activation_code_issue(
+                    member=member, by=request.user, source=ActivationCode.Source.BACKOFFICE
+                )
+            except DomainError as error:
+                context["refusal"] = error.message
+        else:
+            context["in_force"] = (
+                member_activation_codes(member=member)
+                .filter(used_at__isnull=True, revoked_at__isnull=True)
+                .first()
+            )
+        # admin_view makes it never cached: the code is in this answer only.
+        return TemplateResponse(request, "loyalty/admin/members/activation_code.html", context)
 
     def invitation_view(self, request: HttpRequest, member_id: int):
         """E-mail the member a link to set their password on the member site (POST; the page asks
