@@ -4,6 +4,7 @@ module adds its own."""
 from django.urls import URLPattern, path
 
 from loyalty.site import account, join
+from loyalty.site.activation import activate, activate_password
 
 urlpatterns: list[URLPattern] = [
     path("", account.home, name="home"),
@@ -22,4 +23,11 @@ urlpatterns += [
     path("join/sent/", join.join_sent, name="site-join-sent"),
     path("join/verify/<str:token>/", join.join_verify, name="site-join-verify"),
     path("join/invitation/<str:token>/", join.join_invitation, name="site-join-invitation"),
+]
+
+
+# B2B activation with the code of the launch letter (loyalty.site.activation).
+urlpatterns += [
+    path("activate/", activate, name="site-activate"),
+    path("activate/password/", activate_password, name="site-activate-password"),
 ]
