@@ -1,3 +1,3 @@
 """The loyalty backoffice (Django admin at /backoffice/), one module per area."""
 
-from . import members, programme, rules  # noqa: F401 - registration side effects
+from . import members, offers, programme, rules  # noqa: F401 - registration side effects

@@ -1,9 +1,19 @@
 """URLs of the loyalty REST API (members, events, simulate, adjustments, rules, tiers, badges,
-leaderboard, programme settings, segments)."""
+leaderboard, programme settings, offers, segments)."""
 
 from django.urls import path
 
-from loyalty.api import badges, events, member_tiers, members, programme, sales_reps, segments, settings
+from loyalty.api import (
+    badges,
+    events,
+    member_tiers,
+    members,
+    offers,
+    programme,
+    sales_reps,
+    segments,
+    settings,
+)
 from loyalty.api.activation import MemberActivationCodesView
 from loyalty.api.invitations import MemberInvitationView
 
@@ -48,6 +58,8 @@ urlpatterns = [
     path("badges/<str:code>", badges.BadgeDetailView.as_view(), name="api-badge"),
     path("leaderboard", badges.LeaderboardView.as_view(), name="api-leaderboard"),
     path("programme", settings.ProgrammeSettingsView.as_view(), name="api-programme"),
+    path("offers", offers.OfferListView.as_view(), name="api-offers"),
+    path("offers/<int:offer_id>", offers.OfferDetailView.as_view(), name="api-offer"),
     path("segments", segments.SegmentListView.as_view(), name="api-segments"),
     path(
         "segments/<int:segment_id>/preview", segments.SegmentPreviewView.as_view(), name="api-segment-preview"

@@ -20,7 +20,7 @@ def offer_validate(*, offer: Offer) -> None:
     """The offer's fields, as the model and the database constraints check them: InvalidInput per field."""
     errors: dict[str, list[str]] = {}
     try:
-        offer.full_clean(exclude=["image"])
+        offer.full_clean(exclude=["image"], validate_constraints=False)  # checked below, by field
     except ValidationError as error:
         errors.update(error.message_dict)
     if offer.link and not offer.link.lower().startswith(("https://", "http://")):

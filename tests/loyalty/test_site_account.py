@@ -55,11 +55,17 @@ def member(in_a, staff):
     points_adjust(member_id=member.pk, points=15, reason="goodwill", staff_user_id=staff.pk)
     gift = gift_make(name="Cinema ticket", points_price=100, codes=["C-1", "C-2"])
     order, _ = order_place(
-        member_id=member.pk, items=[RedeemItem(gift_id=gift.pk, quantity=1)], idempotency_key="o-1", actor="test"
+        member_id=member.pk,
+        items=[RedeemItem(gift_id=gift.pk, quantity=1)],
+        idempotency_key="o-1",
+        actor="test",
     )
     order_cancel(order_id=order.pk, actor="test", note="changed my mind")
     order_place(
-        member_id=member.pk, items=[RedeemItem(gift_id=gift.pk, quantity=1)], idempotency_key="o-2", actor="test"
+        member_id=member.pk,
+        items=[RedeemItem(gift_id=gift.pk, quantity=1)],
+        idempotency_key="o-2",
+        actor="test",
     )
     member.refresh_from_db()
     return member
@@ -88,7 +94,9 @@ def test_the_dashboard_shows_balance_value_tier_expiry_badges_and_last_activity(
     assert "Worth" in html and "45.75 EUR" in html  # 915 points at 5.00 EUR per 100
     assert "Silver" in html and "Birthday gift" in html and f"more to reach {gold.name}" in html
     assert '<progress id="tier-progress" max="100"' in html
-    assert re.search(r"[\d,]+ points expire on \w+\.? \d+, 20\d\d", html), re.findall(r".{30}expire.{40}", html)
+    assert re.search(r"[\d,]+ points expire on \w+\.? \d+, 20\d\d", html), re.findall(
+        r".{30}expire.{40}", html
+    )
     assert "First steps" in html
     assert "Spent 100 points on order" in html and "Added 15 points" in html
     assert "style=" not in html and "<script>" not in html
@@ -168,7 +176,9 @@ def test_a_bad_profile_is_refused_naming_the_field_and_writes_nothing(member):
     html = page(client.post("/account/profile/", {**data, "phone": "", "country": "", "email": "nope"}), 400)
     assert "Enter a valid email address." in html
     member.refresh_from_db()
-    assert member.phone == "" and member.email == "" and not ConsentChange.objects.filter(member=member).exists()
+    assert (
+        member.phone == "" and member.email == "" and not ConsentChange.objects.filter(member=member).exists()
+    )
 
 
 def test_pages_need_a_login_and_a_member(in_a, staff):
@@ -194,7 +204,11 @@ def test_a_sales_rep_sees_exactly_their_members_read_only(in_a, member, staff):
     assert "Mine &amp; Co" in html and "Ada Lovelace" in html and "Theirs Ltd" not in html
     assert "2 members you follow" in html
     detail = page(client.get("/account/portfolio/SITE-1/"))
-    assert "Spent 100 points" in detail and "Cinema ticket" in detail and "<form" not in detail.split("<main")[1].split("</main>")[0]
+    assert (
+        "Spent 100 points" in detail
+        and "Cinema ticket" in detail
+        and "<form" not in detail.split("<main")[1].split("</main>")[0]
+    )
     assert client.get("/account/portfolio/REP-2/").status_code == 404
     assert client.get("/account/portfolio/NOBODY/").status_code == 404
 
@@ -230,7 +244,7 @@ def test_the_portfolio_queries_do_not_grow_with_the_members(in_a, staff):
 
 
 def test_member_names_and_gift_texts_are_escaped(in_a, staff):
-    evil = '<script>alert(1)</script><img src=x onerror=alert(2)>'
+    evil = "<script>alert(1)</script><img src=x onerror=alert(2)>"
     member = member_make("XSS-1", login=True, first_name=evil)
     member_sales_rep_set(member=member, by=staff, sales_rep=staff)
     gift_make(name=evil, points_price=10)
