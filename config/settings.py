@@ -109,10 +109,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's LocaleMiddleware, with the brand's languages and the member's own (loyalty.languages).
+    "loyalty.languages.SiteLanguageMiddleware",
     # A login refused by a lockout (core.lockout) answers 429.
     "core.lockout.LoginLockoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -127,7 +128,11 @@ TEMPLATES = [
         # admin/app_list.html: theirs colour apps by schema with inline styles, which the CSP refuses,
         # for an admin shared by the public schema and the brands' (the backoffice runs on brand hosts
         # only). An admin template of our own would go in a folder listed before this one.
-        "DIRS": [Path(django.__file__).resolve().parent / "contrib" / "admin" / "templates"],
+        # config/templates: the backoffice's admin/base_site.html (its language switcher).
+        "DIRS": [
+            BASE_DIR / "config" / "templates",
+            Path(django.__file__).resolve().parent / "contrib" / "admin" / "templates",
+        ],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -295,6 +300,12 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- i18n and time: stored in UTC, shown in the brand's timezone ---------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français")]
+# The .po files (English is the source); `make` compiles them (platform/messages.py).
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The switcher's choice (loyalty.languages): host-only like the session's.
+LANGUAGE_COOKIE_SECURE = PRODUCTION
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

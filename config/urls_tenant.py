@@ -3,15 +3,17 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from core.auth_urls import login_view, password_reset_urls
 from core.lockout import LockoutAdminAuthenticationForm
+from loyalty.languages import language_switch
 from themes import views as theme_views
 
-admin.site.site_header = "Backoffice"
-admin.site.site_title = "Backoffice"
-admin.site.index_title = "Programme administration"
+admin.site.site_header = _("Backoffice")
+admin.site.site_title = _("Backoffice")
+admin.site.index_title = _("Programme administration")
 # The backoffice's login says when the account is locked (core.lockout), not "wrong password".
 admin.site.login_form = LockoutAdminAuthenticationForm
 
@@ -26,6 +28,8 @@ urlpatterns = [
         name="admin_password_reset",
     ),
     path("backoffice/", admin.site.urls),
+    # The language switcher (themes/_language_switch.html), on the site and in the backoffice.
+    path("i18n/setlang/", language_switch, name="set_language"),
     path("api/v1/", include("config.urls_api")),
     re_path(r"^media/(?P<path>.+)$", theme_views.brand_media, name="brand-media"),
     re_path(r"^theme/(?P<digest>[0-9a-f]{16})\.css$", theme_views.theme_css, name="theme-css"),
