@@ -8,15 +8,26 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EMBEDDED := $(PY) platform/embedded.py
 
-.PHONY: run test bench install lint format services-start services-stop clean-data browser
+.PHONY: run test bench install lint format services-start services-stop clean-data browser messages
 
-run: $(STAMP)
+run: $(STAMP) messages
 	@$(EMBEDDED) exec -- $(PY) platform/run.py
 
 # The lint first (CI runs `make test`). Cache keys of this run only (CACHE_KEY_PREFIX): a `make run`
 # or another run on the same Redis does not share rate-limit counters or the routing token with it.
-test: $(STAMP) lint browser
+test: $(STAMP) lint browser messages
 	@CACHE_KEY_PREFIX=$${CACHE_KEY_PREFIX:-loyalty-test-$$$$} $(EMBEDDED) exec -- $(PY) -m pytest $(PYTEST_ARGS)
+
+# The translations: each .po compiled to the .mo next to it when the .po is newer, in Python
+# (platform/messages.py: Babel), so no GNU gettext is needed. New strings are gathered into the
+# .po files by the developer command of README.md (Languages), which needs xgettext.
+LOCALE ?= locale
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard $(LOCALE)/*/LC_MESSAGES/*.po))
+
+messages: $(MO_FILES)
+
+%.mo: %.po | $(STAMP)
+	@$(PY) platform/messages.py $<
 
 # The member-site tests drive Debian's Chromium with Playwright: installed once if missing.
 browser:
