@@ -5,10 +5,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from core.api.docs import getting_started
 from core.api.errors import api_not_found
+from themes import api as themes_api
 
 urlpatterns = [
     path("", include("loyalty.api.urls")),
     path("", include("catalog.api.urls")),
+    path("theme", themes_api.ThemeView.as_view(), name="api-theme"),
+    path("theme/<str:kind>", themes_api.ThemeImageView.as_view(), name="api-theme-image"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from our static files, its script a file of its own (/docs/?script): the CSP holds.
     path(

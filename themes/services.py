@@ -195,14 +195,17 @@ def theme_image_set(*, kind: str, image: File | None) -> Theme:
             setattr(row, kind, "")
             row.save()
         elif previous != f"theme/{name}":
-            content = image.read()  # type: ignore[union-attr]
-            stored.save(name, ContentFile(content), save=False)
-            saved = stored.name
-            try:
+            target = f"theme/{name}"
+            if stored.storage.exists(target):  # named by its content: that file is this image
+                setattr(row, kind, target)
                 row.save()
-            except BaseException:
-                stored.storage.delete(saved)
-                raise
+            else:
+                stored.save(name, ContentFile(image.read()), save=False)  # type: ignore[union-attr]
+                try:
+                    row.save()
+                except BaseException:
+                    stored.storage.delete(stored.name)
+                    raise
         if previous and previous != (getattr(row, kind).name or ""):
             storage = stored.storage
             transaction.on_commit(lambda: storage.delete(previous))

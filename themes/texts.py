@@ -23,7 +23,7 @@ def markdown_html(text: str) -> str:
     """The sanitised HTML of a Markdown text ("" for none)."""
     if not text.strip():
         return ""
-    return nh3.clean(
+    html = nh3.clean(
         _markdown.render(text),
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
@@ -31,3 +31,4 @@ def markdown_html(text: str) -> str:
         link_rel="nofollow noopener noreferrer",
         strip_comments=True,
     )
+    return html.strip()
