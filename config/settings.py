@@ -44,6 +44,11 @@ if not SECRET_KEY:
 
 # The platform's own domain: the operator console lives on it, brands on <slug>.<PLATFORM_DOMAIN>.
 PLATFORM_DOMAIN = os.environ.get("PLATFORM_DOMAIN", "localhost")
+# Brands' own domains (tenants.domains): the name servers asked for their TXT records ("host:port";
+# none: the system's), and where their HTTP token is fetched (port 80 of a public address only).
+DOMAIN_VERIFY_NAMESERVERS = env_list("DOMAIN_VERIFY_NAMESERVERS", "")
+DOMAIN_VERIFY_HTTP_PORT = 80
+DOMAIN_VERIFY_PRIVATE_ADDRESSES = False
 # Unknown hosts are answered by the tenant middleware with a 404 page, so any host may reach it.
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*")
 WEB_PORT = int(os.environ.get("PORT", "8000"))
@@ -218,6 +223,8 @@ OUTBOX_SWEEP_INTERVAL = float(os.environ.get("OUTBOX_SWEEP_INTERVAL", "30"))
 CELERY_BEAT_SCHEDULE: dict = {
     "brand-usage-hourly": {"task": "tenants.brand_usage_refresh_all", "schedule": 3600.0},
     "lockouts-purge-hourly": {"task": "tenants.lockouts_purge", "schedule": 3600.0},
+    # Brands' domains added in the last days, checked again until their DNS record or token shows.
+    "domains-verify-pending": {"task": "tenants.domains_verify_pending", "schedule": 600.0},
     # Expiry every hour in every brand; tiers once a night in each brand's timezone (loyalty.tasks).
     "loyalty-nightly-hourly": {"task": "loyalty.nightly_all", "schedule": 3600.0},
     # Outbox rows whose send did not happen (broker down, retry not queued) are queued again (core.outbox).
@@ -255,7 +262,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_C
 # HTTP is redirected, except /health, which load balancers probe over plain HTTP (it answers before
 # any redirect anyway: HealthCheckMiddleware comes first).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
-SECURE_REDIRECT_EXEMPT = [r"^health$"]
+# /tls/ask is Caddy's question over the loopback, before any certificate exists (platform/Caddyfile).
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^tls/ask$"]
 # HSTS: a year in production. includeSubDomains: every <slug>.<PLATFORM_DOMAIN> is ours and served
 # over HTTPS; on a brand's own domain it is dropped (core.middleware_security: its subdomains are the
 # brand's). Preload is off: joining browsers' preload list is hard to undo and is a decision for the

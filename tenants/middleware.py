@@ -25,7 +25,9 @@ from redis.retry import Retry
 
 from core.api.errors import error_response
 from core.api.middleware import API_PREFIX
+from tenants.domains import HTTP_PATH_PREFIX
 from tenants.routing import brand_for_host, routing_token
+from tenants.selectors import domain_token_for_host
 
 # What each check of /health may wait, so the answer comes within a second even when a server is
 # stopped (SIGSTOP: connections are accepted by the kernel, then nothing answers). Measured against
@@ -188,6 +190,8 @@ class BrandMiddleware(TenantMainMiddleware):
         brand = brand_for_host(hostname, token=request.routing_token)
         if brand is None:
             connection.set_schema_to_public()
+            if request.path_info.startswith(HTTP_PATH_PREFIX):
+                return domain_token_response(request, hostname)
             return self.no_tenant_found(request, hostname)
         brand.domain_url = hostname
         request.tenant = brand
@@ -199,6 +203,15 @@ class BrandMiddleware(TenantMainMiddleware):
                 return error_response(status=403, message=message, code="brand_suspended")
             return render(request, "tenants/suspended.html", {"brand": brand}, status=403)
         return None
+
+
+def domain_token_response(request: HttpRequest, hostname: str) -> HttpResponse:
+    """`/.well-known/loyalty-verify/<token>` on a brand's unverified domain: the token, so that the
+    domain verifies by HTTP once its DNS points here (`tenants.domains`). Any other token or host: 404."""
+    token = domain_token_for_host(hostname=hostname)
+    if token and request.path_info == f"{HTTP_PATH_PREFIX}{token}":
+        return HttpResponse(token, content_type="text/plain; charset=utf-8")
+    return HttpResponseNotFound(content_type="text/plain; charset=utf-8")
 
 
 class BrandTimezoneMiddleware:

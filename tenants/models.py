@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import functions
 from django_tenants.models import DomainMixin, TenantMixin
 
 
@@ -49,12 +50,49 @@ class Brand(TenantMixin):
 
 
 class Domain(DomainMixin):
-    """A host name that serves a brand: `<slug>.<PLATFORM_DOMAIN>` (primary) or a custom domain."""
+    """A host name that serves a brand: `<slug>.<PLATFORM_DOMAIN>` (primary) or a custom domain.
+
+    Only verified domains route to their brand (`tenants.routing`). The platform's own subdomains
+    and the operator's are verified when created; a domain a brand adds waits until a DNS TXT record
+    or an HTTP answer carries its `token` (`tenants.domains`)."""
+
+    class Method(models.TextChoices):
+        PLATFORM = "platform", "Given by the platform"
+        DNS = "dns", "DNS TXT record"
+        HTTP = "http", "HTTP token"
 
     created_at = models.DateTimeField(auto_now_add=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    # How it was verified; empty while it is not.
+    method = models.CharField(max_length=16, choices=Method.choices, blank=True)
+    # What the brand publishes to prove the domain is theirs (random, not a secret once published).
+    token = models.CharField(max_length=64, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    # What the last check found, for the brand's admin (empty once verified).
+    check_result = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-is_primary", "domain"]
+        constraints = [
+            # Host names are stored as routing reads them: lower case, no trailing dot, IDNA.
+            models.CheckConstraint(
+                condition=models.Q(domain=functions.Lower("domain")) & ~models.Q(domain__endswith="."),
+                name="domain_normalised",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(verified_at__isnull=True, method="")
+                | models.Q(verified_at__isnull=False, method__in=["platform", "dns", "http"]),
+                name="domain_verified_says_how",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(verified_at__isnull=False) | ~models.Q(token=""),
+                name="domain_unverified_has_token",
+            ),
+        ]
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
 
 
 class AuthFailure(models.Model):

@@ -138,7 +138,8 @@ def _routing_cache_clear() -> None:
 
 
 def brand_for_host(hostname: str, *, token: str | None) -> Brand | None:
-    """The brand a host name serves (a copy of its own: a request sets attributes on it)."""
+    """The brand a verified host name serves (a copy of its own: a request sets attributes on it);
+    None for an unknown or unverified one."""
     brand = _BRANDS.get_or_read(hostname, token=token, read=lambda: _brand_read(hostname))
     return copy.copy(brand) if brand is not None else None
 
@@ -152,7 +153,8 @@ def _brand_read(hostname: str) -> Brand | None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {select} FROM {public}.{Brand._meta.db_table} b "  # noqa: S608 (names, not values)
-            f"JOIN {public}.{Domain._meta.db_table} d ON d.tenant_id = b.id WHERE d.domain = %s",
+            f"JOIN {public}.{Domain._meta.db_table} d ON d.tenant_id = b.id "
+            "WHERE d.domain = %s AND d.verified_at IS NOT NULL",
             [hostname],
         )
         row = cursor.fetchone()

@@ -1,4 +1,5 @@
-"""Writes on brands: creation by cloning the template schema, suspension, the template itself."""
+"""Writes on brands: creation by cloning the template schema, suspension, the template itself, the
+brands' own domains and their verification."""
 
 from __future__ import annotations
 
@@ -9,14 +10,24 @@ import zoneinfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput, Refused
+from core.outbox import enqueue_on_commit
 
+from .domains import (
+    CheckFailed,
+    TokenFetcher,
+    TxtResolver,
+    dns_proof,
+    domain_normalise,
+    domain_token_new,
+    http_proof,
+)
 from .models import Brand, Domain
 from .validation import domain_check, schema_name_for, slug_check
 
@@ -59,7 +70,10 @@ def public_brand_ensure(*, domain: str | None = None) -> Brand:
         schema_name=get_public_schema_name(),
         defaults={"name": "Platform", "slug": "platform"},
     )
-    Domain.objects.get_or_create(domain=domain, defaults={"tenant": brand, "is_primary": True})
+    Domain.objects.get_or_create(
+        domain=domain,
+        defaults={"tenant": brand, "is_primary": True, "verified_at": timezone.now(), "method": "platform"},
+    )
     return brand
 
 
@@ -116,7 +130,13 @@ def brand_create(
             currency=currency,
         )
         for index, domain in enumerate(domains):
-            Domain.objects.create(domain=domain, tenant=brand, is_primary=index == 0)
+            Domain.objects.create(
+                domain=domain,
+                tenant=brand,
+                is_primary=index == 0,
+                verified_at=timezone.now(),
+                method=Domain.Method.PLATFORM,
+            )
         CloneSchema().clone_schema(template_schema_name(), schema_name, "DATA")
         with schema_context(schema_name):
             get_user_model().objects.create_superuser(
@@ -156,6 +176,100 @@ def brand_usage_refresh(*, brand: Brand) -> dict:
         }
     Brand.objects.filter(pk=brand.pk).update(usage=usage, usage_refreshed_at=timezone.now())
     return usage
+
+
+# --- the brands' own domains ----------------------------------------------------------------------
+# A brand adds a few domains (its site, a country's), not a zone: more is a mistake or an abuse.
+DOMAINS_PER_BRAND_MAX = 20
+
+
+def domain_add(*, brand: Brand, domain: str) -> Domain:
+    """Add a domain of the brand's own, unverified (it serves nothing until `domain_verify` finds
+    its token); its verification is queued after the commit. A host name already known, to this
+    brand or another, verified or not, is refused."""
+    from .tasks import domain_verify_task
+
+    name = domain_normalise(domain)
+    if brand.schema_name == get_public_schema_name():
+        raise InvalidInput("the platform has no domains of its own to add", field="brand")
+    with transaction.atomic():
+        Brand.objects.select_for_update().get(pk=brand.pk)  # one add at a time per brand: the cap holds
+        if Domain.objects.filter(domain=name).exists():
+            raise Conflict(f"'{name}' is already in use", field="domain", code="domain_taken")
+        if Domain.objects.filter(tenant=brand).count() >= DOMAINS_PER_BRAND_MAX:
+            raise Refused(
+                f"a brand has at most {DOMAINS_PER_BRAND_MAX} domains: remove one first",
+                field="domain",
+                code="too_many_domains",
+            )
+        try:
+            with transaction.atomic():
+                added = Domain.objects.create(
+                    domain=name, tenant=brand, is_primary=False, token=domain_token_new()
+                )
+        except IntegrityError:  # the same name added meanwhile by another brand
+            raise Conflict(f"'{name}' is already in use", field="domain", code="domain_taken") from None
+        enqueue_on_commit(domain_verify_task, added.pk)
+    logger.info("brand %s added domain %s", brand.slug, name)
+    return added
+
+
+def domain_verify(
+    *,
+    domain: Domain,
+    resolver: TxtResolver | None = None,
+    fetcher: TokenFetcher | None = None,
+) -> Domain:
+    """Look for the domain's token, in DNS first, then over HTTP; verified at the first proof found,
+    else the domain keeps waiting with what the checks found in `check_result`. The lookups happen
+    outside any transaction; the row is then written only if it still holds the token checked.
+    Verifying an already verified domain changes nothing."""
+    if domain.is_verified:
+        return domain
+    resolver = resolver or TxtResolver()
+    fetcher = fetcher or TokenFetcher(resolver)
+    found: list[str] = []
+    method = ""
+    checks = (
+        (Domain.Method.DNS, lambda: dns_proof(domain=domain.domain, token=domain.token, resolver=resolver)),
+        (Domain.Method.HTTP, lambda: http_proof(domain=domain.domain, token=domain.token, fetcher=fetcher)),
+    )
+    for kind, check in checks:
+        try:
+            failure = check()
+        except CheckFailed as error:
+            failure = str(error)
+        if failure is None:
+            method = kind
+            break
+        found.append(failure)
+    with transaction.atomic():
+        current = Domain.objects.select_for_update().filter(pk=domain.pk, token=domain.token).first()
+        if current is None or current.is_verified:
+            return current or domain
+        current.checked_at = timezone.now()
+        if method:
+            current.verified_at, current.method, current.check_result = current.checked_at, method, ""
+        else:
+            current.check_result = "; ".join(found)[:300]
+        # save(): its signal sets a new routing token (`tenants.routing`), so a verified domain
+        # routes at once in every process.
+        current.save(update_fields=["checked_at", "verified_at", "method", "check_result"])
+    if method:
+        logger.info("domain %s verified by %s", current.domain, method)
+    return current
+
+
+def domain_remove(*, domain: Domain) -> None:
+    """Remove a domain of the brand's: it stops routing at once. The brand's primary platform
+    subdomain stays."""
+    if domain.is_primary:
+        raise Refused(
+            f"'{domain.domain}' is the brand's own address on the platform: it cannot be removed",
+            field="domain",
+            code="primary_domain",
+        )
+    domain.delete()  # its signal sets a new routing token
 
 
 def _timezone_check(name: str) -> None:

@@ -7,8 +7,14 @@ import http.client
 import json
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
 from django.db import close_old_connections, connection
 from django.db.models import Sum
 from django.test import Client
@@ -111,3 +117,46 @@ def http_status(port: int, host: str, path: str = "/") -> int | None:
         return conn.getresponse().status
     except OSError:
         return None
+
+
+def _dns_answer(data: bytes, records: dict[tuple[str, str], list[str]]) -> bytes:
+    query = dns.message.from_wire(data)
+    response = dns.message.make_response(query)
+    question = query.question[0]
+    name = question.name.to_text(omit_final_dot=True).lower()
+    kind = dns.rdatatype.to_text(question.rdtype)
+    values = records.get((name, kind))
+    if values:
+        texts = [f'"{value}"' if kind == "TXT" else value for value in values]
+        response.answer.append(dns.rrset.from_text(question.name, 60, "IN", kind, *texts))
+    elif not any(known == name for known, _ in records):
+        response.set_rcode(dns.rcode.NXDOMAIN)
+    return response.to_wire()
+
+
+@contextmanager
+def dns_served(records: dict[tuple[str, str], list[str]]) -> Iterator[int]:
+    """A DNS server on a free UDP port of the loopback: its port. It answers `records`
+    ({("name", "TXT"): ["text"], ("name", "A"): ["127.0.0.1"]}, read at each question: a test may
+    add records meanwhile), NXDOMAIN for a name it has nothing of."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            sock.sendto(_dns_answer(data, records), peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        sock.close()

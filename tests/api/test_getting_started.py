@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils.timezone import now
 from django_tenants.utils import schema_context
 from markdown_it import MarkdownIt
 
@@ -41,7 +42,13 @@ def environment(live_brand, django_db_blocker) -> dict[str, str]:
     from tenants.models import Domain
 
     with django_db_blocker.unblock():
-        Domain.objects.create(domain="127.0.0.1", tenant=live_brand.brand, is_primary=False)
+        Domain.objects.create(
+            domain="127.0.0.1",
+            tenant=live_brand.brand,
+            is_primary=False,
+            verified_at=now(),
+            method="platform",
+        )
     return {
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",

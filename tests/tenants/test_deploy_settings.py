@@ -19,6 +19,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import URLResolver
+from django.utils.timezone import now
 
 from catalog.models import GiftPhoto
 from core.api.errors import api_not_found
@@ -157,7 +158,13 @@ def test_health_stays_exempt_from_the_redirect_with_the_security_middleware_firs
 def custom_domain(live_db, brand_a):
     from tenants.models import Domain
 
-    domain = Domain.objects.create(domain="club.alpha-brand.example", tenant=brand_a, is_primary=False)
+    domain = Domain.objects.create(
+        domain="club.alpha-brand.example",
+        tenant=brand_a,
+        is_primary=False,
+        verified_at=now(),
+        method="platform",
+    )
     yield domain.domain
     domain.delete()
 

@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils.timezone import now
 from django_tenants.utils import schema_context
 
 from config.redis import cache_redis
@@ -111,7 +112,9 @@ def test_without_redis_the_api_answers_and_a_revoked_key_is_still_refused(api_a,
 def test_a_domain_moved_to_another_brand_serves_that_brand_at_the_next_request(
     db, brand_a, brand_b, client_for
 ):
-    moving = Domain.objects.create(domain="moving.localhost", tenant=brand_a, is_primary=False)
+    moving = Domain.objects.create(
+        domain="moving.localhost", tenant=brand_a, is_primary=False, verified_at=now(), method="platform"
+    )
     client = Client(HTTP_HOST="moving.localhost")
     assert brand_a.name in client.get("/").content.decode()
     with CaptureQueriesContext(connection) as queries:
