@@ -89,7 +89,7 @@ def landing_data() -> Landing:
         for rule in rules_active()
         if rule.award_type != EarningRule.Award.PERCENTAGE
     ]
-    gifts = list(gifts_visible().order_by("points_price", "id")[:SHOWCASE_GIFTS])
+    gifts = list(gifts_visible().order_by("-is_featured", "position", "points_price", "id")[:SHOWCASE_GIFTS])
     return Landing(
         programme=programme,
         earning=earning,
