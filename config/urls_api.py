@@ -5,11 +5,19 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from core.api.docs import getting_started
 from core.api.errors import api_not_found
+from tenants import api as domains
 from themes import api as themes_api
 
 urlpatterns = [
     path("", include("loyalty.api.urls")),
     path("", include("catalog.api.urls")),
+    path("domains", domains.DomainListView.as_view(), name="api-domains"),
+    path("domains/<str:domain>", domains.DomainDetailView.as_view(), name="api-domain"),
+    path(
+        "domains/<str:domain>/verification",
+        domains.DomainVerificationView.as_view(),
+        name="api-domain-verification",
+    ),
     path("theme", themes_api.ThemeView.as_view(), name="api-theme"),
     path("theme/<str:kind>", themes_api.ThemeImageView.as_view(), name="api-theme-image"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
