@@ -1,11 +1,11 @@
-"""URLs of the platform's own domain (public schema): the operator console."""
+"""URLs of the platform's own domain (public schema): the operator console, Caddy's TLS question."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from core.auth_urls import login_view, password_reset_urls
-from tenants import views
+from tenants import tls, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console"), name="platform-home"),
@@ -21,6 +21,7 @@ urlpatterns = [
         views.console_lockout_lift,
         name="console-lockout-lift",
     ),
+    path("tls/ask", tls.tls_ask, name="tls-ask"),
     path("login/", login_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("", include(password_reset_urls())),
