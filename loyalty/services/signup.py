@@ -40,6 +40,7 @@ from core.errors import Conflict, InvalidInput, Refused
 from loyalty.models import PHONE_E164, Consent, Member, Signup
 from loyalty.selectors.programme import programme_settings
 from loyalty.services.members import consent_set, member_upsert
+from tenants.selectors import schema_current
 
 VERIFY_MAX_AGE = timedelta(days=3)
 INVITATION_MAX_AGE = timedelta(days=14)
@@ -80,10 +81,9 @@ def signup_create(
     Bad input is an InvalidInput naming each field, and nothing is written."""
     if not programme_settings().signup_open:
         raise Refused(_("Joining is by invitation only."), code="signup_closed")
-    email = (email or "").strip().lower()
+    email, phone = email_normalise(email), phone_normalise(phone)
     first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
-    phone = _PHONE_SEPARATORS.sub("", phone or "")
-    errors = _signup_errors(
+    errors = signup_errors(
         first_name=first_name, last_name=last_name, email=email, password=password, phone=phone, terms=terms
     )
     unknown = sorted(set(consents) - set(Consent.Channel.values))
@@ -122,9 +122,21 @@ def signup_create(
     return outcome
 
 
-def _signup_errors(
+def email_normalise(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def phone_normalise(phone: str) -> str:
+    return _PHONE_SEPARATORS.sub("", phone or "")
+
+
+def signup_errors(
     *, first_name: str, last_name: str, email: str, password: str, phone: str, terms: bool
 ) -> dict[str, list[str]]:
+    """What is wrong with a sign-up, per field (the form shows them all at once); the values
+    stripped and normalised first (`email_normalise`, `phone_normalise`)."""
+    first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
+    email, phone = email_normalise(email), phone_normalise(phone)
     errors: dict[str, list[str]] = {}
     for field, value in (("first_name", first_name), ("last_name", last_name)):
         if not value:
@@ -158,7 +170,7 @@ def _email_lock(email: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-            [f"signup:{connection.schema_name}:{email.lower()}"],
+            [f"signup:{schema_current()}:{email.lower()}"],
         )
 
 
@@ -213,10 +225,11 @@ def signup_verify(*, token: str) -> Signup:
     member, the login activated and linked to that member (with the consents of the sign-up). A
     link used again answers the same; an expired, tampered or replaced one is a Refused."""
     payload = _unsign(token, purpose="verify", max_age=VERIFY_MAX_AGE)
+    user_id = payload.get("u")
+    if not isinstance(user_id, int):
+        raise _link_invalid()
     with transaction.atomic():
-        signup = (
-            Signup.objects.select_for_update().select_related("user").filter(user_id=payload.get("u")).first()
-        )
+        signup = Signup.objects.select_for_update().select_related("user").filter(user_id=user_id).first()
         if signup is not None and signup.verified_at is not None:
             return signup
         if signup is None or payload.get("h") != _verify_digest(signup):
@@ -392,7 +405,7 @@ def email_mask(email: str) -> str:
 
 
 def _salt(purpose: str) -> str:
-    return f"loyalty.signup.{purpose}:{connection.schema_name}"
+    return f"loyalty.signup.{purpose}:{schema_current()}"
 
 
 def _digest(purpose: str, value: str) -> str:
@@ -419,11 +432,13 @@ def _link_invalid() -> Refused:
 
 def _mail(*, to: str, template: str, subject: str, base_url: str, **context: Any) -> None:
     base = base_url.rstrip("/")
+    brand = getattr(connection, "tenant", None)  # the Brand (django-tenants' backend sets it)
     context = {
         **context,
-        "brand": connection.tenant,
+        "brand": brand,
         "login_url": base + reverse("login"),
         "reset_url": base + reverse("password_reset"),
     }
     body = render_to_string(f"loyalty/site/join_{template}_email.txt", context)
-    send_mail(f"{connection.tenant.name}: {subject}", body, None, [to])
+    name = getattr(brand, "name", "")
+    send_mail(f"{name}: {subject}" if name else subject, body, None, [to])

@@ -22,6 +22,7 @@ from loyalty.services.signup import (
     invitation_accept,
     invitation_member,
     signup_create,
+    signup_errors,
     signup_verify,
 )
 
@@ -51,17 +52,37 @@ class JoinForm(forms.Form):
         help_text=_("With the country code, such as +33612345678."),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
-    terms = forms.BooleanField(label=_("I accept the terms of the programme"))
+    terms = forms.BooleanField(
+        label=_("I accept the terms of the programme"),
+        error_messages={"required": _("Accept the terms to join.")},
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for channel, label in Consent.Channel.choices:
             self.fields[f"consent_{channel}"] = forms.BooleanField(
-                label=CHANNEL_LABELS.get(channel, label), required=False, initial=False
+                label=CHANNEL_LABELS.get(channel, label), required=False, initial=False, label_suffix=""
             )
         self.fields["email"].widget.attrs["autocomplete"] = "email"
         self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
         self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
+
+    def clean(self) -> dict:
+        """Every error at once: the service's checks (password strength, phone) for the fields the
+        form itself found no fault with."""
+        data = super().clean()
+        found = signup_errors(
+            first_name=data.get("first_name", ""),
+            last_name=data.get("last_name", ""),
+            email=data.get("email", ""),
+            password=data.get("password", ""),
+            phone=data.get("phone", ""),
+            terms=data.get("terms", False),
+        )
+        for field, messages in found.items():
+            if field not in self.errors:
+                self.add_error(field, messages)
+        return data
 
     def consent_fields(self) -> list:
         return [self[f"consent_{channel}"] for channel in Consent.Channel.values]
@@ -166,7 +187,9 @@ def join_invitation(request: HttpRequest, token: str) -> HttpResponse:
             login(request, user, backend=LOGIN_BACKEND)
             return redirect(_account_url())
     return render(
-        request, "loyalty/site/join_invitation.html", {"form": form, "member": member, "email": member.email}
+        request,
+        "loyalty/site/join_invitation.html",
+        {"form": form, "member": member, "email": member.email.lower()},
     )
 
 
