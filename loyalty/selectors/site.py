@@ -42,10 +42,10 @@ def rule_in_words(*, rule: EarningRule, event_names: dict[str, str], currency: s
     elif award == EarningRule.Award.PER_ITEM:
         what = _("%(count)s points per item") % {"count": rule.points}
     elif award == EarningRule.Award.PER_AMOUNT:
-        what = _("%(count)s points per %(currency)s") % {
-            "count": rule.points_per_unit.normalize(),
-            "currency": currency,
-        }
+        count = rule.points_per_unit.normalize()
+        what = ngettext(
+            "%(count)s point per %(currency)s", "%(count)s points per %(currency)s", 1 if count == 1 else 2
+        ) % {"count": count, "currency": currency}
     else:
         what = _("your points times %(multiplier)s") % {"multiplier": rule.multiplier.normalize()}
     if rule.conditions or rule.item_conditions:

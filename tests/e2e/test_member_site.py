@@ -12,7 +12,7 @@ def test_staff_logs_in_on_their_brand_and_is_a_stranger_on_another(fresh_brand, 
         page.goto(base + "/")
         assert page.locator("h1").inner_text() == f"Welcome to {fresh_brand.name}"
 
-        page.click("text=Log in")
+        page.click("header >> text=Log in")
         page.fill("input[name=username]", f"admin@{fresh_brand.slug}.example")
         page.fill("input[name=password]", TEST_PASSWORD)
         page.click("button[type=submit]")
@@ -26,7 +26,7 @@ def test_staff_logs_in_on_their_brand_and_is_a_stranger_on_another(fresh_brand, 
         page.goto(f"http://{other.slug}.localhost:{site_server}/")
         assert page.locator("h1").inner_text() == f"Welcome to {other.name}"
         assert page.locator(".whoami").count() == 0
-        assert page.locator("text=Log in").is_visible()
+        assert page.locator("header >> text=Log in").is_visible()
 
         # Unknown host: the platform's 404 page.
         response = page.goto(f"http://nobody-here.localhost:{site_server}/")

@@ -77,7 +77,7 @@ def test_the_landing_page_shows_the_programme_rules_tiers_and_gifts_without_logi
     gift_make(name="Picnic basket", points_price=900)
     html = page(Client(HTTP_HOST=host_of(in_a)).get("/"))
     assert "Welcome to Alpha" in html
-    assert "How to earn points" in html and "1 point per euro" in html and "points per EUR" in html
+    assert "How to earn points" in html and "1 point per euro" in html and "Purchase: 1 point per EUR" in html
     assert "Gold" in html and "Free delivery" in html
     assert "Picnic basket" in html and "/accounts/login/?next=/account/" in html
 
