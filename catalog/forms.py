@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from loyalty.models import Member
 
@@ -13,13 +14,13 @@ from .services import MAX_QUANTITY, ShippingAddress
 
 
 class GiftFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=100, label="Search")
+    q = forms.CharField(required=False, max_length=100, label=_("Search"))
     category = forms.ModelChoiceField(
-        queryset=Category.objects.all(), required=False, to_field_name="slug", empty_label="All categories"
+        queryset=Category.objects.all(), required=False, to_field_name="slug", empty_label=_("All categories")
     )
-    points_min = forms.IntegerField(required=False, min_value=0, label="From (points)")
-    points_max = forms.IntegerField(required=False, min_value=0, label="To (points)")
-    affordable = forms.BooleanField(required=False, label="I can afford it")
+    points_min = forms.IntegerField(required=False, min_value=0, label=_("From (points)"))
+    points_max = forms.IntegerField(required=False, min_value=0, label=_("To (points)"))
+    affordable = forms.BooleanField(required=False, label=_("I can afford it"))
 
     def filters(self) -> dict:
         """The selector's keyword arguments (an invalid filter is ignored, and shown as an error)."""
@@ -36,16 +37,16 @@ class GiftFilterForm(forms.Form):
 
 class RedeemForm(forms.Form):
     token = forms.CharField(
-        widget=forms.HiddenInput, max_length=64, help_text="makes a double click harmless"
+        widget=forms.HiddenInput, max_length=64, help_text=_("makes a double click harmless")
     )
-    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, initial=1)
-    ship_name = forms.CharField(max_length=160, required=False, label="Name")
-    ship_line1 = forms.CharField(max_length=160, required=False, label="Address")
-    ship_line2 = forms.CharField(max_length=160, required=False, label="Address (line 2)")
-    ship_postal_code = forms.CharField(max_length=16, required=False, label="Postal code")
-    ship_city = forms.CharField(max_length=80, required=False, label="City")
-    ship_country = forms.CharField(max_length=2, required=False, label="Country (2 letters)")
-    ship_phone = forms.CharField(max_length=20, required=False, label="Phone")
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, initial=1, label=_("Quantity"))
+    ship_name = forms.CharField(max_length=160, required=False, label=_("Name"))
+    ship_line1 = forms.CharField(max_length=160, required=False, label=_("Address"))
+    ship_line2 = forms.CharField(max_length=160, required=False, label=_("Address (line 2)"))
+    ship_postal_code = forms.CharField(max_length=16, required=False, label=_("Postal code"))
+    ship_city = forms.CharField(max_length=80, required=False, label=_("City"))
+    ship_country = forms.CharField(max_length=2, required=False, label=_("Country (2 letters)"))
+    ship_phone = forms.CharField(max_length=20, required=False, label=_("Phone"))
 
     def __init__(self, *args, needs_address: bool, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -9,9 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError, InvalidInput, NotFound
+from core.formats import points_format
 from loyalty.models import Member
 
 from .forms import GiftFilterForm, RedeemForm
@@ -111,7 +113,11 @@ def gift_redeem(request: HttpRequest, gift_id: int) -> HttpResponse:
         form.add_error(f"ship_{field}" if f"ship_{field}" in form.fields else None, error.message)
         status = 400 if isinstance(error, InvalidInput | NotFound) else 409
         return _gift_page(request, gift, form, status=status)
-    messages.success(request, f"Order {order.pk} placed: {order.total_points} points.")
+    messages.success(
+        request,
+        gettext("Order %(number)s placed: %(points)s.")
+        % {"number": order.pk, "points": points_format(order.total_points)},
+    )
     return redirect("catalog-order", order_id=order.pk)
 
 
@@ -138,5 +144,6 @@ def order_cancel_view(request: HttpRequest, order_id: int) -> HttpResponse:
         messages.error(request, error.message)
     else:
         if changed:
-            messages.success(request, f"Order {order.pk} cancelled: your points are back.")
+            cancelled = gettext("Order %(number)s cancelled: your points are back.")
+            messages.success(request, cancelled % {"number": order.pk})
     return redirect("catalog-order", order_id=order.pk)

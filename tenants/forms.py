@@ -3,6 +3,7 @@ from __future__ import annotations
 import zoneinfo
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import InvalidInput
 
@@ -10,12 +11,16 @@ TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones
 
 
 class BrandCreateForm(forms.Form):
-    name = forms.CharField(max_length=120)
-    slug = forms.CharField(max_length=40, help_text="lowercase letters, digits and hyphens")
-    admin_email = forms.EmailField(label="Brand admin e-mail")
-    domain = forms.CharField(max_length=253, required=False, help_text="optional custom domain")
-    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, initial="Europe/Paris")
-    currency = forms.CharField(max_length=3, initial="EUR")
+    name = forms.CharField(max_length=120, label=_("Name"))
+    slug = forms.CharField(
+        max_length=40, label=_("Slug"), help_text=_("lowercase letters, digits and hyphens")
+    )
+    admin_email = forms.EmailField(label=_("Brand admin e-mail"))
+    domain = forms.CharField(
+        max_length=253, required=False, label=_("Domain"), help_text=_("optional custom domain")
+    )
+    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, initial="Europe/Paris", label=_("Timezone"))
+    currency = forms.CharField(max_length=3, initial="EUR", label=_("Currency"))
 
     def add_service_error(self, error: InvalidInput) -> None:
         field = error.field if error.field in self.fields else None

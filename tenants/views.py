@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from core.errors import InvalidInput
@@ -49,7 +50,8 @@ def console_brand_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Brand {brand.name} created. Admin login: {data['admin_email']} / {password} (shown once).",
+                gettext("Brand %(brand)s created. Admin login: %(email)s / %(password)s (shown once).")
+                % {"brand": brand.name, "email": data["admin_email"], "password": password},
             )
             return redirect("console")
     return _console_render(request, form=form, status=400)
@@ -61,10 +63,10 @@ def console_brand_status(request: HttpRequest, brand_id: int, action: str) -> Ht
     brand = get_object_or_404(brand_list(), pk=brand_id)
     if action == "suspend":
         brand_suspend(brand=brand)
-        messages.success(request, f"{brand.name} is suspended.")
+        messages.success(request, gettext("%(brand)s is suspended.") % {"brand": brand.name})
     elif action == "reactivate":
         brand_reactivate(brand=brand)
-        messages.success(request, f"{brand.name} is active again.")
+        messages.success(request, gettext("%(brand)s is active again.") % {"brand": brand.name})
     else:
         return HttpResponse(f"Unknown action '{action}'", status=400)
     return redirect("console")
@@ -75,5 +77,6 @@ def console_brand_status(request: HttpRequest, brand_id: int, action: str) -> Ht
 def console_lockout_lift(request: HttpRequest, lockout_id: int) -> HttpResponse:
     lockout = get_object_or_404(Lockout, pk=lockout_id)
     lockout_lift(lockout=lockout, lifted_by=request.user.get_username())
-    messages.success(request, f"The lockout of {lockout.account or lockout.ip} is lifted.")
+    lifted = gettext("The lockout of %(who)s is lifted.")
+    messages.success(request, lifted % {"who": lockout.account or lockout.ip})
     return redirect("console")

@@ -126,7 +126,7 @@ def test_members_see_only_their_orders_and_cancel_until_confirmed(member):
     first, second = Order.objects.order_by("pk")
 
     conversion = page(client.get(f"/orders/{first.pk}/"))
-    assert "CV-" in conversion and "worth 5.00 EUR" in conversion  # 100 points = 5 EUR
+    assert "CV-" in conversion and "worth €5.00" in conversion  # 100 points = 5 EUR
 
     other = member_make("WEB-2", points=100, login=True)
     assert client_of(other).get(f"/orders/{first.pk}/").status_code == 404
