@@ -27,6 +27,7 @@ from loyalty.services.members import member_upsert
 from loyalty.services.programme import programme_settings_update
 from loyalty.services.rules import rule_create
 from loyalty.services.tiers import tier_create
+from themes.demo import demo_theme_seed
 
 GIFT_COLUMNS = (
     "reference,name,category,kind,points_price,retail_value,retail_currency,stock,"
@@ -99,6 +100,7 @@ def demo_programme_seed(*, slug: str) -> None:
         return
     with transaction.atomic():
         programme_settings_update(data=programme["settings"])
+        demo_theme_seed(slug=slug)
         for rule in programme["rules"]:
             rule_create(data=rule)
         for tier in programme["tiers"]:
