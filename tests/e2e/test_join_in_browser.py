@@ -11,7 +11,7 @@ from django.core import mail
 from django.db import connection
 from django.urls import NoReverseMatch, reverse
 
-from loyalty.models import Consent, Member
+from loyalty.models import Consent, Member, ProgrammeSettings
 from tests.factories import key_make, member_make
 from tests.support import ApiClient
 
@@ -94,10 +94,13 @@ def test_a_customer_known_to_the_brand_joins_verifies_and_logs_in(fresh_brand, s
         assert "420" in page.locator("main").inner_text()
 
 
-def test_an_invited_member_sets_a_password_and_lands_logged_in(fresh_brand, site_server, page):
+def test_an_invited_member_of_an_invitation_only_brand_sets_a_password_and_lands_logged_in(
+    fresh_brand, site_server, page
+):
     SHOTS.mkdir(exist_ok=True)
     connection.set_tenant(fresh_brand)
     member = member_make("ERP-5002", email="paul@example.com", first_name="Paul")
+    ProgrammeSettings.objects.update(signup_open=False)  # a B2B brand: by invitation only
     connection.set_schema_to_public()
     response = ApiClient(brand=fresh_brand, key=key_make(fresh_brand)).post(
         "/api/v1/members/ERP-5002/invitations"
@@ -105,6 +108,10 @@ def test_an_invited_member_sets_a_password_and_lands_logged_in(fresh_brand, site
     assert response.status_code == 201, response.content
 
     base = f"http://{fresh_brand.slug}.localhost:{site_server}"
+    page.goto(base + "/join/")
+    assert "by invitation only" in page.locator("h1").inner_text()
+    assert page.locator("input[name=password]").count() == 0
+    _shoot(page, "join-closed")
     # The API's test client named the host without the port: the link's path, on the live server.
     page.goto(base + re.sub(r"^https?://[^/]+", "", _link("invitation")))
     assert "Choose your password" in page.locator("h1").inner_text()
