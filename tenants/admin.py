@@ -8,9 +8,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -35,6 +36,34 @@ class DomainAdmin(admin.ModelAdmin):
     fields = ["domain", "state", "how_to_verify", "method", "verified_at", "checked_at", "check_result"]
     readonly_fields = fields
     actions = ["check_now", "remove"]
+    change_form_template = "tenants/admin/domain_change.html"
+
+    def get_urls(self) -> list:
+        check = path(
+            "<int:domain_id>/check/",
+            self.admin_site.admin_view(self.check_view),
+            name="tenants_domain_check",
+        )
+        return [check, *super().get_urls()]
+
+    def check_view(self, request: HttpRequest, domain_id: int) -> HttpResponse:
+        """The domain page's "Check now" button (POST): one check, then back to the page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        domain = get_object_or_404(self.get_queryset(request), pk=domain_id)  # the brand's own only
+        self._checked(request, domain_verify(domain=domain))
+        return HttpResponseRedirect(reverse("admin:tenants_domain_change", args=[domain.pk]))
+
+    def _checked(self, request: HttpRequest, domain: Domain) -> None:
+        if domain.is_verified:
+            self.message_user(request, _("Verified: %s serves the site now.") % domain.domain)
+        else:
+            self.message_user(
+                request,
+                _("Not verified yet: %(domain)s (%(found)s)")
+                % {"domain": domain.domain, "found": domain.check_result},
+                messages.WARNING,
+            )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Domain]:
         return super().get_queryset(request).filter(tenant=request.tenant)
@@ -72,11 +101,7 @@ class DomainAdmin(admin.ModelAdmin):
     @admin.action(description=_("Check now"))
     def check_now(self, request: HttpRequest, queryset: QuerySet[Domain]) -> None:
         for domain in queryset.filter(verified_at__isnull=True):
-            checked = domain_verify(domain=domain)
-            if checked.is_verified:
-                self.message_user(request, _("%s is verified: it serves the site.") % checked.domain)
-            else:
-                self.message_user(request, f"{checked.domain}: {checked.check_result}", messages.WARNING)
+            self._checked(request, domain_verify(domain=domain))
 
     @admin.action(description=_("Remove the selected domains"), permissions=["delete"])
     def remove(self, request: HttpRequest, queryset: QuerySet[Domain]) -> None:
@@ -89,7 +114,7 @@ class DomainAdmin(admin.ModelAdmin):
         except DomainError as error:
             self.message_user(request, error.message, messages.ERROR)
         else:
-            self.message_user(request, _("%s removed: it serves nothing now.") % obj.domain)
+            self.message_user(request, _("Removed: %s serves nothing now.") % obj.domain)
 
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
@@ -105,7 +130,7 @@ class DomainAdmin(admin.ModelAdmin):
                 form.add_error("domain", error.message)
             else:
                 self.log_addition(request, domain, [{"added": {}}])
-                self.message_user(request, _("%s added: publish its record, then check it.") % domain.domain)
+                self.message_user(request, _("Added: %s. Publish its record, then check it.") % domain.domain)
                 return HttpResponseRedirect(reverse("admin:tenants_domain_change", args=[domain.pk]))
         context = {
             **self.admin_site.each_context(request),

@@ -258,4 +258,16 @@ def test_the_backoffice_lists_adds_and_checks_the_brand_s_domains(staff_a, brand
     assert Domain.objects.get(pk=domain.pk).method == "dns"
     assert not Domain.objects.get(pk=other.pk).is_verified  # B's, not in A's list: untouched
     assert staff_a.get(f"/backoffice/tenants/domain/{other.pk}/change/").status_code == 302
+    assert staff_a.post(f"/backoffice/tenants/domain/{other.pk}/check/").status_code == 404
+
+    second = domain_add(brand=brand_a, domain="button.alpha.example")
+    page = staff_a.get(f"/backoffice/tenants/domain/{second.pk}/change/")
+    assert f'action="/backoffice/tenants/domain/{second.pk}/check/"'.encode() in page.content
+    assert staff_a.get(f"/backoffice/tenants/domain/{second.pk}/check/").status_code == 405
+    checked = staff_a.post(f"/backoffice/tenants/domain/{second.pk}/check/", follow=True)
+    assert b"Not verified yet: button.alpha.example (no TXT record _loyalty-verify.button" in checked.content
+    dns_records[(txt_record_name(second.domain), "TXT")] = [txt_record_value(second.token)]
+    checked = staff_a.post(f"/backoffice/tenants/domain/{second.pk}/check/", follow=True)
+    assert b"Verified: button.alpha.example serves the site now." in checked.content
+    assert f"/domain/{second.pk}/check/".encode() not in checked.content  # no button once verified
     connection.set_tenant(brand_a)
