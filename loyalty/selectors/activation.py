@@ -49,7 +49,7 @@ def activation_ip_locked_until(*, ip: str | None, now: datetime) -> datetime | N
 def activation_login_name(*, member: Member) -> str | None:
     """The username the member logs in with after activation: their login's if they have one,
     else their e-mail, else their external id, whichever no other login has (None: neither)."""
-    if member.user_id is not None:
+    if member.user is not None:
         return member.user.get_username()
     users = get_user_model().objects
     for candidate in (member.email.strip().lower(), member.external_id):

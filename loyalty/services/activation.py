@@ -167,35 +167,39 @@ def _serialise_address(ip: str | None) -> None:
 def _refusal(
     outcome: str, code: ActivationCode | None, now: datetime, until: datetime | None = None
 ) -> Refused:
-    """What the member site says for each way an attempt fails (`error.code` is the outcome)."""
+    """What the member site says for each way an attempt fails (`error.code` is the outcome):
+    a lock says until when, a used, expired or revoked code since when."""
     Outcome = ActivationAttempt.Outcome
-    wrong = _("This code or postcode is wrong. Check both as they are printed on your letter.")
-    if outcome == Outcome.IP_LOCKED:
-        message = " ".join([_("Too many failed attempts from your connection."), _wait(until, now)])
+    since: dict[str, datetime | None] = {}
+    if code is not None:
+        since = {
+            Outcome.USED: code.used_at,
+            Outcome.EXPIRED: code.expires_at,
+            Outcome.REVOKED: code.revoked_at,
+        }
+    at = since.get(outcome, until)
+    if outcome == Outcome.MEMBER_BLOCKED:
+        message = _("This account cannot be activated. Please contact the programme.")
+    elif at is None:  # an unknown code, a wrong postcode
+        message = _("This code or postcode is wrong. Check both as they are printed on your letter.")
+    elif outcome == Outcome.IP_LOCKED:
+        message = " ".join([_("Too many failed attempts from your connection."), _wait(at, now)])
     elif outcome == Outcome.CODE_LOCKED:
-        message = " ".join(
-            [
-                _("This code is locked after too many wrong postcodes, even with the right one."),
-                _wait(until, now),
-            ]
-        )
+        locked = _("This code is locked after too many wrong postcodes, even with the right one.")
+        message = " ".join([locked, _wait(at, now)])
     elif outcome == Outcome.USED:
         message = _(
             "This code was already used, on %(date)s: your account is active. Log in, or reset your "
             "password if you have forgotten it."
-        ) % {"date": formats.date_format(_local(code.used_at))}
+        ) % {"date": formats.date_format(_local(at))}
     elif outcome == Outcome.EXPIRED:
         message = _("This code expired on %(date)s. Ask the programme for a new one.") % {
-            "date": formats.date_format(_local(code.expires_at))
+            "date": formats.date_format(_local(at))
         }
-    elif outcome == Outcome.REVOKED:
+    else:  # revoked
         message = _("This code was replaced by a newer one on %(date)s: use the code you received last.") % {
-            "date": formats.date_format(_local(code.revoked_at))
+            "date": formats.date_format(_local(at))
         }
-    elif outcome == Outcome.MEMBER_BLOCKED:
-        message = _("This account cannot be activated. Please contact the programme.")
-    else:
-        message = wrong
     return Refused(message, code=outcome)
 
 
@@ -213,6 +217,8 @@ def activation_attempt(*, code: str, postal_code: str, ip: str | None) -> Activa
     Outcome = ActivationAttempt.Outcome
     now = timezone.now()
     row = None
+    outcome: str
+    answer: str
     with transaction.atomic():
         _serialise_address(ip)
         until = activation_ip_locked_until(ip=ip, now=now)
