@@ -40,7 +40,7 @@ from core.errors import Conflict, InvalidInput, Refused
 from loyalty.models import PHONE_E164, Consent, Member, Signup
 from loyalty.selectors.programme import programme_settings
 from loyalty.services.members import consent_set, member_upsert
-from tenants.selectors import schema_current
+from tenants.selectors import brand_timezone, schema_current
 
 VERIFY_MAX_AGE = timedelta(days=3)
 INVITATION_MAX_AGE = timedelta(days=14)
@@ -214,7 +214,7 @@ def verify_link_send(*, user: Any, base_url: str) -> Sent:
         subject=_("Confirm your e-mail address"),
         base_url=base_url,
         link=link,
-        expires_at=expires_at,
+        expires_at=timezone.localtime(expires_at, brand_timezone()),
         linking=signup.member_id is None,
     )
     return Sent(email=user.email, expires_at=expires_at)
@@ -310,7 +310,7 @@ def invitation_send(*, member: Member, base_url: str) -> Sent:
             subject=_("Your invitation"),
             base_url=base_url,
             link=link,
-            expires_at=expires_at,
+            expires_at=timezone.localtime(expires_at, brand_timezone()),
             member=member,
         )
     return Sent(email=member.email, expires_at=expires_at)
