@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -21,8 +20,8 @@ from loyalty.api.serializers import (
 )
 from loyalty.models import LedgerEntry, Member
 from loyalty.selectors.members import member_get, member_ledger, member_points_summary
-from loyalty.services.ledger import points_adjust
 from loyalty.selectors.sales_reps import sales_rep_find
+from loyalty.services.ledger import points_adjust_replayable
 from loyalty.services.members import member_sales_rep_set, member_upsert
 
 NO_MEMBER = {404: "no member with this external id"}
@@ -104,9 +103,8 @@ def _adjust(*, member: Member, points: int, reason: str, key: str | None) -> tup
     """`points_adjust`, with the API's key namespace, and whether the entry was there before this
     request (a replay); a key reused for another request is a 409."""
     ledger_key = f"api-adjust:{key}" if key else None
-    started = timezone.now()
     try:
-        entry = points_adjust(
+        entry, replayed = points_adjust_replayable(
             member_id=member.pk, points=points, reason=reason, staff_user_id=None, idempotency_key=ledger_key
         )
     except IntegrityError:
@@ -115,6 +113,7 @@ def _adjust(*, member: Member, points: int, reason: str, key: str | None) -> tup
         entry = LedgerEntry.objects.filter(idempotency_key=ledger_key).first() if ledger_key else None
         if entry is None:
             raise
+        replayed = True
     if ledger_key and (entry.member_id != member.pk or entry.points != points or entry.reason != reason):
         raise ApiError(
             field=IDEMPOTENCY_HEADER,
@@ -122,7 +121,7 @@ def _adjust(*, member: Member, points: int, reason: str, key: str | None) -> tup
             status_code=status.HTTP_409_CONFLICT,
             code="idempotency_key_reused",
         )
-    return entry, entry.created_at < started
+    return entry, replayed
 
 
 class MemberAdjustmentView(BrandApi, APIView):

@@ -613,6 +613,20 @@ def points_adjust(
     *, member_id: int, points: int, reason: str, staff_user_id: int | None, idempotency_key: str | None = None
 ) -> LedgerEntry:
     """A staff adjustment (positive or negative) with a required reason."""
+    entry, _replayed = points_adjust_replayable(
+        member_id=member_id,
+        points=points,
+        reason=reason,
+        staff_user_id=staff_user_id,
+        idempotency_key=idempotency_key,
+    )
+    return entry
+
+
+def points_adjust_replayable(
+    *, member_id: int, points: int, reason: str, staff_user_id: int | None, idempotency_key: str | None
+) -> tuple[LedgerEntry, bool]:
+    """`points_adjust`, and whether the entry of `idempotency_key` was already there (a replay)."""
     reason = (reason or "").strip()
     if not reason:
         raise LedgerInvalid("reason: an adjustment needs a reason", field="reason")
@@ -624,13 +638,14 @@ def points_adjust(
         if idempotency_key:
             existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
             if existing:
-                return existing
+                return existing, True
         cause = EntryCause(staff_user_id=staff_user_id, reason=reason, idempotency_key=idempotency_key)
         if points > 0:
-            return points_credit(member=member, points=points, kind=LedgerEntry.Kind.ADJUST, cause=cause)
+            credit = points_credit(member=member, points=points, kind=LedgerEntry.Kind.ADJUST, cause=cause)
+            return credit, False
         entry = points_debit(member=member, points=-points, kind=LedgerEntry.Kind.ADJUST, cause=cause)
         assert entry is not None  # not `partial`: too few points is refused, never a shorter debit
-        return entry
+        return entry, False
 
 
 def ledger_sum(*, member_id: int) -> int:
