@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from django.db.models import OuterRef, Subquery
+from django.db.models.fields.files import FieldFile
 from django.utils.html import escape
 
 from loyalty.models import ProgrammeSettings
@@ -60,7 +61,7 @@ def theme_get() -> Theme:
     return Theme.objects.annotate(programme_name=Subquery(programme_name[:1])).get(id=1)
 
 
-def _image(stored) -> ThemeImage | None:
+def _image(stored: FieldFile) -> ThemeImage | None:
     if not stored:
         return None
     return ThemeImage(url=stored.url, path=stored.path)

@@ -1,4 +1,4 @@
-"""The member site's pages that belong to no feature app: home, the theme's text pages, the brand's
+"""The member site's pages that belong to no feature app: the theme's text pages, the brand's
 compiled CSS, and files uploaded for this brand."""
 
 from __future__ import annotations
@@ -16,10 +16,6 @@ from themes.selectors import theme_data
 
 # The file's name is a hash of its content: a new theme is a new URL, so browsers keep it for good.
 CSS_CACHE_CONTROL = "public, max-age=31536000, immutable"
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "themes/home.html")
 
 
 def text_page(request: HttpRequest, slug: str) -> HttpResponse:
