@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
-from core.errors import InvalidInput, Refused
+from core.errors import Conflict, InvalidInput, Refused
 from loyalty.models import ActivationAttempt, ActivationCode, Member
 from loyalty.services.activation import (
     ALPHABET,
@@ -389,3 +389,22 @@ def test_a_code_replaced_between_the_steps_is_refused_at_step_two(site, in_a):
     response = site.post("/activate/password/", {"new_password1": PASSWORD, "new_password2": PASSWORD})
     assert b"replaced by a newer one" in response.content
     assert Member.objects.get(pk=member.pk).user_id is None
+
+
+def test_a_staff_login_is_never_set_by_a_code_and_a_blocked_member_is_refused(in_a):
+    member = reseller()
+    staff = get_user_model().objects.create_user(
+        username="rep@alpha.example", password=PASSWORD, is_staff=True
+    )
+    Member.objects.filter(pk=member.pk).update(user=staff)
+    code = attempt(activation_code_issue(member=member).code)
+    with pytest.raises(Conflict) as caught:
+        activation_complete(code_id=code.pk, password="another-pass-2026")
+    assert caught.value.code == "staff_login"
+    staff.refresh_from_db()
+    assert staff.check_password(PASSWORD) and ActivationCode.objects.get().used_at is None
+
+    other = reseller("R-BLOCKED")
+    issued = activation_code_issue(member=other)
+    member_block(member=other, by=None, reason="unpaid")
+    assert refusal(issued.code).code == "member_blocked"
