@@ -136,6 +136,13 @@ class ProgrammeSettings(models.Model):
         return self.programme_name
 
 
+def member_language_default() -> str:
+    """A new member speaks the site's default language (README.md, Languages) until they choose one;
+    members are created in their brand's schema, where the settings row always exists."""
+    default = ProgrammeSettings.objects.values_list("default_language", flat=True).first()
+    return default or settings.LANGUAGE_CODE
+
+
 class ProgrammeRevision(models.Model):
     """One row, whose `revision` database triggers move on every committed change of what recording
     events reads (settings, event types, rules but their budget counter, tiers, badges), to a
@@ -207,7 +214,7 @@ class Member(models.Model):
     postal_code = models.CharField(max_length=16, blank=True)
     city = models.CharField(max_length=80, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 code")
-    language = models.CharField(max_length=8, default="en")
+    language = models.CharField(max_length=8, default=member_language_default)
     tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
     sales_rep = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="portfolio"

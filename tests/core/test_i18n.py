@@ -166,6 +166,12 @@ def test_member_language_is_theirs_when_offered_else_the_default(in_a):
         assert formats.points_format(1250) == f"1{NNBSP}250 points"
 
 
+def test_a_member_created_without_a_language_speaks_the_sites_default(api_a, in_a):
+    _site(["fr", "en"], "fr")
+    assert api_a.put("/api/v1/members/NEW-FR", {"first_name": "Zoé"}).json()["language"] == "fr"
+    assert member_make(language="en").language == "en"
+
+
 # --- the settings: backoffice service and API ------------------------------------------------------
 
 
