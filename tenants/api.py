@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -93,7 +94,11 @@ class DomainAddSerializer(serializers.Serializer):
 def _domain_or_404(request: Request, domain: str) -> Domain:
     found = domain_get(brand=request.tenant, domain=domain)
     if found is None:
-        raise ApiError(field="domain", message=f"no domain '{domain}' in this brand", status_code=404)
+        raise ApiError(
+            field="domain",
+            message=_("no domain '%(domain)s' in this brand") % {"domain": domain},
+            status_code=404,
+        )
     return found
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import dns.exception
 import dns.resolver
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput
 from tenants.validation import DOMAIN_PATTERN
@@ -40,24 +41,26 @@ def domain_normalise(value: str, *, field: str = "domain") -> str:
     `localhost`, nor the platform domain or one of its subdomains (those are the platform's)."""
     text = (value or "").strip().rstrip(".")
     if not text:
-        raise InvalidInput("a host name is required, such as club.example.com", field=field)
+        raise InvalidInput(_("a host name is required, such as club.example.com"), field=field)
     try:
         ipaddress.ip_address(text.strip("[]"))
     except ValueError:
         pass
     else:
-        raise InvalidInput(f"'{text}' is an IP address: give a host name", field=field)
+        raise InvalidInput(_("'%(name)s' is an IP address: give a host name") % {"name": text}, field=field)
     try:
         name = text.encode("idna").decode("ascii").lower()
     except UnicodeError:
-        raise InvalidInput(f"'{text}' is not a valid host name", field=field) from None
+        raise InvalidInput(_("'%(name)s' is not a valid host name") % {"name": text}, field=field) from None
     if not DOMAIN_PATTERN.match(name):
-        raise InvalidInput(f"'{text}' is not a valid host name", field=field)
+        raise InvalidInput(_("'%(name)s' is not a valid host name") % {"name": text}, field=field)
     if name == "localhost" or name.endswith(".localhost"):
-        raise InvalidInput(f"'{text}' is a local name, not a domain of yours", field=field)
+        raise InvalidInput(
+            _("'%(name)s' is a local name, not a domain of yours") % {"name": text}, field=field
+        )
     platform = settings.PLATFORM_DOMAIN.lower()
     if name == platform or name.endswith("." + platform):
-        raise InvalidInput(f"'{text}' is the platform's own domain", field=field)
+        raise InvalidInput(_("'%(name)s' is the platform's own domain") % {"name": text}, field=field)
     return name
 
 
@@ -75,6 +78,10 @@ def txt_record_value(token: str) -> str:
 
 def http_token_url(domain: str, token: str) -> str:
     return f"http://{domain}{HTTP_PATH_PREFIX}{token}"
+
+
+def _lookup_failed(name: str, error: Exception) -> str:
+    return _("DNS lookup of %(name)s failed (%(error)s)") % {"name": name, "error": error.__class__.__name__}
 
 
 class CheckFailed(Exception):
@@ -110,7 +117,7 @@ class TxtResolver:
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return []
         except dns.exception.DNSException as error:
-            raise CheckFailed(f"DNS lookup of {name} failed: {error.__class__.__name__}") from None
+            raise CheckFailed(_lookup_failed(name, error)) from None
         return [b"".join(record.strings).decode("utf-8", "replace") for record in answer]
 
     def addresses(self, name: str) -> list[str]:
@@ -122,7 +129,7 @@ class TxtResolver:
             except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
                 continue
             except dns.exception.DNSException as error:
-                raise CheckFailed(f"DNS lookup of {name} failed: {error.__class__.__name__}") from None
+                raise CheckFailed(_lookup_failed(name, error)) from None
         return found
 
 
@@ -141,10 +148,13 @@ class TokenFetcher:
     def fetch(self, domain: str, path: str) -> Fetched:
         addresses = self.resolver.addresses(domain)
         if not addresses:
-            raise CheckFailed(f"{domain} has no address in the DNS")
+            raise CheckFailed(_("%(domain)s has no address in the DNS") % {"domain": domain})
         address = addresses[0]
         if not ipaddress.ip_address(address).is_global and not settings.DOMAIN_VERIFY_PRIVATE_ADDRESSES:
-            raise CheckFailed(f"{domain} points at {address}, which is not a public address")
+            raise CheckFailed(
+                _("%(domain)s points at %(address)s, which is not a public address")
+                % {"domain": domain, "address": address}
+            )
         port = settings.DOMAIN_VERIFY_HTTP_PORT
         connection = http.client.HTTPConnection(address, port, timeout=TIMEOUT_SECONDS)
         try:
@@ -152,7 +162,10 @@ class TokenFetcher:
             response = connection.getresponse()
             return Fetched(status=response.status, body=response.read(HTTP_MAX_BYTES + 1))
         except (OSError, http.client.HTTPException) as error:
-            raise CheckFailed(f"http://{domain}{path} did not answer: {error.__class__.__name__}") from None
+            raise CheckFailed(
+                _("%(url)s did not answer (%(error)s)")
+                % {"url": f"http://{domain}{path}", "error": error.__class__.__name__}
+            ) from None
         finally:
             connection.close()
 
@@ -163,16 +176,21 @@ def dns_proof(*, domain: str, token: str, resolver: TxtResolver) -> str | None:
     records = resolver.txt_records(name)
     if txt_record_value(token) in (record.strip() for record in records):
         return None
-    return f"no TXT record {name} with {txt_record_value(token)}" + (
-        f" (found {len(records)} other)" if records else ""
-    )
+    return _("no TXT record %(name)s with %(value)s (%(count)d other TXT records found)") % {
+        "name": name,
+        "value": txt_record_value(token),
+        "count": len(records),
+    }
 
 
 def http_proof(*, domain: str, token: str, fetcher: TokenFetcher) -> str | None:
     """None when the token's URL answers 200 with the token, else what was found."""
     fetched = fetcher.fetch(domain, f"{HTTP_PATH_PREFIX}{token}")
     if fetched.status != 200:
-        return f"{http_token_url(domain, token)} answered {fetched.status}"
+        return _("%(url)s answered %(status)d") % {
+            "url": http_token_url(domain, token),
+            "status": fetched.status,
+        }
     if len(fetched.body) > HTTP_MAX_BYTES or fetched.body.strip() != token.encode():
-        return f"{http_token_url(domain, token)} did not answer the token"
+        return _("%(url)s did not answer the token") % {"url": http_token_url(domain, token)}
     return None

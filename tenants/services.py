@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
@@ -66,7 +67,7 @@ def template_schema_sync(*, verbosity: int = 0) -> None:
 def public_brand_ensure(*, domain: str | None = None) -> Brand:
     """The public schema's own row, which routes the platform domain to the operator console."""
     domain = domain or settings.PLATFORM_DOMAIN
-    brand, _ = Brand.objects.get_or_create(
+    brand, _created = Brand.objects.get_or_create(
         schema_name=get_public_schema_name(),
         defaults={"name": "Platform", "slug": "platform"},
     )
@@ -191,14 +192,15 @@ def domain_add(*, brand: Brand, domain: str) -> Domain:
 
     name = domain_normalise(domain)
     if brand.schema_name == get_public_schema_name():
-        raise InvalidInput("the platform has no domains of its own to add", field="brand")
+        raise InvalidInput(_("the platform has no domains of its own to add"), field="brand")
     with transaction.atomic():
         Brand.objects.select_for_update().get(pk=brand.pk)  # one add at a time per brand: the cap holds
         if Domain.objects.filter(domain=name).exists():
-            raise Conflict(f"'{name}' is already in use", field="domain", code="domain_taken")
+            raise _domain_taken(name)
         if Domain.objects.filter(tenant=brand).count() >= DOMAINS_PER_BRAND_MAX:
             raise Refused(
-                f"a brand has at most {DOMAINS_PER_BRAND_MAX} domains: remove one first",
+                _("a brand has at most %(count)d domains: remove one first")
+                % {"count": DOMAINS_PER_BRAND_MAX},
                 field="domain",
                 code="too_many_domains",
             )
@@ -208,10 +210,16 @@ def domain_add(*, brand: Brand, domain: str) -> Domain:
                     domain=name, tenant=brand, is_primary=False, token=domain_token_new()
                 )
         except IntegrityError:  # the same name added meanwhile by another brand
-            raise Conflict(f"'{name}' is already in use", field="domain", code="domain_taken") from None
+            raise _domain_taken(name) from None
         enqueue_on_commit(domain_verify_task, added.pk)
     logger.info("brand %s added domain %s", brand.slug, name)
     return added
+
+
+def _domain_taken(name: str) -> Conflict:
+    return Conflict(
+        _("'%(domain)s' is already in use") % {"domain": name}, field="domain", code="domain_taken"
+    )
 
 
 def domain_verify(
@@ -265,7 +273,8 @@ def domain_remove(*, domain: Domain) -> None:
     subdomain stays."""
     if domain.is_primary:
         raise Refused(
-            f"'{domain.domain}' is the brand's own address on the platform: it cannot be removed",
+            _("'%(domain)s' is the brand's own address on the platform: it cannot be removed")
+            % {"domain": domain.domain},
             field="domain",
             code="primary_domain",
         )
