@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -178,7 +178,7 @@ def history_entries(
     return entries
 
 
-def portfolio_members(*, rep: AbstractBaseUser) -> QuerySet[Member]:
+def portfolio_members(*, rep: User) -> QuerySet[Member]:
     """The members `rep` follows (their sales rep), with tier and number of orders; nobody else."""
     return (
         Member.objects.filter(sales_rep=rep)
@@ -195,7 +195,7 @@ class PortfolioMember:
     orders: list[Order]
 
 
-def portfolio_member(*, rep: AbstractBaseUser, external_id: str) -> PortfolioMember | None:
+def portfolio_member(*, rep: User, external_id: str) -> PortfolioMember | None:
     """One member of `rep`'s portfolio with their last entries and orders; None for anyone else."""
     member = Member.objects.filter(sales_rep=rep, external_id=external_id).select_related("tier").first()
     if member is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import wraps
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -19,7 +20,9 @@ from django.utils.translation import gettext_lazy as _
 from catalog.views import member_required
 from core.errors import InvalidInput
 from core.lockout import client_ip
+from loyalty.languages import request_languages
 from loyalty.models import Consent, LedgerEntry, Member
+from loyalty.selectors.languages import SiteLanguages
 from loyalty.selectors.offers import offer_due
 from loyalty.selectors.site import (
     HISTORY_PERIODS,
@@ -129,10 +132,12 @@ class ProfileForm(forms.Form):
     postal_code = forms.CharField(label=_("Postal code"), max_length=16, required=False)
     city = forms.CharField(label=_("City"), max_length=80, required=False)
     country = forms.CharField(label=_("Country (ISO code, such as FR)"), max_length=2, required=False)
-    language = forms.ChoiceField(label=_("Language"), choices=[("en", "English"), ("fr", "Français")])
+    language = forms.ChoiceField(label=_("Language"))
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, languages: SiteLanguages, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        names = dict(settings.LANGUAGES)
+        self.fields["language"].choices = [(code, names.get(code, code)) for code in languages.offered]
         for channel, label in CONSENT_LABELS.items():
             self.fields[f"consent_{channel}"] = forms.BooleanField(label=label, required=False)
 
@@ -162,7 +167,7 @@ class ProfileForm(forms.Form):
 def profile(request: HttpRequest) -> HttpResponse:
     member = request.member  # type: ignore[attr-defined]
     if request.method == "POST":
-        form = ProfileForm(request.POST)
+        form = ProfileForm(request.POST, languages=request_languages(request))
         if form.is_valid():
             try:
                 member_upsert(
@@ -180,7 +185,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Your profile is saved."))
                 return redirect("site-profile")
         return _page(request, "loyalty/site/profile.html", {"form": form}, status=400)
-    form = ProfileForm(initial=ProfileForm.initial_for(member))
+    form = ProfileForm(initial=ProfileForm.initial_for(member), languages=request_languages(request))
     return _page(request, "loyalty/site/profile.html", {"form": form})
 
 
