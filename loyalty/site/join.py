@@ -125,6 +125,8 @@ def _site_url(request: HttpRequest) -> str:
 
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:  # joined already: their account
+        return redirect(_account_url())
     if not programme_settings().signup_open:
         return render(request, "loyalty/site/join_closed.html")
     form = JoinForm(request.POST or None)

@@ -76,6 +76,7 @@ def test_joining_creates_the_member_logged_in_with_consents_recorded(site):
     assert signup.ip_address == "203.0.113.7" and signup.terms_accepted_at is not None
     # The new member uses the site at once: the session is theirs.
     assert site.session["_auth_user_id"] == str(user.pk)
+    assert site.get("/join/").status_code == 302  # joined: /join/ leads to their account
     assert "j***@example.com" in site.get("/join/sent/").content.decode()
     # ... and their address is confirmed by the link e-mailed.
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["jeanne.martin@example.com"]
