@@ -271,3 +271,14 @@ def test_the_backoffice_lists_adds_and_checks_the_brand_s_domains(staff_a, brand
     assert b"Verified: button.alpha.example serves the site now." in checked.content
     assert f"/domain/{second.pk}/check/".encode() not in checked.content  # no button once verified
     connection.set_tenant(brand_a)
+
+
+def test_the_token_and_the_tls_question_answer_over_plain_http_in_production(api_a, settings):
+    """Neither has a certificate to go to yet: no redirect to HTTPS."""
+    settings.SECURE_SSL_REDIRECT = True
+    domain = domain_add(brand=api_a.brand, domain="plain.alpha.example")
+    answered = Client(HTTP_HOST="plain.alpha.example").get(f"/.well-known/loyalty-verify/{domain.token}")
+    assert (answered.status_code, answered.content) == (200, domain.token.encode())
+    asked = Client(HTTP_HOST="localhost").get("/tls/ask", {"domain": host_of(api_a.brand)})
+    assert asked.status_code == 200
+    assert Client(HTTP_HOST=host_of(api_a.brand)).get("/gifts/").status_code == 301  # the rest redirects
