@@ -24,6 +24,7 @@ from loyalty.rule_examples import (
 )
 from loyalty.services.ledger import EntryCause, member_lock, points_credit
 from loyalty.services.members import member_upsert
+from loyalty.services.offers import offer_save
 from loyalty.services.programme import programme_settings_update
 from loyalty.services.rules import rule_create
 from loyalty.services.tiers import tier_create
@@ -136,4 +137,13 @@ def demo_programme_seed(*, slug: str) -> None:
             kind=LedgerEntry.Kind.ADJUST,
             cause=EntryCause(reason="Welcome points (demo)"),
             at=timezone.now() - timedelta(days=1),
+        )
+        # The member site's personalised offer, shown once to every member on their dashboard.
+        offer_save(
+            data={
+                "title": f"Welcome to {programme['settings']['programme_name']}",
+                "text": "Your first points are in: see what they can already buy in the gift catalogue.",
+                "starts_at": timezone.now() - timedelta(hours=1),
+                "ends_at": timezone.now() + timedelta(days=30),
+            }
         )
