@@ -16,7 +16,7 @@ from django.db import connection
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, JsonResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name
 from psycopg import conninfo, pq
@@ -174,6 +174,8 @@ class BrandMiddleware(TenantMainMiddleware):
     def no_tenant_found(self, request: HttpRequest, hostname: str) -> HttpResponse:
         if request.path_info.startswith(API_PREFIX):
             return error_response(status=404, message=f"no brand at {hostname}", code="unknown_host")
+        # Before the language middleware (README.md, Languages): the browser's, among the platform's.
+        translation.activate(translation.get_language_from_request(request))
         return render(request, "tenants/unknown_host.html", {"hostname": hostname}, status=404)
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
@@ -201,6 +203,9 @@ class BrandMiddleware(TenantMainMiddleware):
             if request.path_info.startswith(API_PREFIX):
                 message = f"{brand.name} is suspended: its API is unavailable until it is reactivated"
                 return error_response(status=403, message=message, code="brand_suspended")
+            from loyalty.languages import request_language  # a brand app's: the brand's languages
+
+            translation.activate(request_language(request))
             return render(request, "tenants/suspended.html", {"brand": brand}, status=403)
         return None
 

@@ -146,6 +146,19 @@ def test_the_backoffice_speaks_the_staff_members_choice(staff_a):
     assert "Administration du programme" in html and "Voir le site" in html  # ours and Django's
 
 
+def test_the_pages_answered_before_the_site_speak_the_visitors_language(in_a):
+    from tenants.models import Brand
+    from tenants.routing import routing_token_renew
+
+    _site(["fr", "en"], "fr")
+    Brand.objects.filter(pk=in_a.pk).update(status=Brand.Status.SUSPENDED)
+    routing_token_renew()
+    suspended = _html(Client(HTTP_HOST=host_of(in_a)).get("/accounts/login/"), 403)
+    assert "est temporairement indisponible" in suspended
+    unknown = Client(HTTP_HOST="nobody.example", HTTP_ACCEPT_LANGUAGE="fr").get("/")
+    assert "Aucun club de fidélité n'habite à cette adresse" in _html(unknown, 404)
+
+
 def test_the_api_answers_in_english_whatever_the_browser_says(api_a, in_a):
     _site(["fr", "en"], "fr")
     response = api_a.get("/api/v1/members/NOBODY", headers={"Accept-Language": "fr"})
