@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import tinycss2
@@ -186,6 +187,7 @@ def _css_string(url: str) -> str:
     return '"' + url.replace("\\", "").replace('"', "%22").replace("\n", "") + '"'
 
 
+@lru_cache(maxsize=256)  # by the theme's values: each theme (each hash) compiled once per process
 def theme_css_compile(
     *,
     primary_color: str,
@@ -211,5 +213,6 @@ def theme_css_compile(
     return _font_faces(chosen) + variables + custom
 
 
+@lru_cache(maxsize=256)
 def css_hash(css: str) -> str:
     return hashlib.sha256(css.encode()).hexdigest()[:16]
