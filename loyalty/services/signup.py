@@ -17,14 +17,17 @@ password typed, the member's login), so each works once.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -36,6 +39,7 @@ from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
+from config.redis import cache_redis, redis_available, redis_failed
 from core.errors import Conflict, InvalidInput, Refused
 from loyalty.models import PHONE_E164, Consent, Member, Signup
 from loyalty.selectors.programme import programme_settings
@@ -44,6 +48,9 @@ from tenants.selectors import brand_timezone, schema_current
 
 VERIFY_MAX_AGE = timedelta(days=3)
 INVITATION_MAX_AGE = timedelta(days=14)
+# Sign-up e-mails one address gets per hour at most: /join/ is open to anyone, and must not be a
+# way to flood someone's inbox. The page says the same when a message is held back.
+SIGNUP_MAILS_PER_HOUR = 5
 # What a customer may type between the digits of a phone number: "+33 6 12-34.56 (78)".
 _PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
 
@@ -115,11 +122,30 @@ def signup_create(
                 signup.member = _member_create(user=user, signup=signup)
             signup.save()
             outcome = SignupOutcome("created" if user.is_active else "pending", user)
+    if not _signup_mail_allowed(email):
+        return outcome
     if outcome.outcome == "registered":
         _mail(to=email, template="registered", subject=_("You already have an account"), base_url=base_url)
     else:
         verify_link_send(user=outcome.user, base_url=base_url)
     return outcome
+
+
+def _signup_mail_allowed(email: str) -> bool:
+    """True for the first SIGNUP_MAILS_PER_HOUR sign-up e-mails to this address in this brand and
+    hour (counted in Redis; without Redis they are sent, and that is logged)."""
+    if not redis_available():
+        return True
+    counter = cache.make_key(f"join-mail:{email}:{int(time.time() // 3600)}")
+    pipeline = cache_redis().pipeline(transaction=False)
+    pipeline.incr(counter)
+    pipeline.expire(counter, 7200)
+    try:
+        count, _expiry = pipeline.execute()
+    except redis.RedisError as error:
+        redis_failed(what="sign-up e-mails are sent without their hourly limit", error=error)
+        return True
+    return count <= SIGNUP_MAILS_PER_HOUR
 
 
 def email_normalise(email: str) -> str:

@@ -5,6 +5,7 @@ members."""
 from __future__ import annotations
 
 import re
+import uuid
 
 from django.contrib.auth import get_user_model
 from django.core import mail
@@ -17,6 +18,8 @@ from tests.factories import member_make
 from tests.support import ApiClient, error_of
 
 PASSWORD = "a-long-join-pass-2026"
+# A new address each run: sign-up e-mails per address and hour are limited (loyalty.services.signup).
+TWIN = f"twin-{uuid.uuid4().hex[:8]}@example.com"
 
 
 def _path(message, kind: str) -> str:
@@ -25,14 +28,14 @@ def _path(message, kind: str) -> str:
 
 def test_a_verification_link_of_brand_a_fails_on_brand_b(brand_a, brand_b, db):
     connection.set_tenant(brand_a)
-    member_make("ISO-J1", email="twin@example.com")
+    member_make("ISO-J1", email=TWIN)
     site_a = Client(HTTP_HOST=host_of(brand_a))
     site_a.post(
         "/join/",
         {
             "first_name": "T",
             "last_name": "W",
-            "email": "twin@example.com",
+            "email": TWIN,
             "password": PASSWORD,
             "terms": "on",
         },
@@ -40,13 +43,13 @@ def test_a_verification_link_of_brand_a_fails_on_brand_b(brand_a, brand_b, db):
     path = _path(mail.outbox[0], "verify")
     # Brand B has a pending sign-up of the same address, and maybe a login with the same id.
     connection.set_tenant(brand_b)
-    member_make("ISO-J1", email="twin@example.com")
+    member_make("ISO-J1", email=TWIN)
     Client(HTTP_HOST=host_of(brand_b)).post(
         "/join/",
         {
             "first_name": "T",
             "last_name": "W",
-            "email": "twin@example.com",
+            "email": TWIN,
             "password": PASSWORD,
             "terms": "on",
         },

@@ -10,10 +10,12 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from config.redis import cache_redis
 from loyalty.models import Consent, ConsentChange, Member, ProgrammeSettings, Signup
 from loyalty.services.signup import signup_create
 from tests.conftest import host_of
@@ -35,7 +37,11 @@ GOOD = {
 
 @pytest.fixture
 def site(in_a):
-    return Client(HTTP_HOST=host_of(in_a), REMOTE_ADDR="203.0.113.7")
+    yield Client(HTTP_HOST=host_of(in_a), REMOTE_ADDR="203.0.113.7")
+    # The hourly count of sign-up e-mails per address (the tests reuse addresses) starts again.
+    connection.set_tenant(in_a)
+    for key in cache_redis().scan_iter(cache.make_key("join-mail:*")):
+        cache_redis().delete(key)
 
 
 def verify_link(message) -> str:
@@ -249,3 +255,11 @@ def test_two_sign_ups_of_one_address_racing_make_one_login_and_one_member(fresh_
     assert sorted(results) == ["created", "registered", "registered", "registered"], results
     connection.set_tenant(fresh_brand)
     assert Member.objects.filter(email="new@example.com").count() == 1
+
+
+def test_an_address_gets_five_sign_up_e_mails_an_hour_at_most(site):
+    for _ in range(7):
+        assert site.post("/join/", {**GOOD, "email": "flood@example.com"}).status_code == 302
+        site.logout()
+    assert len(mail.outbox) == 5
+    assert Member.objects.filter(email="flood@example.com").count() == 1
