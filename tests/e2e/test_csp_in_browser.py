@@ -84,10 +84,10 @@ def test_member_site_backoffice_console_and_api_docs_work_under_the_policy(
         page.set_default_timeout(15_000)
         seen = Violations(page)
 
-        # The member site: its styles (nonce) apply: the brand's bar under the header.
+        # The member site: the brand's compiled stylesheet applies: its header in the theme's colour.
         seen.visit(base + "/", "member-home", tmp_path)
-        border = page.eval_on_selector("header.site", "(e) => getComputedStyle(e).borderBottomStyle")
-        assert border == "solid"
+        header = page.eval_on_selector(".site-header", "(e) => getComputedStyle(e).backgroundColor")
+        assert header == "rgb(31, 79, 163)"
         log_in(page, base, "csp-web@example.com")
         seen.visit(base + "/gifts/", "member-gifts", tmp_path)
         assert page.eval_on_selector(".gifts", "(e) => getComputedStyle(e).display") == "grid"
