@@ -15,6 +15,10 @@ from loyalty.services.offers import OFFER_FIELDS, offer_save, offer_validate
 
 
 class OfferForm(forms.ModelForm):
+    link = forms.URLField(
+        required=False, assume_scheme="https", help_text=Offer._meta.get_field("link").help_text
+    )
+
     class Meta:
         model = Offer
         fields = [*OFFER_FIELDS, "image"]
