@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from core.limits import IDEMPOTENCY_KEY_MAX_LENGTH
 from loyalty.models import LedgerEntry, Member, Tier
@@ -59,11 +60,11 @@ class Category(models.Model):
 
 class Gift(models.Model):
     class Kind(models.TextChoices):
-        PHYSICAL = "physical", "Physical gift (shipped)"
-        VOUCHER = "voucher", "Voucher from a pool of codes"
-        DONATION = "donation", "Donation to a charity"
-        SERVICE_CREDIT = "service_credit", "Service credit (pushed to the brand's system)"
-        CONVERSION = "conversion", "Conversion voucher at the programme's point value"
+        PHYSICAL = "physical", _("Physical gift (shipped)")
+        VOUCHER = "voucher", _("Voucher from a pool of codes")
+        DONATION = "donation", _("Donation to a charity")
+        SERVICE_CREDIT = "service_credit", _("Service credit (pushed to the brand's system)")
+        CONVERSION = "conversion", _("Conversion voucher at the programme's point value")
 
     reference = models.CharField(
         max_length=64, unique=True, validators=[REFERENCE], help_text="unique, SKU-like: imports match on it"
@@ -218,11 +219,11 @@ class Order(models.Model):
     """A redemption: one or more gifts paid for by one ledger debit, then fulfilled."""
 
     class Status(models.TextChoices):
-        PLACED = "placed", "Placed"
-        CONFIRMED = "confirmed", "Confirmed"
-        SHIPPED = "shipped", "Shipped"
-        DELIVERED = "delivered", "Delivered"
-        CANCELLED = "cancelled", "Cancelled"
+        PLACED = "placed", _("Placed")
+        CONFIRMED = "confirmed", _("Confirmed")
+        SHIPPED = "shipped", _("Shipped")
+        DELIVERED = "delivered", _("Delivered")
+        CANCELLED = "cancelled", _("Cancelled")
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PLACED)

@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from loyalty.models import Member, PointLot
 
@@ -136,22 +137,26 @@ def gift_stock_left(*, gift: Gift) -> int | None:
 
 
 def gift_refusal(*, gift: Gift, member: Member, at: datetime | None = None) -> Refusal | None:
-    """Why this member may not redeem this gift at all (regardless of points, stock and limits)."""
+    """Why this member may not redeem this gift at all (regardless of points, stock and limits), in
+    the active language: the member site's (the API's is English, README.md, Languages)."""
     at = at or timezone.now()
     if member.status != Member.Status.ACTIVE:
-        return Refusal("member_not_active", f"the member account is {member.status}")
+        inactive = gettext("the member account is %(status)s")
+        return Refusal("member_not_active", inactive % {"status": member.status})
     if (
         not gift.is_active
         or (gift.available_from is not None and gift.available_from > at)
         or (gift.available_until is not None and gift.available_until <= at)
     ):
-        return Refusal("unavailable", f"'{gift.name}' is not available now")
+        return Refusal("unavailable", gettext("'%(gift)s' is not available now") % {"gift": gift.name})
     if gift.vip_only and not member.is_vip:
-        return Refusal("not_your_tier", f"'{gift.name}' is reserved for VIP members")
+        vip_only = gettext("'%(gift)s' is reserved for VIP members")
+        return Refusal("not_your_tier", vip_only % {"gift": gift.name})
     tier_ids = {tier.pk for tier in gift.tiers.all()}
     if tier_ids and member.tier_id not in tier_ids:
         names = ", ".join(sorted(tier.name for tier in gift.tiers.all()))
-        return Refusal("not_your_tier", f"'{gift.name}' is reserved for members of: {names}")
+        reserved = gettext("'%(gift)s' is reserved for members of: %(tiers)s")
+        return Refusal("not_your_tier", reserved % {"gift": gift.name, "tiers": names})
     return None
 
 
@@ -159,7 +164,7 @@ def gift_offer_refusal(*, gift: Gift, member: Member) -> Refusal | None:
     """As `gift_refusal`, and out of stock: what the member site and the API show next to a gift."""
     refusal = gift_refusal(gift=gift, member=member)
     if refusal is None and gift_stock_left(gift=gift) == 0:
-        return Refusal("out_of_stock", f"'{gift.name}' is out of stock")
+        return Refusal("out_of_stock", gettext("'%(gift)s' is out of stock") % {"gift": gift.name})
     return refusal
 
 

@@ -27,6 +27,7 @@ from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import Conflict, InvalidInput, NotFound, Refused
@@ -172,7 +173,9 @@ def order_place(
             return existing, False
         if member.status != Member.Status.ACTIVE:
             raise RedemptionRefused(
-                f"the member account is {member.status}", field="member", code="member_not_active"
+                gettext("the member account is %(status)s") % {"status": member.status},
+                field="member",
+                code="member_not_active",
             )
 
         gifts = {
@@ -189,7 +192,7 @@ def order_place(
         if any(gifts[item.gift_id].is_physical for item in items):
             if shipping is None:
                 raise InvalidInput(
-                    "a shipping address is required for physical gifts",
+                    gettext("a shipping address is required for physical gifts"),
                     field="shipping_address",
                     code="required",
                 )
@@ -198,7 +201,9 @@ def order_place(
         total = sum(gifts[item.gift_id].points_price * item.quantity for item in items)
         if total > MAX_POINTS:  # more than any balance can hold (points are PostgreSQL integers)
             raise RedemptionRefused(
-                f"not enough points: {total} needed", field="items", code="insufficient_points"
+                gettext("not enough points: %(needed)s needed") % {"needed": total},
+                field="items",
+                code="insufficient_points",
             )
         order = Order.objects.create(
             member=member,
@@ -223,7 +228,8 @@ def order_place(
             )
         except InsufficientPoints as error:
             raise RedemptionRefused(
-                f"not enough points: {error.needed} needed, {error.spendable} available",
+                gettext("not enough points: %(needed)s needed, %(spendable)s available")
+                % {"needed": error.needed, "spendable": error.spendable},
                 field="items",
                 code="insufficient_points",
             ) from None
@@ -268,14 +274,15 @@ def _item_check(
     already = held.get(gift.pk, 0)
     if gift.limit_per_member is not None and already + item.quantity > gift.limit_per_member:
         raise RedemptionRefused(
-            f"'{gift.name}' is limited to {gift.limit_per_member} per member (you already have {already})",
+            gettext("'%(gift)s' is limited to %(limit)s per member (you already have %(already)s)")
+            % {"gift": gift.name, "limit": gift.limit_per_member, "already": already},
             field=f"items[{index}].quantity",
             code="limit_reached",
         )
     left = gift_stock_left(gift=gift)
     if left is not None and left < item.quantity:
         raise RedemptionRefused(
-            f"'{gift.name}' is out of stock ({left} left)",
+            gettext("'%(gift)s' is out of stock (%(left)s left)") % {"gift": gift.name, "left": left},
             field=f"items[{index}].quantity",
             code="out_of_stock",
         )

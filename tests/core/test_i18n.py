@@ -83,6 +83,17 @@ def test_an_anonymous_visitor_gets_the_default_then_their_browser_language(in_a)
     assert english["Content-Language"] == "en"
 
 
+def test_a_french_member_reads_why_a_gift_is_refused_in_french(in_a):
+    from catalog.selectors import gift_offer_refusal
+    from tests.catalog.factories import gift_make
+
+    gift = gift_make(name="Vélo", points_price=10, vip_only=True)
+    member = member_make(language="fr")
+    with member_translation(member=member):
+        assert gift_offer_refusal(gift=gift, member=member).message == "« Vélo » est réservé aux membres VIP"
+    assert gift_offer_refusal(gift=gift, member=member).message == "'Vélo' is reserved for VIP members"
+
+
 def test_the_members_language_wins_over_the_browsers(in_a):
     _site(["fr", "en"], "fr")
     _member, client = _member_client("en", HTTP_ACCEPT_LANGUAGE="fr")
