@@ -1,6 +1,7 @@
-"""Two brands dressed in two demo themes, in a real browser: the landing at desktop and phone
-widths (screenshots written under SCREENSHOTS_DIR, var/screenshots by default, to look at), the
-brand's stylesheet applied, no horizontal scroll at 375 px, the menu folding on a phone."""
+"""Two brands dressed in two demo themes, in a real browser: the landing and the login page at
+desktop and phone widths (screenshots written under SCREENSHOTS_DIR, var/screenshots by default,
+to look at), the brand's stylesheet applied, no horizontal scroll at 375 px, the menu folding on a
+phone, the skip link first."""
 
 from __future__ import annotations
 
@@ -55,5 +56,8 @@ def test_two_themes_at_desktop_and_phone_widths(two_themed, site_server, chromiu
                 else:
                     assert not toggle.is_visible() and page.locator("#site-nav").is_visible()
                     page.screenshot(path=str(SCREENSHOTS / f"landing-{demo}-{width}.png"), full_page=True)
+                page.goto(f"http://{brand.slug}.localhost:{site_server}/accounts/login/")
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                page.screenshot(path=str(SCREENSHOTS / f"login-{demo}-{width}.png"), full_page=True)
             finally:
                 context.close()
