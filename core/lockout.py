@@ -322,6 +322,9 @@ class LockoutModelBackend(ModelBackend):
         )
         if lockout is None:
             user = super().authenticate(request, username=username, password=password, **kwargs)
+            stored = account_key(username)  # logins are stored in lower case: `Ana@X.example ` is one
+            if user is None and stored != username:
+                user = super().authenticate(request, username=stored, password=password, **kwargs)
             lockout = login_attempt_end(failure_id=failure_id, succeeded=user is not None)
             if lockout is None:
                 return user

@@ -137,6 +137,16 @@ def test_a_locked_login_answers_json_to_api_like_clients(login):
     assert page.status_code == 429 and page["Content-Type"].startswith("text/html")
 
 
+def test_a_username_typed_in_another_case_logs_in(login):
+    """Logins are stored in lower case (sign-up, activation, brand creation): `Ana@X.example ` as
+    typed on a phone is the same login."""
+    client = login.client()
+    typed = f" {login.username.capitalize().upper()[:3]}{login.username[3:]} "
+    response = client.post(login.path, {"username": typed, "password": TEST_PASSWORD})
+    assert login.logged_in(client, response)
+    assert login.attempt(login.client(), WRONG).status_code == 200  # a wrong password still fails
+
+
 def test_the_lockout_ends_after_fifteen_minutes(login):
     with time_machine.travel(timezone.now(), tick=True) as clock:
         client = login.client()
