@@ -15,6 +15,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.limits import IDEMPOTENCY_KEY_MAX_LENGTH
 
@@ -37,24 +39,24 @@ class ProgrammeSettings(models.Model):
     """The brand's programme settings: one row per schema (id 1)."""
 
     class Expiry(models.TextChoices):
-        NEVER = "never", "Never"
-        DAYS = "days", "N days after earning"
-        END_OF_MONTH = "end_of_month", "End of the month after earning"
-        END_OF_YEAR = "end_of_year", "End of the year after earning"
+        NEVER = "never", _("Never")
+        DAYS = "days", _("N days after earning")
+        END_OF_MONTH = "end_of_month", _("End of the month after earning")
+        END_OF_YEAR = "end_of_year", _("End of the year after earning")
 
     class TierMetric(models.TextChoices):
-        POINTS_EARNED = "points_earned", "Points earned"
-        AMOUNT_SPENT = "amount_spent", "Amount spent"
-        EVENT_COUNT = "event_count", "Count of an event type"
+        POINTS_EARNED = "points_earned", _("Points earned")
+        AMOUNT_SPENT = "amount_spent", _("Amount spent")
+        EVENT_COUNT = "event_count", _("Count of an event type")
 
     class TierWindow(models.TextChoices):
-        ROLLING_MONTHS = "rolling_months", "Rolling N months"
-        CALENDAR_YEAR = "calendar_year", "Calendar year"
-        LIFETIME = "lifetime", "Lifetime"
+        ROLLING_MONTHS = "rolling_months", _("Rolling N months")
+        CALENDAR_YEAR = "calendar_year", _("Calendar year")
+        LIFETIME = "lifetime", _("Lifetime")
 
     class Downgrade(models.TextChoices):
-        IMMEDIATE = "immediate", "Immediately"
-        GRACE = "grace", "After a grace period"
+        IMMEDIATE = "immediate", _("Immediately")
+        GRACE = "grace", _("After a grace period")
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     programme_name = models.CharField(max_length=120, default="Rewards")
@@ -193,13 +195,13 @@ class Tier(models.Model):
 
 class Member(models.Model):
     class Kind(models.TextChoices):
-        CUSTOMER = "customer", "Customer"
-        RESELLER = "reseller", "B2B reseller"
+        CUSTOMER = "customer", _("Customer")
+        RESELLER = "reseller", _("B2B reseller")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        BLOCKED = "blocked", "Blocked"
-        ANONYMISED = "anonymised", "Anonymised"
+        ACTIVE = "active", _("Active")
+        BLOCKED = "blocked", _("Blocked")
+        ANONYMISED = "anonymised", _("Anonymised")
 
     external_id = models.CharField(max_length=64, unique=True, help_text="the brand's own customer id")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CUSTOMER)
@@ -281,10 +283,10 @@ class MemberAudit(models.Model):
     cleared, never their values."""
 
     class Action(models.TextChoices):
-        BLOCK = "block", "Blocked"
-        UNBLOCK = "unblock", "Unblocked"
-        ANONYMISE = "anonymise", "Anonymised"
-        SALES_REP = "sales_rep", "Sales rep changed"
+        BLOCK = "block", _("Blocked")
+        UNBLOCK = "unblock", _("Unblocked")
+        ANONYMISE = "anonymise", _("Anonymised")
+        SALES_REP = "sales_rep", _("Sales rep changed")
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="audits")
     action = models.CharField(max_length=16, choices=Action.choices)
@@ -303,10 +305,10 @@ class MemberAudit(models.Model):
 
 class Consent(models.Model):
     class Channel(models.TextChoices):
-        EMAIL = "email", "E-mail"
-        SMS = "sms", "SMS"
-        VOICE = "voice", "Voice calls"
-        POST = "post", "Post"
+        EMAIL = "email", _("E-mail")
+        SMS = "sms", _("SMS")
+        VOICE = "voice", _("Voice calls")
+        POST = "post", _("Post")
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consents")
     channel = models.CharField(max_length=8, choices=Channel.choices)
@@ -349,7 +351,9 @@ class Signup(models.Model):
     then, and the login inactive)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="signup")
-    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="signups")
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="signups"
+    )
     phone = models.CharField(max_length=16, blank=True, validators=[PHONE_E164])
     consents = models.JSONField(default=dict, blank=True, help_text="the answer per channel: {channel: bool}")
     ip_address = models.GenericIPAddressField(null=True, blank=True)
@@ -407,26 +411,26 @@ class EarningRule(models.Model):
     """A rule is data: trigger, conditions (field/operator/value), award, limits, beneficiary."""
 
     class Award(models.TextChoices):
-        FIXED = "fixed", "Fixed points"
-        PER_AMOUNT = "per_amount", "Points per currency unit"
-        MULTIPLIER = "multiplier", "Multiplier of what the other rules gave"
-        PER_ITEM = "per_item", "Points per matching item"
-        PERCENTAGE = "percentage", "Sales rep: a percentage of what the member earns"
+        FIXED = "fixed", _("Fixed points")
+        PER_AMOUNT = "per_amount", _("Points per currency unit")
+        MULTIPLIER = "multiplier", _("Multiplier of what the other rules gave")
+        PER_ITEM = "per_item", _("Points per matching item")
+        PERCENTAGE = "percentage", _("Sales rep: a percentage of what the member earns")
 
     class Rounding(models.TextChoices):
-        DOWN = "down", "Down"
-        NEAREST = "nearest", "Nearest"
-        UP = "up", "Up"
+        DOWN = "down", _("Down")
+        NEAREST = "nearest", _("Nearest")
+        UP = "up", _("Up")
 
     class Period(models.TextChoices):
-        DAY = "day", "Day"
-        WEEK = "week", "Week"
-        MONTH = "month", "Month"
-        YEAR = "year", "Year"
+        DAY = "day", _("Day")
+        WEEK = "week", _("Week")
+        MONTH = "month", _("Month")
+        YEAR = "year", _("Year")
 
     class Beneficiary(models.TextChoices):
-        MEMBER = "member", "The member"
-        SALES_REP = "sales_rep", "The member's sales rep"
+        MEMBER = "member", _("The member")
+        SALES_REP = "sales_rep", _("The member's sales rep")
 
     name = models.CharField(max_length=120)
     event_type = models.CharField(max_length=64, db_index=True)
@@ -494,12 +498,12 @@ class LedgerEntry(models.Model):
     """One change of one balance, with its cause. Never updated, never deleted."""
 
     class Kind(models.TextChoices):
-        EARN = "earn", "Earn"
-        REDEEM = "redeem", "Redeem"
-        EXPIRE = "expire", "Expire"
-        ADJUST = "adjust", "Adjust"
-        REVERSE = "reverse", "Reverse"
-        TRANSFER = "transfer", "Transfer"
+        EARN = "earn", pgettext_lazy("ledger entry kind", "Earn")
+        REDEEM = "redeem", pgettext_lazy("ledger entry kind", "Redeem")
+        EXPIRE = "expire", pgettext_lazy("ledger entry kind", "Expire")
+        ADJUST = "adjust", pgettext_lazy("ledger entry kind", "Adjust")
+        REVERSE = "reverse", pgettext_lazy("ledger entry kind", "Reverse")
+        TRANSFER = "transfer", pgettext_lazy("ledger entry kind", "Transfer")
 
     # Indexes are written on every entry (the hottest insert): foreign keys are indexed by the
     # composite or partial indexes of Meta (mostly NULL columns only where they are set).
@@ -612,9 +616,9 @@ class LotConsumption(models.Model):
 
 class TierChange(models.Model):
     class Reason(models.TextChoices):
-        QUALIFIED = "qualified", "Qualified"
-        DOWNGRADED = "downgraded", "Downgraded"
-        FLOOR = "floor", "Staff-set floor"
+        QUALIFIED = "qualified", _("Qualified")
+        DOWNGRADED = "downgraded", _("Downgraded")
+        FLOOR = "floor", _("Staff-set floor")
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="tier_changes")
     # Not indexed: only deleting a tier looks them up, and the nightly writes many of these rows.
@@ -726,9 +730,9 @@ class ActivationCode(models.Model):
     Five wrong postcodes with the code lock it for a while (`locked_until`)."""
 
     class Source(models.TextChoices):
-        API = "api", "API"
-        BACKOFFICE = "backoffice", "Backoffice"
-        MAILING = "mailing", "Launch mailing"
+        API = "api", _("API")
+        BACKOFFICE = "backoffice", _("Backoffice")
+        MAILING = "mailing", _("Launch mailing")
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="activation_codes")
     # HMAC-SHA256 of the normalised code (hex), with a key derived from SECRET_KEY: one unique index
@@ -773,15 +777,15 @@ class ActivationAttempt(models.Model):
     address in a window, whatever the code) and as the code's history."""
 
     class Outcome(models.TextChoices):
-        ACCEPTED = "accepted", "Code and postcode right"
-        UNKNOWN = "unknown", "No such code"
-        WRONG_POSTCODE = "wrong_postcode", "Wrong postcode"
-        CODE_LOCKED = "code_locked", "Code locked"
-        USED = "used", "Code already used"
-        EXPIRED = "expired", "Code expired"
-        REVOKED = "revoked", "Code revoked"
-        MEMBER_BLOCKED = "member_blocked", "Member blocked"
-        IP_LOCKED = "ip_locked", "Address locked"
+        ACCEPTED = "accepted", _("Code and postcode right")
+        UNKNOWN = "unknown", _("No such code")
+        WRONG_POSTCODE = "wrong_postcode", _("Wrong postcode")
+        CODE_LOCKED = "code_locked", _("Code locked")
+        USED = "used", _("Code already used")
+        EXPIRED = "expired", _("Code expired")
+        REVOKED = "revoked", _("Code revoked")
+        MEMBER_BLOCKED = "member_blocked", _("Member blocked")
+        IP_LOCKED = "ip_locked", _("Address locked")
 
     code = models.ForeignKey(
         ActivationCode,
