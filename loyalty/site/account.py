@@ -135,7 +135,7 @@ class ProfileForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"))
 
     def __init__(self, *args, languages: SiteLanguages, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, label_suffix="", **kwargs)
         names = dict(settings.LANGUAGES)
         self.fields["language"].choices = [(code, names.get(code, code)) for code in languages.offered]
         for channel, label in CONSENT_LABELS.items():
