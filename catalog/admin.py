@@ -23,6 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy
 
 from core.errors import DomainError, InvalidInput
 from loyalty.admin.programme import ServiceForm
@@ -227,9 +228,9 @@ class GiftAdmin(admin.ModelAdmin):
             None,
             {"fields": ["reference", "name", "description", "category", "position", "kind", "points_price"]},
         ),
-        ("Value", {"fields": ["retail_value", "retail_currency"]}),
+        (gettext_lazy("Value"), {"fields": ["retail_value", "retail_currency"]}),
         (
-            "Availability",
+            gettext_lazy("Availability"),
             {
                 "fields": [
                     "is_active",
@@ -243,12 +244,15 @@ class GiftAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Selections", {"fields": ["is_featured", "in_printed_catalogue"]}),
+        (gettext_lazy("Selections"), {"fields": ["is_featured", "in_printed_catalogue"]}),
         (
-            "Donation",
+            gettext_lazy("Donation"),
             {"fields": ["charity_name", "donation_amount", "donation_currency"], "classes": ["collapse"]},
         ),
-        ("Service credit", {"fields": ["service_code", "service_quantity"], "classes": ["collapse"]}),
+        (
+            gettext_lazy("Service credit"),
+            {"fields": ["service_code", "service_quantity"], "classes": ["collapse"]},
+        ),
     ]
     change_list_template = "admin/catalog/gift/change_list.html"
     change_form_template = "admin/catalog/gift/change_form.html"

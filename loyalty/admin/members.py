@@ -24,6 +24,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy
 
 from core.errors import DomainError, InvalidInput
 from loyalty.models import ActivationCode, Consent, LedgerEntry, Member, MemberAudit, MemberBadge, TierChange
@@ -193,10 +194,10 @@ class MemberAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["external_id", "kind", "status", "is_vip", "tags", "sales_rep", "reason"]}),
-        ("Points", {"fields": ["balance", "points_owed", "overdraft_limit"]}),
-        ("Tier", {"fields": ["tier", "tier_since", "tier_below_since", "tier_floor"]}),
-        ("Contact", {"fields": list(MEMBER_CONTACT_FIELDS)}),
-        ("Dates", {"fields": ["joined_at", "last_activity_at"]}),
+        (gettext_lazy("Points"), {"fields": ["balance", "points_owed", "overdraft_limit"]}),
+        (gettext_lazy("Tier"), {"fields": ["tier", "tier_since", "tier_below_since", "tier_floor"]}),
+        (gettext_lazy("Contact"), {"fields": list(MEMBER_CONTACT_FIELDS)}),
+        (gettext_lazy("Dates"), {"fields": ["joined_at", "last_activity_at"]}),
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Member | None = None):

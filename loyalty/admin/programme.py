@@ -15,6 +15,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.errors import Conflict, InvalidInput
@@ -77,19 +78,22 @@ class ProgrammeSettingsAdmin(admin.ModelAdmin):
     form = ProgrammeSettingsForm
     readonly_fields = ["brand_timezone", "updated_at"]
     fieldsets = [
-        ("Programme", {"fields": ["programme_name", "brand_timezone"]}),
-        ("Activation codes", {"fields": ["activation_code_days"]}),
+        (gettext_lazy("Programme"), {"fields": ["programme_name", "brand_timezone"]}),
+        (gettext_lazy("Activation codes"), {"fields": ["activation_code_days"]}),
         (
-            "Point value",
+            gettext_lazy("Point value"),
             {
                 "fields": ["points_per_unit", "unit_value", "currency"],
                 "description": "points_per_unit points are worth unit_value (100 points = 5.00 EUR).",
             },
         ),
-        ("Expiry and pending period", {"fields": ["expiry_policy", "expiry_days", "pending_days"]}),
-        ("Members", {"fields": ["overdraft_limit", "auto_create_members", "signup_open"]}),
         (
-            "Tier qualification",
+            gettext_lazy("Expiry and pending period"),
+            {"fields": ["expiry_policy", "expiry_days", "pending_days"]},
+        ),
+        (gettext_lazy("Members"), {"fields": ["overdraft_limit", "auto_create_members", "signup_open"]}),
+        (
+            gettext_lazy("Tier qualification"),
             {
                 "fields": [
                     "tier_metric",
@@ -101,7 +105,7 @@ class ProgrammeSettingsAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Member site languages", {"fields": ["site_languages", "default_language"]}),
+        (gettext_lazy("Member site languages"), {"fields": ["site_languages", "default_language"]}),
         ("", {"fields": ["updated_at"]}),
     ]
 

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from core.errors import DomainError, InvalidInput
 from loyalty.admin.forms import BackofficeJSONField
@@ -164,9 +165,9 @@ class EarningRuleAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Conditions", {"fields": ("conditions", "item_conditions")}),
+        (gettext_lazy("Conditions"), {"fields": ("conditions", "item_conditions")}),
         (
-            "Award",
+            gettext_lazy("Award"),
             {
                 "fields": (
                     "award_type",
@@ -180,7 +181,7 @@ class EarningRuleAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "Limits",
+            gettext_lazy("Limits"),
             {
                 "fields": (
                     "max_points_per_event",
@@ -191,7 +192,7 @@ class EarningRuleAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Beneficiary", {"fields": ("beneficiary",)}),
+        (gettext_lazy("Beneficiary"), {"fields": ("beneficiary",)}),
     )
 
     @admin.display(description="budget")
