@@ -23,7 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext, ngettext_lazy
 
 from core.errors import DomainError, InvalidInput
 from loyalty.admin.programme import ServiceForm
@@ -140,7 +140,7 @@ class GiftPhotoInline(admin.TabularInline):
     readonly_fields = ["preview"]
     extra = 1
 
-    @admin.display(description="thumbnail")
+    @admin.display(description=gettext_lazy("thumbnail"))
     def preview(self, photo: GiftPhoto) -> str:
         if not photo.pk:
             return "-"
@@ -260,7 +260,7 @@ class GiftAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Gift]:
         return super().get_queryset(request).annotate(codes_left=codes_left())
 
-    @admin.display(description="stock")
+    @admin.display(description=gettext_lazy("stock"))
     def stock_display(self, gift: Gift) -> str:
         left = gift_stock_left(gift=gift)
         return "unlimited" if left is None else str(left)
@@ -315,7 +315,7 @@ class GiftAdmin(admin.ModelAdmin):
             token = request.POST["token"]
             name = f"catalog-imports/{token}"
             if not IMPORT_TOKEN.match(token) or not default_storage.exists(name):
-                messages.error(request, "That preview has expired: upload the file again.")
+                messages.error(request, gettext("That preview has expired: upload the file again."))
                 return HttpResponseRedirect(reverse("admin:catalog_gift_import"))
             with default_storage.open(name, "rb") as stored:
                 content = stored.read()
@@ -348,8 +348,11 @@ class GiftAdmin(admin.ModelAdmin):
         if not dry_run:
             messages.success(
                 request,
-                f"Imported: {report.created} created, {report.updated} updated, "
-                f"{len(report.failed)} rows with errors not imported.",
+                gettext(
+                    "Imported: %(created)s created, %(updated)s updated, "
+                    "%(failed)s rows with errors not imported."
+                )
+                % {"created": report.created, "updated": report.updated, "failed": len(report.failed)},
             )
         return {"report": report}
 
@@ -368,59 +371,66 @@ class GiftAdmin(admin.ModelAdmin):
             else:
                 messages.success(
                     request,
-                    f"{result.added} codes added to the pool of {gift.name} ({result.unused} unused).",
+                    gettext("%(added)s codes added to the pool of %(gift)s (%(unused)s unused).")
+                    % {"added": result.added, "gift": gift.name, "unused": result.unused},
                 )
                 return HttpResponseRedirect(reverse("admin:catalog_gift_codes", args=[gift.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": gift,
-            "title": f"Voucher codes of {gift.name}",
+            "title": gettext("Voucher codes of %(gift)s") % {"gift": gift.name},
             "form": form,
             "unused": gift.codes.filter(order_line__isnull=True).count(),
             "used": gift.codes.filter(order_line__isnull=False).count(),
         }
         return TemplateResponse(request, "admin/catalog/gift/codes.html", context)
 
-    @admin.action(description="Export the selected gifts as CSV (the import's columns)")
+    @admin.action(description=gettext_lazy("Export the selected gifts as CSV (the import's columns)"))
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Gift]) -> HttpResponse:
         return csv_download(gifts_export_csv(gifts=queryset), f"gifts-{timezone.localdate()}.csv")
 
     def _flag(self, request: HttpRequest, queryset: QuerySet[Gift], **values) -> None:
         """Archived gifts are read-only: they are left as they are."""
         count = queryset.filter(archived_at__isnull=True).update(**values, updated_at=timezone.now())
-        messages.success(request, f"{count} gifts updated.")
+        updated = ngettext("%(count)s gift updated.", "%(count)s gifts updated.", count)
+        messages.success(request, updated % {"count": count})
 
-    @admin.action(description="Feature the selected gifts")
+    @admin.action(description=gettext_lazy("Feature the selected gifts"))
     def feature(self, request, queryset):
         self._flag(request, queryset, is_featured=True)
 
-    @admin.action(description="Stop featuring the selected gifts")
+    @admin.action(description=gettext_lazy("Stop featuring the selected gifts"))
     def unfeature(self, request, queryset):
         self._flag(request, queryset, is_featured=False)
 
-    @admin.action(description="Add to the printed catalogue")
+    @admin.action(description=gettext_lazy("Add to the printed catalogue"))
     def add_to_printed(self, request, queryset):
         self._flag(request, queryset, in_printed_catalogue=True)
 
-    @admin.action(description="Remove from the printed catalogue")
+    @admin.action(description=gettext_lazy("Remove from the printed catalogue"))
     def remove_from_printed(self, request, queryset):
         self._flag(request, queryset, in_printed_catalogue=False)
 
-    @admin.action(description="Activate (show and allow redemption; archived gifts stay archived)")
+    @admin.action(
+        description=gettext_lazy("Activate (show and allow redemption; archived gifts stay archived)")
+    )
     def activate(self, request, queryset):
         self._flag(request, queryset, is_active=True)
 
-    @admin.action(description="Deactivate (hide)")
+    @admin.action(description=gettext_lazy("Deactivate (hide)"))
     def deactivate(self, request, queryset):
         self._flag(request, queryset, is_active=False)
 
-    @admin.action(description="Archive: withdraw for good (hidden, never redeemable, read-only)")
+    @admin.action(
+        description=gettext_lazy("Archive: withdraw for good (hidden, never redeemable, read-only)")
+    )
     def archive(self, request, queryset):
         archived = sum(
             gift_archive(gift_id=pk)[1] for pk in queryset.order_by("pk").values_list("pk", flat=True)
         )
-        messages.success(request, f"{archived} gifts archived.")
+        done = ngettext("%(count)s gift archived.", "%(count)s gifts archived.", archived)
+        messages.success(request, done % {"count": archived})
 
 
 @admin.register(VoucherCode)
@@ -468,7 +478,7 @@ class OrderLineInline(ReadOnlyInline):
     ]
     readonly_fields = fields
 
-    @admin.display(description="codes")
+    @admin.display(description=gettext_lazy("codes"))
     def codes(self, line: OrderLine) -> str:
         return ", ".join(code.code for code in line.codes.all()) or "-"
 
@@ -481,6 +491,18 @@ class OrderEventInline(ReadOnlyInline):
 
 class ShipForm(forms.Form):
     tracking_ref = forms.CharField(max_length=120)
+
+
+# What a bulk status change says, per status reached (`% {"count": n}` chooses the plural).
+ORDERS_MOVED = {
+    Order.Status.CONFIRMED: ngettext_lazy(
+        "%(count)s order confirmed.", "%(count)s orders confirmed.", "count"
+    ),
+    Order.Status.SHIPPED: ngettext_lazy("%(count)s order shipped.", "%(count)s orders shipped.", "count"),
+    Order.Status.DELIVERED: ngettext_lazy(
+        "%(count)s order delivered.", "%(count)s orders delivered.", "count"
+    ),
+}
 
 
 @admin.register(Order)
@@ -517,7 +539,7 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    @admin.display(description="shipping address")
+    @admin.display(description=gettext_lazy("shipping address"))
     def shipping(self, order: Order) -> str:
         return ", ".join(order.shipping_lines) or "-"
 
@@ -535,23 +557,25 @@ class OrderAdmin(admin.ModelAdmin):
                     **(per_order or {}).get(order.pk, {}),
                 )
             except DomainError as error:
-                failed.append(f"order {order.pk}: {error.message}")
+                failed.append(
+                    gettext("order %(number)s: %(error)s") % {"number": order.pk, "error": error.message}
+                )
             else:
                 done += changed
         if done:
-            messages.success(request, f"{done} orders {status}.")
+            messages.success(request, ORDERS_MOVED[status] % {"count": done})
         for failure in failed:
             messages.error(request, failure)
 
-    @admin.action(description="Confirm the selected orders")
+    @admin.action(description=gettext_lazy("Confirm the selected orders"))
     def confirm(self, request, queryset):
         self._transition(request, queryset, Order.Status.CONFIRMED)
 
-    @admin.action(description="Mark the selected orders delivered")
+    @admin.action(description=gettext_lazy("Mark the selected orders delivered"))
     def deliver(self, request, queryset):
         self._transition(request, queryset, Order.Status.DELIVERED)
 
-    @admin.action(description="Cancel the selected orders (points and stock go back)")
+    @admin.action(description=gettext_lazy("Cancel the selected orders (points and stock go back)"))
     def cancel(self, request, queryset):
         done, failed = 0, []
         for order in queryset.order_by("pk"):
@@ -560,15 +584,22 @@ class OrderAdmin(admin.ModelAdmin):
                     order_id=order.pk, actor=staff_actor(request), staff_user_id=request.user.pk
                 )
             except DomainError as error:
-                failed.append(f"order {order.pk}: {error.message}")
+                failed.append(
+                    gettext("order %(number)s: %(error)s") % {"number": order.pk, "error": error.message}
+                )
             else:
                 done += changed
         if done:
-            messages.success(request, f"{done} orders cancelled; their points and stock are back.")
+            cancelled = ngettext(
+                "%(count)s order cancelled; its points and stock are back.",
+                "%(count)s orders cancelled; their points and stock are back.",
+                done,
+            )
+            messages.success(request, cancelled % {"count": done})
         for failure in failed:
             messages.error(request, failure)
 
-    @admin.action(description="Ship the selected orders (asks for tracking references)")
+    @admin.action(description=gettext_lazy("Ship the selected orders (asks for tracking references)"))
     def ship(self, request, queryset):
         orders = list(queryset.order_by("pk"))
         forms_by_order = {
@@ -584,13 +615,13 @@ class OrderAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Ship orders",
+            "title": gettext("Ship orders"),
             "rows": [(order, forms_by_order[order.pk]) for order in orders],
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/catalog/order/ship.html", context)
 
-    @admin.action(description="Export the selected orders as CSV for the supplier")
+    @admin.action(description=gettext_lazy("Export the selected orders as CSV for the supplier"))
     def export_supplier_csv(self, request, queryset):
         return csv_download(orders_supplier_csv(orders=queryset), f"orders-{timezone.localdate()}.csv")
 
@@ -610,7 +641,8 @@ class ServicePushAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    @admin.action(description="Send the failed pushes now")
+    @admin.action(description=gettext_lazy("Send the failed pushes now"))
     def send_again(self, request, queryset):
         count = service_pushes_send_again(push_ids=list(queryset.values_list("pk", flat=True)))
-        messages.success(request, f"{count} pushes queued.")
+        queued = ngettext("%(count)s push queued.", "%(count)s pushes queued.", count)
+        messages.success(request, queued % {"count": count})

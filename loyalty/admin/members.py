@@ -93,7 +93,7 @@ class ActivationCodeInline(ReadOnlyInline):
     fields = ["issued_at", "source", "issued_by", "state"]
     readonly_fields = ["state"]
 
-    @admin.display(description="state")
+    @admin.display(description=gettext_lazy("state"))
     def state(self, code: ActivationCode) -> str:
         state = activation_code_state(code=code)
         label, at = {
@@ -214,15 +214,15 @@ class MemberAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # a member with a ledger is anonymised, never deleted
 
-    @admin.action(description="Block the selected members", permissions=["change"])
+    @admin.action(description=gettext_lazy("Block the selected members"), permissions=["change"])
     def block(self, request: HttpRequest, queryset):
         return self._standing(request, queryset, member_block, "Block")
 
-    @admin.action(description="Unblock the selected members", permissions=["change"])
+    @admin.action(description=gettext_lazy("Unblock the selected members"), permissions=["change"])
     def unblock(self, request: HttpRequest, queryset):
         return self._standing(request, queryset, member_unblock, "Unblock")
 
-    @admin.action(description="Anonymise the selected members", permissions=["change"])
+    @admin.action(description=gettext_lazy("Anonymise the selected members"), permissions=["change"])
     def anonymise(self, request: HttpRequest, queryset):
         return self._standing(request, queryset, member_anonymise, "Anonymise")
 

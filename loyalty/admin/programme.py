@@ -109,7 +109,7 @@ class ProgrammeSettingsAdmin(admin.ModelAdmin):
         ("", {"fields": ["updated_at"]}),
     ]
 
-    @admin.display(description="timezone")
+    @admin.display(description=gettext_lazy("timezone"))
     def brand_timezone(self, obj: ProgrammeSettings) -> str:
         return f"{connection.tenant.timezone} (the brand's: every time rule and window uses it)"
 
@@ -150,7 +150,7 @@ class TierAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).annotate(member_count=Count("members"))
 
-    @admin.display(description="members", ordering="member_count")
+    @admin.display(description=gettext_lazy("members"), ordering="member_count")
     def member_count(self, tier: Tier) -> int:
         return tier.member_count
 
@@ -199,7 +199,7 @@ class BadgeAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).annotate(holder_count=Count("holders"))
 
-    @admin.display(description="holders", ordering="holder_count")
+    @admin.display(description=gettext_lazy("holders"), ordering="holder_count")
     def holder_count(self, badge: Badge) -> int:
         return badge.holder_count
 
@@ -271,7 +271,7 @@ class SegmentAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Segment, form, change: bool) -> None:
         obj.pk = segment_save(data=form._form_data(), segment=obj if change else None).pk
 
-    @admin.display(description="members now")
+    @admin.display(description=gettext_lazy("members now"))
     def member_count(self, segment: Segment) -> int | str:
         if not segment.pk or segment_filters_errors(segment.filters):
             return "-"

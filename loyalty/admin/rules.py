@@ -195,7 +195,7 @@ class EarningRuleAdmin(admin.ModelAdmin):
         (gettext_lazy("Beneficiary"), {"fields": ("beneficiary",)}),
     )
 
-    @admin.display(description="budget")
+    @admin.display(description=gettext_lazy("budget"))
     def budget(self, rule: EarningRule) -> str:
         return f"{rule.budget_used} / {rule.global_budget}" if rule.global_budget is not None else "—"
 
@@ -329,7 +329,7 @@ class EventTypeAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "description", "rules")
     search_fields = ("code", "name")
 
-    @admin.display(description="active rules")
+    @admin.display(description=gettext_lazy("active rules"))
     def rules(self, event_type: EventType) -> int:
         return EarningRule.objects.filter(event_type=event_type.code, is_active=True).count()
 

@@ -240,7 +240,7 @@ def test_staff_cancel_gives_points_back_and_order_rows_are_read_only(staff, in_b
     gift = gift_make(points_price=100, stock=1)
     member = member_make(points=100)
     order = place(member, gift, "c")
-    assert "1 orders cancelled" in action(staff, "cancel", [order]).content.decode()
+    assert "1 order cancelled" in action(staff, "cancel", [order]).content.decode()
     assert Member.objects.get(pk=member.pk).balance == 100
     assert Gift.objects.get(pk=gift.pk).stock == 1
     change = staff.get(f"/backoffice/catalog/order/{order.pk}/change/").content.decode()

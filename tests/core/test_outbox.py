@@ -286,7 +286,7 @@ def test_a_given_up_push_sent_again_by_staff_with_the_broker_down_is_sent_by_the
         follow=True,
     )
     elapsed = time.monotonic() - started
-    assert response.status_code == 200 and "1 pushes queued." in response.content.decode()
+    assert response.status_code == 200 and "1 push queued." in response.content.decode()
     assert elapsed < 2.0, f"{elapsed:.2f} s"
 
     broker.start()
