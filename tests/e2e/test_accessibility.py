@@ -1,0 +1,85 @@
+"""axe-core (the npm package, cached by `platform/browser.py ensure`) finds no serious or critical
+violation on the member site's main pages, for a demo brand in its theme, at desktop and phone
+widths: the visitor's pages logged out, the member's pages logged in."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from catalog.models import Gift
+from catalog.services import RedeemItem, order_place
+from loyalty.demo import PROGRAMMES, demo_programme_seed
+from loyalty.models import Member
+from tests.e2e.conftest import browser_module
+
+DEMO = "citycar"
+VISITOR_PAGES = ("/", "/join/", "/accounts/login/", "/activate/", "/gifts/", "/gifts/{gift}/")
+MEMBER_PAGES = (
+    "/account/",
+    "/account/history/",
+    "/account/profile/",
+    "/gifts/",
+    "/gifts/{gift}/",
+    "/orders/",
+    "/orders/{order}/",
+)
+BLOCKING = {"serious", "critical"}
+
+
+@pytest.fixture
+def demo_brand(fresh_brand):
+    connection.set_tenant(fresh_brand)
+    demo_programme_seed(slug=DEMO)
+    external_id, email, _points = PROGRAMMES[DEMO]["member"]
+    member = Member.objects.get(external_id=external_id)
+    gift = Gift.objects.exclude(kind=Gift.Kind.PHYSICAL).order_by("points_price").first()
+    order, _ = order_place(
+        member_id=member.pk, items=[RedeemItem(gift_id=gift.pk)], idempotency_key="a11y-1", actor="test"
+    )
+    connection.set_schema_to_public()
+    return fresh_brand, email, {"gift": gift.pk, "order": order.pk}
+
+
+def _violations(page) -> list[str]:
+    page.add_script_tag(path=str(browser_module.axe_path()))
+    found = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.helpUrl,
+            targets: v.nodes.map(n => n.target.join(' ')),
+        }))"""
+    )
+    return [
+        f"{page.url} [{v['impact']}] {v['id']} on {', '.join(v['targets'])} ({v['help']})"
+        for v in found
+        if v["impact"] in BLOCKING
+    ]
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_main_pages_have_no_serious_violation(demo_brand, site_server, chromium, width):
+    assert browser_module.axe_path(), "axe-core is required: `make test` fetches it (browser.py ensure)"
+    brand, email, ids = demo_brand
+    base = f"http://{brand.slug}.localhost:{site_server}"
+    # The site's CSP refuses inline scripts: axe is injected by the browser itself, not the site.
+    context = chromium.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    problems: list[str] = []
+    try:
+        for path in VISITOR_PAGES:
+            page.goto(base + path.format(**ids))
+            problems += _violations(page)
+        page.goto(base + "/accounts/login/")
+        page.fill("input[name=username]", email)
+        page.fill("input[name=password]", settings.DEMO_PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        for path in MEMBER_PAGES:
+            page.goto(base + path.format(**ids))
+            assert "/accounts/login/" not in page.url
+            problems += _violations(page)
+    finally:
+        context.close()
+    assert not problems, "axe-core violations:\n" + "\n".join(problems)
