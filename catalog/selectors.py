@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -160,9 +161,10 @@ def gift_refusal(*, gift: Gift, member: Member, at: datetime | None = None) -> R
     return None
 
 
-def gift_offer_refusal(*, gift: Gift, member: Member) -> Refusal | None:
-    """As `gift_refusal`, and out of stock: what the member site and the API show next to a gift."""
-    refusal = gift_refusal(gift=gift, member=member)
+def gift_offer_refusal(*, gift: Gift, member: Member | None) -> Refusal | None:
+    """As `gift_refusal`, and out of stock: what the member site and the API show next to a gift.
+    Without a member (an anonymous visitor on the member site), only out of stock."""
+    refusal = gift_refusal(gift=gift, member=member) if member is not None else None
     if refusal is None and gift_stock_left(gift=gift) == 0:
         return Refusal("out_of_stock", gettext("'%(gift)s' is out of stock") % {"gift": gift.name})
     return refusal
@@ -170,10 +172,11 @@ def gift_offer_refusal(*, gift: Gift, member: Member) -> Refusal | None:
 
 @dataclass(frozen=True)
 class GiftOffer:
-    """A gift as one member sees it: can they afford it now, and if not, how many points are missing."""
+    """A gift as one member sees it: can they afford it now, and if not, how many points are missing
+    (None for an anonymous visitor: nothing of a member)."""
 
     gift: Gift
-    points_missing: int
+    points_missing: int | None
     stock_left: int | None
     refusal: Refusal | None
 
@@ -186,6 +189,21 @@ class GiftOffer:
         return self.affordable and self.refusal is None
 
 
+def gift_offers(*, gifts: Iterable[Gift], member: Member | None) -> list[GiftOffer]:
+    """The offers of these gifts (from `gift_search`, with `spendable` when there is a member): no
+    query per gift, as tiers, photos and codes left come with the queryset (`gifts_all`)."""
+    return [
+        GiftOffer(
+            gift=gift,
+            # gift_search's annotation, given `spendable` (unknown to the model's type)
+            points_missing=gift.points_missing if member is not None else None,  # type: ignore[attr-defined]
+            stock_left=gift_stock_left(gift=gift),
+            refusal=gift_offer_refusal(gift=gift, member=member),
+        )
+        for gift in gifts
+    ]
+
+
 def gift_offers_for_member(
     *, member: Member, affordable_only: bool = False, **filters: Any
 ) -> list[GiftOffer]:
@@ -193,16 +211,26 @@ def gift_offers_for_member(
     now) and why the member could not redeem it (tier, VIP, out of stock)."""
     spendable = member_spendable_points(member_id=member.pk)
     gifts = gift_search(spendable=spendable, affordable_only=affordable_only, **filters)
-    return [
-        GiftOffer(
-            gift=gift,
-            # gift_search's annotation, given `spendable` (unknown to the model's type)
-            points_missing=gift.points_missing,  # type: ignore[attr-defined]
-            stock_left=gift_stock_left(gift=gift),
-            refusal=gift_offer_refusal(gift=gift, member=member),
-        )
-        for gift in gifts
-    ]
+    return gift_offers(gifts=gifts, member=member)
+
+
+def gift_offers_page(
+    *,
+    member: Member | None,
+    spendable: int | None,
+    number: int | str | None,
+    per_page: int,
+    affordable_only: bool = False,
+    **filters: Any,
+) -> Page:
+    """One page of the member site's catalogue, as `member` with `spendable` points
+    (`member_spendable_points`) sees it (None: an anonymous visitor, who sees the visible gifts and
+    their prices only). The gifts are paged in the database and only that page's offers are built,
+    so the queries are the same whatever the number of gifts."""
+    gifts = gift_search(spendable=spendable, affordable_only=affordable_only, **filters)
+    page = Paginator(gifts, per_page).get_page(number)
+    page.object_list = gift_offers(gifts=page.object_list, member=member)
+    return page
 
 
 def member_gift_quantities(*, member_id: int, gift_ids: Iterable[int]) -> dict[int, int]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
@@ -20,7 +21,7 @@ from .forms import GiftFilterForm, RedeemForm
 from .models import Order
 from .selectors import (
     gift_offer_refusal,
-    gift_offers_for_member,
+    gift_offers_page,
     gifts_visible,
     member_orders,
     member_spendable_points,
@@ -35,27 +36,47 @@ from .services import (
 GIFTS_PER_PAGE = 48
 
 
-def member_required(view):
-    """Logged in, with a member account in this brand (staff without one get a clear 403 page)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        member = Member.objects.filter(user=request.user).first()
-        if member is None:
-            return render(request, "catalog/not_a_member.html", status=403)
-        request.member = member
-        return view(request, *args, **kwargs)
-
-    return wrapper
+def site_member(request: HttpRequest) -> Member | None:
+    """The logged-in user's member account in this brand, if any."""
+    if not request.user.is_authenticated:
+        return None
+    return Member.objects.filter(user=request.user).first()
 
 
-@member_required
+def member_required(view=None, *, back_to: str | None = None):
+    """Logged in, with a member account in this brand (staff without one get a clear 403 page).
+    Anonymous visitors go to the login page, then back to the page named `back_to` (with the
+    view's arguments) or, without it, to the page they asked for."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(
+                    reverse(back_to, kwargs=kwargs) if back_to else request.get_full_path()
+                )
+            member = site_member(request)
+            if member is None:
+                return render(request, "catalog/not_a_member.html", status=403)
+            request.member = member
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
+
+
 def gift_list(request: HttpRequest) -> HttpResponse:
+    """Public on the brand's host: anonymous visitors see the visible gifts and their prices only."""
+    member = site_member(request)
     form = GiftFilterForm(request.GET or None)
+    if member is None:
+        del form.fields["affordable"]  # nothing to afford without a member
     filters = form.filters() if request.GET else {}
-    offers = gift_offers_for_member(member=request.member, **filters)
-    page = Paginator(offers, GIFTS_PER_PAGE).get_page(request.GET.get("page"))
+    spendable = member_spendable_points(member_id=member.pk) if member else None
+    page = gift_offers_page(
+        member=member, spendable=spendable, number=request.GET.get("page"), per_page=GIFTS_PER_PAGE, **filters
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -65,41 +86,50 @@ def gift_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "spendable": member_spendable_points(member_id=request.member.pk),
+            "member": member,
+            "spendable": spendable,
         },
     )
 
 
-def _gift_page(request: HttpRequest, gift, form: RedeemForm, status: int = 200) -> HttpResponse:
-    spendable = member_spendable_points(member_id=request.member.pk)
+def _gift_page(
+    request: HttpRequest, gift, form: RedeemForm | None, member: Member | None, status: int = 200
+) -> HttpResponse:
+    """The gift's page; without a member, no points and no form (a link to log in instead)."""
+    spendable = member_spendable_points(member_id=member.pk) if member else None
     return render(
         request,
         "catalog/gift_detail.html",
         {
             "gift": gift,
             "form": form,
+            "member": member,
             "spendable": spendable,
-            "points_missing": max(0, gift.points_price - spendable),
-            "refusal": gift_offer_refusal(gift=gift, member=request.member),
+            "points_missing": max(0, gift.points_price - spendable) if spendable is not None else None,
+            "refusal": gift_offer_refusal(gift=gift, member=member),
+            "login_url": redirect_to_login(request.get_full_path()).url,
         },
         status=status,
     )
 
 
-@member_required
 def gift_detail(request: HttpRequest, gift_id: int) -> HttpResponse:
+    """Public on the brand's host, like `gift_list`."""
     gift = get_object_or_404(gifts_visible(), pk=gift_id)
-    form = RedeemForm(initial=RedeemForm.initial_for(request.member), needs_address=gift.is_physical)
-    return _gift_page(request, gift, form)
+    member = site_member(request)
+    form = None
+    if member is not None:
+        form = RedeemForm(initial=RedeemForm.initial_for(member), needs_address=gift.is_physical)
+    return _gift_page(request, gift, form, member)
 
 
 @require_POST
-@member_required
+@member_required(back_to="catalog-gift")
 def gift_redeem(request: HttpRequest, gift_id: int) -> HttpResponse:
     gift = get_object_or_404(gifts_visible(), pk=gift_id)
     form = RedeemForm(request.POST, needs_address=gift.is_physical)
     if not form.is_valid():
-        return _gift_page(request, gift, form, status=400)
+        return _gift_page(request, gift, form, request.member, status=400)
     try:
         order, _ = order_place(
             member_id=request.member.pk,
@@ -112,7 +142,7 @@ def gift_redeem(request: HttpRequest, gift_id: int) -> HttpResponse:
         field = (error.field or "").removeprefix("shipping_address.")
         form.add_error(f"ship_{field}" if f"ship_{field}" in form.fields else None, error.message)
         status = 400 if isinstance(error, InvalidInput | NotFound) else 409
-        return _gift_page(request, gift, form, status=status)
+        return _gift_page(request, gift, form, request.member, status=status)
     messages.success(
         request,
         gettext("Order %(number)s placed: %(points)s.")

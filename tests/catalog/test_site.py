@@ -8,10 +8,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-from catalog.models import Order
+from catalog.models import Gift, Order
 from catalog.services import order_status_set
-from loyalty.models import Member
+from loyalty.models import Member, Tier
 from tests.conftest import host_of
 from tests.factories import member_make
 
@@ -48,14 +49,65 @@ def token_of(html: str) -> str:
     return re.search(r'name="token" value="([0-9a-f]+)"', html).group(1)
 
 
-def test_pages_need_a_member_login(member):
+def test_gifts_are_public_without_member_data_and_redeem_asks_to_log_in(member):
+    gift = gift_make(name="Kettle", points_price=300, stock=2)
+    gift_make(name="Hidden", points_price=10, is_active=False)
     anonymous = Client(HTTP_HOST=host_of(connection.tenant))
-    response = anonymous.get("/gifts/")
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+    listing = page(anonymous.get("/gifts/"))
+    assert "Kettle" in listing and "300 points" in listing and "Hidden" not in listing
+    assert page(anonymous.get("/gifts/?affordable=on")).count("data-gift=") == 1  # ignored: no member
+    detail = page(anonymous.get(f"/gifts/{gift.pk}/"))
+    assert "Kettle" in detail and "300 points" in detail
+    for html in (listing, detail):
+        assert 'class="spendable"' not in html and 'class="affordable"' not in html
+        assert 'class="missing"' not in html and "You can afford it" not in html
+        assert "Lovelace" not in html and "rue de la Paix" not in html and 'name="token"' not in html
+    assert f'href="/accounts/login/?next=/gifts/{gift.pk}/"' in detail
+    assert "Log in to redeem" in detail
+
+    response = anonymous.post(f"/gifts/{gift.pk}/redeem/", {"token": "t", "quantity": "1"})
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next=/gifts/{gift.pk}/"
+    assert not Order.objects.exists() and Gift.objects.get(pk=gift.pk).stock == 2
+    orders = anonymous.get("/orders/")
+    assert orders.status_code == 302 and orders["Location"] == "/accounts/login/?next=/orders/"
+
+
+def test_staff_without_a_member_browse_but_redeeming_is_members_only(member):
+    gift = gift_make(name="Kettle", points_price=300)
     staff = get_user_model().objects.create_user(username="staff@example.com", password="x", is_staff=True)
     client = Client(HTTP_HOST=host_of(connection.tenant))
     client.force_login(staff)
-    assert "Members only" in page(client.get("/gifts/"), 403)
+
+    assert "Kettle" in page(client.get("/gifts/"))
+    detail = page(client.get(f"/gifts/{gift.pk}/"))
+    assert "redeeming gifts is for members" in detail and 'name="token"' not in detail
+    assert "Members only" in page(
+        client.post(f"/gifts/{gift.pk}/redeem/", {"token": "t", "quantity": "1"}), 403
+    )
+    assert "Members only" in page(client.get("/orders/"), 403)
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("logged_in", [True, False], ids=["member", "anonymous"])
+def test_the_gift_list_makes_as_many_queries_for_10_gifts_as_for_200(member, logged_in):
+    gold = Tier.objects.create(code="gold", name="Gold", threshold=1000)
+    client = client_of(member) if logged_in else Client(HTTP_HOST=host_of(connection.tenant))
+    client.get("/gifts/")  # what the first request caches (the theme) is not the page's
+
+    def queries_with(count: int) -> int:
+        for i in range(count - Gift.objects.count()):
+            if i % 3 == 0:
+                gift_make(points_price=100 + i, codes=[f"C-{count}-{i}"])
+            else:
+                gift_make(points_price=100 + i, stock=i % 2, tiers=[gold] if i % 3 == 1 else None)
+        with CaptureQueriesContext(connection) as captured:
+            html = page(client.get("/gifts/?page=1"))
+        assert html.count("data-gift=") == min(count, 48)
+        return len(captured)
+
+    assert queries_with(10) == queries_with(200)
 
 
 def test_gift_list_says_what_the_member_can_afford_and_filters(member):
