@@ -99,6 +99,24 @@ def test_member_site_of_b_does_not_show_a_gift_or_order_of_a(db, brand_a, brand_
     assert Order.objects.get(pk=order.pk).status == "placed"
 
 
+def test_anonymous_visitors_of_b_see_b_gifts_only(db, brand_a, brand_b):
+    in_schema(brand_a)
+    a_gift = gift_make(name="Alpha exclusive", points_price=10, kind="conversion")
+    in_schema(brand_b)
+    anonymous = Client(HTTP_HOST=host_of(brand_b))
+    assert anonymous.get(f"/gifts/{a_gift.pk}/").status_code == 404
+    redeem = anonymous.post(f"/gifts/{a_gift.pk}/redeem/", {"token": "t", "quantity": "1"})
+    assert redeem.status_code == 302 and "/accounts/login/" in redeem["Location"]
+
+    b_gift = gift_make(name="Beta gift", points_price=10, kind="conversion")
+    listing = anonymous.get("/gifts/").content.decode()
+    assert "Beta gift" in listing and "Alpha exclusive" not in listing
+    assert anonymous.get(f"/gifts/{b_gift.pk}/").status_code == 200
+    assert not Order.objects.exists()
+    in_schema(brand_a)
+    assert not Order.objects.exists()
+
+
 def test_import_in_b_never_updates_a_gift_of_a(db, brand_a, brand_b):
     in_schema(brand_a)
     gift_make(reference="SHARED-REF", name="A's gift", points_price=10)
