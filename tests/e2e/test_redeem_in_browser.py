@@ -4,9 +4,17 @@ cancels nothing twice; their balance follows the ledger."""
 from django.db import connection
 
 from loyalty.models import Member
+from loyalty.services.programme import programme_settings_update
 from tests.catalog.factories import gift_make
 from tests.conftest import TEST_PASSWORD
 from tests.factories import member_make
+
+
+def log_in(page, base: str, username: str) -> None:
+    page.goto(base + "/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", TEST_PASSWORD)
+    page.click("button[type=submit]")
 
 
 def test_member_sees_what_they_can_afford_redeems_a_voucher_and_gets_its_code(fresh_brand, site_server, page):
@@ -17,15 +25,12 @@ def test_member_sees_what_they_can_afford_redeems_a_voucher_and_gets_its_code(fr
     connection.set_schema_to_public()
 
     base = f"http://{fresh_brand.slug}.localhost:{site_server}"
-    page.goto(base + "/accounts/login/")
-    page.fill("input[name=username]", "web-1@example.com")
-    page.fill("input[name=password]", TEST_PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, base, "web-1@example.com")
     page.click("text=Gifts")
 
     assert page.locator(".spendable strong").inner_text() == "250"
     weekend = page.locator(".gift", has_text="Weekend in Paris")
-    assert weekend.locator(".missing").inner_text() == "4750 points missing"
+    assert weekend.locator(".missing").inner_text() == "4,750 points missing"  # formatted for English
     assert page.locator(".gift", has_text="Cinema ticket").locator(".affordable").is_visible()
 
     page.click("text=Cinema ticket")
@@ -43,3 +48,18 @@ def test_member_sees_what_they_can_afford_redeems_a_voucher_and_gets_its_code(fr
     assert member.orders.count() == 1
     assert cinema.order_lines.count() == 1
     assert Member.objects.get(pk=member.pk).entries.filter(kind="redeem").count() == 1
+
+
+def test_a_french_brand_formats_the_points_missing_in_french(fresh_brand, site_server, page):
+    connection.set_tenant(fresh_brand)
+    programme_settings_update(data={"site_languages": ["fr"], "default_language": "fr"})
+    member_make("web-fr", points=250, login=True, language="fr")
+    gift_make(name="Week-end à Paris", points_price=5000)
+    connection.set_schema_to_public()
+
+    base = f"http://{fresh_brand.slug}.localhost:{site_server}"
+    log_in(page, base, "web-fr@example.com")
+    page.goto(base + "/gifts/")
+    weekend = page.locator(".gift", has_text="Week-end à Paris")
+    assert weekend.locator(".missing").inner_text() == "il manque 4\u202f750 points"  # fr groups: narrow nbsp
+    assert page.locator(".spendable strong").inner_text() == "250"
