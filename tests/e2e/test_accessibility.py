@@ -1,6 +1,6 @@
 """axe-core (the npm package, cached by `platform/browser.py ensure`) finds no serious or critical
-violation on the member site's main pages, for a demo brand in its theme, at desktop and phone
-widths: the visitor's pages logged out, the member's pages logged in."""
+violation on the member site's main pages, for two demo brands in their themes, at desktop and
+phone widths: the visitor's pages logged out, the member's pages logged in (with an order)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from django.conf import settings
 from django.db import connection
 
 from catalog.models import Gift
-from catalog.services import RedeemItem, order_place
+from catalog.services import RedeemItem, ShippingAddress, order_place
 from loyalty.demo import PROGRAMMES, demo_programme_seed
 from loyalty.models import Member
 from tests.e2e.conftest import browser_module
+from tests.factories import credit_make
 
-DEMO = "citycar"
 VISITOR_PAGES = ("/", "/join/", "/accounts/login/", "/activate/", "/gifts/", "/gifts/{gift}/")
 MEMBER_PAGES = (
     "/account/",
@@ -25,18 +25,26 @@ MEMBER_PAGES = (
     "/orders/",
     "/orders/{order}/",
 )
+# Forms sent empty (the browser's own checks off): the pages with their errors.
+FORMS_SENT_EMPTY = ("/join/", "/activate/", "/accounts/login/")
 BLOCKING = {"serious", "critical"}
 
 
-@pytest.fixture
-def demo_brand(fresh_brand):
+@pytest.fixture(params=["citycar", "grand-cru"])
+def demo_brand(request, fresh_brand):
     connection.set_tenant(fresh_brand)
-    demo_programme_seed(slug=DEMO)
-    external_id, email, _points = PROGRAMMES[DEMO]["member"]
+    demo_programme_seed(slug=request.param)
+    external_id, email, _points = PROGRAMMES[request.param]["member"]
     member = Member.objects.get(external_id=external_id)
-    gift = Gift.objects.exclude(kind=Gift.Kind.PHYSICAL).order_by("points_price").first()
+    gift = Gift.objects.order_by("points_price").first()
+    credit_make(member, gift.points_price)
+    shipping = ShippingAddress(name="Ana", line1="1 rue X", city="Paris", postal_code="75001", country="FR")
     order, _ = order_place(
-        member_id=member.pk, items=[RedeemItem(gift_id=gift.pk)], idempotency_key="a11y-1", actor="test"
+        member_id=member.pk,
+        items=[RedeemItem(gift_id=gift.pk)],
+        idempotency_key="a11y-1",
+        actor="test",
+        shipping=shipping if gift.kind == Gift.Kind.PHYSICAL else None,
     )
     connection.set_schema_to_public()
     return fresh_brand, email, {"gift": gift.pk, "order": order.pk}
@@ -70,6 +78,13 @@ def test_main_pages_have_no_serious_violation(demo_brand, site_server, chromium,
     try:
         for path in VISITOR_PAGES:
             page.goto(base + path.format(**ids))
+            problems += _violations(page)
+        for path in FORMS_SENT_EMPTY:
+            page.goto(base + path)
+            page.eval_on_selector("main form", "form => { form.noValidate = true; }")
+            page.click("main form button[type=submit]")
+            page.wait_for_load_state()
+            assert page.locator("main .errorlist").count(), f"no error shown on {path}"
             problems += _violations(page)
         page.goto(base + "/accounts/login/")
         page.fill("input[name=username]", email)
