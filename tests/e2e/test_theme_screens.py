@@ -2,7 +2,7 @@
 the login page, the demo member's dashboard and a gift page at desktop and phone widths
 (screenshots written under SCREENSHOTS_DIR, var/screenshots by default, to look at), the brand's
 stylesheet applied, no horizontal scroll at 375 px, the menu folding on a phone, the skip link
-first."""
+first, a focused nav link shot to see its focus ring."""
 
 from __future__ import annotations
 
@@ -63,6 +63,13 @@ def test_two_themes_at_desktop_and_phone_widths(two_themed, site_server, chromiu
                 else:
                     assert not toggle.is_visible() and page.locator("#site-nav").is_visible()
                     page.screenshot(path=str(SCREENSHOTS / f"landing-{demo}-{width}.png"), full_page=True)
+                    # The focus on the themed header is visible: a nav link reached with the keyboard.
+                    for _ in range(5):
+                        page.keyboard.press("Tab")
+                        if page.evaluate("!!document.activeElement.closest('#site-nav')"):
+                            break
+                    assert page.evaluate("!!document.activeElement.closest('#site-nav')")
+                    page.screenshot(path=str(SCREENSHOTS / f"focus-{demo}-{width}.png"))
                 page.goto(base + "/accounts/login/")
                 assert page.evaluate("document.documentElement.scrollWidth") <= width
                 page.screenshot(path=str(SCREENSHOTS / f"login-{demo}-{width}.png"), full_page=True)
