@@ -222,15 +222,15 @@ def gift_offers_page(
     per_page: int,
     affordable_only: bool = False,
     **filters: Any,
-) -> Page:
+) -> Page[GiftOffer]:
     """One page of the member site's catalogue, as `member` with `spendable` points
     (`member_spendable_points`) sees it (None: an anonymous visitor, who sees the visible gifts and
     their prices only). The gifts are paged in the database and only that page's offers are built,
     so the queries are the same whatever the number of gifts."""
     gifts = gift_search(spendable=spendable, affordable_only=affordable_only, **filters)
     page = Paginator(gifts, per_page).get_page(number)
-    page.object_list = gift_offers(gifts=page.object_list, member=member)
-    return page
+    offers = gift_offers(gifts=page.object_list, member=member)
+    return Page(offers, page.number, page.paginator)  # type: ignore[arg-type]  # counts the gifts
 
 
 def member_gift_quantities(*, member_id: int, gift_ids: Iterable[int]) -> dict[int, int]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -18,7 +20,7 @@ from core.formats import points_format
 from loyalty.models import Member
 
 from .forms import GiftFilterForm, RedeemForm
-from .models import Order
+from .models import Gift, Order
 from .selectors import (
     gift_offer_refusal,
     gift_offers_page,
@@ -35,6 +37,8 @@ from .services import (
 
 GIFTS_PER_PAGE = 48
 
+View = Callable[..., HttpResponse]
+
 
 def site_member(request: HttpRequest) -> Member | None:
     """The logged-in user's member account in this brand, if any."""
@@ -43,14 +47,14 @@ def site_member(request: HttpRequest) -> Member | None:
     return Member.objects.filter(user=request.user).first()
 
 
-def member_required(view=None, *, back_to: str | None = None):
+def member_required(view: View | None = None, *, back_to: str | None = None) -> Any:
     """Logged in, with a member account in this brand (staff without one get a clear 403 page).
     Anonymous visitors go to the login page, then back to the page named `back_to` (with the
     view's arguments) or, without it, to the page they asked for."""
 
-    def decorate(view):
+    def decorate(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(
                     reverse(back_to, kwargs=kwargs) if back_to else request.get_full_path()
@@ -93,7 +97,7 @@ def gift_list(request: HttpRequest) -> HttpResponse:
 
 
 def _gift_page(
-    request: HttpRequest, gift, form: RedeemForm | None, member: Member | None, status: int = 200
+    request: HttpRequest, gift: Gift, form: RedeemForm | None, member: Member | None, status: int = 200
 ) -> HttpResponse:
     """The gift's page; without a member, no points and no form (a link to log in instead)."""
     spendable = member_spendable_points(member_id=member.pk) if member else None
