@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.views import member_required
 from core.errors import InvalidInput
+from core.formats import money_format
 from core.lockout import client_ip
 from loyalty.languages import request_languages
 from loyalty.models import Consent, LedgerEntry, Member
@@ -65,13 +66,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @member_required
 def balance_json(request: HttpRequest) -> JsonResponse:
     data = balance_data(member_id=request.member.pk)  # type: ignore[attr-defined]
-    value_text = number_format(data["value"], decimal_pos=2, force_grouping=True)
     return JsonResponse(
         {
             "balance": data["balance"],
             "balance_text": number_format(data["balance"], force_grouping=True),
             "value": str(data["value"]),
-            "value_text": f"{value_text} {data['currency']}",
+            "value_text": money_format(data["value"], data["currency"]),
         },
         headers={"Cache-Control": "no-store"},
     )
