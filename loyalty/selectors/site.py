@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 
 from catalog.models import Gift, Order
 from catalog.selectors import gifts_visible
+from core.formats import money_format, number_format, points_format
 from loyalty.models import EarningRule, EventType, LedgerEntry, Member, MemberBadge, ProgrammeSettings, Tier
 from loyalty.selectors.members import PointsSummary, member_ledger, member_points_summary
 from loyalty.selectors.programme import programme_settings
@@ -59,11 +60,28 @@ class EarnLine:
     words: str
 
 
+def tier_value_text(*, value: Decimal, programme: ProgrammeSettings) -> str:
+    """A tier metric's value with its unit, in the active language: money in the programme's
+    currency ("€1,000.00", "1 000,00 €"), points ("1,000 points") or a count of events."""
+    metric = programme.tier_metric
+    if metric == ProgrammeSettings.TierMetric.AMOUNT_SPENT:
+        return money_format(value, programme.currency)
+    if metric == ProgrammeSettings.TierMetric.POINTS_EARNED:
+        return points_format(int(value))
+    return number_format(int(value))
+
+
+@dataclass(frozen=True)
+class TierLine:
+    tier: Tier
+    threshold_text: str
+
+
 @dataclass(frozen=True)
 class Landing:
     programme: ProgrammeSettings
     earning: list[EarnLine]
-    tiers: list[Tier]
+    tiers: list[TierLine]
     gifts: list[Gift]
 
 
@@ -93,7 +111,10 @@ def landing_data() -> Landing:
     return Landing(
         programme=programme,
         earning=earning,
-        tiers=list(Tier.objects.order_by("threshold")),
+        tiers=[
+            TierLine(tier, tier_value_text(value=tier.threshold, programme=programme))
+            for tier in Tier.objects.order_by("threshold")
+        ],
         gifts=gifts,
     )
 
@@ -101,7 +122,8 @@ def landing_data() -> Landing:
 @dataclass(frozen=True)
 class TierProgress:
     """Where the member stands: their tier, the next one, the qualifying value so far and what is
-    missing to reach the next (`percent` of the way from their tier's threshold to the next's)."""
+    missing to reach the next (`percent` of the way from their tier's threshold to the next's,
+    `missing_text` with the metric's unit); `has_tiers` False when the programme has none."""
 
     tier: Tier | None
     next_tier: Tier | None
@@ -109,12 +131,27 @@ class TierProgress:
     missing: Decimal
     percent: int
     metric: str
+    missing_text: str = ""
+    has_tiers: bool = True
+
+
+def _tier_reached(*, tiers: list[Tier], value: Decimal) -> Tier | None:
+    """The highest of `tiers` (by threshold) whose threshold `value` reaches (equal to it: when the
+    bound is included), as the evaluation's decision places a member (loyalty.selectors.tiers)."""
+    reached = [t for t in tiers if value > t.threshold or (t.threshold_inclusive and value == t.threshold)]
+    return reached[-1] if reached else None
 
 
 def tier_progress(*, member: Member, programme: ProgrammeSettings, at: datetime) -> TierProgress:
     value = member_metric(member=member, at=at)
     tiers = list(Tier.objects.order_by("threshold"))
-    tier = next((t for t in tiers if t.pk == member.tier_id), None)
+    if not tiers:
+        return TierProgress(None, None, value, Decimal(0), 100, programme.tier_metric, has_tiers=False)
+    # A member not evaluated yet (no tier held) is shown the tier their value reaches (a
+    # threshold-0 tier: everyone's); the page writes nothing, the next evaluation places them.
+    tier = next((t for t in tiers if t.pk == member.tier_id), None) or (
+        _tier_reached(tiers=tiers, value=value) if member.tier_id is None else None
+    )
     floor = tier.threshold if tier is not None else Decimal(0)
     # The first tier above both the member's tier and what they have reached (an evaluation may
     # not have placed them yet).
@@ -124,8 +161,15 @@ def tier_progress(*, member: Member, programme: ProgrammeSettings, at: datetime)
     span = next_tier.threshold - floor
     done = max(Decimal(0), value - floor)
     percent = int(min(Decimal(100), done * 100 / span)) if span > 0 else 100
+    missing = max(Decimal(0), next_tier.threshold - value)
     return TierProgress(
-        tier, next_tier, value, max(Decimal(0), next_tier.threshold - value), percent, programme.tier_metric
+        tier,
+        next_tier,
+        value,
+        missing,
+        percent,
+        programme.tier_metric,
+        missing_text=tier_value_text(value=missing, programme=programme),
     )
 
 

@@ -14,11 +14,13 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from catalog.services import RedeemItem, order_cancel, order_place
-from loyalty.models import Badge, ConsentChange, LedgerEntry, Member, MemberBadge, Tier
+from loyalty.models import Badge, ConsentChange, LedgerEntry, Member, MemberBadge, ProgrammeSettings, Tier
 from loyalty.rule_examples import POINT_PER_EURO
+from loyalty.selectors.programme import programme_settings
+from loyalty.selectors.site import dashboard_data, landing_data
 from loyalty.services.expiry import points_expire_due
 from loyalty.services.ledger import points_adjust
 from loyalty.services.members import consent_set, member_sales_rep_set
@@ -258,3 +260,42 @@ def test_member_names_and_gift_texts_are_escaped(in_a, staff):
         html = page(client.get(path))
         assert "<script>alert" not in html and "<img src=x" not in html, path
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, path
+
+
+def test_a_member_without_a_tier_held_is_shown_the_threshold_0_tier_and_nothing_is_written(member):
+    Tier.objects.create(code="member", name="Member", threshold=Decimal(0))
+    Tier.objects.create(code="vip", name="VIP", threshold=Decimal(100000))
+    assert member.tier_id is None
+    html = page(client_of(member.user).get("/account/"))
+    assert '<p class="big">Member</p>' in html and "No tier yet" not in html
+    assert "more to reach VIP" in html
+    member.refresh_from_db()
+    assert member.tier_id is None  # a page view writes nothing
+
+
+def test_the_tier_block_is_hidden_when_the_programme_has_no_tiers(member):
+    html = page(client_of(member.user).get("/account/"))
+    assert "My tier" not in html and "No tier yet" not in html
+    assert "Tiers and what they bring" not in page(client_of(member.user).get("/"))
+
+
+@pytest.mark.parametrize(
+    ("metric", "en", "fr"),
+    [
+        ("amount_spent", "€100,000.00", "100\u202f000,00\xa0€"),
+        ("points_earned", "100,000 points", "100\u202f000 points"),
+    ],
+)
+def test_tier_thresholds_and_what_is_missing_say_their_unit_in_en_and_fr(member, metric, en, fr):
+    ProgrammeSettings.objects.filter(pk=programme_settings().pk).update(tier_metric=metric)
+    Tier.objects.create(code="member", name="Member", threshold=Decimal(0))
+    Tier.objects.create(code="vip", name="VIP", threshold=Decimal(100000))
+    html = page(client_of(member.user).get("/account/"))
+    assert "more to reach VIP" in html
+    landing = page(client_of(member.user).get("/"))
+    assert f"From {en}" in landing
+    with translation.override("fr"):
+        assert landing_data().tiers[1].threshold_text == fr
+        missing = dashboard_data(member=member).progress.missing_text
+    assert missing.endswith(fr.split("\xa0")[-1] if metric == "amount_spent" else " points")
+
