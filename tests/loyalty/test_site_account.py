@@ -299,3 +299,17 @@ def test_tier_thresholds_and_what_is_missing_say_their_unit_in_en_and_fr(member,
         missing = dashboard_data(member=member).progress.missing_text
     assert missing.endswith(fr.split("\xa0")[-1] if metric == "amount_spent" else " points")
 
+
+def test_the_nav_marks_the_page_and_the_section_it_is_in(member):
+    client = client_of(member.user)
+    order = member.orders.order_by("id").first()
+    gift_id = order.lines.first().gift_id
+    html = page(client.get("/gifts/"))
+    assert '<a href="/gifts/" aria-current="page">Gifts</a>' in html
+    html = page(client.get(f"/gifts/{gift_id}/"))
+    assert '<a href="/gifts/" class="nav-section">Gifts</a>' in html and 'aria-current="page"' not in html
+    html = page(client.get(f"/orders/{order.pk}/"))
+    assert '<a href="/orders/" class="nav-section">Orders</a>' in html
+    html = page(client.get("/account/history/"))
+    assert '<a href="/account/history/" aria-current="page">History</a>' in html
+    assert '<a href="/" class="nav-section">' not in html  # home is not everyone's section
