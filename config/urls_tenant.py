@@ -33,6 +33,7 @@ urlpatterns = [
     path("api/v1/", include("config.urls_api")),
     re_path(r"^media/(?P<path>.+)$", theme_views.brand_media, name="brand-media"),
     re_path(r"^theme/(?P<digest>[0-9a-f]{16})\.css$", theme_views.theme_css, name="theme-css"),
+    path("favicon.ico", theme_views.favicon, name="favicon"),
     path("page/<slug:slug>/", theme_views.text_page, name="theme-page"),
     path("", include("loyalty.site.urls")),
     path("", include("catalog.urls")),

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 from django.views.static import serve
@@ -39,6 +40,14 @@ def theme_css(request: HttpRequest, digest: str) -> HttpResponse:
     response = HttpResponse(theme.css, content_type="text/css; charset=utf-8")
     response["Cache-Control"] = CSS_CACHE_CONTROL
     return response
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico (asked by browsers whatever the page links): the theme's favicon, or the
+    bundled default when the theme has none."""
+    image = theme_data().favicon
+    return HttpResponseRedirect(image.url if image is not None else static("themes/favicon.svg"))
 
 
 def brand_media(request: HttpRequest, path: str) -> HttpResponse:
