@@ -102,6 +102,9 @@ def brand_create(
     if "@" not in admin_email or admin_email.startswith("@") or admin_email.endswith("@"):
         raise InvalidInput(f"'{admin_email}' is not an e-mail address", field="admin_email")
     _timezone_check(timezone_name)
+    if language not in dict(settings.LANGUAGES):
+        offered = ", ".join(code for code, _name in settings.LANGUAGES)
+        raise InvalidInput(f"'{language}' is not a language of the platform ({offered})", field="language")
     currency = (currency or "").upper()
     if len(currency) != 3 or not currency.isalpha():
         raise InvalidInput(f"'{currency}' is not an ISO 4217 currency code", field="currency")
@@ -143,6 +146,11 @@ def brand_create(
             get_user_model().objects.create_superuser(
                 username=admin_email, email=admin_email, password=password
             )
+            # Imported here: the programme's settings row is the loyalty app's (cloned with the
+            # template); the brand's language is its member site's default.
+            from loyalty.models import ProgrammeSettings
+
+            ProgrammeSettings.objects.filter(pk=1).update(default_language=language)
     logger.info("brand %s created on %s", slug, primary)
     return brand, password
 

@@ -127,6 +127,18 @@ def test_bad_email_timezone_currency_and_domain_name_the_field(db):
     assert not schema_exists("brand_delta")
 
 
+def test_the_brand_language_is_its_member_site_default(db):
+    from loyalty.models import ProgrammeSettings
+
+    brand, _ = brand_create(slug="epsilon", name="Epsilon", admin_email="a@b.co", language="fr")
+    with schema_context(brand.schema_name):
+        assert ProgrammeSettings.objects.get().default_language == "fr"
+    with pytest.raises(InvalidInput) as error:
+        brand_create(slug="zeta", name="Zeta", admin_email="a@b.co", language="xx")
+    assert error.value.field == "language"
+    assert not schema_exists("brand_zeta")
+
+
 def test_a_failure_during_creation_leaves_no_half_made_schema(live_db):
     """The admin's username is too long for auth_user: the clone already happened, and must roll back."""
     with pytest.raises(Exception):  # noqa: B017 - the database refuses the row; what matters is what is left
