@@ -48,7 +48,11 @@ def datetime_format(value: datetime) -> str:
     locale = _locale()
     moment = value.astimezone(brand_timezone())
     pattern = dates.get_datetime_format("medium", locale=locale)
-    return str(pattern).replace("'", "").format(
-        dates.format_time(moment, format="short", locale=locale),
-        dates.format_date(moment, format="medium", locale=locale),
+    return (
+        str(pattern)
+        .replace("'", "")
+        .format(
+            dates.format_time(moment, format="short", locale=locale),
+            dates.format_date(moment, format="medium", locale=locale),
+        )
     )
