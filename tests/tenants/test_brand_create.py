@@ -35,6 +35,21 @@ def test_cloned_brand_has_every_table_of_the_template_and_its_admin(fresh_brand)
     assert fresh_brand.domains.get(is_primary=True).domain == f"{fresh_brand.slug}.localhost"
 
 
+def test_a_clone_keeps_the_names_of_the_unique_constraints(fresh_brand):
+    """Migrations remove or alter constraints by name: a brand must hold the template's names."""
+    query = (
+        "SELECT t.relname, c.conname FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid "
+        "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = %s AND c.contype IN ('u', 'c')"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, ["brand_template"])
+        template = set(cursor.fetchall())
+        cursor.execute(query, [fresh_brand.schema_name])
+        clone = set(cursor.fetchall())
+    assert ("loyalty_offerseen", "offer_seen_once") in template
+    assert clone == template
+
+
 def test_no_column_default_of_a_clone_points_into_another_schema(fresh_brand):
     """Sequences must belong to the clone: a default reading the template's sequence would make
     brands share ids (and write into the template)."""
