@@ -387,6 +387,8 @@ SPECTACULAR_SETTINGS = {
         "BeneficiaryEnum": "loyalty.models.EarningRule.Beneficiary",
         "GiftKindEnum": "catalog.models.Gift.Kind",
         "OrderStatusEnum": "catalog.models.Order.Status",
+        # The site's languages and its default share one choice set (the platform's languages).
+        "SiteLanguageEnum": LANGUAGES,
     },
 }
 
