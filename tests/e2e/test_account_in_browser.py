@@ -72,7 +72,7 @@ def test_a_member_sees_the_balance_move_live_then_redeems(fresh_brand, site_serv
     # The member comes back to the window: the script asks at once (else within 15 s).
     page.evaluate("window.dispatchEvent(new Event('focus'))")
     page.locator("[data-balance]", has_text="292").wait_for(timeout=20_000)
-    assert page.locator("[data-balance-value]").inner_text() == "14.60 EUR"
+    assert page.locator("[data-balance-value]").inner_text() == "€14.60"
 
     for width, height in ((1280, 900), (375, 800)):
         page.set_viewport_size({"width": width, "height": height})
