@@ -9,10 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
-from django.contrib.auth import login, password_validation
+from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -23,6 +22,7 @@ from core.lockout import client_ip
 from loyalty.models import ActivationAttempt, ActivationCode
 from loyalty.selectors.activation import activation_login_name
 from loyalty.services.activation import activation_attempt, activation_complete
+from loyalty.site.forms import NewPasswordForm
 
 SESSION_KEY = "activation"
 STEP_TWO_TIME = timedelta(minutes=15)
@@ -45,35 +45,6 @@ class CodeForm(forms.Form):
         help_text=_("The postcode of the address the letter was sent to."),
         widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
     )
-
-
-class PasswordForm(forms.Form):
-    new_password1 = forms.CharField(
-        label=_("New password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html,
-    )
-    new_password2 = forms.CharField(
-        label=_("New password again"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        first, second = cleaned.get("new_password1"), cleaned.get("new_password2")
-        if first and second and first != second:
-            self.add_error("new_password2", _("The two passwords are not the same."))
-        return cleaned
-
-
-def _landing() -> str:
-    """The member's dashboard, or the home page until the dashboard exists."""
-    try:
-        return reverse("site-account")
-    except NoReverseMatch:
-        return "/"
 
 
 def _step_one(request: HttpRequest, form: CodeForm, refusal: DomainError | None = None) -> HttpResponse:
@@ -124,7 +95,7 @@ def activate_password(request: HttpRequest) -> HttpResponse:
     if code is None:
         notice = _("Your activation took too long or has not started: type your code and postcode again.")
         return render(request, "loyalty/site/activate.html", {"form": CodeForm(), "notice": notice})
-    form = PasswordForm(request.POST if request.method == "POST" else None)
+    form = NewPasswordForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
             user = activation_complete(code_id=code.pk, password=form.cleaned_data["new_password1"])
@@ -137,6 +108,6 @@ def activate_password(request: HttpRequest) -> HttpResponse:
         else:
             request.session.pop(SESSION_KEY, None)
             login(request, user, backend="core.lockout.LockoutModelBackend")
-            return redirect(_landing())
+            return redirect("site-account")
     context = {"form": form, "member": code.member, "login_name": activation_login_name(member=code.member)}
     return render(request, "loyalty/site/activate_password.html", context)

@@ -8,7 +8,6 @@ from django import forms
 from django.contrib.auth import login, password_validation
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
@@ -25,6 +24,7 @@ from loyalty.services.signup import (
     signup_errors,
     signup_verify,
 )
+from loyalty.site.forms import NewPasswordForm
 
 LOGIN_BACKEND = "core.lockout.LockoutModelBackend"
 CHANNEL_LABELS = {
@@ -91,26 +91,6 @@ class JoinForm(forms.Form):
         return {channel: self.cleaned_data[f"consent_{channel}"] for channel in Consent.Channel.values}
 
 
-class SetPasswordForm(forms.Form):
-    new_password1 = forms.CharField(
-        label=_("New password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html,
-    )
-    new_password2 = forms.CharField(
-        label=_("New password again"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-
-    def clean_new_password2(self) -> str:
-        first, second = self.cleaned_data.get("new_password1"), self.cleaned_data["new_password2"]
-        if first and first != second:
-            raise forms.ValidationError(_("The two passwords differ."))
-        return second
-
-
 def _errors_to_form(form: forms.Form, error: DomainError, *, fields: dict[str, str] | None = None) -> None:
     """A service's errors shown on the form's fields (`fields` renames the service's)."""
     for field, messages in error.errors.items():
@@ -126,7 +106,7 @@ def _site_url(request: HttpRequest) -> str:
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:  # joined already: their account
-        return redirect(_account_url())
+        return redirect("site-account")
     if not programme_settings().signup_open:
         return render(request, "loyalty/site/join_closed.html")
     form = JoinForm(request.POST or None)
@@ -177,7 +157,7 @@ def join_invitation(request: HttpRequest, token: str) -> HttpResponse:
         member = invitation_member(token=token)
     except DomainError as error:
         return render(request, "loyalty/site/join_link_failed.html", {"error": error}, status=400)
-    form = SetPasswordForm(request.POST or None)
+    form = NewPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             user = invitation_accept(token=token, password=form.cleaned_data["new_password1"])
@@ -187,17 +167,9 @@ def join_invitation(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "loyalty/site/join_link_failed.html", {"error": error}, status=400)
         else:
             login(request, user, backend=LOGIN_BACKEND)
-            return redirect(_account_url())
+            return redirect("site-account")
     return render(
         request,
         "loyalty/site/join_invitation.html",
         {"form": form, "member": member, "email": member.email.lower()},
     )
-
-
-def _account_url() -> str:
-    """The member's dashboard (the "account" pages), or the site's home while there is none."""
-    try:
-        return reverse("site-account")
-    except NoReverseMatch:
-        return "/"
