@@ -204,16 +204,6 @@ def gift_offers(*, gifts: Iterable[Gift], member: Member | None) -> list[GiftOff
     ]
 
 
-def gift_offers_for_member(
-    *, member: Member, affordable_only: bool = False, **filters: Any
-) -> list[GiftOffer]:
-    """The member site's catalogue: visible gifts with, for each, the points missing (0: affordable
-    now) and why the member could not redeem it (tier, VIP, out of stock)."""
-    spendable = member_spendable_points(member_id=member.pk)
-    gifts = gift_search(spendable=spendable, affordable_only=affordable_only, **filters)
-    return gift_offers(gifts=gifts, member=member)
-
-
 def gift_offers_page(
     *,
     member: Member | None,

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Gift, Order, OrderEvent, VoucherCode
-from catalog.selectors import gift_offers_for_member, member_spendable_points
+from catalog.selectors import gift_offers_page, member_spendable_points
 from catalog.services import (
     IdempotencyConflict,
     RedeemItem,
@@ -121,7 +121,9 @@ def test_pending_points_are_not_spendable_and_not_counted_as_affordable(in_brand
     gift = gift_make(points_price=300)
 
     assert member_spendable_points(member_id=member.pk) == 100
-    offer = next(o for o in gift_offers_for_member(member=member) if o.gift.pk == gift.pk)
+    spendable = member_spendable_points(member_id=member.pk)
+    page = gift_offers_page(member=member, spendable=spendable, number=1, per_page=48)
+    offer = next(o for o in page.object_list if o.gift.pk == gift.pk)
     assert (offer.affordable, offer.points_missing) == (False, 200)
     with pytest.raises(RedemptionRefused) as refused:
         place(member, (gift, 1))
