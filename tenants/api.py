@@ -9,8 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.base import BrandApi
-from core.api.errors import ApiError
+from core.api.base import BrandApi, found_or_404
 from core.api.schema import error_responses
 
 from .domains import http_token_url, txt_record_name, txt_record_value
@@ -92,14 +91,8 @@ class DomainAddSerializer(serializers.Serializer):
 
 
 def _domain_or_404(request: Request, domain: str) -> Domain:
-    found = domain_get(brand=request.tenant, domain=domain)
-    if found is None:
-        raise ApiError(
-            field="domain",
-            message=_("no domain '%(domain)s' in this brand") % {"domain": domain},
-            status_code=404,
-        )
-    return found
+    message = _("no domain '%(domain)s' in this brand") % {"domain": domain}
+    return found_or_404(domain_get(brand=request.tenant, domain=domain), field="domain", message=message)
 
 
 class DomainListView(BrandApi, APIView):

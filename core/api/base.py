@@ -4,7 +4,7 @@ error shape, the idempotency header."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from rest_framework.exceptions import ParseError
 
@@ -20,6 +20,7 @@ from core.api.errors import ApiError
 from core.limits import IDEMPOTENCY_KEY_MAX_LENGTH
 from core.text import MAX_JSON_DEPTH, NUL, NUL_MESSAGE, json_too_deep, nul_path
 
+T = TypeVar("T")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"  # Stripe's convention, on the answer to a replayed request
 _TOO_DEEP = f"nested deeper than {MAX_JSON_DEPTH} levels of arrays and objects"
@@ -92,3 +93,10 @@ def replayable_response(data: Any, *, status_code: int, replayed: bool) -> Respo
     if replayed:
         response[REPLAYED_HEADER] = "true"
     return response
+
+
+def found_or_404(value: T | None, *, field: str, message: str) -> T:
+    """`value`, or the API's 404 naming the path's `field` when the lookup found nothing."""
+    if value is None:
+        raise ApiError(field=field, message=message, status_code=404)
+    return value

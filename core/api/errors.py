@@ -69,7 +69,7 @@ DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
 def domain_error_as_api(exc: DomainError) -> exceptions.APIException:
     """A domain error as the API error it answers: a mapping of messages per field answers as a
     validation does (every field in `details`), an error about one input names that field."""
-    status_code = next((code for kind, code in DOMAIN_STATUS if isinstance(exc, kind)), 400)
+    status_code = domain_error_status(exc)
     if exc.by_field:
         return errors_from_dict(exc.errors, status_code=status_code)
     return ApiError(field=exc.field, message=exc.message, status_code=status_code, code=exc.code)

@@ -9,8 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.base import BrandApi
-from core.api.errors import ApiError
+from core.api.base import BrandApi, found_or_404
 from core.api.schema import error_responses
 from loyalty.api.base import member_or_404
 from loyalty.api.programme import body_object
@@ -59,10 +58,7 @@ def _badge_body(request: Request, badge: Badge | None = None) -> dict:
 
 
 def _badge_or_404(code: str) -> Badge:
-    badge = badge_get(code=code)
-    if badge is None:
-        raise ApiError(field="code", message=f"no badge with code '{code}'", status_code=404)
-    return badge
+    return found_or_404(badge_get(code=code), field="code", message=f"no badge with code '{code}'")
 
 
 class BadgeListView(BrandApi, APIView):

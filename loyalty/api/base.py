@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from core.api.errors import ApiError
+from core.api.base import found_or_404
 from loyalty.models import Member
 from loyalty.selectors.members import member_get
 
 
 def member_or_404(external_id: str) -> Member:
-    member = member_get(external_id=external_id)
-    if member is None:
-        raise ApiError(
-            field="external_id", message=f"no member with external id '{external_id}'", status_code=404
-        )
-    return member
+    message = f"no member with external id '{external_id}'"
+    return found_or_404(member_get(external_id=external_id), field="external_id", message=message)

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.base import BrandApi
+from core.api.base import BrandApi, found_or_404
 from core.api.errors import ApiError
 from core.api.schema import error_responses
 from loyalty.api.programme import body_object
@@ -67,9 +67,7 @@ def _offer_data(request: Request, offer: Offer | None = None) -> dict:
 
 def _offer_or_404(offer_id: int) -> Offer:
     offer = offer_get(offer_id=offer_id)
-    if offer is None:
-        raise ApiError(field="offer_id", message=f"no offer with id {offer_id}", status_code=404)
-    return offer
+    return found_or_404(offer, field="offer_id", message=f"no offer with id {offer_id}")
 
 
 class OfferListView(BrandApi, APIView):

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.base import BrandApi
+from core.api.base import BrandApi, found_or_404
 from core.api.errors import ApiError
 from core.api.schema import error_responses
 from loyalty import rule_examples
@@ -41,16 +41,12 @@ def rule_body(request: Request) -> dict:
 
 def _rule_or_404(rule_id: int) -> EarningRule:
     rule = EarningRule.objects.filter(pk=rule_id).first()
-    if rule is None:
-        raise ApiError(field="id", message=f"no earning rule with id {rule_id}", status_code=404)
-    return rule
+    return found_or_404(rule, field="id", message=f"no earning rule with id {rule_id}")
 
 
 def _tier_or_404(code: str) -> Tier:
     tier = Tier.objects.filter(code=code).first()
-    if tier is None:
-        raise ApiError(field="code", message=f"no tier with code '{code}'", status_code=404)
-    return tier
+    return found_or_404(tier, field="code", message=f"no tier with code '{code}'")
 
 
 class RuleListView(BrandApi, APIView):
