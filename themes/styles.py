@@ -90,6 +90,7 @@ def _url_allowed(url: str) -> bool:
     return (
         url.startswith(MEDIA_PREFIX)
         and ".." not in url
+        and "%" not in url  # no escapes: `%2e%2e` is `..` to a browser
         and "\\" not in url
         and not any(ord(character) < 32 for character in url)
     )

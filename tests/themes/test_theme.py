@@ -66,6 +66,7 @@ def test_bad_values_are_refused_naming_their_field(in_brand):
         ("@import 'https://evil.example/x.css';", "@import"),
         ("body{background:url(https://evil.example/x.png)}", "url(https://evil.example/x.png)"),
         ('body{background:url("//evil.example/x.png")}', "url(//evil.example/x.png)"),
+        ('body{background:url("/media/%2e%2e/brand_other/x.png")}', "url(/media/%2e%2e/brand_other/x.png)"),
         ("body{width:expression(alert(1))}", "expression()"),
         ("body{behavior:url(/media/x.htc)}", "behavior"),
         ("body{-moz-binding:url(/media/x.xml#a)}", "-moz-binding"),
