@@ -12,6 +12,7 @@ from django.db import connection
 from loyalty.engine import CompiledRule, rule_compile, rules_compile
 from loyalty.models import Badge, EarningRule, EventType, ProgrammeSettings, Tier
 from loyalty.selectors.programme import programme_settings
+from loyalty.selectors.tiers import tiers_by_id
 from tenants.selectors import brand_timezone, schema_current
 
 
@@ -94,6 +95,6 @@ def programme_load(
         tz=brand_timezone(),
         event_types=frozenset(known),
         rules=compiled,
-        tiers={tier.pk: tier for tier in Tier.objects.all()},
+        tiers=tiers_by_id(),
         badges=list(Badge.objects.filter(event_type=event_type) if event_type else Badge.objects.all()),
     )
