@@ -229,6 +229,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "loyalty-nightly-hourly": {"task": "loyalty.nightly_all", "schedule": 3600.0},
     # Outbox rows whose send did not happen (broker down, retry not queued) are queued again (core.outbox).
     # A sweep not started before the next one is due is dropped (the next one does its work).
+    # Messages a crash left "sending" are marked "unknown", never sent again (messaging.services.sending).
+    "messages-sending-expire": {"task": "messaging.sending_expire_all", "schedule": 60.0, "options": {"expires": 60}},
     "outbox-sweep": {
         "task": "core.outbox_sweep_all",
         "schedule": OUTBOX_SWEEP_INTERVAL,

@@ -3,3 +3,7 @@ from django.apps import AppConfig
 
 class MessagingConfig(AppConfig):
     name = "messaging"
+    verbose_name = "Messaging"
+
+    def ready(self) -> None:
+        from . import tasks  # noqa: F401  (registers the messages' outbox with core.outbox)

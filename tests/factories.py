@@ -62,3 +62,21 @@ def key_make(brand, *, name: str = "ERP", rate_limit_per_minute: int | None = No
     with schema_context(brand.schema_name):
         _, key = api_key_create(name=name, rate_limit_per_minute=rate_limit_per_minute)
     return key
+
+
+def template_make(
+    code: str = "news",
+    *,
+    channel: str = "sms",
+    language: str = "en",
+    body: str = "Hello {{ first_name }}",
+    **extra,
+):
+    """A message template of the current schema (messaging), saved through the ORM."""
+    from messaging.models import MessageTemplate
+
+    values = {"name": code, "body": body, **extra}
+    template, _ = MessageTemplate.objects.update_or_create(
+        code=code, channel=channel, language=language, defaults=values
+    )
+    return template

@@ -1,0 +1,112 @@
+"""Brands' message templates, rendered in Jinja2's sandbox over plain data (no Django in here).
+
+Brand staff write the templates, so they are untrusted: they are rendered by a
+`SandboxedEnvironment` with `StrictUndefined`, over a flat dict of strings and numbers (never a
+model object), and checked when they are saved: a variable the catalogue does not name, an
+attribute starting with `_`, or a syntax error is refused then, not when a message is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+# Longest template body accepted, in characters (a letter is the longest: about two pages).
+TEMPLATE_MAX_LENGTH = 20_000
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    description: str
+    example: str
+
+
+# Every variable a template may use. `messaging.variables.message_variables` gives each a value
+# for one member (an empty string where the message has none, e.g. `gift` outside an order).
+VARIABLES: tuple[Variable, ...] = (
+    Variable("first_name", "the member's first name", "Camille"),
+    Variable("last_name", "the member's last name", "Martin"),
+    Variable("name", "the member's full name, or their company's", "Camille Martin"),
+    Variable("company", "the member's company (B2B)", "Tabac du Port"),
+    Variable("programme_name", "the programme's name", "CityCar Club"),
+    Variable("site_url", "the address of the brand's site", "https://citycar.example"),
+    Variable("balance", "the member's balance, formatted", "1 250"),
+    Variable("balance_value", "what the balance is worth, with its currency", "62,50 €"),
+    Variable("points_earned", "the points just earned, formatted", "200"),
+    Variable("points_expiring", "the points that expire next, formatted", "300"),
+    Variable("expiry_date", "the date they expire, in words", "31 mars 2027"),
+    Variable("tier", "the member's tier", "Gold"),
+    Variable("activation_code", "the member's activation code (letters, launch mailings)", "K7QH-M2XD-9PRT"),
+    Variable("activation_url", "the activation page", "https://tabac-pro.example/activate/"),
+    Variable("gift", "the gift of the order", "Coffee mug"),
+    Variable("order_number", "the order's number", "A-1042"),
+    Variable("order_status", "the order's status, in words", "shipped"),
+    Variable("unsubscribe_url", "the one-click unsubscribe link (e-mails)", "https://citycar.example/u/..."),
+)
+VARIABLE_NAMES = frozenset(variable.name for variable in VARIABLES)
+
+
+class TemplateRefused(Exception):
+    """A template that cannot be saved or rendered; `errors` are readable sentences."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+def _environment(*, html: bool) -> SandboxedEnvironment:
+    return SandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=html, keep_trailing_newline=True, trim_blocks=True
+    )
+
+
+_TEXT = _environment(html=False)
+_HTML = _environment(html=True)
+
+
+def template_errors(source: str) -> list[str]:
+    """What is wrong with a template brand staff wrote (empty: it may be saved)."""
+    if len(source) > TEMPLATE_MAX_LENGTH:
+        return [f"The template is too long: {len(source)} characters, at most {TEMPLATE_MAX_LENGTH}."]
+    try:
+        tree = _TEXT.parse(source)
+    except TemplateError as error:
+        line = getattr(error, "lineno", None)
+        return [f"Line {line}: {error.message}" if line else str(error)]
+    errors: list[str] = []
+    assigned = {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")}
+    used = sorted(
+        {node.name for node in tree.find_all(nodes.Name) if node.ctx == "load"} - assigned - VARIABLE_NAMES
+    )
+    errors += [f"Unknown variable “{name}”." for name in used]
+    for node in tree.find_all(nodes.Getattr):
+        if node.attr.startswith("_"):
+            errors.append(f"Line {node.lineno}: “{node.attr}” cannot be used in a template.")
+    for node in tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
+        errors.append(f"Line {node.lineno}: templates cannot include or import other templates.")
+    return errors
+
+
+def template_render(source: str, variables: Mapping[str, object], *, html: bool = False) -> str:
+    """`source` rendered over `variables` (strings and numbers); `html` escapes the values.
+    Raises `TemplateRefused` for a template `template_errors` refuses or that the sandbox stops."""
+    errors = template_errors(source)
+    if errors:
+        raise TemplateRefused(errors)
+    environment = _HTML if html else _TEXT
+    try:
+        return environment.from_string(source).render(dict(variables))
+    except SecurityError as error:
+        raise TemplateRefused([f"Refused by the sandbox: {error}"]) from error
+    except TemplateError as error:
+        raise TemplateRefused([str(error)]) from error
+
+
+def template_variables(source: str) -> frozenset[str]:
+    """The catalogue's variables `source` uses (so a message computes only those)."""
+    tree = _TEXT.parse(source)
+    return frozenset(node.name for node in tree.find_all(nodes.Name) if node.ctx == "load") & VARIABLE_NAMES

@@ -1,0 +1,45 @@
+"""Messaging tasks: they run in the schema of the brand that queued them, and take ids."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from core.outbox import outbox_register, task_send
+from tenants.selectors import brand_list
+
+from .models import Message
+from .services.sending import message_send, messages_sending_expire
+
+
+@shared_task(name="messaging.message_send")
+def message_send_task(message_id: int, attempts: int) -> str | None:
+    """Send one message once (`message_send`); a wait (quiet hours, rate limit) or a retry after
+    a failure that sent nothing is queued again here, and the outbox sweeper queues it if that is lost."""
+    result = message_send(message_id=message_id, attempts=attempts)
+    if result is None:
+        return None
+    if result.retry_at is not None or result.message.state == Message.State.QUEUED:
+        at = result.retry_at or result.message.not_before or timezone.now()
+        task_send(
+            task=message_send_task,
+            schema_name=connection.schema_name,
+            args=(message_id, result.message.attempts),
+            countdown=max(0.0, (at - timezone.now()).total_seconds()),
+        )
+    return result.message.state
+
+
+@shared_task(name="messaging.sending_expire_all")
+def messages_sending_expire_all_task() -> int:
+    """In every brand, mark `unknown` the messages a crash left `sending` (beat, every minute)."""
+    marked = 0
+    for schema_name in brand_list().values_list("schema_name", flat=True):
+        with schema_context(schema_name):
+            marked += messages_sending_expire()
+    return marked
+
+
+outbox_register(model=Message, task=message_send_task)
