@@ -11,6 +11,7 @@ from themes import api as themes_api
 urlpatterns = [
     path("", include("loyalty.api.urls")),
     path("", include("catalog.api.urls")),
+    path("", include("messaging.api.urls")),
     path("domains", domains.DomainListView.as_view(), name="api-domains"),
     path("domains/<str:domain>", domains.DomainDetailView.as_view(), name="api-domain"),
     path(

@@ -35,6 +35,7 @@ urlpatterns = [
     re_path(r"^theme/(?P<digest>[0-9a-f]{16})\.css$", theme_views.theme_css, name="theme-css"),
     path("favicon.ico", theme_views.favicon, name="favicon"),
     path("page/<slug:slug>/", theme_views.text_page, name="theme-page"),
+    path("", include("messaging.urls")),
     path("", include("loyalty.site.urls")),
     path("", include("catalog.urls")),
 ]

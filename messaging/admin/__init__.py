@@ -1,0 +1,1 @@
+"""Messaging's backoffice pages, one module per concern (each registers its own admin classes)."""
