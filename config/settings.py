@@ -227,10 +227,14 @@ CELERY_BEAT_SCHEDULE: dict = {
     "domains-verify-pending": {"task": "tenants.domains_verify_pending", "schedule": 600.0},
     # Expiry every hour in every brand; tiers once a night in each brand's timezone (loyalty.tasks).
     "loyalty-nightly-hourly": {"task": "loyalty.nightly_all", "schedule": 3600.0},
+    # Messages a crash left "sending" are marked "unknown", never sent again (messaging.services.sending).
+    "messages-sending-expire": {
+        "task": "messaging.sending_expire_all",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
     # Outbox rows whose send did not happen (broker down, retry not queued) are queued again (core.outbox).
     # A sweep not started before the next one is due is dropped (the next one does its work).
-    # Messages a crash left "sending" are marked "unknown", never sent again (messaging.services.sending).
-    "messages-sending-expire": {"task": "messaging.sending_expire_all", "schedule": 60.0, "options": {"expires": 60}},
     "outbox-sweep": {
         "task": "core.outbox_sweep_all",
         "schedule": OUTBOX_SWEEP_INTERVAL,
