@@ -1,7 +1,9 @@
 """Messaging's models, one module per concern; every one of them lives in the brand's schema."""
 
+from .campaigns import Campaign, CampaignRun
 from .messages import STATE_RANK, Channel, ChannelSettings, Message, MessageTemplate, Purpose
 from .webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = ["STATE_RANK", "Channel", "ChannelSettings", "Message", "MessageTemplate", "Purpose"]
 __all__ += ["WebhookAttempt", "WebhookDelivery", "WebhookEndpoint"]
+__all__ += ["Campaign", "CampaignRun"]

@@ -136,6 +136,23 @@ class Message(models.Model):
     provider_status = models.CharField(max_length=32, blank=True, help_text=_("the provider's last word"))
     error = models.TextField(blank=True)
     trigger = models.CharField(max_length=32, blank=True, help_text=_("the trigger that sent it, if any"))
+    # A campaign's messages: its progress is counted from them, one per member and run at most.
+    campaign = models.ForeignKey(
+        "messaging.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    campaign_run = models.ForeignKey(
+        "messaging.CampaignRun",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="messages",
+        db_index=False,
+    )
     dedupe_key = models.CharField(
         max_length=160, null=True, blank=True, unique=True, help_text=_("one message per key (triggers)")
     )
@@ -159,6 +176,11 @@ class Message(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(channel__in=Channel.values), name="message_channel"),
             models.CheckConstraint(condition=Q(state__in=MessageState.values), name="message_state"),
+            models.UniqueConstraint(
+                fields=["campaign_run", "member"],
+                condition=Q(campaign_run__isnull=False),
+                name="message_one_per_campaign_run",
+            ),
         ]
         indexes = [
             models.Index(fields=["member", "-created_at"], name="message_member_recent"),
@@ -167,6 +189,9 @@ class Message(models.Model):
             ),
             models.Index(fields=["sending_at"], name="message_sending", condition=Q(state="sending")),
             models.Index(fields=["provider_id"], name="message_provider_id", condition=~Q(provider_id="")),
+            models.Index(
+                fields=["campaign", "state"], name="message_campaign", condition=Q(campaign__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
