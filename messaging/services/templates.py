@@ -1,0 +1,185 @@
+"""Brands' message templates saved and previewed: the backoffice's template page and the API
+(`messaging.api.templates`) both go through here, so they accept and refuse the same.
+
+A template is refused when it is saved, not when it is sent: a variable the catalogue does not
+name, an attribute the sandbox keeps out (`messaging.rendering.template_errors`), a channel or a
+language the brand does not have, an e-mail without a subject.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+
+from core.errors import Conflict, InvalidInput
+from loyalty.models import Member
+from loyalty.selectors.programme import programme_settings
+from messaging.models import Channel, MessageTemplate
+from messaging.rendering import (
+    VARIABLES,
+    TemplateRefused,
+    template_errors,
+    template_render,
+    template_variables,
+)
+from messaging.selectors.variables import message_variables
+from messaging.sms_encoding import SmsMeasure, sms_measure
+
+TEMPLATE_FIELDS = ("code", "channel", "language", "name", "purpose", "subject", "body")
+# Channels whose messages have a subject: an e-mail's (required), a letter's "Objet" line.
+SUBJECT_CHANNELS = (Channel.EMAIL, Channel.POST)
+# Variables only the event that sends a message knows (a trigger, an order, a letter batch): a
+# preview shows their catalogue example. The member's own ones come from the member chosen.
+EVENT_VARIABLES = frozenset(
+    {"points_earned", "activation_code", "gift", "order_number", "order_status", "unsubscribe_url"}
+)
+EXAMPLES = {variable.name: variable.example for variable in VARIABLES}
+
+
+def _errors(
+    *, code: str, channel: str, language: str, name: str, purpose: str, subject: str, body: str
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    row = MessageTemplate(
+        code=code, channel=channel, language=language, name=name, purpose=purpose, subject=subject, body=body
+    )
+    try:
+        row.full_clean(validate_constraints=False, validate_unique=False)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    languages = programme_settings().site_languages
+    if language not in languages:
+        errors.setdefault("language", []).append(
+            f"“{language}” is not a language of the brand's site ({', '.join(languages)})"
+        )
+    if channel == Channel.EMAIL and not subject.strip():
+        errors.setdefault("subject", []).append("an e-mail needs a subject")
+    if subject and channel in Channel.values and channel not in SUBJECT_CHANNELS:
+        errors.setdefault("subject", []).append("only e-mails and letters have a subject")
+    for name_, source in (("subject", subject), ("body", body)):
+        if source:
+            problems = template_errors(source)
+            if problems:
+                errors.setdefault(name_, []).extend(problems)
+    return errors
+
+
+def template_validate(
+    *, code: str, channel: str, language: str, name: str, purpose: str, subject: str, body: str
+) -> None:
+    """Raises InvalidInput naming each field at fault (a form shows them where they belong)."""
+    errors = _errors(
+        code=code, channel=channel, language=language, name=name, purpose=purpose, subject=subject, body=body
+    )
+    if errors:
+        raise InvalidInput(errors)
+
+
+def template_save(
+    *,
+    code: str,
+    channel: str,
+    language: str,
+    name: str,
+    purpose: str,
+    subject: str,
+    body: str,
+    template: MessageTemplate | None = None,
+) -> MessageTemplate:
+    """Create (no `template`) or change a template, checked first (`template_validate`). Another
+    template with the same code, channel and language is a Conflict on `code`."""
+    template_validate(
+        code=code, channel=channel, language=language, name=name, purpose=purpose, subject=subject, body=body
+    )
+    clash = Conflict(
+        f"a {channel} template “{code}” in {language} exists already: change that one", field="code"
+    )
+    try:
+        with transaction.atomic():
+            row = (
+                MessageTemplate.objects.select_for_update().get(pk=template.pk)
+                if template is not None and template.pk
+                else MessageTemplate()
+            )
+            taken = MessageTemplate.objects.filter(code=code, channel=channel, language=language)
+            if taken.exclude(pk=row.pk).exists():
+                raise clash
+            for name_, value in (
+                ("code", code),
+                ("channel", channel),
+                ("language", language),
+                ("name", name),
+                ("purpose", purpose),
+                ("subject", subject),
+                ("body", body),
+            ):
+                setattr(row, name_, value)
+            row.save()
+    except IntegrityError as error:  # saved at the same time by someone else
+        raise clash from error
+    return row
+
+
+def template_delete(*, template: MessageTemplate) -> None:
+    """Delete a template; the messages sent with it keep their text. One a campaign or a trigger
+    still names is a Conflict."""
+    try:
+        with transaction.atomic():
+            MessageTemplate.objects.filter(pk=template.pk).delete()
+    except ProtectedError as error:
+        raise Conflict(
+            "a campaign or trigger uses this template: change it first", field="template"
+        ) from error
+
+
+@dataclass(frozen=True)
+class TemplatePreview:
+    channel: str
+    subject: str
+    text: str
+    html: str
+    # The SMS's encoding and segments (SMS only).
+    sms: SmsMeasure | None
+    # The variables shown with their catalogue example, not the member's value.
+    examples: tuple[str, ...] = field(default_factory=tuple)
+
+
+def template_preview(*, template_data: Mapping[str, str], member: Member) -> TemplatePreview:
+    """A template not yet saved (`channel`, `subject`, `body`) rendered for a real member: their
+    own variables, and the catalogue's example for those only an event knows (the points just
+    earned, the gift) or the member has none of (no points expiring). Raises InvalidInput naming
+    `subject` or `body` for a template that could not be saved."""
+    channel = str(template_data.get("channel") or "")
+    subject = str(template_data.get("subject") or "")
+    body = str(template_data.get("body") or "")
+    errors = {name: template_errors(source) for name, source in (("subject", subject), ("body", body))}
+    errors = {name: problems for name, problems in errors.items() if problems}
+    if channel not in Channel.values:
+        errors["channel"] = [f"“{channel}” is not a channel: {', '.join(Channel.values)}"]
+    if errors:
+        raise InvalidInput(errors)
+    names = template_variables(subject) | template_variables(body)
+    values = message_variables(member=member, names=names - EVENT_VARIABLES)
+    examples = tuple(
+        sorted(name for name in names if name in EVENT_VARIABLES or values.get(name) in ("", None))
+    )
+    values.update({name: EXAMPLES[name] for name in examples})
+    rendered = {}
+    for name, source in (("subject", subject), ("body", body)):
+        try:
+            rendered[name] = template_render(source, values) if source else ""
+        except TemplateRefused as error:  # stopped by the sandbox while rendering
+            raise InvalidInput({name: error.errors}) from error
+    text = rendered["body"]
+    return TemplatePreview(
+        channel=channel,
+        subject=rendered["subject"],
+        text=text,
+        html="",
+        sms=sms_measure(text) if channel == Channel.SMS else None,
+        examples=examples,
+    )
