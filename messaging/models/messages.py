@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.models import Member
+from messaging.quiet_hours import HoursInvalid, hours_parse
 
 
 class Channel(models.TextChoices):
@@ -23,6 +25,14 @@ class Purpose(models.TextChoices):
 
     MARKETING = "marketing", _("Marketing")
     SERVICE = "service", _("Service")
+
+
+def quiet_hours_validate(value: object) -> None:
+    """A brand's sending hours (`messaging.quiet_hours`): each error names its path in the field."""
+    try:
+        hours_parse(value, channels=Channel.values)
+    except HoursInvalid as invalid:
+        raise ValidationError(invalid.errors) from None
 
 
 class ChannelSettings(models.Model):
@@ -59,6 +69,14 @@ class ChannelSettings(models.Model):
         default=50, help_text=_("the provider account's rate limit, per channel")
     )
     marketing_calls_per_30_days = models.PositiveIntegerField(default=4)
+    quiet_hours = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[quiet_hours_validate],
+        help_text=_(
+            "marketing sending hours per channel, in place of the French defaults (empty: the defaults)"
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
