@@ -1,35 +1,47 @@
 """A ledger entry's cause in words, for people: the backoffice member page and, later, the member
 site. One sentence per entry, built from its kind, its cause (event, rule, staff user, reason,
-outside source) and the explanation the engine or the service stored on it; reads nothing."""
+outside source) and the explanation the engine or the service stored on it; reads nothing. The
+sentence is in the active language (the member's on their site), numbers formatted for it."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from core.formats import points_format
 from loyalty.models import LedgerEntry
 
 _OPS = {
-    "equals": "is",
-    "not_equals": "is not",
-    "in": "is one of",
-    "not_in": "is none of",
-    "gt": "is over",
-    "gte": "is at least",
-    "lt": "is under",
-    "lte": "is at most",
-    "between": "is between",
-    "contains": "contains",
+    "equals": gettext_lazy("is"),
+    "not_equals": gettext_lazy("is not"),
+    "in": gettext_lazy("is one of"),
+    "not_in": gettext_lazy("is none of"),
+    "gt": gettext_lazy("is over"),
+    "gte": gettext_lazy("is at least"),
+    "lt": gettext_lazy("is under"),
+    "lte": gettext_lazy("is at most"),
+    "between": gettext_lazy("is between"),
+    "contains": gettext_lazy("contains"),
 }
-_CAPS = {"max_points_per_event": "the rule's maximum per event", "period": "the rule's limit per period"}
+_CAPS = {
+    "max_points_per_event": gettext_lazy("the rule's maximum per event"),
+    "period": gettext_lazy("the rule's limit per period"),
+}
 
 
 def _points(count: Any) -> str:
-    return f"{count} point" if str(count) in ("1", "-1") else f"{count} points"
+    if isinstance(count, int) or (isinstance(count, str) and count.lstrip("-").isdigit()):
+        return points_format(int(count))
+    return _("%(count)s points") % {"count": count}
 
 
 def _value(value: Any) -> str:
     if isinstance(value, list):
-        return " and ".join(str(item) for item in value) if len(value) == 2 else ", ".join(map(str, value))
+        if len(value) == 2:
+            return _("%(first)s and %(second)s") % {"first": value[0], "second": value[1]}
+        return ", ".join(map(str, value))
     return str(value)
 
 
@@ -37,52 +49,82 @@ def _condition(line: dict) -> str:
     op = str(line.get("op"))
     text = f"{line.get('field')} {_OPS.get(op, op)} {_value(line.get('value'))}"
     if "actual" in line:
-        text += f" (it was {_value(line['actual'])})"
+        text += " " + _("(it was %(value)s)") % {"value": _value(line["actual"])}
     return text
 
 
 def _computation(computation: dict) -> str:
     award = computation.get("award")
     if award == "fixed":
-        return f"a fixed award of {_points(computation.get('points'))}"
+        return _("a fixed award of %(points)s") % {"points": _points(computation.get("points"))}
     if award == "per_item":
-        return f"{_points(computation.get('points_per_item'))} per item, for {computation.get('units')} items"
+        return _("%(points)s per item, for %(units)s items") % {
+            "points": _points(computation.get("points_per_item")),
+            "units": computation.get("units"),
+        }
     if award == "per_amount":
         basis = f"{computation.get('basis')} {computation.get('currency', '')}".strip()
-        where = " of the matching items" if computation.get("basis_from") == "matching items" else ""
-        unit = computation.get("currency", "unit")
-        return f"{computation.get('points_per_unit')} per {unit} on {basis}{where}"
+        values = {
+            "rate": computation.get("points_per_unit"),
+            "unit": computation.get("currency", ""),
+            "basis": basis,
+        }
+        if computation.get("basis_from") == "matching items":
+            return _("%(rate)s per %(unit)s on %(basis)s of the matching items") % values
+        return _("%(rate)s per %(unit)s on %(basis)s") % values
     if award == "percentage":
-        return "a share of what the member earned"
-    return f"a {award} award" if award else ""
+        return _("a share of what the member earned")
+    return _("a %(award)s award") % {"award": award} if award else ""
 
 
 def _earned(explanation: dict) -> list[str]:
     parts = []
     conditions = [_condition(line) for line in explanation.get("conditions", [])]
     if conditions:
-        parts.append("because " + "; ".join(conditions))
+        parts.append(_("because %(conditions)s") % {"conditions": "; ".join(conditions)})
     items = explanation.get("item_conditions", {}).get("matching_items")
     if items:
-        parts.append(f"on {len(items)} matching item{'s' if len(items) != 1 else ''}")
+        parts.append(
+            ngettext("on %(count)s matching item", "on %(count)s matching items", len(items))
+            % {"count": len(items)}
+        )
     computation = _computation(explanation.get("computation", {}))
     if computation:
         parts.append(computation)
     for step in explanation.get("multipliers", []):
-        name = step.get("rule", {}).get("name", "a multiplier")
+        name = step.get("rule", {}).get("name") or _("a multiplier")
         parts.append(
-            f"times {step.get('multiplier')} by “{name}” ({step.get('before')} → {step.get('after')})"
+            _("times %(multiplier)s by “%(name)s” (%(before)s → %(after)s)")
+            % {
+                "multiplier": step.get("multiplier"),
+                "name": name,
+                "before": step.get("before"),
+                "after": step.get("after"),
+            }
         )
     if "tier_multiplier" in explanation:
-        parts.append(f"times {explanation['tier_multiplier']} for the tier")
+        parts.append(_("times %(multiplier)s for the tier") % {"multiplier": explanation["tier_multiplier"]})
     computed = explanation.get("computed")
     if computed:
         parts.append(
-            f"{computed.get('amount')} rounded {computed.get('rounding')} to {computed.get('points')}"
+            _("%(amount)s rounded %(rounding)s to %(points)s")
+            % {
+                "amount": computed.get("amount"),
+                "rounding": computed.get("rounding"),
+                "points": computed.get("points"),
+            }
         )
     for cap in explanation.get("caps", []):
         name = _CAPS.get(cap.get("cap"), cap.get("cap"))
-        parts.append(f"capped by {name} at {cap.get('limit')} ({cap.get('before')} → {cap.get('after')})")
+        parts.append(
+            _("capped by %(name)s at %(limit)s (%(before)s → %(after)s)")
+            % {
+                "name": name,
+                "limit": cap.get("limit"),
+                "before": cap.get("before"),
+                "after": cap.get("after"),
+            }
+        )
     if explanation.get("note"):
         parts.append(str(explanation["note"]))
     return parts
@@ -91,15 +133,16 @@ def _earned(explanation: dict) -> list[str]:
 def _reversed(entry: LedgerEntry, explanation: dict) -> list[str]:
     parts = []
     if explanation.get("refund_of"):
-        parts.append(f"refund of event {explanation['refund_of']}")
+        parts.append(_("refund of event %(event)s") % {"event": explanation["refund_of"]})
     rule = explanation.get("rule")
     if rule:
-        parts.append(f"what rule “{rule.get('name')}” gave")
+        parts.append(_("what rule “%(name)s” gave") % {"name": rule.get("name")})
     if "earned" in explanation:
         earned, taken = explanation["earned"], explanation.get("taken_back")
-        parts.append(
-            f"all {_points(earned)} it earned" if taken == earned else f"{taken} of the {earned} it earned"
-        )
+        if taken == earned:
+            parts.append(_("all %(points)s it earned") % {"points": _points(earned)})
+        else:
+            parts.append(_("%(taken)s of the %(earned)s it earned") % {"taken": taken, "earned": earned})
     if explanation.get("note"):
         parts.append(str(explanation["note"]))
     if entry.reason and not parts:
@@ -109,9 +152,9 @@ def _reversed(entry: LedgerEntry, explanation: dict) -> list[str]:
 
 def _by(entry: LedgerEntry) -> str:
     if entry.staff_user is not None:
-        return f" by {entry.staff_user.get_username()}"
+        return " " + _("by %(user)s") % {"user": entry.staff_user.get_username()}
     if (entry.idempotency_key or "").startswith("api-"):
-        return " through the API"
+        return " " + _("through the API")
     return ""
 
 
@@ -119,35 +162,47 @@ def entry_in_words(*, entry: LedgerEntry) -> str:
     """One sentence saying why the entry exists: 'Earned 42 points on purchase order-7 by rule “1
     point per euro”: because amount is at least 10 (it was 42.00); 1 per EUR on 42.00 EUR; ...'."""
     explanation = entry.explanation if isinstance(entry.explanation, dict) else {}
-    points = abs(entry.points)
-    event = f" on {entry.event.type} {entry.event.idempotency_key}" if entry.event is not None else ""
-    rule = f" by rule “{entry.rule.name}”" if entry.rule is not None else ""
+    points = _points(abs(entry.points))
+    event = (
+        " " + _("on %(type)s %(key)s") % {"type": entry.event.type, "key": entry.event.idempotency_key}
+        if entry.event is not None
+        else ""
+    )
+    rule = " " + _("by rule “%(name)s”") % {"name": entry.rule.name} if entry.rule is not None else ""
     kind = entry.kind
     if kind == LedgerEntry.Kind.EARN:
-        head, parts = f"Earned {_points(points)}{event}{rule}", _earned(explanation)
+        head, parts = _("Earned %(points)s") % {"points": points} + event + rule, _earned(explanation)
     elif kind == LedgerEntry.Kind.REVERSE and entry.points < 0:
-        head, parts = f"Took back {_points(points)}{event}", _reversed(entry, explanation)
+        head, parts = _("Took back %(points)s") % {"points": points} + event, _reversed(entry, explanation)
     elif kind == LedgerEntry.Kind.REVERSE:
-        head, parts = f"Gave back {_points(points)}", [entry.reason] if entry.reason else []
+        head, parts = _("Gave back %(points)s") % {"points": points}, [entry.reason] if entry.reason else []
     elif kind == LedgerEntry.Kind.EXPIRE:
         lots = explanation.get("lots")
-        head = f"{_points(points).capitalize()} expired"
-        parts = [str(explanation.get("why", "past their expiry date"))]
+        head = _("%(points)s expired") % {"points": points}
+        head = head[:1].upper() + head[1:]
+        parts = [str(explanation.get("why") or _("past their expiry date"))]
         if lots:
-            parts.append(f"from {lots} lot{'s' if str(lots) != '1' else ''}")
+            count = int(lots) if str(lots).isdigit() else 2
+            parts.append(ngettext("from %(count)s lot", "from %(count)s lots", count) % {"count": lots})
     elif kind == LedgerEntry.Kind.REDEEM:
         gifts = explanation.get("gifts", {})
         units = sum(quantity for quantity in gifts.values() if isinstance(quantity, int))
         order = explanation.get("order_id") or (entry.source[6:] if entry.source.startswith("order:") else "")
-        head = f"Spent {_points(points)} on order {order}" if order else f"Spent {_points(points)}"
-        parts = [f"{units} gift{'s' if units != 1 else ''}"] if units else []
+        if order:
+            head = _("Spent %(points)s on order %(order)s") % {"points": points, "order": order}
+        else:
+            head = _("Spent %(points)s") % {"points": points}
+        parts = [ngettext("%(count)s gift", "%(count)s gifts", units) % {"count": units}] if units else []
     elif kind == LedgerEntry.Kind.ADJUST:
-        verb = "Added" if entry.points > 0 else "Took"
-        head, parts = f"{verb} {_points(points)}{_by(entry)}", [entry.reason] if entry.reason else []
+        verb = _("Added %(points)s") if entry.points > 0 else _("Took %(points)s")
+        head, parts = verb % {"points": points} + _by(entry), [entry.reason] if entry.reason else []
     else:
-        head = f"{entry.get_kind_display()} of {_points(entry.points)}"
+        head = _("%(kind)s of %(points)s") % {
+            "kind": entry.get_kind_display(),
+            "points": _points(entry.points),
+        }
         parts = [entry.reason] if entry.reason else []
     if entry.source and not entry.source.startswith(("order:", "expiry")):
-        parts.append(f"source: {entry.source}")
+        parts.append(_("source: %(source)s") % {"source": entry.source})
     sentence = head + (": " + "; ".join(part for part in parts if part) if any(parts) else "")
     return sentence + "."
