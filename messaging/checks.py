@@ -13,7 +13,7 @@ goes where the member has not said no.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,6 +36,9 @@ class CheckInput:
     now: datetime
     # True when the message is about to leave (the task); False when it is being queued.
     sending: bool
+    # The member's consents by channel, read beforehand for many members at once (a campaign's
+    # chunk); None: `consent_given` reads them.
+    consents: Mapping[str, bool] | None = None
 
 
 Check = Callable[[CheckInput], Verdict | None]
@@ -49,6 +52,7 @@ SKIP_REASONS = {
     "no_phone": "the member has no phone number",
     "no_address": "the member has no postal address",
     "frequency_cap": "the member had the most messages allowed on this channel lately",
+    "no_sending_hours": "the channel's sending hours never open",
 }
 
 _CHECKS: list[Check] = []
@@ -100,11 +104,14 @@ def recipient_known(subject: CheckInput) -> Verdict | None:
 
 @check_register
 def consent_given(subject: CheckInput) -> Verdict | None:
-    granted = (
-        Consent.objects.filter(member_id=subject.member.pk, channel=subject.message.channel)
-        .values_list("granted", flat=True)
-        .first()
-    )
+    if subject.consents is not None:
+        granted = subject.consents.get(subject.message.channel)
+    else:
+        granted = (
+            Consent.objects.filter(member_id=subject.member.pk, channel=subject.message.channel)
+            .values_list("granted", flat=True)
+            .first()
+        )
     if granted is False:
         return Verdict(skip="opted_out")
     if granted is None and subject.message.purpose == Purpose.MARKETING:

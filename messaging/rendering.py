@@ -8,10 +8,11 @@ attribute starting with `_`, or a syntax error is refused then, not when a messa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2 import StrictUndefined, Template, TemplateError, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 # Longest template body accepted, in characters (a letter is the longest: about two pages).
@@ -94,18 +95,25 @@ def template_errors(source: str) -> list[str]:
 def template_render(source: str, variables: Mapping[str, object], *, html: bool = False) -> str:
     """`source` rendered over `variables` (strings and numbers); `html` escapes the values.
     Raises `TemplateRefused` for a template `template_errors` refuses or that the sandbox stops."""
-    errors = template_errors(source)
-    if errors:
-        raise TemplateRefused(errors)
-    environment = _HTML if html else _TEXT
     try:
-        return environment.from_string(source).render(dict(variables))
+        return _compiled(source, html).render(dict(variables))
     except SecurityError as error:
         raise TemplateRefused([f"Refused by the sandbox: {error}"]) from error
     except TemplateError as error:
         raise TemplateRefused([str(error)]) from error
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str, html: bool) -> Template:
+    """`source` checked and compiled once per process (a campaign renders one template for every
+    member); a refused source raises each time, it is not kept."""
+    errors = template_errors(source)
+    if errors:
+        raise TemplateRefused(errors)
+    return (_HTML if html else _TEXT).from_string(source)
+
+
+@functools.lru_cache(maxsize=256)
 def template_variables(source: str) -> frozenset[str]:
     """The catalogue's variables `source` uses (so a message computes only those)."""
     tree = _TEXT.parse(source)
