@@ -220,6 +220,15 @@ CELERY_TIMEZONE = "UTC"
 OUTBOX_PUBLISH_TIMEOUT = float(os.environ.get("OUTBOX_PUBLISH_TIMEOUT", "0.25"))
 OUTBOX_REQUEUE_AFTER = float(os.environ.get("OUTBOX_REQUEUE_AFTER", "60"))
 OUTBOX_SWEEP_INTERVAL = float(os.environ.get("OUTBOX_SWEEP_INTERVAL", "30"))
+# Twilio (messaging/providers/twilio.py): the REST API's base (tests and benches point it at a local
+# fake), its connect and read timeouts (seconds: a read timeout may leave a message sent, so it ends
+# "unknown", never sent again), and the voice calls unanswered or busy: retried this many times, this
+# many hours apart (each retry a message of its own, held through the outbox).
+TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "https://api.twilio.com").rstrip("/")
+TWILIO_CONNECT_TIMEOUT = float(os.environ.get("TWILIO_CONNECT_TIMEOUT", "5"))
+TWILIO_READ_TIMEOUT = float(os.environ.get("TWILIO_READ_TIMEOUT", "20"))
+VOICE_RETRIES = int(os.environ.get("VOICE_RETRIES", "2"))
+VOICE_RETRY_DELAY_HOURS = float(os.environ.get("VOICE_RETRY_DELAY_HOURS", "3"))
 CELERY_BEAT_SCHEDULE: dict = {
     "brand-usage-hourly": {"task": "tenants.brand_usage_refresh_all", "schedule": 3600.0},
     "lockouts-purge-hourly": {"task": "tenants.lockouts_purge", "schedule": 3600.0},

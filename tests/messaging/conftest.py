@@ -1,0 +1,73 @@
+"""Fixtures of the messaging tests (and of others' that send SMS or calls): the local fake Twilio,
+a brand's Twilio account on it, and Twilio's callbacks posted to a brand's host."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from tests.fakes.twilio import FakeTwilio, SignedCallback
+
+SMS_SENDER = "Alpha"
+VOICE_CALLER = "+33970000001"
+
+
+@pytest.fixture
+def fake_twilio(settings):
+    """The fake Twilio API (`tests/fakes/twilio.py`), where the providers send for the test."""
+    with FakeTwilio() as fake:
+        settings.TWILIO_API_BASE = fake.base_url
+        yield fake
+
+
+@pytest.fixture
+def twilio_account() -> Callable[..., None]:
+    """`twilio_account(fake, **fields)`: the current brand's channel settings name the fake's account,
+    an SMS sender and a calling number (`fields` replace them)."""
+    from messaging.models import ChannelSettings
+
+    def give(fake: FakeTwilio, **fields: str) -> None:
+        values = {
+            "twilio_account_sid": fake.account_sid,
+            "twilio_auth_token": fake.auth_token,
+            "sms_sender": SMS_SENDER,
+            "voice_caller": VOICE_CALLER,
+            **fields,
+        }
+        ChannelSettings.objects.update_or_create(id=1, defaults=values)
+
+    return give
+
+
+@pytest.fixture
+def twilio_a(in_a, fake_twilio, twilio_account) -> FakeTwilio:
+    """Brand A (the test's schema) sends SMS and calls through the fake Twilio: the fake."""
+    twilio_account(fake_twilio)
+    return fake_twilio
+
+
+@pytest.fixture
+def twilio_post() -> Callable[..., object]:
+    """`twilio_post(callback, host=None)`: a signed Twilio callback POSTed through Django's test
+    client to the host of its URL (or `host`, keeping the URL's path); the response. The test's
+    connection is back on its schema after."""
+
+    def post(callback: SignedCallback, *, host: str | None = None, signature: str | None = None):
+        parts = urlsplit(callback.url)
+        tenant = getattr(connection, "tenant", None)
+        try:
+            return Client(HTTP_HOST=host or parts.netloc).post(
+                f"{parts.path}?{parts.query}" if parts.query else parts.path,
+                data=urlencode(callback.params),
+                content_type="application/x-www-form-urlencoded",
+                HTTP_X_TWILIO_SIGNATURE=callback.signature if signature is None else signature,
+            )
+        finally:
+            if tenant is not None:
+                connection.set_tenant(tenant)
+
+    return post

@@ -1,0 +1,141 @@
+"""SMS and calls sent through the real sending service and the twilio library to the local fake
+Twilio: what we send (fields, auth, TwiML in the member's language), what we store, and what each
+kind of failure leaves (retried, unknown, failed)."""
+
+from __future__ import annotations
+
+import socket
+import xml.etree.ElementTree as ElementTree
+
+import pytest
+from django.utils import timezone
+
+from loyalty.services.members import consent_set
+from messaging.models import Message
+from messaging.providers.twilio import call_twiml
+from messaging.selectors.variables import site_url
+from messaging.services.sending import message_queue, message_send
+from tests.factories import member_make, template_make
+from tests.messaging.conftest import SMS_SENDER, VOICE_CALLER
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+def _member(language: str = "en", phone: str = "+33612345678"):
+    member = member_make(first_name="Camille", phone=phone, language=language)
+    consent_set(member=member, consents={"sms": True, "voice": True}, source="test")
+    return member
+
+
+def _sent(channel: str = "sms", *, language: str = "en", body: str = "Hello {{ first_name }}") -> Message:
+    member = _member(language)
+    template_make("hello", channel=channel, language=language, body=body, purpose="service")
+    message = message_queue(member=member, channel=channel, template_code="hello")
+    message_send(message_id=message.pk, attempts=0)
+    message.refresh_from_db()
+    return message
+
+
+def test_an_sms_goes_to_twilio_with_the_brands_sender_account_and_our_status_hook(twilio_a):
+    message = _sent()
+    [request] = twilio_a.requests
+    assert request.path == f"/2010-04-01/Accounts/{twilio_a.account_sid}/Messages.json"
+    assert request.authorised and request.status == 201
+    assert request.get("To") == "+33612345678"
+    assert request.get("From") == SMS_SENDER
+    assert request.get("Body") == "Hello Camille"
+    assert request.get("StatusCallback") == f"{site_url()}hooks/twilio/status/?m={message.pk}"
+    assert (message.state, message.provider, message.provider_id) == ("sent", "twilio", request.sid)
+    assert request.sid.startswith("SM") and message.sent_at is not None
+
+
+def test_a_call_speaks_the_text_in_the_members_language_and_reports_its_progress(twilio_a):
+    message = _sent("voice", language="fr", body="Vous avez {{ balance }} points & plus, {{ first_name }}")
+    [request] = twilio_a.requests
+    assert request.path.endswith("/Calls.json") and request.authorised
+    assert (request.get("To"), request.get("From")) == ("+33612345678", VOICE_CALLER)
+    assert request.form["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
+    assert request.get("StatusCallbackMethod") == "POST"
+    assert request.get("StatusCallback") == f"{site_url()}hooks/twilio/status/?m={message.pk}"
+    says = ElementTree.fromstring(request.get("Twiml")).findall("Say")
+    assert [say.text for say in says] == ["Vous avez 0 points & plus, Camille"] * 2
+    assert {(say.get("language"), say.get("voice")) for say in says} == {("fr-FR", "Polly.Lea-Neural")}
+    assert (message.state, message.provider_id) == ("sent", request.sid)
+    assert request.sid.startswith("CA")
+
+
+def test_numbers_are_spoken_whole_and_english_has_an_english_voice():
+    twiml = call_twiml(text="You have 1\u202f250 points, call 06 12 34 56 78", language="en")
+    say = ElementTree.fromstring(twiml).find("Say")
+    assert say is not None and say.text == "You have 1250 points, call 06 12 34 56 78"
+    assert (say.get("language"), say.get("voice")) == ("en-GB", "Polly.Amy-Neural")
+    # Too long to say twice within Twilio's 4,000 characters: said once.
+    assert len(ElementTree.fromstring(call_twiml(text="a" * 2500, language="fr")).findall("Say")) == 1
+
+
+@pytest.mark.parametrize(
+    ("failure", "state", "words"),
+    [
+        ((400, 21211), "failed", "21211"),
+        ((400, 21610), "failed", "21610"),
+        ((429, None), "queued", "429"),
+        ((500, None), "queued", "500"),
+        ((503, None), "queued", "503"),
+    ],
+)
+def test_twilios_refusals_fail_and_its_overload_is_tried_again(twilio_a, failure, state, words):
+    twilio_a.fail_next(failure[0], code=failure[1])
+    message = _sent()
+    assert len(twilio_a.requests) == 1
+    assert message.state == state and words in message.error
+    assert message.provider_id == ""
+    if state == "queued":
+        assert message.not_before > timezone.now() and message.attempts == 1
+
+
+def test_a_read_timeout_leaves_the_message_unknown_never_sent_again(twilio_a, settings):
+    settings.TWILIO_READ_TIMEOUT = 0.5
+    twilio_a.fail_next("hang")
+    message = _sent("voice")
+    assert message.state == "unknown" and "may have left" in message.error
+    assert message_send(message_id=message.pk, attempts=0) is None
+    assert message_send(message_id=message.pk, attempts=1) is None
+    assert len(twilio_a.requests) == 1
+
+
+def test_twilio_unreachable_sends_nothing_and_is_tried_again(twilio_a, settings):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    settings.TWILIO_API_BASE = f"http://127.0.0.1:{port}"
+    message = _sent()
+    assert message.state == "queued" and "unreachable" in message.error
+    assert message.not_before > timezone.now()
+    assert twilio_a.requests == []
+
+
+def test_wrong_credentials_fail_naming_twilios_error(twilio_a, twilio_account):
+    twilio_account(twilio_a, twilio_auth_token="not-the-token")
+    message = _sent()
+    [request] = twilio_a.requests
+    assert not request.authorised and request.status == 401
+    assert message.state == "failed" and "20003" in message.error
+
+
+def test_without_credentials_sms_and_calls_go_to_the_development_outbox(in_a, fake_twilio):
+    for channel in ("sms", "voice"):
+        template_make("hello", channel=channel, purpose="service")
+    member = _member()
+    for channel in ("sms", "voice"):
+        message = message_queue(member=member, channel=channel, template_code="hello")
+        message_send(message_id=message.pk, attempts=0)
+        message.refresh_from_db()
+        assert (message.state, message.provider) == ("delivered", "outbox")
+    assert fake_twilio.requests == []
+
+
+def test_an_account_without_a_sender_fails_saying_so(twilio_a, twilio_account):
+    twilio_account(twilio_a, sms_sender="", voice_caller="")
+    assert "SMS sender" in _sent().error
+    assert "calling number" in _sent("voice").error
+    assert twilio_a.requests == []
