@@ -6,5 +6,10 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        from . import tasks  # noqa: F401  (registers the messages' outbox with core.outbox)
+        from . import (
+            policy,  # noqa: F401  (registers the platform's rules as checks)
+            tasks,  # noqa: F401  (registers the messages' outbox with core.outbox)
+        )
+        from .providers import email  # noqa: F401  (registers the e-mail provider)
         from .providers import twilio  # noqa: F401  (registers the SMS and voice providers)
+        from .webhooks import receivers  # noqa: F401  (outgoing webhooks: signals' receivers, outbox)
