@@ -10,6 +10,4 @@ class MessagingConfig(AppConfig):
             policy,  # noqa: F401  (registers the platform's rules as checks)
             tasks,  # noqa: F401  (registers the messages' outbox with core.outbox)
         )
-        from .providers import email  # noqa: F401  (registers the e-mail provider)
         from .providers import twilio  # noqa: F401  (registers the SMS and voice providers)
-        from .webhooks import receivers  # noqa: F401  (outgoing webhooks: signals' receivers, outbox)
