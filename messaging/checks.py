@@ -52,6 +52,7 @@ SKIP_REASONS = {
     "no_phone": "the member has no phone number",
     "no_address": "the member has no postal address",
     "frequency_cap": "the member had the most messages allowed on this channel lately",
+    "no_sending_hours": "the channel's sending hours never open",
 }
 
 _CHECKS: list[Check] = []

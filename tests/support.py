@@ -10,6 +10,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import dns.message
 import dns.rcode
@@ -21,6 +23,10 @@ from django.test import Client
 
 from loyalty.models import LedgerEntry, Member, PointLot
 from tests.conftest import host_of
+
+# A Tuesday afternoon in Paris, not a public holiday: every channel may send then (messaging.policy's
+# sending hours). Tests that send marketing SMS or calls travel to it (`time_machine.travel`).
+SENDING_HOURS = datetime(2027, 1, 12, 15, 0, tzinfo=ZoneInfo("Europe/Paris"))
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from core.errors import InvalidInput, NotFound
@@ -22,8 +23,16 @@ from messaging.services.sending import (
     messages_sending_expire,
 )
 from tests.factories import member_make, template_make
+from tests.support import SENDING_HOURS
 
 pytestmark = pytest.mark.django_db(transaction=False)
+
+
+@pytest.fixture(autouse=True)
+def _in_sending_hours():
+    """Marketing SMS and calls wait outside their sending hours (`messaging.policy`)."""
+    with time_machine.travel(SENDING_HOURS, tick=True):
+        yield
 
 
 def _member(**extra):
