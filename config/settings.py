@@ -242,6 +242,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 60.0,
         "options": {"expires": 60},
     },
+    # Campaigns whose slot has come start; runs a crash stopped go on (messaging.services.campaigns).
+    "campaigns-due": {"task": "messaging.campaigns_due_all", "schedule": 60.0, "options": {"expires": 60}},
     # Outbox rows whose send did not happen (broker down, retry not queued) are queued again (core.outbox).
     # A sweep not started before the next one is due is dropped (the next one does its work).
     "outbox-sweep": {

@@ -9,5 +9,6 @@ class MessagingConfig(AppConfig):
         from . import (
             policy,  # noqa: F401  (registers the platform's rules as checks)
             tasks,  # noqa: F401  (registers the messages' outbox with core.outbox)
+            tasks_campaigns,  # noqa: F401  (campaigns' tasks, the paused-campaign check)
         )
         from .providers import twilio  # noqa: F401  (registers the SMS and voice providers)

@@ -7,7 +7,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from core.outbox import outbox_register, task_send
+from core.outbox import outbox_register, requeue_after, task_send
 from tenants.selectors import brand_list
 
 from .models import Message
@@ -16,19 +16,25 @@ from .services.sending import message_send, messages_sending_expire
 
 @shared_task(name="messaging.message_send")
 def message_send_task(message_id: int, attempts: int) -> str | None:
-    """Send one message once (`message_send`); a wait (quiet hours, rate limit) or a retry after
-    a failure that sent nothing is queued again here, and the outbox sweeper queues it if that is lost."""
+    """Send one message once (`message_send`); a short wait (a rate limit) or a retry after a
+    failure that sent nothing is queued again here, a longer one by the outbox sweeper, which also
+    queues it again if a send is lost."""
     result = message_send(message_id=message_id, attempts=attempts)
     if result is None:
         return None
     if result.retry_at is not None or result.message.state == Message.State.QUEUED:
         at = result.retry_at or result.message.not_before or timezone.now()
-        task_send(
-            task=message_send_task,
-            schema_name=connection.schema_name,
-            args=(message_id, result.message.attempts),
-            countdown=max(0.0, (at - timezone.now()).total_seconds()),
-        )
+        countdown = max(0.0, (at - timezone.now()).total_seconds())
+        # A longer wait (sending hours, a paused campaign) is the sweeper's, at the row's
+        # `requeue_at`: a countdown task waits in a worker's memory, and Redis gives one left
+        # unacknowledged for an hour to another worker, which would wait again.
+        if countdown <= requeue_after().total_seconds():
+            task_send(
+                task=message_send_task,
+                schema_name=connection.schema_name,
+                args=(message_id, result.message.attempts),
+                countdown=countdown,
+            )
     return result.message.state
 
 
