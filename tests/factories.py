@@ -80,3 +80,13 @@ def template_make(
         code=code, channel=channel, language=language, defaults=values
     )
     return template
+
+
+def sending_hours_open(*channels: str) -> None:
+    """The current schema's marketing messages on `channels` may leave at any hour, every day
+    (`ChannelSettings.quiet_hours`), so a test does not depend on the hour it runs at."""
+    from messaging.models import ChannelSettings
+    from messaging.quiet_hours import WEEKDAYS
+
+    always = {"windows": [{"days": list(WEEKDAYS), "start": "00:00", "end": "24:00"}], "public_holidays": True}
+    ChannelSettings.objects.update_or_create(id=1, defaults={"quiet_hours": dict.fromkeys(channels, always)})
