@@ -1,6 +1,12 @@
 """Messaging's pages on the brand's host: providers' callbacks (/hooks/...) and the member's
 unsubscribe links."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from messaging import hooks_twilio
+from messaging.providers.twilio import INBOUND_HOOK, STATUS_HOOK
+
+urlpatterns: list = [
+    path(STATUS_HOOK, hooks_twilio.status, name="twilio-status"),
+    path(INBOUND_HOOK, hooks_twilio.inbound, name="twilio-inbound"),
+]

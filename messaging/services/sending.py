@@ -168,6 +168,50 @@ def message_queue(
     return message
 
 
+def message_retry_queue(
+    *, message: Message, first: Message, not_before: datetime, dedupe_key: str
+) -> Message:
+    """A message again (a call not answered): the same text to the member's current recipient, a row
+    of its own whose `retry_of` is the `first` message, checked again (the checks may skip it or
+    hold it past `not_before`) and sent by the outbox sweeper when due, so the wait survives
+    restarts. The message already stored with `dedupe_key` if there is one: one retry per key."""
+    with transaction.atomic():
+        existing = Message.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return existing
+        retry = Message(
+            member=message.member,
+            channel=message.channel,
+            purpose=message.purpose,
+            template_id=message.template_id,
+            template_code=message.template_code,
+            language=message.language,
+            recipient=member_recipient(member=message.member, channel=message.channel),
+            subject=message.subject,
+            body=message.body,
+            html=message.html,
+            trigger=message.trigger,
+            dedupe_key=dedupe_key,
+            retry_of=first,
+        )
+        verdict = checks_run(
+            CheckInput(
+                message=retry,
+                member=message.member,
+                channel_settings=channel_settings_get(),
+                now=not_before,
+                sending=False,
+            )
+        )
+        if verdict and verdict.skip:
+            retry.state, retry.skip_reason = Message.State.SKIPPED, verdict.skip
+        else:
+            retry.not_before = max(not_before, verdict.wait_until or not_before) if verdict else not_before
+            retry.requeue_at = retry.not_before + requeue_after()
+        retry.save()
+    return retry
+
+
 def _outgoing(message: Message) -> Outgoing:
     return Outgoing(
         message_id=message.pk,

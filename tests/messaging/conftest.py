@@ -4,6 +4,7 @@ a brand's Twilio account on it, and Twilio's callbacks posted to a brand's host.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -48,6 +49,27 @@ def twilio_a(in_a, fake_twilio, twilio_account) -> FakeTwilio:
     """Brand A (the test's schema) sends SMS and calls through the fake Twilio: the fake."""
     twilio_account(fake_twilio)
     return fake_twilio
+
+
+def zone_at(hour: int) -> str:
+    """A fixed-offset timezone whose clocks show `hour` o'clock (give or take the minutes) now."""
+    offset = (hour - datetime.now(UTC).hour + 12) % 24 - 12
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT-2 is UTC+2
+
+
+@pytest.fixture
+def daytime_a(in_a):
+    """Brand A's clocks show about 10:00 for the test, so that calls ring now (calls of any purpose
+    ring 08:00-21:00 only, `messaging.policy`), and 3 hours later too."""
+    from tenants.models import Brand
+    from tenants.routing import routing_token_renew
+
+    saved = in_a.timezone
+    in_a.timezone = zone_at(10)
+    Brand.objects.filter(pk=in_a.pk).update(timezone=in_a.timezone)  # rolled back with the test
+    routing_token_renew()
+    yield in_a
+    in_a.timezone = saved
 
 
 @pytest.fixture

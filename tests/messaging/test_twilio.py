@@ -18,7 +18,7 @@ from messaging.services.sending import message_queue, message_send
 from tests.factories import member_make, template_make
 from tests.messaging.conftest import SMS_SENDER, VOICE_CALLER
 
-pytestmark = pytest.mark.django_db(transaction=False)
+pytestmark = [pytest.mark.django_db(transaction=False), pytest.mark.usefixtures("daytime_a")]
 
 
 def _member(language: str = "en", phone: str = "+33612345678"):
