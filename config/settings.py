@@ -229,6 +229,10 @@ TWILIO_CONNECT_TIMEOUT = float(os.environ.get("TWILIO_CONNECT_TIMEOUT", "5"))
 TWILIO_READ_TIMEOUT = float(os.environ.get("TWILIO_READ_TIMEOUT", "20"))
 VOICE_RETRIES = int(os.environ.get("VOICE_RETRIES", "2"))
 VOICE_RETRY_DELAY_HOURS = float(os.environ.get("VOICE_RETRY_DELAY_HOURS", "3"))
+# Outgoing webhooks (messaging.webhooks): in development http:// and any address are allowed (a
+# receiver on this machine); otherwise https:// to public addresses only. Seconds per read of a POST.
+WEBHOOKS_DEVELOPMENT = env_bool("WEBHOOKS_DEVELOPMENT", DEBUG)
+WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOKS_TIMEOUT_SECONDS", "10"))
 CELERY_BEAT_SCHEDULE: dict = {
     "brand-usage-hourly": {"task": "tenants.brand_usage_refresh_all", "schedule": 3600.0},
     "lockouts-purge-hourly": {"task": "tenants.lockouts_purge", "schedule": 3600.0},

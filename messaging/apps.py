@@ -12,3 +12,4 @@ class MessagingConfig(AppConfig):
             tasks_campaigns,  # noqa: F401  (campaigns' tasks, the paused-campaign check)
         )
         from .providers import twilio  # noqa: F401  (registers the SMS and voice providers)
+        from .webhooks import receivers  # noqa: F401  (outgoing webhooks: signals' receivers, outbox)

@@ -30,6 +30,7 @@ from messaging.providers.base import Outgoing, ProviderError, Sent, provider_for
 from messaging.rendering import TemplateRefused, template_render, template_variables
 from messaging.selectors.templates import channel_settings_get, template_pick
 from messaging.selectors.variables import message_variables, site_url
+from messaging.signals import message_settled_send
 from tenants.selectors import schema_current
 
 logger = logging.getLogger(__name__)
@@ -313,6 +314,7 @@ def _settle(*, message: Message, provider: str, sent: Sent | None, error: Provid
             else:
                 row.state, row.failed_at = Message.State.FAILED, now
                 row.error = str(error)[:2000] if error else ""
+            message_settled_send(message=row)
         row.save()
     if error is not None:
         logger.warning("message %s via %s: %s", row.pk, provider, error)
@@ -355,6 +357,8 @@ def message_status_apply(
                 message.error = error[:2000]
                 fields.append("error")
         message.save(update_fields=fields)
+        if "state" in fields:
+            message_settled_send(message=message)
     return message
 
 
