@@ -2,21 +2,7 @@
 
 from django.urls import path
 
-from messaging.api import letters, messages, templates, webhooks
-from messaging.api.campaigns import (
-    CampaignCancelView,
-    CampaignListView,
-    CampaignPauseView,
-    CampaignResumeView,
-    CampaignView,
-)
-from messaging.api.campaigns import (
-    CampaignCancelView,
-    CampaignListView,
-    CampaignPauseView,
-    CampaignResumeView,
-    CampaignView,
-)
+from messaging.api import messages, templates
 
 urlpatterns: list = [
     path("messages", messages.MessageListView.as_view(), name="api-messages"),
@@ -32,52 +18,4 @@ urlpatterns: list = [
         templates.TemplateDetailView.as_view(),
         name="api-message-template",
     ),
-    path("webhook-endpoints", webhooks.WebhookEndpointListView.as_view(), name="api-webhook-endpoints"),
-    path(
-        "webhook-endpoints/<int:endpoint_id>",
-        webhooks.WebhookEndpointDetailView.as_view(),
-        name="api-webhook-endpoint",
-    ),
-    path(
-        "webhook-endpoints/<int:endpoint_id>/deliveries",
-        webhooks.WebhookDeliveryListView.as_view(),
-        name="api-webhook-deliveries",
-    ),
-    path(
-        "webhook-deliveries/<int:delivery_id>/retry",
-        webhooks.WebhookDeliveryRetryView.as_view(),
-        name="api-webhook-delivery-retry",
-    ),
-    path("letter-batches", letters.LetterBatchListView.as_view(), name="api-letter-batches"),
-    path("letter-batches/<int:batch_id>", letters.LetterBatchDetailView.as_view(), name="api-letter-batch"),
-    path(
-        "letter-batches/<int:batch_id>/pdf", letters.LetterBatchPdfView.as_view(), name="api-letter-batch-pdf"
-    ),
-    path(
-        "letter-batches/<int:batch_id>/manifest",
-        letters.LetterBatchManifestView.as_view(),
-        name="api-letter-batch-manifest",
-    ),
-    path(
-        "letter-batches/<int:batch_id>/posted",
-        letters.LetterBatchPostedView.as_view(),
-        name="api-letter-batch-posted",
-    ),
-    path("print-catalogue.pdf", letters.PrintCatalogueView.as_view(), name="api-print-catalogue"),
-]
-
-urlpatterns += [
-    path("campaigns", CampaignListView.as_view(), name="api-campaigns"),
-    path("campaigns/<int:campaign_id>", CampaignView.as_view(), name="api-campaign"),
-    path("campaigns/<int:campaign_id>/pause", CampaignPauseView.as_view(), name="api-campaign-pause"),
-    path("campaigns/<int:campaign_id>/resume", CampaignResumeView.as_view(), name="api-campaign-resume"),
-    path("campaigns/<int:campaign_id>/cancel", CampaignCancelView.as_view(), name="api-campaign-cancel"),
-]
-
-urlpatterns += [
-    path("campaigns", CampaignListView.as_view(), name="api-campaigns"),
-    path("campaigns/<int:campaign_id>", CampaignView.as_view(), name="api-campaign"),
-    path("campaigns/<int:campaign_id>/pause", CampaignPauseView.as_view(), name="api-campaign-pause"),
-    path("campaigns/<int:campaign_id>/resume", CampaignResumeView.as_view(), name="api-campaign-resume"),
-    path("campaigns/<int:campaign_id>/cancel", CampaignCancelView.as_view(), name="api-campaign-cancel"),
 ]
