@@ -10,13 +10,6 @@ from messaging.api.campaigns import (
     CampaignResumeView,
     CampaignView,
 )
-from messaging.api.campaigns import (
-    CampaignCancelView,
-    CampaignListView,
-    CampaignPauseView,
-    CampaignResumeView,
-    CampaignView,
-)
 
 urlpatterns: list = [
     path("messages", messages.MessageListView.as_view(), name="api-messages"),
@@ -32,14 +25,6 @@ urlpatterns: list = [
         templates.TemplateDetailView.as_view(),
         name="api-message-template",
     ),
-]
-
-urlpatterns += [
-    path("campaigns", CampaignListView.as_view(), name="api-campaigns"),
-    path("campaigns/<int:campaign_id>", CampaignView.as_view(), name="api-campaign"),
-    path("campaigns/<int:campaign_id>/pause", CampaignPauseView.as_view(), name="api-campaign-pause"),
-    path("campaigns/<int:campaign_id>/resume", CampaignResumeView.as_view(), name="api-campaign-resume"),
-    path("campaigns/<int:campaign_id>/cancel", CampaignCancelView.as_view(), name="api-campaign-cancel"),
 ]
 
 urlpatterns += [
