@@ -40,6 +40,8 @@ class RedeemForm(forms.Form):
         widget=forms.HiddenInput, max_length=64, help_text=_("makes a double click harmless")
     )
     quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, initial=1, label=_("Quantity"))
+    # Sent by the confirmation page's button: the gift page's form asks for the confirmation first.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
     ship_name = forms.CharField(max_length=160, required=False, label=_("Name"))
     ship_line1 = forms.CharField(max_length=160, required=False, label=_("Address"))
     ship_line2 = forms.CharField(max_length=160, required=False, label=_("Address (line 2)"))

@@ -117,6 +117,27 @@ def _gift_page(
     )
 
 
+def _confirm_page(request: HttpRequest, gift: Gift, form: RedeemForm, member: Member) -> HttpResponse:
+    """The redemption's confirmation step: what the member is about to spend and their points
+    after it, with the same form (hidden) and a button that confirms it."""
+    total = gift.points_price * form.cleaned_data["quantity"]
+    spendable = member_spendable_points(member_id=member.pk)
+    confirmed = form.data.copy()
+    confirmed["confirmed"] = "on"
+    return render(
+        request,
+        "catalog/gift_confirm.html",
+        {
+            "gift": gift,
+            "form": RedeemForm(confirmed, needs_address=gift.is_physical),
+            "quantity": form.cleaned_data["quantity"],
+            "total": total,
+            "after": spendable - total,
+            "shipping": form.shipping(),
+        },
+    )
+
+
 def gift_detail(request: HttpRequest, gift_id: int) -> HttpResponse:
     """Public on the brand's host, like `gift_list`."""
     gift = get_object_or_404(gifts_visible(), pk=gift_id)
@@ -134,6 +155,8 @@ def gift_redeem(request: HttpRequest, gift_id: int) -> HttpResponse:
     form = RedeemForm(request.POST, needs_address=gift.is_physical)
     if not form.is_valid():
         return _gift_page(request, gift, form, request.member, status=400)
+    if not form.cleaned_data["confirmed"]:
+        return _confirm_page(request, gift, form, request.member)
     try:
         order, _ = order_place(
             member_id=request.member.pk,

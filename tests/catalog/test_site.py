@@ -132,7 +132,7 @@ def test_redeem_a_voucher_and_see_the_code_a_double_click_makes_one_order(member
     gift = gift_make(name="Cinema ticket", points_price=150, codes=["TICKET-42", "TICKET-43"])
     client = client_of(member)
     html = page(client.get(f"/gifts/{gift.pk}/"))
-    form = {"token": token_of(html), "quantity": "1"}
+    form = {"token": token_of(html), "quantity": "1", "confirmed": "on"}
 
     first = client.post(f"/gifts/{gift.pk}/redeem/", form)
     second = client.post(f"/gifts/{gift.pk}/redeem/", form)
@@ -144,6 +144,28 @@ def test_redeem_a_voucher_and_see_the_code_a_double_click_makes_one_order(member
     assert Order.objects.count() == 1
     assert Member.objects.get(pk=member.pk).balance == 350
     assert "Cinema ticket" in page(client.get("/orders/"))
+
+
+def test_redeem_asks_for_a_confirmation_first_and_places_nothing_before_it(member):
+    gift = gift_make(name="Kettle", points_price=300, stock=5)
+    client = client_of(member)
+    html = page(client.get(f"/gifts/{gift.pk}/"))
+    address = {
+        "ship_name": "Ada <b>",
+        "ship_line1": "1 rue",
+        "ship_postal_code": "75002",
+        "ship_city": "Paris",
+    }
+    form = {"token": token_of(html), "quantity": "1", "ship_country": "FR", **address}
+
+    confirm = page(client.post(f"/gifts/{gift.pk}/redeem/", form))
+    assert "Confirm your order" in confirm and "Ada &lt;b&gt;" in confirm
+    assert '<dd class="total">300 points</dd>' in confirm and '<dd class="after">200 points</dd>' in confirm
+    assert 'name="confirmed" value="True"' in confirm or 'name="confirmed" value="on"' in confirm
+    assert Order.objects.count() == 0 and Member.objects.get(pk=member.pk).balance == 500
+
+    done = client.post(f"/gifts/{gift.pk}/redeem/", {**form, "confirmed": "on"})
+    assert done.status_code == 302 and Order.objects.count() == 1
 
 
 def test_redeem_a_physical_gift_needs_the_address_and_says_why_it_is_refused(member):
@@ -158,12 +180,12 @@ def test_redeem_a_physical_gift_needs_the_address_and_says_why_it_is_refused(mem
     address = {"ship_name": "Ada", "ship_line1": "1 rue", "ship_postal_code": "75002", "ship_city": "Paris"}
     too_many = client.post(
         f"/gifts/{gift.pk}/redeem/",
-        {"token": token_of(html), "quantity": "2", "ship_country": "FR", **address},
+        {"token": token_of(html), "quantity": "2", "ship_country": "FR", "confirmed": "on", **address},
     )
     assert "out of stock (1 left)" in page(too_many, 409)
     done = client.post(
         f"/gifts/{gift.pk}/redeem/",
-        {"token": token_of(html), "quantity": "1", "ship_country": "FR", **address},
+        {"token": token_of(html), "quantity": "1", "ship_country": "FR", "confirmed": "on", **address},
     )
     assert done.status_code == 302
     assert not Order.objects.filter(status="cancelled").exists()
@@ -173,8 +195,8 @@ def test_members_see_only_their_orders_and_cancel_until_confirmed(member):
     gift = gift_make(points_price=100, kind="conversion")
     client = client_of(member)
     html = page(client.get(f"/gifts/{gift.pk}/"))
-    client.post(f"/gifts/{gift.pk}/redeem/", {"token": token_of(html), "quantity": "1"})
-    client.post(f"/gifts/{gift.pk}/redeem/", {"token": "another", "quantity": "1"})
+    client.post(f"/gifts/{gift.pk}/redeem/", {"token": token_of(html), "quantity": "1", "confirmed": "on"})
+    client.post(f"/gifts/{gift.pk}/redeem/", {"token": "another", "quantity": "1", "confirmed": "on"})
     first, second = Order.objects.order_by("pk")
 
     conversion = page(client.get(f"/orders/{first.pk}/"))

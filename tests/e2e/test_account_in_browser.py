@@ -85,6 +85,7 @@ def test_a_member_sees_the_balance_move_live_then_redeems(fresh_brand, site_serv
     page.goto(base + "/gifts/")
     page.click("text=Cinema ticket")
     page.click("button:has-text('Redeem')")
+    page.click("button:has-text('Confirm and redeem')")
     assert page.locator("h1").inner_text().startswith("Order ")
     assert page.locator(".voucher-code").inner_text() == "CINE-0001"
     page.goto(base + "/account/")

@@ -26,7 +26,9 @@ from tests.support import ApiClient
 PASSWORD = "merle-bleu-2026"
 
 
-def test_a_new_customer_joins_earns_through_the_api_redeems_and_sees_the_order(fresh_brand, site_server, page):
+def test_a_new_customer_joins_earns_through_the_api_redeems_and_sees_the_order(
+    fresh_brand, site_server, page
+):
     connection.set_tenant(fresh_brand)
     rule_create(data=POINT_PER_EURO)
     gift_make(name="Cinema ticket", points_price=40, codes=["CINE-7001"])
@@ -74,6 +76,8 @@ def test_a_new_customer_joins_earns_through_the_api_redeems_and_sees_the_order(f
     page.goto(base + "/gifts/")
     page.click("text=Cinema ticket")
     page.click("button:has-text('Redeem')")
+    assert "You spend" in page.locator("main").inner_text()
+    page.click("button:has-text('Confirm and redeem')")
     assert page.locator("h1").inner_text().startswith("Order ")
     assert page.locator(".voucher-code").inner_text() == "CINE-7001"
     page.goto(base + "/orders/")
@@ -91,7 +95,9 @@ def test_a_sales_rep_sees_exactly_the_members_they_follow(fresh_brand, site_serv
     users = get_user_model().objects
     rep = users.create_user(username="rep@brand.example", password=TEST_PASSWORD, is_staff=True)
     other_rep = users.create_user(username="other@brand.example", password=TEST_PASSWORD, is_staff=True)
-    mine = [member_make(f"SHOP-{n}", points=100 * n, company_name=f"Tabac {n}", kind="reseller") for n in (1, 2)]
+    mine = [
+        member_make(f"SHOP-{n}", points=100 * n, company_name=f"Tabac {n}", kind="reseller") for n in (1, 2)
+    ]
     theirs = member_make("SHOP-9", points=900, company_name="Tabac Ailleurs", kind="reseller")
     nobodys = member_make("SHOP-10", company_name="Tabac Seul", kind="reseller")
     for member in mine:
