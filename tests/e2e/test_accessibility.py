@@ -1,19 +1,25 @@
 """axe-core (the npm package, cached by `platform/browser.py ensure`) finds no serious or critical
 violation on the member site's main pages, for two demo brands in their themes, at desktop and
-phone widths: the visitor's pages logged out, the member's pages logged in (with an order)."""
+phone widths: the visitor's pages logged out (the activation's password step included), the
+member's pages logged in (with an order, and the redemption's confirmation step), and a sales
+rep's portfolio."""
 
 from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 
 from catalog.models import Gift
 from catalog.services import RedeemItem, ShippingAddress, order_place
 from loyalty.demo import PROGRAMMES, demo_programme_seed
 from loyalty.models import Member
+from loyalty.services.activation import activation_code_issue
+from loyalty.services.members import member_sales_rep_set
+from tests.conftest import TEST_PASSWORD
 from tests.e2e.conftest import browser_module
-from tests.factories import credit_make
+from tests.factories import credit_make, member_make
 
 VISITOR_PAGES = (
     "/",
@@ -21,6 +27,7 @@ VISITOR_PAGES = (
     "/accounts/login/",
     "/accounts/password-reset/",
     "/activate/",
+    "/join/sent/",
     "/gifts/",
     "/gifts/{gift}/",
     "/page/faq/",
@@ -45,8 +52,17 @@ def demo_brand(request, fresh_brand):
     demo_programme_seed(slug=request.param)
     external_id, email, _points = PROGRAMMES[request.param]["member"]
     member = Member.objects.get(external_id=external_id)
+    # An address, so a physical gift's form is filled in already (the confirmation step is reached).
+    Member.objects.filter(pk=member.pk).update(
+        first_name=member.first_name or "Ana",
+        address_line1="1 rue X",
+        postal_code="75001",
+        city="Paris",
+        country="FR",
+    )
     gift = Gift.objects.order_by("points_price").first()
-    credit_make(member, gift.points_price)
+    # Twice its price: after the order, enough left to reach the redemption's confirmation step.
+    credit_make(member, gift.points_price * 2)
     shipping = ShippingAddress(name="Ana", line1="1 rue X", city="Paris", postal_code="75001", country="FR")
     order, _ = order_place(
         member_id=member.pk,
@@ -55,8 +71,14 @@ def demo_brand(request, fresh_brand):
         actor="test",
         shipping=shipping if gift.kind == Gift.Kind.PHYSICAL else None,
     )
+    reseller = member_make("A11Y-SHOP", kind="reseller", company_name="Tabac A11y", postal_code="75011")
+    code = activation_code_issue(member=reseller).code
+    rep = get_user_model().objects.create_user(
+        username="rep@a11y.example", password=TEST_PASSWORD, is_staff=True
+    )
+    member_sales_rep_set(member=reseller, by=None, sales_rep=rep)
     connection.set_schema_to_public()
-    return fresh_brand, email, {"gift": gift.pk, "order": order.pk}
+    return fresh_brand, email, {"gift": gift.pk, "order": order.pk, "code": code, "rep": rep.username}
 
 
 def _violations(page) -> list[str]:
@@ -72,6 +94,14 @@ def _violations(page) -> list[str]:
         for v in found
         if v["impact"] in BLOCKING
     ]
+
+
+def _log_in(page, base: str, username: str, password: str) -> None:
+    page.goto(base + "/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("main button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 @pytest.mark.parametrize("width", [1280, 375])
@@ -95,14 +125,30 @@ def test_main_pages_have_no_serious_violation(demo_brand, site_server, chromium,
             page.wait_for_load_state()
             assert page.locator("main .errorlist").count(), f"no error shown on {path}"
             problems += _violations(page)
-        page.goto(base + "/accounts/login/")
-        page.fill("input[name=username]", email)
-        page.fill("input[name=password]", settings.DEMO_PASSWORD)
+        # The activation's second step (the new password), reached with a real code.
+        page.goto(base + "/activate/")
+        page.fill("input[name=code]", ids["code"])
+        page.fill("input[name=postal_code]", "75011")
         page.click("main button[type=submit]")
-        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        page.wait_for_url(base + "/activate/password/")
+        problems += _violations(page)
+        context.clear_cookies()
+        _log_in(page, base, email, settings.DEMO_PASSWORD)
         for path in MEMBER_PAGES:
             assert page.goto(base + path.format(**ids)).ok, path
             assert "/accounts/login/" not in page.url
+            problems += _violations(page)
+        # The redemption's confirmation step.
+        page.goto(base + f"/gifts/{ids['gift']}/")
+        page.click("main form button[type=submit]")
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() in ("Confirm your order", "Confirmez votre commande"), page.url
+        problems += _violations(page)
+        # A sales rep's portfolio and one member of it.
+        context.clear_cookies()
+        _log_in(page, base, ids["rep"], TEST_PASSWORD)
+        for path in ("/account/portfolio/", "/account/portfolio/A11Y-SHOP/"):
+            assert page.goto(base + path).ok, path
             problems += _violations(page)
     finally:
         context.close()
