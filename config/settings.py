@@ -347,6 +347,8 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Per-brand files that /media/ never serves (letter batches with activation codes: messaging.letters).
+PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", VAR_DIR / "private"))
 MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
 STORAGES = {
     "default": {"BACKEND": "tenants.storage.BrandFileSystemStorage"},

@@ -10,6 +10,7 @@ class MessagingConfig(AppConfig):
             policy,  # noqa: F401  (registers the platform's rules as checks)
             tasks,  # noqa: F401  (registers the messages' outbox with core.outbox)
             tasks_campaigns,  # noqa: F401  (campaigns' tasks, the paused-campaign check)
+            tasks_letters,  # noqa: F401  (launch mailings' tasks, the batches' outbox)
         )
         from .providers import twilio  # noqa: F401  (registers the SMS and voice providers)
         from .webhooks import receivers  # noqa: F401  (outgoing webhooks: signals' receivers, outbox)
