@@ -31,7 +31,10 @@ INVALID = {
 }
 NOT_FOUND = {404: "no template with this id (`error.field`: `template_id`)"}
 CLASH = {409: "another template has the same code, channel and language (`error.field`: `code`)"}
-IN_USE = {409: "a campaign or trigger uses this template (`error.field`: `template`)"}
+IN_USE = {
+    409: "the last template of its code and channel, which a campaign not yet done sends "
+    "(`error.field`: `template`)"
+}
 TEMPLATE_ID = OpenApiParameter("template_id", int, OpenApiParameter.PATH, description="the template's id")
 
 
@@ -181,8 +184,8 @@ class TemplateDetailView(BrandApi, APIView):
     @extend_schema(
         operation_id="message_templates_delete",
         summary="Delete a message template",
-        description="Deletes the template; the messages sent with it keep their text. A template a "
-        "campaign or a trigger uses is not deleted (409).",
+        description="Deletes the template; the messages sent with it keep their text. The last "
+        "template of a code and channel that a campaign still to send uses is not deleted (409).",
         parameters=[TEMPLATE_ID],
         responses={
             204: OpenApiResponse(description="deleted"),

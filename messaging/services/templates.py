@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
 
 from core.errors import Conflict, InvalidInput
 from loyalty.models import Member
 from loyalty.selectors.programme import programme_settings
-from messaging.models import Channel, MessageTemplate
+from messaging.models import Campaign, Channel, MessageTemplate
 from messaging.rendering import (
     VARIABLES,
     TemplateRefused,
@@ -69,14 +68,34 @@ def _errors(
 
 
 def template_validate(
-    *, code: str, channel: str, language: str, name: str, purpose: str, subject: str, body: str
+    *,
+    code: str,
+    channel: str,
+    language: str,
+    name: str,
+    purpose: str,
+    subject: str,
+    body: str,
+    template: MessageTemplate | None = None,
 ) -> None:
-    """Raises InvalidInput naming each field at fault (a form shows them where they belong)."""
+    """Raises InvalidInput naming each field at fault (a form shows them where they belong), or a
+    Conflict on `code` when another template has the same code, channel and language."""
     errors = _errors(
         code=code, channel=channel, language=language, name=name, purpose=purpose, subject=subject, body=body
     )
     if errors:
         raise InvalidInput(errors)
+    taken = MessageTemplate.objects.filter(code=code, channel=channel, language=language)
+    if template is not None and template.pk:
+        taken = taken.exclude(pk=template.pk)
+    if taken.exists():
+        raise _clash(code=code, channel=channel, language=language)
+
+
+def _clash(*, code: str, channel: str, language: str) -> Conflict:
+    return Conflict(
+        f"a {channel} template “{code}” in {language} exists already: change that one", field="code"
+    )
 
 
 def template_save(
@@ -90,14 +109,17 @@ def template_save(
     body: str,
     template: MessageTemplate | None = None,
 ) -> MessageTemplate:
-    """Create (no `template`) or change a template, checked first (`template_validate`). Another
-    template with the same code, channel and language is a Conflict on `code`."""
-    template_validate(
-        code=code, channel=channel, language=language, name=name, purpose=purpose, subject=subject, body=body
-    )
-    clash = Conflict(
-        f"a {channel} template “{code}” in {language} exists already: change that one", field="code"
-    )
+    """Create (no `template`) or change a template, checked first (`template_validate`)."""
+    values = {
+        "code": code,
+        "channel": channel,
+        "language": language,
+        "name": name,
+        "purpose": purpose,
+        "subject": subject,
+        "body": body,
+    }
+    template_validate(**values, template=template)
     try:
         with transaction.atomic():
             row = (
@@ -105,35 +127,29 @@ def template_save(
                 if template is not None and template.pk
                 else MessageTemplate()
             )
-            taken = MessageTemplate.objects.filter(code=code, channel=channel, language=language)
-            if taken.exclude(pk=row.pk).exists():
-                raise clash
-            for name_, value in (
-                ("code", code),
-                ("channel", channel),
-                ("language", language),
-                ("name", name),
-                ("purpose", purpose),
-                ("subject", subject),
-                ("body", body),
-            ):
-                setattr(row, name_, value)
+            for field_name, value in values.items():
+                setattr(row, field_name, value)
             row.save()
-    except IntegrityError as error:  # saved at the same time by someone else
-        raise clash from error
+    except IntegrityError as error:  # the same one saved at the same time by someone else
+        raise _clash(code=code, channel=channel, language=language) from error
     return row
 
 
 def template_delete(*, template: MessageTemplate) -> None:
-    """Delete a template; the messages sent with it keep their text. One a campaign or a trigger
-    still names is a Conflict."""
-    try:
-        with transaction.atomic():
-            MessageTemplate.objects.filter(pk=template.pk).delete()
-    except ProtectedError as error:
-        raise Conflict(
-            "a campaign or trigger uses this template: change it first", field="template"
-        ) from error
+    """Delete a template; the messages sent with it keep their text. The last template of a code
+    and channel that a campaign not yet done or cancelled sends is a Conflict on `template`."""
+    with transaction.atomic():
+        row = MessageTemplate.objects.select_for_update().filter(pk=template.pk).first()
+        if row is None:
+            return
+        others = MessageTemplate.objects.filter(code=row.code, channel=row.channel).exclude(pk=row.pk)
+        waiting = Campaign.objects.filter(template_code=row.code, channel=row.channel).exclude(
+            state__in=(Campaign.State.DONE, Campaign.State.CANCELLED)
+        )
+        if not others.exists() and waiting.exists():
+            names = ", ".join(waiting.values_list("name", flat=True)[:3])
+            raise Conflict(f"campaigns send this template ({names}): change them first", field="template")
+        row.delete()
 
 
 @dataclass(frozen=True)
@@ -148,10 +164,11 @@ class TemplatePreview:
     examples: tuple[str, ...] = field(default_factory=tuple)
 
 
-def template_preview(*, template_data: Mapping[str, str], member: Member) -> TemplatePreview:
+def template_preview(*, template_data: Mapping[str, str], member: Member | None) -> TemplatePreview:
     """A template not yet saved (`channel`, `subject`, `body`) rendered for a real member: their
     own variables, and the catalogue's example for those only an event knows (the points just
-    earned, the gift) or the member has none of (no points expiring). Raises InvalidInput naming
+    earned, the gift) or the member has none of (no points expiring); without a member, the
+    catalogue's example for every variable. Raises InvalidInput naming
     `subject` or `body` for a template that could not be saved."""
     channel = str(template_data.get("channel") or "")
     subject = str(template_data.get("subject") or "")
@@ -163,7 +180,7 @@ def template_preview(*, template_data: Mapping[str, str], member: Member) -> Tem
     if errors:
         raise InvalidInput(errors)
     names = template_variables(subject) | template_variables(body)
-    values = message_variables(member=member, names=names - EVENT_VARIABLES)
+    values = message_variables(member=member, names=names - EVENT_VARIABLES) if member else {}
     examples = tuple(
         sorted(name for name in names if name in EVENT_VARIABLES or values.get(name) in ("", None))
     )
