@@ -4,8 +4,9 @@ Set-based SQL, by batches of members, one transaction each. Lock order is the le
 members' rows first (in id order), then their lots, exactly like `points_debit`, so expiry and
 concurrent redemptions queue behind each other instead of deadlocking. Per member and run: one
 `expire` entry, one `LotConsumption` per lot, the lot emptied, the cached balance lowered by the
-same amount. Both invariants hold (balance == sum of entries; open lots - points owed == balance),
-and running it again finds nothing more to expire.
+same amount; `points_changed` is sent with the batch's entries after its commit. Both invariants
+hold (balance == sum of entries; open lots - points owed == balance), and running it again finds
+nothing more to expire.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from loyalty.models import LedgerEntry
-from loyalty.services.ledger import EntryCause, Sql, entries_insert_select, entry_values
+from loyalty.services.ledger import EntryCause, Sql, entries_insert_select, entry_values, points_change
+from loyalty.signals import changes_send, points_changed
 
 BATCH_MEMBERS = 5_000
 
@@ -64,7 +66,7 @@ EXPIRE = f"""
         WHERE m.id = p.member_id
         RETURNING m.id, m.balance, p.points, p.lots
     ),
-    entries AS ({_ENTRIES_SQL} RETURNING id, member_id, points),
+    entries AS ({_ENTRIES_SQL} RETURNING id, member_id, kind, points, balance_after, event_id),
     consumed AS (
         INSERT INTO loyalty_lotconsumption (entry_id, lot_id, points)
         SELECT e.id, d.id, d.remaining FROM due d JOIN entries e ON e.member_id = d.member_id
@@ -72,7 +74,7 @@ EXPIRE = f"""
     emptied AS (
         UPDATE loyalty_pointlot l SET remaining = 0 FROM due d WHERE l.id = d.id
     )
-    SELECT COALESCE(-SUM(points), 0) FROM entries
+    SELECT id, member_id, kind, points, balance_after, event_id FROM entries
 """  # noqa: S608 (names and placeholders only)
 
 
@@ -90,5 +92,8 @@ def points_expire_due(*, at: datetime) -> int:
             cursor.execute(BATCH_SETTINGS)
             cursor.execute(LOCK_MEMBERS, {"ids": ids})
             cursor.execute(EXPIRE, {**_ENTRIES_PARAMS, "ids": ids, "at": at})
-            expired += cursor.fetchone()[0]
+            columns = [column.name for column in cursor.description]
+            entries = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+            expired -= sum(entry["points"] for entry in entries)
+            changes_send(points_changed, map(points_change, entries))
         after = ids[-1]

@@ -33,6 +33,7 @@ from core.db import (
 from core.errors import Conflict, DomainError, InvalidInput
 from loyalty.models import LedgerEntry, LotConsumption, Member, PointLot, ProgrammeSettings
 from loyalty.selectors.programme import programme_settings
+from loyalty.signals import PointsChange, changes_send, points_changed
 from tenants.selectors import brand_timezone
 
 
@@ -225,7 +226,9 @@ def _credits_write(
         )
     for row in with_rows:
         row._state.adding = False
-    return [{"id": entry_id, **entry} for entry, entry_id in zip(entries, ids, strict=True)]
+    written = [{"id": entry_id, **entry} for entry, entry_id in zip(entries, ids, strict=True)]
+    changes_send(points_changed, map(points_change, written))
+    return written
 
 
 def _credits_insert(
@@ -547,7 +550,31 @@ def _entry_write(
         )
     )
     entry.save(force_insert=True)
+    changes_send(points_changed, map(points_change, [entry.__dict__]))
     return entry
+
+
+# What `loyalty.signals.PointsChange` calls each kind of entry.
+POINTS_CHANGE_KINDS = {
+    LedgerEntry.Kind.EARN: "earned",
+    LedgerEntry.Kind.REDEEM: "redeemed",
+    LedgerEntry.Kind.EXPIRE: "expired",
+    LedgerEntry.Kind.REVERSE: "reversed",
+    LedgerEntry.Kind.ADJUST: "adjusted",
+    LedgerEntry.Kind.TRANSFER: "adjusted",
+}
+
+
+def points_change(entry: dict[str, Any]) -> PointsChange:
+    """The change an entry (its columns, with its id) made to a balance, for `points_changed`."""
+    return PointsChange(
+        member_id=entry["member_id"],
+        kind=POINTS_CHANGE_KINDS[entry["kind"]],
+        points=entry["points"],
+        balance_after=entry["balance_after"],
+        ledger_entry_id=entry["id"],
+        event_id=entry["event_id"],
+    )
 
 
 class Sql(str):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from core.errors import Conflict, InvalidInput
 from loyalty.models import Consent, ConsentChange, Member, MemberAudit
 from loyalty.selectors.programme import programme_settings
+from loyalty.signals import MemberChange, changes_send, members_changed
 
 # Contact details of a member, as the API and the backoffice show and edit them.
 MEMBER_CONTACT_FIELDS = (
@@ -103,6 +104,7 @@ def member_upsert(
             if not created:
                 raise
             return member_upsert(external_id=external_id, data=data, consents=consents, source=source, ip=ip)
+        changes_send(members_changed, [MemberChange(member_id=member.pk, created=created)])
         if consents:
             consent_set(member=member, consents=consents, source=source, ip=ip)
     return member, created
@@ -250,6 +252,8 @@ def _login_close(user: Any) -> None:
 
 
 def _audit(member: Member, action: str, by: Any, reason: str, before: dict, after: dict) -> None:
+    """A staff change of the member, recorded and sent (`members_changed`) after commit."""
     MemberAudit.objects.create(
         member=member, action=action, by=by, reason=reason, before=before, after=after, at=timezone.now()
     )
+    changes_send(members_changed, [MemberChange(member_id=member.pk, created=False)])

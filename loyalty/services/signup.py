@@ -44,6 +44,7 @@ from core.errors import Conflict, InvalidInput, Refused
 from loyalty.models import PHONE_E164, Consent, Member, Signup
 from loyalty.selectors.programme import programme_settings
 from loyalty.services.members import consent_set, member_upsert
+from loyalty.signals import MemberChange, changes_send, members_changed
 from tenants.selectors import brand_timezone, schema_current
 
 VERIFY_MAX_AGE = timedelta(days=3)
@@ -305,6 +306,7 @@ def _member_link(*, member: Member, user: Any, signup: Signup) -> None:
             setattr(member, field, value)
             changed.append(field)
     member.save(update_fields=changed)
+    changes_send(members_changed, [MemberChange(member_id=member.pk, created=False)])
     consent_set(
         member=member, consents=signup.consents, source="site", at=signup.created_at, ip=signup.ip_address
     )

@@ -3,7 +3,7 @@
 A member's tier is the highest tier whose threshold their qualification metric reaches, over the
 programme's window, never below a staff-set floor. Going down waits for the grace period when the
 programme has one (`Member.tier_below_since` remembers when the member first fell short). Every
-change is a `TierChange` row.
+change is a `TierChange` row, and is sent with `loyalty.signals.tiers_changed` after commit.
 
 Per-event evaluation and the nightly run are the same SQL statement, restricted to one member or
 to a range of member ids, so they can never disagree.
@@ -35,6 +35,8 @@ from loyalty.selectors.tiers import (
 )
 from loyalty.services.expiry import BATCH_SETTINGS
 from loyalty.services.ledger import member_lock
+from loyalty.signals import TierChange as TierChangeSent
+from loyalty.signals import changes_send, tiers_changed
 
 TIER_FIELDS = ("code", "name", "threshold", "threshold_inclusive", "earn_multiplier", "benefits")
 NIGHTLY_BATCH = 50_000
@@ -144,7 +146,7 @@ def _evaluate_sql(programme: ProgrammeSettings, *, final: str) -> str:
         INSERT INTO loyalty_tierchange (member_id, from_tier_id, to_tier_id, reason, metric_value, changed_at)
         SELECT id, current_id, new_id, reason, value, %(at)s FROM changed
         WHERE new_id IS DISTINCT FROM current_id
-        RETURNING id, member_id
+        RETURNING id, member_id, from_tier_id, to_tier_id
     )
     {final}"""  # noqa: S608
 
@@ -199,6 +201,8 @@ def _member_decide(
         return None
     decision = tier_decision_of(row, at=at)
     written, tier_since, change_id = row[7:]
+    if change_id is not None:
+        changes_send(tiers_changed, [TierChangeSent(member.pk, decision.previous_id, decision.tier_id)])
     if written:
         # Setting tier_id also drops the member's cached tier object (Django does it).
         member.tier_id, member.tier_since, member.tier_below_since = (
@@ -232,7 +236,7 @@ def tiers_evaluate_all(*, at: datetime) -> int:
     """Re-place every member, set-based, one transaction per range of member ids so a long run never
     holds many rows locked. Returns how many members changed tier."""
     programme = programme_settings()
-    sql = _evaluate_sql(programme, final="SELECT COUNT(*) FROM logged")
+    sql = _evaluate_sql(programme, final="SELECT member_id, from_tier_id, to_tier_id FROM logged")
     bounds = Member.objects.order_by().values_list("id", flat=True)
     first, last = bounds.order_by("id").first(), bounds.order_by("-id").first()
     if first is None or last is None:
@@ -244,5 +248,7 @@ def tiers_evaluate_all(*, at: datetime) -> int:
             cursor.execute(
                 sql, tier_metric_params(programme=programme, at=at, lo=lo, hi=lo + NIGHTLY_BATCH - 1)
             )
-            changed += cursor.fetchone()[0]
+            rows = cursor.fetchall()
+            changed += len(rows)
+            changes_send(tiers_changed, (TierChangeSent(*row) for row in rows))
     return changed
