@@ -320,6 +320,15 @@ AUTHENTICATION_BACKENDS = ["core.lockout.LockoutModelBackend"]
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = Path(os.environ.get("EMAIL_FILE_PATH", VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"no-reply@{PLATFORM_DOMAIN}")
+# The e-mail providers' HTTP APIs (anymail's `api_url` per connection; tests point them at
+# tests/fakes/email.py), and the seconds a send may take (a read timeout may leave it sent: unknown).
+EMAIL_API_URLS = {
+    "mailgun": os.environ.get("MAILGUN_API_URL", "https://api.mailgun.net/v3"),
+    "mailgun-eu": os.environ.get("MAILGUN_EU_API_URL", "https://api.eu.mailgun.net/v3"),
+    "sendgrid": os.environ.get("SENDGRID_API_URL", "https://api.sendgrid.com/v3/"),
+    "brevo": os.environ.get("BREVO_API_URL", "https://api.brevo.com/v3/"),
+}
+EMAIL_PROVIDER_TIMEOUT = float(os.environ.get("EMAIL_PROVIDER_TIMEOUT", "15"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

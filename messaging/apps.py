@@ -12,5 +12,8 @@ class MessagingConfig(AppConfig):
             tasks_campaigns,  # noqa: F401  (campaigns' tasks, the paused-campaign check)
             tasks_letters,  # noqa: F401  (launch mailings' tasks, the batches' outbox)
         )
-        from .providers import twilio  # noqa: F401  (registers the SMS and voice providers)
+        from .providers import (
+            email,  # noqa: F401  (registers the e-mail provider)
+            twilio,  # noqa: F401  (registers the SMS and voice providers)
+        )
         from .webhooks import receivers  # noqa: F401  (outgoing webhooks: signals' receivers, outbox)

@@ -25,11 +25,13 @@ from core.errors import InvalidInput, NotFound
 from core.outbox import enqueue_on_commit, requeue_after, retry_delay
 from loyalty.models import Member
 from messaging.checks import CheckInput, checks_run
+from messaging.email_html import message_email_html
 from messaging.models import STATE_RANK, Channel, ChannelSettings, Message, MessageTemplate
 from messaging.providers.base import Outgoing, ProviderError, Sent, provider_for
 from messaging.rendering import TemplateRefused, template_render, template_variables
 from messaging.selectors.templates import channel_settings_get, template_pick
 from messaging.selectors.variables import message_variables, site_url
+from messaging.services.unsubscribe import unsubscribe_headers, unsubscribe_url
 from messaging.signals import message_settled_send
 from tenants.selectors import schema_current
 
@@ -100,6 +102,11 @@ def message_build(
     if template is None:
         raise NotFound(f"no {channel} template '{template_code}'", field="template")
     names = template_variables(template.subject) | template_variables(template.body)
+    if channel == Channel.EMAIL:  # the e-mail's own link (README, "Messaging > E-mail")
+        variables = {
+            **(variables or {}),
+            "unsubscribe_url": unsubscribe_url(member_id=member.pk, channel=channel),
+        }
     rendered = template_fill(
         template=template, variables=message_variables(member=member, names=names, extra=variables)
     )
@@ -133,6 +140,10 @@ def message_build(
     else:
         message.not_before = verdict.wait_until if verdict else None
         message.requeue_at = max(now, message.not_before or now) + requeue_after()
+        if channel == Channel.EMAIL:  # built once, stored, and sent as stored
+            message.html = message_email_html(
+                member_id=member.pk, subject=message.subject, body=message.body, language=message.language
+            )
     return message
 
 
@@ -225,6 +236,11 @@ def _outgoing(message: Message) -> Outgoing:
         body=message.body,
         html=message.html,
         site_url=site_url(),
+        headers=(
+            unsubscribe_headers(member_id=message.member_id, channel=message.channel)
+            if message.channel == Channel.EMAIL
+            else {}
+        ),
     )
 
 

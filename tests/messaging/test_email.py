@@ -1,0 +1,318 @@
+"""E-mail through the brand's provider (a local fake Mailgun at its HTTP boundary), the development
+outbox without one, the HTML part, the one-click unsubscribe link and the tracking webhooks."""
+
+from __future__ import annotations
+
+import base64
+import re
+import socket
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from django.test import Client
+
+from loyalty.models import Consent, ConsentChange, ProgrammeSettings
+from loyalty.services.members import consent_set
+from messaging.models import ChannelSettings, Message
+from messaging.services.sending import message_queue, message_send
+from tests.conftest import host_of
+from tests.factories import member_make, template_make
+from tests.fakes.email import FakeMailgun, sender_address
+from themes.models import Theme
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+SECRET = "mailgun-hooks:s3cret-2026"
+
+
+@pytest.fixture
+def fake_mailgun(settings):
+    with FakeMailgun() as fake:
+        settings.EMAIL_API_URLS = {**settings.EMAIL_API_URLS, "mailgun": fake.base_url}
+        settings.EMAIL_PROVIDER_TIMEOUT = 2
+        yield fake
+
+
+@pytest.fixture
+def mailgun_a(in_a, fake_mailgun):
+    """Brand A sends through the fake Mailgun, as "Alpha Club <club@mg.brand.example>"."""
+    ChannelSettings.objects.update_or_create(
+        id=1,
+        defaults={
+            "email_provider": "mailgun",
+            "email_credentials": fake_mailgun.credentials(),
+            "email_from_name": "Alpha Club",
+            "email_from_address": "club@mg.brand.example",
+            "email_webhook_secret": SECRET,
+        },
+    )
+    return fake_mailgun
+
+
+def _member(**extra):
+    values = {"first_name": "Camille", "email": "camille@example.com", "language": "en", **extra}
+    member = member_make(**values)
+    consent_set(member=member, consents={"email": True}, source="test")
+    return member
+
+
+def _sent(member, *, body="Hello {{ first_name }}, see https://alpha.example/offers.", subject="News"):
+    template_make("news", channel="email", subject=subject, body=body)
+    message = message_queue(member=member, channel="email", template_code="news")
+    message_send(message_id=message.pk, attempts=0)
+    message.refresh_from_db()
+    return message
+
+
+def _path(url: str) -> str:
+    return re.sub(r"^https?://[^/]+", "", url)
+
+
+# --- sending --------------------------------------------------------------------------------------
+
+
+def test_a_message_goes_through_the_brands_mailgun_with_every_field(mailgun_a):
+    member = _member()
+    message = _sent(member)
+    assert (message.state, message.provider) == (Message.State.SENT, "mailgun")
+    [received] = mailgun_a.requests
+    assert received.authorised and received.domain == "mg.brand.example"
+    assert message.provider_id == received.message_id
+    sender = sender_address(received)
+    assert (sender.display_name, sender.addr_spec) == ("Alpha Club", "club@mg.brand.example")
+    assert received.form["to"] == ["camille@example.com"]
+    assert received.get("subject") == "News"
+    assert received.get("text") == "Hello Camille, see https://alpha.example/offers."
+    assert received.get("html") == message.html and "<html" in message.html
+    unsubscribe = re.search(r'href="([^"]+/u/[^"]+/)"', message.html).group(1)
+    assert received.headers["List-Unsubscribe"] == f"<{unsubscribe}>"
+    assert received.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # Our id and the brand's schema, which the tracking webhooks give back.
+    assert received.variables == {"message_id": str(message.pk), "schema": connection.schema_name}
+
+
+def test_the_sender_defaults_to_the_programmes_name_and_the_platforms_address(mailgun_a):
+    ChannelSettings.objects.filter(id=1).update(email_from_name="", email_from_address="")
+    ProgrammeSettings.objects.filter(id=1).update(programme_name="Club Été")
+    _sent(_member())
+    sender = sender_address(mailgun_a.requests[0])
+    assert (sender.display_name, sender.addr_spec) == ("Club Été", django_settings.DEFAULT_FROM_EMAIL)
+
+
+def test_without_credentials_an_email_goes_to_the_development_outbox(in_a, fake_mailgun):
+    ChannelSettings.objects.update_or_create(
+        id=1, defaults={"email_provider": "mailgun", "email_credentials": {}}
+    )
+    message = _sent(_member())
+    assert (message.state, message.provider) == (Message.State.DELIVERED, "outbox")
+    assert message.html and fake_mailgun.requests == []
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("failure", "state"),
+    [
+        (500, "queued"),
+        (429, "queued"),
+        (400, "failed"),
+        (401, "failed"),
+        ("hang", "unknown"),
+        ("refused", "queued"),
+    ],
+)
+def test_provider_errors_retry_fail_or_end_unknown(mailgun_a, settings, failure, state):
+    if failure == "refused":
+        settings.EMAIL_API_URLS = {
+            **settings.EMAIL_API_URLS,
+            "mailgun": f"http://127.0.0.1:{_closed_port()}/v3",
+        }
+    else:
+        mailgun_a.fail_next(failure)
+    settings.EMAIL_PROVIDER_TIMEOUT = 0.5
+    message = _sent(_member())
+    assert message.state == state, message.error
+    assert message.error
+    if state == "queued":
+        assert message.not_before is not None and message.attempts == 1
+
+
+def test_credentials_missing_a_key_fail_the_message_naming_it(mailgun_a):
+    ChannelSettings.objects.filter(id=1).update(email_credentials={"sender_domain": "mg.brand.example"})
+    message = _sent(_member())
+    assert message.state == Message.State.FAILED and "api_key" in message.error.lower()
+    assert mailgun_a.requests == []
+
+
+# --- the HTML part --------------------------------------------------------------------------------
+
+
+def test_the_html_has_the_themes_colours_inlined_and_the_unsubscribe_link(in_a):
+    Theme.objects.filter(id=1).update(primary_color="#8a1c2b", accent_color="#f0b400", text_color="#222222")
+    message = _sent(
+        _member(), body="First line\nsecond line\n\nSee www.alpha.example or write to help@alpha.example"
+    )
+    html = message.html
+    assert re.search(r'class="content"[^>]*style="[^"]*color: #222222', html)
+    assert re.search(r'class="header"[^>]*style="[^"]*background-color: #8a1c2b', html)
+    assert re.search(r'class="accent"[^>]*style="[^"]*background-color: #f0b400', html)
+    assert ">First line<br>\nsecond line</p>" in html
+    assert '<a href="http://www.alpha.example"' in html and 'href="mailto:help@alpha.example"' in html
+    assert re.search(r'<a href="https?://[^"]+/u/[^"]+/"[^>]*>Unsubscribe from these e-mails</a>', html)
+
+
+def test_nothing_members_or_staff_write_reaches_the_html_unescaped(in_a):
+    ProgrammeSettings.objects.filter(id=1).update(programme_name='Club <img src=x onerror="alert(1)">')
+    member = _member(first_name="<script>alert('x')</script>")
+    message = _sent(
+        member,
+        subject="<b>Hi</b> {{ first_name }}",
+        body='{{ first_name }} <a href="javascript:alert(2)">win</a> " onmouseover="alert(3)',
+    )
+    html = message.html
+    assert "<script" not in html and "<img src=x" not in html and 'javascript:alert(2)">' not in html
+    # Text, not markup (css-inline writes a text node's quotes as they are).
+    assert "&lt;script&gt;" in html and '&lt;a href="javascript:alert(2)"&gt;win&lt;/a&gt;' in html
+    assert "Club &lt;img src=x" in html and "<b>Hi</b>" not in html
+    # The text part is the rendered text as it is (a text part runs nothing).
+    assert message.body.startswith("<script>")
+
+
+def test_the_footer_speaks_the_members_language(in_a):
+    template_make("news", channel="email", language="fr", subject="Infos", body="Bonjour")
+    member = _member(language="fr")
+    message = message_queue(member=member, channel="email", template_code="news")
+    assert "Se désabonner de ces e-mails" in message.html and 'lang="fr"' in message.html
+
+
+# --- unsubscribe ----------------------------------------------------------------------------------
+
+
+def _unsubscribe_url(message: Message) -> str:
+    return re.search(r'href="([^"]+/u/[^"]+/)"', message.html).group(1)
+
+
+def test_one_click_unsubscribes_once_with_a_consent_change(in_a):
+    member = _member()
+    message = _sent(member)
+    path = _path(_unsubscribe_url(message))
+    # A mail client's one-click POST: no cookie, no CSRF token.
+    client = Client(HTTP_HOST=host_of(in_a), enforce_csrf_checks=True, REMOTE_ADDR="203.0.113.5")
+    page = client.get(path)
+    assert page.status_code == 200 and b"c\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2@example.com" in page.content
+    assert Consent.objects.get(member=member, channel="email").granted is True
+    answer = client.post(path, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+    assert answer.status_code == 200
+    assert Consent.objects.get(member=member, channel="email").granted is False
+    change = ConsentChange.objects.filter(member=member, channel="email").first()
+    assert (change.granted, change.source, change.ip_address) == (False, "unsubscribe link", "203.0.113.5")
+    changes = ConsentChange.objects.filter(member=member).count()
+    assert (
+        client.post(
+            path, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+        ).status_code
+        == 200
+    )
+    assert ConsentChange.objects.filter(member=member).count() == changes
+    # The next e-mail is skipped.
+    template_make("news", channel="email", subject="News", body="Hi")
+    assert message_queue(member=member, channel="email", template_code="news").skip_reason == "opted_out"
+
+
+def test_a_mistyped_or_forged_link_is_a_404(in_a):
+    member = _member()
+    path = _path(_unsubscribe_url(_sent(member)))
+    client = Client(HTTP_HOST=host_of(in_a))
+    assert client.post(path[:-3] + "xx/").status_code == 404
+    assert client.get("/u/WzEsImVtYWlsIl0:forged/").status_code == 404
+    assert Consent.objects.get(member=member, channel="email").granted is True
+
+
+# --- tracking webhooks ----------------------------------------------------------------------------
+
+
+def _auth(secret: str = SECRET) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(secret.encode()).decode()}
+
+
+def _hook(brand, body: bytes, **headers):
+    return Client(HTTP_HOST=host_of(brand)).post(
+        "/hooks/email/mailgun/tracking/", body, content_type="application/json", **headers
+    )
+
+
+def test_a_hard_bounce_turns_consent_off_and_fails_the_message(mailgun_a, in_a):
+    member = _member()
+    message = _sent(member)
+    answer = _hook(
+        in_a, mailgun_a.tracking_event(mailgun_a.sent[0], "failed", severity="permanent"), **_auth()
+    )
+    assert answer.status_code == 200
+    message.refresh_from_db()
+    assert (message.state, message.provider_status) == (Message.State.FAILED, "bounced")
+    assert Consent.objects.get(member=member, channel="email").granted is False
+    assert ConsentChange.objects.filter(member=member, source="bounce", granted=False).count() == 1
+    # The same event again (providers retry) changes nothing more.
+    assert _hook(in_a, mailgun_a.tracking_event(mailgun_a.sent[0], "failed"), **_auth()).status_code == 200
+    assert ConsentChange.objects.filter(member=member, source="bounce").count() == 1
+
+
+def test_a_complaint_turns_consent_off_and_a_soft_bounce_does_not(mailgun_a, in_a):
+    member = _member()
+    message = _sent(member)
+    soft = mailgun_a.tracking_event(mailgun_a.sent[0], "failed", severity="temporary")
+    assert _hook(in_a, soft, **_auth()).status_code == 200
+    message.refresh_from_db()
+    assert message.state == Message.State.SENT
+    assert Consent.objects.get(member=member, channel="email").granted is True
+    assert _hook(in_a, mailgun_a.tracking_event(mailgun_a.sent[0], "delivered"), **_auth()).status_code == 200
+    assert (
+        _hook(in_a, mailgun_a.tracking_event(mailgun_a.sent[0], "complained"), **_auth()).status_code == 200
+    )
+    message.refresh_from_db()
+    assert message.state == Message.State.DELIVERED
+    assert ConsentChange.objects.filter(member=member, source="complaint", granted=False).count() == 1
+
+
+def test_a_webhook_without_the_brands_secret_or_signature_is_refused_and_changes_nothing(mailgun_a, in_a):
+    member = _member()
+    message = _sent(member)
+    event = mailgun_a.tracking_event(mailgun_a.sent[0], "failed")
+    missing = _hook(in_a, event)
+    assert missing.status_code == 401 and missing["WWW-Authenticate"].startswith("Basic")
+    assert _hook(in_a, event, **_auth("mailgun-hooks:wrong")).status_code == 403
+    forged = mailgun_a.tracking_event(mailgun_a.sent[0], "failed", signing_key="not-the-key")
+    assert _hook(in_a, forged, **_auth()).status_code == 403
+    ChannelSettings.objects.filter(id=1).update(email_webhook_secret="")
+    assert _hook(in_a, event, **_auth()).status_code == 403
+    message.refresh_from_db()
+    assert message.state == Message.State.SENT
+    assert Consent.objects.get(member=member, channel="email").granted is True
+    assert not ConsentChange.objects.filter(member=member, source="bounce").exists()
+
+
+def test_an_event_for_another_recipient_or_an_unknown_id_changes_nothing(mailgun_a, in_a):
+    member = _member()
+    message = _sent(member)
+    other = mailgun_a.tracking_event(mailgun_a.sent[0], "failed", recipient="someone@else.example")
+    assert _hook(in_a, other, **_auth()).status_code == 200
+    mailgun_a.sent[0].form["v:message_id"] = [str(message.pk + 1000)]
+    assert _hook(in_a, mailgun_a.tracking_event(mailgun_a.sent[0], "failed"), **_auth()).status_code == 200
+    message.refresh_from_db()
+    assert message.state == Message.State.SENT
+    assert Consent.objects.get(member=member, channel="email").granted is True
+
+
+def test_a_webhook_for_another_provider_than_the_brands_is_a_404(mailgun_a, in_a):
+    client = Client(HTTP_HOST=host_of(in_a))
+    assert (
+        client.post(
+            "/hooks/email/brevo/tracking/", b"{}", content_type="application/json", **_auth()
+        ).status_code
+        == 404
+    )
