@@ -10,6 +10,7 @@ from django.db import transaction
 from django_tenants.utils import schema_context
 
 from loyalty.demo import demo_programme_seed
+from messaging.demo import demo_messaging_seed
 
 from .models import Brand
 from .services import brand_create, public_brand_ensure
@@ -83,5 +84,8 @@ def demo_seed() -> list[tuple[DemoBrand, bool]]:
             )
             with schema_context(brand.schema_name):
                 demo_programme_seed(slug=demo.slug)
+        # Every run: brands seeded before messaging existed get its templates (idempotent).
+        with schema_context(Brand.objects.get(slug=demo.slug).schema_name):
+            demo_messaging_seed(slug=demo.slug)
         results.append((demo, not exists))
     return results
