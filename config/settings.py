@@ -315,9 +315,13 @@ LOGIN_REDIRECT_URL = "/"
 # Every password login goes through the lockout (core.lockout): 6th failure in 15 min locks.
 AUTHENTICATION_BACKENDS = ["core.lockout.LockoutModelBackend"]
 
-# --- e-mail: password resets (messaging's outbox comes later). Development writes each message to
-# a file under var/mail/, where the reset link can be read; production names its backend.
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+# --- e-mail: the site's own (sign-up, invitations, password resets) go through the brand's e-mail
+# provider when it configured one (messaging.mail_backend), else through EMAIL_PLATFORM_BACKEND:
+# development writes each message to a file under var/mail/, where the link can be read;
+# production names its backend in EMAIL_BACKEND. Messages to members use the brand's provider or
+# the development outbox (messaging.providers.email).
+EMAIL_BACKEND = "messaging.mail_backend.BrandEmailBackend"
+EMAIL_PLATFORM_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = Path(os.environ.get("EMAIL_FILE_PATH", VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"no-reply@{PLATFORM_DOMAIN}")
 # The e-mail providers' HTTP APIs (anymail's `api_url` per connection; tests point them at

@@ -9,6 +9,8 @@ import socket
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
+from django.core import mail
 from django.db import connection
 from django.test import Client
 
@@ -316,3 +318,55 @@ def test_a_webhook_for_another_provider_than_the_brands_is_a_404(mailgun_a, in_a
         ).status_code
         == 404
     )
+
+
+# --- the site's own e-mails -----------------------------------------------------------------------
+
+
+def _join(brand, email: str) -> None:
+    Client(HTTP_HOST=host_of(brand), REMOTE_ADDR="203.0.113.8").post(
+        "/join/",
+        {
+            "first_name": "Jo",
+            "last_name": "Doe",
+            "email": email,
+            "password": "a-long-join-pass-2026",
+            "terms": "on",
+        },
+    )
+
+
+def test_the_sites_own_emails_use_the_brands_provider_and_sender(mailgun_a, in_a, settings):
+    settings.EMAIL_BACKEND = "messaging.mail_backend.BrandEmailBackend"
+    settings.EMAIL_PLATFORM_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    _join(in_a, "jo.brand@example.com")
+    [received] = mailgun_a.requests
+    assert sender_address(received).addr_spec == "club@mg.brand.example"
+    assert received.form["to"] == ["jo.brand@example.com"] and "/join/verify/" in received.get("text")
+    assert mail.outbox == []
+
+
+def test_without_a_provider_the_sites_emails_go_through_the_platforms_backend(in_a, settings):
+    settings.EMAIL_BACKEND = "messaging.mail_backend.BrandEmailBackend"
+    settings.EMAIL_PLATFORM_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    _join(in_a, "jo.platform@example.com")
+    [sent] = mail.outbox
+    assert sent.to == ["jo.platform@example.com"] and sent.from_email == django_settings.DEFAULT_FROM_EMAIL
+
+
+def test_a_password_reset_uses_the_brands_provider_and_sender(mailgun_a, in_a, settings):
+    settings.EMAIL_BACKEND = "messaging.mail_backend.BrandEmailBackend"
+    settings.EMAIL_PLATFORM_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    get_user_model().objects.create_user(
+        username="reset.me@example.com", email="reset.me@example.com", password="a-long-pass-2026"
+    )
+    answer = Client(HTTP_HOST=host_of(in_a)).post(
+        "/accounts/password-reset/", {"email": "reset.me@example.com"}
+    )
+    assert answer.status_code == 302
+    [received] = mailgun_a.requests
+    assert sender_address(received).display_name == "Alpha Club"
+    assert received.form["to"] == ["reset.me@example.com"] and "/accounts/password-reset/" in received.get(
+        "text"
+    )
+    assert mail.outbox == []
