@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 @functools.cache
 def public_holidays() -> holidays.HolidayBase:
     """France's public holidays (metropolitan), any year asked."""
-    return holidays.France()
+    return holidays.country_holidays("FR")
 
 
 def hours_for(*, channel: str, purpose: str, channel_settings: ChannelSettings) -> list[Hours]:

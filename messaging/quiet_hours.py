@@ -151,17 +151,20 @@ def _window(value: Any, path: str, errors: list[str]) -> Window | None:
     count = len(errors)
     errors += [f"{path}.{key}: unknown field" for key in sorted(set(value) - {"days", "start", "end"})]
     days = value.get("days")
+    numbers: list[int] = []
     if not isinstance(days, list) or not days or not all(day in WEEKDAYS for day in days):
         errors.append(f"{path}.days: must be a list of days among {', '.join(WEEKDAYS)}")
     elif len(set(days)) != len(days):
         errors.append(f"{path}.days: a day is repeated")
+    else:
+        numbers = [WEEKDAYS.index(day) for day in days]
     start = _time(value.get("start"), f"{path}.start", errors, end=False)
     end = _time(value.get("end"), f"{path}.end", errors, end=True)
     if start is not None and end is not None and end != MIDNIGHT and end <= start:
         errors.append(f"{path}.end: must be after start ({start:%H:%M})")
     if len(errors) > count or start is None or end is None:
         return None
-    return Window(days=frozenset(WEEKDAYS.index(day) for day in days), start=start, end=end)
+    return Window(days=frozenset(numbers), start=start, end=end)
 
 
 def hours_parse(value: Any, *, channels: Collection[str]) -> dict[str, Hours]:

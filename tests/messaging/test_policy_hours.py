@@ -24,7 +24,7 @@ from messaging.quiet_hours import (
 )
 
 PARIS = ZoneInfo("Europe/Paris")
-FRANCE = holidays.France()
+FRANCE = holidays.country_holidays("FR")
 # What `messaging.policy` asks of each kind of message.
 MARKETING_CALL = [MARKETING_HOURS["voice"], CALL_HOURS]
 MARKETING_SMS = [MARKETING_HOURS["sms"]]
