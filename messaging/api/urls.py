@@ -10,6 +10,14 @@ from messaging.api.campaigns import (
     CampaignResumeView,
     CampaignView,
 )
+from messaging.api.letters import (
+    LetterBatchDetailView,
+    LetterBatchListView,
+    LetterBatchManifestView,
+    LetterBatchPdfView,
+    LetterBatchPostedView,
+    PrintCatalogueView,
+)
 
 urlpatterns: list = [
     path("messages", messages.MessageListView.as_view(), name="api-messages"),
@@ -33,4 +41,21 @@ urlpatterns += [
     path("campaigns/<int:campaign_id>/pause", CampaignPauseView.as_view(), name="api-campaign-pause"),
     path("campaigns/<int:campaign_id>/resume", CampaignResumeView.as_view(), name="api-campaign-resume"),
     path("campaigns/<int:campaign_id>/cancel", CampaignCancelView.as_view(), name="api-campaign-cancel"),
+]
+
+urlpatterns += [
+    path("letter-batches", LetterBatchListView.as_view(), name="api-letter-batches"),
+    path("letter-batches/<int:batch_id>", LetterBatchDetailView.as_view(), name="api-letter-batch"),
+    path("letter-batches/<int:batch_id>/pdf", LetterBatchPdfView.as_view(), name="api-letter-batch-pdf"),
+    path(
+        "letter-batches/<int:batch_id>/manifest",
+        LetterBatchManifestView.as_view(),
+        name="api-letter-batch-manifest",
+    ),
+    path(
+        "letter-batches/<int:batch_id>/posted",
+        LetterBatchPostedView.as_view(),
+        name="api-letter-batch-posted",
+    ),
+    path("print-catalogue.pdf", PrintCatalogueView.as_view(), name="api-print-catalogue"),
 ]
