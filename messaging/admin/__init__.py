@@ -1,3 +1,3 @@
 """Messaging's backoffice pages, one module per concern (each registers its own admin classes)."""
 
-from . import outbox, settings, templates  # noqa: F401
+from . import campaigns, outbox, settings, templates  # noqa: F401
