@@ -15,8 +15,10 @@ tried again.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -54,16 +56,24 @@ TWIML_MAX_LENGTH = 4000
 # one number ("mille deux cent cinquante"), not as "un, deux cent cinquante".
 _DIGIT_GROUP = re.compile(r"(?<=\d)[\u00a0\u202f](?=\d{3}\b)")
 
+logger = logging.getLogger(__name__)
 _threads = threading.local()
 
 
 class _HttpClient(TwilioHttpClient):
-    """Twilio's HTTP client with a connect timeout and a read timeout of their own: requests takes
-    the pair, which the base class's check of a single number refuses in its constructor."""
+    """Twilio's HTTP client with a connect timeout and a read timeout of their own (requests takes
+    the pair, which the base class's check of a single number refuses in its constructor), logging
+    one line per request at DEBUG instead of a dozen at INFO (a campaign sends 100,000)."""
 
     def __init__(self) -> None:
-        super().__init__(pool_connections=True)
-        self.timeout = (settings.TWILIO_CONNECT_TIMEOUT, settings.TWILIO_READ_TIMEOUT)  # type: ignore[assignment]
+        super().__init__(pool_connections=True, logger=logger)
+        self.timeout = (settings.TWILIO_CONNECT_TIMEOUT, settings.TWILIO_READ_TIMEOUT)
+
+    def log_request(self, kwargs: dict[str, Any]) -> None:
+        logger.debug("Twilio: %s %s", kwargs["method"], kwargs["url"])
+
+    def log_response(self, status_code: int, response: Any) -> None:
+        logger.debug("Twilio: answered %s", status_code)
 
 
 def _http_client() -> _HttpClient:

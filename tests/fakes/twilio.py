@@ -26,6 +26,7 @@ import http.client
 import json
 import re
 import secrets
+import socket
 import threading
 import time
 import uuid
@@ -279,6 +280,11 @@ class FakeTwilio:
 class _Handler(BaseHTTPRequestHandler):
     twilio: FakeTwilio
     protocol_version = "HTTP/1.1"  # keep-alive, as Twilio's API
+
+    def setup(self) -> None:
+        super().setup()
+        # Answers leave at once: without it, each waits ~40 ms for the client's delayed ACK.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, *args: object) -> None:
         pass
