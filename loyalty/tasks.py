@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from loyalty.services.activation import activation_attempts_purge
 from loyalty.services.expiry import points_expire_due
 from loyalty.services.tiers import tiers_evaluate_all
 from tenants.models import Brand
@@ -23,13 +24,15 @@ NIGHTLY_LOCAL_HOUR = 3
 
 @shared_task(name="loyalty.brand_nightly")
 def brand_nightly_task(tiers: bool | None = None) -> dict:
-    """Expire due points; re-evaluate tiers when it is night in the brand (or when `tiers` says so)."""
+    """Expire due points; re-evaluate tiers and purge old activation attempts when it is night in
+    the brand (or when `tiers` says so)."""
     now = timezone.now()
     result = {"brand": connection.schema_name, "points_expired": points_expire_due(at=now)}
     if tiers is None:
         tiers = now.astimezone(brand_timezone()).hour == NIGHTLY_LOCAL_HOUR
     if tiers:
         result["tier_changes"] = tiers_evaluate_all(at=now)
+        result["activation_attempts_purged"] = activation_attempts_purge(now=now)
     return result
 
 

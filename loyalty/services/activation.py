@@ -50,6 +50,9 @@ CODE_LENGTH = 10  # 32**10 = 2**50 codes
 GROUPS = (4, 4, 2)
 CODE_FAILURES = 5  # wrong postcodes with a real code; the last of them locks it
 CODE_LOCK = timedelta(minutes=15)
+# Attempts are kept this long (a code's history for support), then purged by the nightly run; the
+# per-address window (10 minutes) and the per-code lock only ever read the last minutes.
+ATTEMPTS_KEPT = timedelta(days=90)
 _TYPED_ALIASES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _SEPARATORS = re.compile("[\\s\\-\u2010-\u2015]+")  # spaces and hyphens of every kind
 
@@ -328,3 +331,10 @@ def activation_complete(*, code_id: int, password: str) -> Any:
             schema_name=schema_current(), username=user.get_username(), cleared_by="activation code"
         )
     return user
+
+
+def activation_attempts_purge(*, now: datetime | None = None) -> int:
+    """Delete the attempts older than `ATTEMPTS_KEPT` (the brand's nightly run); how many."""
+    before = (now or timezone.now()) - ATTEMPTS_KEPT
+    deleted, _ = ActivationAttempt.objects.filter(at__lt=before).delete()
+    return deleted

@@ -19,7 +19,9 @@ from loyalty.models import ActivationAttempt, ActivationCode, Member
 from loyalty.services.activation import (
     ALPHABET,
     CODE_LENGTH,
+    ATTEMPTS_KEPT,
     activation_attempt,
+    activation_attempts_purge,
     activation_code_issue,
     activation_complete,
     code_digests,
@@ -207,6 +209,18 @@ def test_twenty_failures_from_an_address_refuse_its_next_attempts_right_code_inc
     assert attempt(issued.code, ip="192.0.2.10").pk == issued.activation_code.pk
     time_machine.shift(timedelta(minutes=7))  # the first failure leaves the 10-minute window
     assert attempt(issued.code, ip="192.0.2.9").pk == issued.activation_code.pk
+
+
+def test_the_nightly_run_purges_attempts_older_than_what_is_kept(in_a, time_machine):
+    issued = activation_code_issue(member=reseller())
+    time_machine.move_to(timezone.now())
+    refusal(issued.code, "99999")
+    time_machine.shift(ATTEMPTS_KEPT - timedelta(days=1))
+    refusal(issued.code, "99999")
+    assert activation_attempts_purge() == 0
+    time_machine.shift(timedelta(days=1, seconds=1))
+    assert activation_attempts_purge() == 1
+    assert ActivationAttempt.objects.filter(code=issued.activation_code).count() == 1
 
 
 def test_two_completions_at_once_use_a_code_once(fresh_brand):

@@ -175,4 +175,9 @@ def test_nightly_task_expires_in_each_brand_through_a_real_worker(fresh_brand, c
         result = brand_nightly_task.apply_async(
             kwargs={"tiers": True}, headers={"_schema_name": fresh_brand.schema_name}
         ).get(timeout=30)
-    assert result == {"brand": fresh_brand.schema_name, "points_expired": 0, "tier_changes": 0}
+    assert result == {
+        "brand": fresh_brand.schema_name,
+        "points_expired": 0,
+        "tier_changes": 0,
+        "activation_attempts_purged": 0,
+    }
