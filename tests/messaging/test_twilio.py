@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import socket
 import xml.etree.ElementTree as ElementTree
+from http.client import RemoteDisconnected
 
 import pytest
+import requests
 from django.utils import timezone
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError
 
 from loyalty.services.members import consent_set
 from messaging.models import Message
-from messaging.providers.twilio import call_twiml
+from messaging.providers.twilio import call_twiml, provider_error
 from messaging.selectors.variables import site_url
 from messaging.services.sending import message_queue, message_send
 from tests.factories import member_make, template_make
@@ -112,6 +115,37 @@ def test_twilio_unreachable_sends_nothing_and_is_tried_again(twilio_a, settings)
     assert message.state == "queued" and "unreachable" in message.error
     assert message.not_before > timezone.now()
     assert twilio_a.requests == []
+
+
+def _requests_error(reason: Exception) -> requests.ConnectionError:
+    """The error requests raises for `reason`, as urllib3 hands it over."""
+    return requests.ConnectionError(
+        MaxRetryError(None, "/2010-04-01/Accounts/AC1/Messages.json", reason=reason)
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "retry", "maybe_sent"),
+    [
+        (
+            _requests_error(NameResolutionError("api.twilio.com", None, socket.gaierror(-2, "unknown"))),
+            True,
+            False,
+        ),
+        (_requests_error(NewConnectionError(None, "Connection refused")), True, False),
+        (requests.ConnectTimeout("connect timed out"), True, False),
+        (requests.ReadTimeout("read timed out"), False, True),
+        (
+            requests.ConnectionError(ProtocolError("Connection aborted.", RemoteDisconnected("closed"))),
+            False,
+            True,
+        ),
+        (ValueError("Expecting value: line 1 column 1"), False, True),
+    ],
+)
+def test_what_a_network_failure_means_for_the_message(error, retry, maybe_sent):
+    failure = provider_error(error)
+    assert (failure.retry, failure.maybe_sent) == (retry, maybe_sent)
 
 
 def test_wrong_credentials_fail_naming_twilios_error(twilio_a, twilio_account):
