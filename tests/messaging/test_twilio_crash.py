@@ -1,10 +1,12 @@
-"""A worker really killed (SIGKILL) between Twilio's taking a call and our writing it down: the
-message is left `sending`, is marked `unknown` by the expiry, is never sent again (the fake Twilio
-saw one request), and Twilio's late signed callback, over HTTP to the brand's host, settles it.
+"""Sends that must survive the workers: a worker really killed (SIGKILL) between Twilio's taking a
+call and our writing it down leaves the message `sending`, the expiry marks it `unknown`, it is
+never sent again (the fake Twilio saw one request), and Twilio's late signed callback, over HTTP to
+the brand's host, settles it; a call retried hours later waits as a row that the outbox sweeper
+hands to a real worker when it is due.
 
-The worker is a Python process of its own running `message_send` on the test database; the fake
-reads its request and never answers, so the process is stuck right after the provider call when it
-is killed."""
+The killed worker is a Python process of its own running `message_send` on the test database; the
+fake reads its request and never answers, so the process is stuck right after the provider call
+when it is killed."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +22,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from core.outbox import outbox_sweep
 from loyalty.services.members import consent_set
 from messaging.models import Message
 from messaging.services.sending import SENDING_TIMEOUT, message_build, message_send, messages_sending_expire
@@ -32,6 +36,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = """
 import sys
+import time
 
 import django
 
@@ -62,19 +67,26 @@ def _worker_env(fake) -> dict[str, str]:
     }
 
 
-def test_a_worker_killed_after_the_call_left_ends_unknown_is_not_resent_and_the_callback_settles_it(
-    fresh_brand, fake_twilio, twilio_account, site_server
-):
-    Brand.objects.filter(pk=fresh_brand.pk).update(timezone=zone_at(10))  # calls ring now
-    fresh_brand.refresh_from_db()
+def _call_of(brand, fake, twilio_account) -> Message:
+    """A call to a member of `brand` (committed, not queued), the brand on the fake's account at an
+    hour calls ring at; the test's connection on the brand."""
+    Brand.objects.filter(pk=brand.pk).update(timezone=zone_at(10))
+    brand.refresh_from_db()
     routing_token_renew()
-    connection.set_tenant(fresh_brand)
-    twilio_account(fake_twilio)
+    connection.set_tenant(brand)
+    twilio_account(fake)
     member = member_make(first_name="Camille", phone="+33612345678", language="fr")
     consent_set(member=member, consents={"voice": True}, source="test")
     template_make("expiry", channel="voice", language="fr", body="Vos points expirent", purpose="service")
     message = message_build(member=member, channel="voice", template_code="expiry")
-    message.save()  # committed, not queued: the worker below is the one that sends it
+    message.save()
+    return message
+
+
+def test_a_worker_killed_after_the_call_left_ends_unknown_is_not_resent_and_the_callback_settles_it(
+    fresh_brand, fake_twilio, twilio_account, site_server
+):
+    message = _call_of(fresh_brand, fake_twilio, twilio_account)  # the worker below sends it
 
     fake_twilio.fail_next("hang")
     worker = subprocess.Popen(
@@ -122,3 +134,30 @@ def test_a_worker_killed_after_the_call_left_ends_unknown_is_not_resent_and_the_
     )
     assert len(fake_twilio.requests) == 1
     assert Message.objects.count() == 1
+
+
+def test_a_call_retried_later_waits_in_the_outbox_and_the_sweeper_sends_it_when_due(
+    fresh_brand, fake_twilio, twilio_account, twilio_post, celery_worker
+):
+    message = _call_of(fresh_brand, fake_twilio, twilio_account)
+    message_send(message_id=message.pk, attempts=0)
+    message.refresh_from_db()
+    for status in ("initiated", "ringing", "no-answer"):
+        assert twilio_post(fake_twilio.callback(message.provider_id, status)).status_code == 204
+    retry = Message.objects.get(retry_of=message)
+    assert retry.state == "queued" and retry.requeue_at > retry.not_before > timezone.now()
+    # Nothing is queued for it meanwhile: the row is the wait (a restart loses nothing).
+    assert outbox_sweep().queued == 0
+    assert len(fake_twilio.requests) == 1
+
+    # Hours later (the row moved back in time), the sweep hands it to the worker, which calls.
+    due = timezone.now() - timedelta(seconds=1)
+    Message.objects.filter(pk=retry.pk).update(not_before=due, requeue_at=due)
+    assert outbox_sweep().queued == 1
+    requests = fake_twilio.wait_for(2, timeout=60)
+    assert requests[1].kind == "Calls" and requests[1].get("StatusCallback").endswith(f"?m={retry.pk}")
+    deadline = time.monotonic() + 30
+    while retry.state != "sent" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        retry.refresh_from_db()
+    assert (retry.state, retry.provider_id) == ("sent", requests[1].sid)
