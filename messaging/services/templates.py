@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from core.errors import Conflict, InvalidInput
 from loyalty.models import Member
 from loyalty.selectors.programme import programme_settings
+from messaging.email_html import email_html
 from messaging.models import Campaign, Channel, MessageTemplate
 from messaging.rendering import (
     VARIABLES,
@@ -26,6 +27,7 @@ from messaging.rendering import (
     template_variables,
 )
 from messaging.selectors.variables import message_variables
+from messaging.services.unsubscribe import public_site_url
 from messaging.sms_encoding import SmsMeasure, sms_measure
 
 TEMPLATE_FIELDS = ("code", "channel", "language", "name", "purpose", "subject", "body")
@@ -168,7 +170,8 @@ def template_preview(*, template_data: Mapping[str, str], member: Member | None)
     """A template not yet saved (`channel`, `subject`, `body`) rendered for a real member: their
     own variables, and the catalogue's example for those only an event knows (the points just
     earned, the gift) or the member has none of (no points expiring); without a member, the
-    catalogue's example for every variable. Raises InvalidInput naming
+    catalogue's example for every variable. An e-mail also has its HTML part, as it is sent (the
+    unsubscribe link an example: a real one would work). Raises InvalidInput naming
     `subject` or `body` for a template that could not be saved."""
     channel = str(template_data.get("channel") or "")
     subject = str(template_data.get("subject") or "")
@@ -192,11 +195,20 @@ def template_preview(*, template_data: Mapping[str, str], member: Member | None)
         except TemplateRefused as error:  # stopped by the sandbox while rendering
             raise InvalidInput({name: error.errors}) from error
     text = rendered["body"]
+    html = ""
+    if channel == Channel.EMAIL:
+        html = email_html(
+            subject=rendered["subject"],
+            body=text,
+            language=str(template_data.get("language") or (member.language if member else "") or "en"),
+            unsubscribe_url=EXAMPLES["unsubscribe_url"],
+            site_url=public_site_url(),
+        )
     return TemplatePreview(
         channel=channel,
         subject=rendered["subject"],
         text=text,
-        html="",
+        html=html,
         sms=sms_measure(text) if channel == Channel.SMS else None,
         examples=examples,
     )

@@ -106,3 +106,19 @@ def test_deleting_a_template(staff_a):
     template = template_make("points_earned")
     staff_a.post(f"{LIST}{template.pk}/delete/", {"post": "yes"})
     assert not MessageTemplate.objects.exists()
+
+
+def test_an_email_preview_shows_its_html_part_and_runs_no_script(staff_a):
+    member_make("shop-43", first_name="Léa", language="fr")
+    email = {
+        **FORM,
+        "channel": "email",
+        "subject": "Bienvenue {{ first_name }}",
+        "body": "Bonjour <script>x</script>",
+    }
+    preview = staff_a.post(PREVIEW, {**email, "preview_member": "shop-43"})
+    html = preview.content.decode()
+    assert 'class="message-preview__email"' in html and "Bienvenue Léa" in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>x" not in html
+    policy = preview["Content-Security-Policy"]
+    assert "script-src 'none'" in policy and "'unsafe-inline'" in policy and "nonce" not in policy

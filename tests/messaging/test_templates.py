@@ -119,6 +119,13 @@ def test_the_preview_shows_an_example_where_the_member_has_no_value(in_a):
     assert preview.examples == ("expiry_date", "points_expiring") and preview.sms is None
 
 
+def test_a_preview_without_a_member_uses_every_example(in_a):
+    preview = template_preview(
+        template_data={"channel": "sms", "body": "{{ first_name }} {{ balance }}"}, member=None
+    )
+    assert preview.text == "Camille 1 250" and preview.examples == ("balance", "first_name")
+
+
 def test_an_email_preview_has_its_subject(in_a):
     member = member_make(first_name="Ana", last_name="Lima", language="en")
     data = {"channel": "email", "subject": "Welcome {{ name }}", "body": "Hello {{ first_name }}"}
@@ -134,3 +141,29 @@ def test_a_preview_of_a_template_that_could_not_be_saved_names_the_field(in_a):
     with pytest.raises(InvalidInput) as refused:
         template_preview(template_data={"channel": "fax", "body": "Hi"}, member=member)
     assert list(refused.value.errors) == ["channel"]
+
+
+def test_the_last_template_a_pending_campaign_sends_is_not_deleted(in_a):
+    from loyalty.models import Segment
+    from messaging.models import Campaign
+
+    segment = Segment.objects.create(name="Everyone", filters={})
+    template = template_save(**SMS)
+    Campaign.objects.create(name="Promo", segment=segment, channel="sms", template_code="points_earned")
+    with pytest.raises(Conflict) as kept:
+        template_delete(template=template)
+    assert kept.value.field == "template" and "Promo" in kept.value.message
+    english = template_save(**{**SMS, "language": "en"})
+    template_delete(template=template)  # the English one still serves the campaign
+    Campaign.objects.update(state=Campaign.State.DONE)
+    template_delete(template=english)
+    assert not MessageTemplate.objects.exists()
+
+
+def test_an_email_preview_has_its_html_part_escaped(in_a):
+    member = member_make(first_name="<b>Ana</b>", language="en")
+    data = {"channel": "email", "subject": "Hi {{ first_name }}", "body": "Hello {{ first_name }}\n\nBye"}
+    preview = template_preview(template_data=data, member=member)
+    assert "Hello &lt;b&gt;Ana&lt;/b&gt;" in preview.html and "<b>Ana</b>" not in preview.html
+    assert "example" in preview.html  # the unsubscribe link is the catalogue's example
+    assert preview.text == "Hello <b>Ana</b>\n\nBye"
