@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from messaging.api import messages, templates
+from messaging.api import messages, templates, webhooks
 from messaging.api.campaigns import (
     CampaignCancelView,
     CampaignListView,
@@ -58,4 +58,20 @@ urlpatterns += [
         name="api-letter-batch-posted",
     ),
     path("print-catalogue.pdf", PrintCatalogueView.as_view(), name="api-print-catalogue"),
+    path("webhook-endpoints", webhooks.WebhookEndpointListView.as_view(), name="api-webhook-endpoints"),
+    path(
+        "webhook-endpoints/<int:endpoint_id>",
+        webhooks.WebhookEndpointDetailView.as_view(),
+        name="api-webhook-endpoint",
+    ),
+    path(
+        "webhook-endpoints/<int:endpoint_id>/deliveries",
+        webhooks.WebhookDeliveryListView.as_view(),
+        name="api-webhook-deliveries",
+    ),
+    path(
+        "webhook-deliveries/<int:delivery_id>/retry",
+        webhooks.WebhookDeliveryRetryView.as_view(),
+        name="api-webhook-delivery-retry",
+    ),
 ]
