@@ -15,7 +15,8 @@ from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnection
 
 from loyalty.services.members import consent_set
 from messaging.models import Message
-from messaging.providers.twilio import call_twiml, provider_error
+from messaging.providers.base import Outgoing
+from messaging.providers.twilio import call_twiml, provider_error, status_callback_url
 from messaging.selectors.variables import site_url
 from messaging.services.sending import message_queue, message_send
 from tests.factories import member_make, template_make
@@ -50,6 +51,23 @@ def test_an_sms_goes_to_twilio_with_the_brands_sender_account_and_our_status_hoo
     assert request.get("StatusCallback") == f"{site_url()}hooks/twilio/status/?m={message.pk}"
     assert (message.state, message.provider, message.provider_id) == ("sent", "twilio", request.sid)
     assert request.sid.startswith("SM") and message.sent_at is not None
+
+
+def test_behind_https_the_status_hook_is_named_over_https_without_the_port(settings):
+    settings.SECURE_SSL_REDIRECT = True
+    outgoing = Outgoing(
+        message_id=7,
+        schema_name="alpha",
+        channel="sms",
+        purpose="service",
+        language="fr",
+        recipient="+33612345678",
+        subject="",
+        body="Bonjour",
+        html="",
+        site_url="http://alpha.example.com:8000/",
+    )
+    assert status_callback_url(outgoing) == "https://alpha.example.com/hooks/twilio/status/?m=7"
 
 
 def test_a_call_speaks_the_text_in_the_members_language_and_reports_its_progress(twilio_a):
