@@ -248,6 +248,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Campaigns whose slot has come start; runs a crash stopped go on (messaging.services.campaigns).
     "campaigns-due": {"task": "messaging.campaigns_due_all", "schedule": 60.0, "options": {"expires": 60}},
+    # Time-based triggers (points expiring, activation reminders), hourly: their dedupe keys send
+    # each at most once a day per member (messaging.triggers).
+    "triggers-due": {"task": "messaging.triggers_due_all", "schedule": 3600.0, "options": {"expires": 3600}},
     # Outbox rows whose send did not happen (broker down, retry not queued) are queued again (core.outbox).
     # A sweep not started before the next one is due is dropped (the next one does its work).
     "outbox-sweep": {

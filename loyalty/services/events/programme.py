@@ -50,9 +50,7 @@ def programme_current() -> Programme:
     """The live programme of the current brand, compiled once per process and programme revision
     (`ProgrammeRevision`: triggers move it on every change), so a call asks one small query
     instead of four and compiles no rule. The timezone is the brand's, read per call."""
-    with connection.cursor() as cursor:
-        cursor.execute(_REVISION_SQL)
-        revision = cursor.fetchone()
+    revision = programme_revision()
     schema = schema_current()
     cached = _PROGRAMMES.get(schema)
     if cached is None or revision is None or cached.revision != revision:
@@ -60,6 +58,21 @@ def programme_current() -> Programme:
         cached = dataclasses.replace(programme_load(event_type=None), revision=revision)
         _PROGRAMMES[schema] = cached
     return dataclasses.replace(cached, tz=brand_timezone())
+
+
+def programme_revision() -> tuple | None:
+    """The brand's programme revision now, as `Programme.revision` holds it (one small query):
+    what else a process caches per revision (messaging's triggers) is checked against it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_REVISION_SQL)
+        return cursor.fetchone()
+
+
+def programme_revision_cached() -> tuple | None:
+    """The revision of the programme this process last compiled for the current brand (no query):
+    current for what an event recorded just now wrote, since recording checks it."""
+    cached = _PROGRAMMES.get(schema_current())
+    return None if cached is None else cached.revision
 
 
 def programme_cached() -> Programme | None:
