@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 Providers = ChannelSettings.EmailProvider
 
-TRACKING_VIEWS = {
+TRACKING_VIEWS: dict[str, str] = {
     Providers.MAILGUN: "anymail.webhooks.mailgun.MailgunTrackingWebhookView",
     Providers.SENDGRID: "anymail.webhooks.sendgrid.SendGridTrackingWebhookView",
     Providers.AMAZON_SES: "anymail.webhooks.amazon_ses.AmazonSESTrackingWebhookView",

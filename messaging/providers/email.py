@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 Providers = ChannelSettings.EmailProvider
 
-BACKENDS = {
+BACKENDS: dict[str, str] = {
     Providers.SMTP: "django.core.mail.backends.smtp.EmailBackend",
     Providers.MAILGUN: "anymail.backends.mailgun.EmailBackend",
     Providers.SENDGRID: "anymail.backends.sendgrid.EmailBackend",
