@@ -76,5 +76,9 @@ def inbound(request: HttpRequest) -> HttpResponse:
     empty TwiML (Twilio sends nothing back)."""
     if not _signed_by_the_brands_account(request):
         return _refused()
-    sms_reply_apply(sender=request.POST.get("From", ""), body=request.POST.get("Body", ""))
+    sms_reply_apply(
+        sender=request.POST.get("From", ""),
+        body=request.POST.get("Body", ""),
+        opt_out_type=request.POST.get("OptOutType", ""),
+    )
     return HttpResponse(str(MessagingResponse()), content_type="text/xml; charset=utf-8")

@@ -116,10 +116,11 @@ def reply_opts_out(body: str) -> bool:
     return " ".join(words) in OPT_OUT_REPLIES
 
 
-def sms_reply_apply(*, sender: str, body: str, at: datetime | None = None) -> int:
-    """An SMS the brand received from `sender`: a stop reply opts the members with that phone out of
-    SMS (a consent change each, source `STOP_SOURCE`). How many members it opted out."""
-    if not sender or not reply_opts_out(body):
+def sms_reply_apply(*, sender: str, body: str, opt_out_type: str = "", at: datetime | None = None) -> int:
+    """An SMS the brand received from `sender`: a stop reply, or one Twilio's own opt-out handling
+    names so (`opt_out_type` "STOP", from a Messaging Service's keywords), opts the members with that
+    phone out of SMS (a consent change each, source `STOP_SOURCE`). How many members it opted out."""
+    if not sender or not (opt_out_type.upper() == "STOP" or reply_opts_out(body)):
         return 0
     opted_out = 0
     members = Member.objects.filter(phone=sender).exclude(status=Member.Status.ANONYMISED)

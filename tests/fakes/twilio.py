@@ -228,9 +228,17 @@ class FakeTwilio:
         return self.callback(sid, status, **fields).send(connect_to=connect_to)
 
     def inbound(
-        self, url: str, *, sender: str, body: str, to: str = "+33700000000", token: str | None = None
+        self,
+        url: str,
+        *,
+        sender: str,
+        body: str,
+        to: str = "+33700000000",
+        token: str | None = None,
+        **fields: str,
     ) -> SignedCallback:
-        """An SMS a phone sent to the brand's number, as Twilio hands it to the inbound hook `url`."""
+        """An SMS a phone sent to the brand's number, as Twilio hands it to the inbound hook `url`
+        (`fields` adds some: OptOutType="STOP" as Twilio's opt-out handling says)."""
         sid = f"SM{uuid.uuid4().hex}"
         params = {
             "AccountSid": self.account_sid,
@@ -244,6 +252,7 @@ class FakeTwilio:
             "Body": body,
             "NumMedia": "0",
             "NumSegments": "1",
+            **fields,
         }
         return self.signed(url, params, token=token)
 

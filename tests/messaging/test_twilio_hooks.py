@@ -123,8 +123,8 @@ def test_a_callback_for_no_message_or_another_twilio_id_is_404_and_bad_fields_40
     assert _state(message)[0] == "sent"
 
 
-def _inbound(fake, body: str, sender: str = PHONE):
-    return fake.inbound(f"{site_url()}hooks/twilio/inbound/", sender=sender, body=body)
+def _inbound(fake, body: str, sender: str = PHONE, **fields: str):
+    return fake.inbound(f"{site_url()}hooks/twilio/inbound/", sender=sender, body=body, **fields)
 
 
 @pytest.mark.parametrize(
@@ -144,6 +144,12 @@ def test_a_stop_reply_opts_the_member_out_of_sms_recorded(twilio_a, twilio_post,
     # Sent again, it records no second change.
     twilio_post(_inbound(twilio_a, reply))
     assert ConsentChange.objects.filter(member=member, channel="sms", granted=False).count() == 1
+
+
+def test_a_reply_twilio_names_an_opt_out_opts_out_whatever_its_words(twilio_a, twilio_post):
+    member = _member()
+    assert twilio_post(_inbound(twilio_a, "Arrêtez svp", OptOutType="STOP")).status_code == 200
+    assert Consent.objects.get(member=member, channel="sms").granted is False
 
 
 @pytest.mark.parametrize("reply", ["Merci", "stop calling me at night", "STOPPED", ""])
