@@ -15,7 +15,8 @@ From, Body for an SMS, Twiml as a `<Response>` document for a call, StatusCallba
 StatusCallbackEvent among Twilio's) and answer 201 with the JSON Twilio answers (sid "SM..." or
 "CA...", status "queued"...). Callbacks carry the fields Twilio's do and the `X-Twilio-Signature`
 computed as Twilio does (`RequestValidator.compute_signature`, over the callback URL and fields,
-with the account's auth token). Keep-alive connections: it serves thousands of sends a second.
+with the account's auth token). Keep-alive connections, answers without delay (TCP_NODELAY): about
+200 sends a second from one client thread, 450 from four, on the loaded 2-core development machine.
 This module imports nothing of the tests'.
 """
 
