@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("messaging.api.urls")),
     path("domains", domains.DomainListView.as_view(), name="api-domains"),
     path("domains/<str:domain>", domains.DomainDetailView.as_view(), name="api-domain"),
+    path("domains/<str:domain>/primary", domains.DomainPrimaryView.as_view(), name="api-domain-primary"),
     path(
         "domains/<str:domain>/verification",
         domains.DomainVerificationView.as_view(),

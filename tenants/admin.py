@@ -19,7 +19,7 @@ from core.errors import DomainError
 
 from .domains import http_token_url, txt_record_name, txt_record_value
 from .models import Domain
-from .services import domain_add, domain_remove, domain_verify
+from .services import domain_add, domain_make_primary, domain_remove, domain_verify
 
 
 class DomainAddForm(forms.Form):
@@ -32,10 +32,10 @@ class DomainAddForm(forms.Form):
 
 @admin.register(Domain)
 class DomainAdmin(admin.ModelAdmin):
-    list_display = ["domain", "state", "method", "verified_at", "checked_at", "check_result"]
+    list_display = ["domain", "is_primary", "state", "method", "verified_at", "checked_at", "check_result"]
     fields = ["domain", "state", "how_to_verify", "method", "verified_at", "checked_at", "check_result"]
     readonly_fields = fields
-    actions = ["check_now", "remove"]
+    actions = ["check_now", "make_primary", "remove"]
     change_form_template = "tenants/admin/domain_change.html"
 
     def get_urls(self) -> list:
@@ -102,6 +102,18 @@ class DomainAdmin(admin.ModelAdmin):
     def check_now(self, request: HttpRequest, queryset: QuerySet[Domain]) -> None:
         for domain in queryset.filter(verified_at__isnull=True):
             self._checked(request, domain_verify(domain=domain))
+
+    @admin.action(description=_("Make primary (the address links, e-mails and letters use)"))
+    def make_primary(self, request: HttpRequest, queryset: QuerySet[Domain]) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, _("Choose one domain to make primary."), messages.ERROR)
+            return
+        try:
+            domain = domain_make_primary(domain=queryset.get())
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            self.message_user(request, _("%s is the primary domain now.") % domain.domain)
 
     @admin.action(description=_("Remove the selected domains"), permissions=["delete"])
     def remove(self, request: HttpRequest, queryset: QuerySet[Domain]) -> None:

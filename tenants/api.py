@@ -15,7 +15,7 @@ from core.api.schema import error_responses
 from .domains import http_token_url, txt_record_name, txt_record_value
 from .models import Domain
 from .selectors import domain_get, domain_list
-from .services import domain_add, domain_remove, domain_verify
+from .services import domain_add, domain_make_primary, domain_remove, domain_verify
 
 NO_DOMAIN = {404: "the brand has no such domain (`error.field`: `domain`)"}
 DOMAIN = OpenApiParameter(
@@ -60,7 +60,10 @@ class DomainSerializer(serializers.ModelSerializer):
         ]
         extra_kwargs = {
             "domain": {"help_text": "the host name, lower case, IDNA-encoded (`xn--...`)"},
-            "is_primary": {"help_text": "the brand's own address on the platform (never removed)"},
+            "is_primary": {
+                "help_text": "the address the brand's links, e-mails and letters use (one per brand; "
+                "`POST .../primary` changes it)"
+            },
             "token": {"help_text": "the verification token (empty for the platform's domains)"},
             "check_result": {"help_text": "what the last check found (empty once verified)"},
         }
@@ -154,12 +157,34 @@ class DomainVerificationView(BrandApi, APIView):
         return Response(DomainSerializer(domain_verify(domain=_domain_or_404(request, domain))).data)
 
 
+class DomainPrimaryView(BrandApi, APIView):
+    @extend_schema(
+        operation_id="domains_make_primary",
+        summary="Make a domain the brand's primary one",
+        description="The primary domain is the address the brand's links, e-mails, letters and QR "
+        "codes use; the other domains keep serving the brand. Only a verified domain can be primary.",
+        parameters=[DOMAIN],
+        request=None,
+        responses={
+            200: DomainSerializer,
+            **error_responses(
+                404,
+                422,
+                codes={422: ["domain_unverified"]},
+                why={**NO_DOMAIN, 422: "the domain is not verified yet"},
+            ),
+        },
+    )
+    def post(self, request, domain: str):
+        return Response(DomainSerializer(domain_make_primary(domain=_domain_or_404(request, domain))).data)
+
+
 class DomainDetailView(BrandApi, APIView):
     @extend_schema(
         operation_id="domains_delete",
         summary="Remove a domain",
         description="The domain stops serving the brand at once. The brand's own address on the "
-        "platform cannot be removed.",
+        "platform cannot be removed, nor its primary domain (make another one primary first).",
         parameters=[DOMAIN],
         responses={
             204: OpenApiResponse(description="removed"),
@@ -167,7 +192,7 @@ class DomainDetailView(BrandApi, APIView):
                 404,
                 422,
                 codes={422: ["primary_domain"]},
-                why={**NO_DOMAIN, 422: "the brand's address on the platform stays"},
+                why={**NO_DOMAIN, 422: "the brand's address on the platform, or its primary domain"},
             ),
         },
     )

@@ -88,6 +88,14 @@ class Domain(DomainMixin):
                 condition=models.Q(verified_at__isnull=False) | ~models.Q(token=""),
                 name="domain_unverified_has_token",
             ),
+            # One primary domain per brand, and only a verified one.
+            models.UniqueConstraint(
+                fields=["tenant"], condition=models.Q(is_primary=True), name="domain_one_primary"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_primary=False) | models.Q(verified_at__isnull=False),
+                name="domain_primary_is_verified",
+            ),
         ]
 
     @property

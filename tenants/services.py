@@ -304,16 +304,46 @@ def domain_verify(
 
 
 def domain_remove(*, domain: Domain) -> None:
-    """Remove a domain of the brand's: it stops routing at once. The brand's primary platform
-    subdomain stays."""
-    if domain.is_primary:
+    """Remove a domain of the brand's: it stops routing at once. The brand's address on the
+    platform stays, and so does its primary domain (make another one primary first)."""
+    if domain.method == Domain.Method.PLATFORM:
         raise Refused(
             _("'%(domain)s' is the brand's own address on the platform: it cannot be removed")
             % {"domain": domain.domain},
             field="domain",
             code="primary_domain",
         )
+    if domain.is_primary:
+        raise Refused(
+            _("'%(domain)s' is the brand's primary domain: make another domain primary first")
+            % {"domain": domain.domain},
+            field="domain",
+            code="primary_domain",
+        )
     domain.delete()  # its signal sets a new routing token
+
+
+def domain_make_primary(*, domain: Domain) -> Domain:
+    """Make a verified domain the brand's primary one: the address its links, e-mails, letters and
+    QR codes use. The brand's other domains keep serving it."""
+    if not domain.is_verified:
+        raise Refused(
+            _("'%(domain)s' is not verified yet: it cannot be the primary domain")
+            % {"domain": domain.domain},
+            field="domain",
+            code="domain_unverified",
+        )
+    with transaction.atomic():
+        Brand.objects.select_for_update().get(pk=domain.tenant_id)  # one switch at a time per brand
+        for other in Domain.objects.filter(tenant_id=domain.tenant_id, is_primary=True).exclude(pk=domain.pk):
+            other.is_primary = False
+            other.save(update_fields=["is_primary"])  # save(): the routing token changes
+        current = Domain.objects.select_for_update().get(pk=domain.pk)
+        if not current.is_primary:
+            current.is_primary = True
+            current.save(update_fields=["is_primary"])
+    logger.info("brand %s: %s is the primary domain", domain.tenant_id, current.domain)
+    return current
 
 
 def _timezone_check(name: str) -> None:

@@ -9,14 +9,16 @@ import threading
 import time
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
 from tenants.domains import TokenFetcher, TxtResolver, txt_record_name, txt_record_value
 from tenants.models import Domain
+from tenants.selectors import brand_primary_url
 from tenants.services import domain_add, domain_remove, domain_verify
 from tests.conftest import host_of, wsgi_served
-from tests.support import dns_served, error_of
+from tests.factories import key_make
+from tests.support import ApiClient, dns_served, error_of
 
 
 @pytest.fixture
@@ -206,6 +208,44 @@ def test_removing_a_domain_stops_it_at_once_but_the_primary_stays(api_a):
     assert error_of(api_a.delete("/api/v1/domains/nothing.example"), 404)["field"] == "domain"
     with pytest.raises(Exception, match="cannot be removed"):
         domain_remove(domain=Domain.objects.get(domain=host_of(api_a.brand)))
+
+
+def test_a_verified_domain_becomes_primary_and_the_platform_address_stays(fresh_brand, staff_for):
+    api = ApiClient(brand=fresh_brand, key=key_make(fresh_brand))
+    platform_host = host_of(fresh_brand)
+    own = domain_add(brand=fresh_brand, domain="club.primary-alpha.example")
+    error = error_of(api.post("/api/v1/domains/club.primary-alpha.example/primary"), 422)
+    assert (error["field"], error["code"]) == ("domain", "domain_unverified")
+    _verified_by_hand(own)
+    answer = api.post("/api/v1/domains/CLUB.primary-alpha.example/primary")
+    assert answer.status_code == 200 and answer.json()["is_primary"] is True
+    primaries = Domain.objects.filter(tenant=fresh_brand, is_primary=True)
+    assert list(primaries.values_list("domain", flat=True)) == ["club.primary-alpha.example"]
+    fresh_brand.refresh_from_db()
+    assert brand_primary_url(brand=fresh_brand) == "http://club.primary-alpha.example/"
+    # Both still serve the brand; neither the primary nor the platform address can be removed.
+    assert _serves_brand("club.primary-alpha.example") and _serves_brand(platform_host)
+    assert "primary" in error_of(api.delete("/api/v1/domains/club.primary-alpha.example"), 422)["message"]
+    assert "platform" in error_of(api.delete(f"/api/v1/domains/{platform_host}"), 422)["message"]
+    # Back to the platform address, from the backoffice's action; then the own domain can go.
+    staff = staff_for(fresh_brand)
+    platform_row = Domain.objects.get(domain=platform_host)
+    staff.post(
+        "/backoffice/tenants/domain/", {"action": "make_primary", "_selected_action": [platform_row.pk]}
+    )
+    assert Domain.objects.get(pk=platform_row.pk).is_primary
+    assert api.delete("/api/v1/domains/club.primary-alpha.example").status_code == 204
+    # The database holds one primary per brand, and only a verified one (bulk_create: without
+    # django-tenants' save(), which unsets the other primaries itself).
+    second = Domain(domain="two.primary-alpha.example", tenant=fresh_brand, is_primary=True, method="dns")
+    second.verified_at = platform_row.verified_at
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Domain.objects.bulk_create([second])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Domain.objects.filter(pk=platform_row.pk).update(is_primary=False)
+        Domain.objects.bulk_create(
+            [Domain(domain="three.primary-alpha.example", tenant=fresh_brand, is_primary=True, token="t")]
+        )
 
 
 def test_the_tls_question_is_answered_for_served_hosts_only(api_a, settings):
