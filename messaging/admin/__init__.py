@@ -6,5 +6,6 @@ from . import (  # noqa: F401
     outbox,
     settings,
     templates,
+    triggers,
     webhooks,
 )

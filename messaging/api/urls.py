@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from messaging.api import messages, templates, webhooks
+from messaging.api import messages, templates, triggers, webhooks
 from messaging.api.campaigns import (
     CampaignCancelView,
     CampaignListView,
@@ -20,6 +20,12 @@ from messaging.api.letters import (
 )
 
 urlpatterns: list = [
+    path("message-triggers", triggers.TriggerListView.as_view(), name="api-message-triggers"),
+    path(
+        "message-triggers/<str:kind>/<str:channel>",
+        triggers.TriggerDetailView.as_view(),
+        name="api-message-trigger",
+    ),
     path("messages", messages.MessageListView.as_view(), name="api-messages"),
     path("messages/<int:message_id>", messages.MessageDetailView.as_view(), name="api-message"),
     path("message-templates", templates.TemplateListView.as_view(), name="api-message-templates"),
