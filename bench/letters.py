@@ -102,7 +102,7 @@ def _single_letter_seconds() -> float:
         body=letter_body_html(BODY.replace("{{ programme_name }}", SEEDED)),
         code="K7QM-2XPD-9R",
         code_expires="1 mars 2027",
-        qr_svg=qr_data_uri(f"{letterhead.site_url}activate/"),
+        qr=qr_data_uri(f"{letterhead.site_url}activate/"),
         activation_url=f"{letterhead.site_url}activate/",
         language="fr",
     )

@@ -297,7 +297,7 @@ def _prepare(
             body=letter_body_html(text),
             code=issued.code if issued else "",
             code_expires=date_format(issued.expires_at) if issued else "",
-            qr_svg=qr if issued and qr else "",
+            qr=qr if issued and qr else "",
             activation_url=f"{letterhead.site_url}activate/" if letterhead.site_url else "",
             language=member.language,
         )
