@@ -18,6 +18,8 @@ from django.db import connection, transaction
 from django.dispatch import Signal
 from django_tenants.utils import schema_context
 
+from tenants.selectors import schema_current
+
 logger = logging.getLogger(__name__)
 
 
@@ -59,7 +61,7 @@ class _Send:
         self.signal, self.changes, self.schema_name = signal, changes, schema_name
 
     def __call__(self) -> None:
-        if connection.schema_name == self.schema_name:
+        if schema_current() == self.schema_name:
             self._send()
         else:
             with schema_context(self.schema_name):
@@ -85,8 +87,8 @@ def changes_send(signal: Signal, changes: Iterable[object]) -> None:
         return
     pending = connection.run_on_commit
     if connection.in_atomic_block and pending:
-        sids, last, _robust = pending[-1]
+        sids, last = pending[-1][0], pending[-1][1]  # (savepoint ids, hook, robust)
         if isinstance(last, _Send) and last.signal is signal and sids == set(connection.savepoint_ids):
             last.changes.extend(batch)
             return
-    transaction.on_commit(_Send(signal, batch, connection.schema_name))
+    transaction.on_commit(_Send(signal, batch, schema_current()))
