@@ -8,13 +8,13 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.base import BrandApi
 from core.api.errors import ApiError
+from core.api.parsers import FileUploadParser
 from core.api.schema import error_responses
 from themes.models import TEXT_KEYS, TEXT_LANGUAGES
 from themes.selectors import theme_data, theme_get
@@ -33,7 +33,6 @@ INVALID = {
     f"`behavior`, `-moz-binding`, `javascript:`, `<`, or over {CUSTOM_CSS_MAX_BYTES // 1024} KB is refused"
 }
 MAX_IMAGE_BYTES = max(rule.max_bytes for rule in IMAGE_RULES.values())
-MULTIPART_OVERHEAD = 64 * 1024
 KIND = OpenApiParameter(
     "kind", str, OpenApiParameter.PATH, enum=list(IMAGE_RULES), description="which image of the theme"
 )
@@ -161,23 +160,12 @@ class ThemeView(BrandApi, APIView):
         return _theme_answer()
 
 
-class ThemeImageParser(MultiPartParser):
-    """One image: a body larger than the largest image allowed is refused (413) before it is read."""
+class ThemeImageParser(FileUploadParser):
+    """One image of the theme, up to the largest image allowed (each kind's own limit is checked
+    on the file)."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
-        request = (parser_context or {}).get("request")
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
-        except ValueError:
-            length = 0
-        if length > MAX_IMAGE_BYTES + MULTIPART_OVERHEAD:
-            raise ApiError(
-                field="image",
-                message=f"at most {MAX_IMAGE_BYTES // 1024} KB",
-                status_code=413,
-                code="too_large",
-            )
-        return super().parse(stream, media_type, parser_context)
+    field = "image"
+    max_bytes = MAX_IMAGE_BYTES
 
 
 class ThemeImageView(BrandApi, APIView):

@@ -31,9 +31,9 @@ from catalog.services import (
 )
 from core.api.base import ApiJSONParser
 from core.api.errors import ApiError
+from core.api.parsers import CsvParser, FileUploadParser, file_too_large
 from core.api.schema import error_responses
 
-from .parsers import CsvParser, PhotoParser, photo_too_large
 from .serializers import (
     CategorySerializer,
     CategoryWriteSerializer,
@@ -44,6 +44,14 @@ from .serializers import (
     VoucherCodesAddedSerializer,
 )
 from .views import CatalogApiView, GiftListView
+
+
+class PhotoParser(FileUploadParser):
+    """One gift photo, up to `PHOTO_MAX_BYTES`."""
+
+    field = "image"
+    max_bytes = PHOTO_MAX_BYTES
+
 
 NO_GIFT = {404: "no gift with this id"}
 ARCHIVED = {409: "the gift is archived: it no longer changes (`archived`)"}
@@ -184,7 +192,7 @@ class GiftPhotosView(CatalogApiView):
         body.is_valid(raise_exception=True)
         image = body.validated_data["image"]
         if image.size > PHOTO_MAX_BYTES:
-            raise photo_too_large()
+            raise file_too_large(field="image", max_bytes=PHOTO_MAX_BYTES)
         photo = gift_photo_add(
             gift_id=gift_id,
             image=image,
