@@ -10,11 +10,13 @@ the names go through Django's autoescaping template; colours are `#rrggbb` or th
 from __future__ import annotations
 
 import re
+import secrets
+from functools import lru_cache
 
 import css_inline
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.html import urlize
+from django.utils.html import escape, urlize
 from django.utils.safestring import SafeString, mark_safe
 
 from messaging.models import Channel
@@ -31,15 +33,21 @@ _MIN_CONTRAST = 4.5
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
-def body_html(text: str) -> SafeString:
+def body_html(text: str, *, link_color: str = _DEFAULTS["primary"]) -> SafeString:
     """Plain text as HTML: escaped, a paragraph per blank-line block, line breaks kept, web
-    addresses and e-mail addresses as links."""
+    addresses and e-mail addresses as links; styled inline (the frame is inlined once, the body
+    goes in after)."""
     paragraphs = [part.strip("\n") for part in _PARAGRAPHS.split(text.replace("\r\n", "\n")) if part.strip()]
+    link = f'<a style="color: {_color(link_color, _DEFAULTS["primary"])};text-decoration: underline;" href='
     rendered = [
-        "<p>" + urlize(part, nofollow=False, autoescape=True).replace("\n", "<br>\n") + "</p>"
+        # urlize escapes the text; a "<a href=" of the text itself is "&lt;a href=" by then.
+        urlize(part, nofollow=False, autoescape=True).replace("<a href=", link).replace("\n", "<br>\n")
         for part in paragraphs
     ]
-    return mark_safe("\n".join(rendered))  # noqa: S308 (each part escaped by urlize)
+    margins = ["margin: 0 0 16px 0;"] * (len(rendered) - 1) + ["margin: 0;"]
+    return mark_safe(  # noqa: S308 (each part escaped by urlize)
+        "\n".join(f'<p style="{margin}">{part}</p>' for margin, part in zip(margins, rendered, strict=False))
+    )
 
 
 def _color(value: str, default: str) -> str:
@@ -78,6 +86,45 @@ def email_colors(theme: ThemeData) -> dict[str, str]:
     }
 
 
+# Where the frame (rendered and inlined once per theme and language) takes each message's parts:
+# random per process, so that no text of a brand's can name them.
+_SLOT = secrets.token_hex(8)
+_SLOTS = {name: f"slot-{name}-{_SLOT}" for name in ("subject", "body", "unsubscribe")}
+_SLOT_PATTERN = re.compile("|".join(_SLOTS.values()))
+
+
+@lru_cache(maxsize=256)
+def _frame(
+    *,
+    language: str,
+    programme_name: str,
+    logo_url: str,
+    site_url: str,
+    colors: tuple[tuple[str, str], ...],
+    font_family: str,
+    radius: int,
+    with_unsubscribe: bool,
+) -> str:
+    """The e-mail around its body, CSS inlined, with the slots of `_SLOTS` in it."""
+    context = {
+        "subject": _SLOTS["subject"],
+        "language": language,
+        "programme_name": programme_name,
+        "logo_url": logo_url,
+        "site_url": site_url,
+        "unsubscribe_url": _SLOTS["unsubscribe"] if with_unsubscribe else "",
+        "colors": dict(colors),
+        # Our own font stacks (themes.styles.FONTS), never text brand staff wrote; web fonts are
+        # not loaded by mail clients, the stack's next fonts are used.
+        "font_family": mark_safe(font_family.replace('"', "'")),  # noqa: S308
+        "radius": min(max(radius, 0), 32),
+        "body_html": _SLOTS["body"],
+    }
+    with translation.override(language):
+        html = render_to_string("messaging/email/message.html", context)
+    return _INLINER.inline(html)
+
+
 def email_html(
     *,
     subject: str,
@@ -87,7 +134,8 @@ def email_html(
     site_url: str,
     theme: ThemeData | None = None,
 ) -> str:
-    """The e-mail's HTML part, CSS inlined, in `language` (the footer's words)."""
+    """The e-mail's HTML part, CSS inlined, in `language` (the footer's words). The frame is
+    built once per theme, language and site (a campaign builds thousands alike)."""
     theme = theme or theme_data()
     base = site_url.rstrip("/")
     logo_url = ""
@@ -95,23 +143,23 @@ def email_html(
         logo_url = (
             theme.logo.url if theme.logo.url.startswith(("http://", "https://")) else base + theme.logo.url
         )
-    context = {
-        "subject": subject,
-        "language": language,
-        "programme_name": theme.programme_name,
-        "logo_url": logo_url,
-        "site_url": site_url,
-        "unsubscribe_url": unsubscribe_url,
-        "colors": email_colors(theme),
-        # Our own font stacks (themes.styles.FONTS), never text brand staff wrote; web fonts are
-        # not loaded by mail clients, the stack's next fonts are used.
-        "font_family": mark_safe(theme.font_family.replace('"', "'")),  # noqa: S308
-        "radius": min(max(theme.corner_radius, 0), 32),
-        "body_html": body_html(body),
+    colors = email_colors(theme)
+    frame = _frame(
+        language=language,
+        programme_name=theme.programme_name,
+        logo_url=logo_url,
+        site_url=site_url,
+        colors=tuple(sorted(colors.items())),
+        font_family=theme.font_family,
+        radius=theme.corner_radius,
+        with_unsubscribe=bool(unsubscribe_url),
+    )
+    parts = {
+        _SLOTS["subject"]: escape(subject),
+        _SLOTS["unsubscribe"]: escape(unsubscribe_url),
+        _SLOTS["body"]: body_html(body, link_color=colors["primary"]),
     }
-    with translation.override(language):
-        html = render_to_string("messaging/email/message.html", context)
-    return _INLINER.inline(html)
+    return _SLOT_PATTERN.sub(lambda found: parts[found.group(0)], frame)
 
 
 def message_email_html(*, member_id: int, subject: str, body: str, language: str) -> str:

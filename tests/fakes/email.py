@@ -1,4 +1,5 @@
-"""A local fake of Mailgun's sending API at its HTTP boundary, for tests and benches.
+"""A local fake of Mailgun's sending API at its HTTP boundary, and a local SMTP server (`FakeSmtp`),
+for tests and benches.
 
     with FakeMailgun() as fake:                # a real HTTP server on 127.0.0.1, in threads
         settings.EMAIL_API_URLS = {**settings.EMAIL_API_URLS, "mailgun": fake.base_url}
@@ -26,6 +27,7 @@ import hmac
 import json
 import re
 import secrets
+import socketserver
 import threading
 import time
 from dataclasses import dataclass, field
@@ -261,3 +263,70 @@ def sender_address(received: Received) -> Address:
     name = str(make_header(decode_header(name)))
     user, _, domain = address.partition("@")
     return Address(display_name=name, username=user, domain=domain)
+
+
+class FakeSmtp:
+    """A local SMTP server (the few commands Django's SMTP backend speaks, no TLS): every message
+    accepted is kept parsed in `messages`; `refuse_recipients` answers RCPT with a 550.
+
+        with FakeSmtp() as smtp:
+            ... the brand's credentials {"host": "127.0.0.1", "port": smtp.port} ...
+            smtp.messages[0]["List-Unsubscribe"]
+    """
+
+    def __init__(self) -> None:
+        self.messages: list = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.refuse_recipients = False
+        fake = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def reply(self, line: str) -> None:
+                self.wfile.write(line.encode() + b"\r\n")
+
+            def handle(self) -> None:
+                self.reply("220 fake.smtp ESMTP")
+                sender, recipients = "", []
+                while line := self.rfile.readline():
+                    command = line.decode("utf-8", "replace").strip()
+                    verb = command[:4].upper()
+                    if verb in ("EHLO", "HELO"):
+                        self.reply("250-fake.smtp\r\n250 8BITMIME")
+                    elif verb == "MAIL":
+                        sender, recipients = command.partition(":")[2].strip(" <>"), []
+                        self.reply("250 OK")
+                    elif verb == "RCPT":
+                        if fake.refuse_recipients:
+                            self.reply("550 5.1.1 No such user")
+                        else:
+                            recipients.append(command.partition(":")[2].strip(" <>"))
+                            self.reply("250 OK")
+                    elif verb == "DATA":
+                        self.reply("354 End data with <CR><LF>.<CR><LF>")
+                        data = b""
+                        while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                            data += chunk[1:] if chunk.startswith(b"..") else chunk
+                        fake.messages.append(BytesParser(policy=policy.default).parsebytes(data))
+                        fake.envelopes.append((sender, recipients))
+                        self.reply("250 OK queued")
+                    elif verb == "QUIT":
+                        self.reply("221 Bye")
+                        return
+                    else:
+                        self.reply("250 OK")
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    def __enter__(self) -> FakeSmtp:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

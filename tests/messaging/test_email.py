@@ -16,12 +16,14 @@ from django.test import Client
 
 from loyalty.models import Consent, ConsentChange, ProgrammeSettings
 from loyalty.services.members import consent_set
+from messaging.email_html import email_html
 from messaging.models import ChannelSettings, Message
 from messaging.services.sending import message_queue, message_send
 from tests.conftest import host_of
 from tests.factories import member_make, template_make
-from tests.fakes.email import FakeMailgun, sender_address
+from tests.fakes.email import FakeMailgun, FakeSmtp, sender_address
 from themes.models import Theme
+from themes.selectors import theme_data_of
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -164,7 +166,8 @@ def test_the_html_has_the_themes_colours_inlined_and_the_unsubscribe_link(in_a):
     assert re.search(r'class="header"[^>]*style="[^"]*background-color: #8a1c2b', html)
     assert re.search(r'class="accent"[^>]*style="[^"]*background-color: #f0b400', html)
     assert ">First line<br>\nsecond line</p>" in html
-    assert '<a href="http://www.alpha.example"' in html and 'href="mailto:help@alpha.example"' in html
+    assert re.search(r'<a style="color: #8a1c2b;[^"]*" href="http://www.alpha.example"', html)
+    assert 'href="mailto:help@alpha.example"' in html
     assert re.search(r'<a href="https?://[^"]+/u/[^"]+/"[^>]*>Unsubscribe from these e-mails</a>', html)
 
 
@@ -178,8 +181,7 @@ def test_nothing_members_or_staff_write_reaches_the_html_unescaped(in_a):
     )
     html = message.html
     assert "<script" not in html and "<img src=x" not in html and 'javascript:alert(2)">' not in html
-    # Text, not markup (css-inline writes a text node's quotes as they are).
-    assert "&lt;script&gt;" in html and '&lt;a href="javascript:alert(2)"&gt;win&lt;/a&gt;' in html
+    assert "&lt;script&gt;" in html and "&lt;a href=&quot;javascript:alert(2)&quot;&gt;win&lt;/a&gt;" in html
     assert "Club &lt;img src=x" in html and "<b>Hi</b>" not in html
     # The text part is the rendered text as it is (a text part runs nothing).
     assert message.body.startswith("<script>")
@@ -370,3 +372,48 @@ def test_a_password_reset_uses_the_brands_provider_and_sender(mailgun_a, in_a, s
         "text"
     )
     assert mail.outbox == []
+
+
+# --- SMTP and the frame -------------------------------------------------------------------------
+
+
+def test_a_message_goes_through_the_brands_smtp_server(in_a):
+    with FakeSmtp() as smtp:
+        ChannelSettings.objects.update_or_create(
+            id=1,
+            defaults={
+                "email_provider": "smtp",
+                "email_credentials": {"host": "127.0.0.1", "port": smtp.port},
+                "email_from_address": "club@alpha.example",
+            },
+        )
+        message = _sent(_member())
+        assert (message.state, message.provider) == (Message.State.SENT, "smtp")
+        [sent] = smtp.messages
+        assert smtp.envelopes == [("club@alpha.example", ["camille@example.com"])]
+        assert sent["X-Loyalty-Message"] == f"{connection.schema_name}:{message.pk}"
+        assert sent["Message-ID"].strip("<>") == message.provider_id
+        assert sent["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        html, text = (
+            sent.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("html", "plain")
+        )
+        assert html.strip() == message.html.strip() and text.strip() == message.body
+
+        smtp.refuse_recipients = True
+        assert _sent(_member(email="nobody@example.com")).state == Message.State.FAILED
+
+
+def test_frames_are_kept_apart_per_theme_and_language():
+    def html(name: str, language: str) -> str:
+        theme = theme_data_of(Theme(primary_color="#123456"), programme_name=name)
+        return email_html(
+            subject="S",
+            body="B",
+            language=language,
+            unsubscribe_url="https://a/u/t/",
+            site_url="https://a/",
+            theme=theme,
+        )
+
+    assert "member of Club A." in html("Club A", "en") and "member of Club B." in html("Club B", "en")
+    assert "membre de Club A." in html("Club A", "fr")
