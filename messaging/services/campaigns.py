@@ -89,6 +89,8 @@ def campaign_next_run(*, campaign: Campaign, now: datetime) -> datetime | None:
         return now
     if campaign.schedule == Campaign.Schedule.AT:
         return campaign.send_at
+    if campaign.local_time is None:  # refused by `campaign_validate`
+        return None
     return weekly_next(
         weekdays=campaign.weekdays, local_time=campaign.local_time, after=now, tz=brand_timezone()
     )
@@ -131,8 +133,8 @@ def campaign_validate(*, data: dict[str, Any], campaign: Campaign | None = None)
             setattr(campaign, field, value)
     if not campaign.name or not str(campaign.name).strip():
         errors.setdefault("name", ["this field is required"])
-    elif len(campaign.name) > Campaign._meta.get_field("name").max_length:
-        errors["name"] = ["at most 120 characters"]
+    elif len(campaign.name) > (longest := Campaign._meta.get_field("name").max_length or 0):
+        errors["name"] = [f"at most {longest} characters"]
     if campaign.segment_id is None and "segment" not in errors:
         errors["segment"] = ["this field is required"]
     if campaign.channel not in Channel.values:
@@ -246,9 +248,7 @@ def _run_start(*, campaign: Campaign, now: datetime) -> CampaignRun:
         run.state, run.error, run.finished_at = CampaignRun.State.FAILED, f"the segment: {error}", now
     run.save(update_fields=["recipients", "state", "error", "finished_at", "updated_at"])
     campaign.next_run_at = (
-        weekly_next(
-            weekdays=campaign.weekdays, local_time=campaign.local_time, after=now, tz=brand_timezone()
-        )
+        campaign_next_run(campaign=campaign, now=now)
         if campaign.schedule == Campaign.Schedule.WEEKLY
         else None
     )
@@ -321,11 +321,11 @@ def _chunk(*, run_id: int, chunk_size: int, templates: dict[str, MessageTemplate
     from messaging.tasks import message_send_task  # the task module imports the sending service
 
     with transaction.atomic():
-        run = CampaignRun.objects.filter(pk=run_id).values("campaign_id").first()
-        if run is None:
+        campaign_id = CampaignRun.objects.filter(pk=run_id).values_list("campaign_id", flat=True).first()
+        if campaign_id is None:
             return False
         # The campaign first, then the run: the order pause and cancel lock them in.
-        campaign = Campaign.objects.select_for_update().select_related("segment").get(pk=run["campaign_id"])
+        campaign = Campaign.objects.select_for_update().select_related("segment").get(pk=campaign_id)
         run = CampaignRun.objects.select_for_update().get(pk=run_id)
         if run.state != CampaignRun.State.RUNNING or campaign.state != Campaign.State.RUNNING:
             return False
