@@ -24,6 +24,11 @@ from messaging.services.channel_settings import (
     channel_settings_validate,
 )
 
+CLEAR_LABELS = {
+    "email_credentials": _("Remove the stored credentials"),
+    "email_webhook_secret": _("Remove the stored secret"),
+    "twilio_auth_token": _("Remove the stored token"),
+}
 SECRET_LABELS = {
     "email_credentials": _("Provider credentials (JSON)"),
     "email_webhook_secret": _("Tracking webhooks' secret"),
@@ -89,9 +94,7 @@ class ChannelSettingsForm(forms.ModelForm):
                 widget=widget,
                 help_text=f"{state} {KEEP_HELP}{example}",
             )
-            self.fields[clear_field_name(name)] = forms.BooleanField(
-                required=False, label=_("Remove the stored value")
-            )
+            self.fields[clear_field_name(name)] = forms.BooleanField(required=False, label=CLEAR_LABELS[name])
 
     def clean_email_credentials(self) -> dict | None:
         text = self.cleaned_data.get("email_credentials") or ""

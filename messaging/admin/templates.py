@@ -56,7 +56,10 @@ class MessageTemplateForm(forms.ModelForm):
     class Meta:
         model = MessageTemplate
         fields = list(TEMPLATE_FIELDS)
-        widgets = {"body": forms.Textarea(attrs={"rows": 12, "spellcheck": "true"})}
+        widgets = {
+            "body": forms.Textarea(attrs={"rows": 12, "spellcheck": "true", "class": "vLargeTextField"}),
+            "subject": forms.TextInput(attrs={"class": "vLargeTextField"}),
+        }
         labels = {
             "code": _("Code"),
             "name": _("Name"),

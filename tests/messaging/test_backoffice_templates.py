@@ -3,6 +3,9 @@ refusals on the fields they name), and the live preview for a chosen member that
 
 from __future__ import annotations
 
+import pytest
+from django.utils import translation
+
 from messaging.models import MessageTemplate
 from tests.factories import member_make, template_make
 
@@ -122,3 +125,23 @@ def test_an_email_preview_shows_its_html_part_and_runs_no_script(staff_a):
     assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>x" not in html
     policy = preview["Content-Security-Policy"]
     assert "script-src 'none'" in policy and "'unsafe-inline'" in policy and "nonce" not in policy
+
+
+@pytest.fixture
+def staff_in_french(staff_a):
+    """A's staff reading the backoffice in French; the test thread back in English after (the
+    locale middleware leaves the last request's language active)."""
+    staff_a.post("/i18n/setlang/", {"language": "fr", "next": "/backoffice/"})
+    yield staff_a
+    translation.deactivate()
+
+
+def test_the_pages_speak_french_to_a_french_staff_member(staff_in_french):
+    staff_a = staff_in_french
+    html = staff_a.get(ADD).content.decode()
+    assert "Aperçu (non enregistré)" in html and "Membre (identifiant externe ou e-mail)" in html
+    assert "Une variable inconnue est refusée à l&#x27;enregistrement." in html
+    preview = staff_a.post(PREVIEW, {**FORM, "body": "Fête " * 20}).content.decode()
+    assert "100 caractères : 2 segments (67 par segment)" in preview
+    outbox = staff_a.get("/backoffice/messaging/message/outbox/").content.decode()
+    assert "Boîte d&#x27;envoi de développement" in outbox
