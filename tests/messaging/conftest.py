@@ -17,6 +17,15 @@ SMS_SENDER = "Alpha"
 VOICE_CALLER = "+33970000001"
 
 
+@pytest.fixture(autouse=True)
+def _providers_kept(monkeypatch):
+    """A test that registers a provider of its own (`provider_register`) leaves the registry as it
+    found it: the next tests send through the real providers again."""
+    from messaging.providers import base
+
+    monkeypatch.setattr(base, "_FACTORIES", dict(base._FACTORIES))
+
+
 @pytest.fixture
 def fake_twilio(settings):
     """The fake Twilio API (`tests/fakes/twilio.py`), where the providers send for the test."""
