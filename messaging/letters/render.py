@@ -19,6 +19,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import segno
 from django.conf import settings
@@ -105,7 +107,7 @@ class _Fetcher(URLFetcher):
 
     def fetch(self, url, headers=None):
         if url.lower().startswith("file:"):
-            path = os.path.realpath(url.split("?")[0].removeprefix("file://"))
+            path = os.path.realpath(url2pathname(urlsplit(url).path))
             if not any(path == root or path.startswith(root + os.sep) for root in self._roots):
                 raise ValueError(f"not a file of the brand's media: {url}")
         return super().fetch(url, headers)
@@ -156,7 +158,7 @@ def letters_pdf(*, html: str, anchors: Sequence[str], catalogue: str = "") -> Re
         layout.append((len(pages) + 1, end - start + len(extra)))
         pages += document.pages[start:end] + extra
     output = io.BytesIO()
-    document.copy(pages).write_pdf(output)
+    (document.copy(pages) if extra else document).write_pdf(output)
     return RenderedPdf(pdf=output.getvalue(), pages=layout)
 
 

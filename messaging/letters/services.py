@@ -10,7 +10,7 @@
 - Chunks are independent: the batch's task queues one task per chunk left, and the Celery workers
   render them in parallel (one process per core); the last chunk done joins the chunks' PDFs in
   order (pypdf) and writes the manifest. A batch whose tasks were lost is queued again by the
-  outbox sweeper (`requeue_at`).
+  outbox sweeper (`requeue_at`, moved on by each chunk done: `RENDER_STALL`).
 - Every letter is a `Message` of channel post too (the member's message log shows it): built by
   `message_build`, so the platform's checks (standing, an address, consent) skip a member with a
   reason, written without the code (`CODE_MASK` in its place), never sent by the outbox (no
@@ -24,7 +24,7 @@ import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -67,6 +67,9 @@ logger = logging.getLogger(__name__)
 CHUNK_SIZE = 250  # letters rendered as one document by one task
 MEMBERS_MAX = 50_000  # letters in one batch
 CODE_MASK = "••••-••••-••"  # what the message log shows in place of a code
+# A rendering batch none of whose chunks was done for this long is queued again by the outbox's
+# sweeper (its tasks were lost, or its worker died): each chunk done moves its `requeue_at` on.
+RENDER_STALL = timedelta(minutes=5)
 
 
 def _letters_folder(batch: LetterBatch) -> str:
@@ -272,10 +275,9 @@ def _prepare(
             if batch.issue_codes
             else None
         )
-    except DomainError as error:
-        message.state, message.skip_reason = Message.State.SKIPPED, "no_address"
-        if error.code not in ("invalid",):
-            message.skip_reason = error.code[:32]
+    except DomainError as error:  # an address that cannot fit; a member the activation refuses
+        message.state = Message.State.SKIPPED
+        message.skip_reason = "no_address" if isinstance(error, InvalidInput) else error.code[:32]
         message.error = f"{error.field or ''}: {error.message}"[:2000]
         return _Prepared(letter=letter, message=message, content=None, code=None)
     template = message.template
@@ -383,6 +385,7 @@ def letter_chunk_render(*, batch_id: int, chunk: int) -> int:
         LetterBatch.objects.filter(pk=batch.pk).update(
             letters_rendered=F("letters_rendered") + len(printed),
             letters_skipped=F("letters_skipped") + skipped,
+            requeue_at=timezone.now() + RENDER_STALL,
             updated_at=now,
         )
     return len(letters)
@@ -472,7 +475,7 @@ def letter_batch_fail(*, batch_id: int, error: str) -> None:
 def letter_batch_requeue(*, batch_id: int) -> LetterBatch | None:
     """The batch's task, queued (or by the sweeper): its `requeue_at` moved on while it renders."""
     rows = LetterBatch.objects.filter(pk=batch_id, state=LetterBatch.State.RENDERING)
-    rows.update(requeue_at=timezone.now() + requeue_after(), attempts=F("attempts") + 1)
+    rows.update(requeue_at=timezone.now() + RENDER_STALL, attempts=F("attempts") + 1)
     return rows.first()
 
 
