@@ -83,7 +83,7 @@ class RunState(models.TextChoices):
     RUNNING = "running", _("Queuing")
     PAUSED = "paused", _("Paused")
     CANCELLED = "cancelled", _("Cancelled")
-    DONE = "done", _("Queued")
+    DONE = "done", _("All queued")
     FAILED = "failed", _("Failed")
 
 
