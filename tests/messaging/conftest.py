@@ -67,18 +67,28 @@ def zone_at(hour: int) -> str:
 
 
 @pytest.fixture
-def daytime_a(in_a):
-    """Brand A's clocks show about 10:00 for the test, so that calls ring now (calls of any purpose
-    ring 08:00-21:00 only, `messaging.policy`), and 3 hours later too."""
+def clock_a(in_a):
+    """`clock_a(hour)`: brand A's clocks show about `hour` o'clock for the rest of the test (its
+    timezone changed in the test's transaction, rolled back after)."""
     from tenants.models import Brand
     from tenants.routing import routing_token_renew
 
     saved = in_a.timezone
-    in_a.timezone = zone_at(10)
-    Brand.objects.filter(pk=in_a.pk).update(timezone=in_a.timezone)  # rolled back with the test
-    routing_token_renew()
-    yield in_a
+
+    def set_to(hour: int) -> None:
+        in_a.timezone = zone_at(hour)
+        Brand.objects.filter(pk=in_a.pk).update(timezone=in_a.timezone)
+        routing_token_renew()
+
+    yield set_to
     in_a.timezone = saved
+
+
+@pytest.fixture
+def daytime_a(clock_a):
+    """Brand A's clocks show about 10:00 for the test, so that calls ring now (calls of any purpose
+    ring 08:00-21:00 only, `messaging.policy`), and 3 hours later too."""
+    clock_a(10)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from loyalty.services.members import consent_set
 from messaging.models import Message
 from messaging.selectors.variables import site_url
 from messaging.services.sending import message_queue, message_send
+from tenants.selectors import brand_timezone
 from tests.factories import member_make, template_make
 
 pytestmark = [pytest.mark.django_db(transaction=False), pytest.mark.usefixtures("daytime_a")]
@@ -207,6 +208,17 @@ def test_a_retry_is_checked_again_and_skipped_once_the_member_opted_out(twilio_a
     consent_set(member=member, consents={"voice": False}, source="web form")
     retry = _unanswered(twilio_a, twilio_post, first)
     assert retry is not None and (retry.state, retry.skip_reason) == ("skipped", "opted_out")
+
+
+def test_a_retry_due_after_the_calling_hours_waits_for_the_next_morning(twilio_a, twilio_post, clock_a):
+    clock_a(19)  # the call rings at 19:xx; 3 hours later calls are over for the day
+    first = _send("voice")
+    retry = _unanswered(twilio_a, twilio_post, first)
+    assert retry is not None and retry.state == "queued"
+    local = retry.not_before.astimezone(brand_timezone())
+    assert retry.not_before > timezone.now() + timedelta(hours=3)
+    assert (local.hour, local.minute) == (8, 0)
+    assert retry.requeue_at > retry.not_before
 
 
 def test_a_failed_or_answered_call_is_not_retried(twilio_a, twilio_post):
