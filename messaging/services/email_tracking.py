@@ -83,7 +83,8 @@ def email_event_apply(*, event: EmailEvent) -> Message | None:
     state = EVENT_STATES.get(event.event_type)
     source = CONSENT_SOURCES.get(event.event_type)
     if event.event_type == EventType.BOUNCED and not event.hard:
-        source = None
+        # A soft bounce: the provider tries again, a delivery or a hard bounce settles it later.
+        state, source = None, None
     if (
         source is not None
         and not Member.objects.filter(pk=message.member_id, email__iexact=message.recipient).exists()

@@ -4,6 +4,7 @@ outbox without one, the HTML part, the one-click unsubscribe link and the tracki
 from __future__ import annotations
 
 import base64
+import json
 import re
 import socket
 
@@ -320,6 +321,43 @@ def test_a_webhook_for_another_provider_than_the_brands_is_a_404(mailgun_a, in_a
         ).status_code
         == 404
     )
+
+
+def test_brevos_hard_bounce_turns_consent_off_and_its_soft_bounce_changes_nothing(in_a):
+    ChannelSettings.objects.update_or_create(
+        id=1, defaults={"email_provider": "brevo", "email_credentials": {}, "email_webhook_secret": SECRET}
+    )
+    member = _member()
+    message = _sent(member)  # no credentials: the outbox (delivered); Brevo's word is recorded anyway
+    Message.objects.filter(pk=message.pk).update(
+        state=Message.State.SENT, provider_id="<b1@smtp-relay.brevo>"
+    )
+
+    def brevo(event: str) -> int:
+        body = {
+            "event": event,
+            "email": member.email,
+            "message-id": "<b1@smtp-relay.brevo>",
+            "ts_epoch": 1_764_600_000_000,
+            "reason": "mailbox full" if event == "soft_bounce" else "unknown user",
+            "X-Mailin-custom": json.dumps({"message_id": str(message.pk), "schema": connection.schema_name}),
+        }
+        return (
+            Client(HTTP_HOST=host_of(in_a))
+            .post(
+                "/hooks/email/brevo/tracking/", json.dumps(body), content_type="application/json", **_auth()
+            )
+            .status_code
+        )
+
+    assert brevo("soft_bounce") == 200
+    message.refresh_from_db()
+    assert message.state == Message.State.SENT
+    assert Consent.objects.get(member=member, channel="email").granted is True
+    assert brevo("hard_bounce") == 200
+    message.refresh_from_db()
+    assert (message.state, message.error) == (Message.State.FAILED, "unknown user")
+    assert ConsentChange.objects.filter(member=member, source="bounce", granted=False).count() == 1
 
 
 # --- the site's own e-mails -----------------------------------------------------------------------
