@@ -65,9 +65,12 @@ class WebhookAttemptInline(admin.TabularInline):
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
-    list_display = ["url", "events_list", "is_active", "failing_since", "disabled_at", "created_at"]
+    list_display = ["url", "events_list", "is_active", "failing_since"]
     list_filter = ["is_active"]
     readonly_fields = ["failing_since", "disabled_at", "disabled_reason", "created_at"]
+
+    def get_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> list[str]:
+        return ENDPOINT_FIELDS if obj is None else [*ENDPOINT_FIELDS, *self.readonly_fields]
 
     @admin.display(description=gettext_lazy("events"))
     def events_list(self, endpoint: WebhookEndpoint) -> str:
@@ -79,7 +82,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             saved = webhook_endpoint_update(endpoint=obj, data=data)
         else:
             saved = webhook_endpoint_create(data=data)
-        obj.pk, obj.secret = saved.pk, saved.secret
+        for field in WebhookEndpoint._meta.concrete_fields:  # the page after it shows what was saved
+            setattr(obj, field.attname, getattr(saved, field.attname))
 
     def delete_model(self, request: HttpRequest, obj: WebhookEndpoint) -> None:
         webhook_endpoint_delete(endpoint=obj)
@@ -105,16 +109,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = [
-        "event_type",
-        "event_id",
-        "endpoint",
-        "state",
-        "attempts",
-        "last_response_status",
-        "next_attempt_at",
-        "created_at",
-    ]
+    list_display = ["event_type", "endpoint", "state", "attempts", "last_response_status", "created_at"]
     list_filter = ["state", "event_type", "endpoint"]
     search_fields = ["event_id"]
     list_select_related = ["endpoint"]
@@ -143,6 +138,9 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # read-only: the page shows the delivery; "send again" is the action
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the record of what was sent (deleting its endpoint deletes it)
 
     @admin.action(description=gettext_lazy("Send again (same event id)"), permissions=["view"])
     def send_again(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
