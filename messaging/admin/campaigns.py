@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from loyalty.admin.programme import ServiceForm
 from messaging.checks import SKIP_REASONS
-from messaging.models import Campaign, Message
+from messaging.models import Campaign, Message, MessageTemplate
 from messaging.selectors.campaigns import campaign_progress, campaign_runs, run_progress
 from messaging.services.campaigns import (
     CAMPAIGN_FIELDS,
@@ -56,8 +56,6 @@ ACTIONS = {
         tuple(state for state in Campaign.State.values if state != Campaign.State.CANCELLED),
     ),
 }
-# The states a campaign's progress page reloads itself in.
-LIVE_STATES = (Campaign.State.RUNNING, Campaign.State.PAUSED, Campaign.State.DONE)
 
 
 class CampaignForm(ServiceForm):
@@ -71,10 +69,18 @@ class CampaignForm(ServiceForm):
         help_text=_("“every week” only"),
     )
 
+    template_code = forms.ChoiceField(
+        label=_("Template"), help_text=_("a template of the campaign's channel, in each member's language")
+    )
+
     class Meta:
         model = Campaign
         fields = list(CAMPAIGN_FIELDS)
-        labels = {"template_code": _("Template code")}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "template_code" in self.fields:  # not when the campaign is read only
+            self.fields["template_code"].choices = [("", "---------"), *template_codes()]
 
     def _instance_kwarg(self) -> dict:
         return {"campaign": self.instance if self.instance.pk else None}
@@ -181,13 +187,20 @@ class CampaignAdmin(admin.ModelAdmin):
 
 def _live(campaign: Campaign, progress) -> bool:
     """Whether the page should reload itself: members are being queued or messages are on their way."""
-    return campaign.state == Campaign.State.RUNNING or (
-        campaign.state in LIVE_STATES and progress.queued + progress.sending > 0
-    )
+    return campaign.state == Campaign.State.RUNNING or progress.queued + progress.sending > 0
 
 
 def _state_rows(progress) -> list[tuple[str, int]]:
     return [(label, getattr(progress, state)) for state, label in Message.State.choices]
+
+
+def template_codes() -> list[tuple[str, str]]:
+    """The brand's template codes, each with the channels it exists on: "weekly-offer (email, sms)"."""
+    channels: dict[str, list[str]] = {}
+    for code, channel in MessageTemplate.objects.order_by("code", "channel").values_list("code", "channel"):
+        if channel not in channels.setdefault(code, []):
+            channels[code].append(channel)
+    return [(code, f"{code} ({', '.join(found)})") for code, found in channels.items()]
 
 
 def schedule_in_words(campaign: Campaign) -> str:
