@@ -23,8 +23,8 @@ import csv
 import io
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -54,12 +54,12 @@ from messaging.letters.render import (
     letters_pdf,
     qr_data_uri,
 )
-from messaging.models import Channel, ChannelSettings, Letter, LetterBatch, Message
+from messaging.models import Channel, ChannelSettings, Letter, LetterBatch, Message, MessageTemplate
 from messaging.rendering import TemplateRefused, template_render, template_variables
 from messaging.selectors.templates import channel_settings_get, template_pick
 from messaging.selectors.variables import message_variables, site_url
 from messaging.services.sending import message_build
-from tenants.selectors import schema_current
+from tenants.selectors import brand_timezone, schema_current
 from themes.selectors import theme_data
 
 logger = logging.getLogger(__name__)
@@ -234,25 +234,50 @@ class _Prepared:
     code: ActivationCode | None
 
 
-def _prepare(
-    *,
-    letter: Letter,
-    batch: LetterBatch,
-    letterhead: Letterhead,
-    qr: str,
-    channel_settings: ChannelSettings,
-    now: datetime,
-) -> _Prepared:
+@dataclass
+class _Chunk:
+    """What every letter of a chunk shares, read once per chunk (the template per language, the
+    programme's name and site, the brand's timezone), so a letter costs few queries."""
+
+    batch: LetterBatch
+    letterhead: Letterhead
+    qr: str
+    channel_settings: ChannelSettings
+    now: datetime
+    zone: tzinfo
+    shared: dict[str, object]
+    templates: dict[str, MessageTemplate | None] = field(default_factory=dict)
+
+    def names(self, language: str) -> frozenset[str]:
+        if language not in self.templates:
+            self.templates[language] = template_pick(
+                code=self.batch.template_code, channel=Channel.POST, language=language
+            )
+        template = self.templates[language]
+        if template is None:
+            raise NotFound(f"no post template '{self.batch.template_code}'", field="template")
+        return template_variables(template.subject) | template_variables(template.body)
+
+    def day(self, at: datetime) -> str:
+        return date_format(timezone.localtime(at, self.zone).date())
+
+
+def _prepare(*, letter: Letter, chunk: _Chunk) -> _Prepared:
     """One letter's message row (unsaved) and its page content; its activation code issued."""
     member = letter.member
+    variables = message_variables(
+        member=member,
+        names=chunk.names(member.language),
+        extra={**chunk.shared, "activation_code": CODE_MASK},
+    )
     message = message_build(
         member=member,
         channel=Channel.POST,
-        template_code=batch.template_code,
-        variables={"activation_code": CODE_MASK},
+        template_code=chunk.batch.template_code,
+        variables=variables,
         trigger="letter",
-        channel_settings=channel_settings,
-        now=now,
+        channel_settings=chunk.channel_settings,
+        now=chunk.now,
     )
     message.requeue_at, message.not_before = None, None  # the outbox never sends a letter
     if message.state == Message.State.SKIPPED:
@@ -272,7 +297,7 @@ def _prepare(
         )
         issued = (
             activation_code_issue(member=member, source=ActivationCode.Source.MAILING)
-            if batch.issue_codes
+            if chunk.batch.issue_codes
             else None
         )
     except DomainError as error:  # an address that cannot fit; a member the activation refuses
@@ -282,25 +307,20 @@ def _prepare(
         return _Prepared(letter=letter, message=message, content=None, code=None)
     template = message.template
     assert template is not None
-    variables = message_variables(
-        member=member,
-        names=template_variables(template.body),
-        extra={"activation_code": issued.code if issued else ""},
-    )
     try:
-        text = template_render(template.body, variables)
+        text = template_render(template.body, {**variables, "activation_code": issued.code if issued else ""})
     except TemplateRefused as error:
         raise InvalidInput({"template": error.errors}) from error
     with translation.override(member.language):
         content = LetterContent(
             anchor=f"letter-{letter.position}",
             address=lines,
-            date=date_format(now),
+            date=chunk.day(chunk.now),
             body=letter_body_html(text),
             code=issued.code if issued else "",
-            code_expires=date_format(issued.expires_at) if issued else "",
-            qr=qr if issued and qr else "",
-            activation_url=f"{letterhead.site_url}activate/" if letterhead.site_url else "",
+            code_expires=chunk.day(issued.expires_at) if issued else "",
+            qr=chunk.qr if issued else "",
+            activation_url=str(chunk.shared["activation_url"]),
             language=member.language,
         )
     return _Prepared(
@@ -332,24 +352,22 @@ def letter_chunk_render(*, batch_id: int, chunk: int) -> int:
         )
         if not letters:
             return 0
-        channel_settings = channel_settings_get()
         letterhead = letterhead_get()
-        qr = (
-            qr_data_uri(f"{letterhead.site_url}activate/")
-            if batch.issue_codes and letterhead.site_url
-            else ""
+        activation_url = f"{letterhead.site_url}activate/" if letterhead.site_url else ""
+        context = _Chunk(
+            batch=batch,
+            letterhead=letterhead,
+            qr=qr_data_uri(activation_url) if batch.issue_codes and activation_url else "",
+            channel_settings=channel_settings_get(),
+            now=now,
+            zone=brand_timezone(),
+            shared={
+                "programme_name": letterhead.programme_name,
+                "site_url": letterhead.site_url,
+                "activation_url": activation_url,
+            },
         )
-        prepared = [
-            _prepare(
-                letter=letter,
-                batch=batch,
-                letterhead=letterhead,
-                qr=qr,
-                channel_settings=channel_settings,
-                now=now,
-            )
-            for letter in letters
-        ]
+        prepared = [_prepare(letter=letter, chunk=context) for letter in letters]
         printed = [item for item in prepared if item.content is not None]
         if printed:
             with translation.override(letterhead.language):
