@@ -15,6 +15,7 @@ batch and files are deleted first.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -147,6 +148,7 @@ def main() -> None:
     else:
         print(f"reusing the seeded brand {SLUG} ({LETTERS:,} resellers)")
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # a timeout still stops the worker
     worker = _worker()
     try:
         with schema_context(brand.schema_name):
@@ -167,8 +169,10 @@ def main() -> None:
             seconds = time.perf_counter() - started
             size = batch.pdf.size if batch.pdf else 0
     finally:
-        os.killpg(worker.pid, 15)
+        os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
+        with app.connection_for_write() as broker:
+            broker.default_channel.queue_delete(QUEUE)  # the tasks a stopped run left
 
     print(f"one letter alone, raw WeasyPrint in one process: {single * 1000:.0f} ms")
     print(f"batch created ({LETTERS:,} letters, the task queued): {created:.1f} s")
