@@ -11,6 +11,8 @@ id, is 404 and changes nothing.
 
 from __future__ import annotations
 
+import re
+
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -46,7 +48,7 @@ def status(request: HttpRequest) -> HttpResponse:
         return _refused()
     message_id = request.GET.get("m", "")
     value = request.POST.get("CallStatus") or request.POST.get("MessageStatus") or ""
-    if not message_id.isdigit() or not value:
+    if not re.fullmatch(r"[0-9]{1,18}", message_id) or not value:
         return error_response(
             status=400,
             message="m: our message id and Twilio's status are required",

@@ -119,8 +119,9 @@ def test_a_callback_for_no_message_or_another_twilio_id_is_404_and_bad_fields_40
 
     unknown = twilio_post(twilio_a.signed(callback.url, {**callback.params, "MessageStatus": "exploded"}))
     assert unknown.status_code == 400 and unknown.json()["error"]["field"] == "status"
-    no_id = twilio_post(twilio_a.signed(callback.url.split("?")[0], callback.params))
-    assert no_id.status_code == 400 and no_id.json()["error"]["field"] == "m"
+    for bad in ("", "?m=", "?m=12a", "?m=%C2%B2", f"?m={10**20}"):
+        no_id = twilio_post(twilio_a.signed(callback.url.split("?")[0] + bad, callback.params))
+        assert no_id.status_code == 400 and no_id.json()["error"]["field"] == "m", bad
     assert _state(message)[0] == "sent"
 
 
