@@ -168,12 +168,16 @@ def webhook_events_emit(*, events: Iterable[tuple[str, dict[str, Any]]], at: dat
     """Store a delivery of each `(type, data)` event for every active endpoint subscribed to its
     type, in the current transaction, and queue their sends after commit. Without an endpoint
     subscribed to any of the types this costs no query (the subscriptions are cached); with some,
-    one read of the endpoints and one insert of every delivery. How many deliveries were stored."""
+    one read of the endpoints, one insert of every delivery and one message to the broker after
+    commit. How many deliveries were stored."""
     subscribed = webhook_subscriptions()
     wanted = [(event_type, data) for event_type, data in events if event_type in subscribed]
     if not wanted:
         return 0
-    from messaging.webhooks.tasks import webhook_delivery_send_task  # the task module imports this one
+    from messaging.webhooks.tasks import (  # the task module imports this one
+        webhook_deliveries_queue_task,
+        webhook_delivery_send_task,
+    )
 
     at = at or timezone.now()
     with transaction.atomic():
@@ -198,8 +202,12 @@ def webhook_events_emit(*, events: Iterable[tuple[str, dict[str, Any]]], at: dat
                 if event_type in subscribed_types
             ]
         stored = WebhookDelivery.objects.bulk_create(rows)
-        for row in stored:
-            enqueue_on_commit(webhook_delivery_send_task, row.pk, 0)
+        # One message to the broker for the whole batch, whatever its size: the send itself, or the
+        # task that queues each send from the worker (the sweeper sends what that one loses).
+        if len(stored) == 1:
+            enqueue_on_commit(webhook_delivery_send_task, stored[0].pk, 0)
+        elif stored:
+            enqueue_on_commit(webhook_deliveries_queue_task, [row.pk for row in stored])
     return len(stored)
 
 

@@ -28,4 +28,17 @@ def webhook_delivery_send_task(delivery_id: int, attempts: int) -> str | None:
     return delivery.state
 
 
+@shared_task(name="messaging.webhook_deliveries_queue")
+def webhook_deliveries_queue_task(delivery_ids: list[int]) -> int:
+    """Queue the first send of each delivery of a batch (stored with one insert, announced with one
+    message after its commit). Stops at the first send the broker refuses: the sweeper sends the
+    others when their `requeue_at` is past. How many were queued."""
+    for queued, delivery_id in enumerate(delivery_ids):
+        if not task_send(
+            task=webhook_delivery_send_task, schema_name=connection.schema_name, args=(delivery_id, 0)
+        ):
+            return queued
+    return len(delivery_ids)
+
+
 outbox_register(model=WebhookDelivery, task=webhook_delivery_send_task)

@@ -1,5 +1,6 @@
 """Webhook deliveries through the real outbox: a committed event is sent by a real Celery worker,
-and a delivery whose send was lost (broker down) is queued again by the sweeper."""
+a delivery whose send was lost (broker down) is queued again by the sweeper, and a batch's sends are
+queued by one task."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from core.outbox import outbox_sweep
 from messaging.models import WebhookDelivery
-from messaging.services.webhooks import webhook_endpoint_create, webhook_event_emit
+from messaging.services.webhooks import webhook_endpoint_create, webhook_event_emit, webhook_events_emit
 from tests.fakes.webhooks import webhook_receiver
 
 
@@ -45,7 +46,11 @@ def test_a_committed_event_is_delivered_by_the_worker_and_a_lost_send_by_the_swe
         )
         assert outbox_sweep().queued == 1
         assert _settled(lost.pk).attempts == 1
-    assert [request.header("X-Loyalty-Event-Id") for request in receiver.requests] == [
-        str(first.event_id),
-        str(lost.event_id),
-    ]
+        # A batch: one task after commit queues each delivery's send from the worker.
+        with transaction.atomic():
+            stored = webhook_events_emit(events=[("subscription.changed", {"n": n}) for n in range(3)])
+        assert stored == 3
+        batch = WebhookDelivery.objects.exclude(pk__in=[first.pk, lost.pk]).values_list("pk", flat=True)
+        assert all(_settled(pk).attempts == 1 for pk in batch)
+    ids = [request.header("X-Loyalty-Event-Id") for request in receiver.requests]
+    assert ids[:2] == [str(first.event_id), str(lost.event_id)] and len(set(ids)) == len(ids) == 5
