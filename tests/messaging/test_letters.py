@@ -15,7 +15,7 @@ import pytest
 
 from catalog.models import GiftPhoto
 from core.errors import Conflict, InvalidInput
-from loyalty.models import ActivationCode
+from loyalty.models import ActivationCode, ProgrammeSettings
 from loyalty.services.activation import activation_complete, code_digests, code_normalise
 from loyalty.services.members import consent_set
 from messaging.letters.selectors import letter_batch_activation
@@ -144,11 +144,12 @@ def test_staff_text_and_names_are_escaped_not_markup(launch_letter):
         body='<b>Bold</b> <img src="http://127.0.0.1:9/x.png"> & {{ company }}\n\n<script>alert(1)</script>',
     )
     reseller("R-X", company_name="<i>Tabac</i> & Fils")
+    ProgrammeSettings.objects.update(programme_name="<u>Club</u> & Co")
     batch = render(letter_batch_create(template="launch_letter", external_ids=["R-X"]))
     with batch.pdf.open("rb") as handle:
         text = pdf_text(handle.read())
     assert '<b>Bold</b> <img src="http://127.0.0.1:9/x.png"> & <i>Tabac</i> & Fils' in text
-    assert "<script>alert(1)</script>" in text
+    assert "<script>alert(1)</script>" in text and "<u>Club</u> & Co" in text
 
 
 def test_rendering_again_issues_no_second_code(launch_letter):
