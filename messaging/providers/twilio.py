@@ -121,11 +121,12 @@ def provider_error(error: Exception) -> ProviderError:
         status = int(error.status)
         text = f"Twilio {status} (error {getattr(error, 'code', '')}): {getattr(error, 'msg', error)}"
         return ProviderError(text, retry=status == 429 or status >= 500)
-    if isinstance(error, requests.ConnectTimeout | requests.exceptions.SSLError):
+    if isinstance(error, requests.ConnectTimeout) or (
+        isinstance(error, requests.ConnectionError) and _not_connected(error)
+    ):
         return ProviderError(f"Twilio unreachable: {error}", retry=True)
-    if isinstance(error, requests.ConnectionError) and _not_connected(error):
-        return ProviderError(f"Twilio unreachable: {error}", retry=True)
-    # A read timeout, a connection cut after the request left, an answer we cannot read.
+    # A read timeout, a connection cut after the request left, an answer we cannot read, a TLS
+    # error (urllib3 says the same of one in the handshake and one in the answer).
     return ProviderError(f"no answer from Twilio, the message may have left: {error}", maybe_sent=True)
 
 

@@ -11,7 +11,7 @@ from http.client import RemoteDisconnected
 import pytest
 import requests
 from django.utils import timezone
-from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, SSLError
 
 from loyalty.services.members import consent_set
 from messaging.models import Message
@@ -159,6 +159,11 @@ def _requests_error(reason: Exception) -> requests.ConnectionError:
             True,
         ),
         (ValueError("Expecting value: line 1 column 1"), False, True),
+        (
+            requests.exceptions.SSLError(MaxRetryError(None, "/", reason=SSLError("bad record mac"))),
+            False,
+            True,
+        ),
     ],
 )
 def test_what_a_network_failure_means_for_the_message(error, retry, maybe_sent):
