@@ -33,6 +33,7 @@ from messaging.services.campaigns import (
     weekly_next,
 )
 from messaging.services.sending import message_send
+from messaging.tasks_campaigns import campaigns_due_all_task
 from tests.factories import member_make, sending_hours_open, template_make
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -300,3 +301,14 @@ def test_an_at_campaign_starts_when_its_date_comes(in_a):
     campaign.refresh_from_db()
     assert (campaign.state, campaign.next_run_at) == (Campaign.State.RUNNING, None)
     assert CampaignRun.objects.get(campaign=campaign).planned_at == at
+
+
+def test_beat_starts_the_campaigns_due_in_every_brand(in_a):
+    _members(1)
+    campaign = _campaign(schedule="at", send_at=timezone.now() + timedelta(hours=1))
+    campaign_schedule(campaign_id=campaign.pk)
+    Campaign.objects.filter(pk=campaign.pk).update(next_run_at=timezone.now() - timedelta(seconds=1))
+    assert campaigns_due_all_task() == 1
+    assert connection.schema_name == in_a.schema_name
+    assert CampaignRun.objects.get(campaign=campaign).recipients == 1
+    assert campaigns_due_all_task() == 0
