@@ -233,6 +233,8 @@ VOICE_RETRY_DELAY_HOURS = float(os.environ.get("VOICE_RETRY_DELAY_HOURS", "3"))
 # receiver on this machine); otherwise https:// to public addresses only. Seconds per read of a POST.
 WEBHOOKS_DEVELOPMENT = env_bool("WEBHOOKS_DEVELOPMENT", DEBUG)
 WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOKS_TIMEOUT_SECONDS", "10"))
+# The authorities a receiver's certificate is checked against: a PEM file (empty: certifi's bundle).
+WEBHOOKS_CA_BUNDLE = os.environ.get("WEBHOOKS_CA_BUNDLE", "")
 CELERY_BEAT_SCHEDULE: dict = {
     "brand-usage-hourly": {"task": "tenants.brand_usage_refresh_all", "schedule": 3600.0},
     "lockouts-purge-hourly": {"task": "tenants.lockouts_purge", "schedule": 3600.0},

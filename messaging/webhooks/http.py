@@ -82,6 +82,7 @@ def webhook_post(*, url: str, secret: str, body: bytes, event_id: str, event_typ
                 timeout=(min(3.0, timeout), timeout),
                 allow_redirects=False,
                 stream=True,
+                verify=settings.WEBHOOKS_CA_BUNDLE or True,
             )
             with response:
                 raw = response.raw.read(RESPONSE_BODY_KEPT * 4, decode_content=True) or b""

@@ -4,6 +4,7 @@ path, headers, raw body) and answers what the test says: a status and body, a re
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ class Receiver:
     headers: dict[str, str] = field(default_factory=dict)
     hang_seconds: float = 0.0
     released: threading.Event = field(default_factory=threading.Event)
+    server_names: list[str | None] = field(default_factory=list)  # TLS: the SNI of each connection
 
     @property
     def url(self) -> str:
@@ -45,8 +47,9 @@ class Receiver:
 
 
 @contextmanager
-def webhook_receiver() -> Iterator[Receiver]:
-    """A receiver on a free port of the loopback for the test's duration."""
+def webhook_receiver(*, certificate: tuple[str, str] | None = None) -> Iterator[Receiver]:
+    """A receiver on a free port of the loopback for the test's duration; over TLS with
+    `certificate` (the PEM files of its certificate chain and key), recording the SNI name asked."""
     receiver = Receiver(port=0)
 
     class Handler(BaseHTTPRequestHandler):
@@ -75,6 +78,15 @@ def webhook_receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if certificate:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*certificate)
+
+        def named(sock: ssl.SSLObject, name: str | None, _context: ssl.SSLContext) -> None:
+            receiver.server_names.append(name)
+
+        context.sni_callback = named
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     receiver.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

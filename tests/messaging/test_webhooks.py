@@ -9,6 +9,7 @@ import itertools
 import json
 import re
 import socket
+import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +27,7 @@ from messaging.services.webhooks import (
     webhook_delivery_send,
     webhook_delivery_send_again,
     webhook_endpoint_create,
+    webhook_endpoint_update,
     webhook_event_emit,
 )
 from tests.fakes.webhooks import webhook_receiver
@@ -293,3 +295,45 @@ def test_the_connection_goes_to_the_address_checked_with_the_host_name_in_the_he
     (request,) = receiver.requests
     assert request.header("Host") == f"receiver.brand.example:{receiver.port}"
     assert request.path == "/hooks/loyalty?source=loyalty"
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    """A certificate authority of the test's own, and a certificate it signed for
+    receiver.brand.example (openssl's command line: the PEM files a receiver would have)."""
+    folder = tmp_path_factory.mktemp("tls")
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    run("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Test CA")
+    run("req", *key, "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=receiver.brand.example")
+    (folder / "san.cnf").write_text("subjectAltName=DNS:receiver.brand.example\n")
+    run(
+        "x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "leaf.pem", "-days", "2", "-extfile", "san.cnf",
+    )  # fmt: skip
+    return folder
+
+
+def test_over_tls_the_pinned_connection_names_the_host_and_checks_its_certificate(
+    in_a, settings, monkeypatch, tls_files
+):
+    """Connected to the checked address, TLS still asks for the host name (SNI) and checks the
+    certificate against it, not against the address: a name the certificate lacks fails."""
+    settings.WEBHOOKS_CA_BUNDLE = str(tls_files / "ca.pem")
+    _resolving(monkeypatch, {"receiver.brand.example": ["127.0.0.1"], "other.brand.example": ["127.0.0.1"]})
+    certificate = (str(tls_files / "leaf.pem"), str(tls_files / "leaf.key"))
+    with webhook_receiver(certificate=certificate) as receiver:
+        good = _endpoint(f"https://receiver.brand.example:{receiver.port}/hooks/loyalty")
+        row = webhook_delivery_send(delivery_id=_delivery(good).pk, attempts=0)
+        assert row.state == WebhookDelivery.State.SUCCEEDED, row.last_error
+        assert receiver.server_names == ["receiver.brand.example"]
+        assert receiver.requests[0].header("Host") == f"receiver.brand.example:{receiver.port}"
+
+        webhook_endpoint_update(endpoint=good, data={"is_active": False})
+        wrong = _endpoint(f"https://other.brand.example:{receiver.port}/hooks/loyalty")
+        row = webhook_delivery_send(delivery_id=_delivery(wrong).pk, attempts=0)
+        assert row.state == WebhookDelivery.State.FAILED and "SSLError" in row.last_error
+        assert "other.brand.example" in row.last_error and len(receiver.requests) == 1
