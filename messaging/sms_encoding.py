@@ -24,6 +24,25 @@ GSM7_BASIC = frozenset(
 # The extension table's characters: each is sent as the escape and one septet.
 GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
 
+# Characters outside GSM-7 that have a plain equivalent in it, replaced in an SMS before it is
+# measured and sent: one of them would otherwise make the whole text UCS-2 (70 characters a
+# segment instead of 160). French formatting brings the first two: numbers are grouped by a
+# narrow no-break space (1 250), and a no-break space goes before "€".
+GSM7_FOLDS = str.maketrans(
+    {
+        "\u00a0": " ",  # no-break space
+        "\u202f": " ",  # narrow no-break space
+        "\u2009": " ",  # thin space
+        "\u2018": "'",
+        "\u2019": "'",  # the typographic apostrophe
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2026": "...",
+    }
+)
+
 # (units in a single message, units per part of a concatenated one)
 LIMITS = {GSM7: (160, 153), UCS2: (70, 67)}
 
@@ -54,6 +73,11 @@ def _parts(text: str, *, encoding: str, per_part: int) -> int:
             parts, used = parts + 1, 0
         used += size
     return parts
+
+
+def sms_fold(text: str) -> str:
+    """`text` with the characters of `GSM7_FOLDS` replaced by their GSM-7 equivalents."""
+    return text.translate(GSM7_FOLDS)
 
 
 def sms_measure(text: str) -> SmsMeasure:

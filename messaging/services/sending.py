@@ -33,6 +33,7 @@ from messaging.selectors.templates import channel_settings_get, template_pick
 from messaging.selectors.variables import message_variables, site_url
 from messaging.services.unsubscribe import unsubscribe_headers, unsubscribe_url
 from messaging.signals import message_settled_send
+from messaging.sms_encoding import sms_fold
 from tenants.selectors import schema_current
 
 logger = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ def message_build(
         language=template.language,
         recipient=member_recipient(member=member, channel=channel),
         subject=rendered.subject,
-        body=rendered.body,
+        body=sms_fold(rendered.body) if channel == Channel.SMS else rendered.body,
         html=rendered.html,
         trigger=trigger,
         dedupe_key=dedupe_key,

@@ -28,7 +28,7 @@ from messaging.rendering import (
 )
 from messaging.selectors.variables import message_variables
 from messaging.services.unsubscribe import public_site_url
-from messaging.sms_encoding import SmsMeasure, sms_measure
+from messaging.sms_encoding import SmsMeasure, sms_fold, sms_measure
 
 TEMPLATE_FIELDS = ("code", "channel", "language", "name", "purpose", "subject", "body")
 # Channels whose messages have a subject: an e-mail's (required), a letter's "Objet" line.
@@ -171,7 +171,8 @@ def template_preview(*, template_data: Mapping[str, str], member: Member | None)
     own variables, and the catalogue's example for those only an event knows (the points just
     earned, the gift) or the member has none of (no points expiring); without a member, the
     catalogue's example for every variable. An e-mail also has its HTML part, as it is sent (the
-    unsubscribe link an example: a real one would work). Raises InvalidInput naming
+    unsubscribe link an example: a real one would work); an SMS's text folded to GSM-7 where it
+    can be, as `message_build` folds it. Raises InvalidInput naming
     `subject` or `body` for a template that could not be saved."""
     channel = str(template_data.get("channel") or "")
     subject = str(template_data.get("subject") or "")
@@ -194,7 +195,7 @@ def template_preview(*, template_data: Mapping[str, str], member: Member | None)
             rendered[name] = template_render(source, values) if source else ""
         except TemplateRefused as error:  # stopped by the sandbox while rendering
             raise InvalidInput({name: error.errors}) from error
-    text = rendered["body"]
+    text = sms_fold(rendered["body"]) if channel == Channel.SMS else rendered["body"]
     html = ""
     if channel == Channel.EMAIL:
         html = email_html(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from messaging.sms_encoding import GSM7, GSM7_BASIC, GSM7_EXTENSION, UCS2, sms_measure
+from messaging.sms_encoding import GSM7, GSM7_BASIC, GSM7_EXTENSION, UCS2, sms_fold, sms_measure
 
 
 def test_the_tables_are_the_standard_ones():
@@ -90,3 +90,12 @@ def test_a_french_sms_with_an_accent_outside_gsm7():
 
 def test_newlines_are_one_septet():
     assert sms_measure("a\nb\r\nc").units == 6
+
+
+def test_the_folds_give_gsm7_for_french_formatting():
+    text = "Solde : 1\u202f250\u00a0points \u2013 l\u2019offre \u201cVIP\u201d\u2026"
+    assert sms_measure(text).encoding == UCS2
+    folded = sms_fold(text)
+    assert folded == 'Solde : 1 250 points - l\'offre "VIP"...'
+    assert sms_measure(folded).encoding == GSM7
+    assert sms_fold("Fête €") == "Fête €"  # nothing else changes: ê still makes it UCS-2

@@ -95,11 +95,11 @@ def test_the_preview_uses_the_members_values_and_examples_for_the_event(in_a):
     credit_make(member, 1250)
     member.refresh_from_db()
     preview = template_preview(template_data=SMS, member=member)
-    # French numbers are grouped by a narrow no-break space, which GSM-7 lacks: the editor shows it.
-    assert preview.text == "Bravo Ana, +200 points. Solde : 1\u202f250."
+    # French numbers are grouped by a narrow no-break space, which GSM-7 lacks: folded to a space,
+    # as the message is when it is built, the SMS stays GSM-7.
+    assert preview.text == "Bravo Ana, +200 points. Solde : 1 250."
     assert preview.examples == ("points_earned",)
-    assert (preview.sms.encoding, preview.sms.segments) == ("UCS-2", 1)
-    assert preview.sms.unicode_characters == ("\u202f",)
+    assert (preview.sms.encoding, preview.sms.segments) == ("GSM-7", 1)
     assert not MessageTemplate.objects.exists()
 
 
@@ -167,3 +167,18 @@ def test_an_email_preview_has_its_html_part_escaped(in_a):
     assert "Hello &lt;b&gt;Ana&lt;/b&gt;" in preview.html and "<b>Ana</b>" not in preview.html
     assert "example" in preview.html  # the unsubscribe link is the catalogue's example
     assert preview.text == "Hello <b>Ana</b>\n\nBye"
+
+
+def test_a_french_sms_is_built_folded_to_gsm7_as_previewed(in_a):
+    from loyalty.services.members import consent_set
+    from messaging.services.sending import message_build
+
+    member = member_make(first_name="Ana", phone="+33612345678", language="fr")
+    credit_make(member, 1250)
+    member.refresh_from_db()
+    consent_set(member=member, consents={"sms": True}, source="test")
+    template = template_save(**{**SMS, "body": "Solde : {{ balance }} points \u2013 à demain\u2019"})
+    message = message_build(member=member, channel="sms", template_code=template.code)
+    preview = template_preview(template_data={"channel": "sms", "body": template.body}, member=member)
+    assert message.body == preview.text == "Solde : 1 250 points - à demain'"
+    assert preview.sms.encoding == "GSM-7"
