@@ -52,7 +52,13 @@ PROGRAMMES: dict[str, dict] = {
         "member": ("rider-001", "ana@citycar.example", 450),
     },
     "tabac-pro": {
-        "settings": {"programme_name": "Tabac Pro Points", "expiry_policy": "days", "expiry_days": 365},
+        # A B2B programme: resellers are invited or activate with their letter's code, never sign up.
+        "settings": {
+            "programme_name": "Tabac Pro Points",
+            "expiry_policy": "days",
+            "expiry_days": 365,
+            "signup_open": False,
+        },
         "rules": [{**POINT_PER_EURO, "name": "1 point per euro bought"}, DOUBLE_ON_FEATURED],
         "tiers": [
             {"code": "silver", "name": "Silver", "threshold": "0"},
@@ -119,7 +125,15 @@ def demo_programme_seed(*, slug: str) -> None:
                 "email": email,
                 "first_name": email.split("@")[0].title(),
                 **(
-                    {"kind": "reseller", "company_name": "Tabac du Centre", "siret": external_id[-14:]}
+                    {
+                        "kind": "reseller",
+                        "company_name": "Tabac du Centre",
+                        "siret": external_id[-14:],
+                        "address_line1": "12 rue de la République",
+                        "postal_code": "69002",
+                        "city": "Lyon",
+                        "country": "FR",
+                    }
                     if slug == "tabac-pro"
                     else {}
                 ),
