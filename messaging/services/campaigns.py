@@ -325,7 +325,9 @@ def _chunk(*, run_id: int, chunk_size: int, templates: dict[str, MessageTemplate
         if campaign_id is None:
             return False
         # The campaign first, then the run: the order pause and cancel lock them in.
-        campaign = Campaign.objects.select_for_update().select_related("segment").get(pk=campaign_id)
+        campaign = (
+            Campaign.objects.select_for_update(of=("self",)).select_related("segment").get(pk=campaign_id)
+        )
         run = CampaignRun.objects.select_for_update().get(pk=run_id)
         if run.state != CampaignRun.State.RUNNING or campaign.state != Campaign.State.RUNNING:
             return False
