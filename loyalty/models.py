@@ -263,8 +263,12 @@ class Member(models.Model):
                 condition=Q(kind="customer") | ~Q(company_name=""), name="member_reseller_has_company"
             ),
         ]
-        # tier and sales_rep are indexed as foreign keys already.
-        indexes = [models.Index(fields=["last_activity_at"])]
+        # tier and sales_rep are indexed as foreign keys already. The phone: an inbound SMS (STOP)
+        # finds its members by the number it came from.
+        indexes = [
+            models.Index(fields=["last_activity_at"]),
+            models.Index(fields=["phone"], name="member_phone", condition=~Q(phone="")),
+        ]
 
     def __str__(self) -> str:
         return self.display_name
