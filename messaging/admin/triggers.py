@@ -38,7 +38,7 @@ class TriggerForm(forms.ModelForm):
 @admin.register(Trigger)
 class TriggerAdmin(admin.ModelAdmin):
     form = TriggerForm
-    list_display = ["kind", "channel", "template_code", "is_active", "days", "updated_at"]
+    list_display = ["kind", "channel", "template_code", "is_active", "days"]
     list_filter = ["is_active", "channel", "kind"]
     ordering = ["kind", "channel"]
 
