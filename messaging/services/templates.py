@@ -2,8 +2,10 @@
 (`messaging.api.templates`) both go through here, so they accept and refuse the same.
 
 A template is refused when it is saved, not when it is sent: a variable the catalogue does not
-name, an attribute the sandbox keeps out (`messaging.rendering.template_errors`), a channel or a
-language the brand does not have, an e-mail without a subject.
+name, an attribute the sandbox keeps out (`messaging.rendering.template_errors`), what could make
+its output grow without bound (`template_limits_errors`: loops, macros, `{% set %}`, calls,
+multiplication, filters outside `SAFE_FILTERS`, numbers over 1000), a channel or a language the
+brand does not have, an e-mail without a subject.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from jinja2 import Environment, TemplateError, nodes
 
 from core.errors import Conflict, InvalidInput
 from loyalty.models import Member
@@ -39,6 +42,60 @@ EVENT_VARIABLES = frozenset(
     {"points_earned", "activation_code", "gift", "order_number", "order_status", "unsubscribe_url"}
 )
 EXAMPLES = {variable.name: variable.example for variable in VARIABLES}
+_PARSER = Environment(autoescape=True)  # parses only: nothing is rendered with it
+
+
+# What a template may do beyond printing variables: the values are short strings and numbers, so a
+# template needs conditions and a few filters, never loops, macros, assignments, method calls or
+# arithmetic that multiplies text. The sandbox stops what is unsafe to reach; these keep a
+# template from making its output (or its work) grow beyond its own length: `{{ "x" * 10**9 }}`,
+# `{% set a = a ~ a %}` repeated, loops nested, macros calling each other.
+SAFE_FILTERS = frozenset(
+    "upper lower capitalize title trim default d escape e truncate length count round int float "
+    "string first last abs striptags".split()
+)
+LARGEST_NUMBER = 1000
+_REFUSED_NODES = {
+    nodes.For: "loops",
+    nodes.Macro: "macros",
+    nodes.CallBlock: "call blocks",
+    nodes.Assign: "assignments ({% set %})",
+    nodes.AssignBlock: "assignments ({% set %})",
+    nodes.Call: "calls",
+    nodes.Mul: "multiplication",
+    nodes.Pow: "powers",
+    nodes.Mod: "the % operator",
+    nodes.FloorDiv: "division",
+    nodes.Div: "division",
+}
+
+
+def template_limits_errors(source: str) -> list[str]:
+    """What `source` does that a template may not (above), each with its line; a template the
+    parser refuses is left to `template_errors`."""
+    try:
+        tree = _PARSER.parse(source)
+    except TemplateError:
+        return []
+    errors: list[str] = []
+    for kind, what in _REFUSED_NODES.items():
+        for node in tree.find_all(kind):
+            errors.append(f"Line {node.lineno}: a template cannot use {what}.")
+    for node in tree.find_all(nodes.Filter):
+        if node.name not in SAFE_FILTERS:
+            errors.append(
+                f"Line {node.lineno}: the “{node.name}” filter cannot be used (allowed: "
+                f"{', '.join(sorted(SAFE_FILTERS))})."
+            )
+    for node in tree.find_all(nodes.Const):
+        if isinstance(node.value, int | float) and abs(node.value) > LARGEST_NUMBER:
+            errors.append(f"Line {node.lineno}: numbers in a template are at most {LARGEST_NUMBER}.")
+    return list(dict.fromkeys(errors))
+
+
+def source_errors(source: str) -> list[str]:
+    """Everything that stops `source` from being saved: the sandbox's rules, then the limits."""
+    return template_errors(source) + template_limits_errors(source)
 
 
 def _errors(
@@ -63,7 +120,7 @@ def _errors(
         errors.setdefault("subject", []).append("only e-mails and letters have a subject")
     for name_, source in (("subject", subject), ("body", body)):
         if source:
-            problems = template_errors(source)
+            problems = source_errors(source)
             if problems:
                 errors.setdefault(name_, []).extend(problems)
     return errors
@@ -177,7 +234,7 @@ def template_preview(*, template_data: Mapping[str, str], member: Member | None)
     channel = str(template_data.get("channel") or "")
     subject = str(template_data.get("subject") or "")
     body = str(template_data.get("body") or "")
-    errors = {name: template_errors(source) for name, source in (("subject", subject), ("body", body))}
+    errors = {name: source_errors(source) for name, source in (("subject", subject), ("body", body))}
     errors = {name: problems for name, problems in errors.items() if problems}
     if channel not in Channel.values:
         errors["channel"] = [f"“{channel}” is not a channel: {', '.join(Channel.values)}"]

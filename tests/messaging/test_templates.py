@@ -182,3 +182,35 @@ def test_a_french_sms_is_built_folded_to_gsm7_as_previewed(in_a):
     preview = template_preview(template_data={"channel": "sms", "body": template.body}, member=member)
     assert message.body == preview.text == "Solde : 1 250 points - à demain'"
     assert preview.sms.encoding == "GSM-7"
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ('{{ "ab" * 500 }}', "multiplication"),
+        ("{{ 10 ** 9 }}", "powers"),
+        ('{{ "%s" % first_name }}', "the % operator"),
+        ("{{ first_name|center(80) }}", "“center” filter"),
+        ("{{ first_name|replace('a', 'aaaaaaaaaa') }}", "“replace” filter"),
+        ("{{ first_name|truncate(999999) }}", "at most 1000"),
+        ("{% set a = first_name ~ first_name %}{{ a }}", "assignments"),
+        ("{% for c in first_name %}{% for d in first_name %}x{% endfor %}{% endfor %}", "loops"),
+        ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "macros"),
+        ("{{ first_name.center(80) }}", "calls"),
+        ("{{ '{:>999}'.format(first_name) }}", "calls"),
+    ],
+)
+def test_what_could_make_the_output_grow_is_refused_when_saved(in_a, body, words):
+    errors = _refused(body=body)["body"]
+    assert any(words in error for error in errors), errors
+    member = member_make(language="en")
+    with pytest.raises(InvalidInput):
+        template_preview(template_data={"channel": "sms", "body": body}, member=member)
+
+
+def test_conditions_filters_and_small_numbers_are_allowed(in_a):
+    body = (
+        "{% if tier %}{{ tier|upper }}{% elif balance %}{{ balance }}{% else %}-{% endif %} "
+        "{{ first_name|default('friend')|title }} {{ name|truncate(20) }} {{ 2 + 3 }}"
+    )
+    assert template_save(**{**SMS, "body": body}).body == body
