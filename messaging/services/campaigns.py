@@ -5,7 +5,8 @@ chunk (`campaign_run_process`, a Celery task), paused, resumed and cancelled.
 A run resolves the segment's members when it starts and takes them by ascending id, `CHUNK_SIZE`
 at a time. Each chunk is one transaction: its messages are built by `message_build` (the one set
 of rules: the template picked once per language, the consents read in one query), written by one
-`bulk_create` with the run's cursor, and their sends queued after commit. A member the checks
+COPY (`core.db.rows_insert`) with the run's cursor, and their sends queued after commit, 100 per
+task (`messages_send_queue`). A member the checks
 refuse gets a row too (`skipped` with its reason), so the progress shows them. A run taken up
 again after a crash goes on from its cursor, and a member who has a message of the run already is
 passed over (the constraint `message_one_per_campaign_run` stands behind it).
@@ -28,6 +29,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from core.db import rows_insert
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
 from core.outbox import enqueue_on_commit, requeue_after, task_send
 from loyalty.models import Consent, Segment
@@ -40,6 +42,8 @@ from tenants.selectors import brand_timezone, schema_current
 
 # Members queued per transaction.
 CHUNK_SIZE = 2_000
+# Messages sent by one task (`messages_send_queue`).
+SEND_BATCH = 100
 # A run's task queues chunks this long, then queues itself again (the task time limit is 10 min).
 RUN_SLICE_SECONDS = 120.0
 # A run still queuing but untouched this long lost its task (a worker killed): beat queues it again.
@@ -370,7 +374,7 @@ def _chunk(*, run_id: int, chunk_size: int, templates: dict[str, MessageTemplate
         except DomainError as error:  # the template was deleted or broken since the campaign was saved
             _run_end(run=run, campaign=campaign, state=CampaignRun.State.FAILED, error=error.message)
             return False
-        Message.objects.bulk_create(messages, batch_size=chunk_size)
+        rows_insert(messages)
         run.members_done_to, run.chunks_done = members[-1].pk, run.chunks_done + 1
         run.save(update_fields=["members_done_to", "chunks_done", "updated_at"])
         ready = [(m.pk, 0) for m in messages if m.state == Message.State.QUEUED and m.not_before is None]
@@ -383,12 +387,16 @@ def _chunk(*, run_id: int, chunk_size: int, templates: dict[str, MessageTemplate
 
 
 def messages_send_queue(*, task: Any, schema_name: str, sends: list[tuple[int, int]]) -> int:
-    """Queue a send of each (message id, attempts) after the commit that stored them, one bounded
-    attempt each (`core.outbox.task_send`, its pooled broker connection); at the first the broker
-    refuses, the rest are left to the outbox sweeper (their `requeue_at`). How many were queued."""
-    for queued, (message_id, attempts) in enumerate(sends):
-        if not task_send(task=task, schema_name=schema_name, args=(message_id, attempts)):
-            return queued
+    """Queue a send of each (message id, attempts), after the commit that stored them, in batches
+    of `SEND_BATCH`: Celery's chunks, one `celery.starmap` task per batch that runs `task` for each
+    in turn, so 100,000 messages are 1,000 publishes, not 100,000. Each batch is one bounded attempt
+    (`core.outbox.task_send`); at the first the broker refuses, the rest are left to the outbox
+    sweeper (their `requeue_at`), as a batch a crash stops halfway is. How many were queued."""
+    starmap = task.app.tasks["celery.starmap"]
+    for start in range(0, len(sends), SEND_BATCH):
+        batch = [list(send) for send in sends[start : start + SEND_BATCH]]
+        if not task_send(task=starmap, schema_name=schema_name, kwargs={"task": task.s(), "it": batch}):
+            return start
     return len(sends)
 
 
