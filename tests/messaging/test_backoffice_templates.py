@@ -145,3 +145,6 @@ def test_the_pages_speak_french_to_a_french_staff_member(staff_in_french):
     assert "100 caractères : 2 segments (67 par segment)" in preview
     outbox = staff_a.get("/backoffice/messaging/message/outbox/").content.decode()
     assert "Boîte d&#x27;envoi de développement" in outbox
+    settings = staff_a.get("/backoffice/messaging/channelsettings/1/change/").content.decode()
+    assert "Expéditeur des SMS" in settings and "vide : le nom du programme" in settings
+    assert "Appel vocal" in staff_a.get(ADD).content.decode()
