@@ -35,6 +35,7 @@ from messaging.webhooks.addresses import AddressRefused, target_resolve
 from messaging.webhooks.events import EVENT_TYPES, event_envelope, event_types_check
 from messaging.webhooks.http import webhook_post
 from messaging.webhooks.signing import secret_new
+from tenants.selectors import brand_timezone
 
 logger = logging.getLogger(__name__)
 
@@ -316,10 +317,11 @@ def _endpoint_failed(*, endpoint: WebhookEndpoint, failed_at: datetime, delivery
     WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
         failing_since=failed_at, updated_at=failed_at
     )
-    reason = _("no successful delivery for %(hours)d hours: switched off on %(date)s") % {
-        "hours": int(SWITCH_OFF_AFTER.total_seconds() // 3600),
-        "date": timezone.localtime(failed_at).strftime("%Y-%m-%d %H:%M %Z"),
-    }
+    with translation.override(programme_settings().default_language):  # staff read it there
+        reason = _("no successful delivery for %(hours)d hours: switched off on %(date)s") % {
+            "hours": int(SWITCH_OFF_AFTER.total_seconds() // 3600),
+            "date": timezone.localtime(failed_at, brand_timezone()).strftime("%Y-%m-%d %H:%M %Z"),
+        }
     switched = WebhookEndpoint.objects.filter(
         pk=endpoint.pk, is_active=True, failing_since__lte=failed_at - SWITCH_OFF_AFTER
     ).update(is_active=False, disabled_at=failed_at, disabled_reason=reason, updated_at=failed_at)
@@ -337,7 +339,7 @@ def _endpoint_failed(*, endpoint: WebhookEndpoint, failed_at: datetime, delivery
 
 def _brand_told(*, endpoint_id: int, url: str, reason: str) -> None:
     """An e-mail to the brand's admins (its active superusers with an address), in the programme's
-    language: which endpoint was switched off, why, and where to switch it on again."""
+    language (as `reason` is): which endpoint was switched off, why, and where to switch it on."""
     admins = list(
         get_user_model()
         .objects.filter(is_active=True, is_superuser=True)
@@ -348,7 +350,7 @@ def _brand_told(*, endpoint_id: int, url: str, reason: str) -> None:
         logger.warning("webhook endpoint %s switched off: the brand has no admin to tell", endpoint_id)
         return
     brand = getattr(connection, "tenant", None)
-    page = f"{site_url()}/backoffice/messaging/webhookendpoint/{endpoint_id}/change/"
+    page = f"{site_url().rstrip('/')}/backoffice/messaging/webhookendpoint/{endpoint_id}/change/"
     with translation.override(programme_settings().default_language):
         subject = _("%(brand)s: a webhook endpoint was switched off") % {"brand": getattr(brand, "name", "")}
         body = _(

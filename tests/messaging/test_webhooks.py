@@ -17,9 +17,11 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from core.errors import InvalidInput, Refused
+from loyalty.models import ProgrammeSettings
 from messaging.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from messaging.selectors.webhooks import SUBSCRIPTIONS_KEY
 from messaging.services.webhooks import (
@@ -337,3 +339,18 @@ def test_over_tls_the_pinned_connection_names_the_host_and_checks_its_certificat
         row = webhook_delivery_send(delivery_id=_delivery(wrong).pk, attempts=0)
         assert row.state == WebhookDelivery.State.FAILED and "SSLError" in row.last_error
         assert "other.brand.example" in row.last_error and len(receiver.requests) == 1
+
+
+def test_the_brand_is_told_in_its_programmes_language(
+    in_a, receiver, mailoutbox, django_capture_on_commit_callbacks
+):
+    ProgrammeSettings.objects.filter(pk=1).update(default_language="fr")
+    endpoint = _endpoint(receiver.url)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=timezone.now() - timedelta(hours=25))
+    receiver.answer(503)
+    with django_capture_on_commit_callbacks(execute=True):
+        row = webhook_delivery_send(delivery_id=_delivery(endpoint).pk, attempts=0)
+    assert row.state == WebhookDelivery.State.GIVEN_UP
+    (mail,) = mailoutbox
+    assert mail.subject == f"{in_a.name} : un point de réception de webhooks a été désactivé"
+    assert "aucun envoi réussi depuis 24 heures" in mail.body and receiver.url in mail.body
