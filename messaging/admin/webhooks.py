@@ -34,7 +34,12 @@ class WebhookEndpointForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         label=gettext_lazy("Events"),
     )
-    url = forms.CharField(label=gettext_lazy("URL"), max_length=500, help_text=gettext_lazy("https:// only"))
+    url = forms.CharField(
+        label=gettext_lazy("URL"),
+        max_length=500,
+        help_text=gettext_lazy("https:// only"),
+        widget=forms.TextInput(attrs={"class": "vURLField"}),
+    )
 
     class Meta:
         model = WebhookEndpoint
