@@ -18,7 +18,7 @@ message (the previous run's are deleted first).
    answered 201 divided by the seconds from the first to the last, checked against the rows then
    `sent` in the database.
 
-    python bench/sms_campaign.py [members] [workers]     # default 100,000 members, 3 workers
+    python bench/sms_campaign.py [members] [workers] [seconds]   # 100,000 members, 3 workers, 1800 s
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ SLUG = f"bench-sms-{MEMBERS}"
 SEEDED = "seeded"  # the programme name once the seed is complete
 ACCOUNT_SID, AUTH_TOKEN = "AC" + "b" * 32, "bench-token-0123456789abcdef"
 QUEUE = f"bench-sms-{os.getpid()}"
-SEND_TIMEOUT = 1800  # seconds the sending may take before the bench gives up
+# Seconds the sending may take before the bench stops it (the rate is then of the messages sent).
+SEND_SECONDS = float(sys.argv[3]) if len(sys.argv) > 3 else 1800.0
 
 SEED = [
     """
@@ -186,13 +187,13 @@ def main() -> None:
         f"queued {rows:,} messages of {run.recipients:,} members "
         f"({tasks:,} send tasks of {SEND_BATCH} in the broker), "
         f"in this process with campaign_run_process: {queue_seconds:.1f} s, "
-        f"{rows / queue_seconds:,.0f} messages/s [goal < 60 s: {verdict}]"
+        f"{rows / queue_seconds:,.0f} messages/s [goal < 60 s: {verdict}] (load average {os.getloadavg()[0]:.1f})"
     )
 
     with FakeTwilio(accounts={ACCOUNT_SID: AUTH_TOKEN}) as fake:
         workers = _workers(fake.base_url)
         try:
-            deadline = time.monotonic() + SEND_TIMEOUT
+            deadline = time.monotonic() + SEND_SECONDS
             while len(fake.requests) < rows and time.monotonic() < deadline and workers.poll() is None:
                 time.sleep(0.5)
         finally:
@@ -204,10 +205,12 @@ def main() -> None:
     seconds = max(answered) - min(answered) if len(answered) > 1 else float("nan")
     rate = len(answered) / seconds if seconds else float("nan")
     verdict = "met" if rate >= 200 and sent == rows else "NOT met"
+    if len(answered) < rows:
+        print(f"stopped after {SEND_SECONDS:.0f} s: {rows - len(answered):,} messages not sent")
     print(
         f"sent {len(answered):,} SMS to the fake Twilio ({sent:,} rows 'sent', "
         f"{len(fake.requests) - len(answered)} requests refused) with {WORKERS} Celery worker processes: "
-        f"{seconds:.1f} s, {rate:,.0f} messages/s [goal >= 200/s: {verdict}]"
+        f"{seconds:.1f} s, {rate:,.0f} messages/s [goal >= 200/s: {verdict}] (load average {os.getloadavg()[0]:.1f})"
     )
 
 
