@@ -187,7 +187,8 @@ def main() -> None:
         f"queued {rows:,} messages of {run.recipients:,} members "
         f"({tasks:,} send tasks of {SEND_BATCH} in the broker), "
         f"in this process with campaign_run_process: {queue_seconds:.1f} s, "
-        f"{rows / queue_seconds:,.0f} messages/s [goal < 60 s: {verdict}] (load average {os.getloadavg()[0]:.1f})"
+        f"{rows / queue_seconds:,.0f} messages/s [goal < 60 s: {verdict}] "
+        f"(load average {os.getloadavg()[0]:.1f})"
     )
 
     with FakeTwilio(accounts={ACCOUNT_SID: AUTH_TOKEN}) as fake:
@@ -210,7 +211,8 @@ def main() -> None:
     print(
         f"sent {len(answered):,} SMS to the fake Twilio ({sent:,} rows 'sent', "
         f"{len(fake.requests) - len(answered)} requests refused) with {WORKERS} Celery worker processes: "
-        f"{seconds:.1f} s, {rate:,.0f} messages/s [goal >= 200/s: {verdict}] (load average {os.getloadavg()[0]:.1f})"
+        f"{seconds:.1f} s, {rate:,.0f} messages/s [goal >= 200/s: {verdict}] "
+        f"(load average {os.getloadavg()[0]:.1f})"
     )
 
 
