@@ -108,6 +108,7 @@ def target_resolve(url: str) -> Target:
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
+        host = host.encode("idna").decode("ascii")  # as the DNS, the Host header and TLS name it
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as error:
         raise AddressRefused(

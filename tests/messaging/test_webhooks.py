@@ -354,3 +354,11 @@ def test_the_brand_is_told_in_its_programmes_language(
     (mail,) = mailoutbox
     assert mail.subject == f"{in_a.name} : un point de réception de webhooks a été désactivé"
     assert "aucun envoi réussi depuis 24 heures" in mail.body and receiver.url in mail.body
+
+
+def test_an_international_host_name_is_asked_and_sent_in_its_ascii_form(in_a, monkeypatch, receiver):
+    asked = _resolving(monkeypatch, {"xn--bcher-kva.example": ["127.0.0.1"]})
+    endpoint = _endpoint(f"http://bücher.example:{receiver.port}/hooks")
+    row = webhook_delivery_send(delivery_id=_delivery(endpoint).pk, attempts=0)
+    assert row.state == WebhookDelivery.State.SUCCEEDED and set(asked) == {"xn--bcher-kva.example"}
+    assert receiver.requests[0].header("Host") == f"xn--bcher-kva.example:{receiver.port}"
