@@ -4,6 +4,12 @@ Brand staff write the templates, so they are untrusted: they are rendered by a
 `SandboxedEnvironment` with `StrictUndefined`, over a flat dict of strings and numbers (never a
 model object), and checked when they are saved: a variable the catalogue does not name, an
 attribute starting with `_`, or a syntax error is refused then, not when a message is sent.
+
+The sandbox stops reaching Python's insides, not work: a template could still ask for
+`{{ "x" * 10**9 }}` or `first_name.center(10**9)` and exhaust a worker. So `_Bounded` refuses
+powers, caps what a repetition (`*`) makes, calls only the string methods of `STR_METHODS`, offers
+only the filters of `FILTERS` and no globals (no `range`), and a rendered text longer than
+`RENDER_MAX_LENGTH` is refused.
 """
 
 from __future__ import annotations
@@ -11,12 +17,40 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateError, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 # Longest template body accepted, in characters (a letter is the longest: about two pages).
 TEMPLATE_MAX_LENGTH = 20_000
+# Longest text a template may render, and longest a repetition (`"-" * 40`) may make.
+RENDER_MAX_LENGTH = 100_000
+REPEAT_MAX_LENGTH = 1_000
+# What a template may call on a string (none of them makes a longer one than it is given).
+STR_METHODS = frozenset(
+    {
+        "upper",
+        "lower",
+        "title",
+        "capitalize",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "startswith",
+        "endswith",
+        "isdigit",
+    }
+)
+# The filters a template may use: Jinja's, minus those whose output can outgrow their input many
+# times over (center, indent, replace, format, wordwrap, ...) or that read outside the data.
+FILTERS = frozenset(
+    {
+        "abs", "capitalize", "default", "d", "e", "escape", "first", "float", "int", "join", "last",
+        "length", "count", "lower", "round", "striptags", "title", "trim", "truncate", "upper",
+        "wordcount",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -59,10 +93,35 @@ class TemplateRefused(Exception):
         self.errors = errors
 
 
+class _Bounded(SandboxedEnvironment):
+    """The sandbox with bounds on work (module docstring)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            raise SecurityError("powers (**) are not allowed")
+        repeated = left if isinstance(left, str | list) else right if isinstance(right, str | list) else None
+        if repeated is not None:
+            times = right if repeated is left else left
+            if isinstance(times, int) and len(repeated) * times > REPEAT_MAX_LENGTH:
+                raise SecurityError(f"a repetition may make at most {REPEAT_MAX_LENGTH} characters")
+        return super().call_binop(context, operator, left, right)
+
+    def is_safe_callable(self, obj: Any) -> bool:
+        owner = getattr(obj, "__self__", None)
+        if isinstance(owner, str) and getattr(obj, "__name__", "") not in STR_METHODS:
+            return False
+        return super().is_safe_callable(obj)
+
+
 def _environment(*, html: bool) -> SandboxedEnvironment:
-    return SandboxedEnvironment(
+    environment = _Bounded(
         undefined=StrictUndefined, autoescape=html, keep_trailing_newline=True, trim_blocks=True
     )
+    environment.globals.clear()
+    environment.filters = {name: environment.filters[name] for name in FILTERS}
+    return environment
 
 
 _TEXT = _environment(html=False)
@@ -89,6 +148,11 @@ def template_errors(source: str) -> list[str]:
             errors.append(f"Line {node.lineno}: “{node.attr}” cannot be used in a template.")
     for node in tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
         errors.append(f"Line {node.lineno}: templates cannot include or import other templates.")
+    for node in tree.find_all(nodes.Pow):
+        errors.append(f"Line {node.lineno}: powers (**) cannot be used in a template.")
+    for node in tree.find_all(nodes.Filter):
+        if node.name not in FILTERS:
+            errors.append(f"Line {node.lineno}: the filter “{node.name}” cannot be used in a template.")
     return errors
 
 
@@ -96,11 +160,14 @@ def template_render(source: str, variables: Mapping[str, object], *, html: bool 
     """`source` rendered over `variables` (strings and numbers); `html` escapes the values.
     Raises `TemplateRefused` for a template `template_errors` refuses or that the sandbox stops."""
     try:
-        return _compiled(source, html).render(dict(variables))
+        rendered = _compiled(source, html).render(dict(variables))
     except SecurityError as error:
         raise TemplateRefused([f"Refused by the sandbox: {error}"]) from error
     except TemplateError as error:
         raise TemplateRefused([str(error)]) from error
+    if len(rendered) > RENDER_MAX_LENGTH:
+        raise TemplateRefused([f"The text rendered is too long: over {RENDER_MAX_LENGTH} characters."])
+    return rendered
 
 
 @functools.lru_cache(maxsize=256)
@@ -115,6 +182,10 @@ def _compiled(source: str, html: bool) -> Template:
 
 @functools.lru_cache(maxsize=256)
 def template_variables(source: str) -> frozenset[str]:
-    """The catalogue's variables `source` uses (so a message computes only those)."""
-    tree = _TEXT.parse(source)
+    """The catalogue's variables `source` uses (so a message computes only those). Raises
+    `TemplateRefused` for a source that does not parse (one stored before a check, by hand)."""
+    try:
+        tree = _TEXT.parse(source)
+    except TemplateError as error:
+        raise TemplateRefused([str(error)]) from error
     return frozenset(node.name for node in tree.find_all(nodes.Name) if node.ctx == "load") & VARIABLE_NAMES

@@ -37,9 +37,31 @@ def test_what_a_template_must_not_do_is_refused_when_saved(source):
 
 
 def test_the_sandbox_stops_what_the_check_lets_through():
-    # `|attr` reaches attributes by a string the check does not see: the sandbox refuses at render.
-    with pytest.raises(TemplateRefused, match=r"sandbox|unsafe|attribute"):
-        template_render("{{ first_name|attr('__class__') }}", {"first_name": "x"})
+    # A string method that could make a huge string, and a repetition over the cap: both pass the
+    # check (they look like any call or product) and the sandbox refuses them when rendering.
+    for source in ("{{ first_name.center(1000000000) }}", "{{ first_name * 100000000 }}"):
+        assert template_errors(source) == []
+        with pytest.raises(TemplateRefused, match=r"sandbox"):
+            template_render(source, {"first_name": "x"})
+    assert template_render("{{ '-' * 40 }} {{ first_name.upper() }}", {"first_name": "x"}) == "-" * 40 + " X"
+
+
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [
+        ("{{ 'x' * 10**9 }}", "powers"),
+        ("{{ first_name|center(1000000000) }}", "center"),
+        ("{{ first_name|attr('__class__') }}", "attr"),
+        ("{% for i in range(100000) %}{{ i }}{% endfor %}", "range"),
+    ],
+)
+def test_what_could_exhaust_a_worker_is_refused_when_saved(source, why):
+    assert why in " ".join(template_errors(source))
+
+
+def test_a_rendered_text_over_the_cap_is_refused():
+    with pytest.raises(TemplateRefused, match="too long"):
+        template_render("{{ name }}{{ name }}", {"name": "x" * 60_000})
 
 
 def test_html_escapes_the_values_and_text_keeps_them():
