@@ -430,6 +430,10 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "catalog.models.Order.Status",
         # The site's languages and its default share one choice set (the platform's languages).
         "SiteLanguageEnum": LANGUAGES,
+        "MessageChannelEnum": "messaging.models.Channel",
+        # Triggers send on some channels only (not letters).
+        "TriggerChannelEnum": "messaging.models.triggers.TRIGGER_CHANNEL_CHOICES",
+        "TriggerKindEnum": "messaging.models.TriggerKind",
     },
 }
 

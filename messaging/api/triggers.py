@@ -13,7 +13,7 @@ from core.api.base import BrandApi, found_or_404
 from core.api.schema import error_responses
 from loyalty.api.programme import body_object
 from messaging.models import Trigger, TriggerKind
-from messaging.models.triggers import DAYS_MAX, TRIGGER_CHANNELS
+from messaging.models.triggers import DAYS_MAX, TRIGGER_CHANNEL_CHOICES, TRIGGER_CHANNELS
 from messaging.triggers import trigger_put
 
 KIND = OpenApiParameter(
@@ -32,7 +32,7 @@ INVALID = {
 
 class TriggerSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=TriggerKind.choices, read_only=True)
-    channel = serializers.ChoiceField(choices=list(TRIGGER_CHANNELS), read_only=True)
+    channel = serializers.ChoiceField(choices=TRIGGER_CHANNEL_CHOICES, read_only=True)
 
     class Meta:
         model = Trigger

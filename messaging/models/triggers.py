@@ -26,14 +26,13 @@ class TriggerKind(models.TextChoices):
 KINDS_WITH_DAYS = (TriggerKind.POINTS_EXPIRING, TriggerKind.ACTIVATION_REMINDER)
 # Letters go by batches (`messaging.letters`), not one by one from an event.
 TRIGGER_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.VOICE)
+TRIGGER_CHANNEL_CHOICES = [(channel.value, channel.label) for channel in TRIGGER_CHANNELS]
 DAYS_MAX = 365
 
 
 class Trigger(models.Model):
     kind = models.CharField(max_length=32, choices=TriggerKind.choices)
-    channel = models.CharField(
-        max_length=8, choices=[(channel.value, channel.label) for channel in TRIGGER_CHANNELS]
-    )
+    channel = models.CharField(max_length=8, choices=TRIGGER_CHANNEL_CHOICES)
     template_code = models.SlugField(
         max_length=64, help_text=_("the code of a template of this channel (in the member's language)")
     )
