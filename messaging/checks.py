@@ -56,6 +56,9 @@ SKIP_REASONS = {
 }
 
 _CHECKS: list[Check] = []
+# Checks that spend something (a provider account's rate budget): run only when every other check
+# let the message go, so a message held or skipped spends nothing.
+_GATES: list[Check] = []
 
 
 def check_register(check: Check) -> Check:
@@ -63,8 +66,13 @@ def check_register(check: Check) -> Check:
     return check
 
 
+def check_register_gate(check: Check) -> Check:
+    _GATES.append(check)
+    return check
+
+
 def checks_run(subject: CheckInput) -> Verdict | None:
-    """The first check's answer that is not "go on"; a skip wins over a wait."""
+    """The first check's answer that is not "go on"; a skip wins over a wait; the gates last."""
     waits: list[Verdict] = []
     for check in _CHECKS:
         verdict = check(subject)
@@ -73,9 +81,13 @@ def checks_run(subject: CheckInput) -> Verdict | None:
         if verdict.skip:
             return verdict
         waits.append(verdict)
-    if not waits:
-        return None
-    return max(waits, key=lambda verdict: verdict.wait_until or subject.now)
+    if waits:
+        return max(waits, key=lambda verdict: verdict.wait_until or subject.now)
+    for gate in _GATES:
+        verdict = gate(subject)
+        if verdict is not None:
+            return verdict
+    return None
 
 
 @check_register

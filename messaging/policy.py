@@ -38,7 +38,7 @@ from django.db import connection
 from django.db.models import Q
 
 from config.redis import cache_redis, redis_available, redis_failed
-from messaging.checks import CheckInput, Verdict, check_register
+from messaging.checks import CheckInput, Verdict, check_register, check_register_gate
 from messaging.models import Channel, ChannelSettings, Message, Purpose
 from messaging.quiet_hours import CALL_HOURS, MARKETING_HOURS, Hours, HoursInvalid, hours_parse, slot_next
 from tenants.selectors import brand_timezone, schema_current
@@ -133,7 +133,8 @@ def provider_account(*, channel: str, channel_settings: ChannelSettings) -> str 
     if channel in (Channel.SMS, Channel.VOICE):
         if not (channel_settings.twilio_account_sid and channel_settings.twilio_auth_token):
             return None
-        identity = f"twilio:{channel_settings.twilio_account_sid}"
+        # The token too: a brand typing another's account id alone spends nothing of its budget.
+        identity = f"twilio:{channel_settings.twilio_account_sid}:{channel_settings.twilio_auth_token}"
     elif channel == Channel.EMAIL and channel_settings.email_provider:
         credentials = json.dumps(channel_settings.email_credentials, sort_keys=True)
         identity = f"email:{channel_settings.email_provider}:{credentials}"
@@ -142,7 +143,7 @@ def provider_account(*, channel: str, channel_settings: ChannelSettings) -> str 
     return f"{channel}:{hashlib.sha256(identity.encode()).hexdigest()[:32]}"
 
 
-@check_register
+@check_register_gate
 def provider_rate_kept(subject: CheckInput) -> Verdict | None:
     limit = subject.channel_settings.sends_per_second
     if not subject.sending or not limit:

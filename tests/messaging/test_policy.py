@@ -234,6 +234,26 @@ def test_workers_over_the_accounts_rate_wait_for_the_next_seconds(fresh_brand, s
     assert Message.objects.filter(pk__in=ids, state=Message.State.SENT).count() == 4
 
 
+def test_messages_held_by_the_sending_hours_spend_none_of_the_rate(fresh_brand, sms_account):
+    connection.set_tenant(fresh_brand)
+    template_make("promo", body="Promo", purpose="marketing")
+    template_make("shipped", body="Shipped", purpose="service")
+    ChannelSettings.objects.create(
+        twilio_account_sid=f"AC{uuid.uuid4().hex}", twilio_auth_token="secret", sends_per_second=1
+    )
+    night = datetime(2027, 1, 12, 21, 30, tzinfo=PARIS)  # marketing SMS wait for 08:00
+    with time_machine.travel(night, tick=False):
+        held = [
+            message_queue(member=_member(phone=f"+3361234562{i}"), channel="sms", template_code="promo")
+            for i in range(3)
+        ]
+        for message in held:
+            assert message_send(message_id=message.pk, attempts=0).retry_at.astimezone(PARIS).hour == 8
+        shipped = message_queue(member=_member(phone="+33612345629"), channel="sms", template_code="shipped")
+        result = message_send(message_id=shipped.pk, attempts=0)
+    assert result.retry_at is None and result.message.state == Message.State.SENT
+
+
 def test_the_development_outbox_has_no_rate_limit(fresh_brand, sms_account):
     connection.set_tenant(fresh_brand)
     template_make("shipped", body="Shipped", purpose="service")
