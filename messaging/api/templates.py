@@ -25,8 +25,8 @@ from messaging.sms_encoding import GSM7, UCS2
 VARIABLES_HELP = ", ".join(f"`{variable.name}`" for variable in VARIABLES)
 INVALID = {
     400: "invalid template, nothing written: `error.field` names the field (`body` or `subject` for a "
-    "variable the catalogue does not name, an attribute starting with `_`, an include, a loop, a macro, "
-    "a `{% set %}`, a call, multiplication, a filter outside the safe ones, a number over 1000, or a "
+    "variable the catalogue does not name, an attribute starting with `_`, an include, a power, a "
+    "filter outside the safe ones or `join`, a loop, a macro, a `{% set %}`, the `%` operator, or a "
     "syntax error; `language` for a language the brand's site does not offer; `subject` for an e-mail "
     "without one)"
 }

@@ -187,17 +187,14 @@ def test_a_french_sms_is_built_folded_to_gsm7_as_previewed(in_a):
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        ('{{ "ab" * 500 }}', "multiplication"),
         ("{{ 10 ** 9 }}", "powers"),
-        ('{{ "%s" % first_name }}', "the % operator"),
-        ("{{ first_name|center(80) }}", "“center” filter"),
-        ("{{ first_name|replace('a', 'aaaaaaaaaa') }}", "“replace” filter"),
-        ("{{ first_name|truncate(999999) }}", "at most 1000"),
+        ('{{ "%0999999999d" % 1 }}', "the % operator"),
+        ("{{ first_name|center(80) }}", "“center”"),
+        ("{{ first_name|replace('a', 'aaaaaaaaaa') }}", "“replace”"),
+        ("{{ first_name|join(first_name)|join(first_name) }}", "“join”"),
         ("{% set a = first_name ~ first_name %}{{ a }}", "assignments"),
         ("{% for c in first_name %}{% for d in first_name %}x{% endfor %}{% endfor %}", "loops"),
         ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "macros"),
-        ("{{ first_name.center(80) }}", "calls"),
-        ("{{ '{:>999}'.format(first_name) }}", "calls"),
     ],
 )
 def test_what_could_make_the_output_grow_is_refused_when_saved(in_a, body, words):
@@ -211,6 +208,6 @@ def test_what_could_make_the_output_grow_is_refused_when_saved(in_a, body, words
 def test_conditions_filters_and_small_numbers_are_allowed(in_a):
     body = (
         "{% if tier %}{{ tier|upper }}{% elif balance %}{{ balance }}{% else %}-{% endif %} "
-        "{{ first_name|default('friend')|title }} {{ name|truncate(20) }} {{ 2 + 3 }}"
+        "{{ first_name|default('friend')|title }} {{ name|truncate(20) }} {{ 2 + 3 }} {{ name.upper() }}"
     )
     assert template_save(**{**SMS, "body": body}).body == body
