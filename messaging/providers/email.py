@@ -14,8 +14,10 @@ user-variables, SendGrid custom args, Brevo's X-Mailin-custom, SES tags), so the
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import smtplib
+import socket
 from collections.abc import Mapping
 from email.utils import formataddr, make_msgid
 from typing import Any
@@ -30,6 +32,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 
 from loyalty.selectors.programme import programme_settings
 from messaging.models import Channel, ChannelSettings
+from messaging.webhooks.addresses import address_refusal, webhooks_development
 
 from .base import Outgoing, Provider, ProviderError, Sent, provider_register
 
@@ -70,8 +73,65 @@ def email_sender(channel_settings: ChannelSettings) -> str:
     return formataddr((" ".join(name.split()), address))
 
 
+def _smtp_options(options: dict[str, Any]) -> dict[str, Any]:
+    """A brand's SMTP server, every setting explicit: a missing one must never fall back on the
+    platform's own relay and its password (Django's SMTP backend reads `EMAIL_HOST`,
+    `EMAIL_HOST_USER`... for what it is not given), and the host must be a public one (a brand
+    naming 127.0.0.1 or a private address would reach the platform's network)."""
+    host = str(options.get("host") or "").strip()
+    if not host:
+        raise ImproperlyConfigured("the SMTP server's host is missing")
+    if not webhooks_development():
+        try:
+            found = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+        except (OSError, UnicodeError) as error:
+            raise ImproperlyConfigured(f"the SMTP host {host!r} does not resolve: {error}") from error
+        for address in found:
+            refusal = address_refusal(ipaddress.ip_address(address.split("%")[0]))
+            if refusal:
+                raise ImproperlyConfigured(f"the SMTP host {host!r} is {refusal} ({address})")
+    use_ssl, use_tls = bool(options.get("use_ssl")), bool(options.get("use_tls"))
+    return {
+        "host": host,
+        "port": int(options.get("port") or (465 if use_ssl else 587 if use_tls else 25)),
+        "username": str(options.get("username") or ""),
+        "password": str(options.get("password") or ""),
+        "use_tls": use_tls,
+        "use_ssl": use_ssl,
+        "ssl_keyfile": None,
+        "ssl_certfile": None,
+    }
+
+
+def _ses_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Amazon SES with the brand's own keys only: without them boto3 would take the platform's
+    AWS identity (its default credential chain), and a client's `endpoint_url` could point anywhere."""
+    session = options.get("session_params") or {}
+    if not (
+        isinstance(session, dict)
+        and session.get("aws_access_key_id")
+        and session.get("aws_secret_access_key")
+    ):
+        raise ImproperlyConfigured(
+            "session_params needs the brand's aws_access_key_id and aws_secret_access_key"
+        )
+    client = options.get("client_params") or {}
+    region = client.get("region_name") if isinstance(client, dict) else None
+    return {
+        **options,
+        "session_params": {
+            key: session[key]
+            for key in ("aws_access_key_id", "aws_secret_access_key", "region_name")
+            if key in session
+        },
+        "client_params": {"region_name": region} if region else {},
+    }
+
+
 def email_connection_options(channel_settings: ChannelSettings) -> dict[str, Any]:
-    """The backend's options from the brand's credentials and the platform's settings."""
+    """The backend's options from the brand's credentials and the platform's settings. Raises
+    ImproperlyConfigured for credentials that are incomplete or would reach what is not the
+    brand's (`_smtp_options`, `_ses_options`)."""
     provider = channel_settings.email_provider
     given: Mapping[str, Any] = channel_settings.email_credentials or {}
     options = {key: value for key, value in given.items() if key in CREDENTIAL_KEYS[provider]}
@@ -79,7 +139,9 @@ def email_connection_options(channel_settings: ChannelSettings) -> dict[str, Any
         options.pop(key, None)
     timeout = settings.EMAIL_PROVIDER_TIMEOUT
     if provider == Providers.SMTP:
-        return {**options, "timeout": timeout}
+        return {**_smtp_options(options), "timeout": timeout}
+    if provider == Providers.AMAZON_SES:
+        options = _ses_options(options)
     region = options.pop("region", "")
     if provider == Providers.MAILGUN and region == "eu":
         options["api_url"] = settings.EMAIL_API_URLS["mailgun-eu"]

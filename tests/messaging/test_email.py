@@ -415,7 +415,8 @@ def test_a_password_reset_uses_the_brands_provider_and_sender(mailgun_a, in_a, s
 # --- SMTP and the frame -------------------------------------------------------------------------
 
 
-def test_a_message_goes_through_the_brands_smtp_server(in_a):
+def test_a_message_goes_through_the_brands_smtp_server(in_a, settings):
+    settings.WEBHOOKS_DEVELOPMENT = True  # development: a local server (the fake) may be named
     with FakeSmtp() as smtp:
         ChannelSettings.objects.update_or_create(
             id=1,
@@ -439,6 +440,35 @@ def test_a_message_goes_through_the_brands_smtp_server(in_a):
 
         smtp.refuse_recipients = True
         assert _sent(_member(email="nobody@example.com")).state == Message.State.FAILED
+
+
+@pytest.mark.parametrize(
+    ("provider", "credentials", "why"),
+    [
+        ("smtp", {"use_tls": True}, "host's host is missing"),
+        ("smtp", {"host": "127.0.0.1", "port": 2525}, "loopback"),
+        ("smtp", {"host": "10.1.2.3"}, "private"),
+        ("smtp", {"host": "169.254.169.254"}, "metadata"),
+        ("amazon_ses", {"client_params": {"endpoint_url": "http://10.0.0.1"}}, "aws_access_key_id"),
+    ],
+)
+def test_credentials_never_reach_the_platforms_relay_identity_or_network(
+    in_a, settings, provider, credentials, why
+):
+    # The platform's own relay, with a password: a brand's settings missing a key must not use it.
+    settings.EMAIL_HOST, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = (
+        "relay.internal",
+        "ops",
+        "s3cret",
+    )
+    settings.WEBHOOKS_DEVELOPMENT = False
+    ChannelSettings.objects.update_or_create(
+        id=1, defaults={"email_provider": provider, "email_credentials": credentials}
+    )
+    message = _sent(_member())
+    assert message.state == Message.State.FAILED
+    assert why.replace("host's ", "SMTP server's ") in message.error or why in message.error
+    assert "s3cret" not in message.error and "relay.internal" not in message.error
 
 
 def test_frames_are_kept_apart_per_theme_and_language():
