@@ -248,6 +248,8 @@ class EmailProvider(Provider):
             ) from error
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
             raise _smtp_refused(error) from error
+        except ValueError as error:  # BadHeaderError and the like: refused before anything left
+            raise ProviderError(f"SMTP: {error}") from error
         except (OSError, smtplib.SMTPException) as error:
             raise ProviderError(f"SMTP: {error}", maybe_sent=True) from error
         finally:

@@ -65,7 +65,6 @@ def member_recipient(*, member: Member, channel: str) -> str:
 class Rendered:
     subject: str
     body: str
-    html: str
 
 
 def template_fill(*, template: MessageTemplate, variables: Mapping[str, object]) -> Rendered:
@@ -75,7 +74,6 @@ def template_fill(*, template: MessageTemplate, variables: Mapping[str, object])
         return Rendered(
             subject=template_render(template.subject, variables) if template.subject else "",
             body=template_render(template.body, variables),
-            html="",
         )
     except TemplateRefused as error:
         raise InvalidInput({"template": error.errors}) from error
@@ -121,7 +119,6 @@ def message_build(
         recipient=member_recipient(member=member, channel=channel),
         subject=rendered.subject,
         body=sms_fold(rendered.body) if channel == Channel.SMS else rendered.body,
-        html=rendered.html,
         trigger=trigger,
         dedupe_key=dedupe_key,
     )
@@ -297,13 +294,32 @@ def message_send(*, message_id: int, attempts: int) -> SendResult | None:
     if claimed is None or claimed.message.state != Message.State.SENDING:
         return claimed
     message = claimed.message
-    provider = provider_for(channel=message.channel, channel_settings=channel_settings_get())
     try:
-        sent: Sent | None = provider.send(_outgoing(message))
-        error: ProviderError | None = None
+        provider = provider_for(channel=message.channel, channel_settings=channel_settings_get())
+        outgoing = _outgoing(message)
+    except Exception as failure:  # nothing has left: whatever the error, the message waits
+        logger.exception("message %s: its send could not be prepared", message.pk)
+        error = ProviderError(f"the send could not be prepared: {failure}", retry=True)
+        return SendResult(message=_settle(message=message, provider="", sent=None, error=error))
+    try:
+        sent: Sent | None = provider.send(outgoing)
+        error = None
     except ProviderError as failure:
         sent, error = None, failure
     return SendResult(message=_settle(message=message, provider=provider.name, sent=sent, error=error))
+
+
+SETTLED_FIELDS = (
+    "provider",
+    "provider_id",
+    "state",
+    "error",
+    "sent_at",
+    "delivered_at",
+    "failed_at",
+    "not_before",
+    "requeue_at",
+)
 
 
 def _settle(*, message: Message, provider: str, sent: Sent | None, error: ProviderError | None) -> Message:
@@ -312,10 +328,9 @@ def _settle(*, message: Message, provider: str, sent: Sent | None, error: Provid
     now = timezone.now()
     with transaction.atomic():
         row = Message.objects.select_for_update().get(pk=message.pk)
+        row.provider = sent.provider if sent is not None else provider
         if sent is not None and not row.provider_id:
-            row.provider, row.provider_id = sent.provider, sent.provider_id
-        elif sent is None:
-            row.provider = provider
+            row.provider_id = sent.provider_id
         if row.state in (Message.State.SENDING, Message.State.UNKNOWN):
             if sent is not None:
                 row.state, row.sent_at, row.error = sent.state, now, ""
@@ -332,7 +347,8 @@ def _settle(*, message: Message, provider: str, sent: Sent | None, error: Provid
                 row.state, row.failed_at = Message.State.FAILED, now
                 row.error = str(error)[:2000] if error else ""
             message_settled_send(message=row)
-        row.save()
+        # Not the rendered body and HTML again: only what a send changes.
+        row.save(update_fields=[*SETTLED_FIELDS, "updated_at"])
     if error is not None:
         logger.warning("message %s via %s: %s", row.pk, provider, error)
     return row

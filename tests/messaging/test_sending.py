@@ -242,3 +242,22 @@ def test_a_status_for_another_provider_id_or_an_unknown_state_changes_nothing(in
     with pytest.raises(InvalidInput):
         message_status_apply(message_id=message.pk, state="exploded")
     assert message_status_apply(message_id=10**9, state="sent") is None
+
+
+def test_an_error_before_anything_left_queues_the_message_again_not_unknown(in_a):
+    member = _member()
+    template_make("promo", body="Promo")
+    message = message_queue(member=member, channel="sms", template_code="promo")
+
+    def broken(settings):
+        raise RuntimeError("the provider's settings could not be read")
+
+    provider_register(channel="sms", factory=broken)
+    try:
+        result = message_send(message_id=message.pk, attempts=0)
+    finally:
+        provider_register(channel="sms", factory=lambda settings: None)
+    message.refresh_from_db()
+    assert result is not None and message.state == Message.State.QUEUED
+    assert "could not be prepared" in message.error and message.not_before > timezone.now()
+    assert message.attempts == 1
