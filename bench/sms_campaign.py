@@ -198,8 +198,12 @@ def main() -> None:
             while len(fake.requests) < rows and time.monotonic() < deadline and workers.poll() is None:
                 time.sleep(0.5)
         finally:
-            os.killpg(workers.pid, signal.SIGTERM)
-            workers.wait(timeout=60)
+            workers.terminate()  # a warm shutdown: the batches begun are finished
+            try:
+                workers.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                os.killpg(workers.pid, signal.SIGKILL)
+                workers.wait()
         answered = [request.at for request in fake.requests if request.status == 201]
     sent = Message.objects.filter(campaign_run=run, state=Message.State.SENT).count()
     broker.delete(QUEUE)
