@@ -374,7 +374,7 @@ def _chunk(*, run_id: int, chunk_size: int, templates: dict[str, MessageTemplate
         except DomainError as error:  # the template was deleted or broken since the campaign was saved
             _run_end(run=run, campaign=campaign, state=CampaignRun.State.FAILED, error=error.message)
             return False
-        rows_insert(messages)
+        rows_insert(list(messages))  # typed as a list of models (a list is invariant)
         run.members_done_to, run.chunks_done = members[-1].pk, run.chunks_done + 1
         run.save(update_fields=["members_done_to", "chunks_done", "updated_at"])
         ready = [(m.pk, 0) for m in messages if m.state == Message.State.QUEUED and m.not_before is None]
