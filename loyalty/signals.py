@@ -92,3 +92,10 @@ def changes_send(signal: Signal, changes: Iterable[object]) -> None:
             last.changes.extend(batch)
             return
     transaction.on_commit(_Send(signal, batch, schema_current()))
+
+
+# Sent INSIDE the transaction that anonymises a member (`member_anonymise`), with `member_id`:
+# receivers erase what they keep of the member's contact details (messages' recipients and texts)
+# in that same transaction, so the anonymisation is all or nothing. Not robust on purpose: a
+# receiver's failure rolls the anonymisation back.
+member_anonymising = Signal()

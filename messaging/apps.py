@@ -21,3 +21,8 @@ class MessagingConfig(AppConfig):
         from .webhooks import receivers  # noqa: F401  (outgoing webhooks: signals' receivers, outbox)
 
         triggers.receivers_connect()  # the triggers' receivers of the loyalty and catalogue signals
+        from loyalty.signals import member_anonymising
+
+        from .services.privacy import member_anonymising_received
+
+        member_anonymising.connect(member_anonymising_received, dispatch_uid="messaging.privacy")

@@ -14,7 +14,7 @@ from django.utils import timezone
 from core.errors import Conflict, InvalidInput
 from loyalty.models import Consent, ConsentChange, Member, MemberAudit
 from loyalty.selectors.programme import programme_settings
-from loyalty.signals import MemberChange, changes_send, members_changed
+from loyalty.signals import MemberChange, changes_send, member_anonymising, members_changed
 
 # Contact details of a member, as the API and the backoffice show and edit them.
 MEMBER_CONTACT_FIELDS = (
@@ -230,6 +230,8 @@ def _standing_set(*, member: Member, by: Any, reason: str, action: MemberAudit.A
                 locked.user = None
             changed += [*MEMBER_PERSONAL_FIELDS, "user"]
         locked.save(update_fields=changed)
+        if action == MemberAudit.Action.ANONYMISE:
+            member_anonymising.send(sender=Member, member_id=locked.pk)
         _audit(locked, action, by, reason, before, after)
     return locked
 

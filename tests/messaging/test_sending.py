@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from core.errors import InvalidInput, NotFound
 from loyalty.selectors.programme import programme_settings
-from loyalty.services.members import consent_set
+from loyalty.services.members import consent_set, member_anonymise
 from messaging.models import Message
 from messaging.providers.base import Outgoing, Provider, ProviderError, Sent, provider_register
 from messaging.services.sending import (
@@ -261,3 +261,17 @@ def test_an_error_before_anything_left_queues_the_message_again_not_unknown(in_a
     assert result is not None and message.state == Message.State.QUEUED
     assert "could not be prepared" in message.error and message.not_before > timezone.now()
     assert message.attempts == 1
+
+
+def test_anonymising_a_member_erases_their_messages_contact_details_and_texts(in_a):
+    member = _member(first_name="Secret")
+    template_make("hello", body="Hello {{ first_name }}", purpose="service")
+    sent = message_queue(member=member, channel="sms", template_code="hello")
+    message_send(message_id=sent.pk, attempts=0)
+    waiting = message_queue(member=member, channel="sms", template_code="hello")
+    member_anonymise(member=member, by=None, reason="GDPR request")
+    rows = {row.pk: row for row in Message.objects.filter(member=member)}
+    assert {(row.recipient, row.body, row.subject, row.html) for row in rows.values()} == {("", "", "", "")}
+    assert rows[sent.pk].state == Message.State.DELIVERED  # what happened stays
+    assert rows[waiting.pk].state == Message.State.CANCELLED and rows[waiting.pk].requeue_at is None
+    assert message_send(message_id=waiting.pk, attempts=0) is None
