@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.db import connection
 
 from core.errors import DomainError
 from core.outbox import outbox_register, task_send
@@ -18,6 +17,7 @@ from messaging.letters.services import (
     letter_chunks_pending,
 )
 from messaging.models import LetterBatch
+from tenants.selectors import schema_current
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def letter_batch_render_task(batch_id: int, attempts: int) -> int:
         letter_batch_assemble(batch_id=batch_id)
         return 0
     for chunk in pending:
-        task_send(task=letter_chunk_render_task, schema_name=connection.schema_name, args=(batch_id, chunk))
+        task_send(task=letter_chunk_render_task, schema_name=schema_current(), args=(batch_id, chunk))
     return len(pending)
 
 

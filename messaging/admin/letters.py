@@ -7,6 +7,8 @@ the printed catalogue's PDF."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -54,14 +56,16 @@ class LetterWizardForm(forms.Form):
     issue_codes = forms.BooleanField(label=_("Issue an activation code to each member"), required=False)
     include_catalogue = forms.BooleanField(label=_("Add the printed catalogue's pages"), required=False)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         codes = sorted(set(templates_list(channel=Channel.POST).values_list("code", flat=True)))
-        self.fields["template"].choices = [(code, code) for code in codes]
+        template = self.fields["template"]
+        assert isinstance(template, forms.ChoiceField)
+        template.choices = [(code, code) for code in codes]
         self.fields["issue_codes"].initial = True
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if bool(data.get("segment")) == bool(data.get("file")):
             raise forms.ValidationError(_("Choose a segment or upload a file of resellers, one of the two."))
         return data

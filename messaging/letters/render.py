@@ -27,8 +27,8 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from weasyprint import HTML, Document
-from weasyprint.urls import URLFetcher
+from weasyprint import HTML, Document  # type: ignore[import-untyped]
+from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
 
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 _PARAGRAPHS = re.compile(r"\n\s*\n")
@@ -141,19 +141,18 @@ def letters_pdf(*, html: str, anchors: Sequence[str], catalogue: str = "") -> Re
     """The letters of `html` (one document) as one PDF, each followed by the pages of `catalogue`
     (rendered once) when given; where each letter starts and how many pages it has."""
     document = _document(html)
-    starts: list[int] = []
-    where = {anchor: None for anchor in anchors}
+    where: dict[str, int] = {}
     for index, page in enumerate(document.pages):
         for anchor in page.anchors:
-            if anchor in where and where[anchor] is None:
-                where[anchor] = index
-    for anchor in anchors:
-        if where[anchor] is None:
-            raise RuntimeError(f"letter {anchor} has no page in the rendered document")
-        starts.append(where[anchor])  # type: ignore[arg-type]
+            where.setdefault(anchor, index)
+    missing = [anchor for anchor in anchors if anchor not in where]
+    if missing:
+        raise RuntimeError(f"letters {', '.join(missing)} have no page in the rendered document")
+    starts = [where[anchor] for anchor in anchors]
     ends = [*starts[1:], len(document.pages)]
     extra = _document(catalogue).pages if catalogue else []
-    pages, layout = [], []
+    pages: list = []
+    layout: list[tuple[int, int]] = []
     for start, end in zip(starts, ends, strict=True):
         layout.append((len(pages) + 1, end - start + len(extra)))
         pages += document.pages[start:end] + extra

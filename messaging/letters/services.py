@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
@@ -479,8 +480,14 @@ def letter_batch_assemble(*, batch_id: int) -> LetterBatch | None:
         batch.requeue_at, batch.error = None, ""
         batch.save()
         names = [_chunk_name(batch, chunk) for chunk in chunks]
-        transaction.on_commit(lambda: [storage.delete(name) for name in names if storage.exists(name)])
+        transaction.on_commit(lambda: _files_delete(storage, names))
     return batch
+
+
+def _files_delete(storage: Storage, names: list[str]) -> None:
+    for name in names:
+        if storage.exists(name):
+            storage.delete(name)
 
 
 def letter_batch_fail(*, batch_id: int, error: str) -> None:
