@@ -20,7 +20,8 @@ from django.utils.html import escape, urlize
 from django.utils.safestring import SafeString, mark_safe
 
 from messaging.models import Channel
-from messaging.services.unsubscribe import public_site_url, unsubscribe_url
+from messaging.selectors.variables import site_url
+from messaging.services.unsubscribe import unsubscribe_url
 from themes.selectors import ThemeData, theme_data
 from themes.styles import contrast_ratio
 
@@ -170,5 +171,5 @@ def message_email_html(*, member_id: int, subject: str, body: str, language: str
         body=body,
         language=language,
         unsubscribe_url=unsubscribe_url(member_id=member_id, channel=Channel.EMAIL),
-        site_url=public_site_url(),
+        site_url=site_url(),
     )

@@ -19,7 +19,6 @@ import logging
 import re
 import threading
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -86,16 +85,13 @@ def _http_client() -> _HttpClient:
 
 
 def status_callback_url(outgoing: Outgoing) -> str | None:
-    """Our status hook on the brand's site, carrying our message id (None outside a brand's site):
-    over HTTPS without the development port where the platform redirects plain HTTP, since the
-    signature covers the URL and Twilio's POST would meet a redirect (as the e-mails' one-click
-    unsubscribe, `messaging.services.unsubscribe.public_site_url`)."""
+    """Our status hook on the brand's site, carrying our message id (None outside a brand's site).
+    The site's address is the public one (`messaging.selectors.variables.site_url`: over HTTPS
+    where the platform redirects plain HTTP), since the signature covers the URL and Twilio's
+    POST would not follow a redirect."""
     if not outgoing.site_url:
         return None
-    base = outgoing.site_url
-    if settings.SECURE_SSL_REDIRECT:
-        base = f"https://{urlsplit(base).hostname}/"
-    return f"{base}{STATUS_HOOK}?m={outgoing.message_id}"
+    return f"{outgoing.site_url}{STATUS_HOOK}?m={outgoing.message_id}"
 
 
 def call_twiml(*, text: str, language: str) -> str:

@@ -4,6 +4,7 @@ strings, formatted in the member's language and the brand's timezone, computed o
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection
@@ -19,11 +20,17 @@ from tenants.selectors import brand_primary_url
 
 
 def site_url() -> str:
-    """The brand's site (its primary domain), ending with a slash; empty outside a brand."""
+    """The brand's site (its primary domain) as members and providers reach it, ending with a
+    slash; empty outside a brand. Where the platform redirects plain HTTP (production), over HTTPS
+    without a port: a mail client's one-click unsubscribe and Twilio's signed callbacks follow no
+    redirect. Otherwise http:// with the development port."""
     brand = getattr(connection, "tenant", None)
     if brand is None or not hasattr(brand, "domains"):
         return ""
-    return brand_primary_url(brand=brand, port=settings.WEB_PORT)
+    base = brand_primary_url(brand=brand, port=settings.WEB_PORT)
+    if base and settings.SECURE_SSL_REDIRECT:
+        return f"https://{urlsplit(base).hostname}/"
+    return base
 
 
 def _member_name(member: Member) -> str:

@@ -299,11 +299,11 @@ def message_send(*, message_id: int, attempts: int) -> SendResult | None:
         outgoing = _outgoing(message)
     except Exception as failure:  # nothing has left: whatever the error, the message waits
         logger.exception("message %s: its send could not be prepared", message.pk)
-        error = ProviderError(f"the send could not be prepared: {failure}", retry=True)
-        return SendResult(message=_settle(message=message, provider="", sent=None, error=error))
+        unprepared = ProviderError(f"the send could not be prepared: {failure}", retry=True)
+        return SendResult(message=_settle(message=message, provider="", sent=None, error=unprepared))
+    error: ProviderError | None = None
     try:
         sent: Sent | None = provider.send(outgoing)
-        error = None
     except ProviderError as failure:
         sent, error = None, failure
     return SendResult(message=_settle(message=message, provider=provider.name, sent=sent, error=error))

@@ -29,8 +29,7 @@ from messaging.rendering import (
     template_render,
     template_variables,
 )
-from messaging.selectors.variables import message_variables
-from messaging.services.unsubscribe import public_site_url
+from messaging.selectors.variables import message_variables, site_url
 from messaging.sms_encoding import SmsMeasure, sms_fold, sms_measure
 
 TEMPLATE_FIELDS = ("code", "channel", "language", "name", "purpose", "subject", "body")
@@ -245,7 +244,7 @@ def template_preview(*, template_data: Mapping[str, str], member: Member | None)
             body=text,
             language=str(template_data.get("language") or (member.language if member else "") or "en"),
             unsubscribe_url=EXAMPLES["unsubscribe_url"],
-            site_url=public_site_url(),
+            site_url=site_url(),
         )
     return TemplatePreview(
         channel=channel,

@@ -10,9 +10,7 @@ shows the question; the POST (the page's button, or the mail client's one-click 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
@@ -31,22 +29,13 @@ def _salt() -> str:
     return f"messaging.unsubscribe:{schema_current()}"
 
 
-def public_site_url() -> str:
-    """The brand's site as members reach it: over HTTPS, without the development port, where the
-    platform redirects to HTTPS (a mail client's one-click POST follows no redirect)."""
-    base = site_url()
-    if base and settings.SECURE_SSL_REDIRECT:
-        return f"https://{urlsplit(base).hostname}/"
-    return base
-
-
 def unsubscribe_token(*, member_id: int, channel: str) -> str:
     return signing.dumps([member_id, channel], salt=_salt())
 
 
 def unsubscribe_url(*, member_id: int, channel: str) -> str:
     """The member's unsubscribe link for `channel` on the brand's host (empty outside a brand)."""
-    base = public_site_url()
+    base = site_url()
     if not base:
         return ""
     path = reverse(
