@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 
 from core.errors import InvalidInput, NotFound
@@ -22,6 +23,7 @@ from messaging.services.sending import (
     message_status_apply,
     messages_sending_expire,
 )
+from messaging.tasks import messages_sending_expire_all_task
 from tests.factories import member_make, template_make
 from tests.support import SENDING_HOURS
 
@@ -275,3 +277,21 @@ def test_anonymising_a_member_erases_their_messages_contact_details_and_texts(in
     assert rows[sent.pk].state == Message.State.DELIVERED  # what happened stays
     assert rows[waiting.pk].state == Message.State.CANCELLED and rows[waiting.pk].requeue_at is None
     assert message_send(message_id=waiting.pk, attempts=0) is None
+
+
+def test_the_beat_marks_unknown_only_in_brands_holding_a_stale_send(
+    in_a, brand_b, django_assert_max_num_queries
+):
+    member = _member()
+    template_make("promo", body="Promo")
+    stale = message_queue(member=member, channel="sms", template_code="promo")
+    fresh = message_queue(member=member, channel="sms", template_code="promo")
+    now = timezone.now()
+    Message.objects.filter(pk=stale.pk).update(state="sending", sending_at=now - SENDING_TIMEOUT * 2)
+    Message.objects.filter(pk=fresh.pk).update(state="sending", sending_at=now)
+    # The brands are looked at in one statement, then only A's schema is written.
+    with django_assert_max_num_queries(6):
+        assert messages_sending_expire_all_task() == 1
+    connection.set_tenant(in_a)
+    assert Message.objects.get(pk=stale.pk).state == "unknown"
+    assert Message.objects.get(pk=fresh.pk).state == "sending"
