@@ -14,6 +14,7 @@ the brand's media folder (`_fetcher`): no network, nothing else of the disk.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 from collections.abc import Sequence
@@ -29,6 +30,9 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from weasyprint import HTML, Document  # type: ignore[import-untyped]
 from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
+
+# WeasyPrint logs each step and each page at INFO: 10,000 lines a batch in the worker's log.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 _PARAGRAPHS = re.compile(r"\n\s*\n")
