@@ -27,9 +27,16 @@ def site_url() -> str:
     brand = getattr(connection, "tenant", None)
     if brand is None or not hasattr(brand, "domains"):
         return ""
+    # Read once per Brand object (a request's, a task's): a campaign's e-mails each name the site
+    # two or three times (links, unsubscribe, the provider's callback).
+    key = (settings.SECURE_SSL_REDIRECT, settings.WEB_PORT)
+    known = getattr(brand, "_public_site_url", None)
+    if known is not None and known[0] == key:
+        return known[1]
     base = brand_primary_url(brand=brand, port=settings.WEB_PORT)
     if base and settings.SECURE_SSL_REDIRECT:
-        return f"https://{urlsplit(base).hostname}/"
+        base = f"https://{urlsplit(base).hostname}/"
+    brand._public_site_url = (key, base)
     return base
 
 
