@@ -52,12 +52,18 @@ def public_holidays() -> holidays.HolidayBase:
     return holidays.country_holidays("FR")
 
 
+@functools.lru_cache(maxsize=256)
+def _custom_hours(serialised: str) -> dict[str, Hours]:
+    """A brand's `quiet_hours` parsed once per process and value (a campaign's every message asks)."""
+    return hours_parse(json.loads(serialised), channels=Channel.values)
+
+
 def hours_for(*, channel: str, purpose: str, channel_settings: ChannelSettings) -> list[Hours]:
     """The sending hours a message on `channel` with `purpose` must fall in, every one of them."""
     found: list[Hours] = []
     if purpose == Purpose.MARKETING:
         try:
-            custom = hours_parse(channel_settings.quiet_hours, channels=Channel.values)
+            custom = _custom_hours(json.dumps(channel_settings.quiet_hours or {}, sort_keys=True))
         except HoursInvalid as invalid:  # stored without its validation: the defaults meanwhile
             logger.warning("quiet_hours not read, France's defaults used: %s", invalid)
             custom = {}

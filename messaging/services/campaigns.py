@@ -504,7 +504,8 @@ def campaign_not_paused(subject: CheckInput) -> Verdict | None:
     campaign_id = subject.message.campaign_id
     if not subject.sending or campaign_id is None:
         return None
-    state = Campaign.objects.filter(pk=campaign_id).values_list("state", flat=True).first()
+    # The send's claim reads the campaign with the message (select_related): no query of its own.
+    state = subject.message.campaign.state if subject.message.campaign else None
     if state == Campaign.State.PAUSED:
         return Verdict(wait_until=subject.now + PAUSE_HOLD)
     return None

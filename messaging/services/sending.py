@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from core.errors import InvalidInput, NotFound
 from core.outbox import enqueue_on_commit, requeue_after, retry_delay
-from loyalty.models import Member
+from loyalty.models import Consent, Member
 from messaging.checks import CheckInput, checks_run
 from messaging.email_html import message_email_html
 from messaging.models import STATE_RANK, Channel, ChannelSettings, Message, MessageTemplate
@@ -249,19 +250,24 @@ class SendResult:
     retry_at: datetime | None = None
 
 
-def _claim(*, message_id: int, attempts: int, now: datetime) -> SendResult | None:
+def _claim(
+    *, message_id: int, attempts: int, now: datetime, channel_settings: ChannelSettings
+) -> SendResult | None:
     """Step 1: the message moved to `sending` (committed), or what stops it; None: nothing to do
     (another copy of the task has it, it left already, or it is not this attempt's)."""
     with transaction.atomic():
+        # One statement reads what the checks need: the member, the campaign, the consent.
+        consent = Consent.objects.filter(member_id=OuterRef("member_id"), channel=OuterRef("channel"))
         message = (
             Message.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("member")
+            .select_related("member", "campaign")
+            .annotate(consent_granted=Subquery(consent.values("granted")[:1]))
             .filter(pk=message_id)
             .first()
         )
         if message is None or message.state != Message.State.QUEUED or message.attempts != attempts:
             return None
-        channel_settings = channel_settings_get()
+        granted = message.consent_granted
         verdict = checks_run(
             CheckInput(
                 message=message,
@@ -269,6 +275,7 @@ def _claim(*, message_id: int, attempts: int, now: datetime) -> SendResult | Non
                 channel_settings=channel_settings,
                 now=now,
                 sending=True,
+                consents={} if granted is None else {message.channel: granted},
             )
         )
         if verdict and verdict.skip:
@@ -290,12 +297,13 @@ def message_send(*, message_id: int, attempts: int) -> SendResult | None:
     """Send one queued message once (module docstring: the three steps). None when there was
     nothing to do; otherwise the message as it ended, and when to try again if it should be."""
     now = timezone.now()
-    claimed = _claim(message_id=message_id, attempts=attempts, now=now)
+    channel_settings = channel_settings_get()
+    claimed = _claim(message_id=message_id, attempts=attempts, now=now, channel_settings=channel_settings)
     if claimed is None or claimed.message.state != Message.State.SENDING:
         return claimed
     message = claimed.message
     try:
-        provider = provider_for(channel=message.channel, channel_settings=channel_settings_get())
+        provider = provider_for(channel=message.channel, channel_settings=channel_settings)
         outgoing = _outgoing(message)
     except Exception as failure:  # nothing has left: whatever the error, the message waits
         logger.exception("message %s: its send could not be prepared", message.pk)
