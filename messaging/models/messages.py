@@ -202,6 +202,8 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["member", "-created_at"], name="message_member_recent"),
+            # The message log's order (GET /api/v1/messages without a member): newest first.
+            models.Index(fields=["-created_at", "-id"], name="message_recent"),
             models.Index(
                 fields=["requeue_at"], name="message_requeue", condition=Q(requeue_at__isnull=False)
             ),
