@@ -434,6 +434,13 @@ SPECTACULAR_SETTINGS = {
         # Triggers send on some channels only (not letters).
         "TriggerChannelEnum": "messaging.models.triggers.TRIGGER_CHANNEL_CHOICES",
         "TriggerKindEnum": "messaging.models.TriggerKind",
+        # Every "state" of the API named by what it is the state of.
+        "GiftStateEnum": "catalog.api.serializers.GIFT_STATES",
+        "MessageStateEnum": "messaging.models.messages.MessageState",
+        "CampaignStateEnum": "messaging.models.campaigns.CampaignState",
+        "CampaignRunStateEnum": "messaging.models.campaigns.RunState",
+        "LetterBatchStateEnum": "messaging.models.letters.LetterBatch.State",
+        "WebhookDeliveryStateEnum": "messaging.models.webhooks.WebhookDeliveryState",
     },
 }
 

@@ -67,7 +67,7 @@ class ScheduleSerializer(serializers.Serializer):
     )
 
 
-class ProgressSerializer(serializers.Serializer):
+class CampaignProgressSerializer(serializers.Serializer):
     recipients = serializers.IntegerField(help_text="the segment's members when the runs started")
     messages = serializers.IntegerField(
         help_text="messages written so far, one per member (skipped ones too)"
@@ -100,9 +100,9 @@ class RunSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
     progress = serializers.SerializerMethodField()
 
-    @extend_schema_field(ProgressSerializer)
+    @extend_schema_field(CampaignProgressSerializer)
     def get_progress(self, run: CampaignRun) -> dict:
-        return ProgressSerializer(run_progress(run=run)).data
+        return CampaignProgressSerializer(run_progress(run=run)).data
 
 
 class CampaignSerializer(serializers.Serializer):
@@ -133,9 +133,9 @@ class CampaignSerializer(serializers.Serializer):
             }
         ).data
 
-    @extend_schema_field(ProgressSerializer)
+    @extend_schema_field(CampaignProgressSerializer)
     def get_progress(self, campaign: Campaign) -> dict:
-        return ProgressSerializer(campaign_progress(campaign=campaign)).data
+        return CampaignProgressSerializer(campaign_progress(campaign=campaign)).data
 
     @extend_schema_field(RunSerializer(many=True))
     def get_runs(self, campaign: Campaign) -> list:
