@@ -8,14 +8,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EMBEDDED := $(PY) platform/embedded.py
 
-.PHONY: run test bench install lint format services-start services-stop clean-data browser messages
+.PHONY: run test bench install lint format services-start services-stop clean-data system-run system-test messages
 
-run: $(STAMP) messages
+run: $(STAMP) system-run messages
 	@$(EMBEDDED) exec -- $(PY) platform/run.py
 
 # The lint first (CI runs `make test`). Cache keys of this run only (CACHE_KEY_PREFIX): a `make run`
 # or another run on the same Redis does not share rate-limit counters or the routing token with it.
-test: $(STAMP) lint browser messages
+test: $(STAMP) lint system-test messages
 	@CACHE_KEY_PREFIX=$${CACHE_KEY_PREFIX:-loyalty-test-$$$$} $(EMBEDDED) exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
 # The translations: each .po compiled to the .mo next to it when the .po is newer, in Python
@@ -29,9 +29,13 @@ messages: $(MO_FILES)
 %.mo: %.po | $(STAMP)
 	@$(PY) platform/messages.py $<
 
-# The member-site tests drive Debian's Chromium with Playwright: installed once if missing.
-browser:
-	@$(PY) platform/browser.py ensure
+# Debian's packages once if missing (platform/system.py): Pango for WeasyPrint's letters; for the
+# tests also Chromium (Playwright drives it), poppler-utils (PDFs read back) and axe-core.
+system-run:
+	@$(PY) platform/system.py run
+
+system-test:
+	@$(PY) platform/system.py test
 
 bench: $(STAMP)
 	@$(EMBEDDED) exec -- $(PY) bench/run_all.py

@@ -15,9 +15,9 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "platform"))
-_browser = importlib.util.spec_from_file_location("platform_browser", Path(sys.path[0]) / "browser.py")
-browser_module = importlib.util.module_from_spec(_browser)
-_browser.loader.exec_module(browser_module)
+_system = importlib.util.spec_from_file_location("platform_system", Path(sys.path[0]) / "system.py")
+system_module = importlib.util.module_from_spec(_system)
+_system.loader.exec_module(system_module)
 sys.path.pop(0)
 
 
@@ -25,8 +25,8 @@ sys.path.pop(0)
 def chromium():
     from playwright.sync_api import sync_playwright
 
-    path = browser_module.chromium_path()
-    assert path, "Chromium is required: `make test` installs it (platform/browser.py ensure)"
+    path = system_module.chromium_path()
+    assert path, "Chromium is required: `make test` installs it (platform/system.py test)"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=path,

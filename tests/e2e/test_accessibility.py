@@ -1,4 +1,4 @@
-"""axe-core (the npm package, cached by `platform/browser.py ensure`) finds no serious or critical
+"""axe-core (the npm package, cached by `platform/system.py test`) finds no serious or critical
 violation on the member site's main pages, for two demo brands in their themes, at desktop and
 phone widths: the visitor's pages logged out (the activation's password step included), the
 member's pages logged in (with an order, and the redemption's confirmation step), and a sales
@@ -18,7 +18,7 @@ from loyalty.models import Member
 from loyalty.services.activation import activation_code_issue
 from loyalty.services.members import member_sales_rep_set
 from tests.conftest import TEST_PASSWORD
-from tests.e2e.conftest import browser_module
+from tests.e2e.conftest import system_module
 from tests.factories import credit_make, member_make
 
 VISITOR_PAGES = (
@@ -82,7 +82,7 @@ def demo_brand(request, fresh_brand):
 
 
 def _violations(page) -> list[str]:
-    page.add_script_tag(path=str(browser_module.axe_path()))
+    page.add_script_tag(path=str(system_module.axe_path()))
     found = page.evaluate(
         """async () => (await axe.run(document, {resultTypes: ['violations']})).violations.map(v => ({
             id: v.id, impact: v.impact, help: v.helpUrl,
@@ -106,7 +106,7 @@ def _log_in(page, base: str, username: str, password: str) -> None:
 
 @pytest.mark.parametrize("width", [1280, 375])
 def test_main_pages_have_no_serious_violation(demo_brand, site_server, chromium, width):
-    assert browser_module.axe_path(), "axe-core is required: `make test` fetches it (browser.py ensure)"
+    assert system_module.axe_path(), "axe-core is required: `make test` fetches it (platform/system.py test)"
     brand, email, ids = demo_brand
     base = f"http://{brand.slug}.localhost:{site_server}"
     # The site's CSP refuses inline scripts: axe is injected by the browser itself, not the site.

@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
-"""Make sure Debian's Chromium is installed for the end-to-end tests (Playwright drives it), and
-axe-core's `axe.min.js` is cached for the accessibility test (tests/e2e/test_accessibility.py).
+"""Make sure the system's own pieces are there, installed once with apt-get when missing (as root):
 
-Playwright's own browser download cannot work here (no internet but the package registries), so
-the tests use the system Chromium. Installed with apt-get when missing and we are root.
+- `run`: Pango (libpangoft2), which WeasyPrint needs to render the printed letters (`make run`'s
+  worker imports it);
+- `test`: the same, Debian's Chromium for the end-to-end tests (Playwright drives it; its own
+  browser download cannot work here: no internet but the package registries), poppler-utils
+  (`pdftotext`, `pdftoppm`: the tests read the letters' PDFs back), and axe-core's `axe.min.js`
+  cached for the accessibility test (tests/e2e/test_accessibility.py).
+
+    .venv/bin/python platform/system.py run|test
 
 axe-core comes from the npm registry's tarball of one pinned version, checked against that
 version's sha512 `integrity` (hard-coded here), fetched once into var/ (no node needed, never a
@@ -13,6 +18,7 @@ CDN at test time).
 from __future__ import annotations
 
 import base64
+import ctypes.util
 import hashlib
 import io
 import os
@@ -66,31 +72,48 @@ def axe_ensure() -> int:
     return 0
 
 
-def ensure() -> int:
-    return chromium_ensure() or axe_ensure()
+def pango_path() -> str | None:
+    return ctypes.util.find_library("pangoft2-1.0")
 
 
-def chromium_ensure() -> int:
-    if chromium_path():
+# Debian's packages, each with how to tell it is there.
+PACKAGES = {
+    "libpangoft2-1.0-0": pango_path,
+    "chromium": chromium_path,
+    "poppler-utils": lambda: shutil.which("pdftotext"),
+}
+NEEDED = {"run": ["libpangoft2-1.0-0"], "test": ["libpangoft2-1.0-0", "chromium", "poppler-utils"]}
+
+
+def packages_ensure(names: list[str]) -> int:
+    missing = [name for name in names if not PACKAGES[name]()]
+    if not missing:
         return 0
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         print(
-            "Chromium is needed for the browser tests: install Debian's 'chromium' package "
-            "(or set CHROMIUM_PATH).",
+            f"Debian's packages {', '.join(missing)} are needed: install them (or set CHROMIUM_PATH).",
             file=sys.stderr,
         )
         return 1
-    print("[browser] installing Debian's chromium (once)...", flush=True)
+    print(f"[system] installing Debian's {', '.join(missing)} (once)...", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
     subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env, stdout=subprocess.DEVNULL
+        ["apt-get", "install", "-y", "-qq", *missing], check=True, env=env, stdout=subprocess.DEVNULL
     )
-    return 0 if chromium_path() else 1
+    still = [name for name in missing if not PACKAGES[name]()]
+    if still:
+        print(f"[system] {', '.join(still)} still missing after apt-get", file=sys.stderr)
+        return 1
+    return 0
+
+
+def ensure(what: str) -> int:
+    return packages_ensure(NEEDED[what]) or (axe_ensure() if what == "test" else 0)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] != ["ensure"]:
-        print("usage: browser.py ensure", file=sys.stderr)
+    if sys.argv[1:] not in (["run"], ["test"]):
+        print("usage: system.py run|test", file=sys.stderr)
         sys.exit(2)
-    sys.exit(ensure())
+    sys.exit(ensure(sys.argv[1]))
