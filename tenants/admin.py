@@ -103,7 +103,7 @@ class DomainAdmin(admin.ModelAdmin):
         for domain in queryset.filter(verified_at__isnull=True):
             self._checked(request, domain_verify(domain=domain))
 
-    @admin.action(description=_("Make primary (the address links, e-mails and letters use)"))
+    @admin.action(description=_("Make primary (the address used in links, e-mails and letters)"))
     def make_primary(self, request: HttpRequest, queryset: QuerySet[Domain]) -> None:
         if queryset.count() != 1:
             self.message_user(request, _("Choose one domain to make primary."), messages.ERROR)

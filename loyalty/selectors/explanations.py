@@ -25,6 +25,11 @@ _OPS = {
     "between": gettext_lazy("is between"),
     "contains": gettext_lazy("contains"),
 }
+_ROUNDED = {
+    "down": gettext_lazy("%(amount)s rounded down to %(points)s"),
+    "up": gettext_lazy("%(amount)s rounded up to %(points)s"),
+    "nearest": gettext_lazy("%(amount)s rounded to %(points)s"),
+}
 _CAPS = {
     "max_points_per_event": gettext_lazy("the rule's maximum per event"),
     "period": gettext_lazy("the rule's limit per period"),
@@ -58,9 +63,13 @@ def _computation(computation: dict) -> str:
     if award == "fixed":
         return _("a fixed award of %(points)s") % {"points": _points(computation.get("points"))}
     if award == "per_item":
-        return _("%(points)s per item, for %(units)s items") % {
+        units = computation.get("units")
+        count = units if isinstance(units, int) else 2
+        return ngettext(
+            "%(points)s per item, for %(units)s item", "%(points)s per item, for %(units)s items", count
+        ) % {
             "points": _points(computation.get("points_per_item")),
-            "units": computation.get("units"),
+            "units": units,
         }
     if award == "per_amount":
         basis = f"{computation.get('basis')} {computation.get('currency', '')}".strip()
@@ -106,14 +115,8 @@ def _earned(explanation: dict) -> list[str]:
         parts.append(_("times %(multiplier)s for the tier") % {"multiplier": explanation["tier_multiplier"]})
     computed = explanation.get("computed")
     if computed:
-        parts.append(
-            _("%(amount)s rounded %(rounding)s to %(points)s")
-            % {
-                "amount": computed.get("amount"),
-                "rounding": computed.get("rounding"),
-                "points": computed.get("points"),
-            }
-        )
+        rounded = _ROUNDED.get(str(computed.get("rounding")), _ROUNDED["nearest"])
+        parts.append(str(rounded) % {"amount": computed.get("amount"), "points": computed.get("points")})
     for cap in explanation.get("caps", []):
         name = _CAPS.get(cap.get("cap"), cap.get("cap"))
         parts.append(

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, re_path, reverse
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -49,8 +50,11 @@ class LetterWizardForm(forms.Form):
     file = forms.FileField(
         label=_("Or a file of resellers"),
         required=False,
-        help_text=_("CSV or XLSX with the columns %(columns)s; created or updated by external id")
-        % {"columns": ", ".join(COLUMNS)},
+        # format_lazy: the sentence is translated when the form is shown, not when this loads.
+        help_text=format_lazy(
+            _("CSV or XLSX with the columns {columns}; created or updated by external id"),
+            columns=", ".join(COLUMNS),
+        ),
     )
     template = forms.ChoiceField(label=_("Letter template"))
     issue_codes = forms.BooleanField(label=_("Issue an activation code to each member"), required=False)
