@@ -88,5 +88,8 @@ def sending_hours_open(*channels: str) -> None:
     from messaging.models import ChannelSettings
     from messaging.quiet_hours import WEEKDAYS
 
-    always = {"windows": [{"days": list(WEEKDAYS), "start": "00:00", "end": "24:00"}], "public_holidays": True}
+    always = {
+        "windows": [{"days": list(WEEKDAYS), "start": "00:00", "end": "24:00"}],
+        "public_holidays": True,
+    }
     ChannelSettings.objects.update_or_create(id=1, defaults={"quiet_hours": dict.fromkeys(channels, always)})

@@ -18,8 +18,8 @@ from core.errors import Conflict, InvalidInput, Refused
 from loyalty.models import ActivationAttempt, ActivationCode, Member
 from loyalty.services.activation import (
     ALPHABET,
-    CODE_LENGTH,
     ATTEMPTS_KEPT,
+    CODE_LENGTH,
     activation_attempt,
     activation_attempts_purge,
     activation_code_issue,
