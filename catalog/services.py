@@ -33,6 +33,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from core.errors import Conflict, InvalidInput, NotFound, Refused
 from core.limits import field_max_length
 from core.outbox import enqueue_on_commit, requeue_after, retry_delay
+from core.signals import signal_send_logged
 from core.text import NUL, NUL_MESSAGE
 from loyalty.models import LedgerEntry, Member, Tier
 from loyalty.selectors.programme import programme_settings as loyalty_programme_settings
@@ -528,7 +529,8 @@ def _event_record(
     )
     schema_name = schema_current()
     transaction.on_commit(
-        lambda: order_status_changed.send(
+        lambda: signal_send_logged(
+            order_status_changed,
             sender=Order,
             order_id=order.pk,
             event_id=event.pk,

@@ -10,7 +10,6 @@ programme revision). A receiver's error is logged: the change is committed alrea
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -18,9 +17,8 @@ from django.db import connection, transaction
 from django.dispatch import Signal
 from django_tenants.utils import schema_context
 
+from core.signals import signal_send_logged
 from tenants.selectors import schema_current
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,9 +67,9 @@ class _Send:
 
     def _send(self) -> None:
         # The change is committed: a receiver's failure is logged, never the writer's error.
-        for receiver, error in self.signal.send_robust(sender=None, changes=self.changes):
-            if isinstance(error, Exception):
-                logger.error("%s failed on %d changes", receiver, len(self.changes), exc_info=error)
+        signal_send_logged(
+            self.signal, sender=None, about=f"{len(self.changes)} changes", changes=self.changes
+        )
 
 
 def changes_send(signal: Signal, changes: Iterable[object]) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.dispatch import Signal
 
+from core.signals import signal_send_logged
 from messaging.models import Message
 
 # Sent after the transaction that settled a message commits, in the brand's schema, with
@@ -37,4 +38,4 @@ def message_settled_send(*, message: Message) -> None:
         template_code=message.template_code,
         error=message.error[:300],
     )
-    transaction.on_commit(lambda: messages_settled.send(sender=Message, changes=[change]), robust=True)
+    transaction.on_commit(lambda: signal_send_logged(messages_settled, sender=Message, changes=[change]))

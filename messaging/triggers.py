@@ -16,7 +16,6 @@ sent its signal: each message is stored in a transaction of its own and a failur
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -191,19 +190,6 @@ def trigger_fire(
     return [message for message in sent if message is not None]
 
 
-def _guarded(receiver_function: Any) -> Any:
-    """A receiver whose failure (the database, a bug) is logged, never raised into the sender."""
-
-    @functools.wraps(receiver_function)
-    def run(*args: Any, **kwargs: Any) -> None:
-        try:
-            receiver_function(*args, **kwargs)
-        except Exception:
-            logger.exception("trigger receiver %s failed", receiver_function.__name__)
-
-    return run
-
-
 def _members(ids: set[int]) -> dict[int, Member]:
     return Member.objects.select_related("tier").in_bulk(ids)
 
@@ -230,7 +216,6 @@ def points_earned_fire(*, changes: list[PointsChange], triggers: tuple[ActiveTri
     return [message for message in sent if message is not None]
 
 
-@_guarded
 def points_received(sender: Any, changes: list[PointsChange], **kwargs: Any) -> None:
     earned = [change for change in changes if change.kind == "earned"]
     if not earned:
@@ -242,7 +227,6 @@ def points_received(sender: Any, changes: list[PointsChange], **kwargs: Any) -> 
         points_earned_fire(changes=earned, triggers=triggers)
 
 
-@_guarded
 def tiers_received(sender: Any, changes: list[TierChange], **kwargs: Any) -> None:
     triggers = triggers_active().get(TriggerKind.TIER_CHANGED)
     if not triggers:
@@ -261,7 +245,6 @@ def tiers_received(sender: Any, changes: list[TierChange], **kwargs: Any) -> Non
                 _queue(member=member, trigger=trigger, cause=str(row))
 
 
-@_guarded
 def members_received(sender: Any, changes: list[MemberChange], **kwargs: Any) -> None:
     created = {change.member_id for change in changes if change.created}
     if not created:
@@ -291,7 +274,6 @@ def order_variables(*, order_id: int, to_status: str) -> tuple[Member, dict[str,
     return member, {"gift": ", ".join(gifts), "order_number": str(order.pk), "order_status": status}
 
 
-@_guarded
 def order_received(sender: Any, order_id: int, event_id: int, to_status: str, **kwargs: Any) -> None:
     triggers = triggers_active().get(TriggerKind.ORDER_STATUS_CHANGED)
     if not triggers:

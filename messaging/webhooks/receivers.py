@@ -7,9 +7,6 @@ into that committed change: a failure is logged."""
 
 from __future__ import annotations
 
-import functools
-import logging
-from collections.abc import Callable
 from typing import Any
 
 from django.dispatch import receiver
@@ -29,26 +26,12 @@ from messaging.services.webhooks import webhook_events_emit
 from messaging.signals import MessageSettled, messages_settled
 from messaging.webhooks import tasks  # noqa: F401  (registers the deliveries' outbox with core.outbox)
 
-logger = logging.getLogger(__name__)
-
-
-def _logged(handler: Callable[..., None]) -> Callable[..., None]:
-    @functools.wraps(handler)
-    def run(*args: Any, **kwargs: Any) -> None:
-        try:
-            handler(*args, **kwargs)
-        except Exception:
-            logger.exception("webhook events of %s not stored", handler.__name__)
-
-    return run
-
 
 def _subscribed(types: set[str]) -> bool:
     return bool(types & webhook_subscriptions())
 
 
 @receiver(members_changed, dispatch_uid="webhooks-members")
-@_logged
 def members_sent(sender: Any, changes: list[MemberChange], **kwargs: Any) -> None:
     types = {"member.created" if change.created else "member.updated" for change in changes}
     if not _subscribed(types):
@@ -64,7 +47,6 @@ def members_sent(sender: Any, changes: list[MemberChange], **kwargs: Any) -> Non
 
 
 @receiver(points_changed, dispatch_uid="webhooks-points")
-@_logged
 def points_sent(sender: Any, changes: list[PointsChange], **kwargs: Any) -> None:
     if not _subscribed({f"points.{change.kind}" for change in changes}):
         return
@@ -88,7 +70,6 @@ def points_sent(sender: Any, changes: list[PointsChange], **kwargs: Any) -> None
 
 
 @receiver(tiers_changed, dispatch_uid="webhooks-tiers")
-@_logged
 def tiers_sent(sender: Any, changes: list[TierChange], **kwargs: Any) -> None:
     if not _subscribed({"tier.changed"}):
         return
@@ -111,7 +92,6 @@ def tiers_sent(sender: Any, changes: list[TierChange], **kwargs: Any) -> None:
 
 
 @receiver(order_status_changed, dispatch_uid="webhooks-orders")
-@_logged
 def order_sent(
     sender: Any, order_id: int, event_id: int, from_status: str, to_status: str, **kwargs: Any
 ) -> None:
@@ -134,7 +114,6 @@ def order_sent(
 
 
 @receiver(messages_settled, dispatch_uid="webhooks-messages")
-@_logged
 def messages_sent(sender: Any, changes: list[MessageSettled], **kwargs: Any) -> None:
     if not _subscribed({f"message.{change.state}" for change in changes}):
         return
