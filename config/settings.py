@@ -84,6 +84,9 @@ TENANT_APPS = [
     "catalog",
     "messaging",
     "billing",
+    # Club spaces (restricted parts of a brand's site) and events with limited seats.
+    "clubs",
+    "gatherings",
     # A brand's theme is a row of its schema; its templates and static files serve every host.
     "themes",
 ]

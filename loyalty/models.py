@@ -103,6 +103,17 @@ class ProgrammeSettings(models.Model):
         default="en",
         help_text="shown unless the member or their browser asks for another site language",
     )
+    # VIP by spend: at least this amount spent over the last `vip_spend_months` (empty: no such rule).
+    vip_spend_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="members who spent at least this over the window are VIP (empty: no such rule)",
+    )
+    vip_spend_months = models.PositiveSmallIntegerField(
+        default=12, help_text="the window of the VIP spend rule"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -131,6 +142,11 @@ class ProgrammeSettings(models.Model):
             models.CheckConstraint(
                 condition=Q(site_languages__contains=[F("default_language")]),
                 name="programme_default_language_offered",
+            ),
+            models.CheckConstraint(
+                condition=Q(vip_spend_amount__isnull=True)
+                | Q(vip_spend_amount__gt=0, vip_spend_months__gte=1),
+                name="programme_vip_spend_rule",
             ),
         ]
 
@@ -179,6 +195,7 @@ class Tier(models.Model):
     )
     earn_multiplier = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("1.00"))
     benefits = models.TextField(blank=True)
+    grants_vip = models.BooleanField(default=False, help_text="its members are VIP")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -237,7 +254,18 @@ class Member(models.Model):
     tier_below_since = models.DateTimeField(
         null=True, blank=True, help_text="when the member first qualified below their tier (grace period)"
     )
+
+    class VipSource(models.TextChoices):
+        NONE = "", _("Not VIP")
+        SUBSCRIPTION = "subscription", _("Paid subscription")
+        TIER = "tier", _("Tier")
+        SPEND = "spend", _("Spend")
+        MANUAL = "manual", _("Granted by staff")
+
     is_vip = models.BooleanField(default=False)
+    # Why the member is VIP and since when (README.md, "VIP and billing"): `billing.services.vip`.
+    vip_source = models.CharField(max_length=16, choices=VipSource.choices, default="", blank=True)
+    vip_since = models.DateTimeField(null=True, blank=True)
     balance = models.IntegerField(default=0, help_text="cached: always the sum of the ledger entries")
     overdraft_limit = models.PositiveIntegerField(default=0)
     points_owed = models.PositiveIntegerField(

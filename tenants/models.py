@@ -2,9 +2,40 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import functions
 from django_tenants.models import DomainMixin, TenantMixin
+
+
+class PlatformPlan(models.Model):
+    """What the operator sells brands (README.md, "VIP and billing"): the limits of a brand's
+    programme and the platform's share of each VIP payment. Empty limits are no limit."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    members_limit = models.PositiveIntegerField(null=True, blank=True, help_text="empty: no limit")
+    messages_per_month = models.PositiveIntegerField(null=True, blank=True, help_text="empty: no limit")
+    application_fee_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="the platform's share of each VIP payment, in percent",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(application_fee_percent__gte=0, application_fee_percent__lte=100),
+                name="platform_plan_fee_percent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Brand(TenantMixin):
@@ -25,6 +56,9 @@ class Brand(TenantMixin):
     # Figures counted inside the brand's schema by a task, shown to the operator.
     usage = models.JSONField(default=dict, blank=True)
     usage_refreshed_at = models.DateTimeField(null=True, blank=True)
+    platform_plan = models.ForeignKey(
+        PlatformPlan, null=True, blank=True, on_delete=models.PROTECT, related_name="brands"
+    )
 
     # brand_create clones the template schema itself, inside its own transaction.
     auto_create_schema = False
@@ -164,3 +198,69 @@ class Lockout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schema_name}: {self.account or self.ip} until {self.locked_until:%Y-%m-%d %H:%M}"
+
+
+class StripeAccount(models.Model):
+    """A brand's connected Stripe account (Connect): its VIP subscriptions are created on it, so the
+    money goes to the brand, and a webhook event finds its brand by `account_id`. A sandbox account
+    (no Stripe keys) is the local checkout's."""
+
+    brand = models.OneToOneField(Brand, on_delete=models.CASCADE, related_name="stripe_account")
+    account_id = models.CharField(max_length=64, unique=True)
+    sandbox = models.BooleanField(default=False)
+    charges_enabled = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    details_submitted = models.BooleanField(default=False)
+    # What Stripe still asks of the brand (`requirements.currently_due`), shown in the backoffice.
+    requirements_due = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(account_id__startswith="acct_"), name="stripe_account_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.account_id
+
+
+class StripeEvent(models.Model):
+    """An event Stripe sent to the platform's one webhook endpoint, stored once by its id before it
+    is handled (README.md, "VIP and billing"), with its brand when its connected account is known."""
+
+    class State(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    event_id = models.CharField(max_length=64, unique=True)
+    type = models.CharField(max_length=80)
+    account_id = models.CharField(max_length=64, blank=True)
+    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    livemode = models.BooleanField(default=False)
+    created = models.DateTimeField(help_text="when Stripe created the event")
+    payload = models.JSONField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED)
+    note = models.CharField(max_length=300, blank=True, help_text="why it was ignored, or what failed")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["brand", "created"], name="stripe_event_brand_created"),
+            models.Index(
+                fields=["received_at"], name="stripe_event_waiting", condition=models.Q(state="received")
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(event_id__startswith="evt_"), name="stripe_event_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
