@@ -83,6 +83,41 @@ class Brand(TenantMixin):
         return self.status == self.Status.SUSPENDED
 
 
+class PlanOverage(models.Model):
+    """A brand found over one of its plan's limits in a month: recorded once per brand, month and
+    limit by the usage count (`tenants.plans`), shown to the operator (console) and to the brand
+    (backoffice). Nothing is refused for it: members are still created and messages still sent."""
+
+    class Limit(models.TextChoices):
+        MEMBERS = "members", "Members"
+        MESSAGES = "messages", "Messages per month"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="plan_overages")
+    # The first day of the month, in the brand's timezone.
+    month = models.DateField()
+    limit = models.CharField(max_length=16, choices=Limit.choices)
+    plan = models.ForeignKey(PlatformPlan, null=True, on_delete=models.SET_NULL, related_name="+")
+    allowed = models.PositiveIntegerField(help_text="the plan's limit when the crossing was found")
+    used = models.PositiveIntegerField(help_text="what was counted then")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-month", "brand", "limit"]
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "month", "limit"], name="plan_overage_once_a_month"),
+            models.CheckConstraint(
+                condition=models.Q(limit__in=["members", "messages"]), name="plan_overage_limit"
+            ),
+            models.CheckConstraint(condition=models.Q(month__day=1), name="plan_overage_month_start"),
+            models.CheckConstraint(
+                condition=models.Q(used__gt=models.F("allowed")), name="plan_overage_is_over"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand_id} over {self.limit} in {self.month:%Y-%m}: {self.used} > {self.allowed}"
+
+
 class Domain(DomainMixin):
     """A host name that serves a brand: `<slug>.<PLATFORM_DOMAIN>` (primary) or a custom domain.
 
