@@ -80,6 +80,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("gift", "the gift of the order", "Coffee mug"),
     Variable("order_number", "the order's number", "A-1042"),
     Variable("order_status", "the order's status, in words", "shipped"),
+    Variable("event_title", "the event's title (events with limited seats)", "Bordeaux tasting"),
+    Variable("event_date", "when the event starts, in words", "12 mars 2027, 19:00"),
+    Variable("event_place", "where the event takes place", "12 quai des Chartrons, Bordeaux"),
+    Variable("event_url", "the event's page on the site", "https://grand-cru.example/events/3/"),
     Variable("unsubscribe_url", "the one-click unsubscribe link (e-mails)", "https://citycar.example/u/..."),
 )
 VARIABLE_NAMES = frozenset(variable.name for variable in VARIABLES)

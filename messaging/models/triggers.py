@@ -19,6 +19,10 @@ class TriggerKind(models.TextChoices):
     ACTIVATION_REMINDER = "activation_reminder", _("Activation code not used after N days")
     VIP_WELCOME = "vip_welcome", _("VIP welcome")
     PAYMENT_FAILED = "payment_failed", _("Payment failed")
+    # Events with limited seats (`gatherings.services`).
+    EVENT_INVITATION = "event_invitation", _("Event invitation")
+    EVENT_PROMOTED = "event_promoted", _("Event: a seat freed for the waiting list")
+    EVENT_REMINDER = "event_reminder", _("Event reminder (the day before)")
 
 
 # The kinds whose `days` is required: how many days before the points expire, or after the code
