@@ -232,6 +232,13 @@ TWILIO_CONNECT_TIMEOUT = float(os.environ.get("TWILIO_CONNECT_TIMEOUT", "5"))
 TWILIO_READ_TIMEOUT = float(os.environ.get("TWILIO_READ_TIMEOUT", "20"))
 VOICE_RETRIES = int(os.environ.get("VOICE_RETRIES", "2"))
 VOICE_RETRY_DELAY_HOURS = float(os.environ.get("VOICE_RETRY_DELAY_HOURS", "3"))
+# Stripe (billing/gateway.py, README.md "VIP and billing"): the platform's Connect secret key (empty:
+# the local sandbox checkout, no network), the webhook endpoint's signing secret (whsec_...), and the
+# API's base (tests point it at tests/fakes/stripe.py); seconds before a call gives up.
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+STRIPE_TIMEOUT = float(os.environ.get("STRIPE_TIMEOUT", "20"))
 # Outgoing webhooks (messaging.webhooks): in development http:// and any address are allowed (a
 # receiver on this machine); otherwise https:// to public addresses only. Seconds per read of a POST.
 WEBHOOKS_DEVELOPMENT = env_bool("WEBHOOKS_DEVELOPMENT", DEBUG)
