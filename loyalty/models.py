@@ -290,6 +290,12 @@ class Member(models.Model):
             models.CheckConstraint(
                 condition=Q(kind="customer") | ~Q(company_name=""), name="member_reseller_has_company"
             ),
+            # VIP always with its source and date (`billing.services.vip` writes the three at once).
+            models.CheckConstraint(
+                condition=(Q(is_vip=True, vip_since__isnull=False) & ~Q(vip_source=""))
+                | Q(is_vip=False, vip_source="", vip_since__isnull=True),
+                name="member_vip_has_source",
+            ),
         ]
         # tier and sales_rep are indexed as foreign keys already. The phone: an inbound SMS (STOP)
         # finds its members by the number it came from.

@@ -73,6 +73,11 @@ def member_upsert(
     if unknown:
         raise InvalidInput({field: ["is not a member field"] for field in sorted(unknown)})
     data = {**data, **member_codes_check(data=data)}
+    # `is_vip` is the staff grant, one of VIP's sources (README.md, "VIP and billing"): applied by
+    # `vip_grant_set` once the member is saved, never written as such.
+    granted = data.get("is_vip")
+    if granted is not None and not isinstance(granted, bool):
+        raise InvalidInput({"is_vip": ["must be true or false"]})
     with transaction.atomic():
         member = Member.objects.select_for_update().filter(external_id=external_id).first()
         created = member is None
@@ -89,7 +94,8 @@ def member_upsert(
                 overdraft_limit=programme_settings().overdraft_limit,
             )
         for field, value in data.items():
-            setattr(member, field, value if value is not None else "")
+            if field != "is_vip":
+                setattr(member, field, value if value is not None else "")
         if member.kind == Member.Kind.RESELLER and not member.company_name:
             raise InvalidInput({"company_name": ["is required for a B2B reseller"]})
         try:
@@ -104,6 +110,10 @@ def member_upsert(
             if not created:
                 raise
             return member_upsert(external_id=external_id, data=data, consents=consents, source=source, ip=ip)
+        if granted is not None and granted != (member.vip_source == Member.VipSource.MANUAL):
+            from billing.services.vip import vip_grant_set  # billing builds on loyalty: imported late
+
+            member = vip_grant_set(member=member, granted=granted)
         changes_send(members_changed, [MemberChange(member_id=member.pk, created=created)])
         if consents:
             consent_set(member=member, consents=consents, source=source, ip=ip)

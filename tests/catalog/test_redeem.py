@@ -164,7 +164,9 @@ def test_tier_and_vip_restrictions(in_brand):
     assert refused.value.code == "not_your_tier"
     assert "VIP" in refused.value.message
 
-    Member.objects.filter(pk=member.pk).update(tier=gold, is_vip=True)
+    Member.objects.filter(pk=member.pk).update(
+        tier=gold, is_vip=True, vip_source="manual", vip_since=timezone.now()
+    )
     place(member, (for_gold, 1), (for_vip, 1), key="c")
     member.refresh_from_db()
     assert member.balance == 980
