@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from billing.hooks import stripe_webhook
 from core.auth_urls import login_view, password_reset_urls
 from tenants import tls, views
 
@@ -22,6 +23,7 @@ urlpatterns = [
         name="console-lockout-lift",
     ),
     path("tls/ask", tls.tls_ask, name="tls-ask"),
+    path("hooks/stripe/", stripe_webhook, name="stripe-webhook"),
     path("login/", login_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("", include(password_reset_urls())),
