@@ -263,6 +263,18 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Time-based triggers (points expiring, activation reminders), hourly: their dedupe keys send
     # each at most once a day per member (messaging.triggers).
     "triggers-due": {"task": "messaging.triggers_due_all", "schedule": 3600.0, "options": {"expires": 3600}},
+    # Stripe events still waiting (broker down, a member not linked yet, a failure) handled again;
+    # VIP ended for the members whose cancelled subscription's period is over (billing.tasks).
+    "stripe-events-retry": {
+        "task": "billing.stripe_events_retry",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
+    "subscriptions-period-end": {
+        "task": "billing.period_end_all",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
     # Outbox rows whose send did not happen (broker down, retry not queued) are queued again (core.outbox).
     # A sweep not started before the next one is due is dropped (the next one does its work).
     "outbox-sweep": {
