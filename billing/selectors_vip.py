@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from billing.models import Subscription
 from loyalty.models import Member, ProgrammeSettings, Tier
@@ -36,9 +37,14 @@ def subscriptions_live(*, now: datetime) -> QuerySet[Subscription]:
     )
 
 
-def subscription_live_for(*, member: Member, now: datetime) -> Subscription | None:
+def subscription_live_for(*, member: Member, now: datetime | None = None) -> Subscription | None:
     """The member's subscription that gives VIP at `now` (the oldest, if several), or None."""
-    return subscriptions_live(now=now).filter(member_id=member.pk).order_by("created_at", "pk").first()
+    return (
+        subscriptions_live(now=now or timezone.now())
+        .filter(member_id=member.pk)
+        .order_by("created_at", "pk")
+        .first()
+    )
 
 
 def spend_programme(programme: ProgrammeSettings) -> ProgrammeSettings:
