@@ -263,6 +263,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Time-based triggers (points expiring, activation reminders), hourly: their dedupe keys send
     # each at most once a day per member (messaging.triggers).
     "triggers-due": {"task": "messaging.triggers_due_all", "schedule": 3600.0, "options": {"expires": 3600}},
+    # Events with limited seats: each confirmed member reminded once, the day before (gatherings.tasks).
+    "event-reminders": {
+        "task": "gatherings.reminders_due_all",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
+    },
     # Stripe events still waiting (broker down, a member not linked yet, a failure) handled again;
     # VIP ended for the members whose cancelled subscription's period is over (billing.tasks).
     "stripe-events-retry": {
