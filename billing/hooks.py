@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 # Stripe's events are a few kilobytes, tens for the largest objects.
 BODY_MAX_BYTES = 256 * 1024
+# A signature older than this is refused, a replay by someone who saw a request (Stripe's own
+# library's default: five minutes).
+SIGNATURE_TOLERANCE = stripe.Webhook.DEFAULT_TOLERANCE
 
 
 def _refused(message: str, *, status: int = 400, field: str | None = None) -> JsonResponse:
@@ -50,7 +53,9 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         return _refused("webhooks are not set up")
     try:
         text = body.decode("utf-8")
-        stripe.WebhookSignature.verify_header(text, request.headers.get("Stripe-Signature", ""), secret)
+        stripe.WebhookSignature.verify_header(
+            text, request.headers.get("Stripe-Signature", ""), secret, tolerance=SIGNATURE_TOLERANCE
+        )
         payload = json.loads(text)
     except (UnicodeDecodeError, ValueError):
         return _refused("the body is not a JSON event")
