@@ -7,6 +7,7 @@ import http.client
 import json
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,12 +18,18 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
+import stripe
 from django.db import close_old_connections, connection
 from django.db.models import Sum
-from django.test import Client
+from django.http import HttpResponse
+from django.test import Client, override_settings
+from django_tenants.utils import schema_context
 
+from billing.services.events import stripe_event_handle, stripe_event_store
 from loyalty.models import LedgerEntry, Member, PointLot
+from tenants.models import StripeAccount, StripeEvent
 from tests.conftest import host_of
+from tests.fakes.stripe import FakeStripe
 
 # A Tuesday afternoon in Paris, not a public holiday: every channel may send then (messaging.policy's
 # sending hours). Tests that send marketing SMS or calls travel to it (`time_machine.travel`).
@@ -166,3 +173,103 @@ def dns_served(records: dict[tuple[str, str], list[str]]) -> Iterator[int]:
         stop.set()
         thread.join(5)
         sock.close()
+
+
+# --- Stripe (billing) ---------------------------------------------------------------------------
+
+
+@contextmanager
+def stripe_served(*brands) -> Iterator[FakeStripe]:
+    """The fake Stripe served, the settings pointing at it, and each of `brands` connected to an
+    account of its own there (`StripeAccount` rows, in the test's transaction)."""
+    with (
+        FakeStripe() as fake,
+        override_settings(
+            STRIPE_API_BASE=fake.base_url,
+            STRIPE_SECRET_KEY=fake.api_key,
+            STRIPE_WEBHOOK_SECRET=fake.webhook_secret,
+        ),
+    ):
+        for brand in brands:
+            account = fake.account_add()
+            StripeAccount.objects.create(
+                brand=brand, account_id=account["id"], charges_enabled=True, payouts_enabled=True
+            )
+        yield fake
+
+
+def stripe_account_of(brand) -> str:
+    return StripeAccount.objects.get(brand=brand).account_id
+
+
+def stripe_subscribe(
+    fake: FakeStripe,
+    *,
+    brand,
+    member_id: int,
+    unit_amount: int = 990,
+    currency: str = "eur",
+    interval: str = "month",
+    trial_days: int = 0,
+    at: int | None = None,
+) -> list[dict]:
+    """A member's checkout on the brand's account of the fake Stripe, made through the stripe library
+    (a product, a price, a Checkout session naming the member) and paid: the events Stripe sends
+    (checkout.session.completed, customer.subscription.created, invoice.paid)."""
+    client = stripe.StripeClient(fake.api_key, base_addresses={"api": fake.base_url})
+    account = stripe_account_of(brand)
+
+    def options() -> dict:
+        return {"stripe_account": account, "idempotency_key": uuid.uuid4().hex}
+
+    product = client.v1.products.create(params={"name": "VIP"}, options=options())
+    price = client.v1.prices.create(
+        params={
+            "product": product.id,
+            "unit_amount": unit_amount,
+            "currency": currency,
+            "recurring": {"interval": interval},
+        },
+        options=options(),
+    )
+    reference = {"brand": brand.schema_name, "member_id": str(member_id)}
+    subscription_data: dict = {"metadata": reference}
+    if trial_days:
+        subscription_data["trial_period_days"] = trial_days
+    session = client.v1.checkout.sessions.create(
+        params={
+            "mode": "subscription",
+            "success_url": "https://shop.example/vip/",
+            "line_items": [{"price": price.id, "quantity": 1}],
+            "client_reference_id": str(member_id),
+            "metadata": reference,
+            "subscription_data": subscription_data,
+        },
+        options=options(),
+    )
+    return fake.checkout_complete(session.id, at=at)
+
+
+def stripe_post(client: Client, fake: FakeStripe, event: dict | bytes | str, **signing) -> HttpResponse:
+    """`event` signed by the fake as Stripe signs it, POSTed to the platform's webhook."""
+    signed = fake.signed(event, **signing)
+    return client.post(
+        "/hooks/stripe/",
+        data=signed.body,
+        content_type="application/json",
+        headers={"Stripe-Signature": signed.signature},
+    )
+
+
+def stripe_deliver(*events: dict) -> list[StripeEvent]:
+    """Each event stored as the webhook stores it and handled in its brand's schema, as the task
+    queued after commit would (a test's transaction never commits): the events as stored."""
+    stored = []
+    for payload in events:
+        event, _ = stripe_event_store(payload=payload)
+        if event.brand is not None:
+            with schema_context(event.brand.schema_name):
+                stripe_event_handle(event_id=event.pk)
+        event.refresh_from_db()
+        stored.append(event)
+    return stored
