@@ -203,14 +203,14 @@ def _brand_status_set(*, brand: Brand, status: str) -> Brand:
 
 
 def brand_usage_refresh(*, brand: Brand) -> dict:
-    """Count the brand's figures inside its own schema and store them on its public row."""
-    with schema_context(brand.schema_name):
-        user_model = get_user_model()
-        usage = {
-            "staff_users": user_model.objects.filter(is_staff=True).count(),
-            "users": user_model.objects.count(),
-        }
-    Brand.objects.filter(pk=brand.pk).update(usage=usage, usage_refreshed_at=timezone.now())
+    """Count the brand's figures inside its own schema (`tenants.plans.brand_usage_count`), store
+    them on its public row and record any limit of its plan they are over."""
+    from .plans import brand_usage_count, plan_overages_record
+
+    usage = brand_usage_count(brand=brand)
+    with transaction.atomic():
+        Brand.objects.filter(pk=brand.pk).update(usage=usage, usage_refreshed_at=timezone.now())
+        plan_overages_record(brand=brand, usage=usage)
     return usage
 
 
