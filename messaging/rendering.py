@@ -84,6 +84,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("event_date", "when the event starts, in words", "12 mars 2027, 19:00"),
     Variable("event_place", "where the event takes place", "12 quai des Chartrons, Bordeaux"),
     Variable("event_url", "the event's page on the site", "https://grand-cru.example/events/3/"),
+    Variable("portal_url", "where the member manages their VIP subscription", "https://citycar.example/vip/"),
     Variable("unsubscribe_url", "the one-click unsubscribe link (e-mails)", "https://citycar.example/u/..."),
 )
 VARIABLE_NAMES = frozenset(variable.name for variable in VARIABLES)

@@ -38,7 +38,15 @@ SUBJECT_CHANNELS = (Channel.EMAIL, Channel.POST)
 # Variables only the event that sends a message knows (a trigger, an order, a letter batch): a
 # preview shows their catalogue example. The member's own ones come from the member chosen.
 EVENT_VARIABLES = frozenset(
-    {"points_earned", "activation_code", "gift", "order_number", "order_status", "unsubscribe_url"}
+    {
+        "points_earned",
+        "activation_code",
+        "gift",
+        "order_number",
+        "order_status",
+        "portal_url",
+        "unsubscribe_url",
+    }
 )
 EXAMPLES = {variable.name: variable.example for variable in VARIABLES}
 _PARSER = Environment(autoescape=True)  # parses only: nothing is rendered with it
