@@ -38,5 +38,6 @@ urlpatterns = [
     path("", include("messaging.urls")),
     path("", include("loyalty.site.urls")),
     path("", include("catalog.urls")),
+    path("", include("billing.urls")),
     path("", include("gatherings.urls")),
 ]
