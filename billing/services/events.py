@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_tenants.utils import tenant_context
 
 from core.errors import InvalidInput
 from core.outbox import task_send
@@ -156,7 +157,8 @@ def stripe_event_handle(*, event_id: int) -> StripeEvent | None:
         event.attempts += 1
         try:
             if handler is not None:
-                with transaction.atomic():
+                # The brand itself, not only its schema: its site's address is in some messages.
+                with transaction.atomic(), tenant_context(event.brand):
                     handler(event)
         except Exception as error:  # any failure is the event's: retried, then given up
             given_up = event.attempts >= ATTEMPTS_MAX
