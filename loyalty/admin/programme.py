@@ -32,7 +32,7 @@ from loyalty.services.programme import (
     programme_settings_validate,
 )
 from loyalty.services.segments import segment_save, segment_validate
-from loyalty.services.tiers import tier_create, tier_delete, tier_update, tier_validate
+from loyalty.services.tiers import TIER_FIELDS, tier_create, tier_delete, tier_update, tier_validate
 
 
 class ServiceForm(forms.ModelForm):
@@ -106,6 +106,7 @@ class ProgrammeSettingsAdmin(admin.ModelAdmin):
             },
         ),
         (gettext_lazy("Member site languages"), {"fields": ["site_languages", "default_language"]}),
+        (gettext_lazy("VIP by spend"), {"fields": ["vip_spend_amount", "vip_spend_months"]}),
         ("", {"fields": ["updated_at"]}),
     ]
 
@@ -135,7 +136,7 @@ class TierForm(ServiceForm):
 
     class Meta:
         model = Tier
-        fields = ["code", "name", "threshold", "threshold_inclusive", "earn_multiplier", "benefits"]
+        fields = list(TIER_FIELDS)
 
     def _instance_kwarg(self) -> dict:
         return {"tier": self.instance if self.instance.pk else None}
@@ -144,7 +145,9 @@ class TierForm(ServiceForm):
 @admin.register(Tier)
 class TierAdmin(admin.ModelAdmin):
     form = TierForm
-    list_display = ["name", "code", "threshold", "threshold_inclusive", "earn_multiplier", "member_count"]
+    list_display = [
+        "name", "code", "threshold", "threshold_inclusive", "earn_multiplier", "grants_vip", "member_count"
+    ]  # fmt: skip
     ordering = ["threshold"]
 
     def get_queryset(self, request: HttpRequest):

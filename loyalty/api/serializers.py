@@ -213,12 +213,23 @@ class MemberSerializer(serializers.ModelSerializer):
     sales_rep = serializers.SerializerMethodField(
         help_text="the sales rep's e-mail (or username); null: none"
     )
+    vip_source = serializers.ChoiceField(
+        choices=Member.VipSource.choices,
+        read_only=True,
+        help_text="why the member is VIP: subscription, tier, spend or manual (`is_vip` set by staff "
+        "or the API); empty when not VIP",
+    )
+    vip_since = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="since when the member is VIP, whatever the source"
+    )
 
     class Meta:
         model = Member
         fields = [
             "external_id",
             *MEMBER_FIELDS,
+            "vip_source",
+            "vip_since",
             "status",
             "sales_rep",
             "tier",

@@ -42,6 +42,9 @@ HELP = {
     "else their browser's, is served when it is one of them",
     "default_language": "the member site's language when neither the member nor their browser asks "
     "for one of `site_languages` (one of them)",
+    "vip_spend_amount": "members who spent at least this, in `currency`, over the last "
+    "`vip_spend_months` are VIP (measured as tiers measure amount spent); null: no spend rule",
+    "vip_spend_months": "the window of the VIP spend rule, in months (1 or more)",
 }
 
 

@@ -33,6 +33,8 @@ EDITABLE_FIELDS = (
     "tier_grace_days",
     "site_languages",
     "default_language",
+    "vip_spend_amount",
+    "vip_spend_months",
 )
 
 
@@ -65,6 +67,10 @@ def programme_settings_validate(*, data: dict[str, Any]) -> ProgrammeSettings:
         )
     if row.tier_window == ProgrammeSettings.TierWindow.ROLLING_MONTHS and not row.tier_window_months:
         errors.setdefault("tier_window_months", []).append("is required (1 or more) for a rolling window")
+    if "vip_spend_amount" not in errors and row.vip_spend_amount is not None and row.vip_spend_amount <= 0:
+        errors["vip_spend_amount"] = ["must be more than 0, or empty for no spend rule"]
+    if "vip_spend_months" not in errors and not row.vip_spend_months:
+        errors["vip_spend_months"] = ["is required (1 or more): the window of the VIP spend rule"]
     if "site_languages" not in errors:
         row.site_languages = list(dict.fromkeys(row.site_languages or []))
         if not row.site_languages:

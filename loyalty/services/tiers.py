@@ -38,7 +38,9 @@ from loyalty.services.ledger import member_lock
 from loyalty.signals import TierChange as TierChangeSent
 from loyalty.signals import changes_send, tiers_changed
 
-TIER_FIELDS = ("code", "name", "threshold", "threshold_inclusive", "earn_multiplier", "benefits")
+TIER_FIELDS = (
+    "code", "name", "threshold", "threshold_inclusive", "earn_multiplier", "grants_vip", "benefits",
+)  # fmt: skip
 NIGHTLY_BATCH = 50_000
 
 
@@ -58,8 +60,9 @@ def tier_validate(*, data: dict[str, Any], tier: Tier | None = None) -> Tier:
                 data = {**data, field: Decimal(str(data[field]))}
             except (InvalidOperation, ValueError):
                 errors[field] = ["must be a number"]
-    if "threshold_inclusive" in data and not isinstance(data["threshold_inclusive"], bool):
-        errors["threshold_inclusive"] = ["must be true or false"]
+    for flag in ("threshold_inclusive", "grants_vip"):
+        if flag in data and not isinstance(data[flag], bool):
+            errors[flag] = ["must be true or false"]
     for field, value in data.items():
         if field not in errors:
             setattr(tier, field, value if value is not None else "")

@@ -34,6 +34,8 @@ EVERY_SETTING = {
     "tier_grace_days": 30,
     "site_languages": ["fr"],
     "default_language": "fr",
+    "vip_spend_amount": "1000.00",
+    "vip_spend_months": 9,
 }
 
 

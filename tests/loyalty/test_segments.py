@@ -48,6 +48,8 @@ def people(db, brand_a):
             "balance": 80,
             "last_activity_at": now - timedelta(days=100),
             "is_vip": True,
+            "vip_source": "manual",
+            "vip_since": now,
             "status": "blocked",
         },
         "eve": {"tier": gold, "balance": 999, "status": "anonymised"},
