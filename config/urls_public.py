@@ -12,6 +12,9 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console"), name="platform-home"),
     path("console/", views.console_home, name="console"),
     path("console/brands/", views.console_brand_create, name="console-brand-create"),
+    path("console/brands/<int:brand_id>/plan/", views.console_brand_plan, name="console-brand-plan"),
+    path("console/plans/", views.console_plan_create, name="console-plan-create"),
+    path("console/plans/<int:plan_id>/", views.console_plan_edit, name="console-plan-edit"),
     path(
         "console/brands/<int:brand_id>/<str:action>/",
         views.console_brand_status,

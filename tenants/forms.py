@@ -25,3 +25,26 @@ class BrandCreateForm(forms.Form):
     def add_service_error(self, error: InvalidInput) -> None:
         field = error.field if error.field in self.fields else None
         self.add_error(field, error.message)
+
+
+class PlatformPlanForm(forms.Form):
+    """A plan's fields as typed in the console; `tenants.plans` checks their values."""
+
+    code = forms.CharField(
+        max_length=40, label=_("Code"), help_text=_("lowercase letters, digits and hyphens")
+    )
+    name = forms.CharField(max_length=80, label=_("Name"))
+    members_limit = forms.IntegerField(required=False, label=_("Members"), help_text=_("empty: no limit"))
+    messages_per_month = forms.IntegerField(
+        required=False, label=_("Messages per month"), help_text=_("empty: no limit")
+    )
+    application_fee_percent = forms.DecimalField(
+        initial=0,
+        label=_("Application fee (%)"),
+        help_text=_("the platform's share of each VIP payment, between 0 and 100"),
+    )
+
+    def add_service_errors(self, error: InvalidInput) -> None:
+        for field, texts in error.errors.items():
+            for text in texts:
+                self.add_error(field if field in self.fields else None, text)

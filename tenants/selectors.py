@@ -24,8 +24,9 @@ DOMAIN_PENDING_DAYS = 7
 
 
 def brand_list() -> QuerySet[Brand]:
-    """Every brand (not the platform's own public row), with its domains."""
-    return Brand.objects.exclude(schema_name=get_public_schema_name()).prefetch_related("domains")
+    """Every brand (not the platform's own public row), with its domains and platform plan."""
+    brands = Brand.objects.exclude(schema_name=get_public_schema_name())
+    return brands.select_related("platform_plan").prefetch_related("domains")
 
 
 def brand_primary_url(*, brand: Brand, port: int | None = None) -> str:
