@@ -25,7 +25,9 @@ Semantics, in the order the engine applies them:
   `percentage`: a sales rep's `percent` of what the member earns in the same evaluation (below).
   Multipliers fold into the award they multiply, so that award's limits cap the whole: "1 point
   per euro, double on featured, at most 500 a day" is a per-amount rule capped at 500 a day plus a
-  x2 multiplier on featured items.
+  x2 multiplier on featured items. "Double for VIP members" is a multiplier of a later priority
+  with the condition `member.vip` equals true (`member.vip_source` in ["subscription"]: for paying
+  subscribers only); its trace shows the condition checked, as any other.
 - Then, per award: the beneficiary's tier multiplier (`apply_tier_multiplier`), the rule's
   rounding, `max_points_per_event`, the per-period limit (periods in the brand's timezone, counted
   from the rule's ledger entries for that beneficiary on events of the period), the global budget.
@@ -73,6 +75,7 @@ EVENT_FIELDS = {
     "member.segment": "text",
     "member.tags": "tags",
     "member.vip": "bool",
+    "member.vip_source": "text",
 }
 ITEM_FIELDS = {"sku": "value", "category": "value", "quantity": "number", "unit_price": "number"}
 
@@ -279,6 +282,8 @@ class MemberFacts:
     tier_code: str
     tags: tuple[str, ...]
     is_vip: bool
+    # Why they are VIP ("" when not): subscription, tier, spend or manual (`billing.services.vip`).
+    vip_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -535,6 +540,7 @@ def _event_value(field_name: str, event: EventFacts, member: MemberFacts) -> Any
         "member.kind": lambda: member.kind,
         "member.tags": lambda: member.tags,
         "member.vip": lambda: member.is_vip,
+        "member.vip_source": lambda: member.vip_source,
     }[field_name]()
 
 

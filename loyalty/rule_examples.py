@@ -58,3 +58,13 @@ REP_TEN_PERCENT_OF_FEATURED = {
     "beneficiary": "sales_rep",
     "item_conditions": [FEATURED],
 }
+
+# The VIP perk: whatever the earlier rules gave a VIP member, twice (a later priority than theirs).
+DOUBLE_FOR_VIP = {
+    "name": "Double for VIP members",
+    "event_type": "purchase",
+    "award_type": "multiplier",
+    "multiplier": "2",
+    "priority": 900,
+    "conditions": [{"field": "member.vip", "op": "equals", "value": True}],
+}

@@ -132,6 +132,7 @@ def _member_facts(member: Member) -> MemberFacts:
         tier_code="" if tier is None else tier.code,
         tags=tuple(member.tags or ()),
         is_vip=member.is_vip,
+        vip_source=member.vip_source,
     )
 
 
