@@ -88,7 +88,7 @@ def webhook_receiver(*, certificate: tuple[str, str] | None = None) -> Iterator[
         context.sni_callback = named
         server.socket = context.wrap_socket(server.socket, server_side=True)
     receiver.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield receiver

@@ -133,7 +133,7 @@ def test_a_redirect_is_not_followed_and_private_addresses_are_refused(api_a, dns
     checked = domain_verify(domain=domain)
     assert "127.0.0.1, which is not a public address" in checked.check_result
     server = http.server.HTTPServer(("127.0.0.1", 0), _Redirecting)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         settings.DOMAIN_VERIFY_PRIVATE_ADDRESSES = True
         settings.DOMAIN_VERIFY_HTTP_PORT = server.server_address[1]
