@@ -132,3 +132,17 @@ def test_the_sandbox_pages_are_off_with_stripe_keys(member_client, settings, in_
     StripeAccount.objects.filter(brand=in_a).update(sandbox=False)
     settings.STRIPE_SECRET_KEY = "sk_test_x"
     assert member_client.get("/vip/sandbox/checkout/cs_test_x/").status_code == 404
+
+
+def test_the_demo_plans_are_seeded_once_on_a_sandbox_account(in_a, settings):
+    from billing.demo import demo_billing_seed
+    from billing.models import VipPlan
+    from tenants.models import StripeAccount
+
+    settings.STRIPE_SECRET_KEY = ""
+    demo_billing_seed(slug="grand-cru")
+    demo_billing_seed(slug="grand-cru")
+    assert StripeAccount.objects.get(brand=in_a).sandbox
+    plans = list(VipPlan.objects.order_by("position").values_list("code", "interval", "trial_days"))
+    assert plans == [("cellar-club", "month", 14), ("cellar-club-year", "year", 0)]
+    assert all(VipPlan.objects.values_list("stripe_price_id", flat=True))
