@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django_tenants.utils import schema_context
 
+from billing.demo import demo_billing_seed
 from loyalty.demo import demo_programme_seed
 from messaging.demo import demo_messaging_seed
 
@@ -87,5 +88,6 @@ def demo_seed() -> list[tuple[DemoBrand, bool]]:
         # Every run: brands seeded before messaging existed get its templates (idempotent).
         with schema_context(Brand.objects.get(slug=demo.slug).schema_name):
             demo_messaging_seed(slug=demo.slug)
+            demo_billing_seed(slug=demo.slug)
         results.append((demo, not exists))
     return results
