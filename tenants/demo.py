@@ -13,7 +13,8 @@ from billing.demo import demo_billing_seed
 from loyalty.demo import demo_programme_seed
 from messaging.demo import demo_messaging_seed
 
-from .models import Brand
+from .models import Brand, PlatformPlan
+from .plans import brand_plan_assign, plan_create
 from .services import brand_create, public_brand_ensure
 
 
@@ -60,6 +61,29 @@ DEMO_BRANDS = (
 
 OPERATOR_USERNAME = "operator"
 
+# The operator's plans for brands (README.md, "Platform plans"), and each demo brand's.
+DEMO_PLANS = (
+    {"code": "starter", "name": "Starter", "members_limit": 1000, "messages_per_month": 5000},
+    {
+        "code": "pro",
+        "name": "Pro",
+        "members_limit": None,
+        "messages_per_month": 50000,
+        "application_fee_percent": 2,
+    },
+)
+DEMO_BRAND_PLANS = {"citycar": "pro", "tabac-pro": "starter", "grand-cru": "pro"}
+
+
+def demo_plans_seed() -> None:
+    """The demo plans that do not exist yet, and the demo brands without a plan put on theirs (the
+    operator's changes are kept)."""
+    for values in DEMO_PLANS:
+        if not PlatformPlan.objects.filter(code=values["code"]).exists():
+            plan_create(**values)
+    for brand in Brand.objects.filter(slug__in=DEMO_BRAND_PLANS, platform_plan__isnull=True):
+        brand_plan_assign(brand=brand, plan=PlatformPlan.objects.get(code=DEMO_BRAND_PLANS[brand.slug]))
+
 
 def demo_seed() -> list[tuple[DemoBrand, bool]]:
     """Create the operator and the demo brands that do not exist yet; return (brand, created)."""
@@ -90,4 +114,5 @@ def demo_seed() -> list[tuple[DemoBrand, bool]]:
             demo_messaging_seed(slug=demo.slug)
             demo_billing_seed(slug=demo.slug)
         results.append((demo, not exists))
+    demo_plans_seed()
     return results

@@ -114,8 +114,10 @@ def _plan_clean(
     code = (code or "").strip()
     if not PLAN_CODE.match(code):
         errors["code"] = [_("a plan's code is 1 to 40 lowercase letters, digits and hyphens")]
-    elif PlatformPlan.objects.filter(code=code).exclude(pk=getattr(plan, "pk", None)).exists():
-        errors["code"] = [_code_taken(code).message]
+    else:
+        same_code = PlatformPlan.objects.filter(code=code)
+        if (same_code.exclude(pk=plan.pk) if plan else same_code).exists():
+            errors["code"] = [_code_taken(code).message]
     name = (name or "").strip()
     if not name:
         errors["name"] = [_("a plan needs a name")]

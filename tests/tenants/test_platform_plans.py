@@ -274,3 +274,20 @@ def test_nothing_is_dropped_over_the_limits(db, brand_a, caplog):
         "members",
         "messages",
     }
+
+
+def test_the_demo_plans_are_seeded_once_and_the_operator_s_changes_kept(db, brand_a):
+    from tenants.demo import DEMO_BRAND_PLANS, demo_plans_seed
+
+    Brand.objects.filter(pk=brand_a.pk).update(slug="citycar")  # rolled back with the test
+    demo_plans_seed()
+    pro = PlatformPlan.objects.get(code="pro")
+    assert set(PlatformPlan.objects.values_list("code", flat=True)) == {"starter", "pro"}
+    assert pro.application_fee_percent == Decimal("2.00") and DEMO_BRAND_PLANS["citycar"] == "pro"
+    assert Brand.objects.get(pk=brand_a.pk).platform_plan == pro
+    starter = PlatformPlan.objects.get(code="starter")
+    PlatformPlan.objects.filter(pk=starter.pk).update(members_limit=42)
+    Brand.objects.filter(pk=brand_a.pk).update(platform_plan=starter)
+    demo_plans_seed()
+    assert PlatformPlan.objects.count() == 2 and PlatformPlan.objects.get(code="starter").members_limit == 42
+    assert Brand.objects.get(pk=brand_a.pk).platform_plan == starter
