@@ -92,6 +92,15 @@ class Gift(models.Model):
         Tier, blank=True, related_name="gifts", help_text="if any: only members of these tiers"
     )
     vip_only = models.BooleanField(default=False, help_text="only VIP members")
+    # A club space's perk (README.md, "Club spaces"): set from the space's backoffice page.
+    space = models.ForeignKey(
+        "clubs.Space",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="gifts",
+        help_text="if set: only the members who may enter this club space",
+    )
     is_active = models.BooleanField(default=True, help_text="shown and redeemable")
     archived_at = models.DateTimeField(
         null=True,

@@ -15,6 +15,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from clubs.selectors import space_may_enter
 from loyalty.models import Member, PointLot
 
 from .models import Gift, Order, OrderLine, VoucherCode
@@ -153,6 +154,9 @@ def gift_refusal(*, gift: Gift, member: Member, at: datetime | None = None) -> R
     if gift.vip_only and not member.is_vip:
         vip_only = gettext("'%(gift)s' is reserved for VIP members")
         return Refusal("not_your_tier", vip_only % {"gift": gift.name})
+    if gift.space_id is not None and not space_may_enter(space=gift.space, member=member):
+        space_only = gettext("'%(gift)s' is reserved for the members of %(space)s")
+        return Refusal("not_your_space", space_only % {"gift": gift.name, "space": gift.space.name})
     tier_ids = {tier.pk for tier in gift.tiers.all()}
     if tier_ids and member.tier_id not in tier_ids:
         names = ", ".join(sorted(tier.name for tier in gift.tiers.all()))

@@ -66,7 +66,7 @@ THUMBNAIL_SIZE = (480, 480)
 
 class RedemptionRefused(Refused):
     """A well-formed redemption the rules refuse: insufficient_points, out_of_stock, limit_reached,
-    not_your_tier, unavailable, member_not_active. Nothing was taken."""
+    not_your_tier, not_your_space, unavailable, member_not_active. Nothing was taken."""
 
 
 class IdempotencyConflict(Conflict):

@@ -40,4 +40,5 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("billing.urls")),
     path("", include("gatherings.urls")),
+    path("", include("clubs.urls")),
 ]

@@ -45,6 +45,7 @@ REDEMPTION_REFUSALS = [
     "out_of_stock",
     "limit_reached",
     "not_your_tier",
+    "not_your_space",
     "unavailable",
     "member_not_active",
 ]
