@@ -1,10 +1,10 @@
 """The statements of a send's claim and settle steps (`messaging.services.sending`), in SQL.
 
 A campaign sends 200 messages a second or more (README, Figures: `bench/sms_campaign.py`), and the
-ORM's building of these statements was most of a send's cost: measured with cProfile over 1,000
-sends to the local fake Twilio, the claim's joined `SELECT ... FOR UPDATE` and its `save`, and the
-settle step's `SELECT ... FOR UPDATE` and `save`, took 3.5 ms of the 6.9 ms of CPU a send cost in
-its worker; these statements take a tenth of that. Only the paths every send takes are here: the
+ORM's building of these statements was a large part of a send's cost: measured in one process over
+1,000 sends to the local fake Twilio (its server in another process), a send cost 6.9 ms of CPU
+with the ORM's claim (a joined `SELECT ... FOR UPDATE`, then `save`) and settle (`SELECT ... FOR
+UPDATE`, then `save`), 5.0 ms with these statements. Only the paths every send takes are here: the
 rare ones (a skip, a wait, a failure, a callback that came first) stay in the ORM.
 """
 
