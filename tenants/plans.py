@@ -279,10 +279,11 @@ def brand_usage_lines(*, brand: Brand, now: datetime | None = None) -> list[Usag
     usage = brand.usage or {}
     this_month = f"{month_bounds(brand=brand, now=now)[0]:%Y-%m}"
     counted = usage.get("month") == this_month
+    by_channel = usage.get("messages", {}) if counted else {}
     channels = tuple(
-        (str(Channel(channel).label), count)
-        for channel, count in (usage.get("messages", {}) if counted else {}).items()
-        if channel in Channel.values
+        (str(Channel(channel).label), by_channel[channel])
+        for channel in Channel.values
+        if by_channel.get(channel)
     )
     return [
         UsageLine(PlanOverage.Limit.MEMBERS, usage.get("members"), plan.members_limit if plan else None),

@@ -174,11 +174,13 @@ def test_usage_is_shown_against_the_limits_and_a_crossing_to_both(operator, bran
     assert usage["members"] >= member_count
     assert '<tr id="brand-alpha" class="over-limit">' in page
     row = page.split('id="brand-alpha"', 1)[1].split("</tr>", 1)[0]
-    assert "Over the plan" in row
-    assert f"Members: {usage['members']} / 1" in row
-    assert "Messages this month: 3 / 10" in row and "E-mail 2" in row and "SMS 1" in row
-    beta_row = page.split('id="brand-beta"', 1)[1].split("</tr>", 1)[0]
-    assert "Over the plan" not in beta_row
+    assert "Tiny" in row and "Over the plan" in row
+    usage_row = page.split('id="usage-alpha"', 1)[1].split("</tr>", 1)[0]
+    assert f'<td class="usage-members over">⚠ {usage["members"]} / 1</td>' in usage_row
+    assert '<td class="usage-messages">3 / 10<br><small>E-mail 2, SMS 1</small></td>' in usage_row
+    assert '<tr id="usage-beta">' in page and '<tr id="brand-beta">' in page
+    beta_row = page.split('id="usage-beta"', 1)[1].split("</tr>", 1)[0]
+    assert "⚠" not in beta_row and "no limit" in beta_row
     overage = PlanOverage.objects.get(brand=brand_a)
     assert f'id="overage-{overage.pk}"' in page
 
