@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("loyalty.api.urls")),
     path("", include("catalog.api.urls")),
     path("", include("messaging.api.urls")),
+    path("", include("gatherings.api")),
     path("domains", domains.DomainListView.as_view(), name="api-domains"),
     path("domains/<str:domain>", domains.DomainDetailView.as_view(), name="api-domain"),
     path("domains/<str:domain>/primary", domains.DomainPrimaryView.as_view(), name="api-domain-primary"),

@@ -10,8 +10,9 @@ from django_tenants.utils import schema_context
 from core.outbox import outbox_register, requeue_after, task_send
 from tenants.selectors import brand_list
 
-from .models import Message
+from .models import ChannelSettings, Message
 from .selectors.messages import schemas_with_sending_before
+from .selectors.templates import channel_settings_get
 from .services.sending import SENDING_TIMEOUT, message_send, messages_sending_expire
 
 
@@ -20,7 +21,24 @@ def message_send_task(message_id: int, attempts: int) -> str | None:
     """Send one message once (`message_send`); a short wait (a rate limit) or a retry after a
     failure that sent nothing is queued again here, a longer one by the outbox sweeper, which also
     queues it again if a send is lost."""
-    result = message_send(message_id=message_id, attempts=attempts)
+    return _send(message_id=message_id, attempts=attempts, channel_settings=channel_settings_get())
+
+
+@shared_task(name="messaging.messages_send")
+def messages_send_task(sends: list[list[int]]) -> int:
+    """Send each (message id, attempts) of a batch (a campaign's: `messages_send_queue`) as
+    `message_send_task` does, the brand's channel settings read once for all of them. How many
+    left for their provider."""
+    channel_settings = channel_settings_get()
+    states = [
+        _send(message_id=message_id, attempts=attempts, channel_settings=channel_settings)
+        for message_id, attempts in sends
+    ]
+    return sum(state in (Message.State.SENT, Message.State.DELIVERED) for state in states)
+
+
+def _send(*, message_id: int, attempts: int, channel_settings: ChannelSettings) -> str | None:
+    result = message_send(message_id=message_id, attempts=attempts, channel_settings=channel_settings)
     if result is None:
         return None
     if result.retry_at is not None or result.message.state == Message.State.QUEUED:

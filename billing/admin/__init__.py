@@ -1,3 +1,3 @@
 """The billing backoffice (Django admin at /backoffice/), one module per area."""
 
-from . import plans  # noqa: F401 - registration side effects
+from . import plans, subscriptions  # noqa: F401 - registration side effects

@@ -24,6 +24,11 @@ class VipPlanForm(ServiceForm):
         model = VipPlan
         fields = EDITABLE_FIELDS
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].required = False
+        self.fields["code"].help_text = gettext_lazy("empty: made from the name")
+
     def _instance_kwarg(self) -> dict:
         return {"plan": self.instance} if self.instance.pk else {}
 

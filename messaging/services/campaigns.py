@@ -322,7 +322,7 @@ def _run_end(*, run: CampaignRun, campaign: Campaign, state: str, error: str = "
 def _chunk(*, run_id: int, chunk_size: int, templates: dict[str, MessageTemplate | None]) -> bool:
     """Queue the run's next chunk of members (one transaction); False when nothing is left to do
     (the run has ended, or it is paused or cancelled)."""
-    from messaging.tasks import message_send_task  # the task module imports the sending service
+    from messaging.tasks import messages_send_task  # the task module imports the sending service
 
     with transaction.atomic():
         campaign_id = CampaignRun.objects.filter(pk=run_id).values_list("campaign_id", flat=True).first()
@@ -380,7 +380,7 @@ def _chunk(*, run_id: int, chunk_size: int, templates: dict[str, MessageTemplate
         ready = [(m.pk, 0) for m in messages if m.state == Message.State.QUEUED and m.not_before is None]
         schema_name = schema_current()
         transaction.on_commit(
-            lambda: messages_send_queue(task=message_send_task, schema_name=schema_name, sends=ready),
+            lambda: messages_send_queue(task=messages_send_task, schema_name=schema_name, sends=ready),
             robust=True,
         )
     return True
@@ -388,14 +388,13 @@ def _chunk(*, run_id: int, chunk_size: int, templates: dict[str, MessageTemplate
 
 def messages_send_queue(*, task: Any, schema_name: str, sends: list[tuple[int, int]]) -> int:
     """Queue a send of each (message id, attempts), after the commit that stored them, in batches
-    of `SEND_BATCH`: Celery's chunks, one `celery.starmap` task per batch that runs `task` for each
-    in turn, so 100,000 messages are 1,000 publishes, not 100,000. Each batch is one bounded attempt
+    of `SEND_BATCH`: one `task` (`messages_send_task`) per batch sends each in turn, so 100,000
+    messages are 1,000 publishes, not 100,000. Each batch is one bounded attempt
     (`core.outbox.task_send`); at the first the broker refuses, the rest are left to the outbox
     sweeper (their `requeue_at`), as a batch a crash stops halfway is. How many were queued."""
-    starmap = task.app.tasks["celery.starmap"]
     for start in range(0, len(sends), SEND_BATCH):
         batch = [list(send) for send in sends[start : start + SEND_BATCH]]
-        if not task_send(task=starmap, schema_name=schema_name, kwargs={"task": task.s(), "it": batch}):
+        if not task_send(task=task, schema_name=schema_name, args=(batch,)):
             return start
     return len(sends)
 
@@ -448,7 +447,7 @@ def campaign_resume(*, campaign_id: int, now: datetime | None = None) -> Campaig
     """Go on: a paused run queues its next chunks, the messages held are queued again at once (the
     checks decide again: sending hours may hold them on), and a campaign paused between runs is
     scheduled again (its next slot from now)."""
-    from messaging.tasks import message_send_task
+    from messaging.tasks import messages_send_task
     from messaging.tasks_campaigns import campaign_run_task
 
     now = now or timezone.now()
@@ -472,7 +471,7 @@ def campaign_resume(*, campaign_id: int, now: datetime | None = None) -> Campaig
         held.update(not_before=None, requeue_at=now + requeue_after(), updated_at=now)
         schema_name = schema_current()
         transaction.on_commit(
-            lambda: messages_send_queue(task=message_send_task, schema_name=schema_name, sends=pairs),
+            lambda: messages_send_queue(task=messages_send_task, schema_name=schema_name, sends=pairs),
             robust=True,
         )
     return campaign

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from core.errors import InvalidInput, NotFound
 from core.outbox import enqueue_on_commit, requeue_after, retry_delay
-from loyalty.models import Consent, Member
+from loyalty.models import Member
 from messaging.checks import CheckInput, checks_run
 from messaging.email_html import message_email_html
 from messaging.models import STATE_RANK, Channel, ChannelSettings, Message, MessageTemplate
@@ -32,6 +31,7 @@ from messaging.providers.base import Outgoing, ProviderError, Sent, provider_for
 from messaging.rendering import TemplateRefused, template_render, template_variables
 from messaging.selectors.templates import channel_settings_get, template_pick
 from messaging.selectors.variables import message_variables, site_url
+from messaging.services.send_statements import message_claim_read, message_mark_sending, message_mark_sent
 from messaging.services.unsubscribe import unsubscribe_headers, unsubscribe_url
 from messaging.signals import message_settled_send
 from messaging.sms_encoding import sms_fold
@@ -257,20 +257,12 @@ def _claim(
     (another copy of the task has it, it left already, or it is not this attempt's)."""
     with transaction.atomic():
         # One statement reads what the checks need: the member, the campaign, the consent.
-        consent = Consent.objects.filter(member_id=OuterRef("member_id"), channel=OuterRef("channel"))
-        message = (
-            Message.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("member", "campaign")
-            # The checks read the member's standing and the campaign's state, nothing more of them:
-            # the query's other columns cost their compiling and reading on every send.
-            .only(*CLAIM_FIELDS, "member__status", "campaign__state")
-            .annotate(consent_granted=Subquery(consent.values("granted")[:1]))
-            .filter(pk=message_id)
-            .first()
-        )
-        if message is None or message.state != Message.State.QUEUED or message.attempts != attempts:
+        claimed = message_claim_read(message_id=message_id)
+        if claimed is None:
             return None
-        granted = message.consent_granted
+        message, granted = claimed
+        if message.state != Message.State.QUEUED or message.attempts != attempts:
+            return None
         verdict = checks_run(
             CheckInput(
                 message=message,
@@ -290,17 +282,18 @@ def _claim(
             message.requeue_at = verdict.wait_until + requeue_after()
             message.save(update_fields=["not_before", "requeue_at", "updated_at"])
             return SendResult(message=message, retry_at=verdict.wait_until)
-        message.state, message.sending_at, message.requeue_at = Message.State.SENDING, now, None
-        message.attempts += 1
-        message.save(update_fields=["state", "sending_at", "requeue_at", "attempts", "updated_at"])
+        message_mark_sending(message=message, now=now)
     return SendResult(message=message)
 
 
-def message_send(*, message_id: int, attempts: int) -> SendResult | None:
+def message_send(
+    *, message_id: int, attempts: int, channel_settings: ChannelSettings | None = None
+) -> SendResult | None:
     """Send one queued message once (module docstring: the three steps). None when there was
-    nothing to do; otherwise the message as it ended, and when to try again if it should be."""
+    nothing to do; otherwise the message as it ended, and when to try again if it should be. A
+    caller sending many (a batch of a campaign) gives the `channel_settings` it read once."""
     now = timezone.now()
-    channel_settings = channel_settings_get()
+    channel_settings = channel_settings or channel_settings_get()
     claimed = _claim(message_id=message_id, attempts=attempts, now=now, channel_settings=channel_settings)
     if claimed is None or claimed.message.state != Message.State.SENDING:
         return claimed
@@ -320,8 +313,6 @@ def message_send(*, message_id: int, attempts: int) -> SendResult | None:
     return SendResult(message=_settle(message=message, provider=provider.name, sent=sent, error=error))
 
 
-# What a claim reads of the message itself: every column (the send needs its texts).
-CLAIM_FIELDS = tuple(field.name for field in Message._meta.concrete_fields)
 # What the settle step reads: what it writes, and what the settled signal says.
 SETTLE_READ = ("member", "channel", "template_code", "attempts", "updated_at")
 
@@ -342,6 +333,11 @@ def _settle(*, message: Message, provider: str, sent: Sent | None, error: Provid
     """Step 3: what the provider answered, written only while the message is `sending` or `unknown`
     (a callback that came first, with a later state, stands)."""
     now = timezone.now()
+    if sent is not None and message_mark_sent(
+        message=message, provider=sent.provider, provider_id=sent.provider_id, state=sent.state, now=now
+    ):
+        message_settled_send(message=message)
+        return message
     with transaction.atomic():
         row = Message.objects.select_for_update().only(*SETTLE_READ, *SETTLED_FIELDS).get(pk=message.pk)
         row.provider = sent.provider if sent is not None else provider

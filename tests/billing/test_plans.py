@@ -101,9 +101,13 @@ def test_the_backoffice_form_saves_to_stripe_and_shows_field_errors(staff_a, con
     assert response.status_code == 302, response.content[:2000]
     plan = VipPlan.objects.get(code="gold")
     assert plan.stripe_price_id and plan.trial_days == 7
-    response = staff_a.post("/backoffice/billing/vipplan/add/", {**form, "code": "gold2", "price": "-3"})
+    response = staff_a.post(
+        "/backoffice/billing/vipplan/add/", {**form, "code": "", "name": "Silver", "price": "-3"}
+    )
     assert response.status_code == 200
-    assert "price" in response.context["adminform"].form.errors
+    assert list(response.context["adminform"].form.errors) == ["price"]
     assert VipPlan.objects.count() == 1
+    response = staff_a.post("/backoffice/billing/vipplan/add/", {**form, "code": "", "name": "Silver Club"})
+    assert response.status_code == 302 and VipPlan.objects.filter(code="silver-club").exists()
     listing = staff_a.get("/backoffice/billing/vipplan/")
     assert "Gold" in listing.text and "Stripe account" in listing.text

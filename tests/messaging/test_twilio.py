@@ -15,10 +15,18 @@ from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnection
 
 from loyalty.services.members import consent_set
 from messaging.models import Message
-from messaging.providers.base import Outgoing
-from messaging.providers.twilio import call_twiml, provider_error, status_callback_url
+from messaging.providers import twilio as twilio_provider
+from messaging.providers.base import Outgoing, Sent, provider_register
+from messaging.providers.twilio import (
+    TwilioSms,
+    call_twiml,
+    provider_error,
+    sms_provider,
+    status_callback_url,
+)
 from messaging.selectors.variables import site_url
-from messaging.services.sending import message_queue, message_send
+from messaging.services.sending import message_queue, message_send, message_status_apply
+from messaging.tasks import messages_send_task
 from tests.factories import member_make, template_make
 from tests.messaging.conftest import SMS_SENDER, VOICE_CALLER
 
@@ -142,6 +150,63 @@ def _requests_error(reason: Exception) -> requests.ConnectionError:
     return requests.ConnectionError(
         MaxRetryError(None, "/2010-04-01/Accounts/AC1/Messages.json", reason=reason)
     )
+
+
+def test_a_batch_sends_each_message_once_and_reads_the_channel_settings_once(
+    twilio_a, django_assert_max_num_queries
+):
+    template_make("hello", body="Hello {{ first_name }}", purpose="service")
+    members = [_member(phone=f"+3361234567{n}") for n in range(3)]
+    queued = [message_queue(member=member, channel="sms", template_code="hello") for member in members]
+    sends = [[message.pk, 0] for message in queued]
+    # Per message: the claim's lock and checks (7 statements with the transaction's), the settle.
+    with django_assert_max_num_queries(1 + 3 * 7):
+        assert messages_send_task(sends) == 3
+    assert sorted(request.get("To") for request in twilio_a.requests) == [m.phone for m in members]
+    # The batch again (a broker's second delivery): nothing leaves twice.
+    assert messages_send_task(sends) == 0 and len(twilio_a.requests) == 3
+    assert set(Message.objects.values_list("state", flat=True)) == {"sent"}
+
+
+class _CallbackFirst(TwilioSms):
+    """Twilio's status callback (delivered) arrives while our send is still waiting for its answer."""
+
+    def send(self, outgoing: Outgoing) -> Sent:
+        sent = super().send(outgoing)
+        message_status_apply(message_id=outgoing.message_id, state="delivered", provider_id=sent.provider_id)
+        return sent
+
+
+def test_a_callback_that_came_before_the_answer_stands(twilio_a, twilio_account):
+    provider_register(
+        channel="sms",
+        factory=lambda channel_settings: _CallbackFirst(
+            account_sid=twilio_a.account_sid, auth_token=twilio_a.auth_token, sender=SMS_SENDER
+        ),
+    )
+    try:
+        message = _sent()
+    finally:
+        provider_register(channel="sms", factory=sms_provider)
+    [request] = twilio_a.requests
+    assert (message.state, message.provider, message.provider_id) == ("delivered", "twilio", request.sid)
+    assert message.delivered_at is not None
+
+
+def test_the_environments_proxy_is_used(twilio_a, monkeypatch):
+    """The proxy variables are read once per client, not per request: still read."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delattr(twilio_provider._threads, "client", raising=False)
+    message = _sent()
+    assert message.state == "queued" and "unreachable" in message.error
+    assert twilio_a.requests == []
+    monkeypatch.delenv("HTTP_PROXY")
+    monkeypatch.delattr(twilio_provider._threads, "client")
 
 
 @pytest.mark.parametrize(
