@@ -13,17 +13,16 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from openpyxl import load_workbook
 
 from core.errors import DomainError, InvalidInput
+from core.tables import MAX_BYTES, table_read, text_decode
 from loyalty.models import Tier
 from tenants.selectors import brand_timezone
 
@@ -32,8 +31,6 @@ from .services import GIFT_FIELDS, VoucherCodeInput, gift_validate
 
 COLUMNS = list(GIFT_FIELDS)
 REQUIRED_COLUMNS = ("reference", "name", "points_price")
-MAX_ROWS = 5000
-MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_WHEN_BLANK = {"kind", "vip_only", "is_active", "is_featured", "in_printed_catalogue", "position"}
 TRUE_WORDS = {"1", "yes", "y", "true", "x", "oui"}
 FALSE_WORDS = {"0", "no", "n", "false", "non"}
@@ -145,7 +142,7 @@ def gift_import(*, content: bytes, filename: str, dry_run: bool) -> ImportReport
     """Import gifts from a CSV or XLSX file: see the module's docstring for the semantics."""
     if len(content) > MAX_BYTES:
         raise InvalidInput(f"the file is larger than {MAX_BYTES // 1024 // 1024} MB", field="file")
-    header, rows = _rows_read(content=content, filename=filename)
+    header, rows = table_read(content=content, filename=filename)
     _header_check(header)
     categories = {}
     for category in Category.objects.all():
@@ -230,74 +227,6 @@ def _header_check(header: list[str]) -> None:
         raise InvalidInput(f"repeated column(s): {', '.join(repeated)}", field="file")
 
 
-def _rows_read(*, content: bytes, filename: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """The header and the non-empty rows, each with its line number in the file (header = 1)."""
-    name = (filename or "").lower()
-    if name.endswith(".xlsx"):
-        table = _xlsx_table(content)
-    elif name.endswith(".csv") or name.endswith(".txt"):
-        table = _csv_table(content)
-    else:
-        raise InvalidInput("upload a .csv or .xlsx file", field="file")
-    if not table:
-        raise InvalidInput("the file is empty", field="file")
-    header = [cell.strip().lower() for cell in table[0]]
-    rows = []
-    for index, cells in enumerate(table[1:], start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        rows.append(
-            (index, {header[i]: cell for i, cell in enumerate(cells) if i < len(header) and header[i]})
-        )
-    if len(rows) > MAX_ROWS:
-        raise InvalidInput(f"at most {MAX_ROWS} rows per file", field="file")
-    return header, rows
-
-
-def _text_decode(content: bytes) -> str:
-    """An uploaded text file: UTF-8 (with or without a BOM), else Windows' code page."""
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return content.decode("cp1252", errors="replace")
-
-
-def _csv_table(content: bytes) -> list[list[str]]:
-    text = _text_decode(content)
-    try:
-        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        return list(csv.reader(io.StringIO(text), dialect))
-    except csv.Error as error:
-        raise InvalidInput(f"the CSV cannot be read: {error}", field="file") from error
-
-
-def _xlsx_table(content: bytes) -> list[list[str]]:
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as error:  # whatever is wrong inside an uploaded file, it is the file's fault
-        raise InvalidInput("the XLSX file cannot be read", field="file") from error
-    try:
-        sheet = workbook.worksheets[0]
-        return [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
-    finally:
-        workbook.close()
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else str(Decimal(repr(value)))
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
-
-
 def gift_export_row(gift: Gift) -> dict[str, str]:
     """A gift in the import's columns: exporting then importing changes nothing."""
     local = brand_timezone()
@@ -336,7 +265,7 @@ def voucher_codes_read(*, content: bytes, source: str = "line") -> list[VoucherC
     lines and a first line naming the column (`code`) skipped. Each code says where it was
     (`line 3`, or `<source> 3`) so that `voucher_codes_add` can name it."""
     codes = []
-    for number, line in enumerate(_text_decode(content).splitlines(), start=1):
+    for number, line in enumerate(text_decode(content).splitlines(), start=1):
         cell = CELL_END.split(line, maxsplit=1)[0].strip().strip('"').strip()
         if not cell or (number == 1 and cell.lower() in VOUCHER_HEADERS):
             continue

@@ -1,7 +1,7 @@
 """The resellers of a launch mailing, imported from a CSV or XLSX file (the backoffice's wizard):
 one row per reseller, created or updated by external id through `member_upsert` (kind reseller),
 its sales rep set through `member_sales_rep_set` (audited). The file is read as the gift import
-reads it (`catalog.imports`). All or nothing: one bad row imports no row, and every bad row is
+reads it (`core.tables`). All or nothing: one bad row imports no row, and every bad row is
 reported with its errors, so a mailing never goes to half a file."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 from django.db import transaction
 
-from catalog.imports import MAX_BYTES, _rows_read
 from core.errors import DomainError, InvalidInput
+from core.tables import MAX_BYTES, table_read
 from loyalty.selectors.sales_reps import sales_rep_find
 from loyalty.services.members import MEMBER_CONTACT_FIELDS, member_sales_rep_set, member_upsert
 
@@ -35,7 +35,7 @@ def resellers_import(*, content: bytes, filename: str, by: Any) -> ResellerImpor
     """The file's resellers, created or updated (all or none: `errors` lists the bad rows)."""
     if len(content) > MAX_BYTES:
         raise InvalidInput(f"the file is larger than {MAX_BYTES // 1024 // 1024} MB", field="file")
-    header, rows = _rows_read(content=content, filename=filename)
+    header, rows = table_read(content=content, filename=filename)
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         raise InvalidInput(f"the file has no column {', '.join(missing)}", field="file")
