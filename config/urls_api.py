@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("catalog.api.urls")),
     path("", include("messaging.api.urls")),
     path("", include("gatherings.api")),
+    path("", include("clubs.api_urls")),
     path("domains", domains.DomainListView.as_view(), name="api-domains"),
     path("domains/<str:domain>", domains.DomainDetailView.as_view(), name="api-domain"),
     path("domains/<str:domain>/primary", domains.DomainPrimaryView.as_view(), name="api-domain-primary"),
