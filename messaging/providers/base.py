@@ -40,12 +40,17 @@ class Sent:
 
 class ProviderError(Exception):
     """A send that did not go through. `maybe_sent`: the provider may have taken it (a timeout after
-    the request left), so it is not sent again. `retry`: nothing left, a later try may succeed."""
+    the request left), so it is not sent again. `retry`: nothing left, a later try may succeed.
+    `opted_out`: the provider refuses the recipient on this channel because they opted out with it
+    (Twilio's 21610: a STOP sent to one of the brand's numbers), which then withdraws the consent."""
 
-    def __init__(self, message: str, *, maybe_sent: bool = False, retry: bool = False) -> None:
+    def __init__(
+        self, message: str, *, maybe_sent: bool = False, retry: bool = False, opted_out: bool = False
+    ) -> None:
         super().__init__(message)
         self.maybe_sent = maybe_sent
         self.retry = retry and not maybe_sent
+        self.opted_out = opted_out
 
 
 class Provider(ABC):

@@ -51,6 +51,8 @@ VOICES = {
     "nl": ("nl-NL", "Polly.Laura-Neural"),
     "pt": ("pt-PT", "Polly.Ines-Neural"),
 }
+# Twilio's error for a number whose owner replied STOP to one of the account's senders.
+OPTED_OUT_ERROR = "21610"
 # Twilio's limit on a call's TwiML given inline.
 TWIML_MAX_LENGTH = 4000
 # "1 250" as `core.formats` writes numbers (a no-break space between groups of digits): spoken as
@@ -127,7 +129,8 @@ def provider_error(error: Exception) -> ProviderError:
     if isinstance(error, TwilioException) and hasattr(error, "status"):
         status = int(error.status)
         text = f"Twilio {status} (error {getattr(error, 'code', '')}): {getattr(error, 'msg', error)}"
-        return ProviderError(text, retry=status == 429 or status >= 500)
+        opted_out = str(getattr(error, "code", "")) == OPTED_OUT_ERROR
+        return ProviderError(text, retry=status == 429 or status >= 500, opted_out=opted_out)
     if isinstance(error, requests.ConnectTimeout) or (
         isinstance(error, requests.ConnectionError) and _not_connected(error)
     ):

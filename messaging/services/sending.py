@@ -24,6 +24,7 @@ from django.utils import timezone
 from core.errors import InvalidInput, NotFound
 from core.outbox import enqueue_on_commit, requeue_after, retry_delay
 from loyalty.models import Member
+from loyalty.services.members import consent_set
 from messaging.checks import CheckInput, checks_run
 from messaging.email_html import message_email_html
 from messaging.models import STATE_RANK, Channel, ChannelSettings, Message, MessageTemplate
@@ -329,6 +330,11 @@ SETTLED_FIELDS = (
 )
 
 
+def opted_out_source(provider: str) -> str:
+    """The source of a consent withdrawn because `provider` said the recipient opted out with it."""
+    return f"{provider}: the recipient opted out"
+
+
 def _settle(*, message: Message, provider: str, sent: Sent | None, error: ProviderError | None) -> Message:
     """Step 3: what the provider answered, written only while the message is `sending` or `unknown`
     (a callback that came first, with a later state, stands)."""
@@ -358,6 +364,10 @@ def _settle(*, message: Message, provider: str, sent: Sent | None, error: Provid
             else:
                 row.state, row.failed_at = Message.State.FAILED, now
                 row.error = str(error)[:2000] if error else ""
+                if error is not None and error.opted_out:
+                    member = Member.objects.select_for_update().get(pk=row.member_id)
+                    source = opted_out_source(provider)
+                    consent_set(member=member, consents={row.channel: False}, source=source)
             message_settled_send(message=row)
         # Not the rendered body and HTML again: only what a send changes.
         row.save(update_fields=[*SETTLED_FIELDS, "updated_at"])

@@ -22,7 +22,7 @@ from core.errors import InvalidInput
 from loyalty.models import Member
 from loyalty.services.members import consent_set
 from messaging.models import Channel, Message
-from messaging.services.sending import message_retry_queue, message_status_apply
+from messaging.services.sending import message_retry_queue, message_status_apply, opted_out_source
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,13 @@ OPT_OUT_REPLIES = frozenset(
     {"stop", "stop sms", "arret", "arret sms", "stopall", "unsubscribe", "cancel", "end", "quit"}
 )
 STOP_SOURCE = "sms STOP"
+# Replies that undo a stop (Twilio's own opt-in keywords): they give SMS back only to the members
+# whose SMS consent a stop reply (or Twilio's refusal, `OPTED_OUT_SOURCE`) withdrew, never a yes
+# they did not give before.
+OPT_IN_REPLIES = frozenset({"start", "unstop", "yes"})
+START_SOURCE = "sms START"
+# Twilio refused to send to the number (error 21610): its owner replied STOP to one of our senders.
+OPTED_OUT_SOURCE = opted_out_source("twilio")
 
 
 def twilio_status_apply(
@@ -109,25 +116,39 @@ def call_retry_queue(*, message: Message) -> Message | None:
     )
 
 
+def _reply_words(body: str) -> str:
+    """A reply compared without case, accents, punctuation or extra spaces."""
+    letters = "".join(char for char in unicodedata.normalize("NFKD", body) if not unicodedata.combining(char))
+    return " ".join(re.sub(r"[\W_]+", " ", letters.casefold()).split())
+
+
 def reply_opts_out(body: str) -> bool:
     """True when an SMS reply says stop (`OPT_OUT_REPLIES`): "STOP", " Arrêt. ", "stop-sms"..."""
-    letters = "".join(char for char in unicodedata.normalize("NFKD", body) if not unicodedata.combining(char))
-    words = re.sub(r"[\W_]+", " ", letters.casefold()).split()
-    return " ".join(words) in OPT_OUT_REPLIES
+    return _reply_words(body) in OPT_OUT_REPLIES
 
 
 def sms_reply_apply(*, sender: str, body: str, opt_out_type: str = "", at: datetime | None = None) -> int:
     """An SMS the brand received from `sender`: a stop reply, or one Twilio's own opt-out handling
     names so (`opt_out_type` "STOP", from a Messaging Service's keywords), opts the members with that
-    phone out of SMS (a consent change each, source `STOP_SOURCE`). How many members it opted out."""
-    if not sender or not (opt_out_type.upper() == "STOP" or reply_opts_out(body)):
+    phone out of SMS (a consent change each, source `STOP_SOURCE`); a start reply (`OPT_IN_REPLIES`,
+    or `opt_out_type` "START") gives SMS back to those a stop opted out (source `START_SOURCE`). How
+    many members it changed."""
+    if not sender:
         return 0
-    opted_out = 0
     members = Member.objects.filter(phone=sender).exclude(status=Member.Status.ANONYMISED)
+    if opt_out_type.upper() == "STOP" or reply_opts_out(body):
+        granted, source = False, STOP_SOURCE
+    elif opt_out_type.upper() == "START" or _reply_words(body) in OPT_IN_REPLIES:
+        granted, source = True, START_SOURCE
+        stopped = {"consents__source__in": [STOP_SOURCE, OPTED_OUT_SOURCE], "consents__granted": False}
+        members = members.filter(consents__channel="sms", **stopped)
+    else:
+        return 0
+    changed = 0
     with transaction.atomic():
         for member in members.select_for_update():
-            consent_set(member=member, consents={"sms": False}, source=STOP_SOURCE, at=at)
-            opted_out += 1
-    if opted_out:
-        logger.info("SMS stop from a member's phone: %s member(s) opted out", opted_out)
-    return opted_out
+            consent_set(member=member, consents={"sms": granted}, source=source, at=at)
+            changed += 1
+    if changed:
+        logger.info("SMS %s from a member's phone: %s member(s)", source, changed)
+    return changed

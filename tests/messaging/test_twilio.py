@@ -13,6 +13,7 @@ import requests
 from django.utils import timezone
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, SSLError
 
+from loyalty.models import Consent
 from loyalty.services.members import consent_set
 from messaging.models import Message
 from messaging.providers import twilio as twilio_provider
@@ -122,6 +123,18 @@ def test_twilios_refusals_fail_and_its_overload_is_tried_again(twilio_a, failure
     assert message.provider_id == ""
     if state == "queued":
         assert message.not_before > timezone.now() and message.attempts == 1
+
+
+def test_a_number_twilio_knows_opted_out_withdraws_the_sms_consent(twilio_a):
+    twilio_a.fail_next(400, code=21610)
+    message = _sent()
+    assert message.state == "failed" and "21610" in message.error
+    consent = Consent.objects.get(member=message.member, channel="sms")
+    assert (consent.granted, consent.source) == (False, "twilio: the recipient opted out")
+    assert Consent.objects.get(member=message.member, channel="voice").granted is True
+    # The next message is not sent at all.
+    again = message_queue(member=message.member, channel="sms", template_code="hello")
+    assert again.state == "skipped" and len(twilio_a.requests) == 1
 
 
 def test_a_read_timeout_leaves_the_message_unknown_never_sent_again(twilio_a, settings):

@@ -161,6 +161,19 @@ def test_other_replies_change_nothing(twilio_a, twilio_post, reply):
     assert Consent.objects.get(member=member, channel="sms").granted is True
 
 
+@pytest.mark.parametrize("reply", ["START", "start", "Unstop", "YES"])
+def test_a_start_reply_gives_back_only_what_a_stop_took(twilio_a, twilio_post, reply):
+    stopped, refused = _member(), member_make(phone=PHONE, language="en")
+    consent_set(member=refused, consents={"sms": False}, source="web form")
+    assert twilio_post(_inbound(twilio_a, "STOP")).status_code == 200
+    assert twilio_post(_inbound(twilio_a, reply)).status_code == 200
+    consent = Consent.objects.get(member=stopped, channel="sms")
+    assert consent.granted is True and consent.source == "sms START"
+    # The member who said no on the site said nothing by SMS: still no (the stop changed nothing).
+    assert Consent.objects.get(member=refused, channel="sms").granted is False
+    assert not ConsentChange.objects.filter(member=refused, source="sms START").exists()
+
+
 def test_a_stop_from_an_unknown_phone_or_badly_signed_changes_nothing(twilio_a, twilio_post):
     member = _member()
     assert twilio_post(_inbound(twilio_a, "STOP", sender="+33699999999")).status_code == 200
