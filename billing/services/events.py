@@ -199,16 +199,19 @@ def stripe_events_due(*, now: datetime | None = None) -> list[tuple[int, str]]:
     return due
 
 
-def stripe_events_requeue(*, brand_id: int, customer_id: str) -> int:
-    """Queue again, after commit, the brand's events still `received` about the customer
-    `customer_id` (they waited for its checkout session to link it): how many."""
+def stripe_events_requeue(*, event: StripeEvent, customer_id: str) -> int:
+    """Queue again, after commit, the other events of `event`'s brand still `received` about the
+    customer `customer_id` (waiting for the checkout session or subscription `event` brings):
+    how many. Those being tried at this moment are included: a try that has just missed what
+    `event` commits is tried again (a copy of a queued one finds it handled and does nothing)."""
     waiting = list(
         StripeEvent.objects.filter(
-            brand_id=brand_id,
+            brand_id=event.brand_id,
             state=StripeEvent.State.RECEIVED,
-            attempts__gt=0,
             payload__data__object__customer=customer_id,
-        ).values_list("pk", flat=True)
+        )
+        .exclude(pk=event.pk)
+        .values_list("pk", flat=True)
     )
     schema_name = schema_current()
     for pk in waiting:

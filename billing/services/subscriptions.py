@@ -117,9 +117,13 @@ def checkout_session_apply(event: StripeEvent) -> None:
         logger.warning("checkout session %s names no member of %s", session.get("id"), schema_current())
         return
     _customer_link(member=member, customer_id=customer_id)
+    _waiting_requeue(event=event, customer_id=customer_id)
+
+
+def _waiting_requeue(*, event: StripeEvent, customer_id: str) -> None:
     from billing.services.events import stripe_events_requeue  # the events module imports this one
 
-    stripe_events_requeue(brand_id=event.brand_id, customer_id=customer_id)
+    stripe_events_requeue(event=event, customer_id=customer_id)
 
 
 # --- customer.subscription.* ----------------------------------------------------------------------
@@ -225,7 +229,10 @@ def _sandbox(event: StripeEvent) -> bool:
 
 
 def subscription_event_apply(event: StripeEvent) -> None:
-    subscription_apply(obj=_object(event), at=event.created, event_id=event.event_id, sandbox=_sandbox(event))
+    """Apply the event's subscription; the invoices that waited for it are queued again."""
+    obj = _object(event)
+    subscription_apply(obj=obj, at=event.created, event_id=event.event_id, sandbox=_sandbox(event))
+    _waiting_requeue(event=event, customer_id=_id(obj.get("customer")))
 
 
 # --- invoice.paid, invoice.payment_failed ---------------------------------------------------------
