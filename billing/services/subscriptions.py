@@ -13,6 +13,7 @@ Stripe does not promise their order) raises `NotYetKnown` and is handled again l
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from billing.gateway import gateway_for
 from billing.models import Customer, Payment, Subscription, SubscriptionChange, VipPlan
 from billing.selectors_vip import subscriptions_live
 from billing.services.vip import member_vip_refresh
@@ -162,16 +164,27 @@ def _fields_of(obj: dict) -> dict[str, Any]:
 CHANGE_FIELDS = ("status", "amount", "currency", "interval", "cancel_at_period_end")
 
 
+def _checked_fields(obj: dict) -> dict[str, Any]:
+    fields = _fields_of(obj)
+    if fields["status"] not in Subscription.Status.values:
+        raise ValueError(f"unknown subscription status {fields['status']!r}")
+    return fields
+
+
 def subscription_apply(
-    *, obj: dict, at: datetime, event_id: str = "", sandbox: bool = False
+    *,
+    obj: dict,
+    at: datetime,
+    event_id: str = "",
+    sandbox: bool = False,
+    current: Callable[[], dict] | None = None,
 ) -> Subscription | None:
     """Apply the Stripe subscription object `obj`, as it was at `at`, to its row (created the first
     time), unless the row already reflects a later state or the subscription has ended; a change of
     status, amount or cancellation is a `SubscriptionChange`; then the member's VIP is recomputed.
-    The row, or None when nothing was applied."""
-    fields = _fields_of(obj)
-    if fields["status"] not in Subscription.Status.values:
-        raise ValueError(f"unknown subscription status {fields['status']!r}")
+    Two different states of the same second (Stripe's times are in seconds) are told apart by
+    Stripe's current object, `current()`. The row, or None when nothing was applied."""
+    fields = _checked_fields(obj)
     member = _member_of_customer(customer_id=fields["stripe_customer_id"], obj=obj)
     plan = (
         VipPlan.objects.filter(stripe_price_id=fields["stripe_price_id"]).first()
@@ -199,6 +212,11 @@ def subscription_apply(
         raise Conflict(f"the subscription {obj['id']} is another member's ({subscription.member_id})")
     before = {name: getattr(subscription, name) for name in CHANGE_FIELDS}
     if not created:
+        tie = at == subscription.state_at and any(
+            getattr(subscription, name) != value for name, value in fields.items()
+        )
+        if tie and current is not None:
+            fields = _checked_fields(current())
         if at < subscription.state_at or (
             subscription.status in ENDED_STATUSES and fields["status"] not in ENDED_STATUSES
         ):
@@ -231,7 +249,16 @@ def _sandbox(event: StripeEvent) -> bool:
 def subscription_event_apply(event: StripeEvent) -> None:
     """Apply the event's subscription; the invoices that waited for it are queued again."""
     obj = _object(event)
-    subscription_apply(obj=obj, at=event.created, event_id=event.event_id, sandbox=_sandbox(event))
+
+    def current() -> dict:
+        assert event.brand is not None  # a handled event has its brand
+        return gateway_for(event.brand).subscription_retrieve(
+            account_id=event.account_id, subscription_id=obj["id"]
+        )
+
+    subscription_apply(
+        obj=obj, at=event.created, event_id=event.event_id, sandbox=_sandbox(event), current=current
+    )
     _waiting_requeue(event=event, customer_id=_id(obj.get("customer")))
 
 

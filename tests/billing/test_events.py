@@ -240,3 +240,19 @@ def test_account_updated_about_another_account_is_refused(fake, brand_a, brand_b
     [event] = stripe_deliver(forged)
     assert event.state == "received" and event.note.startswith("Conflict:")
     assert StripeAccount.objects.get(account_id=other["id"]).charges_enabled is False
+
+
+def test_two_states_of_the_same_second_are_told_apart_by_stripes_current_one(fake, brand_a, in_a):
+    """Stripe's times are in seconds: a subscription made `incomplete` and paid (`active`) in the
+    same second, its events arriving the other way round, ends as Stripe has it now."""
+    member = member_make()
+    _, created, _ = stripe_subscribe(fake, brand=brand_a, member_id=member.pk)
+    incomplete = {**created, "id": "evt_incomplete_first", "data": {"object": {**created["data"]["object"]}}}
+    incomplete["data"]["object"]["status"] = "incomplete"
+    paid = {**created, "type": "customer.subscription.updated"}
+    stripe_deliver(paid, incomplete)
+    assert Subscription.objects.get(member=member).status == "active"
+    subscription_id = created["data"]["object"]["id"]
+    [fetch] = [r for r in fake.requests if r.method == "GET" and subscription_id in r.path]
+    assert fetch.account == stripe_account_of(brand_a)
+    assert [c.status for c in SubscriptionChange.objects.filter(subscription__member=member)] == ["active"]
