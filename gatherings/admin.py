@@ -90,7 +90,7 @@ class GatheringAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["title", "kind", "description", "state"]}),
         (gettext_lazy("When and where"), {"fields": ["starts_at", "ends_at", "place", "capacity"]}),
-        (gettext_lazy("Who sees it"), {"fields": ["visibility", "segment"]}),
+        (gettext_lazy("Who sees it"), {"fields": ["visibility", "segment", "space"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Gathering]:

@@ -43,6 +43,7 @@ class GatheringSerializer(serializers.ModelSerializer):
             "capacity",
             "visibility",
             "segment",
+            "space",
             "state",
             "confirmed",
             "waitlisted",

@@ -5,6 +5,8 @@ never confused with loyalty's activity events (`loyalty.ActivityEvent`).
 Seats: the database refuses a second live RSVP of a member to one gathering and a waiting list
 without its order; "confirmed RSVPs never above capacity" is kept by `gatherings.services`, which
 counts and writes them under the gathering's row lock (the lock order is in its docstring).
+Visible to everyone, to a segment's members, or to those who may enter a club space
+(`clubs.selectors.space_may_enter`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from clubs.models import Space
 from loyalty.models import Member, Segment
 
 TITLE_MAX_LENGTH = 160
@@ -31,6 +34,7 @@ class GatheringKind(models.TextChoices):
 class GatheringVisibility(models.TextChoices):
     EVERYONE = "everyone", _("Everyone")
     SEGMENT = "segment", _("A segment of members")
+    SPACE = "space", _("The members of a club space")
 
 
 class GatheringState(models.TextChoices):
@@ -69,6 +73,15 @@ class Gathering(models.Model):
         related_name="gatherings",
         help_text=_("who sees the event when it is visible to a segment"),
     )
+    space = models.ForeignKey(
+        Space,
+        verbose_name=_("club space"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="gatherings",
+        help_text=_("whose members see the event when it is visible to a club space"),
+    )
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.DRAFT)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -88,8 +101,9 @@ class Gathering(models.Model):
             models.CheckConstraint(condition=Q(kind__in=GatheringKind.values), name="gathering_kind"),
             models.CheckConstraint(condition=Q(state__in=GatheringState.values), name="gathering_state"),
             models.CheckConstraint(
-                condition=(Q(visibility="everyone", segment__isnull=True))
-                | Q(visibility="segment", segment__isnull=False),
+                condition=Q(visibility="everyone", segment__isnull=True, space__isnull=True)
+                | Q(visibility="segment", segment__isnull=False, space__isnull=True)
+                | Q(visibility="space", space__isnull=False, segment__isnull=True),
                 name="gathering_visibility",
             ),
         ]

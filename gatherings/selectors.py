@@ -11,6 +11,8 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from catalog.selectors import csv_safe
+from clubs.models import Space
+from clubs.selectors import space_may_enter
 from gatherings.models import Gathering, Rsvp
 from loyalty.models import Member
 from loyalty.selectors.segments import SegmentFilterError, segment_members
@@ -24,10 +26,14 @@ LIVE_STATES = (Rsvp.State.CONFIRMED, Rsvp.State.WAITLISTED)
 def gathering_visible_to(*, gathering: Gathering, member: Member | None) -> bool:
     """Whether `member` (None: an anonymous visitor) may see `gathering`, whatever its state:
     everyone's events to all, a segment's to its members only (none when its filters no longer
-    hold)."""
+    hold), a club space's to those who may enter it."""
     if gathering.visibility == Gathering.Visibility.EVERYONE:
         return True
-    if member is None or gathering.segment is None:
+    if member is None:
+        return False
+    if gathering.visibility == Gathering.Visibility.SPACE:
+        return gathering.space is not None and space_may_enter(space=gathering.space, member=member)
+    if gathering.segment is None:
         return False
     try:
         return segment_members(segment=gathering.segment).filter(pk=member.pk).exists()
@@ -37,27 +43,29 @@ def gathering_visible_to(*, gathering: Gathering, member: Member | None) -> bool
 
 def gatherings_with_counts() -> QuerySet[Gathering]:
     """Every gathering with `confirmed_count` and `waitlisted_count`."""
-    return Gathering.objects.select_related("segment").annotate(
+    return Gathering.objects.select_related("segment", "space", "space__tier", "space__segment").annotate(
         confirmed_count=Count("rsvps", filter=Q(rsvps__state=Rsvp.State.CONFIRMED)),
         waitlisted_count=Count("rsvps", filter=Q(rsvps__state=Rsvp.State.WAITLISTED)),
     )
 
 
-def gatherings_upcoming_for(*, member: Member | None, now: datetime | None = None) -> list[Gathering]:
-    """The published gatherings not over yet that `member` may see, soonest first, with their
-    counts. Each segment is asked once however many of its events there are."""
+def gatherings_upcoming_for(
+    *, member: Member | None, space: Space | None = None, now: datetime | None = None
+) -> list[Gathering]:
+    """The published gatherings not over yet that `member` may see (only those of `space` when
+    given: a club space's page lists its own), soonest first, with their counts. Each segment or
+    space is asked once however many of its events there are."""
     now = now or timezone.now()
-    rows = list(
-        gatherings_with_counts()
-        .filter(state=Gathering.State.PUBLISHED, ends_at__gt=now)
-        .order_by("starts_at", "id")
-    )
-    seen: dict[int, bool] = {}
+    rows = gatherings_with_counts().filter(state=Gathering.State.PUBLISHED, ends_at__gt=now)
+    if space is not None:
+        rows = rows.filter(space=space)
+    seen: dict[tuple[str, int | None], bool] = {}
     visible = []
-    for gathering in rows:
-        if gathering.segment_id is not None and gathering.segment_id not in seen:
-            seen[gathering.segment_id] = gathering_visible_to(gathering=gathering, member=member)
-        if gathering.visibility == Gathering.Visibility.EVERYONE or seen.get(gathering.segment_id or 0):
+    for gathering in rows.order_by("starts_at", "id"):
+        audience = (gathering.visibility, gathering.segment_id or gathering.space_id)
+        if audience not in seen:
+            seen[audience] = gathering_visible_to(gathering=gathering, member=member)
+        if seen[audience]:
             visible.append(gathering)
     return visible
 

@@ -26,6 +26,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from clubs.selectors import space_may_enter
 from core.errors import InvalidInput, NotFound, Refused
 from core.formats import datetime_format
 from gatherings.models import CAPACITY_MAX, Gathering, Rsvp
@@ -46,8 +47,12 @@ GATHERING_FIELDS = (
     "capacity",
     "visibility",
     "segment",
+    "space",
     "state",
 )
+# The field naming who sees an event, per visibility that needs one.
+AUDIENCES = {"segment": Gathering.Visibility.SEGMENT, "space": Gathering.Visibility.SPACE}
+AUDIENCE_WORDS = {"segment": "a segment", "space": "a club space"}
 # How long before its start a confirmed member is reminded (the beat runs hourly).
 REMINDER_AHEAD = timedelta(hours=24)
 INVITATIONS_CHUNK = 500
@@ -58,8 +63,8 @@ INVITATIONS_CHUNK = 500
 
 def gathering_validate(*, data: Mapping[str, Any], gathering: Gathering | None = None) -> Gathering:
     """`gathering` (or a new one) with `data` applied and checked, not saved: the one validation of
-    the backoffice and the API. `data` holds typed values (aware datetimes, a `Segment` or None);
-    an `InvalidInput` names each field at fault."""
+    the backoffice and the API. `data` holds typed values (aware datetimes, a `Segment`, a club
+    `Space` or None); an `InvalidInput` names each field at fault."""
     unknown = sorted(set(data) - set(GATHERING_FIELDS))
     if unknown:
         raise InvalidInput({field: ["is not a field of an event"] for field in unknown})
@@ -82,11 +87,14 @@ def gathering_validate(*, data: Mapping[str, Any], gathering: Gathering | None =
     capacity = gathering.capacity
     if "capacity" not in errors and not (isinstance(capacity, int) and 1 <= capacity <= CAPACITY_MAX):
         errors["capacity"] = [f"must be a number of seats from 1 to {CAPACITY_MAX}"]
-    segment = gathering.segment if gathering.segment_id else None
-    if gathering.visibility == Gathering.Visibility.SEGMENT and segment is None and "segment" not in errors:
-        errors["segment"] = ["is required when the event is visible to a segment"]
-    if gathering.visibility == Gathering.Visibility.EVERYONE and segment is not None:
-        errors["segment"] = ["must be empty when the event is visible to everyone"]
+    for name, audience in AUDIENCES.items():
+        if name in errors or "visibility" in errors:
+            continue
+        given = getattr(gathering, f"{name}_id") is not None
+        if gathering.visibility == audience and not given:
+            errors[name] = [f"is required when the event is visible to {AUDIENCE_WORDS[name]}"]
+        elif gathering.visibility != audience and given:
+            errors[name] = [f"must be empty unless the event is visible to {AUDIENCE_WORDS[name]}"]
     if errors:
         raise InvalidInput(errors)
     return gathering
@@ -245,10 +253,11 @@ def rsvp_check_in(*, rsvp_id: int, gathering_id: int, now: datetime | None = Non
 
 def gathering_invitations_send(*, gathering_id: int, segment: Segment | None = None) -> int:
     """Invite the members of `segment` (the event's own segment when not given) who may see the
-    event and have not answered: one `event_invitation` message each, once per member and event
-    however often it is sent. How many were queued. Refused when the event is not published, when
-    no segment is known, or when no invitation trigger is on (nothing would leave)."""
-    gathering = Gathering.objects.select_related("segment").filter(pk=gathering_id).first()
+    event (a club space's: who may enter it) and have not answered: one `event_invitation` message
+    each, once per member and event however often it is sent. How many were queued. Refused when
+    the event is not published, when no segment is known, or when no invitation trigger is on
+    (nothing would leave)."""
+    gathering = Gathering.objects.select_related("segment", "space").filter(pk=gathering_id).first()
     if gathering is None:
         raise NotFound(f"no event {gathering_id}", field="gathering")
     if gathering.state != Gathering.State.PUBLISHED:
@@ -273,9 +282,12 @@ def gathering_invitations_send(*, gathering_id: int, segment: Segment | None = N
     queued = 0
     for start in range(0, len(ids), INVITATIONS_CHUNK):
         with transaction.atomic():
-            for member in Member.objects.filter(pk__in=ids[start : start + INVITATIONS_CHUNK]).select_related(
+            chunk = Member.objects.filter(pk__in=ids[start : start + INVITATIONS_CHUNK]).select_related(
                 "tier"
-            ):
+            )
+            for member in chunk:
+                if gathering.space is not None and not space_may_enter(space=gathering.space, member=member):
+                    continue  # a club space's event: only those who may enter it are invited
                 queued += _tell(
                     kind=TriggerKind.EVENT_INVITATION,
                     gathering=gathering,

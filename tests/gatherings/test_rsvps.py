@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from clubs.models import Space
 from core.errors import InvalidInput, NotFound, Refused
 from gatherings.models import Gathering, Rsvp
 from gatherings.selectors import (
@@ -214,6 +215,31 @@ def test_a_segments_event_is_seen_and_answered_by_its_members_only(in_a):
     assert rsvp_create(gathering_id=gathering.pk, member=insider).state == "confirmed"
 
 
+def test_a_club_spaces_event_is_for_those_who_may_enter_the_space(in_a):
+    cellar = Segment.objects.create(name="Cellar", filters={"tags": {"any": ["cellar"]}})
+    space = Space.objects.create(slug="cellar-club", name="Cellar club", entry="segment", segment=cellar)
+    gathering = gathering_make(visibility="space", space=space, title="Vertical tasting")
+    everyone = gathering_make(title="Open day")
+    insider = member_make("insider", tags=["cellar"], phone="+33612345601")
+    outsider = member_make("outsider", tags=["other"], phone="+33612345602")
+
+    assert [g.title for g in gatherings_upcoming_for(member=insider)] == ["Vertical tasting", "Open day"]
+    assert [g.title for g in gatherings_upcoming_for(member=insider, space=space)] == ["Vertical tasting"]
+    assert [g.title for g in gatherings_upcoming_for(member=outsider)] == ["Open day"]
+    assert gathering_for(gathering_id=gathering.pk, member=outsider) is None
+    with pytest.raises(NotFound):
+        rsvp_create(gathering_id=gathering.pk, member=outsider)
+    assert rsvp_create(gathering_id=gathering.pk, member=insider).state == "confirmed"
+    assert rsvp_create(gathering_id=everyone.pk, member=outsider).state == "confirmed"
+
+    # Invited: the segment's members who may enter the space and have not answered.
+    event_triggers_on("event_invitation")
+    newcomer = member_make("newcomer", tags=["cellar", "wine"], phone="+33612345603")
+    wine = Segment.objects.create(name="Wine", filters={})
+    assert gathering_invitations_send(gathering_id=gathering.pk, segment=wine) == 1
+    assert [m.member_id for m in _sent("event_invitation")] == [newcomer.pk]
+
+
 def test_answers_are_refused_for_a_draft_a_started_or_a_cancelled_event(in_a):
     member = member_make("eager")
     draft = gathering_make(state="draft")
@@ -247,6 +273,8 @@ def test_bad_inputs_name_their_field_and_write_nothing(in_a):
         ({"ends_at": now}, "ends_at"),
         ({"starts_at": "tomorrow"}, "starts_at"),
         ({"visibility": "segment"}, "segment"),
+        ({"visibility": "space"}, "space"),
+        ({"visibility": "crowd"}, "visibility"),
         ({"state": "open"}, "state"),
         ({"colour": "red"}, "colour"),
         ({"place": ""}, "place"),
