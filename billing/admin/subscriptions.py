@@ -31,10 +31,10 @@ class _ReadOnlyInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Subscription | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Subscription | None = None) -> bool:
         return False
 
 
@@ -42,7 +42,7 @@ class SubscriptionChangeInline(_ReadOnlyInline):
     model = SubscriptionChange
     verbose_name = gettext_lazy("change")
     verbose_name_plural = gettext_lazy("history")
-    fields = [
+    fields = readonly_fields = (
         "at",
         "status_before",
         "status",
@@ -51,15 +51,14 @@ class SubscriptionChangeInline(_ReadOnlyInline):
         "interval",
         "cancel_at_period_end",
         "stripe_event_id",
-    ]
-    readonly_fields = fields
+    )
     ordering = ["at", "pk"]
 
 
 class PaymentInline(_ReadOnlyInline):
     model = Payment
     verbose_name_plural = gettext_lazy("payments")
-    fields = [
+    fields = readonly_fields = (
         "at",
         "status",
         "amount",
@@ -68,8 +67,7 @@ class PaymentInline(_ReadOnlyInline):
         "period_start",
         "period_end",
         "stripe_invoice_id",
-    ]
-    readonly_fields = fields
+    )
 
 
 @admin.register(Subscription)
@@ -151,10 +149,10 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # made by Stripe's events only
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Subscription | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Subscription | None = None) -> bool:
         return False
 
     def get_urls(self) -> list[URLPattern]:

@@ -206,7 +206,7 @@ def stripe_events_requeue(*, event: StripeEvent, customer_id: str) -> int:
     `event` commits is tried again (a copy of a queued one finds it handled and does nothing)."""
     waiting = list(
         StripeEvent.objects.filter(
-            brand_id=event.brand_id,
+            brand=event.brand,
             state=StripeEvent.State.RECEIVED,
             payload__data__object__customer=customer_id,
         )

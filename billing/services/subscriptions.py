@@ -243,7 +243,7 @@ def subscription_apply(
 
 
 def _sandbox(event: StripeEvent) -> bool:
-    return StripeAccount.objects.filter(brand_id=event.brand_id, sandbox=True).exists()
+    return StripeAccount.objects.filter(brand=event.brand, sandbox=True).exists()
 
 
 def subscription_event_apply(event: StripeEvent) -> None:
