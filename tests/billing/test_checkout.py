@@ -153,3 +153,15 @@ def test_an_account_without_charges_sells_nothing(in_a, plan, connected_a, membe
     response = _subscribe(member_client, plan)
     assert response.status_code == 302 and response["Location"] == "/vip/"
     assert fake_stripe.calls("checkout/sessions") == []
+
+
+def test_the_vip_page_speaks_french(in_a, plan, client_for):
+    from loyalty.services.programme import programme_settings_update
+
+    programme_settings_update(data={"site_languages": ["fr", "en"], "default_language": "fr"})
+    member = member_make(login=True, language="fr")
+    client = client_for(in_a)
+    client.force_login(member.user)
+    page = client.get("/vip/").content.decode()
+    assert "Adhésion VIP" in page and "S'abonner" in page and "9,90" in page
+    assert "14 jours d'essai gratuit" in page and "pas encore membre VIP" in page

@@ -34,7 +34,7 @@ def test_a_member_subscribes_in_the_sandbox_and_is_vip(fresh_brand, site_server,
     page.fill("input[name=password]", TEST_PASSWORD)
     page.click("button[type=submit]")
     assert page.url.endswith("/vip/")
-    assert page.locator(".vip-member").inner_text() == "You are not VIP yet."
+    assert page.locator(".vip-member").inner_text() == "You are not a VIP member yet."
     page.locator(".vip-plan", has_text="Gold").locator("button:has-text('Subscribe')").click()
 
     assert "/vip/sandbox/checkout/cs_test_" in page.url
