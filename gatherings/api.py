@@ -29,6 +29,12 @@ class GatheringSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="the id of the segment that sees it, when `visibility` is segment",
     )
+    space = serializers.SlugRelatedField(
+        slug_field="slug",
+        read_only=True,
+        allow_null=True,
+        help_text="the slug of the club space whose members see it, when `visibility` is space",
+    )
 
     class Meta:
         model = Gathering

@@ -25,7 +25,12 @@ def test_the_events_with_their_counts_and_rsvps_in_order(api_a):
     assert [g["title"] for g in listing["results"]] == ["Tasting"] and listing["count"] == 1
     one = api_a.get(f"/api/v1/gatherings/{gathering.pk}").json()
     assert (one["capacity"], one["confirmed"], one["waitlisted"], one["state"]) == (1, 1, 2, "published")
-    assert one["kind"] == "tasting" and one["visibility"] == "everyone" and one["segment"] is None
+    assert (
+        one["kind"] == "tasting"
+        and one["visibility"] == "everyone"
+        and one["segment"] is None
+        and one["space"] is None
+    )
 
     rsvps = api_a.get(f"/api/v1/gatherings/{gathering.pk}/rsvps").json()
     assert [(r["member"], r["state"], r["position"]) for r in rsvps["results"]] == [
