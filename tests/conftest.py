@@ -7,6 +7,7 @@ import os
 import threading
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
@@ -15,6 +16,28 @@ from django.db import connection
 from django.test import Client
 
 TEST_PASSWORD = "test-password-2026"
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (`make test PYTEST_ARGS="-n 2"`) each worker process has a test database of
+    its own (pytest-django suffixes its name with the worker's id, `_gw0`); what else the workers
+    would share is made each one's own here, before anything reads it: the cache keys (the routing
+    token, the rate-limit and lockout counters of 127.0.0.1; in the environment too, for the processes
+    that tests start), and the media, letters and mail folders (brands A and B have the same schema,
+    so the same folders, in both databases; not in the environment: `make run` under test has its own
+    var/)."""
+    from django.conf import settings
+    from django.core.cache import caches
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    assert not hasattr(caches._connections, "default"), "the cache was made before its key prefix"
+    prefix = f"{settings.CACHES['default']['KEY_PREFIX']}-{worker}"
+    settings.CACHES["default"]["KEY_PREFIX"] = os.environ["CACHE_KEY_PREFIX"] = prefix
+    for name in ("MEDIA_ROOT", "PRIVATE_MEDIA_ROOT", "EMAIL_FILE_PATH"):
+        folder = Path(getattr(settings, name)) / worker
+        setattr(settings, name, folder)
 
 
 @pytest.fixture(scope="session")
