@@ -37,6 +37,7 @@ PRICE_FIELDS = ("price", "currency", "interval")
 PRODUCT_FIELDS = ("name", "benefits", "is_active")
 TRIAL_DAYS_MAX = 730  # Stripe's limit for trial_period_days
 PRICE_MAX = Decimal("99999999.99")
+NAME_MAX = 80  # VipPlan.name's max_length
 
 
 def amount_to_minor(*, amount: Decimal, currency: str) -> int:
@@ -56,14 +57,18 @@ def _errors_of(data: dict[str, Any], plan: VipPlan | None) -> tuple[dict[str, An
     name = str(data.get("name") if data.get("name") is not None else (plan.name if plan else "")).strip()
     if not name:
         fail("name", "a plan has a name")
-    elif len(name) > VipPlan._meta.get_field("name").max_length:
-        fail("name", "at most 80 characters")
+    elif len(name) > NAME_MAX:
+        fail("name", f"at most {NAME_MAX} characters")
     values["name"] = name
     code = str(data.get("code") or (plan.code if plan else "") or slugify(name)[:40]).strip()
     if not re.fullmatch(r"[-a-zA-Z0-9_]{1,40}", code):
         fail("code", "letters, digits, - and _ only, at most 40")
-    elif VipPlan.objects.filter(code=code).exclude(pk=plan.pk if plan else None).exists():
-        fail("code", "another plan has this code")
+    else:
+        others = VipPlan.objects.filter(code=code)
+        if plan is not None:
+            others = others.exclude(pk=plan.pk)
+        if others.exists():
+            fail("code", "another plan has this code")
     values["code"] = code
     currency = (
         str(data.get("currency") or (plan.currency if plan else "") or brand_current().currency)
