@@ -154,9 +154,10 @@ def gift_refusal(*, gift: Gift, member: Member, at: datetime | None = None) -> R
     if gift.vip_only and not member.is_vip:
         vip_only = gettext("'%(gift)s' is reserved for VIP members")
         return Refusal("not_your_tier", vip_only % {"gift": gift.name})
-    if gift.space_id is not None and not space_may_enter(space=gift.space, member=member):
+    space = gift.space if gift.space_id is not None else None
+    if space is not None and not space_may_enter(space=space, member=member):
         space_only = gettext("'%(gift)s' is reserved for the members of %(space)s")
-        return Refusal("not_your_space", space_only % {"gift": gift.name, "space": gift.space.name})
+        return Refusal("not_your_space", space_only % {"gift": gift.name, "space": space.name})
     tier_ids = {tier.pk for tier in gift.tiers.all()}
     if tier_ids and member.tier_id not in tier_ids:
         names = ", ".join(sorted(tier.name for tier in gift.tiers.all()))

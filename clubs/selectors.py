@@ -4,6 +4,7 @@ what a member sees of each space, its pages and offers in force, and the VIP pho
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -15,7 +16,7 @@ from clubs.models import ClubSettings, Offer, Space, SpaceGrant, SpacePage
 from loyalty.models import ActivityEvent, Member
 from loyalty.selectors.segments import SegmentFilterError, segment_members
 
-_COMPARE = {
+_COMPARE: dict[str, Callable[[Decimal, Decimal], bool]] = {
     Space.Operator.GT: lambda a, b: a > b,
     Space.Operator.GTE: lambda a, b: a >= b,
     Space.Operator.LT: lambda a, b: a < b,
@@ -65,8 +66,10 @@ def space_may_enter(*, space: Space, member: Member | None) -> bool:
         value = member_attribute_latest(
             member=member, event_type=space.attribute_event_type, name=space.attribute_name
         )
-        compare = _COMPARE.get(space.attribute_operator)
-        return value is not None and compare is not None and compare(value, space.attribute_value)
+        compare, threshold = _COMPARE.get(space.attribute_operator), space.attribute_value
+        return (
+            value is not None and compare is not None and threshold is not None and compare(value, threshold)
+        )
     if space.entry == Entry.CODE:
         return SpaceGrant.objects.filter(space=space, member=member).exists()
     return False

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
+from catalog.selectors import gifts_visible
 from catalog.views import member_required, site_member
 from clubs.models import Space, SpaceCodeAttempt
 from clubs.selectors import (
@@ -81,6 +82,7 @@ def club_space(request: HttpRequest, slug: str) -> HttpResponse:
         context.update(
             pages=list(space_pages(space=space)),
             offers=list(space_offers(space=space)),
+            gifts=list(gifts_visible().filter(space=space)),
             phone=vip_phone_line(member=member),
         )
     return _page(request, "space.html", context)

@@ -50,6 +50,13 @@ def test_refused_on_the_site_to_a_non_member(perk):
     assert response.status_code == 409 and not Order.objects.exists()
 
 
+def test_the_space_page_lists_its_gifts_to_its_members(perk):
+    member = member_make(login=True, is_vip=True)
+    client = Client(HTTP_HOST=host_of(connection.tenant))
+    client.force_login(member.user)
+    assert "Cellar tour" in client.get("/club/cellar/").content.decode()
+
+
 def test_the_space_sets_its_gifts_and_no_others(in_a):
     space, other = space_make("cellar"), space_make("golf")
     first, second = gift_make(), gift_make()
