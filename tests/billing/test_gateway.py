@@ -176,3 +176,21 @@ def test_without_a_key_the_gateway_is_the_sandbox(db, brand_a, settings):
     assert isinstance(gateway_for(brand_a), SandboxGateway)
     settings.STRIPE_SECRET_KEY = "sk_test_x"
     assert isinstance(gateway_for(brand_a), StripeGateway)
+
+
+def test_the_fakes_events_are_signed_as_stripe_signs_them(fake_stripe):
+    import stripe
+
+    account = fake_stripe.account_add()["id"]
+    event = fake_stripe.account_onboard(account)
+    signed = fake_stripe.signed(event)
+    verified = stripe.Webhook.construct_event(
+        signed.body.decode(), signed.signature, fake_stripe.webhook_secret
+    )
+    assert (
+        verified["id"] == event["id"]
+        and verified["account"] == account
+        and verified["type"] == "account.updated"
+    )
+    with pytest.raises(stripe.SignatureVerificationError):
+        stripe.Webhook.construct_event(signed.body.decode(), signed.signature, "whsec_other")
