@@ -10,6 +10,7 @@ from django.db import transaction
 from django_tenants.utils import schema_context
 
 from billing.demo import demo_billing_seed
+from clubs.demo import demo_clubs_seed
 from loyalty.demo import demo_programme_seed
 from messaging.demo import demo_messaging_seed
 
@@ -113,6 +114,7 @@ def demo_seed() -> list[tuple[DemoBrand, bool]]:
         with schema_context(Brand.objects.get(slug=demo.slug).schema_name):
             demo_messaging_seed(slug=demo.slug)
             demo_billing_seed(slug=demo.slug)
+            demo_clubs_seed(slug=demo.slug)
         results.append((demo, not exists))
     demo_plans_seed()
     return results
