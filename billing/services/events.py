@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -156,10 +157,17 @@ def stripe_event_handle(*, event_id: int) -> StripeEvent | None:
         handler = HANDLERS.get(event.type)
         event.attempts += 1
         try:
-            if handler is not None:
+            if handler is None:
+                event.note = "type not handled"
+            else:
                 # The brand itself, not only its schema: its site's address is in some messages.
                 with transaction.atomic(), tenant_context(event.brand):
                     handler(event)
+        except subscriptions.NotOurs as error:
+            event.state = StripeEvent.State.IGNORED
+            event.note = _note(str(error))
+            event.handled_at = timezone.now()
+            logger.info("stripe event %s (%s) ignored: %s", event.event_id, event.type, event.note)
         except Exception as error:  # any failure is the event's: retried, then given up
             given_up = event.attempts >= ATTEMPTS_MAX
             event.note = _note(f"{type(error).__name__}: {error}")
@@ -177,26 +185,25 @@ def stripe_event_handle(*, event_id: int) -> StripeEvent | None:
             )
         else:
             event.state = StripeEvent.State.PROCESSED
-            event.note = "" if handler is not None else "type not handled"
             event.handled_at = timezone.now()
+            if handler is not None:
+                event.note = ""
         event.save(update_fields=["attempts", "state", "note", "handled_at"])
     return event
 
 
-def stripe_events_due(*, now: datetime | None = None) -> list[tuple[int, str]]:
+def stripe_events_due(*, now: datetime | None = None, limit: int = 1000) -> list[tuple[int, str]]:
     """(id, brand schema) of the events still `received` whose next try is due (`RETRY_FIRST_WAIT`
-    after they were received, doubled with each attempt made), oldest first, at most 1000."""
+    after they were received, doubled with each attempt made), oldest first, at most `limit`."""
     now = now or timezone.now()
-    waiting = (
-        StripeEvent.objects.filter(state=StripeEvent.State.RECEIVED, brand__isnull=False)
-        .order_by("received_at")
-        .values_list("pk", "brand__schema_name", "received_at", "attempts")
+    due = Q()
+    for attempts in range(ATTEMPTS_MAX):
+        due |= Q(attempts=attempts, received_at__lte=now - RETRY_FIRST_WAIT * 2**attempts)
+    return list(
+        StripeEvent.objects.filter(due, state=StripeEvent.State.RECEIVED, brand__isnull=False)
+        .order_by("received_at", "pk")
+        .values_list("pk", "brand__schema_name")[:limit]
     )
-    due = []
-    for pk, schema_name, received_at, attempts in waiting[:1000]:
-        if received_at + RETRY_FIRST_WAIT * 2**attempts <= now:
-            due.append((pk, schema_name))
-    return due
 
 
 def stripe_events_requeue(*, event: StripeEvent, customer_id: str) -> int:

@@ -6,8 +6,9 @@ invoices (`invoice.paid`, `invoice.payment_failed`) and the brand's connected ac
 Each is idempotent (the same event twice changes nothing the second time) and order-proof: a
 subscription row keeps the time of the Stripe state it reflects (`state_at`, the event's `created`)
 and an older state never overwrites it; a cancelled and ended subscription is final, as in Stripe.
-An event about a member not linked yet (a subscription whose checkout session has not been handled:
-Stripe does not promise their order) raises `NotYetKnown` and is handled again later.
+An event about something not applied yet (an invoice before its subscription: Stripe does not
+promise their order) raises `NotYetKnown` and is handled again later; one about no member of the
+brand (another product on the brand's Stripe account) raises `NotOurs` and is ignored.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ logger = logging.getLogger(__name__)
 ZERO_DECIMAL_CURRENCIES = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split())
 # Statuses whose subscription has ended for good: nothing Stripe sends later revives it.
 ENDED_STATUSES = frozenset({Subscription.Status.CANCELED, Subscription.Status.INCOMPLETE_EXPIRED})
+
+
+class NotOurs(Exception):
+    """The object is none of this brand's VIP subscriptions (another product sold on the brand's
+    Stripe account, or another brand's object): the event is ignored, with the reason."""
 
 
 class NotYetKnown(Exception):
@@ -94,12 +100,14 @@ def _customer_link(*, member: Member, customer_id: str) -> None:
 
 
 def _member_of_customer(*, customer_id: str, obj: dict) -> Member:
+    """The member whose customer `customer_id` is, linked now if `obj` names them; NotOurs when
+    neither says (another product of the brand's Stripe account, or another brand's object)."""
     customer = Customer.objects.select_related("member").filter(stripe_customer_id=customer_id).first()
     if customer is not None:
         return customer.member
     member = _member_of_reference(obj=obj)
     if member is None or not customer_id:
-        raise NotYetKnown(f"no member has the customer {customer_id or '(none)'} yet")
+        raise NotOurs(f"no member of this brand has the customer {customer_id or '(none)'}")
     _customer_link(member=member, customer_id=customer_id)
     return member
 
@@ -303,6 +311,10 @@ def invoice_apply(event: StripeEvent) -> None:
             .first()
         )
         if subscription is None:
+            details = (invoice.get("parent") or {}).get("subscription_details") or {}
+            known = Customer.objects.filter(stripe_customer_id=_id(invoice.get("customer"))).exists()
+            if not known and _member_of_reference(obj=details) is None:
+                raise NotOurs(f"the subscription {subscription_id} is none of this brand's members'")
             raise NotYetKnown(f"the subscription {subscription_id} is not known yet")
         member = subscription.member
     else:

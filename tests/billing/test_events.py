@@ -256,3 +256,17 @@ def test_two_states_of_the_same_second_are_told_apart_by_stripes_current_one(fak
     [fetch] = [r for r in fake.requests if r.method == "GET" and subscription_id in r.path]
     assert fetch.account == stripe_account_of(brand_a)
     assert [c.status for c in SubscriptionChange.objects.filter(subscription__member=member)] == ["active"]
+
+
+def test_a_subscription_of_another_product_of_the_brands_account_is_ignored(fake, brand_a, in_a):
+    """The brand sells other things on its Stripe account: their events name no member."""
+    _, created, paid = stripe_subscribe(fake, brand=brand_a, member_id=member_make().pk)
+    for event in (created, paid):
+        event["data"]["object"]["metadata"] = {}
+    paid["data"]["object"]["parent"]["subscription_details"]["metadata"] = {}
+    stored = stripe_deliver(paid, created)
+    assert [(event.state, event.attempts) for event in stored] == [("ignored", 1), ("ignored", 1)]
+    assert (
+        stored[1].note == f"no member of this brand has the customer {created['data']['object']['customer']}"
+    )
+    assert not Subscription.objects.exists()
