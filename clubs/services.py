@@ -31,6 +31,7 @@ from loyalty.models import Member
 from loyalty.selectors.activation import IP_FAILURES, IP_WINDOW
 from loyalty.services.activation import (
     ALPHABET,
+    ATTEMPTS_KEPT,
     CODE_FAILURES,
     CODE_LENGTH,
     CODE_LOCK,
@@ -203,3 +204,11 @@ def space_code_attempt(*, space: Space, member: Member, code: str, ip: str | Non
     else:
         message = _("Too many wrong codes for this space.")
     raise Refused(" ".join([message, _wait(lock[1], now)]), code=lock[0])
+
+
+def space_code_attempts_purge(*, now: datetime | None = None) -> int:
+    """Delete the attempts older than activation's `ATTEMPTS_KEPT` (the nightly run); how many.
+    The locks only ever read the last minutes."""
+    before = (now or timezone.now()) - ATTEMPTS_KEPT
+    deleted, _ = SpaceCodeAttempt.objects.filter(at__lt=before).delete()
+    return deleted

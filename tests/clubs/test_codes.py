@@ -5,16 +5,20 @@ site with when to try again."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
+from billing.tasks_vip import vip_brand_nightly_task
 from clubs.models import SpaceCode, SpaceCodeAttempt, SpaceGrant
 from clubs.selectors import space_may_enter
 from clubs.services import space_code_attempt, space_code_issue, space_code_revoke
 from core.errors import InvalidInput, Refused
 from loyalty.selectors.activation import IP_FAILURES
-from loyalty.services.activation import CODE_FAILURES
+from loyalty.services.activation import ATTEMPTS_KEPT, CODE_FAILURES
 from tests.conftest import host_of
 from tests.factories import member_make
 
@@ -124,3 +128,14 @@ def test_the_code_form_needs_a_login_and_a_code_space(in_a):
     assert client.get("/club/pharma/code/").status_code == 302  # to the login page
     client.force_login(member_make(login=True).user)
     assert client.get("/club/vip-room/code/").status_code == 404
+
+
+def test_old_attempts_are_purged_by_the_nightly_run(in_a):
+    space = space_make("pharma", entry="code")
+    with pytest.raises(Refused):
+        space_code_attempt(space=space, member=member_make(), code=WRONG, ip=None)
+    SpaceCodeAttempt.objects.update(at=timezone.now() - ATTEMPTS_KEPT - timedelta(days=1))
+    with pytest.raises(Refused):
+        space_code_attempt(space=space, member=member_make(), code=WRONG, ip=None)
+    assert vip_brand_nightly_task(force=True)["club_code_attempts_purged"] == 1
+    assert SpaceCodeAttempt.objects.count() == 1
