@@ -161,7 +161,8 @@ def sandbox_checkout_pay(*, session_id: str, member: Member) -> str:
     customer.subscription.created and invoice.paid. The address of the session's success page."""
     account = _account()
     session = sandbox_session(session_id=session_id, member=member)
-    if session["status"] != "open":
+    # Once, even when the page is sent twice at once (the second finds it paid, or being paid).
+    if session["status"] != "open" or not cache.add(f"{sandbox_session_key(session_id)}:paying", 1, 60):
         raise Conflict("this checkout session is already paid", code="session_complete")
     plan = sandbox_checkout_plan(session=session)
     if plan is None or account.account_id != session["sandbox"]["account"]:
@@ -236,7 +237,10 @@ def sandbox_checkout_pay(*, session_id: str, member: Member) -> str:
 
 
 def _current(subscription: Subscription) -> tuple[StripeAccount, dict]:
+    """The subscription's account and Stripe object, its row locked until the caller's transaction
+    ends: two clicks on "Renew" renew two periods, one after the other."""
     account = _account()
+    Subscription.objects.select_for_update().filter(pk=subscription.pk).first()
     if not subscription.sandbox:
         raise Conflict("only the sandbox's subscriptions have sandbox controls", code="not_sandbox")
     obj = SandboxGateway().subscription_retrieve(
@@ -260,6 +264,7 @@ def _period_next(obj: dict) -> dict:
     return previous
 
 
+@transaction.atomic
 def sandbox_subscription_renew(*, subscription: Subscription) -> None:
     """The next period began and was paid: invoice.paid, customer.subscription.updated (active).
     A subscription cancelled at its period's end ends instead (customer.subscription.deleted)."""
@@ -280,6 +285,7 @@ def sandbox_subscription_renew(*, subscription: Subscription) -> None:
     )
 
 
+@transaction.atomic
 def sandbox_payment_fail(*, subscription: Subscription) -> None:
     """The renewal's payment failed: invoice.payment_failed, the subscription past_due (Stripe
     retries; the member is told, with the link to the portal)."""
@@ -298,6 +304,7 @@ def sandbox_payment_fail(*, subscription: Subscription) -> None:
     )
 
 
+@transaction.atomic
 def sandbox_subscription_cancel(*, subscription: Subscription, at_period_end: bool) -> None:
     """Cancelled as in the portal: at the period's end (customer.subscription.updated,
     cancel_at_period_end) or now (customer.subscription.deleted, status canceled)."""

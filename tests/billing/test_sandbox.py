@@ -62,8 +62,15 @@ def test_paying_in_the_sandbox_makes_the_member_vip(member_client):
     assert Payment.objects.get(subscription=subscription).status == "paid"
     success = member_client.get("/vip/success/")
     assert "Gold" in success.text and "refresh" not in success.text
-    # Paying the same session again changes nothing.
-    assert Subscription.objects.filter(member=member).count() == 1
+
+
+def test_paying_a_session_twice_pays_it_once(member_client):
+    plan = vip_plan_save(data=PLAN)
+    location = member_client.post(f"/vip/plans/{plan.pk}/subscribe/")["Location"]
+    assert "/vip/success/" in member_client.post(location)["Location"]
+    again = member_client.post(location)
+    assert again.status_code == 302 and again["Location"] == "/vip/"
+    assert Subscription.objects.filter(member=member_client.member).count() == 1
 
 
 def test_a_trial_starts_trialing(member_client):
