@@ -115,3 +115,18 @@ def test_a_handling_queued_in_the_wrong_schema_does_nothing(fake, brand_a, brand
         with schema_context(brand_b.schema_name):
             assert stripe_event_handle(event_id=event.pk).state == "received"
     _nothing_in_b(brand_b, member_b)
+
+
+def test_bs_backoffice_shows_nothing_of_as_subscribers(fake, brand_a, brand_b, twins, staff_for):
+    member_a, _ = twins
+    stripe_deliver(*stripe_subscribe(fake, brand=brand_a, member_id=member_a.pk, unit_amount=4242))
+    with schema_context(brand_a.schema_name):
+        subscription = Subscription.objects.get()
+    client = staff_for(brand_b)
+    listing = client.get("/backoffice/billing/subscription/").content.decode()
+    assert subscription.stripe_subscription_id not in listing and "0 subscriptions" in listing
+    # Django's admin sends an id it does not have back to its index, saying so.
+    response = client.get(f"/backoffice/billing/subscription/{subscription.pk}/change/", follow=True)
+    assert response.redirect_chain and subscription.stripe_subscription_id not in response.content.decode()
+    mrr = client.get("/backoffice/billing/subscription/mrr/").content.decode()
+    assert "42.42" not in mrr and "No subscription has paid yet." in mrr
