@@ -189,11 +189,15 @@ class MemberAdmin(admin.ModelAdmin):
         "tier",
         "tier_since",
         "tier_below_since",
+        "vip_source",
+        "vip_since",
         "joined_at",
         "last_activity_at",
     ]
     fieldsets = [
-        (None, {"fields": ["external_id", "kind", "status", "is_vip", "tags", "sales_rep", "reason"]}),
+        (None, {"fields": ["external_id", "kind", "status", "tags", "sales_rep", "reason"]}),
+        # `is_vip` here is the staff grant (README.md, "VIP and billing"); the source says why.
+        ("VIP", {"fields": ["is_vip", "vip_source", "vip_since"]}),
         (gettext_lazy("Points"), {"fields": ["balance", "points_owed", "overdraft_limit"]}),
         (gettext_lazy("Tier"), {"fields": ["tier", "tier_since", "tier_below_since", "tier_floor"]}),
         (gettext_lazy("Contact"), {"fields": list(MEMBER_CONTACT_FIELDS)}),
