@@ -152,11 +152,72 @@ LAUNCH_LETTER = DemoTemplate(
     },
 )
 
+# Events with limited seats (gatherings): the messages of the event triggers, by e-mail.
+EVENT_INVITATION = DemoTemplate(
+    "event_invitation",
+    "email",
+    "marketing",
+    "Event invitation e-mail",
+    {
+        "en": (
+            "You are invited: {{ event_title }}",
+            "Hello {{ first_name }},\n\nYou are invited to {{ event_title }}, on {{ event_date }} at "
+            "{{ event_place }}. Seats are limited: answer on {{ event_url }}\n\nNo more invitations by "
+            "e-mail: {{ unsubscribe_url }}",
+        ),
+        "fr": (
+            "Vous êtes invité : {{ event_title }}",
+            "Bonjour {{ first_name }},\n\nVous êtes invité à {{ event_title }}, le {{ event_date }} à "
+            "{{ event_place }}. Les places sont limitées : répondez sur {{ event_url }}\n\nNe plus "
+            "recevoir nos invitations par e-mail : {{ unsubscribe_url }}",
+        ),
+    },
+)
+EVENT_PROMOTED = DemoTemplate(
+    "event_promoted",
+    "email",
+    "service",
+    "Event seat freed e-mail",
+    {
+        "en": (
+            "A seat is yours: {{ event_title }}",
+            "Hello {{ first_name }},\n\nA seat was freed at {{ event_title }}, on {{ event_date }} at "
+            "{{ event_place }}: it is yours. Cannot come after all? Free it on {{ event_url }}\n\n"
+            "The {{ programme_name }} team",
+        ),
+        "fr": (
+            "Une place pour vous : {{ event_title }}",
+            "Bonjour {{ first_name }},\n\nUne place s'est libérée pour {{ event_title }}, le "
+            "{{ event_date }} à {{ event_place }} : elle est à vous. Vous ne pouvez plus venir ? "
+            "Libérez-la sur {{ event_url }}\n\nL'équipe {{ programme_name }}",
+        ),
+    },
+)
+EVENT_REMINDER = DemoTemplate(
+    "event_reminder",
+    "email",
+    "service",
+    "Event reminder e-mail",
+    {
+        "en": (
+            "Tomorrow: {{ event_title }}",
+            "Hello {{ first_name }},\n\nSee you at {{ event_title }}, on {{ event_date }} at "
+            "{{ event_place }}. Your answer: {{ event_url }}\n\nThe {{ programme_name }} team",
+        ),
+        "fr": (
+            "Demain : {{ event_title }}",
+            "Bonjour {{ first_name }},\n\nÀ bientôt pour {{ event_title }}, le {{ event_date }} à "
+            "{{ event_place }}. Votre réponse : {{ event_url }}\n\nL'équipe {{ programme_name }}",
+        ),
+    },
+)
+
 COMMON = (WELCOME, POINTS_EARNED, POINTS_EXPIRING, ORDER_SHIPPED, WEEKLY_OFFERS)
+EVENTS = (EVENT_INVITATION, EVENT_PROMOTED, EVENT_REMINDER)
 TEMPLATES: dict[str, tuple[DemoTemplate, ...]] = {
-    "citycar": COMMON,
+    "citycar": (*COMMON, *EVENTS),
     "tabac-pro": (*COMMON, LAUNCH_LETTER),
-    "grand-cru": COMMON,
+    "grand-cru": (*COMMON, *EVENTS),
 }
 # Senders only: no provider, no credentials, so every message goes to the development outbox.
 SETTINGS: dict[str, dict[str, object]] = {

@@ -11,6 +11,7 @@ from django_tenants.utils import schema_context
 
 from billing.demo import demo_billing_seed
 from clubs.demo import demo_clubs_seed
+from gatherings.demo import demo_gatherings_seed
 from loyalty.demo import demo_programme_seed
 from messaging.demo import demo_messaging_seed
 
@@ -115,6 +116,7 @@ def demo_seed() -> list[tuple[DemoBrand, bool]]:
             demo_messaging_seed(slug=demo.slug)
             demo_billing_seed(slug=demo.slug)
             demo_clubs_seed(slug=demo.slug)
+            demo_gatherings_seed(slug=demo.slug)
         results.append((demo, not exists))
     demo_plans_seed()
     return results
