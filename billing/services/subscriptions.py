@@ -120,12 +120,9 @@ def checkout_session_apply(event: StripeEvent) -> None:
     waiting for it are queued again at once."""
     session = _object(event)
     customer_id = _id(session.get("customer"))
-    if session.get("mode") != "subscription" or not customer_id:
-        return
     member = _member_of_reference(obj=session)
-    if member is None:
-        logger.warning("checkout session %s names no member of %s", session.get("id"), schema_current())
-        return
+    if session.get("mode") != "subscription" or not customer_id or member is None:
+        raise NotOurs(f"the checkout session {session.get('id')} is no VIP subscription of this brand's")
     _customer_link(member=member, customer_id=customer_id)
     _waiting_requeue(event=event, customer_id=customer_id)
 
