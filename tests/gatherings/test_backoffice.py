@@ -113,6 +113,25 @@ def test_door_check_in_finds_a_name_and_checks_in_once(staff_a):
     assert "Choose a member to check in." in response.content.decode()
 
 
+def test_staff_free_a_seat_at_the_door_and_the_waiting_list_moves_up(staff_a):
+    gathering = gathering_make(capacity=1)
+    other = gathering_make(capacity=1, title="Other")
+    seat = rsvp_create(gathering_id=gathering.pk, member=member_make("ada", first_name="Ada"))
+    queued = rsvp_create(gathering_id=gathering.pk, member=member_make("bob", first_name="Bob"))
+    elsewhere = rsvp_create(gathering_id=other.pk, member=member_make("cy", first_name="Cy"))
+    door = f"/backoffice/gatherings/gathering/{gathering.pk}/door/"
+    assert "Free the seat" in staff_a.get(door).content.decode()
+
+    response = staff_a.post(door, {"rsvp": elsewhere.pk, "action": "cancel"}, follow=True)
+    assert "No such answer for this event" in response.content.decode()
+    assert Rsvp.objects.get(pk=elsewhere.pk).state == "confirmed"
+
+    response = staff_a.post(door, {"rsvp": seat.pk, "action": "cancel"}, follow=True)
+    assert "The answer is cancelled." in response.content.decode()
+    assert Rsvp.objects.get(pk=seat.pk).state == "cancelled"
+    assert Rsvp.objects.get(pk=queued.pk).state == "confirmed"
+
+
 def test_invitations_to_a_segment_from_the_backoffice(staff_a):
     segment = Segment.objects.create(name="Wine lovers", filters={"tags": {"any": ["wine"]}})
     gathering = gathering_make()
