@@ -13,6 +13,7 @@ from django.db import connection
 
 from catalog.models import Gift
 from catalog.services import RedeemItem, ShippingAddress, order_place
+from clubs.demo import demo_clubs_seed
 from loyalty.demo import PROGRAMMES, demo_programme_seed
 from loyalty.models import Member
 from loyalty.services.activation import activation_code_issue
@@ -31,6 +32,7 @@ VISITOR_PAGES = (
     "/gifts/",
     "/gifts/{gift}/",
     "/page/faq/",
+    "/club/",
 )
 MEMBER_PAGES = (
     "/account/",
@@ -40,6 +42,7 @@ MEMBER_PAGES = (
     "/gifts/{gift}/",
     "/orders/",
     "/orders/{order}/",
+    "/club/",
 )
 # Forms sent empty (the browser's own checks off): the pages with their errors.
 FORMS_SENT_EMPTY = ("/join/", "/activate/", "/accounts/login/")
@@ -50,6 +53,7 @@ BLOCKING = {"serious", "critical"}
 def demo_brand(request, fresh_brand):
     connection.set_tenant(fresh_brand)
     demo_programme_seed(slug=request.param)
+    demo_clubs_seed(slug=request.param)
     external_id, email, _points = PROGRAMMES[request.param]["member"]
     member = Member.objects.get(external_id=external_id)
     # An address, so a physical gift's form is filled in already (the confirmation step is reached).
