@@ -14,6 +14,8 @@ from django.db import connection
 from catalog.models import Gift
 from catalog.services import RedeemItem, ShippingAddress, order_place
 from clubs.demo import demo_clubs_seed
+from gatherings.demo import demo_gatherings_seed
+from gatherings.models import Gathering
 from loyalty.demo import PROGRAMMES, demo_programme_seed
 from loyalty.models import Member
 from loyalty.services.activation import activation_code_issue
@@ -33,6 +35,8 @@ VISITOR_PAGES = (
     "/gifts/{gift}/",
     "/page/faq/",
     "/club/",
+    "/events/",
+    "/events/{event}/",
 )
 MEMBER_PAGES = (
     "/account/",
@@ -43,6 +47,8 @@ MEMBER_PAGES = (
     "/orders/",
     "/orders/{order}/",
     "/club/",
+    "/events/",
+    "/events/{event}/",
 )
 # Forms sent empty (the browser's own checks off): the pages with their errors.
 FORMS_SENT_EMPTY = ("/join/", "/activate/", "/accounts/login/")
@@ -54,6 +60,8 @@ def demo_brand(request, fresh_brand):
     connection.set_tenant(fresh_brand)
     demo_programme_seed(slug=request.param)
     demo_clubs_seed(slug=request.param)
+    demo_gatherings_seed(slug=request.param)
+    event = Gathering.objects.filter(visibility=Gathering.Visibility.EVERYONE).order_by("pk").first()
     external_id, email, _points = PROGRAMMES[request.param]["member"]
     member = Member.objects.get(external_id=external_id)
     # An address, so a physical gift's form is filled in already (the confirmation step is reached).
@@ -82,7 +90,8 @@ def demo_brand(request, fresh_brand):
     )
     member_sales_rep_set(member=reseller, by=None, sales_rep=rep)
     connection.set_schema_to_public()
-    return fresh_brand, email, {"gift": gift.pk, "order": order.pk, "code": code, "rep": rep.username}
+    ids = {"gift": gift.pk, "order": order.pk, "code": code, "rep": rep.username, "event": event.pk}
+    return fresh_brand, email, ids
 
 
 def _violations(page) -> list[str]:
