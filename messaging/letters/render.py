@@ -13,6 +13,7 @@ the brand's media folder (`_fetcher`): no network, nothing else of the disk.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
@@ -20,6 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
@@ -28,10 +30,12 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from weasyprint import HTML, Document  # type: ignore[import-untyped]
-from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
 
-# WeasyPrint logs each step and each page at INFO: 10,000 lines a batch in the worker's log.
+if TYPE_CHECKING:
+    from weasyprint import Document  # type: ignore[import-untyped]
+
+# WeasyPrint logs each step and each page at INFO: 10,000 lines a batch in the worker's log (and its
+# own stylesheets' parsing as it is imported).
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
@@ -101,24 +105,35 @@ def file_url(path: str) -> str:
     return Path(path).resolve().as_uri() if path else ""
 
 
-class _Fetcher(URLFetcher):
-    """WeasyPrint's fetcher limited to `data:` URIs and files under the media folder or the
-    letters' own static files."""
+# WeasyPrint is imported by the first rendering, not with this module: its import (Pango through
+# cffi) costs about a second, paid otherwise by every process that loads the admin (web processes,
+# workers, commands), letters or not.
+@functools.cache
+def _fetcher_class() -> type:
+    from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
 
-    def __init__(self) -> None:
-        super().__init__(allowed_protocols={"data", "file"}, allow_redirects=False)
-        self._roots = [os.path.realpath(settings.MEDIA_ROOT)]
+    class Fetcher(URLFetcher):
+        """WeasyPrint's fetcher limited to `data:` URIs and files under the media folder or the
+        letters' own static files."""
 
-    def fetch(self, url, headers=None):
-        if url.lower().startswith("file:"):
-            path = os.path.realpath(url2pathname(urlsplit(url).path))
-            if not any(path == root or path.startswith(root + os.sep) for root in self._roots):
-                raise ValueError(f"not a file of the brand's media: {url}")
-        return super().fetch(url, headers)
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols={"data", "file"}, allow_redirects=False)
+            self._roots = [os.path.realpath(settings.MEDIA_ROOT)]
+
+        def fetch(self, url, headers=None):
+            if url.lower().startswith("file:"):
+                path = os.path.realpath(url2pathname(urlsplit(url).path))
+                if not any(path == root or path.startswith(root + os.sep) for root in self._roots):
+                    raise ValueError(f"not a file of the brand's media: {url}")
+            return super().fetch(url, headers)
+
+    return Fetcher
 
 
 def _document(html: str) -> Document:
-    return HTML(string=html, base_url=str(settings.MEDIA_ROOT), url_fetcher=_Fetcher()).render()
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=str(settings.MEDIA_ROOT), url_fetcher=_fetcher_class()()).render()
 
 
 def letters_html(*, letterhead: Letterhead, letters: Sequence[LetterContent]) -> str:
