@@ -130,3 +130,13 @@ def test_bs_backoffice_shows_nothing_of_as_subscribers(fake, brand_a, brand_b, t
     assert response.redirect_chain and subscription.stripe_subscription_id not in response.content.decode()
     mrr = client.get("/backoffice/billing/subscription/mrr/").content.decode()
     assert "42.42" not in mrr and "No subscription has paid yet." in mrr
+
+
+def test_bs_api_key_reads_nothing_of_as_subscriptions(fake, brand_a, brand_b, twins, api_b):
+    member_a, _ = twins
+    stripe_deliver(*stripe_subscribe(fake, brand=brand_a, member_id=member_a.pk))
+    with schema_context(brand_a.schema_name):
+        subscription = Subscription.objects.get()
+    assert api_b.get("/api/v1/billing/subscriptions").json()["count"] == 0
+    assert api_b.get(f"/api/v1/billing/subscriptions/{subscription.pk}").status_code == 404
+    assert all(month["mrr"] == [] for month in api_b.get("/api/v1/billing/mrr").json())
