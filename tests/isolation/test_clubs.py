@@ -27,7 +27,7 @@ def _a_space(brand_a, **fields):
 
 def test_bs_host_and_sessions_see_nothing_of_as_spaces(db, brand_a, brand_b):
     _space, offer = _a_space(brand_a, entry="vip")
-    a_vip = member_make("iso-club-a", login=True, is_vip=True)
+    a_user = member_make("iso-club-a", login=True, is_vip=True).user
     connection.set_tenant(brand_b)
     b_vip = member_make("iso-club-b", login=True, is_vip=True)
     on_b = Client(HTTP_HOST=host_of(brand_b))
@@ -37,7 +37,7 @@ def test_bs_host_and_sessions_see_nothing_of_as_spaces(db, brand_a, brand_b):
         assert on_b.get(url).status_code == 404, url
     # A's member's session cookie, sent to B's host: no member there, no content.
     a_session = Client(HTTP_HOST=host_of(brand_b))
-    a_session.force_login(a_vip.user)
+    a_session.force_login(a_user)
     assert a_session.get("/club/cellar/").status_code == 404
 
 
