@@ -27,7 +27,9 @@ def _a_space(brand_a, **fields):
 
 def test_bs_host_and_sessions_see_nothing_of_as_spaces(db, brand_a, brand_b):
     _space, offer = _a_space(brand_a, entry="vip")
-    a_user = member_make("iso-club-a", login=True, is_vip=True).user
+    on_a = Client(HTTP_HOST=host_of(brand_a))
+    on_a.force_login(member_make("iso-club-a", login=True, is_vip=True).user)
+    assert on_a.get("/club/cellar/").status_code == 200
     connection.set_tenant(brand_b)
     b_vip = member_make("iso-club-b", login=True, is_vip=True)
     on_b = Client(HTTP_HOST=host_of(brand_b))
@@ -35,10 +37,11 @@ def test_bs_host_and_sessions_see_nothing_of_as_spaces(db, brand_a, brand_b):
     assert not any(secret in on_b.get("/club/").content.decode() for secret in SECRETS)
     for url in ("/club/cellar/", "/club/cellar/vintages/", f"/club/cellar/offers/{offer.pk}/"):
         assert on_b.get(url).status_code == 404, url
-    # A's member's session cookie, sent to B's host: no member there, no content.
+    # A's member's session cookie, sent to B's host: no session there, no content.
     a_session = Client(HTTP_HOST=host_of(brand_b))
-    a_session.force_login(a_user)
+    a_session.cookies = on_a.cookies
     assert a_session.get("/club/cellar/").status_code == 404
+    assert "Rare vintages" not in a_session.get("/club/").content.decode()
 
 
 def test_bs_api_key_sees_nothing_of_as_spaces(api_a, api_b):
