@@ -9,8 +9,6 @@ import io
 from datetime import date, datetime
 from decimal import Decimal
 
-from openpyxl import load_workbook
-
 from core.errors import InvalidInput
 
 MAX_ROWS = 5000
@@ -63,6 +61,9 @@ def _csv_table(content: bytes) -> list[list[str]]:
 
 
 def _xlsx_table(content: bytes) -> list[list[str]]:
+    # Imported here: openpyxl costs every process that loads the admin a few tenths of a second.
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as error:  # whatever is wrong inside an uploaded file, it is the file's fault
