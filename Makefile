@@ -15,8 +15,9 @@ run: $(STAMP) system-run messages
 
 # The lint first (CI runs `make test`). Cache keys of this run only (CACHE_KEY_PREFIX): a `make run`
 # or another run on the same Redis does not share rate-limit counters or the routing token with it.
-# PYTEST_ARGS="-n 2" runs the suite in two processes (pytest-xdist), each with its own test
-# database, cache keys and media folders (tests/conftest.py).
+# PYTEST_ARGS="-n 2 --dist loadfile" runs the suite in two processes (pytest-xdist), each with its
+# own test database, cache keys and media folders (tests/conftest.py); each module in one of them,
+# so a module's own servers (test_health's PostgreSQL, test_clone_run's clone) are made once.
 test: $(STAMP) lint system-test messages
 	@CACHE_KEY_PREFIX=$${CACHE_KEY_PREFIX:-loyalty-test-$$$$} $(EMBEDDED) exec -- $(PY) -m pytest $(PYTEST_ARGS)
 

@@ -19,13 +19,12 @@ TEST_PASSWORD = "test-password-2026"
 
 
 def pytest_configure(config):
-    """Under pytest-xdist (`make test PYTEST_ARGS="-n 2"`) each worker process has a test database of
-    its own (pytest-django suffixes its name with the worker's id, `_gw0`); what else the workers
-    would share is made each one's own here, before anything reads it: the cache keys (the routing
-    token, the rate-limit and lockout counters of 127.0.0.1; in the environment too, for the processes
-    that tests start), and the media, letters and mail folders (brands A and B have the same schema,
-    so the same folders, in both databases; not in the environment: `make run` under test has its own
-    var/)."""
+    """Under pytest-xdist (`make test PYTEST_ARGS="-n 2 --dist loadfile"`, Makefile) each worker process has a
+    test database of its own (pytest-django suffixes its name with the worker's id, `_gw0`); what else the
+    workers would share is made each one's own here, before anything reads it: the cache keys (the routing
+    token, the rate-limit and lockout counters of 127.0.0.1; in the environment too, for the processes that
+    tests start), and the media, letters and mail folders (brands A and B have the same schema, so the same
+    folders, in both databases; not in the environment: `make run` under test has its own var/)."""
     from django.conf import settings
     from django.core.cache import caches
 
