@@ -44,7 +44,7 @@ def member_spendable_points(*, member_id: int, at: datetime | None = None) -> in
 def gifts_all() -> QuerySet[Gift]:
     """Every gift, whatever its state (the brand's own API reads any of its gifts by id)."""
     return (
-        Gift.objects.select_related("category")
+        Gift.objects.select_related("category", "space")
         .prefetch_related("tiers", "photos")
         .annotate(codes_left=codes_left())
     )

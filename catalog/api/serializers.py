@@ -55,6 +55,13 @@ class GiftSerializer(serializers.ModelSerializer):
 
     category = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     tiers = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    space = serializers.SlugRelatedField(
+        slug_field="slug",
+        read_only=True,
+        allow_null=True,
+        help_text="a club space's slug: only the members who may enter it redeem the gift (set on the "
+        "space's backoffice page); null: none",
+    )
     stock_left = serializers.SerializerMethodField(help_text="units left; null when unlimited")
     photos = serializers.SerializerMethodField()
     state = serializers.SerializerMethodField()
@@ -77,6 +84,7 @@ class GiftSerializer(serializers.ModelSerializer):
             "available_until",
             "tiers",
             "vip_only",
+            "space",
             "is_featured",
             "in_printed_catalogue",
             "charity_name",
@@ -338,7 +346,7 @@ class GiftWriteSerializer(serializers.Serializer):
 
 
 # What a client may send back as it read it (`GET` then `PUT`): ignored, not refused.
-GIFT_READ_ONLY = {"id", "stock_left", "photos", "state", "archived_at", "created_at", "updated_at"}
+GIFT_READ_ONLY = {"id", "stock_left", "photos", "state", "archived_at", "created_at", "updated_at", "space"}
 
 
 class GiftPhotoSerializer(serializers.ModelSerializer):

@@ -38,6 +38,7 @@ def test_refused_in_the_api_to_a_non_member_given_to_a_member(api_a, perk):
     assert not Order.objects.exists()
     response = api_a.post(REDEEM.format("IN-1"), body, headers={"Idempotency-Key": "i-1"})
     assert response.status_code == 201, response.content
+    assert api_a.get(f"/api/v1/gifts/{perk.pk}").json()["space"] == "cellar"
 
 
 def test_refused_on_the_site_to_a_non_member(perk):
