@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from billing.services.vip import members_vip_refresh
-from loyalty.models import ProgrammeSettings, Tier
+from loyalty.models import Member, ProgrammeSettings, Tier
 from loyalty.services.events.programme import programme_revision, programme_revision_cached
-from loyalty.signals import PointsChange, TierChange, points_changed, tiers_changed
+from loyalty.signals import PointsChange, TierChange, member_anonymising, points_changed, tiers_changed
 from tenants.selectors import schema_current
 
 # Per schema: (programme revision, the ids of the tiers that grant VIP, whether a spend rule is set).
@@ -53,7 +53,14 @@ def points_received(sender: Any, changes: list[PointsChange], **kwargs: Any) -> 
         members_vip_refresh(member_ids=sorted(by_event))
 
 
+def anonymising_received(sender: Any, member_id: int, **kwargs: Any) -> None:
+    """An anonymised member is VIP no more (in the anonymisation's own transaction); the
+    refreshes leave anonymised members as they are."""
+    Member.objects.filter(pk=member_id, is_vip=True).update(is_vip=False, vip_source="", vip_since=None)
+
+
 def receivers_connect() -> None:
     """Connect the receivers (once: the dispatch uids keep a second call from doubling them)."""
     tiers_changed.connect(tiers_received, weak=False, dispatch_uid="billing-vip-tiers")
     points_changed.connect(points_received, weak=False, dispatch_uid="billing-vip-points")
+    member_anonymising.connect(anonymising_received, weak=False, dispatch_uid="billing-vip-anonymising")

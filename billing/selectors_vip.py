@@ -116,8 +116,13 @@ def members_vip_drifted(*, programme: ProgrammeSettings, now: datetime) -> list[
     )
     spent = members_spend_reached(programme=programme, at=now)
     stored = dict(Member.objects.filter(is_vip=True).values_list("pk", "vip_source"))
+    candidates = subscribed | tiered | spent | set(stored)
+    # Anonymised members are left as they are (their VIP ended with the anonymisation).
+    candidates -= set(
+        Member.objects.filter(pk__in=candidates, status=Member.Status.ANONYMISED).values_list("pk", flat=True)
+    )
     drifted = []
-    for member_id in sorted(subscribed | tiered | spent | set(stored)):
+    for member_id in sorted(candidates):
         current = stored.get(member_id, "")
         expected = vip_source_decide(
             manual=current == Source.MANUAL,

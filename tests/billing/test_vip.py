@@ -13,7 +13,7 @@ import pytest
 from billing.models import Subscription
 from billing.services.vip import member_vip_refresh, vip_grant_set, vips_refresh_drifted
 from loyalty.models import ActivityEvent, Member, ProgrammeSettings, Tier
-from loyalty.services.members import consent_set
+from loyalty.services.members import consent_set, member_anonymise
 from messaging.models import Message
 from messaging.triggers import trigger_put
 from tests.factories import member_make, template_make
@@ -196,3 +196,14 @@ def test_the_welcome_message_once(in_a, django_capture_on_commit_callbacks):
         Subscription.objects.filter(pk=subscription.pk).update(status="active")
         member_vip_refresh(member=member, now=NOW.replace(hour=14))
     assert Message.objects.filter(member=member, trigger="vip_welcome").count() == 1
+
+
+def test_an_anonymised_member_is_vip_no_more_and_stays_so(in_a):
+    member = member_make()
+    _subscription(member, "active")
+    member_vip_refresh(member=member, now=NOW)
+    member_anonymise(member=member, by=None, reason="asked to be forgotten")
+    assert _vip(member) == (False, "", None)
+    member_vip_refresh(member=member, now=NOW)
+    assert _vip(member) == (False, "", None)
+    assert vips_refresh_drifted(now=NOW) == 0
