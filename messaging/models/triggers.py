@@ -23,6 +23,7 @@ class TriggerKind(models.TextChoices):
     EVENT_INVITATION = "event_invitation", _("Event invitation")
     EVENT_PROMOTED = "event_promoted", _("Event: a seat freed for the waiting list")
     EVENT_REMINDER = "event_reminder", _("Event reminder (the day before)")
+    EVENT_CANCELLED = "event_cancelled", _("Event cancelled")
 
 
 # The kinds whose `days` is required: how many days before the points expire, or after the code
