@@ -1,0 +1,18 @@
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+from django_tenants.utils import get_public_schema_name
+
+from billing.models import VipPlan
+
+
+def vip(request: HttpRequest) -> dict:
+    """`vip_offered`: whether the brand whose site is shown sells a VIP plan (the site's menu links
+    to /vip/ then), read when a template first asks."""
+    tenant = getattr(request, "tenant", None)
+    if tenant is None or tenant.schema_name == get_public_schema_name():
+        return {"vip_offered": False}
+
+    def offered() -> bool:
+        return VipPlan.objects.filter(is_active=True).exclude(stripe_price_id="").exists()
+
+    return {"vip_offered": SimpleLazyObject(offered)}
