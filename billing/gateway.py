@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 
-from tenants.models import Brand, StripeAccount, StripeEvent
+from tenants.models import Brand, StripeEvent
 
 # A sandbox checkout session lives as long as one of Stripe's (24 hours).
 SANDBOX_SESSION_SECONDS = 24 * 3600
@@ -411,11 +411,17 @@ def sandbox_session_key(session_id: str) -> str:
 Gateway = StripeGateway | SandboxGateway
 
 
+def sandbox_on() -> bool:
+    """Whether the local sandbox runs: only while the platform has no Stripe key. With a key, a
+    brand's sandbox account left from before is refused everywhere (its checkout would give VIP
+    for nothing); the brand connects a real account instead (`stripe_account_connect`)."""
+    return not settings.STRIPE_SECRET_KEY
+
+
 def gateway_for(brand: Brand) -> Gateway:
-    """The gateway of `brand`: the sandbox when its connected account is a sandbox one or when the
-    platform has no Stripe key, Stripe's API otherwise."""
-    account = StripeAccount.objects.filter(brand=brand).only("sandbox").first()
-    if not settings.STRIPE_SECRET_KEY or (account is not None and account.sandbox):
+    """The gateway of `brand`: the sandbox when the platform has no Stripe key, Stripe's API
+    otherwise (whatever account the brand has)."""
+    if sandbox_on():
         return SandboxGateway()
     return StripeGateway(
         api_key=settings.STRIPE_SECRET_KEY, api_base=settings.STRIPE_API_BASE, timeout=settings.STRIPE_TIMEOUT

@@ -20,7 +20,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import transaction
 
-from billing.gateway import SANDBOX_SESSION_SECONDS, SandboxGateway, sandbox_session_key
+from billing.gateway import SANDBOX_SESSION_SECONDS, SandboxGateway, sandbox_on, sandbox_session_key
 from billing.models import Customer, Subscription, VipPlan
 from billing.services.events import stripe_event_handle, stripe_event_store
 from billing.services.plans import amount_to_minor
@@ -72,7 +72,10 @@ def _deliver(events: list[dict]) -> None:
 
 
 def _account() -> StripeAccount:
+    """The brand's sandbox account; NotFound when it has none or the platform has Stripe keys."""
     account = StripeAccount.objects.filter(brand__schema_name=schema_current(), sandbox=True).first()
+    if not sandbox_on():
+        raise NotFound("the sandbox is off: this platform uses Stripe", field="account")
     if account is None:
         raise NotFound("the brand has no sandbox Stripe account", field="account")
     return account

@@ -12,14 +12,13 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext
 
-from billing.gateway import gateway_for
+from billing.gateway import sandbox_on
 from billing.models import Subscription
 from billing.sandbox import (
     sandbox_payment_fail,
     sandbox_subscription_cancel,
     sandbox_subscription_renew,
 )
-from billing.services.connect import brand_current
 from core.errors import DomainError
 
 PERMISSION = "billing.change_vipplan"
@@ -53,7 +52,7 @@ def sandbox_urls(site: admin.AdminSite, opts) -> list[URLPattern]:
             **site.each_context(request),
             "opts": opts,
             "title": gettext("Sandbox controls"),
-            "sandbox": gateway_for(brand_current()).sandbox,
+            "sandbox": sandbox_on(),
             "subscriptions": Subscription.objects.filter(sandbox=True).select_related("member", "plan")[:200],
         }
         return TemplateResponse(request, "billing/admin/sandbox.html", context)

@@ -71,11 +71,16 @@ def stripe_account_apply(*, account: dict[str, Any]) -> StripeAccount | None:
 def stripe_account_connect(*, brand: Brand, email: str, refresh_url: str, return_url: str) -> str:
     """The address where the brand's owner onboards its Stripe account: the account is created the
     first time (once, whatever the clicks: the brand's row is locked and the create's idempotency
-    key is the brand's), then every call makes a new account link (Stripe's expire in minutes)."""
+    key is the brand's) or in place of a sandbox one once the platform has its Stripe key, then
+    every call makes a new account link (Stripe's expire in minutes)."""
     gateway = gateway_for(brand)
     with transaction.atomic():
         Brand.objects.select_for_update().filter(pk=brand.pk).first()
         row = StripeAccount.objects.filter(brand=brand).first()
+        if row is not None and row.sandbox and not gateway.sandbox:
+            # Made before the platform had its Stripe key: Stripe does not know it.
+            row.delete()
+            row = None
         if row is None:
             try:
                 account = gateway.account_create(

@@ -82,3 +82,15 @@ def test_stripe_down_is_a_message_and_no_account(staff_a, brand_a, fake_stripe):
 def test_members_and_anonymous_never_reach_the_page(client_for, brand_a, method, db):
     response = getattr(client_for(brand_a), method)("/backoffice/billing/vipplan/stripe-account/connect/")
     assert response.status_code in (302, 405) and "/setup/" not in response.get("Location", "")
+
+
+def test_a_sandbox_account_is_replaced_by_a_real_one_once_keys_are_set(staff_a, brand_a, fake_stripe):
+    StripeAccount.objects.create(
+        brand=brand_a, account_id="acct_sandbox1", sandbox=True, charges_enabled=True
+    )
+    response = staff_a.post("/backoffice/billing/vipplan/stripe-account/connect/")
+    assert response.status_code == 302 and response["Location"].startswith(fake_stripe.base_url)
+    row = StripeAccount.objects.get(brand=brand_a)
+    assert not row.sandbox and row.account_id != "acct_sandbox1" and not row.charges_enabled
+    (link,) = fake_stripe.calls("account_links")
+    assert link.form["account"] == row.account_id

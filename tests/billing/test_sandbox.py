@@ -133,12 +133,30 @@ def test_another_members_session_is_not_found(member_client, client_for, sandbox
     assert client.get("/vip/sandbox/checkout/cs_test_nothing/").status_code == 404
 
 
-def test_the_sandbox_pages_are_off_with_stripe_keys(member_client, settings, in_a):
-    from tenants.models import StripeAccount
-
-    StripeAccount.objects.filter(brand=in_a).update(sandbox=False)
-    settings.STRIPE_SECRET_KEY = "sk_test_x"
-    assert member_client.get("/vip/sandbox/checkout/cs_test_x/").status_code == 404
+def test_a_sandbox_account_left_gives_nothing_once_stripe_keys_are_set(
+    member_client, staff_for, sandbox_a, settings
+):
+    """The brand's sandbox account stays when the platform gets its key: its checkout, portal and
+    controls are off all the same, or a member would be VIP without paying."""
+    plan = vip_plan_save(data=PLAN)
+    subscription = _paid(member_client, plan)
+    checkout = member_client.post(f"/vip/plans/{plan.pk}/subscribe/")
+    portal = member_client.post("/vip/manage/")
+    settings.STRIPE_SECRET_KEY = "sk_live_x"
+    events = StripeEvent.objects.count()
+    # The member's own sessions, made a moment ago: the address still leads nowhere.
+    for location in (checkout["Location"], portal["Location"]):
+        assert member_client.get(location).status_code == 404
+        assert member_client.post(location).status_code == 404
+    staff = staff_for(sandbox_a)
+    page = staff.get("/backoffice/billing/vipplan/sandbox/")
+    assert page.status_code == 200 and "Renew" not in page.text
+    response = staff.post(
+        "/backoffice/billing/vipplan/sandbox/", {"subscription": subscription.pk, "action": "renew"}
+    )
+    assert response.status_code == 302
+    assert StripeEvent.objects.count() == events
+    assert Payment.objects.filter(subscription=subscription).count() == 1
 
 
 def test_the_demo_plans_are_seeded_once_on_a_sandbox_account(in_a, settings):
