@@ -11,7 +11,7 @@ they cannot close a cycle with the writers.
 Lowering the capacity never cancels a confirmed RSVP: the seats above it stay taken until their
 holders cancel, and new answers wait. Raising it, or a cancellation, promotes the waiting list in
 order of arrival (`Rsvp.position`), each promoted member told once (`event_promoted`, keyed by the
-RSVP).
+RSVP). Cancelling the event tells its members once (`event_cancelled`).
 """
 
 from __future__ import annotations
@@ -109,13 +109,32 @@ def gathering_create(*, data: Mapping[str, Any]) -> Gathering:
 
 def gathering_update(*, gathering_id: int, data: Mapping[str, Any], now: datetime | None = None) -> Gathering:
     """Change a gathering under its lock. A raised capacity promotes the waiting list in order; a
-    lowered one cancels nobody."""
+    lowered one cancels nobody. Cancelling it tells each member who answered (confirmed or
+    waitlisted) once (`event_cancelled`, keyed by the RSVP); their answers are kept as they were."""
     with transaction.atomic():
         gathering = _lock(gathering_id)
+        was_cancelled = gathering.state == Gathering.State.CANCELLED
         gathering = gathering_validate(data=data, gathering=gathering)
         gathering.save()
         _promote(gathering=gathering, now=now or timezone.now())
+        if gathering.state == Gathering.State.CANCELLED and not was_cancelled:
+            _tell_cancelled(gathering=gathering)
     return gathering
+
+
+def _tell_cancelled(*, gathering: Gathering) -> int:
+    """The `event_cancelled` message to each member with a live answer (the gathering locked by
+    the caller): how many were queued."""
+    rsvps = Rsvp.objects.filter(gathering=gathering, state__in=LIVE_STATES).select_related("member__tier")
+    return sum(
+        _tell(
+            kind=TriggerKind.EVENT_CANCELLED,
+            gathering=gathering,
+            member=rsvp.member,
+            cause=f"cancel:{rsvp.pk}",
+        )
+        for rsvp in rsvps.order_by("pk")
+    )
 
 
 def _lock(gathering_id: int) -> Gathering:

@@ -212,8 +212,29 @@ EVENT_REMINDER = DemoTemplate(
     },
 )
 
+EVENT_CANCELLED = DemoTemplate(
+    "event_cancelled",
+    "email",
+    "service",
+    "Event cancelled e-mail",
+    {
+        "en": (
+            "Cancelled: {{ event_title }}",
+            "Hello {{ first_name }},\n\nWe are sorry: {{ event_title }}, planned on {{ event_date }} at "
+            "{{ event_place }}, is cancelled. Your answer needs nothing more from you.\n\n"
+            "The {{ programme_name }} team",
+        ),
+        "fr": (
+            "Annulé : {{ event_title }}",
+            "Bonjour {{ first_name }},\n\nNous sommes désolés : {{ event_title }}, prévu le "
+            "{{ event_date }} à {{ event_place }}, est annulé. Vous n'avez rien à faire.\n\n"
+            "L'équipe {{ programme_name }}",
+        ),
+    },
+)
+
 COMMON = (WELCOME, POINTS_EARNED, POINTS_EXPIRING, ORDER_SHIPPED, WEEKLY_OFFERS)
-EVENTS = (EVENT_INVITATION, EVENT_PROMOTED, EVENT_REMINDER)
+EVENTS = (EVENT_INVITATION, EVENT_PROMOTED, EVENT_REMINDER, EVENT_CANCELLED)
 TEMPLATES: dict[str, tuple[DemoTemplate, ...]] = {
     "citycar": (*COMMON, *EVENTS),
     "tabac-pro": (*COMMON, LAUNCH_LETTER),

@@ -15,6 +15,7 @@ EVENT_TEXTS = {
     "event_invitation": "Invited: {{ event_title }}, {{ event_date }}, {{ event_place }}: {{ event_url }}",
     "event_promoted": "A seat is yours at {{ event_title }} on {{ event_date }}, {{ event_place }}",
     "event_reminder": "Tomorrow: {{ event_title }} at {{ event_place }}, {{ event_date }}",
+    "event_cancelled": "Cancelled: {{ event_title }} on {{ event_date }}",
 }
 
 
@@ -35,7 +36,7 @@ def gathering_make(*, capacity: int = 10, starts_in: timedelta = timedelta(days=
 
 
 def event_triggers_on(*kinds: str) -> None:
-    """The event triggers of `kinds` (all three by default) on, by SMS, with a service template."""
+    """The event triggers of `kinds` (all of them by default) on, by SMS, with a service template."""
     for kind in kinds or tuple(EVENT_TEXTS):
         code = kind.replace("_", "-")
         template_make(code, body=EVENT_TEXTS[kind], purpose="service")

@@ -30,9 +30,9 @@ def test_the_demo_events_are_seeded_once_with_the_cellar_clubs_own(in_a):
 def test_the_event_templates_render_in_both_languages(in_a):
     demo_messaging_seed(slug="grand-cru")
     member = member_make(first_name="Claire", language="fr")
-    codes = ("event_invitation", "event_promoted", "event_reminder")
+    codes = ("event_invitation", "event_promoted", "event_reminder", "event_cancelled")
     templates = MessageTemplate.objects.filter(code__in=codes)
-    assert templates.count() == 6
+    assert templates.count() == 8
     for template in templates:
         data = {"channel": template.channel, "subject": template.subject, "body": template.body}
         preview = template_preview(template_data=data, member=member)

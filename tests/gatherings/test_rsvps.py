@@ -255,6 +255,30 @@ def test_answers_are_refused_for_a_draft_a_started_or_a_cancelled_event(in_a):
     assert not Rsvp.objects.filter(member=member).exists()
 
 
+def test_cancelling_the_event_tells_each_member_who_answered_once(in_a):
+    event_triggers_on("event_cancelled")
+    gathering = gathering_make(capacity=1, title="Meet the winemaker")
+    seated, waiting, gone = _members(3)
+    rsvp_create(gathering_id=gathering.pk, member=seated)
+    rsvp_create(gathering_id=gathering.pk, member=waiting)
+    left = rsvp_create(gathering_id=gathering.pk, member=gone)
+    rsvp_cancel(rsvp_id=left.pk, member=gone)
+
+    gathering_update(gathering_id=gathering.pk, data={"title": "Meet the winemaker (moved)"})
+    assert _sent("event_cancelled") == []
+    gathering_update(gathering_id=gathering.pk, data={"state": "cancelled"})
+    gathering_update(gathering_id=gathering.pk, data={"state": "cancelled"})  # saved again: nothing more
+
+    told = _sent("event_cancelled")
+    assert sorted(m.member_id for m in told) == sorted([seated.pk, waiting.pk])
+    assert "Meet the winemaker (moved)" in told[0].body
+    assert list(Rsvp.objects.filter(gathering=gathering).values_list("state", flat=True).order_by("pk")) == [
+        "confirmed",
+        "waitlisted",
+        "cancelled",
+    ]
+
+
 def test_bad_inputs_name_their_field_and_write_nothing(in_a):
     now = timezone.now()
     good = {
