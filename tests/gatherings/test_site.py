@@ -3,6 +3,8 @@ number, cancel; answering asks to log in; another segment's event is a 404 (dire
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -10,6 +12,7 @@ from django.test import Client
 from gatherings.models import Rsvp
 from gatherings.services import rsvp_create
 from loyalty.models import Segment
+from tenants.selectors import brand_timezone
 from tests.conftest import host_of
 from tests.factories import member_make
 
@@ -108,3 +111,20 @@ def test_a_refusal_is_said_in_the_members_words(member):
     html = page(client_of(member).post(f"/events/{begun.pk}/rsvp/", follow=True))
     assert "This event has already begun." in html
     assert not Rsvp.objects.exists()
+
+
+def test_the_events_page_gives_the_end_time_alone_on_the_same_day_in_each_language(in_a):
+    zone = brand_timezone()
+    starts = datetime(2030, 12, 8, 18, 27, tzinfo=zone)
+    same_day = gathering_make(title="Evening", starts_at=starts, ends_at=starts + timedelta(hours=2))
+    overnight = gathering_make(title="Night", starts_at=starts, ends_at=starts + timedelta(hours=8))
+    french = member_make("WEB-FR", login=True, language="fr")
+    english = member_make("WEB-EN", login=True, language="en")
+
+    def when(member, gathering) -> str:
+        html = page(client_of(member).get(f"/events/{gathering.pk}/"))
+        return html.split("<dd>", 1)[1].split("</dd>", 1)[0].replace("\u202f", " ").replace("\xa0", " ")
+
+    assert when(french, same_day) == "8 déc. 2030, 18:27 \u2013 20:27"
+    assert when(english, same_day) == "Dec 8, 2030, 6:27 PM \u2013 8:27 PM"
+    assert when(french, overnight) == "8 déc. 2030, 18:27 \u2013 9 déc. 2030, 02:27"
