@@ -1,8 +1,9 @@
 """The member site's club spaces (README.md, "Club spaces"): `/club/` lists the spaces (those the
-member may enter, then the others' teasers), `/club/<slug>/` shows a space's pages and offers to
-those who meet its condition and only its teaser and how to get in to anyone else, `/club/<slug>/
-code/` takes a confidential code. A page or an offer of a space the visitor may not enter is a
-404, whatever its URL: nothing of its content, not even whether it exists."""
+member may enter, then the others' teasers), `/club/<slug>/` shows a space's pages, offers, gifts
+and upcoming events to those who meet its condition and only its teaser and how to get in to
+anyone else, `/club/<slug>/code/` takes a confidential code. A page or an offer of a space the
+visitor may not enter is a 404, whatever its URL: nothing of its content, not even whether it
+exists."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from clubs.selectors import (
 from clubs.services import space_code_attempt
 from core.errors import InvalidInput, Refused
 from core.lockout import client_ip
+from gatherings.selectors import gatherings_upcoming_for
 from loyalty.models import Member
 from tenants.selectors import brand_timezone
 
@@ -83,6 +85,7 @@ def club_space(request: HttpRequest, slug: str) -> HttpResponse:
             pages=list(space_pages(space=space)),
             offers=list(space_offers(space=space)),
             gifts=list(gifts_visible().filter(space=space)),
+            gatherings=gatherings_upcoming_for(member=member, space=space),
             phone=vip_phone_line(member=member),
         )
     return _page(request, "space.html", context)

@@ -17,6 +17,7 @@ from clubs.models import ClubSettings, Offer, SpacePage
 from loyalty.models import Member
 from tests.conftest import TEST_PASSWORD, host_of
 from tests.factories import member_make
+from tests.gatherings.factories import gathering_make
 
 from .factories import content_make, space_make
 
@@ -144,3 +145,17 @@ def test_in_french(in_a):
     html = _html(client.get("/club/cellar/", HTTP_ACCEPT_LANGUAGE="fr"))
     assert "Offres" in html
     assert "Vous êtes VIP" in _html(client.get("/account/"))
+
+
+def test_the_space_page_lists_its_upcoming_events_to_its_members_only(in_a):
+    space, other = space_make(entry="vip"), space_make("golf", entry="vip")
+    own = gathering_make(title="Cellar tasting", visibility="space", space=space)
+    gathering_make(title="Golf day", visibility="space", space=other)
+    gathering_make(title="Open day")
+    gathering_make(title="Past dinner", visibility="space", space=space, starts_in=timedelta(days=-2))
+    gathering_make(title="Draft dinner", visibility="space", space=space, state="draft")
+
+    html = _html(_client(_login(is_vip=True)).get("/club/cellar/"))
+    assert f'href="/events/{own.pk}/"' in html and "Cellar tasting" in html
+    assert not any(title in html for title in ("Golf day", "Open day", "Past dinner", "Draft dinner"))
+    assert "Cellar tasting" not in _html(_client(_login()).get("/club/cellar/"))
