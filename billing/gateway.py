@@ -418,6 +418,11 @@ def sandbox_on() -> bool:
     return not settings.STRIPE_SECRET_KEY
 
 
+def stripe_live() -> bool:
+    """Whether the platform's key is a live mode one (`sk_live_`, or a restricted `rk_live_`)."""
+    return settings.STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
+
+
 def gateway_for(brand: Brand) -> Gateway:
     """The gateway of `brand`: the sandbox when the platform has no Stripe key, Stripe's API
     otherwise (whatever account the brand has)."""

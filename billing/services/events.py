@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from billing.gateway import stripe_live
 from core.errors import InvalidInput
 from core.outbox import task_send
 from tenants.models import StripeAccount, StripeEvent
@@ -79,7 +80,8 @@ def stripe_event_store(*, payload: dict) -> tuple[StripeEvent, bool]:
     """Store the Stripe event `payload` (already verified or built by the sandbox) once by its id:
     (the event, True) when it is new, (the stored one, False) for a replay, which changes nothing.
     A new event of a known connected account is given its brand and its handling is queued after
-    commit in the brand's schema; one of no or an unknown account is stored `ignored`, logged."""
+    commit in the brand's schema; one of no or an unknown account, or of the other mode than the
+    platform's key (a test mode event on the live platform), is stored `ignored`, logged."""
     payload = _payload_check(payload)
     existing = StripeEvent.objects.filter(event_id=payload["id"]).first()
     if existing is not None:
@@ -100,20 +102,25 @@ def stripe_event_store(*, payload: dict) -> tuple[StripeEvent, bool]:
         payload=payload,
     )
     if account is None:
-        event.state = StripeEvent.State.IGNORED
         event.note = (
             f"no brand has the connected account {account_id}" if account_id else "not a connected account's"
         )
+    elif event.livemode != stripe_live():
+        # Stripe sends a live endpoint its connected accounts' test mode events too: a test
+        # subscription (made by the account's owner, no money) must give nothing here.
+        event.note = "a test mode event on the live platform" if stripe_live() else "a live event off live"
+    if event.note:
+        event.state = StripeEvent.State.IGNORED
         event.handled_at = timezone.now()
     try:
         with transaction.atomic():
             event.save()
-            if account is not None:
+            if event.state == StripeEvent.State.RECEIVED and account is not None:
                 _handle_queue(event_id=event.pk, schema_name=account.brand.schema_name)
     except IntegrityError:
         # The same event stored meanwhile by a request running at the same time.
         return StripeEvent.objects.get(event_id=payload["id"]), False
-    if account is None:
+    if event.state == StripeEvent.State.IGNORED:
         logger.warning("stripe event %s (%s) ignored: %s", event.event_id, event.type, event.note)
     return event, True
 

@@ -49,6 +49,30 @@ def fake(db, brand_a):
         yield served
 
 
+def test_a_test_mode_event_on_the_live_platform_gives_nothing(fake, brand_a, settings):
+    """Stripe sends a live endpoint its connected accounts' test mode events too: the account's
+    owner could subscribe a member in test mode, for no money."""
+    with schema_context(brand_a.schema_name):
+        member = member_make()
+    events = stripe_subscribe(fake, brand=brand_a, member_id=member.pk)
+    assert {event["livemode"] for event in events} == {False}
+    settings.STRIPE_SECRET_KEY = "sk_live_" + fake.api_key.removeprefix("sk_test_")
+    stored = stripe_deliver(*events)
+    assert {(event.state, event.note) for event in stored} == {
+        ("ignored", "a test mode event on the live platform")
+    }
+    with schema_context(brand_a.schema_name):
+        assert not Subscription.objects.exists() and not Payment.objects.exists()
+        member.refresh_from_db()
+        assert not member.is_vip
+    # The same in live mode is handled.
+    live = [{**event, "id": event["id"] + "l", "livemode": True} for event in events]
+    assert {event.state for event in stripe_deliver(*live)} == {"processed"}
+    with schema_context(brand_a.schema_name):
+        member.refresh_from_db()
+        assert member.is_vip
+
+
 def test_an_event_of_an_unknown_account_is_stored_and_ignored_with_a_log_line(fake, caplog):
     event = fake.event(
         "customer.subscription.created", {"id": "sub_x", "status": "active"}, account="acct_nobody"
