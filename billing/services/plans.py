@@ -17,7 +17,7 @@ from django.utils.text import slugify
 from billing.gateway import Gateway, GatewayError, gateway_for
 from billing.models import VipPlan
 from billing.services.connect import brand_current, refused_by_stripe
-from billing.services.subscriptions import ZERO_DECIMAL_CURRENCIES
+from billing.services.subscriptions import ZERO_DECIMAL_CURRENCIES, minor_exponent
 from core.errors import InvalidInput
 from tenants.models import StripeAccount
 
@@ -41,9 +41,9 @@ NAME_MAX = 80  # VipPlan.name's max_length
 
 
 def amount_to_minor(*, amount: Decimal, currency: str) -> int:
-    """A Decimal of the currency in Stripe's integer smallest unit (cents; whole yen for JPY)."""
-    exponent = 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
-    return int((amount * 10**exponent).to_integral_value())
+    """A Decimal of the currency in Stripe's integer smallest unit (cents; whole yen for JPY;
+    thousandths for KWD)."""
+    return int(amount.scaleb(minor_exponent(currency)).to_integral_value())
 
 
 def _errors_of(data: dict[str, Any], plan: VipPlan | None) -> tuple[dict[str, Any], dict[str, list[str]]]:

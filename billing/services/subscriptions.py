@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 # Currencies Stripe counts in whole units (its "zero-decimal currencies"); the others in cents.
 ZERO_DECIMAL_CURRENCIES = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split())
+# Currencies Stripe counts in thousandths, their last digit always 0 (so a price of theirs has at
+# most 2 decimals, as our amounts).
+THREE_DECIMAL_CURRENCIES = frozenset("BHD JOD KWD OMR TND".split())
 # Statuses whose subscription has ended for good: nothing Stripe sends later revives it.
 ENDED_STATUSES = frozenset({Subscription.Status.CANCELED, Subscription.Status.INCOMPLETE_EXPIRED})
 
@@ -51,12 +54,18 @@ class NotYetKnown(Exception):
     later (the beat's retry, or at once when the checkout session linking it is handled)."""
 
 
+def minor_exponent(currency: str) -> int:
+    """How many decimals Stripe's integer amounts of `currency` have (0 for JPY, 3 for KWD)."""
+    code = currency.upper()
+    return 0 if code in ZERO_DECIMAL_CURRENCIES else 3 if code in THREE_DECIMAL_CURRENCIES else 2
+
+
 def amount_from_minor(*, amount: int | str, currency: str) -> Decimal:
     """Stripe's integer amount in the currency's smallest unit, as a Decimal of the currency."""
     value = Decimal(amount)
     if currency.upper() in ZERO_DECIMAL_CURRENCIES:
         return value
-    return (value / 100).quantize(Decimal("0.01"))
+    return value.scaleb(-minor_exponent(currency)).quantize(Decimal("0.01"))
 
 
 def _time(value: Any) -> datetime | None:

@@ -13,6 +13,7 @@ import pytest
 import time_machine
 
 from billing.models import Customer, Payment, Subscription, SubscriptionChange
+from billing.services.plans import amount_to_minor
 from billing.services.subscriptions import amount_from_minor, subscriptions_period_end_refresh
 from billing.tasks import subscriptions_period_end_all_task
 from loyalty.models import Member
@@ -74,10 +75,16 @@ def test_a_trial_gives_vip_and_pays_nothing_yet(fake, brand_a, in_a):
 
 @pytest.mark.parametrize(
     ("amount", "currency", "expected"),
-    [(990, "eur", Decimal("9.90")), (1000, "JPY", Decimal("1000")), (5, "usd", Decimal("0.05"))],
+    [
+        (990, "eur", Decimal("9.90")),
+        (1000, "JPY", Decimal("1000")),
+        (5, "usd", Decimal("0.05")),
+        (12500, "kwd", Decimal("12.50")),
+    ],
 )
 def test_stripe_amounts_in_minor_units(amount, currency, expected):
     assert amount_from_minor(amount=amount, currency=currency) == expected
+    assert amount_to_minor(amount=expected, currency=currency) == amount
 
 
 def _payment_failed_on(member: Member) -> None:
