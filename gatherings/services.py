@@ -4,8 +4,9 @@ invitations and reminders (messages through `messaging.triggers.trigger_fire`).
 No overbooking: every write that can change who holds a seat (an RSVP, a cancellation, a capacity
 change) first takes the gathering's row lock (`SELECT ... FOR UPDATE`), then counts the confirmed
 RSVPs and writes; writers of one gathering therefore run one after the other, and a count is never
-stale. **Lock order**: the gathering's row, then its RSVP rows; never a member's row. Check-in
-follows the same order. The reminders lock RSVP rows only (`SKIP LOCKED`), never a gathering, so
+stale. **Lock order**: the gathering's row, then its RSVP rows; never a member's row (one may be
+held already: an anonymisation cancels the member's answers under it). Check-in follows the same
+order. The reminders lock RSVP rows only (`SKIP LOCKED`), never a gathering, so
 they cannot close a cycle with the writers.
 
 Lowering the capacity never cancels a confirmed RSVP: the seats above it stay taken until their
@@ -247,6 +248,27 @@ def rsvp_cancel(*, rsvp_id: int, member: Member | None = None, now: datetime | N
         if held_a_seat:
             _promote(gathering=gathering, now=now)
     return rsvp
+
+
+def member_rsvps_cancel(*, member_id: int, now: datetime | None = None) -> int:
+    """Cancel the member's live answers to the events not begun yet (an anonymised member comes no
+    more: their seats go to the waiting lists, in the order of the events' ids so two runs lock
+    alike). Answers to events that began are kept, the attendance's record. How many."""
+    now = now or timezone.now()
+    rsvp_ids = Rsvp.objects.filter(
+        member_id=member_id, state__in=LIVE_STATES, gathering__starts_at__gt=now
+    ).order_by("gathering_id", "pk")
+    cancelled = 0
+    for rsvp_id in list(rsvp_ids.values_list("pk", flat=True)):
+        rsvp_cancel(rsvp_id=rsvp_id, now=now)
+        cancelled += 1
+    return cancelled
+
+
+def member_anonymising_received(sender: Any, member_id: int, **kwargs: Any) -> None:
+    """`loyalty.signals.member_anonymising`: the member's seats freed, in the anonymisation's own
+    transaction."""
+    member_rsvps_cancel(member_id=member_id)
 
 
 def rsvp_check_in(*, rsvp_id: int, gathering_id: int, now: datetime | None = None) -> tuple[Rsvp, bool]:

@@ -28,6 +28,7 @@ from gatherings.services import (
     rsvp_create,
 )
 from loyalty.models import Segment
+from loyalty.services.members import member_anonymise
 from messaging.models import Message
 from tests.factories import member_make
 
@@ -277,6 +278,22 @@ def test_cancelling_the_event_tells_each_member_who_answered_once(in_a):
         "waitlisted",
         "cancelled",
     ]
+
+
+def test_an_anonymised_members_seats_go_to_the_waiting_lists(in_a):
+    event_triggers_on("event_promoted")
+    soon, later = gathering_make(capacity=1), gathering_make(capacity=1, starts_in=timedelta(days=9))
+    begun = gathering_make(capacity=1, starts_in=timedelta(days=1))
+    leaving, waiting = _members(2)
+    seats = [rsvp_create(gathering_id=g.pk, member=leaving) for g in (soon, later, begun)]
+    queued = [rsvp_create(gathering_id=g.pk, member=waiting) for g in (soon, later)]
+    Gathering.objects.filter(pk=begun.pk).update(starts_at=timezone.now() - timedelta(minutes=5))
+
+    member_anonymise(member=leaving, by=None, reason="GDPR erasure")
+
+    states = [Rsvp.objects.get(pk=r.pk).state for r in (*seats, *queued)]
+    assert states == ["cancelled", "cancelled", "confirmed", "confirmed", "confirmed"]
+    assert [m.member_id for m in _sent("event_promoted")] == [waiting.pk, waiting.pk]
 
 
 def test_bad_inputs_name_their_field_and_write_nothing(in_a):
