@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -35,7 +35,10 @@ def sandbox_urls(site: admin.AdminSite, opts) -> list[URLPattern]:
         if not request.user.has_perm(PERMISSION):
             raise PermissionDenied
         if request.method == "POST":
-            subscription = get_object_or_404(Subscription, pk=request.POST.get("subscription"), sandbox=True)
+            subscription_id = request.POST.get("subscription", "")
+            if not subscription_id.isdigit():
+                raise Http404("no such sandbox subscription")
+            subscription = get_object_or_404(Subscription, pk=int(subscription_id), sandbox=True)
             action = ACTIONS.get(request.POST.get("action", ""))
             if action is None:
                 messages.error(request, gettext("Unknown sandbox action."))

@@ -108,6 +108,11 @@ def test_the_controls_renew_fail_and_cancel(member_client, staff_for, sandbox_a)
     assert act("cancel_now").status == "canceled" and subscription.ended_at is not None
     page = staff.get("/backoffice/billing/vipplan/sandbox/")
     assert page.status_code == 200
+    for wrong in ("x", "", "1.5"):
+        response = staff.post(
+            "/backoffice/billing/vipplan/sandbox/", {"subscription": wrong, "action": "renew"}
+        )
+        assert response.status_code == 404
 
 
 def test_the_sandbox_portal_cancels_at_period_end(member_client):
