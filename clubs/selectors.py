@@ -44,9 +44,10 @@ def member_attribute_latest(*, member: Member, event_type: str, name: str) -> De
     return number if number.is_finite() else None
 
 
-def space_may_enter(*, space: Space, member: Member | None) -> bool:
+def space_may_enter(*, space: Space, member: Member | None, granted: frozenset[int] | None = None) -> bool:
     """Whether `member` (None: a visitor) meets the space's condition now. Only active members of
-    an active space enter."""
+    an active space enter. `granted`: the ids of the code spaces the member was let into, when the
+    caller read them once for many spaces (`spaces_for`); read here otherwise."""
     if member is None or member.status != Member.Status.ACTIVE or not space.is_active:
         return False
     Entry = Space.Entry
@@ -71,6 +72,8 @@ def space_may_enter(*, space: Space, member: Member | None) -> bool:
             value is not None and compare is not None and threshold is not None and compare(value, threshold)
         )
     if space.entry == Entry.CODE:
+        if granted is not None:
+            return space.pk in granted
         return SpaceGrant.objects.filter(space=space, member=member).exists()
     return False
 
@@ -86,8 +89,15 @@ def spaces_listed() -> QuerySet[Space]:
 
 
 def spaces_for(*, member: Member | None) -> list[SpaceView]:
-    """Every active space with whether the member may enter (those they may enter first)."""
-    views = [SpaceView(space, space_may_enter(space=space, member=member)) for space in spaces_listed()]
+    """Every active space with whether the member may enter (those they may enter first). The
+    member's code grants are read once; a segment's or an attribute's space asks its own query."""
+    granted = frozenset(
+        SpaceGrant.objects.filter(member=member).values_list("space_id", flat=True) if member else ()
+    )
+    views = [
+        SpaceView(space, space_may_enter(space=space, member=member, granted=granted))
+        for space in spaces_listed()
+    ]
     return sorted(views, key=lambda view: not view.may_enter)
 
 

@@ -11,9 +11,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from clubs.models import ClubSettings, Offer, SpacePage
+from clubs.models import ClubSettings, Offer, Space, SpacePage
 from loyalty.models import Member
 from tests.conftest import TEST_PASSWORD, host_of
 from tests.factories import member_make
@@ -159,3 +160,31 @@ def test_the_space_page_lists_its_upcoming_events_to_its_members_only(in_a):
     assert f'href="/events/{own.pk}/"' in html and "Cellar tasting" in html
     assert not any(title in html for title in ("Golf day", "Open day", "Past dinner", "Draft dinner"))
     assert "Cellar tasting" not in _html(_client(_login()).get("/club/cellar/"))
+
+
+def test_the_club_list_and_a_space_page_read_a_bounded_number_of_queries(in_a, django_assert_max_num_queries):
+    member = _login(is_vip=True)
+    client = _client(member)
+
+    def queries(path: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            _html(client.get(path))
+        return len(captured)
+
+    space_make(entry="vip")
+    space_make("cave", entry="code")
+    few = (queries("/club/"), queries("/club/cellar/"))
+    for index in range(4):
+        space = space_make(f"vip-{index}", entry="vip")
+        space_make(f"code-{index}", entry="code")
+        content_make(space)
+        gathering_make(title=f"Tasting {index}", visibility="space", space=space)
+    with django_assert_max_num_queries(few[0]):
+        _html(client.get("/club/"))
+    cellar = Space.objects.get(slug="cellar")
+    for index in range(4):
+        SpacePage.objects.create(space=cellar, slug=f"page-{index}", title=f"Page {index}")
+        Offer.objects.create(space=cellar, title=f"Offer {index}", code=f"CODE-{index}")
+        gathering_make(title=f"Cellar {index}", visibility="space", space=cellar)
+    with django_assert_max_num_queries(few[1]):
+        _html(client.get("/club/cellar/"))
