@@ -57,6 +57,14 @@ def connect_urls(site: admin.AdminSite, opts) -> list[URLPattern]:
         _allowed(request)
         return _onboarding_redirect(request)
 
+    def refresh_view(request: HttpRequest) -> HttpResponse:
+        """Stripe's way back when a link expired (a GET): a new link for the account there is;
+        never a new account (that is the connect button's POST)."""
+        _allowed(request)
+        if not StripeAccount.objects.filter(brand=brand_current()).exists():
+            return HttpResponseRedirect(reverse("admin:billing_stripe_account"))
+        return _onboarding_redirect(request)
+
     def return_view(request: HttpRequest) -> HttpResponse:
         """Back from Stripe's onboarding: the account's state read again."""
         _allowed(request)
@@ -81,5 +89,5 @@ def connect_urls(site: admin.AdminSite, opts) -> list[URLPattern]:
         ),
         path("stripe-account/return/", wrap(return_view), name="billing_stripe_account_return"),
         # Stripe sends the owner here when the link expired or was used: a new link.
-        path("stripe-account/refresh/", wrap(connect_view), name="billing_stripe_account_refresh"),
+        path("stripe-account/refresh/", wrap(refresh_view), name="billing_stripe_account_refresh"),
     ]

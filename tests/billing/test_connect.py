@@ -94,3 +94,12 @@ def test_a_sandbox_account_is_replaced_by_a_real_one_once_keys_are_set(staff_a, 
     assert not row.sandbox and row.account_id != "acct_sandbox1" and not row.charges_enabled
     (link,) = fake_stripe.calls("account_links")
     assert link.form["account"] == row.account_id
+
+
+def test_stripes_refresh_address_makes_no_account(staff_a, brand_a, fake_stripe):
+    """A GET (a link, an image in a page the staff member opens) creates nothing on Stripe."""
+    response = staff_a.get("/backoffice/billing/vipplan/stripe-account/refresh/")
+    assert response.status_code == 302
+    assert response["Location"].endswith("/backoffice/billing/vipplan/stripe-account/")
+    assert not StripeAccount.objects.filter(brand=brand_a).exists()
+    assert fake_stripe.calls("accounts", "POST") == []
