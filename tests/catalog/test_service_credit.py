@@ -33,7 +33,7 @@ def wait_for(predicate, timeout: float = 30.0):
         value = predicate()
         if value:
             return value
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise AssertionError("timed out")
 
 

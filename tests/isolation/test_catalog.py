@@ -154,7 +154,7 @@ def test_service_push_task_queued_in_a_touches_only_a(fresh_brand, celery_worker
         deadline = time.monotonic() + 30
         while ServicePush.objects.get(pk=a_push.pk).status == ServicePush.Status.PENDING:
             assert time.monotonic() < deadline, "the push was not sent"
-            time.sleep(0.2)
+            time.sleep(0.05)
         in_schema(other)
         assert ServicePush.objects.get(pk=b_push.pk).status == ServicePush.Status.PENDING
     finally:

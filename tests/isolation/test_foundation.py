@@ -118,7 +118,7 @@ def test_task_queued_on_commit_runs_in_the_schema_that_queued_it(fresh_brand, li
         fresh_brand.refresh_from_db()
         if fresh_brand.usage:
             break
-        time.sleep(0.2)
+        time.sleep(0.05)
     assert (fresh_brand.usage["staff_users"], fresh_brand.usage["users"]) == (1, 2)
 
 

@@ -30,7 +30,7 @@ def test_the_batch_renders_through_the_celery_workers(fresh_brand, celery_worker
         batch.refresh_from_db()
         if batch.state == LetterBatch.State.READY:
             break
-        time.sleep(0.3)
+        time.sleep(0.05)
     assert batch.state == LetterBatch.State.READY, batch.error
     assert (batch.pages, batch.letters_rendered, batch.requeue_at) == (3, 3, None)
     assert sorted(batch.letters.values_list("first_page", flat=True)) == [1, 2, 3]

@@ -22,7 +22,7 @@ def _settled(delivery_id: int, timeout: float = 30.0) -> WebhookDelivery:
         delivery = WebhookDelivery.objects.get(pk=delivery_id)
         if delivery.state == WebhookDelivery.State.SUCCEEDED:
             return delivery
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise AssertionError(f"delivery {delivery_id} still {delivery.state}")
 
 
