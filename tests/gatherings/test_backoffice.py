@@ -5,6 +5,8 @@ page, the attendee list in CSV, the door check-in page, invitations to a segment
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from gatherings.models import Gathering, Rsvp
 from gatherings.services import rsvp_create
@@ -146,3 +148,28 @@ def test_invitations_to_a_segment_from_the_backoffice(staff_a):
     response = staff_a.post(invite, {"segment": segment.pk}, follow=True)
     assert "1 invitation queued." in response.content.decode()
     assert Message.objects.filter(trigger="event_invitation").count() == 1
+
+
+def test_the_events_list_and_the_door_page_read_a_bounded_number_of_queries(
+    staff_a, django_assert_max_num_queries
+):
+    gathering = gathering_make(capacity=3)
+    door = f"/backoffice/gatherings/gathering/{gathering.pk}/door/"
+
+    def add(index: int) -> None:
+        other = gathering_make(title=f"Event {index}")
+        for member in (member_make(f"m-{index}-a"), member_make(f"m-{index}-b")):
+            rsvp_create(gathering_id=gathering.pk, member=member)
+            rsvp_create(gathering_id=other.pk, member=member)
+
+    add(0)
+    with CaptureQueriesContext(connection) as listed:
+        assert staff_a.get("/backoffice/gatherings/gathering/").status_code == 200
+    with CaptureQueriesContext(connection) as at_door:
+        assert staff_a.get(door).status_code == 200
+    for index in range(1, 6):
+        add(index)
+    with django_assert_max_num_queries(len(listed)):
+        assert "Event 5" in staff_a.get("/backoffice/gatherings/gathering/").content.decode()
+    with django_assert_max_num_queries(len(at_door)):
+        assert staff_a.get(door).content.decode().count("data-rsvp=") == 12

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from gatherings.models import Rsvp
 from gatherings.services import rsvp_create
@@ -128,3 +129,22 @@ def test_the_events_page_gives_the_end_time_alone_on_the_same_day_in_each_langua
     assert when(french, same_day) == "8 déc. 2030, 18:27 \u2013 20:27"
     assert when(english, same_day) == "Dec 8, 2030, 6:27 PM \u2013 8:27 PM"
     assert when(french, overnight) == "8 déc. 2030, 18:27 \u2013 9 déc. 2030, 02:27"
+
+
+def test_the_events_list_reads_a_bounded_number_of_queries(member, django_assert_max_num_queries):
+    segment = Segment.objects.create(name="Everyone", filters={})
+    client = client_of(member)
+
+    def add(index: int) -> None:
+        for data in ({}, {"visibility": "segment", "segment": segment}):
+            gathering = gathering_make(title=f"Event {index}", capacity=1, **data)
+            rsvp_create(gathering_id=gathering.pk, member=member)
+
+    add(0)
+    with CaptureQueriesContext(connection) as few:
+        page(client.get("/events/"))
+    for index in range(1, 6):
+        add(index)
+    with django_assert_max_num_queries(len(few)):
+        html = page(client.get("/events/"))
+    assert html.count("You are coming") == 12
