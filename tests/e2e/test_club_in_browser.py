@@ -1,7 +1,7 @@
 """A club space in a real browser: a member logs in, sees the space's teaser and how to get in
 (never its offer), types the confidential code the brand handed out, enters the space and sees
-the negotiated offer and their private line. Screenshots at desktop and phone widths go to
-/tmp/club-shots/."""
+the negotiated offer, the space's event and their private line. Screenshots at desktop and phone
+widths go to /tmp/club-shots/."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from clubs.services import space_code_issue
 from tests.clubs.factories import space_make
 from tests.conftest import TEST_PASSWORD
 from tests.factories import member_make
+from tests.gatherings.factories import gathering_make
 
 SHOTS = Path("/tmp/club-shots")
 
@@ -35,6 +36,7 @@ def test_a_member_enters_a_space_with_the_code_and_sees_an_offer(fresh_brand, si
         code="PHARMA-AUTUMN-15",
     )
     issued = space_code_issue(space=space, label="Pharmacie du Parc")
+    workshop = gathering_make(title="Dermocosmetics workshop", visibility="space", space=space)
     member_make("club-1", login=True, first_name="Inès", is_vip=True)
     ClubSettings.objects.create(vip_phone="+33 1 70 00 00 00", vip_phone_hours="Mon-Fri 9:00-18:00")
     connection.set_schema_to_public()
@@ -61,11 +63,16 @@ def test_a_member_enters_a_space_with_the_code_and_sees_an_offer(fresh_brand, si
     assert page.locator(".offer-code").inner_text() == "PHARMA-AUTUMN-15"
     assert "Welcome to Pharmacists' club." in page.content()
     assert "+33 1 70 00 00 00" in page.content()
+    assert "Dermocosmetics workshop" in page.locator(".space-events").inner_text()
     for width, height in ((1280, 900), (375, 800)):
         page.set_viewport_size({"width": width, "height": height})
         page.goto(base + "/club/pharmacists/")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), width
         page.screenshot(path=str(SHOTS / f"space-{width}.png"), full_page=True)
+    page.goto(base + "/club/pharmacists/")
+    page.click(f".space-events a[href='/events/{workshop.pk}/']")
+    assert page.locator("h1").inner_text() == "Dermocosmetics workshop"
+    page.screenshot(path=str(SHOTS / "event-1280.png"), full_page=True)
     page.goto(base + "/account/")
     page.screenshot(path=str(SHOTS / "account-1280.png"), full_page=True)
     page.goto(base + "/club/")
