@@ -8,7 +8,8 @@ subscription row keeps the time of the Stripe state it reflects (`state_at`, the
 and an older state never overwrites it; a cancelled and ended subscription is final, as in Stripe.
 An event about something not applied yet (an invoice before its subscription: Stripe does not
 promise their order) raises `NotYetKnown` and is handled again later; one about no member of the
-brand (another product on the brand's Stripe account) raises `NotOurs` and is ignored.
+brand, or a subscription to none of its VIP plans not made by its checkout (another product sold
+on the brand's Stripe account), raises `NotOurs` and is ignored.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from billing.gateway import gateway_for
@@ -175,6 +177,19 @@ def _fields_of(obj: dict) -> dict[str, Any]:
     }
 
 
+def _plan_of(obj: dict) -> VipPlan | None:
+    """The VIP plan of a subscription: by its price, or by the plan's product (an older price of
+    the plan, archived since)."""
+    price = _price_of(obj)[0]
+    price_id, product_id = _id(price), _id(price.get("product"))
+    if not price_id and not product_id:
+        return None
+    match = Q(stripe_price_id=price_id) if price_id else Q()
+    if product_id:
+        match |= Q(stripe_product_id=product_id)
+    return VipPlan.objects.filter(match).order_by("-is_active", "pk").first()
+
+
 CHANGE_FIELDS = ("status", "amount", "currency", "interval", "cancel_at_period_end")
 
 
@@ -200,14 +215,13 @@ def subscription_apply(
     Stripe's current object, `current()`. The row, or None when nothing was applied."""
     fields = _checked_fields(obj)
     member = _member_of_customer(customer_id=fields["stripe_customer_id"], obj=obj)
-    plan = (
-        VipPlan.objects.filter(stripe_price_id=fields["stripe_price_id"]).first()
-        if fields["stripe_price_id"]
-        else None
-    )
+    plan = _plan_of(obj)
     rows = Subscription.objects.select_for_update()
     subscription = rows.filter(stripe_subscription_id=obj["id"]).first()
     created = False
+    if subscription is None and plan is None and (obj.get("metadata") or {}).get("brand") != schema_current():
+        # The member's customer subscribed to something else the brand sells on its account.
+        raise NotOurs(f"the subscription {obj['id']} is to none of this brand's VIP plans")
     if subscription is None:
         try:
             with transaction.atomic():

@@ -5,6 +5,7 @@ the subscription, one payment per invoice."""
 
 from __future__ import annotations
 
+import copy
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -63,6 +64,28 @@ def test_a_checkout_makes_a_vip_subscriber_with_a_customer_a_history_and_a_payme
     [payment] = Payment.objects.filter(member=member)
     assert (payment.status, payment.amount, payment.subscription) == ("paid", Decimal("19.90"), subscription)
     assert _vip(member) == (True, "subscription")
+
+
+def test_another_product_the_vip_member_buys_gives_no_vip(fake, brand_a, in_a):
+    """The member's customer on the brand's account also subscribes to something else the brand
+    sells there (not through /vip/): that subscription is none of VIP's, it outlives nothing."""
+    member = member_make()
+    events = stripe_subscribe(fake, brand=brand_a, member_id=member.pk)
+    stripe_deliver(*events)
+    vip = events[1]["data"]["object"]
+    other = copy.deepcopy(events[1])
+    other["id"] += "other"
+    other["data"]["object"].update(id="sub_magazine", metadata={})
+    other["data"]["object"]["items"]["data"][0]["price"].update(id="price_magazine", product="prod_magazine")
+    [stored] = stripe_deliver(other)
+    assert stored.state == "ignored" and "none of this brand's VIP plans" in stored.note
+    assert list(Subscription.objects.values_list("stripe_subscription_id", flat=True)) == [vip["id"]]
+    ended = copy.deepcopy(events[1])
+    ended.update(id=ended["id"] + "end", type="customer.subscription.deleted", created=ended["created"] + 60)
+    past = int(time.time()) - 1
+    ended["data"]["object"].update(status="canceled", ended_at=past, current_period_end=past)
+    stripe_deliver(ended)
+    assert _vip(member) == (False, "")
 
 
 def test_a_trial_gives_vip_and_pays_nothing_yet(fake, brand_a, in_a):
