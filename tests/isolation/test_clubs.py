@@ -13,6 +13,7 @@ from clubs.services import space_code_issue
 from tests.clubs.factories import content_make, space_make
 from tests.conftest import host_of
 from tests.factories import member_make
+from tests.gatherings.factories import gathering_make
 from tests.support import error_of
 
 SECRETS = ("Rare vintages", "Partner hotel", "HOTEL-SECRET-10", "Cellar")
@@ -67,3 +68,17 @@ def test_as_code_does_nothing_on_b(brand_a, brand_b):
     assert response.status_code == 200 and "This code is not right." in response.content.decode()
     connection.set_tenant(brand_b)
     assert not SpaceGrant.objects.exists()
+
+
+def test_bs_space_of_the_same_slug_lists_none_of_as_events(db, brand_a, brand_b):
+    space, _offer = _a_space(brand_a, entry="vip")
+    gathering_make(title="Only in the cellar of A", visibility="space", space=space)
+    on_a = Client(HTTP_HOST=host_of(brand_a))
+    on_a.force_login(member_make("iso-club-events-a", login=True, is_vip=True).user)
+    assert "Only in the cellar of A" in on_a.get("/club/cellar/").content.decode()
+    connection.set_tenant(brand_b)
+    space_make("cellar", entry="vip")
+    on_b = Client(HTTP_HOST=host_of(brand_b))
+    on_b.force_login(member_make("iso-club-events-b", login=True, is_vip=True).user)
+    response = on_b.get("/club/cellar/")
+    assert response.status_code == 200 and "Only in the cellar of A" not in response.content.decode()
