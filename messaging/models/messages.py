@@ -208,6 +208,11 @@ class Message(models.Model):
                 fields=["requeue_at"], name="message_requeue", condition=Q(requeue_at__isnull=False)
             ),
             models.Index(fields=["sending_at"], name="message_sending", condition=Q(state="sending")),
+            # The month's messages per channel, counted every hour against the brand's platform plan
+            # (`tenants.plans.brand_usage_count`): an index-only scan of the month.
+            models.Index(
+                fields=["sent_at", "channel"], name="message_sent", condition=Q(sent_at__isnull=False)
+            ),
             models.Index(fields=["provider_id"], name="message_provider_id", condition=~Q(provider_id="")),
             models.Index(
                 fields=["campaign", "state"], name="message_campaign", condition=Q(campaign__isnull=False)
