@@ -34,8 +34,8 @@ Events are built as Stripe builds them (`object: "event"`, `account` for a conne
 `Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the endpoint's secret>`.
 Subscriptions carry their period at the top level (API versions before 2025-03-31) and on their
 items (later ones); invoices name their subscription at the top level and under `parent`.
-Keep-alive connections, answers without delay (TCP_NODELAY). This module imports nothing of the
-tests' and nothing of the project's.
+The server is `tests/fakes/http.py`'s (keep-alive, answers without delay). This module imports
+nothing of the tests' and nothing of the project's.
 """
 
 from __future__ import annotations
@@ -44,19 +44,18 @@ import calendar
 import copy
 import hashlib
 import hmac
-import http.client
 import json
 import re
 import secrets
-import socket
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from .http import FakeHandler, FakeServer, callback_post
 
 API_VERSION = "2026-10-28.endive"
 
@@ -171,29 +170,14 @@ class SignedEvent:
     signature: str
 
     def send(self, url: str, *, connect_to: str | None = None, timeout: float = 10.0) -> int:
-        """POST it to `url` (or to `connect_to`, "host:port", with the URL's host in the Host header,
-        as a proxy in front of our web server would); the status answered."""
-        parts = urlsplit(url)
-        host, _, port = (connect_to or parts.netloc).partition(":")
-        connection_class = http.client.HTTPSConnection if parts.scheme == "https" and not connect_to else None
-        connection = (connection_class or http.client.HTTPConnection)(
-            host, int(port) if port else None, timeout=timeout
-        )
-        try:
-            connection.request(
-                "POST",
-                parts.path + (f"?{parts.query}" if parts.query else ""),
-                body=self.body,
-                headers={
-                    "Host": parts.netloc,
-                    "Content-Type": "application/json; charset=utf-8",
-                    "Stripe-Signature": self.signature,
-                    "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-                },
-            )
-            return connection.getresponse().status
-        finally:
-            connection.close()
+        """POST it to `url` as Stripe does (`callback_post`: `connect_to` a proxy's "host:port");
+        the status answered."""
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Stripe-Signature": self.signature,
+            "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+        }
+        return callback_post(url, body=self.body, headers=headers, connect_to=connect_to, timeout=timeout)
 
 
 def signature_header(body: bytes | str, secret: str, *, timestamp: int | None = None) -> str:
@@ -243,7 +227,7 @@ def _new_id(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(18).replace("-", "").replace("_", "")[:24]
 
 
-class FakeStripe:
+class FakeStripe(FakeServer):
     """The fake server (module docstring): one platform (`api_key`, `webhook_secret`), its
     connected accounts and every object made on them (`objects[account][id]`)."""
 
@@ -256,29 +240,14 @@ class FakeStripe:
         self._idempotent: dict[tuple[str, str], tuple[str, int, dict]] = {}
         self._failures: list[int] = []
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self.base_url = ""
 
-    # --- the server's life --------------------------------------------------------------------
-
-    def __enter__(self) -> FakeStripe:
+    def _handler(self) -> type[_Handler]:
         fake = self
 
         class Handler(_Handler):
             stripe = fake
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        server.request_queue_size = 256
-        self._server = server
-        self.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        return Handler
 
     # --- what tests ask -----------------------------------------------------------------------
 
@@ -1079,17 +1048,8 @@ def _public(obj: dict) -> dict:
     return {key: value for key, value in obj.items() if not key.startswith("_")}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     stripe: FakeStripe
-    protocol_version = "HTTP/1.1"  # keep-alive, as Stripe's API
-
-    def setup(self) -> None:
-        super().setup()
-        # Answers leave at once: without it, each waits ~40 ms for the client's delayed ACK.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, *args: object) -> None:
-        pass
 
     def do_GET(self) -> None:
         self._handle("GET", urlsplit(self.path).query)
@@ -1120,17 +1080,15 @@ class _Handler(BaseHTTPRequestHandler):
         )
         status, payload, replayed = self.stripe._answer(received)
         received.status, received.answer = status, payload
-        body = json.dumps(payload, indent=2).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Request-Id", f"req_{uuid.uuid4().hex[:14]}")
-        self.send_header("Stripe-Version", received.stripe_version or API_VERSION)
+        headers = {
+            "Content-Type": "application/json",
+            "Request-Id": f"req_{uuid.uuid4().hex[:14]}",
+            "Stripe-Version": received.stripe_version or API_VERSION,
+        }
         if received.idempotency_key:
-            self.send_header("Idempotency-Key", received.idempotency_key)
+            headers["Idempotency-Key"] = received.idempotency_key
         if replayed:
-            self.send_header("Idempotent-Replayed", "true")
+            headers["Idempotent-Replayed"] = "true"
         if received.account:
-            self.send_header("Stripe-Account", received.account)
-        self.end_headers()
-        self.wfile.write(body)
+            headers["Stripe-Account"] = received.account
+        self.answer(status, json.dumps(payload, indent=2).encode(), headers)
