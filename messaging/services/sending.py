@@ -25,7 +25,7 @@ from core.errors import InvalidInput, NotFound
 from core.outbox import enqueue_on_commit, requeue_after, retry_delay
 from loyalty.models import Member
 from loyalty.services.members import consent_set
-from messaging.checks import CheckInput, checks_run
+from messaging.checks import CheckInput, Verdict, checks_run
 from messaging.email_html import message_email_html
 from messaging.models import STATE_RANK, Channel, ChannelSettings, Message, MessageTemplate
 from messaging.providers.base import Outgoing, ProviderError, Sent, provider_for
@@ -135,16 +135,27 @@ def message_build(
             consents=consents,
         )
     )
-    if verdict and verdict.skip:
-        message.state, message.skip_reason = Message.State.SKIPPED, verdict.skip
-    else:
-        message.not_before = verdict.wait_until if verdict else None
-        message.requeue_at = max(now, message.not_before or now) + requeue_after()
+    if _verdict_apply(message=message, verdict=verdict, now=now):
         if channel == Channel.EMAIL:  # built once, stored, and sent as stored
             message.html = message_email_html(
                 member_id=member.pk, subject=message.subject, body=message.body, language=message.language
             )
     return message
+
+
+def _verdict_apply(
+    *, message: Message, verdict: Verdict | None, now: datetime, not_before: datetime | None = None
+) -> bool:
+    """What the checks said of a message about to be stored: `skipped` with its reason (False), or
+    queued, held until the checks' wait or `not_before` if later, and queued again by the outbox
+    sweeper `requeue_after()` past that (True)."""
+    if verdict and verdict.skip:
+        message.state, message.skip_reason = Message.State.SKIPPED, verdict.skip
+        return False
+    waits = [at for at in (verdict.wait_until if verdict else None, not_before) if at is not None]
+    message.not_before = max(waits) if waits else None
+    message.requeue_at = max(now, message.not_before or now) + requeue_after()
+    return True
 
 
 def message_queue(
@@ -215,11 +226,7 @@ def message_retry_queue(
                 sending=False,
             )
         )
-        if verdict and verdict.skip:
-            retry.state, retry.skip_reason = Message.State.SKIPPED, verdict.skip
-        else:
-            retry.not_before = max(not_before, verdict.wait_until or not_before) if verdict else not_before
-            retry.requeue_at = retry.not_before + requeue_after()
+        _verdict_apply(message=retry, verdict=verdict, now=not_before, not_before=not_before)
         retry.save()
     return retry
 
