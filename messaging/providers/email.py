@@ -152,14 +152,20 @@ def email_connection_options(channel_settings: ChannelSettings) -> dict[str, Any
     return options
 
 
+def email_configured(channel_settings: ChannelSettings) -> bool:
+    """Whether the brand names an e-mail provider we have a backend for, and gave its credentials."""
+    return channel_settings.email_provider in BACKENDS and bool(channel_settings.email_credentials)
+
+
 def email_connection(channel_settings: ChannelSettings) -> BaseEmailBackend | None:
     """A connection to the brand's provider, or None when it has none (the development outbox).
     Raises ImproperlyConfigured when the credentials lack what the backend needs."""
-    provider = channel_settings.email_provider
-    if provider not in BACKENDS or not channel_settings.email_credentials:
+    if not email_configured(channel_settings):
         return None
     return get_connection(
-        BACKENDS[provider], fail_silently=False, **email_connection_options(channel_settings)
+        BACKENDS[channel_settings.email_provider],
+        fail_silently=False,
+        **email_connection_options(channel_settings),
     )
 
 
@@ -259,9 +265,7 @@ class EmailProvider(Provider):
 
 def email_provider_for(channel_settings: ChannelSettings) -> Provider | None:
     """The brand's e-mail provider, or None (the development outbox) without one or its credentials."""
-    if channel_settings.email_provider not in BACKENDS or not channel_settings.email_credentials:
-        return None
-    return EmailProvider(channel_settings)
+    return EmailProvider(channel_settings) if email_configured(channel_settings) else None
 
 
 provider_register(channel=Channel.EMAIL, factory=email_provider_for)
