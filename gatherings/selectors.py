@@ -95,13 +95,14 @@ def rsvp_waitlist_number(*, rsvp: Rsvp) -> int | None:
 
 def gathering_rsvps(*, gathering_id: int, search: str = "") -> QuerySet[Rsvp]:
     """The gathering's live RSVPs: confirmed first (by answer), then the waiting list in order;
-    `search` keeps those whose member's name, e-mail, company or external id contains it."""
+    `search` keeps those whose member's name, e-mail, company or external id contains it (a NUL,
+    which PostgreSQL's text refuses, is dropped)."""
     rsvps = (
         Rsvp.objects.filter(gathering_id=gathering_id, state__in=LIVE_STATES)
         .select_related("member")
         .order_by("state", "position", "created_at", "id")  # "confirmed" sorts before "waitlisted"
     )
-    for word in search.split():
+    for word in search.replace("\x00", "").split():
         rsvps = rsvps.filter(
             Q(member__first_name__icontains=word)
             | Q(member__last_name__icontains=word)

@@ -173,3 +173,12 @@ def test_the_events_list_and_the_door_page_read_a_bounded_number_of_queries(
         assert "Event 5" in staff_a.get("/backoffice/gatherings/gathering/").content.decode()
     with django_assert_max_num_queries(len(at_door)):
         assert staff_a.get(door).content.decode().count("data-rsvp=") == 12
+
+
+def test_the_door_search_takes_any_text(staff_a):
+    gathering = gathering_make(capacity=1)
+    rsvp_create(gathering_id=gathering.pk, member=member_make("ada", first_name="Ada"))
+    door = f"/backoffice/gatherings/gathering/{gathering.pk}/door/"
+    response = staff_a.get(door, {"q": "A\x00da"})
+    assert response.status_code == 200 and "data-rsvp=" in response.content.decode()
+    assert staff_a.get("/backoffice/gatherings/gathering/", {"q": "\x00"}).status_code == 200
