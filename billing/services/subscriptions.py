@@ -317,28 +317,26 @@ def portal_url() -> str:
 
 
 def invoice_apply(event: StripeEvent) -> None:
-    """One `Payment` per invoice: a failed one becomes paid when a retry succeeds, a paid one stays
-    paid whatever comes late. A payment failed sends the member the `payment_failed` message once
-    per invoice, with the link to manage their subscription."""
+    """One `Payment` per invoice of a VIP subscription (another invoice of the member's customer is
+    ignored): a failed one becomes paid when a retry succeeds, a paid one stays paid whatever comes
+    late. A payment failed sends the member the `payment_failed` message once per invoice, with the
+    link to manage their subscription."""
     invoice = _object(event)
     paid = event.type == "invoice.paid"
     subscription_id = _invoice_subscription_id(invoice)
-    subscription = None
-    if subscription_id:
-        subscription = (
-            Subscription.objects.select_related("member")
-            .filter(stripe_subscription_id=subscription_id)
-            .first()
-        )
-        if subscription is None:
-            details = (invoice.get("parent") or {}).get("subscription_details") or {}
-            known = Customer.objects.filter(stripe_customer_id=_id(invoice.get("customer"))).exists()
-            if not known and _member_of_reference(obj=details) is None:
-                raise NotOurs(f"the subscription {subscription_id} is none of this brand's members'")
-            raise NotYetKnown(f"the subscription {subscription_id} is not known yet")
-        member = subscription.member
-    else:
-        member = _member_of_customer(customer_id=_id(invoice.get("customer")), obj=invoice)
+    if not subscription_id:
+        # A one-off invoice of the member's customer (something else the brand bills): no VIP's.
+        raise NotOurs(f"the invoice {invoice.get('id')} is of no subscription")
+    subscription = (
+        Subscription.objects.select_related("member").filter(stripe_subscription_id=subscription_id).first()
+    )
+    if subscription is None:
+        details = (invoice.get("parent") or {}).get("subscription_details") or {}
+        known = Customer.objects.filter(stripe_customer_id=_id(invoice.get("customer"))).exists()
+        if not known and _member_of_reference(obj=details) is None:
+            raise NotOurs(f"the subscription {subscription_id} is none of this brand's members'")
+        raise NotYetKnown(f"the subscription {subscription_id} is not known yet")
+    member = subscription.member
     currency = str(invoice.get("currency") or "eur").upper()
     amount = invoice.get("amount_paid") if paid else invoice.get("amount_due")
     period_start, period_end = _invoice_period(invoice)

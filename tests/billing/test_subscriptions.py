@@ -165,6 +165,21 @@ def test_each_failed_invoice_sends_its_own_message(fake, brand_a, in_a):
     assert Message.objects.filter(member=member, trigger="payment_failed").count() == 2
 
 
+def test_a_failed_invoice_of_no_subscription_is_not_vips(fake, brand_a, in_a):
+    """A one-off invoice the brand sends the member's customer: no payment of VIP, no message."""
+    member = member_make(phone="+33612345670", language="en")
+    _payment_failed_on(member)
+    events = stripe_subscribe(fake, brand=brand_a, member_id=member.pk)
+    stripe_deliver(*events)
+    [failed, _] = fake.invoice_fail(events[1]["data"]["object"]["id"])
+    invoice = copy.deepcopy(failed["data"]["object"])
+    invoice.update(id="in_oneoff", subscription=None, parent=None, billing_reason="manual")
+    [stored] = stripe_deliver(fake.event("invoice.payment_failed", invoice, account=failed["account"]))
+    assert stored.state == "ignored" and "of no subscription" in stored.note
+    assert not Payment.objects.filter(stripe_invoice_id="in_oneoff").exists()
+    assert not Message.objects.filter(member=member, trigger="payment_failed").exists()
+
+
 def test_a_cancellation_at_the_period_end_keeps_vip_until_it_ends(fake, brand_a, in_a):
     member = member_make()
     start = int(time.time()) - 20 * DAY
