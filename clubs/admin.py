@@ -1,6 +1,7 @@
 """The backoffice of the club spaces: spaces (their entry condition checked by the service), their
 pages and offers inline, confidential codes (a new one shown once; revoked, never deleted), the
-members a code let in, and the club settings (the VIP private line)."""
+members a code let in, and the club settings (the VIP private line). A space with reserved gifts
+is never deleted."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from catalog.models import Gift
 from clubs.models import ClubSettings, Offer, Space, SpaceCode, SpaceGrant, SpacePage
@@ -103,6 +104,17 @@ class SpaceAdmin(admin.ModelAdmin):
         ),
     ]
     inlines = [SpacePageInline, OfferInline, SpaceCodeInline, SpaceGrantInline]
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        """A space whose gifts are reserved to it is not deleted (single or bulk): its gifts would
+        be everyone's (their space set to none). Take them out of the space first, or make the
+        space inactive: then nobody enters it and its gifts are refused to all."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        reserved = Gift.objects.filter(space__in=[space.pk for space in objs]).select_related("space")
+        gifts = [
+            gettext("Gift reserved for %(space)s: %(gift)s") % {"space": g.space, "gift": g} for g in reserved
+        ]
+        return deleted, counts, perms_needed, [*protected, *gifts]
 
     def save_model(self, request: HttpRequest, obj: Space, form, change: bool) -> None:
         space_save(space=obj)

@@ -61,3 +61,20 @@ def test_the_private_line_is_set_in_the_club_settings(staff_a):
     )
     assert response.status_code == 302
     assert ClubSettings.objects.get().vip_phone == "+33 1 70 00 00 00"
+
+
+def test_a_space_with_gifts_is_not_deleted_so_they_never_become_everyones(staff_a):
+    gift = gift_make(name="Cellar tour")
+    staff_a.post("/backoffice/clubs/space/add/", {**SPACE, "gifts": [str(gift.pk)]})
+    space = Space.objects.get(slug="cellar")
+    empty = Space.objects.create(slug="golf", name="Golf")
+
+    page = staff_a.get(f"/backoffice/clubs/space/{space.pk}/delete/").content.decode()
+    assert "Cellar tour" in page
+    staff_a.post(f"/backoffice/clubs/space/{space.pk}/delete/", {"post": "yes"})
+    bulk = {"action": "delete_selected", "_selected_action": [space.pk, empty.pk], "post": "yes"}
+    staff_a.post("/backoffice/clubs/space/", bulk)
+    gift.refresh_from_db()
+    assert gift.space_id == space.pk and Space.objects.filter(pk=space.pk).exists()
+    staff_a.post(f"/backoffice/clubs/space/{empty.pk}/delete/", {"post": "yes"})
+    assert not Space.objects.filter(pk=empty.pk).exists()
