@@ -5,7 +5,7 @@ pages, for VIP members only; Markdown the brand writes is sanitised; French and 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from clubs.models import ClubSettings, Offer, Space, SpacePage
 from loyalty.models import Member
+from tenants.selectors import brand_timezone
 from tests.conftest import TEST_PASSWORD, host_of
 from tests.factories import member_make
 from tests.gatherings.factories import gathering_make
@@ -132,10 +133,11 @@ def test_the_private_line_is_shown_to_vip_members_only(in_a):
 
 def test_the_dashboard_says_which_source_and_since_when(in_a):
     member = _login(is_vip=True)
+    since = datetime(2026, 3, 14, 12, 0, tzinfo=brand_timezone())
+    Member.objects.filter(pk=member.pk).update(vip_since=since)
     html = _html(_client(member).get("/account/"))
-    assert (
-        "You are VIP" in html and 'data-vip-source="manual"' in html and "By Granted by staff" not in html
-    ) or True
+    assert "You are VIP" in html and 'data-vip-source="manual"' in html
+    assert "<dd>Granted by staff</dd>" in html and "<dd>March 14, 2026</dd>" in html
     assert "You are not VIP yet." in _html(_client(_login()).get("/account/"))
 
 
