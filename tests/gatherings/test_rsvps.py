@@ -284,15 +284,17 @@ def test_an_anonymised_members_seats_go_to_the_waiting_lists(in_a):
     event_triggers_on("event_promoted")
     soon, later = gathering_make(capacity=1), gathering_make(capacity=1, starts_in=timedelta(days=9))
     begun = gathering_make(capacity=1, starts_in=timedelta(days=1))
+    early = gathering_make(capacity=1, starts_in=timedelta(hours=2))
     leaving, waiting = _members(2)
-    seats = [rsvp_create(gathering_id=g.pk, member=leaving) for g in (soon, later, begun)]
+    seats = [rsvp_create(gathering_id=g.pk, member=leaving) for g in (soon, later, begun, early)]
     queued = [rsvp_create(gathering_id=g.pk, member=waiting) for g in (soon, later)]
     Gathering.objects.filter(pk=begun.pk).update(starts_at=timezone.now() - timedelta(minutes=5))
+    rsvp_check_in(rsvp_id=seats[3].pk, gathering_id=early.pk)  # at the door before the start
 
     member_anonymise(member=leaving, by=None, reason="GDPR erasure")
 
     states = [Rsvp.objects.get(pk=r.pk).state for r in (*seats, *queued)]
-    assert states == ["cancelled", "cancelled", "confirmed", "confirmed", "confirmed"]
+    assert states == ["cancelled", "cancelled", "confirmed", "confirmed", "confirmed", "confirmed"]
     assert [m.member_id for m in _sent("event_promoted")] == [waiting.pk, waiting.pk]
 
 
