@@ -252,9 +252,9 @@ def rsvp_cancel(*, rsvp_id: int, member: Member | None = None, now: datetime | N
 
 def member_rsvps_cancel(*, member_id: int, now: datetime | None = None) -> int:
     """Cancel the member's live answers to the events not begun yet (an anonymised member comes no
-        more: their seats go to the waiting lists, in the order of the events' ids so two runs lock
-        alike). Answers to events that began, and those checked in already, are kept: the attendance's
-    record. How many."""
+    more: their seats go to the waiting lists, in the order of the events' ids so two runs lock
+    alike). Answers to events that began, and those checked in already, are kept: the
+    attendance's record. How many."""
     now = now or timezone.now()
     rsvp_ids = Rsvp.objects.filter(
         member_id=member_id, state__in=LIVE_STATES, gathering__starts_at__gt=now, checked_in_at__isnull=True
