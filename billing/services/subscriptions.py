@@ -316,6 +316,17 @@ def portal_url() -> str:
     return f"{base}vip/" if base else ""
 
 
+def _subscription_ignored(*, event: StripeEvent, subscription_id: str) -> bool:
+    """Whether an event of the subscription `subscription_id` was ignored (none of VIP's): its
+    invoices need not wait for it."""
+    return StripeEvent.objects.filter(
+        brand=event.brand,
+        state=StripeEvent.State.IGNORED,
+        type__startswith="customer.subscription.",
+        payload__data__object__id=subscription_id,
+    ).exists()
+
+
 def invoice_apply(event: StripeEvent) -> None:
     """One `Payment` per invoice of a VIP subscription (another invoice of the member's customer is
     ignored): a failed one becomes paid when a retry succeeds, a paid one stays paid whatever comes
@@ -335,6 +346,8 @@ def invoice_apply(event: StripeEvent) -> None:
         known = Customer.objects.filter(stripe_customer_id=_id(invoice.get("customer"))).exists()
         if not known and _member_of_reference(obj=details) is None:
             raise NotOurs(f"the subscription {subscription_id} is none of this brand's members'")
+        if _subscription_ignored(event=event, subscription_id=subscription_id):
+            raise NotOurs(f"the subscription {subscription_id} is none of this brand's VIP plans'")
         raise NotYetKnown(f"the subscription {subscription_id} is not known yet")
     member = subscription.member
     currency = str(invoice.get("currency") or "eur").upper()

@@ -79,6 +79,13 @@ def test_another_product_the_vip_member_buys_gives_no_vip(fake, brand_a, in_a):
     other["data"]["object"]["items"]["data"][0]["price"].update(id="price_magazine", product="prod_magazine")
     [stored] = stripe_deliver(other)
     assert stored.state == "ignored" and "none of this brand's VIP plans" in stored.note
+    # Its invoices are ignored too, not retried for hours waiting for it.
+    invoice = copy.deepcopy(events[2])
+    invoice["id"] += "other"
+    invoice["data"]["object"].update(id="in_magazine", subscription="sub_magazine", parent=None)
+    [stored] = stripe_deliver(invoice)
+    assert stored.state == "ignored" and stored.attempts == 1
+    assert not Payment.objects.filter(stripe_invoice_id="in_magazine").exists()
     assert list(Subscription.objects.values_list("stripe_subscription_id", flat=True)) == [vip["id"]]
     ended = copy.deepcopy(events[1])
     ended.update(id=ended["id"] + "end", type="customer.subscription.deleted", created=ended["created"] + 60)
