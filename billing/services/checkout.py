@@ -6,7 +6,10 @@ the member manages or cancels it. The subscription itself arrives by Stripe's ev
 
 from __future__ import annotations
 
-import uuid
+import hashlib
+import json
+import time
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -17,6 +20,9 @@ from billing.services.connect import brand_current, refused_by_stripe
 from core.errors import Conflict, NotFound, Refused
 from loyalty.models import Member
 from tenants.models import StripeAccount
+
+# How long the same Checkout session is answered again to the same member asking for the same plan.
+CHECKOUT_REUSE_SECONDS = 600
 
 
 def _account_ready() -> StripeAccount:
@@ -48,6 +54,16 @@ def _customer_of(*, member: Member, account: StripeAccount) -> str:
     return str(customer["id"])
 
 
+def _checkout_key(fields: dict[str, Any], *, member: Member, schema_name: str) -> str:
+    """The Checkout create's idempotency key: the same for the same session asked again within
+    `CHECKOUT_REUSE_SECONDS` (a double click, a second tab: Stripe answers the first session, so
+    the member cannot pay two subscriptions before the first one's events arrive), another for any
+    other parameters (another plan, language...), which Stripe would refuse under a used key."""
+    window = int(time.time() // CHECKOUT_REUSE_SECONDS)
+    asked = json.dumps(fields, sort_keys=True, default=str) + f"|{window}"
+    return f"{schema_name}-checkout-{member.pk}-{hashlib.sha256(asked.encode()).hexdigest()[:32]}"
+
+
 def checkout_session_start(
     *, member: Member, plan_id: int, success_url: str, cancel_url: str, locale: str = ""
 ) -> str:
@@ -64,19 +80,21 @@ def checkout_session_start(
     fee = brand.platform_plan.application_fee_percent if brand.platform_plan_id else None
     first = not Subscription.objects.filter(member=member).exists()
     try:
-        customer_id = _customer_of(member=member, account=account)
+        fields = {
+            "price_id": plan.stripe_price_id,
+            "customer_id": _customer_of(member=member, account=account),
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "client_reference_id": str(member.pk),
+            "metadata": {"brand": brand.schema_name, "member_id": str(member.pk), "plan": plan.code},
+            "application_fee_percent": fee,
+            "trial_days": plan.trial_days if first else 0,
+            "locale": locale,
+        }
         session = gateway_for(brand).checkout_session_create(
             account_id=account.account_id,
-            idempotency_key=f"{brand.schema_name}-checkout-{member.pk}-{uuid.uuid4().hex}",
-            price_id=plan.stripe_price_id,
-            customer_id=customer_id,
-            success_url=success_url,
-            cancel_url=cancel_url,
-            client_reference_id=str(member.pk),
-            metadata={"brand": brand.schema_name, "member_id": str(member.pk), "plan": plan.code},
-            application_fee_percent=fee,
-            trial_days=plan.trial_days if first else 0,
-            locale=locale,
+            idempotency_key=_checkout_key(fields, member=member, schema_name=brand.schema_name),
+            **fields,
         )
     except GatewayError as error:
         raise refused_by_stripe(error) from error

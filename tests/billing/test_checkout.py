@@ -71,9 +71,18 @@ def test_subscribing_opens_a_checkout_session_on_the_brands_account(in_a, plan, 
     assert form["cancel_url"].endswith("/vip/cancel/")
     assert session.idempotency_key.startswith(f"{in_a.schema_name}-checkout-{member.pk}-")
     assert Customer.objects.get(member=member).stripe_customer_id == customer.answer["id"]
-    # Again: the same customer, a new session.
-    assert _subscribe(member_client, plan).status_code == 302
-    assert len(fake_stripe.calls("customers")) == 1 and len(fake_stripe.calls("checkout/sessions")) == 2
+    # Again (a double click, another tab): the same customer and the same session, so that the
+    # member cannot pay two subscriptions before the first one's events arrive.
+    again = _subscribe(member_client, plan)
+    assert again.status_code == 302 and again["Location"] == response["Location"]
+    assert len(fake_stripe.calls("customers")) == 1
+    first, second = fake_stripe.calls("checkout/sessions")
+    assert second.idempotency_key == first.idempotency_key and second.answer["id"] == first.answer["id"]
+    # Another plan is another session, under another key.
+    yearly = vip_plan_save(data={**PLAN, "code": "gold-year", "interval": "year", "price": "99.00"})
+    other = _subscribe(member_client, yearly)
+    assert other.status_code == 302 and other["Location"] != response["Location"]
+    assert fake_stripe.calls("checkout/sessions")[-1].idempotency_key != first.idempotency_key
 
 
 def test_no_platform_plan_no_fee_and_no_second_trial(in_a, plan, member_client, fake_stripe):
