@@ -140,9 +140,12 @@ class GatheringAdmin(admin.ModelAdmin):
         }
 
     def attendees_csv_view(self, request: HttpRequest, gathering_id: int) -> HttpResponse:
-        """The attendee list (confirmed, then the waiting list in order) as a CSV file."""
+        """The attendee list (confirmed, then the waiting list in order) as a CSV file. It holds the
+        members' e-mails and phones: staff who may see the event and the members only."""
         gathering = get_object_or_404(Gathering, pk=gathering_id)
-        if not self.has_view_permission(request, gathering):
+        if not self.has_view_permission(request, gathering) or not request.user.has_perm(
+            "loyalty.view_member"
+        ):
             return HttpResponse(status=403)
         name = f"event-{gathering.pk}-{slugify(gathering.title) or 'attendees'}.csv"
         return csv_download(gathering_attendees_csv(gathering=gathering), name)

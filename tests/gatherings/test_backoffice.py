@@ -5,6 +5,8 @@ page, the attendee list in CSV, the door check-in page, invitations to a segment
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -12,6 +14,7 @@ from gatherings.models import Gathering, Rsvp
 from gatherings.services import rsvp_create
 from loyalty.models import Segment
 from messaging.models import Message
+from tests.conftest import TEST_PASSWORD
 from tests.factories import member_make
 
 from .factories import event_triggers_on, gathering_make
@@ -182,3 +185,26 @@ def test_the_door_search_takes_any_text(staff_a):
     response = staff_a.get(door, {"q": "A\x00da"})
     assert response.status_code == 200 and "data-rsvp=" in response.content.decode()
     assert staff_a.get("/backoffice/gatherings/gathering/", {"q": "\x00"}).status_code == 200
+
+
+def test_the_attendee_list_needs_the_permission_to_see_members(db, brand_a, client_for):
+    connection.set_tenant(brand_a)
+    gathering = gathering_make()
+    rsvp_create(gathering_id=gathering.pk, member=member_make("ada", email="ada@example.com"))
+    staff = get_user_model().objects.create_user(
+        username="events@alpha.example", password=TEST_PASSWORD, is_staff=True
+    )
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_gathering", "change_gathering"])
+    )
+    client = client_for(brand_a)
+    client.post("/accounts/login/", {"username": "events@alpha.example", "password": TEST_PASSWORD})
+    csv_url = f"/backoffice/gatherings/gathering/{gathering.pk}/attendees.csv"
+    change = client.get(f"/backoffice/gatherings/gathering/{gathering.pk}/change/").content.decode()
+    assert "Door check-in" in change and csv_url not in change
+    assert client.get(csv_url).status_code == 403
+    staff.user_permissions.add(Permission.objects.get(codename="view_member"))
+    client = client_for(brand_a)
+    client.post("/accounts/login/", {"username": "events@alpha.example", "password": TEST_PASSWORD})
+    assert csv_url in client.get(f"/backoffice/gatherings/gathering/{gathering.pk}/change/").content.decode()
+    assert "ada@example.com" in client.get(csv_url).content.decode()
