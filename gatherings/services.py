@@ -110,13 +110,16 @@ def gathering_create(*, data: Mapping[str, Any]) -> Gathering:
 
 def gathering_update(*, gathering_id: int, data: Mapping[str, Any], now: datetime | None = None) -> Gathering:
     """Change a gathering under its lock. A raised capacity promotes the waiting list in order; a
-    lowered one cancels nobody. Cancelling it tells each member who answered (confirmed or
-    waitlisted) once (`event_cancelled`, keyed by the RSVP); their answers are kept as they were."""
+    lowered one cancels nobody. Moving its start makes the reminder due again. Cancelling it tells
+    each member who answered (confirmed or waitlisted) once (`event_cancelled`, keyed by the RSVP);
+    their answers are kept as they were."""
     with transaction.atomic():
         gathering = _lock(gathering_id)
-        was_cancelled = gathering.state == Gathering.State.CANCELLED
+        was_cancelled, was_at = gathering.state == Gathering.State.CANCELLED, gathering.starts_at
         gathering = gathering_validate(data=data, gathering=gathering)
         gathering.save()
+        if gathering.starts_at != was_at:  # moved: the reminder is due again the day before the new start
+            Rsvp.objects.filter(gathering=gathering, reminded_at__isnull=False).update(reminded_at=None)
         _promote(gathering=gathering, now=now or timezone.now())
         if gathering.state == Gathering.State.CANCELLED and not was_cancelled:
             _tell_cancelled(gathering=gathering)
@@ -341,9 +344,9 @@ def gathering_invitations_send(*, gathering_id: int, segment: Segment | None = N
 
 def reminders_due_send(*, now: datetime | None = None) -> int:
     """Remind the confirmed members of the current brand's published events starting within
-    `REMINDER_AHEAD`: once per RSVP (`reminded_at`, written with the message; the beat may run
-    twice). Nothing, and nothing marked, while no reminder trigger is on. How many RSVPs were
-    reminded."""
+    `REMINDER_AHEAD`: once per RSVP and start (`reminded_at`, written with the message, cleared when
+    the event moves; the beat may run twice). Nothing, and nothing marked, while no reminder trigger
+    is on. How many RSVPs were reminded."""
     now = now or timezone.now()
     if not triggers_active().get(TriggerKind.EVENT_REMINDER):
         return 0
@@ -371,7 +374,7 @@ def reminders_due_send(*, now: datetime | None = None) -> int:
                 kind=TriggerKind.EVENT_REMINDER,
                 gathering=rsvp.gathering,
                 member=rsvp.member,
-                cause=f"remind:{rsvp.pk}",
+                cause=f"remind:{rsvp.pk}:{rsvp.gathering.starts_at.isoformat()}",
             )
             reminded += 1
     return reminded

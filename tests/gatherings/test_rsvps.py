@@ -169,6 +169,23 @@ def test_the_reminder_is_sent_once_per_rsvp_the_day_before(in_a):
     assert len(_sent("event_reminder")) == 2
 
 
+def test_an_event_moved_after_its_reminder_is_reminded_again_the_day_before(in_a):
+    event_triggers_on("event_reminder")
+    gathering = gathering_make(capacity=5, starts_in=timedelta(hours=20))
+    rsvp_create(gathering_id=gathering.pk, member=member_make("moved"))
+    assert reminders_due_send() == 1
+    starts = gathering.starts_at + timedelta(days=3)
+    gathering_update(
+        gathering_id=gathering.pk, data={"starts_at": starts, "ends_at": starts + timedelta(hours=2)}
+    )
+    gathering_update(gathering_id=gathering.pk, data={"place": "Le Chai"})  # not moved: nothing more
+
+    assert reminders_due_send() == 0
+    assert reminders_due_send(now=starts - timedelta(hours=20)) == 1
+    assert reminders_due_send(now=starts - timedelta(hours=19)) == 0
+    assert len(_sent("event_reminder")) == 2
+
+
 def test_reminders_wait_while_no_trigger_is_on(in_a):
     gathering = gathering_make(capacity=5, starts_in=timedelta(hours=20))
     rsvp = rsvp_create(gathering_id=gathering.pk, member=member_make("early"))
