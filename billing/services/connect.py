@@ -12,6 +12,8 @@ from typing import Any
 from django.db import transaction
 
 from billing.gateway import GatewayError, gateway_for
+from billing.models import VipPlan
+from billing.services.subscriptions import sandbox_subscriptions_end
 from core.errors import NotFound, Refused
 from tenants.models import Brand, StripeAccount
 from tenants.selectors import schema_current
@@ -68,6 +70,15 @@ def stripe_account_apply(*, account: dict[str, Any]) -> StripeAccount | None:
         return row
 
 
+def _sandbox_leave(*, row: StripeAccount) -> None:
+    """The brand's sandbox account, made before the platform had its Stripe key, unknown to
+    Stripe: deleted; its subscriptions (never paid) end now; the plans' products and prices are
+    the sandbox's: off sale until saved again, which writes them to the new account."""
+    row.delete()
+    sandbox_subscriptions_end()
+    VipPlan.objects.update(stripe_product_id="", stripe_price_id="", synced_at=None)
+
+
 def stripe_account_connect(*, brand: Brand, email: str, refresh_url: str, return_url: str) -> str:
     """The address where the brand's owner onboards its Stripe account: the account is created the
     first time (once, whatever the clicks: the brand's row is locked and the create's idempotency
@@ -78,8 +89,7 @@ def stripe_account_connect(*, brand: Brand, email: str, refresh_url: str, return
         Brand.objects.select_for_update().filter(pk=brand.pk).first()
         row = StripeAccount.objects.filter(brand=brand).first()
         if row is not None and row.sandbox and not gateway.sandbox:
-            # Made before the platform had its Stripe key: Stripe does not know it.
-            row.delete()
+            _sandbox_leave(row=row)
             row = None
         if row is None:
             try:

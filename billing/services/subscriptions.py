@@ -401,6 +401,39 @@ def account_event_apply(event: StripeEvent) -> None:
     stripe_account_apply(account=account)
 
 
+# --- leaving the sandbox -------------------------------------------------------------------------
+
+
+def sandbox_subscriptions_end(*, now: datetime | None = None) -> int:
+    """End now the brand's sandbox subscriptions that still give VIP (never paid: the platform
+    has its Stripe key, the brand a real account), each with its change in the history, and
+    recompute their members' VIP: how many."""
+    now = now or timezone.now()
+    live = Q(ended_at__isnull=True) | Q(current_period_end__gt=now)
+    rows = Subscription.objects.select_for_update().select_related("member").filter(live, sandbox=True)
+    count = 0
+    for subscription in rows.order_by("pk"):
+        before = subscription.status
+        subscription.status = Subscription.Status.CANCELED
+        subscription.canceled_at = subscription.canceled_at or now
+        subscription.ended_at = subscription.current_period_end = now
+        subscription.state_at = max(subscription.state_at, now)
+        subscription.save()
+        SubscriptionChange.objects.create(
+            subscription=subscription,
+            at=subscription.state_at,
+            status_before=before,
+            status=subscription.status,
+            amount=subscription.amount,
+            currency=subscription.currency,
+            interval=subscription.interval,
+            cancel_at_period_end=subscription.cancel_at_period_end,
+        )
+        member_vip_refresh(member=subscription.member, now=now)
+        count += 1
+    return count
+
+
 # --- the end of a cancelled subscription's period ---------------------------------------------
 
 

@@ -3,10 +3,17 @@ link's redirect, the state read back, and `account.updated` applied."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from billing.models import Subscription, VipPlan
 from billing.services.connect import stripe_account_apply, stripe_account_connect
+from billing.services.vip import member_vip_refresh
 from tenants.models import StripeAccount
+from tests.factories import member_make
 
 
 def test_connecting_creates_the_account_once_and_redirects_to_stripe(staff_a, brand_a, fake_stripe):
@@ -85,15 +92,40 @@ def test_members_and_anonymous_never_reach_the_page(client_for, brand_a, method,
 
 
 def test_a_sandbox_account_is_replaced_by_a_real_one_once_keys_are_set(staff_a, brand_a, fake_stripe):
+    """Leaving the sandbox: its free subscriptions end (no VIP left from them), its plans' sandbox
+    prices are off sale until the plans are saved to the real account."""
     StripeAccount.objects.create(
         brand=brand_a, account_id="acct_sandbox1", sandbox=True, charges_enabled=True
     )
+    connection.set_tenant(brand_a)
+    member = member_make()
+    plan = VipPlan.objects.create(
+        code="gold", name="Gold", price="9.90", stripe_product_id="prod_sb", stripe_price_id="price_sb"
+    )
+    subscription = Subscription.objects.create(
+        member=member,
+        plan=plan,
+        stripe_subscription_id="sub_sandbox",
+        stripe_customer_id="cus_sandbox",
+        status="active",
+        current_period_end=timezone.now() + timedelta(days=20),
+        state_at=timezone.now(),
+        sandbox=True,
+    )
+    assert member_vip_refresh(member=member).is_vip
     response = staff_a.post("/backoffice/billing/vipplan/stripe-account/connect/")
     assert response.status_code == 302 and response["Location"].startswith(fake_stripe.base_url)
     row = StripeAccount.objects.get(brand=brand_a)
     assert not row.sandbox and row.account_id != "acct_sandbox1" and not row.charges_enabled
     (link,) = fake_stripe.calls("account_links")
     assert link.form["account"] == row.account_id
+    subscription.refresh_from_db()
+    assert subscription.status == "canceled" and subscription.ended_at <= timezone.now()
+    assert subscription.changes.get().status_before == "active"
+    member.refresh_from_db()
+    assert not member.is_vip
+    plan.refresh_from_db()
+    assert (plan.stripe_product_id, plan.stripe_price_id) == ("", "")
 
 
 def test_stripes_refresh_address_makes_no_account(staff_a, brand_a, fake_stripe):
