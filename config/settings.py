@@ -472,6 +472,8 @@ SPECTACULAR_SETTINGS = {
         "CampaignRunStateEnum": "messaging.models.campaigns.RunState",
         "LetterBatchStateEnum": "messaging.models.letters.LetterBatch.State",
         "WebhookDeliveryStateEnum": "messaging.models.webhooks.WebhookDeliveryState",
+        "SubscriptionStatusEnum": "billing.models.Subscription.Status",
+        "PaymentStatusEnum": "billing.models.Payment.Status",
     },
 }
 
