@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -68,6 +69,8 @@ class OfferInline(admin.StackedInline):
     model = Offer
     extra = 0
     fields = ["title", "text", "code", "link", "valid_from", "valid_until", "position"]
+    # A link typed without its scheme is an https:// one (Django 6's default).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 class SpaceCodeInline(ReadOnlyInline):
