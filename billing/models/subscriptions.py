@@ -34,6 +34,8 @@ class VipPlan(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("VIP plan")
+        verbose_name_plural = _("VIP plans")
         ordering = ["position", "price", "pk"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gt=0), name="vip_plan_price_positive"),
