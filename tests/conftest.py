@@ -127,6 +127,19 @@ def _back_to_public_schema():
 
 
 @pytest.fixture(autouse=True)
+def _in_english():
+    """Each test starts in the platform's language: a language a test or a request activated stays
+    active in its thread, and the next test of the process (another module's, under xdist) would
+    read French."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _routing_read_again():
     """Brands, domains and keys a test wrote and rolled back must not stay cached for the next test
     (a rollback is no change that sets a new routing token): a new token, as a real change sets."""
