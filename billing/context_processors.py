@@ -2,7 +2,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 from django_tenants.utils import get_public_schema_name
 
-from billing.models import VipPlan
+from billing.selectors import vip_plans_on_sale
 
 
 def vip(request: HttpRequest) -> dict:
@@ -13,6 +13,6 @@ def vip(request: HttpRequest) -> dict:
         return {"vip_offered": False}
 
     def offered() -> bool:
-        return VipPlan.objects.filter(is_active=True).exclude(stripe_price_id="").exists()
+        return vip_plans_on_sale().exists()
 
     return {"vip_offered": SimpleLazyObject(offered)}

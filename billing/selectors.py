@@ -25,6 +25,11 @@ ENDED_STATUSES = frozenset({Status.CANCELED, Status.UNPAID, Status.INCOMPLETE_EX
 CENT = Decimal("0.01")
 
 
+def vip_plans_on_sale() -> QuerySet[VipPlan]:
+    """The plans a member may subscribe to: active, and written to the brand's Stripe account."""
+    return VipPlan.objects.filter(is_active=True).exclude(stripe_price_id="")
+
+
 def subscription_list(
     *, status: str | None = None, plan_id: int | None = None, search: str = ""
 ) -> QuerySet[Subscription]:

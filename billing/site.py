@@ -17,13 +17,14 @@ from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_POST
 
 from billing.gateway import sandbox_on
-from billing.models import Customer, Subscription, VipPlan
+from billing.models import Customer, Subscription
 from billing.sandbox import (
     sandbox_checkout_pay,
     sandbox_checkout_plan,
     sandbox_session,
     sandbox_subscription_cancel,
 )
+from billing.selectors import vip_plans_on_sale
 from billing.selectors_vip import subscription_live_for
 from billing.services.checkout import checkout_session_start, portal_session_start
 from billing.services.connect import brand_current
@@ -48,7 +49,7 @@ def vip_home(request: HttpRequest) -> HttpResponse:
     brand = brand_current()
     account = StripeAccount.objects.filter(brand=brand).first()
     context = {
-        "plans": VipPlan.objects.filter(is_active=True).exclude(stripe_price_id=""),
+        "plans": vip_plans_on_sale(),
         "open": account is not None and account.charges_enabled,
         "sandbox": account is not None and account.sandbox and sandbox_on(),
         **_member_state(site_member(request)),

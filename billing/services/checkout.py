@@ -14,7 +14,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from billing.gateway import GatewayError, gateway_for
-from billing.models import Customer, Subscription, VipPlan
+from billing.models import Customer, Subscription
+from billing.selectors import vip_plans_on_sale
 from billing.selectors_vip import subscription_live_for
 from billing.services.connect import brand_current, refused_by_stripe
 from core.errors import Conflict, NotFound, Refused
@@ -70,7 +71,7 @@ def checkout_session_start(
     """The address of a new Checkout session where `member` subscribes to the plan `plan_id`
     (active, of this brand). A member whose subscription still gives VIP manages it instead
     (Conflict `subscription_live`); the trial is for a first subscription only."""
-    plan = VipPlan.objects.filter(pk=plan_id, is_active=True).exclude(stripe_price_id="").first()
+    plan = vip_plans_on_sale().filter(pk=plan_id).first()
     if plan is None:
         raise NotFound("no such VIP plan", field="plan")
     if subscription_live_for(member=member) is not None:
