@@ -237,17 +237,46 @@ def in_a(db, brand_a):
     return brand_a
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
+def _tasks_to_an_unread_queue():
+    """Tasks that tests queue go to a queue of this process that no worker reads, unless a module's
+    `celery_worker` runs: a worker left running would take them and write to a brand while its test
+    drops it (a deadlock seen under xdist), and `make run`'s worker would take them from the shared
+    broker."""
+    from config.celery import app
+
+    queue = app.conf.task_default_queue = f"test-{os.getpid()}-unread"
+    yield
+    _queue_purge(app, queue)
+
+
+def _queue_purge(app, queue: str) -> None:
+    with app.connection_for_write() as broker:
+        broker.default_channel.queue_purge(queue)
+
+
+@pytest.fixture(scope="module")
 def celery_worker(django_db_setup, django_db_blocker):
-    """A real Celery worker (threads pool) on the real Redis broker, on a queue of this run only."""
+    """A real Celery worker (threads pool) on the real Redis broker, for one test module, on a queue of its
+    own: tasks that the module's tests left queued or waiting (a retry's countdown) never reach another
+    module's tests."""
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
 
-    queue = f"test-{os.getpid()}"
-    app.conf.task_default_queue = queue
-    with django_db_blocker.unblock():
-        with start_worker(
-            app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING", queues=[queue]
-        ) as worker:
-            yield worker
+    unread = app.conf.task_default_queue
+    queue = app.conf.task_default_queue = f"test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        with django_db_blocker.unblock():
+            with start_worker(
+                app,
+                pool="threads",
+                concurrency=2,
+                perform_ping_check=False,
+                loglevel="WARNING",
+                queues=[queue],
+            ) as worker:
+                yield worker
+    finally:
+        app.conf.task_default_queue = unread
+        _queue_purge(app, queue)
