@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy, ngettext, ngettext_lazy
 
+from core.admin_base import ModelAdmin, TabularInline
 from core.errors import DomainError, InvalidInput
 from loyalty.admin.programme import ServiceForm
 
@@ -81,7 +82,7 @@ def staff_actor(request: HttpRequest) -> str:
 
 
 @admin.register(CatalogSettings)
-class CatalogSettingsAdmin(admin.ModelAdmin):
+class CatalogSettingsAdmin(ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not CatalogSettings.objects.exists()
 
@@ -101,7 +102,7 @@ class CategoryForm(ServiceForm):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ModelAdmin):
     form = CategoryForm
     list_display = ["name", "slug", "position"]
     list_editable = ["position"]
@@ -133,7 +134,7 @@ class GiftPhotoForm(forms.ModelForm):
         return image
 
 
-class GiftPhotoInline(admin.TabularInline):
+class GiftPhotoInline(TabularInline):
     model = GiftPhoto
     form = GiftPhotoForm
     fields = ["image", "preview", "alt_text", "position"]
@@ -186,7 +187,7 @@ class GiftForm(ServiceForm):
 
 
 @admin.register(Gift)
-class GiftAdmin(admin.ModelAdmin):
+class GiftAdmin(ModelAdmin):
     list_display = [
         "reference",
         "name",
@@ -434,7 +435,7 @@ class GiftAdmin(admin.ModelAdmin):
 
 
 @admin.register(VoucherCode)
-class VoucherCodeAdmin(admin.ModelAdmin):
+class VoucherCodeAdmin(ModelAdmin):
     list_display = ["code", "gift", "order_line", "used_at"]
     list_filter = [("order_line", admin.EmptyFieldListFilter), "gift"]
     search_fields = ["code", "gift__reference"]
@@ -453,7 +454,7 @@ class VoucherCodeAdmin(admin.ModelAdmin):
         queryset.filter(order_line__isnull=True).delete()
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(TabularInline):
     extra = 0
     can_delete = False
 
@@ -506,7 +507,7 @@ ORDERS_MOVED = {
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ModelAdmin):
     list_display = ["id", "placed_at", "member", "status", "total_points", "tracking_ref"]
     list_filter = ["status", "placed_at", "lines__kind"]
     search_fields = [
@@ -627,7 +628,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServicePush)
-class ServicePushAdmin(admin.ModelAdmin):
+class ServicePushAdmin(ModelAdmin):
     """The service-credit outbox: what was (or would be, without an endpoint) sent to the brand."""
 
     list_display = ["id", "order", "action", "status", "attempts", "response_status", "created_at", "sent_at"]

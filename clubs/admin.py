@@ -27,6 +27,7 @@ from clubs.services import (
     space_save,
     space_validate,
 )
+from core.admin_base import ModelAdmin, StackedInline
 from core.errors import DomainError, InvalidInput
 from loyalty.admin.members import ReadOnlyInline
 
@@ -58,14 +59,14 @@ class SpaceForm(forms.ModelForm):
                     self.add_error(field, field_messages)
 
 
-class SpacePageInline(admin.StackedInline):
+class SpacePageInline(StackedInline):
     model = SpacePage
     extra = 0
     fields = ["title", "slug", "body", "position", "is_published"]
     prepopulated_fields = {"slug": ["title"]}
 
 
-class OfferInline(admin.StackedInline):
+class OfferInline(StackedInline):
     model = Offer
     extra = 0
     fields = ["title", "text", "code", "link", "valid_from", "valid_until", "position"]
@@ -86,7 +87,7 @@ class SpaceGrantInline(ReadOnlyInline):
 
 
 @admin.register(Space)
-class SpaceAdmin(admin.ModelAdmin):
+class SpaceAdmin(ModelAdmin):
     form = SpaceForm
     list_display = ["name", "slug", "entry", "is_active", "position", "codes_link"]
     list_filter = ["entry", "is_active"]
@@ -153,7 +154,7 @@ class SpaceAdmin(admin.ModelAdmin):
 
 
 @admin.register(SpaceCode)
-class SpaceCodeAdmin(admin.ModelAdmin):
+class SpaceCodeAdmin(ModelAdmin):
     list_display = ["space", "label", "created_at", "revoked_at"]
     list_filter = ["space"]
     fields = ["space", "label", "created_at", "revoked_at"]
@@ -174,7 +175,7 @@ class SpaceCodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ClubSettings)
-class ClubSettingsAdmin(admin.ModelAdmin):
+class ClubSettingsAdmin(ModelAdmin):
     fields = ["vip_phone", "vip_phone_hours"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

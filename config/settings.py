@@ -60,6 +60,8 @@ SHARED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
+    # The backoffice's look (README "Backoffice"): its templates before the admin's.
+    "unfold",
     # Public too: deleting an operator's user cascades to the admin log, which must exist there.
     "django.contrib.admin",
     "django.contrib.messages",

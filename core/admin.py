@@ -13,6 +13,7 @@ from django.template import engines
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
+from core.admin_base import ModelAdmin
 from core.apikeys import api_key_create, api_key_revoke
 from core.models import ApiKey
 
@@ -42,7 +43,7 @@ class ApiKeyCreateForm(forms.Form):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ModelAdmin):
     list_display = ["name", "prefix", "rate_limit_per_minute", "created_at", "last_used_at", "state"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix"]

@@ -17,6 +17,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from catalog.admin import csv_download
+from core.admin_base import ModelAdmin, TabularInline
 from core.errors import DomainError, NotFound
 from gatherings.models import Gathering, Rsvp
 from gatherings.selectors import gathering_attendees_csv, gathering_rsvps, gatherings_with_counts
@@ -46,7 +47,7 @@ class GatheringForm(ServiceForm):
         return {"gathering": self.instance}
 
 
-class RsvpInline(admin.TabularInline):
+class RsvpInline(TabularInline):
     """The event's answers, read-only: seats and the waiting list change through the services."""
 
     model = Rsvp
@@ -79,7 +80,7 @@ class InviteForm(forms.Form):
 
 
 @admin.register(Gathering)
-class GatheringAdmin(admin.ModelAdmin):
+class GatheringAdmin(ModelAdmin):
     form = GatheringForm
     inlines = [RsvpInline]
     list_display = ["title", "kind", "starts_at", "place", "capacity", "confirmed", "waitlisted", "state"]

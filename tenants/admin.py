@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_base import ModelAdmin
 from core.errors import DomainError
 
 from .domains import http_token_url, txt_record_name, txt_record_value
@@ -31,7 +32,7 @@ class DomainAddForm(forms.Form):
 
 
 @admin.register(Domain)
-class DomainAdmin(admin.ModelAdmin):
+class DomainAdmin(ModelAdmin):
     list_display = ["domain", "is_primary", "state", "method", "verified_at", "checked_at", "check_result"]
     fields = ["domain", "state", "how_to_verify", "method", "verified_at", "checked_at", "check_result"]
     readonly_fields = fields

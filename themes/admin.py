@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
+from core.admin_base import ModelAdmin
 from core.errors import InvalidInput
 from themes.models import TEXT_KEYS, TEXT_LANGUAGES, Theme
 from themes.selectors import theme_data_of, theme_get
@@ -126,7 +127,7 @@ class ThemeForm(forms.ModelForm):
 
 
 @admin.register(Theme)
-class ThemeAdmin(admin.ModelAdmin):
+class ThemeAdmin(ModelAdmin):
     form = ThemeForm
     change_form_template = "themes/admin/theme_change_form.html"
 

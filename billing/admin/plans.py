@@ -13,6 +13,7 @@ from billing.admin.connect import connect_urls
 from billing.admin.sandbox import sandbox_urls
 from billing.models import VipPlan
 from billing.services.plans import EDITABLE_FIELDS, vip_plan_save, vip_plan_validate
+from core.admin_base import ModelAdmin
 from core.errors import Refused
 from loyalty.admin.programme import ServiceForm
 
@@ -34,7 +35,7 @@ class VipPlanForm(ServiceForm):
 
 
 @admin.register(VipPlan)
-class VipPlanAdmin(admin.ModelAdmin):
+class VipPlanAdmin(ModelAdmin):
     form = VipPlanForm
     change_list_template = "billing/admin/vipplan_change_list.html"
     list_display = [

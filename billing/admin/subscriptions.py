@@ -17,6 +17,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from billing.models import Payment, Subscription, SubscriptionChange
 from billing.selectors import MonthFigures, months_figures
+from core.admin_base import ModelAdmin, TabularInline
 from core.formats import money_format, number_format
 
 PERMISSION = "billing.view_subscription"
@@ -26,7 +27,7 @@ MONTHS = 12
 CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_BOTTOM, CHART_TOP = 720, 220, 70, 30, 16
 
 
-class _ReadOnlyInline(admin.TabularInline):
+class _ReadOnlyInline(TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
@@ -71,7 +72,7 @@ class PaymentInline(_ReadOnlyInline):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(ModelAdmin):
     change_list_template = "billing/admin/subscription_change_list.html"
     list_display = [
         "subscriber",

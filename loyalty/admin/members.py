@@ -26,6 +26,7 @@ from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy
 
+from core.admin_base import ModelAdmin, TabularInline
 from core.errors import DomainError, InvalidInput
 from loyalty.models import ActivationCode, Consent, LedgerEntry, Member, MemberAudit, MemberBadge, TierChange
 from loyalty.selectors.activation import activation_code_state, member_activation_codes
@@ -50,7 +51,7 @@ RECENT_ENTRIES = 20
 LEDGER_PAGE = 100
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(TabularInline):
     extra = 0
     can_delete = False
 
@@ -169,7 +170,7 @@ class MemberForm(forms.ModelForm):
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(ModelAdmin):
     form = MemberForm
     list_display = ["external_id", "display_name", "email", "phone", "kind", "tier", "balance", "status"]
     list_filter = ["kind", "status", "tier", "is_vip"]

@@ -9,6 +9,7 @@ from django.db.models import Count, QuerySet
 from django.forms.models import construct_instance
 from django.http import HttpRequest
 
+from core.admin_base import ModelAdmin
 from core.errors import InvalidInput
 from loyalty.models import Offer
 from loyalty.services.offers import OFFER_FIELDS, offer_save, offer_validate
@@ -37,7 +38,7 @@ class OfferForm(forms.ModelForm):
 
 
 @admin.register(Offer)
-class OfferAdmin(admin.ModelAdmin):
+class OfferAdmin(ModelAdmin):
     form = OfferForm
     list_display = ["title", "segment", "starts_at", "ends_at", "seen"]
     list_filter = ["segment"]

@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from core.admin_base import ModelAdmin
 from core.errors import Conflict, InvalidInput
 from loyalty.admin.forms import BackofficeJSONField
 from loyalty.models import Badge, ProgrammeSettings, Segment, Tier
@@ -72,7 +73,7 @@ class ProgrammeSettingsForm(ServiceForm):
 
 
 @admin.register(ProgrammeSettings)
-class ProgrammeSettingsAdmin(admin.ModelAdmin):
+class ProgrammeSettingsAdmin(ModelAdmin):
     """One page: the brand's settings row (there is no list, no adding, no deleting)."""
 
     form = ProgrammeSettingsForm
@@ -143,7 +144,7 @@ class TierForm(ServiceForm):
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(ModelAdmin):
     form = TierForm
     list_display = [
         "name", "code", "threshold", "threshold_inclusive", "earn_multiplier", "grants_vip", "member_count"
@@ -194,7 +195,7 @@ class BadgeForm(ServiceForm):
 
 
 @admin.register(Badge)
-class BadgeAdmin(admin.ModelAdmin):
+class BadgeAdmin(ModelAdmin):
     form = BadgeForm
     list_display = ["name", "code", "event_type", "count_required", "holder_count"]
     change_list_template = "loyalty/admin/programme/badge_change_list.html"
@@ -265,7 +266,7 @@ class SegmentForm(ServiceForm):
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(ModelAdmin):
     form = SegmentForm
     list_display = ["name", "description", "member_count", "created_at"]
     readonly_fields = ["member_count"]

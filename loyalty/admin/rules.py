@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from core.admin_base import ModelAdmin
 from core.errors import DomainError, InvalidInput
 from loyalty.admin.forms import BackofficeJSONField
 from loyalty.engine import EVENT_FIELDS, ITEM_FIELDS, OPERATORS
@@ -133,7 +134,7 @@ def simulation_run(*, form: SimulatorForm, rule: EarningRule | None) -> dict | N
 
 
 @admin.register(EarningRule)
-class EarningRuleAdmin(admin.ModelAdmin):
+class EarningRuleAdmin(ModelAdmin):
     form = EarningRuleForm
     change_form_template = "loyalty/admin/rules/change_form.html"
     change_list_template = "loyalty/admin/rules/change_list.html"
@@ -322,7 +323,7 @@ def _simulator_initial(rule: EarningRule | None) -> dict:
 
 
 @admin.register(EventType)
-class EventTypeAdmin(admin.ModelAdmin):
+class EventTypeAdmin(ModelAdmin):
     """Event types are referenced by code (rules, events, badges): the code is fixed once created,
     and a type in use is not deleted."""
 

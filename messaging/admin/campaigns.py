@@ -17,6 +17,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from core.admin_base import ModelAdmin
 from core.errors import DomainError
 from loyalty.admin.programme import ServiceForm
 from messaging.checks import SKIP_REASONS
@@ -87,7 +88,7 @@ class CampaignForm(ServiceForm):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ModelAdmin):
     form = CampaignForm
     list_display = ["name", "channel", "template_code", "segment", "schedule_text", "state", "next_run"]
     list_filter = ["state", "channel", "schedule"]

@@ -20,6 +20,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from core.admin_base import ModelAdmin
 from core.errors import DomainError
 from loyalty.models import Segment
 from messaging.checks import SKIP_REASONS
@@ -76,7 +77,7 @@ class LetterWizardForm(forms.Form):
 
 
 @admin.register(LetterBatch)
-class LetterBatchAdmin(admin.ModelAdmin):
+class LetterBatchAdmin(ModelAdmin):
     list_display = ["__str__", "state", "template_code", "letters_total", "letters_rendered", "created_at"]
     list_filter = ["state"]
     change_list_template = "messaging/letters/admin/change_list.html"

@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
+from core.admin_base import ModelAdmin
 from messaging.models import Channel, Message
 from messaging.providers.base import DevelopmentOutbox
 from tenants.selectors import brand_timezone
@@ -32,7 +33,7 @@ def outbox_messages(*, channel: str = "") -> QuerySet[Message]:
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ModelAdmin):
     change_list_template = "messaging/admin/message_change_list.html"
     list_display = ["created_at", "member", "channel", "template_code", "state_shown", "trigger", "campaign"]
     list_filter = ["channel", "state", "trigger", "campaign", "purpose"]

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_base import ModelAdmin
 from core.errors import InvalidInput
 from messaging.models import ChannelSettings
 from messaging.selectors.templates import channel_settings_get
@@ -128,7 +129,7 @@ class ChannelSettingsForm(forms.ModelForm):
 
 
 @admin.register(ChannelSettings)
-class ChannelSettingsAdmin(admin.ModelAdmin):
+class ChannelSettingsAdmin(ModelAdmin):
     form = ChannelSettingsForm
 
     def get_fieldsets(self, request: HttpRequest, obj: ChannelSettings | None = None) -> list:

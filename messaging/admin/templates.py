@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
+from core.admin_base import ModelAdmin
 from core.errors import Conflict, DomainError, InvalidInput
 from loyalty.models import Member
 from loyalty.selectors.programme import programme_settings
@@ -94,7 +95,7 @@ class MessageTemplateForm(forms.ModelForm):
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
+class MessageTemplateAdmin(ModelAdmin):
     form = MessageTemplateForm
     change_form_template = "messaging/admin/template_change_form.html"
     list_display = ["code", "name", "channel", "language", "purpose", "updated_at"]

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_base import ModelAdmin
 from core.errors import InvalidInput
 from messaging.models import Trigger
 from messaging.triggers import TRIGGER_FIELDS, trigger_save, trigger_validate
@@ -36,7 +37,7 @@ class TriggerForm(forms.ModelForm):
 
 
 @admin.register(Trigger)
-class TriggerAdmin(admin.ModelAdmin):
+class TriggerAdmin(ModelAdmin):
     form = TriggerForm
     list_display = ["kind", "channel", "template_code", "is_active", "days"]
     list_filter = ["is_active", "channel", "kind"]

@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy, ngettext
 
+from core.admin_base import ModelAdmin, TabularInline
 from core.errors import DomainError, InvalidInput
 from messaging.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from messaging.services.webhooks import (
@@ -56,7 +57,7 @@ class WebhookEndpointForm(forms.ModelForm):
                 self.add_error(field if field in self.fields else None, texts)
 
 
-class WebhookAttemptInline(admin.TabularInline):
+class WebhookAttemptInline(TabularInline):
     model = WebhookAttempt
     fields = ["at", "status_code", "duration_ms", "error", "response_body"]
     readonly_fields = fields
@@ -68,7 +69,7 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(ModelAdmin):
     form = WebhookEndpointForm
     list_display = ["url", "events_list", "is_active", "failing_since"]
     list_filter = ["is_active"]
@@ -113,7 +114,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ModelAdmin):
     list_display = ["event_type", "endpoint", "state", "attempts", "last_response_status", "created_at"]
     list_filter = ["state", "event_type", "endpoint"]
     search_fields = ["event_id"]
