@@ -91,6 +91,8 @@ TENANT_APPS = [
     "gatherings",
     # A brand's theme is a row of its schema; its templates and static files serve every host.
     "themes",
+    # The backoffice's pages across apps: navigation, search, the dashboard (README "Backoffice").
+    "backoffice",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -1,4 +1,4 @@
-"""What every app shares that is stored, in each brand's schema (core is a tenant app)."""
+"""A brand's API keys (core.apikeys)."""
 
 from __future__ import annotations
 

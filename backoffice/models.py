@@ -1,0 +1,1 @@
+"""The backoffice's stored figures (the dashboard's monthly aggregates)."""
