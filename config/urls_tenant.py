@@ -27,6 +27,8 @@ urlpatterns = [
         RedirectView.as_view(pattern_name="password_reset"),
         name="admin_password_reset",
     ),
+    # The backoffice's own pages (dashboard, search, jobs, audit, staff), then the admin's.
+    path("backoffice/", include("backoffice.urls")),
     path("backoffice/", admin.site.urls),
     # The language switcher (themes/_language_switch.html), on the site and in the backoffice.
     path("i18n/setlang/", language_switch, name="set_language"),
