@@ -19,7 +19,7 @@ TEST_PASSWORD = "test-password-2026"
 
 
 def pytest_configure(config):
-    """Under pytest-xdist (`make test PYTEST_ARGS="-n 2 --dist loadfile"`, Makefile) each worker process has a
+    """`make test` runs two pytest-xdist worker processes (Makefile's PYTEST_ARGS); each has a
     test database of its own (pytest-django suffixes its name with the worker's id, `_gw0`); what else the
     workers would share is made each one's own here, before anything reads it: the cache keys (the routing
     token, the rate-limit and lockout counters of 127.0.0.1; in the environment too, for the processes that
