@@ -124,6 +124,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who acts and from where, for the audit trail (core.audit): after the authentication.
+    "core.audit.AuditContextMiddleware",
     # Django's LocaleMiddleware, with the brand's languages and the member's own (loyalty.languages).
     "loyalty.languages.SiteLanguageMiddleware",
     # A login refused by a lockout (core.lockout) answers 429.
