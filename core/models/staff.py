@@ -25,6 +25,10 @@ class StaffProfile(models.Model):
     # TOTP (RFC 6238): the base32 secret, confirmed once the staff user typed a first code.
     totp_secret = models.CharField(max_length=64, blank=True)
     totp_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The time step of the last code accepted (core.totp): a code, or an older one, is not taken again.
+    totp_last_step = models.BigIntegerField(null=True, blank=True)
+    # The unused recovery codes, each as its HMAC-SHA256 (core.totp.recovery_code_digest), never in clear.
+    recovery_codes = models.JSONField(default=list, blank=True)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
