@@ -39,6 +39,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
+from core.roles import role_allows, role_permissions, user_role
 from tenants.models import AuthFailure, Brand, Lockout
 from tenants.selectors import schema_current
 
@@ -331,6 +332,20 @@ class LockoutModelBackend(ModelBackend):
         if request is not None:
             request.login_lockout = lockout
         raise PermissionDenied
+
+    # Permissions: a brand's staff user has their role's (`core.roles`), besides any Django
+    # permission rows of their own; superusers pass everything before a backend is asked.
+
+    def get_all_permissions(self, user_obj, obj=None):
+        permissions = super().get_all_permissions(user_obj, obj)
+        role = user_role(user_obj)
+        return permissions | role_permissions(role) if role else permissions
+
+    def has_perm(self, user_obj, perm, obj=None):
+        role = user_role(user_obj)
+        if role and role_allows(role=role, perm=perm):
+            return True
+        return super().has_perm(user_obj, perm, obj)
 
 
 def lockout_message(*, lockout: Lockout) -> str:
