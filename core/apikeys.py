@@ -16,11 +16,20 @@ from tenants.routing import API_KEYS, routing_changed
 from tenants.selectors import schema_current
 
 KEY_PREFIX_LENGTH = 8
-_LIVE_KEY_FIELDS = ["id", "name", "prefix", "key_hash", "rate_limit_per_minute", "last_used_at", "revoked_at"]
-_LIVE_KEY_SQL = """
-    SELECT id, name, prefix, key_hash, rate_limit_per_minute, last_used_at, revoked_at
+_LIVE_KEY_FIELDS = [
+    "id",
+    "name",
+    "prefix",
+    "key_hash",
+    "rate_limit_per_minute",
+    "last_used_at",
+    "revoked_at",
+    "scopes",
+]
+_LIVE_KEY_SQL = f"""
+    SELECT {", ".join(_LIVE_KEY_FIELDS)}
     FROM loyalty_apikey WHERE key_hash = %s AND revoked_at IS NULL
-"""
+"""  # noqa: S608
 
 
 def _hash(key: str) -> str:
