@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -20,9 +20,8 @@ from loyalty.api.serializers import (
 )
 from loyalty.models import LedgerEntry, Member
 from loyalty.selectors.members import member_get, member_ledger, member_points_summary
-from loyalty.selectors.sales_reps import sales_rep_find
 from loyalty.services.ledger import points_adjust_replayable
-from loyalty.services.members import member_sales_rep_set, member_upsert
+from loyalty.services.members import member_put
 
 NO_MEMBER = {404: "no member with this external id"}
 
@@ -63,18 +62,11 @@ class MemberView(BrandApi, APIView):
     def put(self, request, external_id: str):
         serializer = MemberInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        consents = data.pop("consents", None)
-        assign_rep, rep_name = "sales_rep" in data, data.pop("sales_rep", None)
-        rep = sales_rep_find(name=rep_name) if rep_name is not None else None  # refused before any write
-        with transaction.atomic():
-            member, created = member_upsert(
-                external_id=external_id, data=data, consents=consents, source="api"
-            )
-            if assign_rep and member.sales_rep_id != (rep.pk if rep else None):
-                member_sales_rep_set(
-                    member=member, by=None, sales_rep=rep, reason=f"set with the API key {request.auth}"
-                )
+        member, created = member_put(
+            external_id=external_id,
+            data=dict(serializer.validated_data),
+            reason=f"set with the API key {request.auth}",
+        )
         return _member_response(
             member_get(external_id=member.external_id),
             status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

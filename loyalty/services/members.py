@@ -14,6 +14,7 @@ from django.utils import timezone
 from core.errors import Conflict, InvalidInput
 from loyalty.models import Consent, ConsentChange, Member, MemberAudit
 from loyalty.selectors.programme import programme_settings
+from loyalty.selectors.sales_reps import sales_rep_find
 from loyalty.signals import MemberChange, changes_send, member_anonymising, members_changed
 
 # Contact details of a member, as the API and the backoffice show and edit them.
@@ -66,18 +67,8 @@ def member_upsert(
     """Create the member with this external id, or update the fields given. Returns (member, created).
     Consents changed are recorded with `source` and the address `ip` they came from.
     An anonymised member's details and consents no longer change: a Conflict (`member_anonymised`)."""
-    external_id = (external_id or "").strip()
-    if not external_id or len(external_id) > 64:
-        raise InvalidInput({"external_id": ["is required, at most 64 characters"]})
-    unknown = set(data) - set(MEMBER_FIELDS)
-    if unknown:
-        raise InvalidInput({field: ["is not a member field"] for field in sorted(unknown)})
-    data = {**data, **member_codes_check(data=data)}
-    # `is_vip` is the staff grant, one of VIP's sources (README.md, "VIP and billing"): applied by
-    # `vip_grant_set` once the member is saved, never written as such.
+    external_id, data = member_input_check(external_id=external_id, data=data)
     granted = data.get("is_vip")
-    if granted is not None and not isinstance(granted, bool):
-        raise InvalidInput({"is_vip": ["must be true or false"]})
     with transaction.atomic():
         member = Member.objects.select_for_update().filter(external_id=external_id).first()
         created = member is None
@@ -93,15 +84,7 @@ def member_upsert(
                 joined_at=timezone.now(),
                 overdraft_limit=programme_settings().overdraft_limit,
             )
-        for field, value in data.items():
-            if field != "is_vip":
-                setattr(member, field, value if value is not None else "")
-        if member.kind == Member.Kind.RESELLER and not member.company_name:
-            raise InvalidInput({"company_name": ["is required for a B2B reseller"]})
-        try:
-            member.full_clean(exclude=["user", "sales_rep", "tier", "tier_floor"], validate_unique=False)
-        except ValidationError as error:
-            raise InvalidInput(error.message_dict) from None
+        member_fields_set(member=member, data=data)
         try:
             with transaction.atomic():
                 member.save()
@@ -118,6 +101,55 @@ def member_upsert(
         if consents:
             consent_set(member=member, consents=consents, source=source, ip=ip)
     return member, created
+
+
+def member_put(*, external_id: str, data: dict[str, Any], reason: str) -> tuple[Member, bool]:
+    """The API's write of a member (`PUT /members/{id}` and each item of `POST /members/batch`):
+    `member_upsert` of `data`, whose `consents` are set too and whose `sales_rep` (a staff user's
+    e-mail or username, None for none; `sales_rep_find`) is set with `member_sales_rep_set`, audited
+    with `reason`. All or nothing. Returns (member, created)."""
+    data = dict(data)
+    consents = data.pop("consents", None)
+    assign_rep, rep_name = "sales_rep" in data, data.pop("sales_rep", None)
+    rep = sales_rep_find(name=rep_name) if rep_name is not None else None  # refused before any write
+    with transaction.atomic():
+        member, created = member_upsert(external_id=external_id, data=data, consents=consents, source="api")
+        if assign_rep and member.sales_rep_id != (rep.pk if rep else None):
+            member = member_sales_rep_set(member=member, by=None, sales_rep=rep, reason=reason)
+    return member, created
+
+
+def member_input_check(*, external_id: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The external id (stripped) and `data` (codes in their usual case) as `member_upsert` takes
+    them, checked before any query; else InvalidInput naming each bad field. The imports check
+    their rows with it too."""
+    external_id = (external_id or "").strip()
+    if not external_id or len(external_id) > 64:
+        raise InvalidInput({"external_id": ["is required, at most 64 characters"]})
+    unknown = set(data) - set(MEMBER_FIELDS)
+    if unknown:
+        raise InvalidInput({field: ["is not a member field"] for field in sorted(unknown)})
+    data = {**data, **member_codes_check(data=data)}
+    # `is_vip` is the staff grant, one of VIP's sources (README.md, "VIP and billing"): applied by
+    # `vip_grant_set` once the member is saved, never written as such.
+    granted = data.get("is_vip")
+    if granted is not None and not isinstance(granted, bool):
+        raise InvalidInput({"is_vip": ["must be true or false"]})
+    return external_id, data
+
+
+def member_fields_set(*, member: Member, data: dict[str, Any]) -> None:
+    """Set `data` (checked by `member_input_check`) on the unsaved member, None clearing a text, and
+    validate the member as the model and its constraints will: InvalidInput per field."""
+    for field, value in data.items():
+        if field != "is_vip":
+            setattr(member, field, value if value is not None else "")
+    if member.kind == Member.Kind.RESELLER and not member.company_name:
+        raise InvalidInput({"company_name": ["is required for a B2B reseller"]})
+    try:
+        member.full_clean(exclude=["user", "sales_rep", "tier", "tier_floor"], validate_unique=False)
+    except ValidationError as error:
+        raise InvalidInput(error.message_dict) from None
 
 
 def member_codes_check(*, data: dict[str, Any]) -> dict[str, str]:
