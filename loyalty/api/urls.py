@@ -16,8 +16,10 @@ from loyalty.api import (
 )
 from loyalty.api.activation import MemberActivationCodesView
 from loyalty.api.invitations import MemberInvitationView
+from loyalty.api.members_batch import MemberBatchView
 
 urlpatterns = [
+    path("members/batch", MemberBatchView.as_view(), name="api-members-batch"),  # before a member's id
     path("members/<str:external_id>", members.MemberView.as_view(), name="api-member"),
     path("members/<str:external_id>/ledger", members.MemberLedgerView.as_view(), name="api-member-ledger"),
     path(
