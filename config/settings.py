@@ -297,6 +297,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": OUTBOX_SWEEP_INTERVAL,
         "options": {"expires": OUTBOX_SWEEP_INTERVAL},
     },
+    # Jobs whose worker died are queued again (or failed), jobs no worker took queued again (core.jobs).
+    "jobs-sweep": {"task": "core.jobs_sweep_all", "schedule": 60.0, "options": {"expires": 60}},
 }
 
 # --- sessions and cookies: host-only, so a brand's session never reaches another host -----------
