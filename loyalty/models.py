@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.limits import IDEMPOTENCY_KEY_MAX_LENGTH
+from loyalty.search_keys import member_search_indexes
 
 
 def is_set(field: str) -> Q:
@@ -302,6 +303,8 @@ class Member(models.Model):
         indexes = [
             models.Index(fields=["last_activity_at"]),
             models.Index(fields=["phone"], name="member_phone", condition=~Q(phone="")),
+            # The backoffice's search by the start of a name, e-mail, company, id or phone.
+            *member_search_indexes(),
         ]
 
     def __str__(self) -> str:
