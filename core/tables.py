@@ -15,9 +15,11 @@ MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
 
 
-def table_read(*, content: bytes, filename: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """The header (lower case) and the non-empty rows of an uploaded .csv or .xlsx file, each with
-    its line number in the file (header = 1) and its cells by column."""
+def table_read(
+    *, content: bytes, filename: str, max_rows: int = MAX_ROWS
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header (lower case) and the non-empty rows (at most `max_rows`) of an uploaded .csv or
+    .xlsx file, each with its line number in the file (header = 1) and its cells by column."""
     name = (filename or "").lower()
     if name.endswith(".xlsx"):
         table = _xlsx_table(content)
@@ -35,8 +37,8 @@ def table_read(*, content: bytes, filename: str) -> tuple[list[str], list[tuple[
         rows.append(
             (index, {header[i]: cell for i, cell in enumerate(cells) if i < len(header) and header[i]})
         )
-    if len(rows) > MAX_ROWS:
-        raise InvalidInput(f"at most {MAX_ROWS} rows per file", field="file")
+    if len(rows) > max_rows:
+        raise InvalidInput(f"at most {max_rows} rows per file", field="file")
     return header, rows
 
 
