@@ -136,6 +136,8 @@ class MonthsFilterSerializer(serializers.Serializer):
 class BillingApi(BrandApi, PagedApi, APIView):
     """The subscriptions' reads, paged."""
 
+    api_scope = "billing"
+
 
 class SubscriptionListView(BillingApi):
     @extend_schema(
@@ -176,6 +178,8 @@ class SubscriptionDetailView(BillingApi):
 
 
 class MrrView(BrandApi, APIView):
+    api_scope = "billing"
+
     @extend_schema(
         operation_id="billing_mrr",
         summary="MRR and churn of the last months",

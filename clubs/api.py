@@ -43,6 +43,8 @@ class MemberSpaceSerializer(serializers.Serializer):
 
 
 class SpaceListView(BrandApi, APIView):
+    api_scope = "clubs"
+
     @extend_schema(
         operation_id="club_spaces_list",
         summary="The brand's active club spaces",
@@ -56,6 +58,8 @@ class SpaceListView(BrandApi, APIView):
 
 
 class SpaceDetailView(BrandApi, APIView):
+    api_scope = "clubs"
+
     @extend_schema(
         operation_id="club_spaces_read",
         summary="One club space",
@@ -71,6 +75,8 @@ class SpaceDetailView(BrandApi, APIView):
 
 
 class MemberSpacesView(BrandApi, APIView):
+    api_scope = "clubs"
+
     @extend_schema(
         operation_id="members_club_spaces",
         summary="The club spaces a member may enter",

@@ -85,7 +85,7 @@ class GatheringFilterSerializer(serializers.Serializer):
 
 
 class GatheringsApi(BrandApi, PagedApi, APIView):
-    pass
+    api_scope = "gatherings"
 
 
 def _gathering_or_404(gathering_id: int) -> Gathering:

@@ -99,6 +99,8 @@ def _domain_or_404(request: Request, domain: str) -> Domain:
 
 
 class DomainListView(BrandApi, APIView):
+    api_scope = "domains"
+
     @extend_schema(
         operation_id="domains_list",
         summary="The brand's domains, with their state",
@@ -143,6 +145,8 @@ class DomainListView(BrandApi, APIView):
 
 
 class DomainVerificationView(BrandApi, APIView):
+    api_scope = "domains"
+
     @extend_schema(
         operation_id="domains_verify",
         summary="Check a domain's DNS record or HTTP token now",
@@ -158,6 +162,8 @@ class DomainVerificationView(BrandApi, APIView):
 
 
 class DomainPrimaryView(BrandApi, APIView):
+    api_scope = "domains"
+
     @extend_schema(
         operation_id="domains_make_primary",
         summary="Make a domain the brand's primary one",
@@ -180,6 +186,8 @@ class DomainPrimaryView(BrandApi, APIView):
 
 
 class DomainDetailView(BrandApi, APIView):
+    api_scope = "domains"
+
     @extend_schema(
         operation_id="domains_delete",
         summary="Remove a domain",

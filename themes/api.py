@@ -124,6 +124,8 @@ def _theme_body(request: Request, *, every: bool) -> dict[str, Any]:
 
 
 class ThemeView(BrandApi, APIView):
+    api_scope = "themes"
+
     @extend_schema(
         operation_id="theme_read",
         summary="The brand's theme",
@@ -169,6 +171,7 @@ class ThemeImageParser(FileUploadParser):
 
 
 class ThemeImageView(BrandApi, APIView):
+    api_scope = "themes"
     parser_classes = [ThemeImageParser]
 
     @extend_schema(

@@ -52,6 +52,7 @@ REDEMPTION_REFUSALS = [
 
 
 class CatalogApiView(BrandApi, PagedApi, APIView):
+    api_scope = "catalog"
     page_max_limit = 200  # the catalogue's lists (`self.paginated`): at most 200 a page
 
 
@@ -87,6 +88,8 @@ class GiftListView(CatalogApiView):
 
 
 class MemberRedemptionsView(CatalogApiView):
+    api_scope = "orders"
+
     @extend_schema(
         summary="The member's redemptions (orders), newest first",
         description="The member's orders with their lines, voucher codes and status history, paged "
@@ -148,6 +151,8 @@ class MemberRedemptionsView(CatalogApiView):
 
 
 class OrderDetailView(CatalogApiView):
+    api_scope = "orders"
+
     @extend_schema(
         summary="One order",
         description="An order with its member, lines, voucher codes, shipping address and status history.",
@@ -159,6 +164,8 @@ class OrderDetailView(CatalogApiView):
 
 class OrderStatusView(CatalogApiView):
     """Fulfilment partners move orders along: confirmed, shipped (tracking_ref), delivered, cancelled."""
+
+    api_scope = "orders"
 
     @extend_schema(
         summary="Move an order along: confirmed, shipped, delivered, cancelled",

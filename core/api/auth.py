@@ -14,7 +14,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from config.redis import cache_redis, redis_available, redis_failed
-from core.apikeys import api_key_authenticate
+from core.apikeys import api_key_authenticate, api_key_has_scope, api_scope_needed
 from core.lockout import api_key_failure_record, api_key_locked_until, client_ip
 from core.models import ApiKey
 from tenants.selectors import schema_current
@@ -82,10 +82,26 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 class HasApiKey(permissions.BasePermission):
+    """A key of this brand, holding the scope the operation needs (`api_scope_needed`): otherwise
+    403 `scope_missing`, naming the scope."""
+
     message = "Authorization: an 'Api-Key <key>' header of this brand is required"
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return isinstance(request.auth, ApiKey)
+        if not isinstance(request.auth, ApiKey):
+            return False
+        scope = api_scope_needed(view=view, method=request.method or "GET")
+        if not api_key_has_scope(api_key=request.auth, scope=scope):
+            # Imported here, as in `_guessing_refused`.
+            from core.api.errors import ApiError
+
+            raise ApiError(
+                field="Authorization",
+                message=f"this API key does not have the scope {scope}",
+                status_code=403,
+                code="scope_missing",
+            )
+        return True
 
 
 class ApiKeyRateThrottle(throttling.BaseThrottle):

@@ -56,6 +56,9 @@ class ApiJSONParser(JSONParser):
 class BrandApi(APIView):
     """Mixed into every API view (before the DRF view class)."""
 
+    # The area of the API the view belongs to (`core.models.apikeys.API_SCOPE_AREAS`): a key needs
+    # `<area>:read` to read it, `<area>:write` for any other method (`core.api.auth.HasApiKey`).
+    api_scope: str = ""
     parser_classes = [ApiJSONParser]
     renderer_classes = [JSONRenderer]
 

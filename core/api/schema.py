@@ -45,7 +45,8 @@ class ErrorSerializer(serializers.Serializer):
 STATUS_MEANING = {
     400: "bad input, nothing written: `error.field` names the field (a path such as `items[0].gift_id`)",
     401: "no `Authorization: Api-Key <key>` header, or a key unknown or revoked for this brand",
-    403: "the key may not do this (the brand is suspended)",
+    403: "the key may not do this: it lacks the operation's scope (`scope_missing`, the message names "
+    "it), or the brand is suspended",
     404: "not found: `error.field` names what was looked for",
     409: "conflicts with what is recorded",
     413: "the body is over the size limit",
@@ -55,7 +56,7 @@ STATUS_MEANING = {
 STATUS_CODES = {
     400: ["invalid", "required", "unknown_field"],
     401: ["not_authenticated", "authentication_failed"],
-    403: ["permission_denied", "forbidden"],
+    403: ["scope_missing", "permission_denied", "forbidden"],
     404: ["not_found"],
     413: ["too_large"],
     429: ["throttled"],

@@ -26,6 +26,8 @@ class ActivationCodeSerializer(serializers.Serializer):
 
 
 class MemberActivationCodesView(BrandApi, APIView):
+    api_scope = "members"
+
     @extend_schema(
         operation_id="members_activation_code_issue",
         summary="Issue a new activation code for a member",

@@ -62,6 +62,8 @@ def _badge_or_404(code: str) -> Badge:
 
 
 class BadgeListView(BrandApi, APIView):
+    api_scope = "programme"
+
     @extend_schema(
         operation_id="badges_list",
         summary="Every badge, by code",
@@ -86,6 +88,8 @@ class BadgeListView(BrandApi, APIView):
 
 
 class BadgeDetailView(BrandApi, APIView):
+    api_scope = "programme"
+
     @extend_schema(
         operation_id="badges_read",
         summary="One badge",
@@ -127,6 +131,8 @@ class BadgeDetailView(BrandApi, APIView):
 
 
 class MemberBadgesView(BrandApi, APIView):
+    api_scope = "members"
+
     @extend_schema(
         operation_id="members_badges",
         summary="The badges a member holds, with when each was earned",
@@ -176,6 +182,8 @@ class LeaderboardSerializer(serializers.Serializer):
 
 
 class LeaderboardView(BrandApi, APIView):
+    api_scope = "members"
+
     @extend_schema(
         operation_id="leaderboard",
         summary="The members holding the most badges",

@@ -97,6 +97,8 @@ def _batch_result(result: dict) -> dict:
 
 
 class EventView(BrandApi, APIView):
+    api_scope = "events"
+
     @extend_schema(
         summary="Record one event: the points it earns, per beneficiary, with the explanation",
         description=(
@@ -137,6 +139,7 @@ class EventView(BrandApi, APIView):
 
 
 class EventBatchView(BrandApi, APIView):
+    api_scope = "events"
     parser_classes = [BatchJSONParser]
 
     @extend_schema(
@@ -166,6 +169,8 @@ class EventBatchView(BrandApi, APIView):
 
 
 class SimulateView(BrandApi, APIView):
+    api_scope = "programme"
+
     @extend_schema(
         summary="What this event would earn, and why; writes nothing",
         description=(

@@ -22,6 +22,8 @@ class InvitationSerializer(serializers.Serializer):
 
 
 class MemberInvitationView(BrandApi, APIView):
+    api_scope = "members"
+
     @extend_schema(
         operation_id="members_invitation_send",
         summary="E-mail a member an invitation to the member site",

@@ -94,6 +94,8 @@ class TierPreviewQuerySerializer(StrictSerializer):
 
 
 class MemberTierEvaluationView(BrandApi, APIView):
+    api_scope = "members"
+
     @extend_schema(
         summary="Re-evaluate the member's tier now, and say why",
         description=(
@@ -111,6 +113,8 @@ class MemberTierEvaluationView(BrandApi, APIView):
 
 
 class MemberTierPreviewView(BrandApi, APIView):
+    api_scope = "members"
+
     @extend_schema(
         summary="The member's tier at a future date, from the data held now",
         description=(

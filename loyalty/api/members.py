@@ -32,6 +32,8 @@ def _member_response(member: Member, *, status_code: int = status.HTTP_200_OK) -
 
 
 class MemberView(BrandApi, APIView):
+    api_scope = "members"
+
     @extend_schema(
         summary="A member, with balance, tier and the points expiring next",
         description=(
@@ -84,6 +86,7 @@ class MemberView(BrandApi, APIView):
     responses={200: LedgerEntrySerializer(many=True), **error_responses(404, why=NO_MEMBER)},
 )
 class MemberLedgerView(BrandApi, generics.ListAPIView):
+    api_scope = "members"
     serializer_class = LedgerEntrySerializer
     page_max_limit = 500  # pages of the API's paginator (core.api.pagination), up to 500 entries
 
@@ -117,6 +120,8 @@ def _adjust(*, member: Member, points: int, reason: str, key: str | None) -> tup
 
 
 class MemberAdjustmentView(BrandApi, APIView):
+    api_scope = "members"
+
     @extend_schema(
         summary="Add or take points, with a reason (as staff do in the backoffice)",
         description=(

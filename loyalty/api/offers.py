@@ -71,6 +71,8 @@ def _offer_or_404(offer_id: int) -> Offer:
 
 
 class OfferListView(BrandApi, APIView):
+    api_scope = "programme"
+
     @extend_schema(
         operation_id="offers_list",
         summary="Every personalised offer, latest first",
@@ -95,6 +97,8 @@ class OfferListView(BrandApi, APIView):
 
 
 class OfferDetailView(BrandApi, APIView):
+    api_scope = "programme"
+
     @extend_schema(
         operation_id="offers_read",
         summary="One personalised offer",

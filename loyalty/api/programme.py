@@ -50,6 +50,8 @@ def _tier_or_404(code: str) -> Tier:
 
 
 class RuleListView(BrandApi, APIView):
+    api_scope = "programme"
+
     @extend_schema(
         summary="Every earning rule, in the order they run",
         description=(
@@ -87,6 +89,8 @@ class RuleListView(BrandApi, APIView):
 
 
 class RuleDetailView(BrandApi, APIView):
+    api_scope = "programme"
+
     @extend_schema(
         summary="One earning rule",
         description="The earning rule with this id, with its budget used so far.",
@@ -131,6 +135,8 @@ class RuleDetailView(BrandApi, APIView):
 
 
 class TierListView(BrandApi, APIView):
+    api_scope = "programme"
+
     @extend_schema(
         summary="Every tier, by threshold",
         description="The programme's tiers, lowest threshold first, with what each one gives.",
@@ -154,6 +160,8 @@ class TierListView(BrandApi, APIView):
 
 
 class TierDetailView(BrandApi, APIView):
+    api_scope = "programme"
+
     @extend_schema(
         summary="One tier",
         description="The tier with this code.",

@@ -19,6 +19,8 @@ class SalesRepSerializer(serializers.Serializer):
 
 
 class SalesRepListView(BrandApi, APIView):
+    api_scope = "members"
+
     @extend_schema(
         summary="The staff users who can be sales reps, with their number of members",
         description=(

@@ -74,6 +74,8 @@ def _segment_body(request: Request) -> dict:
 
 
 class SegmentListView(BrandApi, APIView):
+    api_scope = "programme"
+
     @extend_schema(
         operation_id="segments_list",
         summary="Every segment, by name",
@@ -106,6 +108,8 @@ class SegmentListView(BrandApi, APIView):
 
 
 class SegmentPreviewView(BrandApi, APIView):
+    api_scope = "programme"
+
     @extend_schema(
         operation_id="segments_preview",
         summary="How many members a segment holds now, and a sample of them",

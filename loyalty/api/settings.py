@@ -86,6 +86,8 @@ def _settings_response() -> Response:
 
 
 class ProgrammeSettingsView(BrandApi, APIView):
+    api_scope = "programme"
+
     @extend_schema(
         operation_id="programme_read",
         summary="The programme's settings",

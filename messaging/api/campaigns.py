@@ -185,6 +185,8 @@ def _campaign_or_404(campaign_id: int) -> Campaign:
 
 
 class CampaignListView(PagedApi, BrandApi, APIView):
+    api_scope = "messaging"
+
     @extend_schema(
         operation_id="campaigns_list",
         summary="Every campaign, latest first",
@@ -229,6 +231,8 @@ class CampaignListView(PagedApi, BrandApi, APIView):
 
 
 class CampaignView(BrandApi, APIView):
+    api_scope = "messaging"
+
     @extend_schema(
         operation_id="campaigns_get",
         summary="A campaign and its progress",
@@ -268,6 +272,8 @@ def _action_view(action: str) -> type[APIView]:
     service, summary, description = ACTIONS[action]
 
     class ActionView(BrandApi, APIView):
+        api_scope = "messaging"
+
         @extend_schema(
             operation_id=f"campaigns_{action}",
             summary=summary,

@@ -148,6 +148,8 @@ def _batch(batch_id: int) -> LetterBatch:
 
 
 class LetterBatchListView(BrandApi, APIView):
+    api_scope = "messaging"
+
     @extend_schema(
         summary="Start a launch mailing: a batch of printed letters",
         description=(
@@ -188,6 +190,8 @@ class LetterBatchListView(BrandApi, APIView):
 
 
 class LetterBatchDetailView(BrandApi, APIView):
+    api_scope = "messaging"
+
     @extend_schema(
         summary="A launch mailing's state, progress and activations",
         description=(
@@ -221,6 +225,7 @@ def _file(batch_id: int, field: str, content_type: str) -> HttpResponse:
 
 
 class LetterBatchPdfView(BrandApi, APIView):
+    api_scope = "messaging"
     renderer_classes = [JSONRenderer, PdfRenderer]
 
     @extend_schema(
@@ -240,6 +245,7 @@ class LetterBatchPdfView(BrandApi, APIView):
 
 
 class LetterBatchManifestView(BrandApi, APIView):
+    api_scope = "messaging"
     renderer_classes = [JSONRenderer, CsvRenderer]
 
     @extend_schema(
@@ -258,6 +264,8 @@ class LetterBatchManifestView(BrandApi, APIView):
 
 
 class LetterBatchPostedView(BrandApi, APIView):
+    api_scope = "messaging"
+
     @extend_schema(
         summary="Mark a launch mailing as posted",
         description=(
@@ -284,6 +292,7 @@ class LetterBatchPostedView(BrandApi, APIView):
 
 
 class PrintCatalogueView(BrandApi, APIView):
+    api_scope = "catalog"
     renderer_classes = [JSONRenderer, PdfRenderer]
 
     @extend_schema(

@@ -94,6 +94,8 @@ STATES = ", ".join(f"`{state}`" for state in Message.State.values)
 
 
 class MessageListView(BrandApi, PagedApi, APIView):
+    api_scope = "messaging"
+
     @extend_schema(
         summary="The message log: the brand's messages, newest first, filtered",
         description=(
@@ -133,6 +135,8 @@ class MessageListView(BrandApi, PagedApi, APIView):
 
 
 class MessageDetailView(BrandApi, APIView):
+    api_scope = "messaging"
+
     @extend_schema(
         summary="One message of the log",
         description="The message with this id, as the log lists it.",

@@ -124,6 +124,8 @@ def _template_or_404(template_id: int) -> MessageTemplate:
 
 
 class TemplateListView(BrandApi, PagedApi, APIView):
+    api_scope = "messaging"
+
     @extend_schema(
         operation_id="message_templates_list",
         summary="The brand's message templates",
@@ -155,6 +157,8 @@ class TemplateListView(BrandApi, PagedApi, APIView):
 
 
 class TemplateDetailView(BrandApi, APIView):
+    api_scope = "messaging"
+
     @extend_schema(
         operation_id="message_templates_read",
         summary="One message template",
@@ -199,6 +203,8 @@ class TemplateDetailView(BrandApi, APIView):
 
 
 class TemplatePreviewView(BrandApi, APIView):
+    api_scope = "messaging"
+
     @extend_schema(
         operation_id="message_templates_preview",
         summary="Preview a template with a real member",

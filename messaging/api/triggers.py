@@ -54,6 +54,8 @@ class TriggerBodySerializer(serializers.Serializer):
 
 
 class TriggerListView(BrandApi, APIView):
+    api_scope = "messaging"
+
     @extend_schema(
         operation_id="message_triggers_list",
         summary="The brand's message triggers",
@@ -71,6 +73,8 @@ def _trigger_or_404(kind: str, channel: str) -> Trigger:
 
 
 class TriggerDetailView(BrandApi, APIView):
+    api_scope = "messaging"
+
     @extend_schema(
         operation_id="message_triggers_read",
         summary="One message trigger",

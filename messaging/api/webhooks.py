@@ -134,6 +134,8 @@ def _endpoint_or_404(endpoint_id: int) -> WebhookEndpoint:
 
 
 class WebhookEndpointListView(BrandApi, APIView):
+    api_scope = "webhooks"
+
     @extend_schema(
         operation_id="webhook_endpoints_list",
         summary="Every webhook endpoint",
@@ -168,6 +170,8 @@ class WebhookEndpointListView(BrandApi, APIView):
 
 
 class WebhookEndpointDetailView(BrandApi, APIView):
+    api_scope = "webhooks"
+
     @extend_schema(
         operation_id="webhook_endpoints_read",
         summary="One webhook endpoint",
@@ -208,6 +212,8 @@ class WebhookEndpointDetailView(BrandApi, APIView):
 
 
 class WebhookDeliveryListView(PagedApi, BrandApi, APIView):
+    api_scope = "webhooks"
+
     @extend_schema(
         operation_id="webhook_deliveries_list",
         summary="An endpoint's deliveries, latest first",
@@ -223,6 +229,8 @@ class WebhookDeliveryListView(PagedApi, BrandApi, APIView):
 
 
 class WebhookDeliveryRetryView(BrandApi, APIView):
+    api_scope = "webhooks"
+
     @extend_schema(
         operation_id="webhook_deliveries_retry",
         summary="Send a delivery again",
