@@ -18,6 +18,7 @@ from django_tenants.clone import CloneSchema
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from core.errors import Conflict, InvalidInput, Refused
+from core.models import StaffProfile
 from core.outbox import enqueue_on_commit
 
 from .domains import (
@@ -89,7 +90,8 @@ def brand_create(
     language: str = "en",
     currency: str = "EUR",
 ) -> tuple[Brand, str]:
-    """Create a brand: its row, its domains, its schema (a clone of the template), its admin.
+    """Create a brand: its row, its domains, its schema (a clone of the template), its admin (a
+    superuser with the owner's role, `core.roles`).
 
     Everything happens in one transaction (PostgreSQL DDL is transactional), so a failure leaves
     no half-made schema. Returns the brand and the admin's password (generated if not given).
@@ -144,9 +146,10 @@ def brand_create(
         CloneSchema().clone_schema(template_schema_name(), schema_name, "DATA")
         _unique_constraint_names_restore(source=template_schema_name(), target=schema_name)
         with schema_context(schema_name):
-            get_user_model().objects.create_superuser(
+            admin = get_user_model().objects.create_superuser(
                 username=admin_email, email=admin_email, password=password
             )
+            StaffProfile.objects.create(user=admin, role=StaffProfile.Role.OWNER)
             # Imported here: the programme's settings row is the loyalty app's (cloned with the
             # template); the brand's language is its member site's default.
             from loyalty.models import ProgrammeSettings
