@@ -30,7 +30,8 @@ from core.db import (
     row_insert_sql,
     values_insert,
 )
-from core.errors import Conflict, DomainError, InvalidInput
+from core.errors import Conflict, DomainError, InvalidInput, Refused
+from core.roles import adjust_limit_for
 from loyalty.models import LedgerEntry, LotConsumption, Member, PointLot, ProgrammeSettings
 from loyalty.selectors.programme import programme_settings
 from loyalty.signals import PointsChange, changes_send, points_changed
@@ -55,6 +56,18 @@ class InsufficientPoints(LedgerError, Conflict):
         super().__init__(f"not enough points: {needed} needed, {spendable} spendable", field="points")
         self.needed = needed
         self.spendable = spendable
+
+
+class AdjustmentOverLimit(LedgerError, Refused):
+    """A support user's adjustment beyond the limit an owner set (`StaffSettings`)."""
+
+    def __init__(self, *, points: int, limit: int) -> None:
+        super().__init__(
+            f"points: {abs(points)} points is over the support role's limit of {limit} per adjustment; "
+            "ask a manager or an owner",
+            field="points",
+            code="adjust_over_limit",
+        )
 
 
 class MemberNotActive(LedgerError, Conflict):
@@ -659,6 +672,9 @@ def points_adjust_replayable(
         raise LedgerInvalid("reason: an adjustment needs a reason", field="reason")
     if not points:
         raise LedgerInvalid("points: an adjustment cannot be zero", field="points")
+    limit = adjust_limit_for(user_id=staff_user_id)
+    if limit is not None and abs(points) > limit:
+        raise AdjustmentOverLimit(points=points, limit=limit)
     with transaction.atomic():
         # The key is checked under the member's lock: a concurrent retry waits, then finds the entry.
         member = member_lock(member_id=member_id)
