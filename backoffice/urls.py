@@ -1,8 +1,18 @@
 """The backoffice's own pages at /backoffice/... (each view wrapped in `admin.site.admin_view`, so it
 needs a staff login like the admin's pages)."""
 
-from django.urls import path  # noqa: F401  (each part adds its pages below)
+from django.contrib import admin
+from django.urls import path
+
+from core import staff_views
 
 app_name = "backoffice"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    # Staff accounts (core.staff_views): the invitation and two-factor pages come before the admin's
+    # login is passed, so they are not wrapped in admin_view; the settings page is the owner's.
+    path("invitation/<str:token>/", staff_views.staff_invitation, name="staff_invitation"),
+    path("two-factor/", staff_views.two_factor, name="two_factor"),
+    path("two-factor/setup/", staff_views.two_factor_setup, name="two_factor_setup"),
+    path("staff/settings/", admin.site.admin_view(staff_views.staff_settings), name="staff_settings"),
+]

@@ -131,6 +131,8 @@ MIDDLEWARE = [
     # A login refused by a lockout (core.lockout) answers 429.
     "core.lockout.LoginLockoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff sessions (core.staff_sessions): ended when idle, the second factor before anything else.
+    "core.staff_sessions.StaffSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.BrandTimezoneMiddleware",
 ]

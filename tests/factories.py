@@ -93,3 +93,26 @@ def sending_hours_open(*channels: str) -> None:
         "public_holidays": True,
     }
     ChannelSettings.objects.update_or_create(id=1, defaults={"quiet_hours": dict.fromkeys(channels, always)})
+
+
+def staff_make(role: str = "support", *, username: str | None = None, totp_secret: str = ""):
+    """A staff login of the current schema with `role` (core.models.StaffProfile) and the test
+    password; with `totp_secret`, its two-factor app set up (confirmed)."""
+    from django.utils import timezone
+
+    from core.models import StaffProfile
+
+    user = get_user_model().objects.create_user(
+        username=username or f"{role}-{uuid.uuid4().hex[:8]}@staff.example",
+        password=TEST_PASSWORD,
+        is_staff=True,
+    )
+    user.email = user.username
+    user.save(update_fields=["email"])
+    StaffProfile.objects.create(
+        user=user,
+        role=role,
+        totp_secret=totp_secret,
+        totp_confirmed_at=timezone.now() if totp_secret else None,
+    )
+    return user
