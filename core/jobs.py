@@ -31,10 +31,10 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import IO, Any
 
 from django.core.cache import cache
@@ -46,7 +46,7 @@ from django.utils.module_loading import autodiscover_modules
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
-from tenants.selectors import schema_current
+from tenants.selectors import brand_timezone, schema_current
 
 from .errors import DomainError, InvalidInput, NotFound
 from .models.jobs import Job
@@ -79,6 +79,9 @@ class JobKind:
     permission: str
     label: str
     run: JobRun | None
+    # Read when the page is shown (kinds run by their app): live counts and the app's own page.
+    details: Callable[[Job], dict[str, int]] | None = None
+    link: Callable[[Job], str] | None = None
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -95,11 +98,22 @@ def job_kind(name: str, *, permission: str, label: Any = "") -> Callable[[JobRun
     return register
 
 
-def job_kind_register(*, name: str, permission: str, label: Any = "", run: JobRun | None = None) -> None:
-    """Register a kind; with no `run`, its rows are kept up to date by their app (campaign runs)."""
+def job_kind_register(
+    *,
+    name: str,
+    permission: str,
+    label: Any = "",
+    run: JobRun | None = None,
+    details: Callable[[Job], dict[str, int]] | None = None,
+    link: Callable[[Job], str] | None = None,
+) -> None:
+    """Register a kind; with no `run`, its rows are kept up to date by their app (campaign runs),
+    which may give `details` (counts read live, as messages by state) and a `link` to its page."""
     if len(name) > (Job._meta.get_field("kind").max_length or 0):
         raise ValueError(f"job kind name too long: {name}")
-    _KINDS[name] = JobKind(name=name, permission=permission, label=label or name, run=run)
+    _KINDS[name] = JobKind(
+        name=name, permission=permission, label=label or name, run=run, details=details, link=link
+    )
 
 
 def job_kinds() -> dict[str, JobKind]:
@@ -290,6 +304,17 @@ class JobProgress:
             text.flush()
             text.detach()
 
+    def csv_rows(self, *, name: str, header: list[str], rows: Iterable[Iterable[Any]]) -> None:
+        """The result as a CSV file of `header` then `rows`, written as they come (give an iterator
+        over a server-side cursor: an export of millions of rows never sits in memory), each row
+        counted `exported`. Times in the brand's timezone (ISO 8601)."""
+        zone = brand_timezone()
+        with self.csv_open(name) as writer:
+            writer.writerow(header)
+            for row in rows:
+                writer.writerow([csv_cell(value, zone) for value in row])
+                self.advance(outcome="exported")
+
     def _maybe_write(self) -> None:
         if time.monotonic() - self._written_at >= PROGRESS_EVERY_SECONDS:
             self.write()
@@ -302,6 +327,26 @@ class JobProgress:
         job = self.job
         job.state, job.message, job.finished_at = state, message, timezone.now()
         self._writer.write(job, fields=[*_PROGRESS_FIELDS, "state", "message", "finished_at"])
+
+
+def csv_cell(value: Any, zone: tzinfo) -> str:
+    """A value as a CSV cell. A text a spreadsheet would run as a formula (=, @, +/- before a
+    non-digit, a tab or a carriage return first) gets a leading apostrophe (OWASP's advice); a
+    phone number's + stays."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.astimezone(zone).isoformat()
+    text = str(value)
+    if (
+        isinstance(value, str)
+        and text
+        and (text[0] in "=@\t\r" or (text[0] in "+-" and not text[1:2].isdigit()))
+    ):
+        return "'" + text
+    return text
 
 
 # --- running (the task core.job_run) -------------------------------------------------------------
@@ -340,10 +385,11 @@ def jobs_sweep() -> int:
     (or failed after `ATTEMPTS_MAX` runs); a queued job no worker took is queued again. The number
     of jobs queued."""
     schema_name = schema_current()
+    ours = Job.objects.filter(kind__in=[name for name, kind in job_kinds().items() if kind.run is not None])
     writer = _JobConnection(schema_name)
     queued = 0
     try:
-        for job in Job.objects.filter(state=Job.State.RUNNING).only("pk", "params"):
+        for job in ours.filter(state=Job.State.RUNNING).only("pk", "params"):
             if not writer.lock(job.pk):
                 continue  # its worker is alive
             try:
@@ -368,7 +414,7 @@ def jobs_sweep() -> int:
             if again:
                 logger.warning("job %s in %s: its worker died, queued again", job.pk, schema_name)
                 queued += _queue(schema_name=schema_name, job_id=job.pk)
-        stale = Job.objects.filter(state=Job.State.QUEUED, created_at__lte=timezone.now() - REQUEUE_AFTER)
+        stale = ours.filter(state=Job.State.QUEUED, created_at__lte=timezone.now() - REQUEUE_AFTER)
         for job_id in stale.values_list("pk", flat=True):
             if cache.add(f"core.job-requeued:{job_id}", 1, timeout=REQUEUE_AFTER.total_seconds()):
                 queued += _queue(schema_name=schema_name, job_id=job_id)
@@ -436,9 +482,13 @@ def job_as_dict(*, job: Job) -> dict[str, Any]:
         percent = min(100, round(100 * job.done / job.total))
     elif job.state == Job.State.DONE:
         percent = 100
+    kind = job_kinds().get(job.kind)
     return {
         "id": job.pk,
         "kind": job.kind,
+        "kind_label": str(kind.label) if kind else job.kind,
+        "details": kind.details(job) if kind and kind.details else {},
+        "link": kind.link(job) if kind and kind.link else "",
         "state": job.state,
         "state_label": str(Job.State(job.state).label),
         "total": job.total,
