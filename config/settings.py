@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 import django
+import unfold
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -140,14 +141,15 @@ MIDDLEWARE = [
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        # Django's own admin templates before django-tenants' replacements of admin/index.html and
-        # admin/app_list.html: theirs colour apps by schema with inline styles, which the CSP refuses,
-        # for an admin shared by the public schema and the brands' (the backoffice runs on brand hosts
-        # only). An admin template of our own would go in a folder listed before this one.
-        # config/templates: the backoffice's admin/base_site.html (its language switcher).
+        # The backoffice's look is django-unfold's templates, before Django's own admin templates and
+        # before django-tenants' replacements of admin/index.html and admin/app_list.html (theirs
+        # colour apps by schema with inline styles, which the CSP refuses). config/templates, first,
+        # holds our overrides of unfold's (an inline style replaced, the header's search box).
         "DIRS": [
             BASE_DIR / "config" / "templates",
+            Path(unfold.__file__).resolve().parent / "templates",
             Path(django.__file__).resolve().parent / "contrib" / "admin" / "templates",
+            Path(django.__file__).resolve().parent / "forms" / "templates",
         ],
         "APP_DIRS": True,
         "OPTIONS": {
@@ -161,6 +163,8 @@ TEMPLATES = [
         },
     },
 ]
+# Widgets render with the templates above, so config/templates overrides a widget's too.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
@@ -412,6 +416,27 @@ MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
 STORAGES = {
     "default": {"BACKEND": "tenants.storage.BrandFileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- the backoffice's look: django-unfold (README "Backoffice"; callbacks in backoffice.navigation) ---
+UNFOLD = {
+    "SITE_HEADER": "backoffice.navigation.site_header",
+    "SITE_TITLE": "backoffice.navigation.site_title",
+    "SITE_SUBHEADER": "backoffice.navigation.site_subheader",
+    "SITE_ICON": "backoffice.navigation.site_icon",
+    "SITE_URL": "/",
+    "SHOW_LANGUAGES": True,
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": True,
+    # Its colours as a stylesheet of ours (backoffice:colors), not the inline <style> the CSP refuses.
+    "GLOBAL_CALLBACK": "backoffice.navigation.page_context",
+    "STYLES": ["backoffice.navigation.colors_url"],
+    # The sidebar by task, each item shown only with its permission.
+    "SIDEBAR": {
+        "show_search": False,
+        "show_all_applications": False,
+        "navigation": "backoffice.navigation.sidebar",
+    },
 }
 
 # --- REST API ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from csp.constants import UNSAFE_EVAL
 from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -35,6 +36,8 @@ class HstsScopeMiddleware:
         return response
 
 
+BACKOFFICE_PREFIX = "/backoffice/"
+
 # Answers no browser renders as a page (X-Content-Type-Options: nosniff is on every answer).
 _NOT_PAGES = ("application/json", "application/vnd.oai.openapi")
 
@@ -53,4 +56,9 @@ class PagePolicyMiddleware(CSPMiddleware):
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if renders_no_page(response):
             return response
+        if request.path_info.startswith(BACKOFFICE_PREFIX):
+            # The backoffice's look (django-unfold) runs on Alpine.js, whose standard build evaluates
+            # its x-* attributes with `new Function`: 'unsafe-eval' there only, never on the member
+            # site. Inline scripts and styles still need the nonce; style attributes stay refused.
+            response._csp_update = {"script-src": [UNSAFE_EVAL]}  # type: ignore[attr-defined]
         return super().process_response(request, response)
