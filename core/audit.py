@@ -17,6 +17,7 @@ only whether it is set."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -28,8 +29,9 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from django.db.models import Model
+from django.db.models import Model, Q
 from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -40,6 +42,7 @@ from core.models import ApiKey, AuditEntry
 from tenants.selectors import schema_current
 
 MASK = "********"
+_OBJECT_ACTIONS = {AuditEntry.Action.CREATE, AuditEntry.Action.CHANGE, AuditEntry.Action.DELETE}
 # Field (or key) names that hold a secret: their values are never written, only whether one is set.
 _SECRET_NAME = re.compile(r"password|secret|token|hash|credential|recovery|account_sid", re.I)
 
@@ -56,6 +59,9 @@ class AuditSource:
 
 _request: ContextVar[HttpRequest | None] = ContextVar("audit_request", default=None)
 _source: ContextVar[AuditSource | None] = ContextVar("audit_source", default=None)
+# The objects created, changed or deleted with an entry during the request (content type id, id):
+# the backoffice's generic entry (core.admin_base) is not written again after a service's own.
+_recorded: ContextVar[set[tuple[int, str]] | None] = ContextVar("audit_recorded", default=None)
 
 
 class AuditContextMiddleware:
@@ -68,9 +74,11 @@ class AuditContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = _request.set(request)
+        recorded = _recorded.set(set())
         try:
             return self.get_response(request)
         finally:
+            _recorded.reset(recorded)
             _request.reset(token)
 
 
@@ -149,12 +157,14 @@ def _masked(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def audit_snapshot(obj: Model, *, fields: Iterable[str] | None = None) -> dict[str, Any]:
-    """The object's values by field name (its concrete fields and many-to-many ids, or `fields`),
-    ready for `before`/`after`; foreign keys by id."""
+    """The object's values by field name (its concrete fields but the "updated at" ones, and its
+    many-to-many ids; or only `fields`), ready for `before`/`after`; foreign keys by id."""
     values: dict[str, Any] = {}
     opts = obj._meta
     names = set(fields) if fields is not None else None
     for field in opts.concrete_fields:
+        if getattr(field, "auto_now", False):  # "updated at": the entry's own time says it
+            continue
         if names is None or field.name in names:
             values[field.name] = _jsonable(field.value_from_object(obj))
     if obj.pk is not None:
@@ -195,6 +205,9 @@ def audit_record(
         content_type = ContentType.objects.get_for_model(obj)
         object_id = "" if obj.pk is None else str(obj.pk)
         object_repr = object_repr or str(obj)
+    recorded = _recorded.get()
+    if recorded is not None and content_type is not None and action in _OBJECT_ACTIONS:
+        recorded.add((content_type.pk, object_id))
     return AuditEntry.objects.create(
         at=timezone.now(),
         actor=actor,
@@ -211,7 +224,63 @@ def audit_record(
     )
 
 
-def audit_entries_for(*, obj: Model) -> models.QuerySet[AuditEntry]:
-    """The object's entries, newest first."""
-    content_type = ContentType.objects.get_for_model(obj)
-    return AuditEntry.objects.filter(content_type=content_type, object_id=str(obj.pk)).select_related("actor")
+def audit_saved(*, obj: Model, before: dict[str, Any] | None, reason: str = "") -> AuditEntry | None:
+    """For a service's save: a creation (`before` None) with every value, or a change with the
+    fields that differ from `before` (an `audit_snapshot` taken before the change); none if none do."""
+    after = audit_snapshot(obj)
+    if before is None:
+        return audit_record(action=AuditEntry.Action.CREATE, obj=obj, after=after, reason=reason)
+    old, new = audit_changes(before, after)
+    if not (old or new):
+        return None
+    return audit_record(action=AuditEntry.Action.CHANGE, obj=obj, before=old, after=new, reason=reason)
+
+
+def audit_deleting(*, obj: Model, reason: str = "") -> AuditEntry:
+    """For a service's delete, called just before it in the same transaction: every value."""
+    return audit_record(action=AuditEntry.Action.DELETE, obj=obj, before=audit_snapshot(obj), reason=reason)
+
+
+def audit_recorded(*, obj: Model | None) -> bool:
+    """Whether the object was created, changed or deleted with an entry during this request."""
+    recorded = _recorded.get()
+    if recorded is None or obj is None:
+        return False
+    return (ContentType.objects.get_for_model(obj).pk, str(obj.pk)) in recorded
+
+
+def audit_entries_for(
+    *, obj: Model, children: Iterable[tuple[type[Model], str]] = ()
+) -> models.QuerySet[AuditEntry]:
+    """The object's entries, and those of its rows in `children` (model, field pointing at the
+    object: the rows it has now, and the ones created or deleted with it as their parent), newest
+    first."""
+    wanted = Q(content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk))
+    for model, fk_name in children:
+        ids = [str(pk) for pk in model._base_manager.filter(**{fk_name: obj.pk}).values_list("pk", flat=True)]
+        parent = (
+            Q(object_id__in=ids) | Q(**{f"before__{fk_name}": obj.pk}) | Q(**{f"after__{fk_name}": obj.pk})
+        )
+        wanted |= Q(content_type=ContentType.objects.get_for_model(model)) & parent
+    return AuditEntry.objects.filter(wanted).select_related("actor", "content_type")
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "—"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def audit_entry_rows(*, entry: AuditEntry) -> list[tuple[str, str, str]]:
+    """The entry's fields as (name, before, after) texts, named as their model names them."""
+    model = entry.content_type.model_class() if entry.content_type is not None else None
+    rows = []
+    for key in dict.fromkeys([*entry.before, *entry.after]):
+        try:
+            name = str(model._meta.get_field(key).verbose_name) if model is not None else key
+        except FieldDoesNotExist:
+            name = key
+        before = _shown(entry.before[key]) if key in entry.before else ""
+        after = _shown(entry.after[key]) if key in entry.after else ""
+        rows.append((name, before, after))
+    return rows
