@@ -80,8 +80,17 @@ class JobKind:
     label: str
     run: JobRun | None
     # Read when the page is shown (kinds run by their app): live counts and the app's own page.
-    details: Callable[[Job], dict[str, int]] | None = None
+    details: Callable[[Job], JobDetails] | None = None
     link: Callable[[Job], str] | None = None
+
+
+@dataclass(frozen=True)
+class JobDetails:
+    """What a kind run by its app counts live (messages by state), and whether that still moves
+    once the job has ended (sends still leaving: the page keeps polling)."""
+
+    counts: dict[str, int]
+    live: bool = False
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -104,7 +113,7 @@ def job_kind_register(
     permission: str,
     label: Any = "",
     run: JobRun | None = None,
-    details: Callable[[Job], dict[str, int]] | None = None,
+    details: Callable[[Job], JobDetails] | None = None,
     link: Callable[[Job], str] | None = None,
 ) -> None:
     """Register a kind; with no `run`, its rows are kept up to date by their app (campaign runs),
@@ -483,11 +492,12 @@ def job_as_dict(*, job: Job) -> dict[str, Any]:
     elif job.state == Job.State.DONE:
         percent = 100
     kind = job_kinds().get(job.kind)
+    details = kind.details(job) if kind and kind.details else JobDetails(counts={})
     return {
         "id": job.pk,
         "kind": job.kind,
         "kind_label": str(kind.label) if kind else job.kind,
-        "details": kind.details(job) if kind and kind.details else {},
+        "details": details.counts,
         "link": kind.link(job) if kind and kind.link else "",
         "state": job.state,
         "state_label": str(Job.State(job.state).label),
@@ -499,5 +509,5 @@ def job_as_dict(*, job: Job) -> dict[str, Any]:
         "error_count": job.error_count,
         "message": job.message,
         "has_result": bool(job.result_path),
-        "finished": job.state in (Job.State.DONE, Job.State.FAILED),
+        "finished": job.state in (Job.State.DONE, Job.State.FAILED) and not details.live,
     }

@@ -59,6 +59,7 @@ from messaging.models import Channel, ChannelSettings, Letter, LetterBatch, Mess
 from messaging.rendering import TemplateRefused, template_render, template_variables
 from messaging.selectors.templates import channel_settings_get, template_pick
 from messaging.selectors.variables import message_variables, site_url
+from messaging.services.jobs import letter_batch_job_advance, letter_batch_job_end, letter_batch_job_open
 from messaging.services.sending import message_build
 from tenants.selectors import brand_timezone, schema_current
 from themes.selectors import theme_data
@@ -167,6 +168,7 @@ def _start(batch: LetterBatch) -> None:
 
     batch.state, batch.requeue_at = LetterBatch.State.RENDERING, timezone.now() + requeue_after()
     batch.save(update_fields=["state", "requeue_at", "updated_at"])
+    letter_batch_job_open(batch=batch)
     enqueue_on_commit(letter_batch_render_task, batch.pk, batch.attempts)
 
 
@@ -407,6 +409,7 @@ def letter_chunk_render(*, batch_id: int, chunk: int) -> int:
             requeue_at=timezone.now() + RENDER_STALL,
             updated_at=now,
         )
+        letter_batch_job_advance(batch_id=batch.pk)
     return len(letters)
 
 
@@ -479,6 +482,7 @@ def letter_batch_assemble(*, batch_id: int) -> LetterBatch | None:
         )
         batch.requeue_at, batch.error = None, ""
         batch.save()
+        letter_batch_job_end(batch=batch)
         names = [_chunk_name(batch, chunk) for chunk in chunks]
         transaction.on_commit(lambda: _files_delete(storage, names))
     return batch
@@ -492,9 +496,12 @@ def _files_delete(storage: Storage, names: list[str]) -> None:
 
 def letter_batch_fail(*, batch_id: int, error: str) -> None:
     """A chunk that cannot be rendered (a template the sandbox refuses): the batch stops, said why."""
-    LetterBatch.objects.filter(pk=batch_id, state=LetterBatch.State.RENDERING).update(
-        state=LetterBatch.State.FAILED, error=error[:2000], requeue_at=None, updated_at=timezone.now()
-    )
+    with transaction.atomic():
+        failed = LetterBatch.objects.filter(pk=batch_id, state=LetterBatch.State.RENDERING).update(
+            state=LetterBatch.State.FAILED, error=error[:2000], requeue_at=None, updated_at=timezone.now()
+        )
+        if failed:
+            letter_batch_job_end(batch=LetterBatch.objects.get(pk=batch_id))
 
 
 def letter_batch_requeue(*, batch_id: int) -> LetterBatch | None:

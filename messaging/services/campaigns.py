@@ -37,6 +37,12 @@ from loyalty.selectors.segments import SegmentFilterError, segment_members
 from messaging.checks import CheckInput, Verdict, check_register
 from messaging.models import Campaign, CampaignRun, Channel, Message, MessageTemplate
 from messaging.selectors.templates import channel_settings_get, template_pick
+from messaging.services.jobs import (
+    campaign_run_job_advance,
+    campaign_run_job_end,
+    campaign_run_job_open,
+    campaign_run_jobs_end,
+)
 from messaging.services.sending import message_build
 from tenants.selectors import brand_timezone, schema_current
 
@@ -251,6 +257,7 @@ def _run_start(*, campaign: Campaign, now: datetime) -> CampaignRun:
     except SegmentFilterError as error:
         run.state, run.error, run.finished_at = CampaignRun.State.FAILED, f"the segment: {error}", now
     run.save(update_fields=["recipients", "state", "error", "finished_at", "updated_at"])
+    campaign_run_job_open(run=run)
     campaign.next_run_at = (
         campaign_next_run(campaign=campaign, now=now)
         if campaign.schedule == Campaign.Schedule.WEEKLY
@@ -314,6 +321,7 @@ def _members_consents(*, member_ids: list[int], channel: str) -> dict[int, dict[
 def _run_end(*, run: CampaignRun, campaign: Campaign, state: str, error: str = "") -> None:
     run.state, run.error, run.finished_at = state, error, timezone.now()
     run.save(update_fields=["state", "error", "finished_at", "updated_at"])
+    campaign_run_job_end(run=run)
     if campaign.state == Campaign.State.RUNNING:
         campaign.state = _after_run(campaign)
         campaign.save(update_fields=["state", "updated_at"])
@@ -377,6 +385,7 @@ def _chunk(*, run_id: int, chunk_size: int, templates: dict[str, MessageTemplate
         rows_insert(list(messages))  # typed as a list of models (a list is invariant)
         run.members_done_to, run.chunks_done = members[-1].pk, run.chunks_done + 1
         run.save(update_fields=["members_done_to", "chunks_done", "updated_at"])
+        campaign_run_job_advance(run=run, members=len(members))
         ready = [(m.pk, 0) for m in messages if m.state == Message.State.QUEUED and m.not_before is None]
         schema_name = schema_current()
         transaction.on_commit(
@@ -485,14 +494,17 @@ def campaign_cancel(*, campaign_id: int) -> Campaign:
         campaign = _campaign_locked(campaign_id)
         if campaign.state == Campaign.State.CANCELLED:
             raise _state_conflict(campaign, "cancelled")
-        CampaignRun.objects.filter(
+        runs = CampaignRun.objects.filter(
             campaign=campaign, state__in=(CampaignRun.State.RUNNING, CampaignRun.State.PAUSED)
-        ).update(state=CampaignRun.State.CANCELLED, finished_at=now, updated_at=now)
+        )
+        run_ids = list(runs.values_list("pk", flat=True))
+        runs.update(state=CampaignRun.State.CANCELLED, finished_at=now, updated_at=now)
         Message.objects.filter(campaign=campaign, state=Message.State.QUEUED).update(
             state=Message.State.CANCELLED, requeue_at=None, updated_at=now
         )
         campaign.state, campaign.next_run_at = Campaign.State.CANCELLED, None
         campaign.save(update_fields=["state", "next_run_at", "updated_at"])
+        campaign_run_jobs_end(run_ids=run_ids, state=CampaignRun.State.CANCELLED)
     return campaign
 
 
