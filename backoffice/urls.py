@@ -18,3 +18,11 @@ urlpatterns: list = [
     path("two-factor/setup/", staff_views.two_factor_setup, name="two_factor_setup"),
     path("staff/settings/", admin.site.admin_view(staff_views.staff_settings), name="staff_settings"),
 ]
+
+# The dashboard and the CSV of each of its figures (backoffice.dashboard).
+from backoffice import dashboard  # noqa: E402  (each part's block of pages)
+
+urlpatterns += [
+    path("dashboard/", admin.site.admin_view(dashboard.dashboard), name="dashboard"),
+    path("dashboard/<slug:figure>.csv", admin.site.admin_view(dashboard.dashboard_csv), name="dashboard_csv"),
+]

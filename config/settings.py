@@ -296,6 +296,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # VIP re-decided nightly in each brand's timezone: the spend rule's window slides (billing.tasks_vip).
     "vip-nightly-hourly": {"task": "billing.vip_nightly_all", "schedule": 3600.0},
+    # The dashboard's monthly aggregates rebuilt nightly in each brand's timezone (backoffice.tasks).
+    "dashboard-nightly-hourly": {"task": "backoffice.dashboard_rebuild_all", "schedule": 3600.0},
     # Outbox rows whose send did not happen (broker down, retry not queued) are queued again (core.outbox).
     # A sweep not started before the next one is due is dropped (the next one does its work).
     "outbox-sweep": {
