@@ -1,7 +1,11 @@
 """Backoffice: member lookup and support.
 
-The member page shows the balance, the latest ledger entries with their explanation (the full
-ledger on a page of its own), tier history, badges and consents. Points change only through the
+The member page is the service page: everything about one member on one screen (profile, consents
+and their history, balance, spendable and pending points, next expiries, the latest ledger entries
+with their explanation (the full ledger on a page of its own), tier history, badges, orders,
+messages and their states, VIP status and subscriptions, activation codes), with the actions
+support needs, each behind its permission (README.md, "Backoffice"). Staff without
+`loyalty.view_every_member` see only their portfolio, here as in the list. Points change only through the
 "adjust points" form, which requires a reason and goes through the ledger service; the balance and
 the ledger are never editable here. Profile edits go through the member service and save only the
 fields the form changed, so a concurrent earning is never overwritten by a stale balance.
@@ -10,6 +14,7 @@ fields the form changed, so a concurrent earning is never overwritten by a stale
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -24,12 +29,25 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from billing.models import Subscription
+from catalog.selectors import member_orders
 from core.admin_base import ModelAdmin, TabularInline
 from core.errors import DomainError, InvalidInput
-from loyalty.models import ActivationCode, Consent, LedgerEntry, Member, MemberAudit, MemberBadge, TierChange
+from loyalty.models import (
+    ActivationCode,
+    Consent,
+    ConsentChange,
+    LedgerEntry,
+    Member,
+    MemberAudit,
+    MemberBadge,
+    TierChange,
+)
 from loyalty.selectors.activation import activation_code_state, member_activation_codes
+from loyalty.selectors.members import member_expiries, member_points_summary, members_visible
 from loyalty.selectors.programme import programme_settings
 from loyalty.selectors.tiers import member_metric, tier_preview, tier_standing
 from loyalty.services.activation import activation_code_issue
@@ -46,9 +64,21 @@ from loyalty.services.members import (
 )
 from loyalty.services.signup import email_mask, invitation_send
 from loyalty.services.tiers import member_tier_evaluate, tier_floor_set
+from messaging.selectors.messages import messages_list
+from messaging.services.resend import ON_ITS_WAY, message_resend
 
 RECENT_ENTRIES = 20
+RECENT_ORDERS = 10
+RECENT_MESSAGES = 20
 LEDGER_PAGE = 100
+
+# The permissions of the service page's actions (README.md, "Backoffice": roles).
+BLOCK_MEMBER = "loyalty.block_member"
+ISSUE_ACTIVATION_CODE = "loyalty.issue_activation_code"
+ERASE_MEMBER = "loyalty.erase_member"
+EXPORT_MEMBER_DATA = "loyalty.export_member_data"
+ADJUST_POINTS = "loyalty.adjust_points"
+RESEND_MESSAGE = "messaging.resend_message"
 
 
 class ReadOnlyInline(TabularInline):
@@ -79,6 +109,12 @@ class MemberBadgeInline(ReadOnlyInline):
 class ConsentInline(ReadOnlyInline):
     model = Consent
     fields = ["channel", "granted", "changed_at", "source"]
+
+
+class ConsentChangeInline(ReadOnlyInline):
+    model = ConsentChange
+    verbose_name_plural = gettext_lazy("consent history")
+    fields = ["changed_at", "channel", "granted", "source"]
 
 
 class MemberAuditInline(ReadOnlyInline):
@@ -144,6 +180,9 @@ class TierPreviewForm(forms.Form):
 
 
 class MemberForm(forms.ModelForm):
+    # The staff user editing (set by `MemberAdmin.get_form`): whether they may anonymise.
+    staff: Any = None
+
     """The member page's form. The model's own checks run as for any model form; the member
     service's checks of the country and language codes land on those fields, so that a code the
     service would refuse is a form error and nothing is saved. A change of status or sales rep
@@ -163,6 +202,9 @@ class MemberForm(forms.ModelForm):
         except InvalidInput as error:
             for field, field_messages in error.errors.items():
                 self.add_error(field, field_messages)
+        if cleaned.get("status") == Member.Status.ANONYMISED and "status" in self.changed_data:
+            if not (self.staff and self.staff.has_perm(ERASE_MEMBER)):
+                self.add_error("status", "You may not anonymise members.")
         standing = {"status", "sales_rep"}.intersection(self.changed_data)
         if standing and not cleaned.get("reason", "").strip():
             self.add_error("reason", "Say why the status or the sales rep changes.")
@@ -179,7 +221,14 @@ class MemberAdmin(ModelAdmin):
     search_fields = ["=external_id", "^email", "^phone", "^last_name", "^first_name", "^company_name"]
     search_help_text = "External id (exact), or the start of an e-mail, phone, name or company"
     show_full_result_count = False
-    inlines = [TierChangeInline, MemberBadgeInline, ConsentInline, MemberAuditInline, ActivationCodeInline]
+    inlines = [
+        TierChangeInline,
+        MemberBadgeInline,
+        ConsentInline,
+        ConsentChangeInline,
+        MemberAuditInline,
+        ActivationCodeInline,
+    ]
     actions = ["block", "unblock", "anonymise"]
     change_form_template = "loyalty/admin/members/change_form.html"
     readonly_fields = [
@@ -205,13 +254,32 @@ class MemberAdmin(ModelAdmin):
         (gettext_lazy("Dates"), {"fields": ["joined_at", "last_activity_at"]}),
     ]
 
+    def get_queryset(self, request: HttpRequest):
+        """The portfolio rule: without `loyalty.view_every_member`, the staff user's members only
+        (another's member page answers as if it did not exist)."""
+        return members_visible(user=request.user, queryset=super().get_queryset(request))
+
     def get_readonly_fields(self, request: HttpRequest, obj: Member | None = None):
         """An anonymised member's details are never set again (`member_upsert` refuses): shown, not
-        editable, as their status and sales rep."""
+        editable, as their status and sales rep. The status changes only with the permission to
+        block."""
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and obj.status == Member.Status.ANONYMISED:
             fields += [field for field in (*MEMBER_FIELDS, "status", "sales_rep") if field not in fields]
+        elif not request.user.has_perm(BLOCK_MEMBER):
+            fields.append("status")
         return fields
+
+    def get_form(self, request: HttpRequest, obj: Member | None = None, change: bool = False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.staff = request.user  # a class of this request's own (modelform_factory)
+        return form
+
+    def has_block_permission(self, request: HttpRequest, obj: Member | None = None) -> bool:
+        return request.user.has_perm(BLOCK_MEMBER)
+
+    def has_erase_permission(self, request: HttpRequest, obj: Member | None = None) -> bool:
+        return request.user.has_perm(ERASE_MEMBER)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # members come from the brand's systems (API), the site and imports
@@ -219,15 +287,15 @@ class MemberAdmin(ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # a member with a ledger is anonymised, never deleted
 
-    @admin.action(description=gettext_lazy("Block the selected members"), permissions=["change"])
+    @admin.action(description=gettext_lazy("Block the selected members"), permissions=["block"])
     def block(self, request: HttpRequest, queryset):
         return self._standing(request, queryset, member_block, "Block")
 
-    @admin.action(description=gettext_lazy("Unblock the selected members"), permissions=["change"])
+    @admin.action(description=gettext_lazy("Unblock the selected members"), permissions=["block"])
     def unblock(self, request: HttpRequest, queryset):
         return self._standing(request, queryset, member_unblock, "Unblock")
 
-    @admin.action(description=gettext_lazy("Anonymise the selected members"), permissions=["change"])
+    @admin.action(description=gettext_lazy("Anonymise the selected members"), permissions=["erase"])
     def anonymise(self, request: HttpRequest, queryset):
         return self._standing(request, queryset, member_anonymise, "Anonymise")
 
@@ -292,11 +360,18 @@ class MemberAdmin(ModelAdmin):
                 name="loyalty_member_tier_evaluation",
             ),
             path("<int:member_id>/invitation/", wrap(self.invitation_view), name="loyalty_member_invitation"),
+            path(
+                "<int:member_id>/message-resend/",
+                wrap(self.message_resend_view),
+                name="loyalty_member_message_resend",
+            ),
             *super().get_urls(),
         ]
 
     def _member_or_404(self, request: HttpRequest, member_id: int) -> Member:
-        member = get_object_or_404(Member.objects.select_related("tier", "tier_floor"), pk=member_id)
+        member = get_object_or_404(
+            self.get_queryset(request).select_related("tier", "tier_floor"), pk=member_id
+        )
         if not self.has_view_permission(request, member):
             raise PermissionDenied
         return member
@@ -318,8 +393,19 @@ class MemberAdmin(ModelAdmin):
                 "entries": _entries(member)[:RECENT_ENTRIES],
                 "metric": member_metric(member=member, at=timezone.now()),
                 "metric_name": programme_settings().get_tier_metric_display(),
-                "can_adjust": request.user.has_perm("loyalty.adjust_points"),
+                "points_cards": _points_cards(member),
+                "expiries": member_expiries(member=member),
+                "orders": member_orders(member=member)[:RECENT_ORDERS],
+                "member_messages": messages_list(member=member).select_related(None)[:RECENT_MESSAGES],
+                "subscriptions": Subscription.objects.filter(member=member).select_related("plan"),
+                "can_adjust": request.user.has_perm(ADJUST_POINTS),
                 "can_change": self.has_change_permission(request, member),
+                "can_issue_code": request.user.has_perm(ISSUE_ACTIVATION_CODE),
+                "can_resend": request.user.has_perm(RESEND_MESSAGE),
+                "on_its_way": ON_ITS_WAY,
+                "order_headers": [_("order"), _("placed"), _("status"), _("points"), _("gifts")],
+                "message_headers": [_("created"), _("channel"), _("template"), _("state"), ""],
+                "subscription_headers": [_("plan"), _("status"), _("price"), _("current period ends")],
                 **_tier_context(request, member),
             }
         return super().change_view(request, object_id, form_url, extra_context)
@@ -343,7 +429,7 @@ class MemberAdmin(ModelAdmin):
         """Issue a new activation code (POST; the member's older ones are revoked) and show it, this
         once: it is in this page's answer only, never in a message or the session."""
         member = self._member_or_404(request, member_id)
-        if not self.has_change_permission(request, member):
+        if not request.user.has_perm(ISSUE_ACTIVATION_CODE):
             raise PermissionDenied
         context = self._context(request, member, f"Activation code of {member}")
         if request.method == "POST":
@@ -381,6 +467,29 @@ class MemberAdmin(ModelAdmin):
         context = self._context(request, member, f"Invite {member} to the member site")
         return TemplateResponse(request, "loyalty/admin/members/invitation.html", context)
 
+    def message_resend_view(self, request: HttpRequest, member_id: int):
+        """Send one of the member's messages again (POST `message`: its id), as a new message
+        checked again (consent, quiet hours); the member page then shows it."""
+        member = self._member_or_404(request, member_id)
+        if request.method != "POST" or not request.user.has_perm(RESEND_MESSAGE):
+            raise PermissionDenied
+        message_id = request.POST.get("message", "")
+        if not message_id.isdigit() or not messages_list(member=member).filter(pk=message_id).exists():
+            self.message_user(request, "No such message of this member.", messages.ERROR)
+        else:
+            try:
+                again = message_resend(message_id=int(message_id))
+            except DomainError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                outcome = again.get_state_display().lower()
+                if again.skip_reason:
+                    outcome += f" ({again.skip_reason})"
+                self.message_user(request, f"Message sent again: {outcome}.", messages.SUCCESS)
+        return HttpResponseRedirect(
+            reverse("admin:loyalty_member_change", args=[member.pk]) + "#member-messages"
+        )
+
     def ledger_view(self, request: HttpRequest, member_id: int):
         member = self._member_or_404(request, member_id)
         page = Paginator(_entries(member), LEDGER_PAGE).get_page(request.GET.get("page"))
@@ -389,7 +498,7 @@ class MemberAdmin(ModelAdmin):
 
     def adjust_view(self, request: HttpRequest, member_id: int):
         member = self._member_or_404(request, member_id)
-        if not request.user.has_perm("loyalty.adjust_points"):
+        if not request.user.has_perm(ADJUST_POINTS):
             raise PermissionDenied
         if request.method == "POST":
             form = AdjustForm(request.POST)
@@ -415,6 +524,17 @@ class MemberAdmin(ModelAdmin):
             form = AdjustForm(initial={"key": uuid.uuid4().hex})
         context = {**self._context(request, member, f"Adjust the points of {member}"), "form": form}
         return TemplateResponse(request, "loyalty/admin/members/adjust.html", context)
+
+
+def _points_cards(member: Member) -> list[tuple[str, int]]:
+    """The service page's figures: balance, what can be spent now, what is pending, what is owed."""
+    points = member_points_summary(member=member)
+    return [
+        (_("Balance"), points.balance),
+        (_("Spendable now"), points.spendable),
+        (_("Pending"), points.pending),
+        (_("Owed"), points.owed),
+    ]
 
 
 def _tier_context(request: HttpRequest, member: Member) -> dict:

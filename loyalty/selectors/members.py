@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db.models import Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from loyalty.models import LedgerEntry, Member, PointLot
 from tenants.selectors import brand_timezone
+
+# Staff without it see only the members whose sales rep they are (their portfolio), everywhere.
+VIEW_EVERY_MEMBER = "loyalty.view_every_member"
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,32 @@ def member_get(*, external_id: str) -> Member | None:
         .filter(external_id=external_id)
         .first()
     )
+
+
+def members_visible(*, user: Any, queryset: QuerySet[Member] | None = None) -> QuerySet[Member]:
+    """The members `user` may see (of `queryset`, all members unless given): every one with the
+    permission `loyalty.view_every_member`, else only their portfolio (the members whose sales rep
+    they are)."""
+    queryset = Member.objects.all() if queryset is None else queryset
+    if user.has_perm(VIEW_EVERY_MEMBER):
+        return queryset
+    return queryset.filter(sales_rep_id=user.pk)
+
+
+def member_expiries(*, member: Member, limit: int = 5) -> list[NextExpiry]:
+    """The member's next expiries, day by day (brand's timezone): the points of the open lots that
+    expire that day, the earliest `limit` days."""
+    zone = brand_timezone()
+    days: dict[date, NextExpiry] = {}
+    lots = PointLot.objects.filter(member=member, remaining__gt=0, expires_at__isnull=False)
+    for remaining, expires_at in lots.order_by("expires_at").values_list("remaining", "expires_at"):
+        day = expires_at.astimezone(zone).date()
+        if day not in days:
+            if len(days) == limit:
+                break
+            days[day] = NextExpiry(points=0, date=day, expires_at=expires_at)
+        days[day] = NextExpiry(points=days[day].points + remaining, date=day, expires_at=days[day].expires_at)
+    return list(days.values())
 
 
 def member_points_summary(*, member: Member, at: datetime | None = None) -> PointsSummary:

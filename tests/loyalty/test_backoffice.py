@@ -259,6 +259,7 @@ def test_staff_without_the_adjust_permission_cannot_adjust(db, brand_a, client_f
         username="support@alpha.example", password=TEST_PASSWORD, is_staff=True
     )
     staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_member", "change_member"]))
+    Member.objects.filter(pk=member.pk).update(sales_rep=staff)  # theirs: staff see their portfolio
     client = client_for(brand_a)
     client.post("/accounts/login/", {"username": "support@alpha.example", "password": TEST_PASSWORD})
     assert client.get(f"/backoffice/loyalty/member/{member.pk}/change/").status_code == 200
