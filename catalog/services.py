@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.audit import audit_saved, audit_snapshot
 from core.errors import Conflict, InvalidInput, NotFound, Refused
 from core.limits import field_max_length
 from core.outbox import enqueue_on_commit, requeue_after, retry_delay
@@ -808,7 +809,9 @@ def _gift_save(*, gift: Gift, data: Mapping[str, Any]) -> Gift:
 def gift_create(*, data: Mapping[str, Any]) -> Gift:
     """A new gift of any kind; a voucher gift's stock is the codes added to its pool afterwards."""
     with transaction.atomic():
-        return _gift_save(gift=gift_validate(data=data), data=data)
+        gift = _gift_save(gift=gift_validate(data=data), data=data)
+        audit_saved(obj=gift, before=None)
+    return gift
 
 
 def _gift_lock(*, gift_id: int) -> Gift:
@@ -822,8 +825,11 @@ def gift_update(*, gift_id: int, data: Mapping[str, Any]) -> Gift:
     """Change the fields in `data` (the others stay). Under the gift's lock, so a stock set here and
     a redemption taking stock happen one after the other."""
     with transaction.atomic():
-        gift = gift_validate(data=data, gift=_gift_lock(gift_id=gift_id))
-        return _gift_save(gift=gift, data=data)
+        locked = _gift_lock(gift_id=gift_id)
+        before = audit_snapshot(locked)
+        gift = _gift_save(gift=gift_validate(data=data, gift=locked), data=data)
+        audit_saved(obj=gift, before=before)
+    return gift
 
 
 def gift_archive(*, gift_id: int, at: datetime | None = None) -> tuple[Gift, bool]:
@@ -834,8 +840,10 @@ def gift_archive(*, gift_id: int, at: datetime | None = None) -> tuple[Gift, boo
         gift = _gift_lock(gift_id=gift_id)
         if gift.archived_at is not None:
             return gift, False
+        before = audit_snapshot(gift)
         gift.archived_at, gift.is_active = at or timezone.now(), False
         gift.save(update_fields=["archived_at", "is_active", "updated_at"])
+        audit_saved(obj=gift, before=before, reason="archived")
     return gift, True
 
 
@@ -853,6 +861,7 @@ def category_create(*, data: Mapping[str, Any]) -> Category:
     with transaction.atomic():
         category = category_validate(data=data)
         category.save()
+        audit_saved(obj=category, before=None)
     return category
 
 
@@ -861,8 +870,10 @@ def category_update(*, category_id: int, data: Mapping[str, Any]) -> Category:
         category = Category.objects.select_for_update().filter(pk=category_id).first()
         if category is None:
             raise NotFound(f"no category {category_id}", field="category")
+        before = audit_snapshot(category)
         category = category_validate(data=data, category=category)
         category.save()
+        audit_saved(obj=category, before=before)
     return category
 
 

@@ -166,7 +166,11 @@ def audit_snapshot(obj: Model, *, fields: Iterable[str] | None = None) -> dict[s
         if getattr(field, "auto_now", False):  # "updated at": the entry's own time says it
             continue
         if names is None or field.name in names:
-            values[field.name] = _jsonable(field.value_from_object(obj))
+            value = field.value_from_object(obj)
+            if isinstance(field, models.DecimalField) and isinstance(value, Decimal | int):
+                # As stored: 1500 set from a request is the 1500.00 read back.
+                value = Decimal(value).quantize(Decimal(1).scaleb(-field.decimal_places))
+            values[field.name] = _jsonable(value)
     if obj.pk is not None:
         for field in opts.many_to_many:
             if names is None or field.name in names:

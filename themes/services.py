@@ -17,7 +17,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
+from core.audit import audit_record, audit_saved, audit_snapshot
 from core.errors import InvalidInput
+from core.models import AuditEntry
 from loyalty.services.programme import programme_settings_update
 from themes.models import TEXT_KEYS, TEXT_LANGUAGES, Theme
 from themes.selectors import theme_get
@@ -143,9 +145,10 @@ def theme_update(*, data: Mapping[str, Any]) -> Theme:
     """Save the theme's changes (the fields given); the programme name goes to the programme settings,
     where the rest of the programme reads it. The compiled CSS gets a new hash of its own."""
     with transaction.atomic():
-        Theme.objects.select_for_update().get(id=1)
+        before = audit_snapshot(Theme.objects.select_for_update().get(id=1))
         row, programme_name = theme_validate(data=data)
         row.save()
+        audit_saved(obj=row, before=before)
         if programme_name is not None:
             programme_settings_update(data={"programme_name": programme_name})
     return theme_get()
@@ -206,7 +209,12 @@ def theme_image_set(*, kind: str, image: File | None) -> Theme:
                 except BaseException:
                     stored.storage.delete(stored.name)
                     raise
-        if previous and previous != (getattr(row, kind).name or ""):
+        current = getattr(row, kind).name or ""
+        if previous != current:
+            audit_record(
+                action=AuditEntry.Action.CHANGE, obj=row, before={kind: previous}, after={kind: current}
+            )
+        if previous and previous != current:
             storage = stored.storage
             transaction.on_commit(lambda: storage.delete(previous))
     return theme_get()

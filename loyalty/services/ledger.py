@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import F, Model, Q, QuerySet, Sum
 from django.utils import timezone
 
+from core.audit import audit_record
 from core.db import (
     COPY_FROM_ROWS,
     cast_types,
@@ -31,6 +32,7 @@ from core.db import (
     values_insert,
 )
 from core.errors import Conflict, DomainError, InvalidInput, Refused
+from core.models import AuditEntry
 from core.roles import adjust_limit_for
 from loyalty.models import LedgerEntry, LotConsumption, Member, PointLot, ProgrammeSettings
 from loyalty.selectors.programme import programme_settings
@@ -683,11 +685,21 @@ def points_adjust_replayable(
             if existing:
                 return existing, True
         cause = EntryCause(staff_user_id=staff_user_id, reason=reason, idempotency_key=idempotency_key)
+        entry: LedgerEntry | None
         if points > 0:
-            credit = points_credit(member=member, points=points, kind=LedgerEntry.Kind.ADJUST, cause=cause)
-            return credit, False
-        entry = points_debit(member=member, points=-points, kind=LedgerEntry.Kind.ADJUST, cause=cause)
+            entry = points_credit(member=member, points=points, kind=LedgerEntry.Kind.ADJUST, cause=cause)
+        else:
+            entry = points_debit(member=member, points=-points, kind=LedgerEntry.Kind.ADJUST, cause=cause)
         assert entry is not None  # not `partial`: too few points is refused, never a shorter debit
+        # Who, when and from where: the request's (core.audit); the member by external id, not name.
+        audit_record(
+            action=AuditEntry.Action.ADJUST,
+            obj=member,
+            object_repr=member.external_id,
+            before={"balance": entry.balance_after - entry.points},
+            after={"balance": entry.balance_after, "points": entry.points, "ledger_entry": entry.pk},
+            reason=reason,
+        )
         return entry, False
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
+from core.audit import audit_saved, audit_snapshot
 from core.errors import InvalidInput
 from loyalty.models import ProgrammeSettings
 from loyalty.selectors.programme import programme_settings
@@ -88,7 +89,8 @@ def programme_settings_update(*, data: dict[str, Any]) -> ProgrammeSettings:
     """Save the settings. A new overdraft limit applies to every member at once (set-based); a member
     already owing more than the new limit keeps what they owe as their limit until repaid."""
     with transaction.atomic():
-        ProgrammeSettings.objects.select_for_update().get_or_create(id=1)
+        current, _ = ProgrammeSettings.objects.select_for_update().get_or_create(id=1)
+        before = audit_snapshot(current)
         row = programme_settings_validate(data=data)
         previous_limit = ProgrammeSettings.objects.values_list("overdraft_limit", flat=True).get(id=1)
         row.save()
@@ -99,4 +101,5 @@ def programme_settings_update(*, data: dict[str, Any]) -> ProgrammeSettings:
                     "WHERE overdraft_limit IS DISTINCT FROM GREATEST(%s, points_owed)",
                     [row.overdraft_limit, row.overdraft_limit],
                 )
+        audit_saved(obj=row, before=before)
     return row

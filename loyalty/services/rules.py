@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit import audit_deleting, audit_saved, audit_snapshot
 from core.errors import InvalidInput
 from loyalty.engine import conditions_problems
 from loyalty.models import EarningRule, EventType, LedgerEntry
@@ -160,7 +161,9 @@ def _check(rule: EarningRule, errors: dict[str, list[str]]) -> None:
 
 def rule_create(*, data: dict) -> EarningRule:
     with transaction.atomic():
-        return EarningRule.objects.create(**rule_validate(data=data))
+        rule = EarningRule.objects.create(**rule_validate(data=data))
+        audit_saved(obj=rule, before=None)
+    return rule
 
 
 def rule_update(*, rule: EarningRule, data: dict) -> EarningRule:
@@ -168,9 +171,11 @@ def rule_update(*, rule: EarningRule, data: dict) -> EarningRule:
     checked against its latest use and never overwritten."""
     with transaction.atomic():
         locked = EarningRule.objects.select_for_update().get(pk=rule.pk)
+        before = audit_snapshot(locked)
         for field, value in rule_validate(data=data, instance=locked).items():
             setattr(locked, field, value)
         locked.save(update_fields=[*RULE_FIELDS, "updated_at"])
+        audit_saved(obj=locked, before=before)
     return locked
 
 
@@ -181,8 +186,11 @@ def rule_delete(*, rule: EarningRule) -> None:
         locked = EarningRule.objects.select_for_update().get(pk=rule.pk)
         if LedgerEntry.objects.filter(rule=locked).exists():
             if locked.is_active:
+                before = audit_snapshot(locked)
                 locked.is_active = False
                 locked.save(update_fields=["is_active", "updated_at"])
+                audit_saved(obj=locked, before=before, reason="deleted: kept inactive, it gave points")
             rule.is_active = False
         else:
+            audit_deleting(obj=locked)
             locked.delete()

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import ProtectedError, Q
 from django.utils import timezone
 
+from core.audit import audit_deleting, audit_saved, audit_snapshot
 from core.errors import Conflict, InvalidInput
 from loyalty.models import Member, ProgrammeSettings, Tier, TierChange
 from loyalty.selectors.programme import programme_settings
@@ -90,14 +91,18 @@ def tier_create(*, data: dict) -> Tier:
     with transaction.atomic():
         tier = tier_validate(data=data)
         tier.save()
+        audit_saved(obj=tier, before=None)
     return tier
 
 
 def tier_update(*, tier: Tier, data: dict) -> Tier:
     """Change a tier's definition. Members are re-placed by the next evaluation (event or nightly)."""
     with transaction.atomic():
-        tier = tier_validate(data=data, tier=Tier.objects.select_for_update().get(pk=tier.pk))
+        locked = Tier.objects.select_for_update().get(pk=tier.pk)
+        before = audit_snapshot(locked)
+        tier = tier_validate(data=data, tier=locked)
         tier.save()
+        audit_saved(obj=tier, before=before)
     return tier
 
 
@@ -108,6 +113,7 @@ def tier_delete(*, tier: Tier) -> None:
         if held:
             raise Conflict({"tier": [f"{held} member(s) hold this tier or have it as a floor"]})
         try:
+            audit_deleting(obj=tier)
             tier.delete()
         except ProtectedError:
             raise Conflict(

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from jinja2 import Environment, TemplateError, nodes
 
+from core.audit import audit_deleting, audit_saved, audit_snapshot
 from core.errors import Conflict, InvalidInput
 from loyalty.models import Member
 from loyalty.selectors.programme import programme_settings
@@ -178,9 +179,11 @@ def template_save(
                 if template is not None and template.pk
                 else MessageTemplate()
             )
+            before = audit_snapshot(row) if row.pk else None
             for field_name, value in values.items():
                 setattr(row, field_name, value)
             row.save()
+            audit_saved(obj=row, before=before)
     except IntegrityError as error:  # the same one saved at the same time by someone else
         raise _clash(code=code, channel=channel, language=language) from error
     return row
@@ -200,6 +203,7 @@ def template_delete(*, template: MessageTemplate) -> None:
         if not others.exists() and waiting.exists():
             names = ", ".join(waiting.values_list("name", flat=True)[:3])
             raise Conflict(f"campaigns send this template ({names}): change them first", field="template")
+        audit_deleting(obj=row)
         row.delete()
 
 
