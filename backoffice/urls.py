@@ -26,3 +26,14 @@ urlpatterns += [
     path("dashboard/", admin.site.admin_view(dashboard.dashboard), name="dashboard"),
     path("dashboard/<slug:figure>.csv", admin.site.admin_view(dashboard.dashboard_csv), name="dashboard_csv"),
 ]
+
+# Jobs and exports (backoffice.jobs).
+from backoffice import jobs  # noqa: E402  (each part's block of pages)
+
+urlpatterns += [
+    path("jobs/", admin.site.admin_view(jobs.jobs_view), name="jobs"),
+    path("jobs/<int:job_id>/", admin.site.admin_view(jobs.job_view), name="job"),
+    path("jobs/<int:job_id>/status.json", admin.site.admin_view(jobs.job_status_view), name="job_status"),
+    path("jobs/<int:job_id>/result/", admin.site.admin_view(jobs.job_result_view), name="job_result"),
+    path("jobs/export/<slug:export>/", admin.site.admin_view(jobs.job_export_view), name="job_export"),
+]
