@@ -44,7 +44,9 @@ class Person:
     def of(cls, *, texts: Iterable[str], unique_texts: Iterable[str]) -> Person:
         def kept(values: Iterable[str]) -> tuple[str, ...]:
             found = {value.strip() for value in values if len((value or "").strip()) >= MIN_TEXT_LENGTH}
-            return tuple(sorted(found, key=len, reverse=True))  # the longest first: "Ada Lovelace", then "Ada"
+            return tuple(
+                sorted(found, key=len, reverse=True)
+            )  # the longest first: "Ada Lovelace", then "Ada"
 
         unique = kept(unique_texts)
         return cls(texts=kept([*texts, *unique]), unique_texts=unique)
@@ -61,7 +63,9 @@ _PARTS: dict[str, PrivacyPart] = {}
 _discovered = False
 
 
-def privacy_register(*, app: str, export: Callable[[Any], dict], erase: Callable[[Any, Person], None]) -> None:
+def privacy_register(
+    *, app: str, export: Callable[[Any], dict], erase: Callable[[Any, Person], None]
+) -> None:
     """Register an app's part (once per app: registering again replaces it)."""
     _PARTS[app] = PrivacyPart(app=app, export=export, erase=erase)
 
@@ -127,7 +131,9 @@ def rows_redact(queryset: QuerySet, *, fields: Iterable[str], texts: Iterable[st
         touched = False
         for field in fields:
             value = getattr(row, field)
-            redacted = text_redact(value, texts=texts) if isinstance(value, str) else json_redact(value, texts=texts)
+            redacted = (
+                text_redact(value, texts=texts) if isinstance(value, str) else json_redact(value, texts=texts)
+            )
             if redacted != value:
                 setattr(row, field, redacted)
                 touched = True
