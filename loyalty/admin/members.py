@@ -21,8 +21,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -62,6 +63,7 @@ from loyalty.services.members import (
     member_unblock,
     member_upsert,
 )
+from loyalty.services.privacy import member_erase, member_export
 from loyalty.services.signup import email_mask, invitation_send
 from loyalty.services.tiers import member_tier_evaluate, tier_floor_set
 from messaging.selectors.messages import messages_list
@@ -360,6 +362,8 @@ class MemberAdmin(ModelAdmin):
                 name="loyalty_member_tier_evaluation",
             ),
             path("<int:member_id>/invitation/", wrap(self.invitation_view), name="loyalty_member_invitation"),
+            path("<int:member_id>/personal-data/", wrap(self.export_view), name="loyalty_member_export"),
+            path("<int:member_id>/erase/", wrap(self.erase_view), name="loyalty_member_erase"),
             path(
                 "<int:member_id>/message-resend/",
                 wrap(self.message_resend_view),
@@ -402,6 +406,8 @@ class MemberAdmin(ModelAdmin):
                 "can_change": self.has_change_permission(request, member),
                 "can_issue_code": request.user.has_perm(ISSUE_ACTIVATION_CODE),
                 "can_resend": request.user.has_perm(RESEND_MESSAGE),
+                "can_export": request.user.has_perm(EXPORT_MEMBER_DATA),
+                "can_erase": request.user.has_perm(ERASE_MEMBER),
                 "on_its_way": ON_ITS_WAY,
                 "order_headers": [_("order"), _("placed"), _("status"), _("points"), _("gifts")],
                 "message_headers": [_("created"), _("channel"), _("template"), _("state"), ""],
@@ -489,6 +495,36 @@ class MemberAdmin(ModelAdmin):
         return HttpResponseRedirect(
             reverse("admin:loyalty_member_change", args=[member.pk]) + "#member-messages"
         )
+
+    def export_view(self, request: HttpRequest, member_id: int):
+        """Everything the brand holds about the member, as a JSON file (GDPR; audited)."""
+        member = self._member_or_404(request, member_id)
+        if not request.user.has_perm(EXPORT_MEMBER_DATA):
+            raise PermissionDenied
+        response = JsonResponse(
+            member_export(member=member),
+            encoder=DjangoJSONEncoder,
+            json_dumps_params={"ensure_ascii": False, "indent": 2},
+        )
+        response["Content-Disposition"] = f'attachment; filename="member-{member.pk}-personal-data.json"'
+        return response
+
+    def erase_view(self, request: HttpRequest, member_id: int):
+        """Erase the member's personal data everywhere (GDPR), after a confirmation with a reason."""
+        member = self._member_or_404(request, member_id)
+        if not request.user.has_perm(ERASE_MEMBER):
+            raise PermissionDenied
+        form = StandingForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            try:
+                member_erase(member=member, by=request.user, reason=form.cleaned_data["reason"])
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(request, "The member's personal data is erased.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:loyalty_member_change", args=[member.pk]))
+        context = {**self._context(request, member, f"Erase the personal data of {member}"), "form": form}
+        return TemplateResponse(request, "loyalty/admin/members/erase.html", context)
 
     def ledger_view(self, request: HttpRequest, member_id: int):
         member = self._member_or_404(request, member_id)

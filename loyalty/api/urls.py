@@ -17,6 +17,7 @@ from loyalty.api import (
 from loyalty.api.activation import MemberActivationCodesView
 from loyalty.api.invitations import MemberInvitationView
 from loyalty.api.members_batch import MemberBatchView
+from loyalty.api.privacy import MemberErasureView, MemberExportView
 
 urlpatterns = [
     path("members/batch", MemberBatchView.as_view(), name="api-members-batch"),  # before a member's id
@@ -42,6 +43,8 @@ urlpatterns = [
         member_tiers.MemberTierPreviewView.as_view(),
         name="api-member-tier-preview",
     ),
+    path("members/<str:external_id>/export", MemberExportView.as_view(), name="api-member-export"),
+    path("members/<str:external_id>/erase", MemberErasureView.as_view(), name="api-member-erase"),
     path("sales-reps", sales_reps.SalesRepListView.as_view(), name="api-sales-reps"),
     path("members/<str:external_id>/badges", badges.MemberBadgesView.as_view(), name="api-member-badges"),
     path(
