@@ -4,13 +4,14 @@ needs a staff login like the admin's pages)."""
 from django.contrib import admin
 from django.urls import path
 
-from backoffice import navigation
+from backoffice import navigation, search
 from core import staff_views
 
 app_name = "backoffice"
 
 urlpatterns: list = [
     path("colors.css", navigation.colors_css, name="colors"),
+    path("search/", admin.site.admin_view(search.search_view), name="search"),
     # Staff accounts (core.staff_views): the invitation and two-factor pages come before the admin's
     # login is passed, so they are not wrapped in admin_view; the settings page is the owner's.
     path("invitation/<str:token>/", staff_views.staff_invitation, name="staff_invitation"),

@@ -263,6 +263,7 @@ def test_every_page_carries_the_policy_and_its_inline_code_only_under_the_nonce(
         "backoffice: a gift (thumbnail)": (staff, f"/backoffice/catalog/gift/{gift.pk}/change/"),
         "backoffice: new API key": (staff, "/backoffice/core/apikey/add/"),
         "backoffice: gifts list": (staff, "/backoffice/catalog/gift/"),
+        "backoffice: member search": (staff, "/backoffice/search/?q=csp"),
         "API docs": (anonymous, "/api/v1/docs/"),
         "unknown host": (Client(HTTP_HOST="nobody.localhost"), "/"),
         "operator console: login": (client_for(None), "/login/"),
