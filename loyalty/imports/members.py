@@ -12,9 +12,9 @@ username, blank for none; each change is in the member's audit, as the API's.
 
 Speed: rows go by chunks of `CHUNK_ROWS`, each in one transaction: the chunk's members are read (and
 locked) by one query, the new ones written by COPY (`core.db.rows_insert`), the changed ones by one
-UPDATE (`bulk_update`), their sales rep changes by one INSERT. A chunk the database refuses whole (a
-member created meanwhile with the same external id) is done again row by row, so one row's refusal
-is reported on that row only; a row is written whole or not at all.
+UPDATE (`bulk_update`), their sales rep changes by COPY (`core.db.values_insert`). A chunk the
+database refuses whole (a member created meanwhile with the same external id) is done again row by
+row, so one row's refusal is reported on that row only; a row is written whole or not at all.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.db import rows_insert
+from core.db import rows_insert, values_insert
 from core.errors import InvalidInput
 from core.jobs import JobProgress, job_kind, job_upload_open
 from core.models.jobs import Job
@@ -201,7 +202,12 @@ def _chunk_write(rows: list[_Row], *, dry_run: bool, by: Any, reason: str) -> li
         member.external_id: member for member in (members if dry_run else members.select_for_update())
     }
     now = timezone.now()
-    overdraft_limit = programme_settings().overdraft_limit
+    settings = programme_settings()
+    defaults = {  # a new member's defaults, read once (the model's default language costs a query each)
+        "joined_at": now,
+        "overdraft_limit": settings.overdraft_limit,
+        "language": settings.default_language or django_settings.LANGUAGE_CODE,
+    }
     done: list[tuple[_Row, str]] = []
     created: list[Member] = []
     updated: list[Member] = []
@@ -213,7 +219,7 @@ def _chunk_write(rows: list[_Row], *, dry_run: bool, by: Any, reason: str) -> li
             done.append((row, "invalid"))
             continue
         if member is None:
-            member = Member(external_id=row.external_id, joined_at=now, overdraft_limit=overdraft_limit)
+            member = Member(external_id=row.external_id, **defaults)
         before = {name: getattr(member, name) for name in WRITTEN}
         try:
             member_fields_set(member=member, data=row.data)
@@ -239,17 +245,20 @@ def _chunk_write(rows: list[_Row], *, dry_run: bool, by: Any, reason: str) -> li
         return done
     rows_insert(created)
     Member.objects.bulk_update(updated, fields=[*WRITTEN, "updated_at"])
-    MemberAudit.objects.bulk_create(
-        MemberAudit(
-            member=member,
-            action=MemberAudit.Action.SALES_REP,
-            by=by,
-            reason=reason,
-            before={"sales_rep": old},
-            after={"sales_rep": new},
-            at=now,
-        )
-        for member, old, new in reps
+    values_insert(
+        MemberAudit,
+        [
+            {
+                "member_id": member.pk,
+                "action": MemberAudit.Action.SALES_REP,
+                "by_id": by.pk if by is not None else None,
+                "reason": reason,
+                "before": {"sales_rep": old},
+                "after": {"sales_rep": new},
+                "at": now,
+            }
+            for member, old, new in reps
+        ],
     )
     changes_send(
         members_changed,
