@@ -501,6 +501,7 @@ def job_as_dict(*, job: Job) -> dict[str, Any]:
         "link": kind.link(job) if kind and kind.link else "",
         "state": job.state,
         "state_label": str(Job.State(job.state).label),
+        "created_by": (job.created_by.email or job.created_by.get_username()) if job.created_by else "",
         "total": job.total,
         "done": job.done,
         "percent": percent,
