@@ -234,5 +234,12 @@ def dashboard_csv(request: HttpRequest, figure: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     writer = csv.writer(response)
     writer.writerow(table.columns)
-    writer.writerows(table.rows)
+    writer.writerows([_cell(value) for value in row] for row in table.rows)
     return response
+
+
+def _cell(value: object) -> object:
+    """A text a spreadsheet would run as a formula (a gift named "=HYPERLINK(...)") is quoted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

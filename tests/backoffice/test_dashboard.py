@@ -300,3 +300,17 @@ def test_only_staff_allowed_the_dashboard_see_it(in_a, client_for):
     client.force_login(staff_make(role="sales_rep"))
     assert client.get("/backoffice/dashboard/").status_code == 403
     assert client.get("/backoffice/dashboard/points.csv").status_code == 403
+
+
+def test_a_csv_cell_a_spreadsheet_would_run_is_quoted(staff_a):
+    member = member_make(points=500)
+    gift = gift_make(name='=HYPERLINK("http://evil.example")', points_price=100)
+    order_place(
+        member_id=member.pk,
+        items=[RedeemItem(gift_id=gift.pk)],
+        idempotency_key="f1",
+        actor="test",
+        shipping=ADDRESS,
+    )
+    rows = _csv(staff_a.get("/backoffice/dashboard/gifts.csv"))
+    assert rows[1][:3] == ['\'=HYPERLINK("http://evil.example")', gift.reference, "1"]
