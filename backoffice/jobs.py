@@ -77,9 +77,7 @@ def job_view(request: HttpRequest, job_id: int) -> HttpResponse:
 @require_GET
 def job_status_view(request: HttpRequest, job_id: int) -> JsonResponse:
     job = _job_or_404(request, job_id)
-    response = JsonResponse(job_as_dict(job=job))
-    response["Cache-Control"] = "no-store"
-    return response
+    return JsonResponse(job_as_dict(job=job))  # never cached: admin_view says so
 
 
 @require_GET
@@ -89,9 +87,7 @@ def job_result_view(request: HttpRequest, job_id: int) -> FileResponse:
         file = job_result_open(job=job)
     except (NotFound, FileNotFoundError) as error:
         raise Http404(_("This job has no result file.")) from error
-    response = FileResponse(file, as_attachment=True, filename=job.result_name or "result")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return FileResponse(file, as_attachment=True, filename=job.result_name or "result")
 
 
 @require_POST
