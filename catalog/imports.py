@@ -1,6 +1,9 @@
 """Bulk import of gifts from CSV or XLSX (with a dry run), the export in the same columns, and the
 reading of uploaded voucher codes (backoffice and API).
 
+Both run as jobs of `core.jobs` (`catalog.gifts_import`, `catalog.codes_import`), a dry run first,
+from the backoffice's upload pages (`backoffice/imports.py`).
+
 Semantics: every row is checked on its own. Good rows are imported (created, or updated when their
 reference already exists), bad rows are reported with their errors and not imported; a dry run
 checks and reports exactly the same way and writes nothing. A reference that appears on two rows of
@@ -20,14 +23,24 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError, InvalidInput
+from core.jobs import JobProgress, job_kind, job_upload_open
+from core.models.jobs import Job
 from core.tables import MAX_BYTES, table_read, text_decode
 from loyalty.models import Tier
 from tenants.selectors import brand_timezone
 
-from .models import Category, Gift
-from .services import GIFT_FIELDS, VoucherCodeInput, gift_validate
+from .models import Category, Gift, VoucherCode
+from .services import (
+    GIFT_FIELDS,
+    VOUCHER_CODES_MAX,
+    VoucherCodeInput,
+    gift_validate,
+    voucher_code_problem,
+    voucher_codes_add,
+)
 
 COLUMNS = list(GIFT_FIELDS)
 REQUIRED_COLUMNS = ("reference", "name", "points_price")
@@ -271,3 +284,72 @@ def voucher_codes_read(*, content: bytes, source: str = "line") -> list[VoucherC
             continue
         codes.append(VoucherCodeInput(where=f"{source} {number}", code=cell))
     return codes
+
+
+@job_kind("catalog.gifts_import", permission="catalog.import_gifts", label=_("Gifts import"))
+def gifts_import_run(job: Job, progress: JobProgress) -> None:
+    """The job of `gift_import`: `params` holds `filename` and `dry_run`; the file is its upload."""
+    with job_upload_open(job) as file:
+        content = file.read()
+    report = gift_import(
+        content=content, filename=job.params["filename"], dry_run=bool(job.params.get("dry_run"))
+    )
+    progress.total(len(report.rows))
+    for row in report.rows:
+        if row.action == "error":
+            for name, messages in row.errors.items():
+                progress.error(row.line, name, " ".join(messages))
+            progress.advance(1, outcome="invalid")
+        else:
+            progress.advance(1, outcome=f"{row.action}d")
+
+
+def voucher_codes_import(*, gift_id: int, content: bytes, dry_run: bool, progress: JobProgress) -> None:
+    """The codes of an uploaded file (`voucher_codes_read`) into the voucher gift's pool, line by
+    line: a bad code (empty, too long, a NUL) or one repeated on an earlier line is reported on its
+    line and not added; a code already in the pool is `unchanged` (a file sent twice adds nothing
+    the second time); the others are added (`voucher_codes_add`), unless `dry_run`."""
+    gift = Gift.objects.filter(pk=gift_id).first()
+    if gift is None or gift.kind != Gift.Kind.VOUCHER:
+        raise InvalidInput(_("This gift is not a voucher gift."), field="gift")
+    codes = voucher_codes_read(content=content)
+    progress.total(len(codes))
+    pooled = set(
+        VoucherCode.objects.filter(gift=gift, code__in=[item.code for item in codes]).values_list(
+            "code", flat=True
+        )
+    )
+    first_seen: dict[str, str] = {}
+    fresh: list[VoucherCodeInput] = []
+    for item in codes:
+        line = int(item.where.split()[-1])
+        problem = voucher_code_problem(item.code)
+        if problem is None and item.code in first_seen:
+            problem = f"'{item.code}' is also on {first_seen[item.code]}"
+        if problem:
+            progress.error(line, "code", problem)
+            progress.advance(1, outcome="invalid")
+            continue
+        first_seen[item.code] = item.where
+        if item.code in pooled:
+            progress.advance(1, outcome="unchanged")
+        else:
+            fresh.append(item)
+    if not dry_run:
+        for start in range(0, len(fresh), VOUCHER_CODES_MAX):
+            voucher_codes_add(gift_id=gift.pk, codes=fresh[start : start + VOUCHER_CODES_MAX])
+    if fresh:
+        progress.advance(len(fresh), outcome="created")
+
+
+@job_kind("catalog.codes_import", permission="catalog.import_codes", label=_("Voucher codes import"))
+def voucher_codes_import_run(job: Job, progress: JobProgress) -> None:
+    """The job of `voucher_codes_import`: `params` holds `gift_id` and `dry_run`."""
+    with job_upload_open(job) as file:
+        content = file.read()
+    voucher_codes_import(
+        gift_id=int(job.params["gift_id"]),
+        content=content,
+        dry_run=bool(job.params.get("dry_run")),
+        progress=progress,
+    )

@@ -898,6 +898,17 @@ class VoucherCodesAdded:
     unused: int
 
 
+def voucher_code_problem(code: str) -> str | None:
+    """What is wrong with one code of an upload (stripped) on its own, or None."""
+    if not code:
+        return "is empty"
+    if NUL in code:
+        return NUL_MESSAGE
+    if len(code) > VOUCHER_CODE_MAX_LENGTH:
+        return f"'{code[:20]}…' is longer than {VOUCHER_CODE_MAX_LENGTH} characters"
+    return None
+
+
 def voucher_codes_add(*, gift_id: int, codes: Sequence[VoucherCodeInput]) -> VoucherCodesAdded:
     """Add codes to a voucher gift's pool: all of them, or none. A code repeated in the upload or
     already in the pool (used or not), empty, too long or holding a NUL is refused with where it
@@ -910,12 +921,9 @@ def voucher_codes_add(*, gift_id: int, codes: Sequence[VoucherCodeInput]) -> Vou
     first_seen: dict[str, str] = {}
     for item in codes:
         code = item.code.strip()
-        if not code:
-            errors[item.where] = ["is empty"]
-        elif NUL in code:
-            errors[item.where] = [NUL_MESSAGE]
-        elif len(code) > VOUCHER_CODE_MAX_LENGTH:
-            errors[item.where] = [f"'{code[:20]}…' is longer than {VOUCHER_CODE_MAX_LENGTH} characters"]
+        problem = voucher_code_problem(code)
+        if problem:
+            errors[item.where] = [problem]
         elif code in first_seen:
             errors[item.where] = [f"'{code}' is also on {first_seen[code]}"]
         else:

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
+from catalog.models import Gift, VoucherCode
 from core.jobs import job_result_open
 from core.models import Job
 from loyalty.imports import import_start
@@ -18,6 +19,7 @@ from loyalty.models import ActivityEvent, LedgerEntry, Member, MemberAudit
 from loyalty.rule_examples import POINT_PER_EURO
 from loyalty.services.members import member_anonymise
 from loyalty.services.rules import rule_create
+from tests.catalog.factories import gift_make
 from tests.factories import member_make
 from tests.support import assert_invariants
 
@@ -51,8 +53,10 @@ def _wait(job: Job, timeout: float = 30) -> Job:
     raise AssertionError(f"job {job.pk} still {job.state}")
 
 
-def _run(kind: str, content: str, *, dry_run: bool, by=None, name: str = "file.csv") -> Job:
-    job = import_start(kind=kind, content=content.encode(), filename=name, dry_run=dry_run, by=by)
+def _run(kind: str, content: str, *, dry_run: bool, by=None, name: str = "file.csv", params=None) -> Job:
+    job = import_start(
+        kind=kind, content=content.encode(), filename=name, dry_run=dry_run, by=by, **(params or {})
+    )
     job = _wait(job)
     assert job.state == Job.State.DONE, job.message
     return job
@@ -193,3 +197,49 @@ def test_past_events_earn_through_the_rules_once(brand):
     member.refresh_from_db()
     assert member.balance == 52
     assert ActivityEvent.objects.count() == 2
+
+
+GIFTS = (
+    "reference,name,points_price\n"
+    "G-1,Mug,100\n"
+    "G-2,Cap,-5\n"  # line 3: points_price
+    "G-3,Bag,300\n"
+)
+
+
+def test_gifts_import_as_a_job_reports_bad_rows_and_lands_good_ones(brand):
+    dry = _run("catalog.gifts_import", GIFTS, dry_run=True)
+
+    assert dry.counts == {"created": 2, "invalid": 1}
+    assert [(error["row"], error["field"]) for error in dry.errors] == [(3, "points_price")]
+    assert not Gift.objects.exists()
+
+    job = _run("catalog.gifts_import", GIFTS, dry_run=False)
+
+    assert job.counts == dry.counts
+    assert sorted(Gift.objects.values_list("reference", flat=True)) == ["G-1", "G-3"]
+
+    _run("catalog.gifts_import", GIFTS, dry_run=False)
+
+    assert Gift.objects.count() == 2
+
+
+def test_voucher_codes_import_reports_bad_lines_and_adds_a_code_once(brand):
+    gift = gift_make(codes=["OLD-1"])
+    codes = "code\nNEW-1\nOLD-1\nNEW-2\nNEW-1\n" + "X" * 200 + "\n"
+
+    dry = _run("catalog.codes_import", codes, dry_run=True, params={"gift_id": gift.pk})
+
+    assert dry.counts == {"created": 2, "unchanged": 1, "invalid": 2}
+    assert {(error["row"], error["field"]) for error in dry.errors} == {(5, "code"), (6, "code")}
+    assert VoucherCode.objects.filter(gift=gift).count() == 1
+
+    _run("catalog.codes_import", codes, dry_run=False, params={"gift_id": gift.pk})
+    again = _run("catalog.codes_import", codes, dry_run=False, params={"gift_id": gift.pk})
+
+    assert again.counts == {"unchanged": 3, "invalid": 2}
+    assert sorted(VoucherCode.objects.filter(gift=gift).values_list("code", flat=True)) == [
+        "NEW-1",
+        "NEW-2",
+        "OLD-1",
+    ]
