@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django import forms
 from django.contrib import admin
@@ -41,7 +43,7 @@ class PeriodForm(forms.Form):
         label=gettext_lazy("To"), input_formats=["%Y-%m"], widget=forms.DateInput(attrs={"type": "month"})
     )
 
-    def __init__(self, data, *, today: date) -> None:
+    def __init__(self, data: Mapping[str, str], *, today: date) -> None:
         self.current = today.replace(day=1)
         default = Period.last_months(today=today)
         if not data.get("start") and not data.get("end"):
@@ -54,8 +56,8 @@ class PeriodForm(forms.Form):
             raise forms.ValidationError(_("The period cannot end after the current month."))
         return end
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end:
             if start > end:
@@ -79,8 +81,7 @@ class Table:
     title: str
     columns: list[str]
     rows: list[list]
-    chart: str = ""  # Chart.js data (JSON) for unfold's chart component, or none
-    chart_type: str = "bar"
+    chart: str = ""  # Chart.js data (JSON) for unfold's bar chart component, or none
 
 
 def _month(month: date) -> str:
@@ -110,7 +111,7 @@ def dashboard_tables(figures: DashboardFigures) -> list[Table]:
         [row.expired for row in figures.points],
     ]
     breakage = breakage_text(figures)
-    tiers = [[tier.name or _("No tier"), tier.members] for tier in figures.tiers]
+    tiers: list[tuple[str, int]] = [(tier.name or _("No tier"), tier.members) for tier in figures.tiers]
     return [
         Table(
             key="members",
@@ -156,11 +157,10 @@ def dashboard_tables(figures: DashboardFigures) -> list[Table]:
             key="tiers",
             title=_("Members per tier"),
             columns=[_("Tier"), _("Members")],
-            rows=tiers,
+            rows=[list(tier) for tier in tiers],
             chart=_chart(
                 [name for name, _count in tiers], [(_("Members"), [count for _name, count in tiers])]
             ),
-            chart_type="bar",
         ),
         Table(
             key="gifts",
@@ -223,7 +223,9 @@ def dashboard_csv(request: HttpRequest, figure: str) -> HttpResponse:
     _allowed(request)
     form = PeriodForm(request.GET, today=timezone.localdate(timezone=brand_timezone()))
     if not form.is_valid():
-        errors = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in form.errors.items())
+        errors = "; ".join(
+            f"{field}: {' '.join(map(str, messages))}" for field, messages in form.errors.items()
+        )
         return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
     tables = {table.key: table for table in dashboard_tables(dashboard_figures(period=form.period))}
     if figure not in tables:

@@ -12,9 +12,10 @@ month. `full=True` recomputes every month (the first run, or after repairing dat
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from backoffice.dashboard_selectors import (
@@ -53,7 +54,7 @@ def dashboard_rebuild(*, at: datetime | None = None, full: bool = False) -> Dash
         since = month_add(previous.replace(day=1), -1)
     since_at = None if since is None else month_start_at(since)
 
-    def dated(queryset, field: str):
+    def dated(queryset: QuerySet[Any], field: str) -> QuerySet[Any]:
         queryset = queryset.filter(**{f"{field}__lt": through})
         return queryset if since_at is None else queryset.filter(**{f"{field}__gte": since_at})
 
@@ -63,17 +64,19 @@ def dashboard_rebuild(*, at: datetime | None = None, full: bool = False) -> Dash
     LedgerMonth.objects.bulk_create(
         LedgerMonth(month=month, kind=kind, points=points, entries=entries)
         for (month, kind), (points, entries) in ledger_months(
-            dated(LedgerEntry.objects, "created_at")
+            dated(LedgerEntry.objects.all(), "created_at")
         ).items()
     )
     MessageMonth.objects.bulk_create(
         MessageMonth(month=month, channel=channel, state=state_, messages=count)
-        for (month, channel, state_), count in message_months(dated(Message.objects, "created_at")).items()
+        for (month, channel, state_), count in message_months(
+            dated(Message.objects.all(), "created_at")
+        ).items()
     )
     GiftMonth.objects.bulk_create(
         GiftMonth(month=month, gift_id=gift_id, quantity=quantity, points=points)
         for (month, gift_id), (quantity, points) in gift_months(
-            dated(OrderLine.objects, "order__placed_at")
+            dated(OrderLine.objects.all(), "order__placed_at")
         ).items()
     )
     last_member_id = Member.objects.aggregate(last=Max("id"))["last"] or 0

@@ -5,13 +5,12 @@ from the same hourly beat pattern as the loyalty's nightly: each brand's task re
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from backoffice.dashboard_services import dashboard_rebuild
 from tenants.models import Brand
-from tenants.selectors import brand_list, brand_timezone
+from tenants.selectors import brand_list, brand_timezone, schema_current
 
 REBUILD_LOCAL_HOUR = 4
 
@@ -20,7 +19,7 @@ REBUILD_LOCAL_HOUR = 4
 def dashboard_brand_rebuild_task(force: bool = False) -> dict:
     """Rebuild the brand's dashboard aggregates when it is night in the brand (or `force`)."""
     now = timezone.now()
-    result: dict = {"brand": connection.schema_name}
+    result: dict = {"brand": schema_current()}
     if force or now.astimezone(brand_timezone()).hour == REBUILD_LOCAL_HOUR:
         result["through"] = dashboard_rebuild(at=now).through.isoformat()
     return result
