@@ -11,8 +11,11 @@ from django_tenants.utils import schema_context
 
 from billing.demo import demo_billing_seed
 from clubs.demo import demo_clubs_seed
+from core.models import StaffProfile
+from core.staff import staff_role_set
 from gatherings.demo import demo_gatherings_seed
 from loyalty.demo import demo_programme_seed
+from loyalty.models import Member
 from messaging.demo import demo_messaging_seed
 
 from .models import Brand, PlatformPlan
@@ -76,6 +79,15 @@ DEMO_PLANS = (
 )
 DEMO_BRAND_PLANS = {"citycar": "pro", "tabac-pro": "starter", "grand-cru": "pro"}
 
+# Staff of every role on each demo brand (`<name>@<slug>.example`), so each role's backoffice can be
+# tried; the brand's admin is its owner. The sales rep follows the brand's demo member.
+DEMO_STAFF = (
+    ("manager", StaffProfile.Role.MANAGER),
+    ("support", StaffProfile.Role.SUPPORT),
+    ("rep", StaffProfile.Role.SALES_REP),
+    ("analyst", StaffProfile.Role.ANALYST),
+)
+
 
 def demo_plans_seed() -> None:
     """The demo plans that do not exist yet, and the demo brands without a plan put on theirs (the
@@ -117,6 +129,23 @@ def demo_seed() -> list[tuple[DemoBrand, bool]]:
             demo_billing_seed(slug=demo.slug)
             demo_clubs_seed(slug=demo.slug)
             demo_gatherings_seed(slug=demo.slug)
+            _demo_staff_seed(slug=demo.slug)
         results.append((demo, not exists))
     demo_plans_seed()
     return results
+
+
+def _demo_staff_seed(*, slug: str) -> None:
+    """The demo staff that do not exist yet (a staff user changed by hand is kept)."""
+    users = get_user_model().objects
+    for name, role in DEMO_STAFF:
+        email = f"{name}@{slug}.example"
+        if users.filter(username=email).exists():
+            continue
+        with transaction.atomic():
+            user = users.create_user(
+                username=email, email=email, password=settings.DEMO_PASSWORD, is_staff=True
+            )
+            staff_role_set(user=user, role=role)
+            if role == StaffProfile.Role.SALES_REP:
+                Member.objects.filter(sales_rep__isnull=True, user__isnull=False).update(sales_rep=user)
