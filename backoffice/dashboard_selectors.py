@@ -79,6 +79,18 @@ def member_months(members: QuerySet[Member]) -> dict[date, int]:
     return dict(rows.annotate(count=Count("id")).values_list("month", "count"))
 
 
+def members_active(*, members: QuerySet[Member], days: int, at: datetime) -> int:
+    """Members of `members` active in the `days` days before `at`."""
+    return members.filter(last_activity_at__gte=at - timedelta(days=days), last_activity_at__lte=at).count()
+
+
+def member_tiers(*, members: QuerySet[Member]) -> dict[int | None, int]:
+    """Members of `members` per tier id (None: no tier)."""
+    return dict(
+        members.order_by().values_list("tier_id").annotate(count=Count("id")).values_list("tier_id", "count")
+    )
+
+
 @dataclass(frozen=True)
 class Period:
     """Whole months of the brand, `start` to `end` included (their first days)."""
@@ -134,6 +146,7 @@ class MessageCount:
 class DashboardFigures:
     period: Period
     through: datetime | None
+    counted_at: datetime  # when the members' activity and tiers were counted (the nightly's time)
     members_total: int
     members_active_30: int
     members_active_90: int
@@ -213,8 +226,13 @@ def _gifts(state: DashboardState | None, period: Period) -> list[GiftCount]:
     ]
 
 
-def _tiers() -> list[TierCount]:
-    counts = dict(Member.objects.order_by().values_list("tier_id").annotate(count=Count("id")))
+def _tiers(state: DashboardState | None) -> list[TierCount]:
+    """Members per tier: the nightly's count, and the members who joined since by their tier."""
+    if state is None:
+        counts = Counter(member_tiers(members=Member.objects.all()))
+    else:
+        counts = Counter({int(tier) if tier else None: count for tier, count in state.tiers.items()})
+        counts.update(member_tiers(members=Member.objects.filter(id__gt=state.last_member_id)))
     tiers = [
         TierCount(name=tier.name, members=counts.get(tier.pk, 0))
         for tier in Tier.objects.order_by("threshold")
@@ -246,13 +264,19 @@ def dashboard_figures(*, period: Period, now: datetime | None = None) -> Dashboa
     programme = programme_settings()
     point_value = programme.unit_value / programme.points_per_unit
     joined = _members_new(state)
-    active = Member.objects.filter(last_activity_at__gte=now - timedelta(days=90))
+    if state is None:
+        active_30, active_90 = (
+            members_active(members=Member.objects.all(), days=d, at=now) for d in (30, 90)
+        )
+    else:
+        active_30, active_90 = state.members_active_30, state.members_active_90
     return DashboardFigures(
         period=period,
         through=None if state is None else state.through,
+        counted_at=now if state is None else state.rebuilt_at,
         members_total=sum(joined.values()),
-        members_active_30=active.filter(last_activity_at__gte=now - timedelta(days=30)).count(),
-        members_active_90=active.count(),
+        members_active_30=active_30,
+        members_active_90=active_90,
         members_new=[(month, joined[month]) for month in period.months],
         points=points,
         outstanding=outstanding,
@@ -260,7 +284,7 @@ def dashboard_figures(*, period: Period, now: datetime | None = None) -> Dashboa
         currency=programme.currency,
         liability=(outstanding * point_value).quantize(CENT, ROUND_HALF_UP),
         breakage=(Decimal(expired) / issued).quantize(Decimal("0.0001"), ROUND_HALF_UP) if issued else None,
-        tiers=_tiers(),
+        tiers=_tiers(state),
         gifts=_gifts(state, period),
         messages=_messages(state, period),
         vip_subscribers=Subscription.objects.filter(status__in=PAYING_STATUSES).count(),

@@ -22,6 +22,8 @@ from backoffice.dashboard_selectors import (
     gift_months,
     ledger_months,
     member_months,
+    member_tiers,
+    members_active,
     message_months,
     month_add,
     month_start_at,
@@ -85,7 +87,16 @@ def dashboard_rebuild(*, at: datetime | None = None, full: bool = False) -> Dash
         MemberMonth(month=month, joined=count)
         for month, count in member_months(Member.objects.filter(id__lte=last_member_id)).items()
     )
+    known = Member.objects.filter(id__lte=last_member_id)
     state, _ = DashboardState.objects.update_or_create(
-        id=1, defaults={"through": through, "last_member_id": last_member_id, "rebuilt_at": timezone.now()}
+        id=1,
+        defaults={
+            "through": through,
+            "last_member_id": last_member_id,
+            "rebuilt_at": at,
+            "members_active_30": members_active(members=known, days=30, at=at),
+            "members_active_90": members_active(members=known, days=90, at=at),
+            "tiers": {str(tier or ""): count for tier, count in member_tiers(members=known).items()},
+        },
     )
     return state

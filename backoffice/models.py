@@ -16,6 +16,12 @@ class DashboardState(models.Model):
     through = models.DateTimeField(help_text=_("the aggregates count everything dated before this moment"))
     last_member_id = models.BigIntegerField(default=0, help_text=_("members up to this id are counted"))
     rebuilt_at = models.DateTimeField()
+    # Counted over the whole member table, so once a night, at `rebuilt_at`: the dashboard says "as of".
+    members_active_30 = models.IntegerField(default=0, help_text=_("members active in the 30 days before"))
+    members_active_90 = models.IntegerField(default=0, help_text=_("members active in the 90 days before"))
+    tiers = models.JSONField(
+        default=dict, help_text=_("members per tier id ('' for none), up to last_member_id")
+    )
 
     class Meta:
         permissions = [("view_dashboard", "Can view the dashboard")]

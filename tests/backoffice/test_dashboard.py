@@ -108,8 +108,11 @@ def _ledger_by_month() -> Counter:
 
 
 def _comparable(figures) -> dict:
+    """The figures but the moments they were counted at and the members' activity, which is
+    counted at the nightly's time (tested on its own)."""
     values = dict(figures.__dict__)
-    values.pop("through")
+    for name in ("through", "counted_at", "members_active_30", "members_active_90"):
+        values.pop(name)
     return values
 
 
@@ -207,6 +210,25 @@ def test_the_nightly_and_todays_live_part_agree(in_a):
     # Tomorrow's run holds everything in its months: nothing left to read live, nothing counted twice.
     dashboard_rebuild(at=timezone.now() + timedelta(days=1))
     assert _comparable(dashboard_figures(period=period)) == _comparable(with_live)
+
+
+def test_the_members_activity_is_counted_at_the_nightlys_time(in_a):
+    ada, bob, eve = _history()
+    now = timezone.now()
+    for member, days in ((ada, 10), (bob, 60), (eve, 95)):
+        Member.objects.filter(pk=member.pk).update(last_activity_at=now - timedelta(days=days))
+    others = Member.objects.exclude(pk__in=[ada.pk, bob.pk, eve.pk])
+    before = {
+        days: others.filter(last_activity_at__gte=now - timedelta(days=days)).count() for days in (30, 90)
+    }
+    dashboard_rebuild(at=now)
+    Member.objects.filter(pk=eve.pk).update(last_activity_at=timezone.now())  # active again today
+    figures = dashboard_figures(period=Period.last_months())
+    assert figures.counted_at == now
+    assert (figures.members_active_30, figures.members_active_90) == (before[30] + 1, before[90] + 2)
+    dashboard_rebuild()
+    figures = dashboard_figures(period=Period.last_months())
+    assert (figures.members_active_30, figures.members_active_90) == (before[30] + 2, before[90] + 3)
 
 
 def test_the_nightly_task_rebuilds_at_its_hour_only(in_a):
