@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
+from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -59,6 +60,10 @@ def page_context(request: HttpRequest) -> dict:
 
 def colors_url(request: HttpRequest) -> str:
     return reverse("backoffice:colors")
+
+
+def stylesheet_url(request: HttpRequest) -> str:
+    return static("backoffice/backoffice.css")
 
 
 @cache_control(max_age=3600, public=True)
@@ -169,9 +174,9 @@ SIDEBAR: list[tuple[str, list[Item]]] = [
             Model("themes.Theme", "palette"),
             Model("tenants.Domain", "language"),
             Model("core.ApiKey", "vpn_key"),
-            Page(_("Staff"), "admin:auth_user_changelist", "badge", "auth.view_user"),
+            Model("auth.User", "badge", _("Staff")),
             Model("auth.Group", "groups"),
-            Page(_("Audit trail"), "backoffice:audit", "history", "core.view_auditentry"),
+            Model("core.AuditEntry", "history", _("Audit trail")),
         ],
     ),
 ]

@@ -38,16 +38,3 @@ urlpatterns += [
     path("jobs/<int:job_id>/result/", admin.site.admin_view(jobs.job_result_view), name="job_result"),
     path("jobs/export/<slug:export>/", admin.site.admin_view(jobs.job_export_view), name="job_export"),
 ]
-
-# Imports: upload, the dry run's preview, then the import (backoffice.imports).
-from backoffice import imports  # noqa: E402  (each part's block of pages)
-
-urlpatterns += [
-    path("imports/<slug:name>/", admin.site.admin_view(imports.import_view), name="import"),
-    path("imports/check/<int:job_id>/", admin.site.admin_view(imports.import_preview), name="import_preview"),
-    path(
-        "imports/check/<int:job_id>/import/",
-        admin.site.admin_view(imports.import_confirm),
-        name="import_confirm",
-    ),
-]

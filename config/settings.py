@@ -430,9 +430,10 @@ UNFOLD = {
     "SHOW_LANGUAGES": True,
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": True,
-    # Its colours as a stylesheet of ours (backoffice:colors), not the inline <style> the CSP refuses.
+    # Its colours as a stylesheet of ours (backoffice:colors), not the inline <style> the CSP refuses,
+    # then ours (backoffice/backoffice.css: the apps' pages in Django admin's markup restyled).
     "GLOBAL_CALLBACK": "backoffice.navigation.page_context",
-    "STYLES": ["backoffice.navigation.colors_url"],
+    "STYLES": ["backoffice.navigation.colors_url", "backoffice.navigation.stylesheet_url"],
     # The sidebar by task, each item shown only with its permission.
     "SIDEBAR": {
         "show_search": False,

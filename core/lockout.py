@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
@@ -38,6 +37,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
+from unfold.forms import AuthenticationForm as UnfoldAuthenticationForm
 
 from core.roles import role_allows, role_permissions, user_role
 from tenants.models import AuthFailure, Brand, Lockout
@@ -374,8 +374,8 @@ class LockoutAuthenticationForm(LockoutFormMixin, AuthenticationForm):
     pass
 
 
-class LockoutAdminAuthenticationForm(LockoutFormMixin, AdminAuthenticationForm):
-    pass
+class LockoutAdminAuthenticationForm(LockoutFormMixin, UnfoldAuthenticationForm):
+    """The backoffice's login: unfold's (its inputs styled), saying when the account is locked."""
 
 
 class LoginLockoutMiddleware:
