@@ -33,7 +33,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import IO, Any
 
@@ -45,6 +45,7 @@ from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tenants.selectors import brand_timezone, schema_current
 
@@ -66,6 +67,20 @@ REQUEUE_AFTER = timedelta(seconds=60)
 SCHEMAS_PER_LOOK = 200
 # Seconds a job may run (Celery's hard limit for `core.job_run`; the default limit is for short tasks).
 TIME_LIMIT = 3 * 3600
+
+# The outcomes jobs count (`JobProgress.advance`), in words; another is shown as it is named.
+OUTCOME_LABELS = {
+    "created": gettext_lazy("created"),
+    "updated": gettext_lazy("updated"),
+    "unchanged": gettext_lazy("unchanged"),
+    "skipped": gettext_lazy("skipped"),
+    "invalid": gettext_lazy("invalid"),
+    "failed": gettext_lazy("failed"),
+    "exported": gettext_lazy("exported"),
+    "recorded": gettext_lazy("recorded"),
+    "replayed": gettext_lazy("already recorded"),
+    "printed": gettext_lazy("printed"),
+}
 
 JobRun = Callable[[Job, "JobProgress"], None]
 
@@ -91,6 +106,7 @@ class JobDetails:
 
     counts: dict[str, int]
     live: bool = False
+    labels: dict[str, str] = field(default_factory=dict)  # each count's name in words
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -506,6 +522,8 @@ def job_as_dict(*, job: Job) -> dict[str, Any]:
         "done": job.done,
         "percent": percent,
         "counts": job.counts,
+        "count_rows": [[str(OUTCOME_LABELS.get(name, name)), n] for name, n in job.counts.items()],
+        "detail_rows": [[str(details.labels.get(name, name)), n] for name, n in details.counts.items()],
         "errors": job.errors[:50],
         "error_count": job.error_count,
         "message": job.message,

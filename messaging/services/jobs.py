@@ -77,7 +77,8 @@ def _messages_by_state(run_id: int) -> dict[str, int]:
 
 def campaign_run_details(job: Job) -> JobDetails:
     counts = _messages_by_state(job.params["campaign_run"])
-    return JobDetails(counts=counts, live=any(counts.get(state) for state in _PENDING))
+    live = any(counts.get(state) for state in _PENDING)
+    return JobDetails(counts=counts, live=live, labels={k: str(v) for k, v in Message.State.choices})
 
 
 def campaign_run_link(job: Job) -> str:

@@ -78,11 +78,13 @@
       state.textContent = job.state_label;
     }
     var counts = document.getElementById("job-counts");
-    fillList(counts, Object.entries(job.counts), counts.dataset.empty);
-    var details = Object.entries(job.details || {});
-    document.getElementById("job-details-block").hidden = !details.length;
-    fillList(document.getElementById("job-details"), details, "");
+    fillList(counts, job.count_rows, counts.dataset.empty);
+    document.getElementById("job-details-block").hidden = !job.detail_rows.length;
+    fillList(document.getElementById("job-details"), job.detail_rows, "");
     fillErrors(document.getElementById("job-errors"), job.errors);
+    show("no-errors", !job.error_count);
+    show("some-errors", job.error_count > 0);
+    show("errors-table", job.error_count > 0);
   }
 
   function poll() {
