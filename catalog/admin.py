@@ -84,7 +84,7 @@ def staff_actor(request: HttpRequest) -> str:
 @admin.register(CatalogSettings)
 class CatalogSettingsAdmin(ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return not CatalogSettings.objects.exists()
+        return super().has_add_permission(request) and not CatalogSettings.objects.exists()
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -387,7 +387,10 @@ class GiftAdmin(ModelAdmin):
         }
         return TemplateResponse(request, "admin/catalog/gift/codes.html", context)
 
-    @admin.action(description=gettext_lazy("Export the selected gifts as CSV (the import's columns)"))
+    @admin.action(
+        description=gettext_lazy("Export the selected gifts as CSV (the import's columns)"),
+        permissions=["view"],
+    )
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Gift]) -> HttpResponse:
         return csv_download(gifts_export_csv(gifts=queryset), f"gifts-{timezone.localdate()}.csv")
 
@@ -397,34 +400,36 @@ class GiftAdmin(ModelAdmin):
         updated = ngettext("%(count)s gift updated.", "%(count)s gifts updated.", count)
         messages.success(request, updated % {"count": count})
 
-    @admin.action(description=gettext_lazy("Feature the selected gifts"))
+    @admin.action(description=gettext_lazy("Feature the selected gifts"), permissions=["change"])
     def feature(self, request, queryset):
         self._flag(request, queryset, is_featured=True)
 
-    @admin.action(description=gettext_lazy("Stop featuring the selected gifts"))
+    @admin.action(description=gettext_lazy("Stop featuring the selected gifts"), permissions=["change"])
     def unfeature(self, request, queryset):
         self._flag(request, queryset, is_featured=False)
 
-    @admin.action(description=gettext_lazy("Add to the printed catalogue"))
+    @admin.action(description=gettext_lazy("Add to the printed catalogue"), permissions=["change"])
     def add_to_printed(self, request, queryset):
         self._flag(request, queryset, in_printed_catalogue=True)
 
-    @admin.action(description=gettext_lazy("Remove from the printed catalogue"))
+    @admin.action(description=gettext_lazy("Remove from the printed catalogue"), permissions=["change"])
     def remove_from_printed(self, request, queryset):
         self._flag(request, queryset, in_printed_catalogue=False)
 
     @admin.action(
-        description=gettext_lazy("Activate (show and allow redemption; archived gifts stay archived)")
+        description=gettext_lazy("Activate (show and allow redemption; archived gifts stay archived)"),
+        permissions=["change"],
     )
     def activate(self, request, queryset):
         self._flag(request, queryset, is_active=True)
 
-    @admin.action(description=gettext_lazy("Deactivate (hide)"))
+    @admin.action(description=gettext_lazy("Deactivate (hide)"), permissions=["change"])
     def deactivate(self, request, queryset):
         self._flag(request, queryset, is_active=False)
 
     @admin.action(
-        description=gettext_lazy("Archive: withdraw for good (hidden, never redeemable, read-only)")
+        description=gettext_lazy("Archive: withdraw for good (hidden, never redeemable, read-only)"),
+        permissions=["change"],
     )
     def archive(self, request, queryset):
         archived = sum(

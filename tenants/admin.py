@@ -51,6 +51,8 @@ class DomainAdmin(ModelAdmin):
         """The domain page's "Check now" button (POST): one check, then back to the page."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
+        if not self.has_verify_permission(request):
+            raise PermissionDenied
         domain = get_object_or_404(self.get_queryset(request), pk=domain_id)  # the brand's own only
         self._checked(request, domain_verify(domain=domain))
         return HttpResponseRedirect(reverse("admin:tenants_domain_change", args=[domain.pk]))
@@ -91,6 +93,10 @@ class DomainAdmin(ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Domain | None = None) -> bool:
         return False  # a domain is added, checked or removed, never edited
 
+    def has_verify_permission(self, request: HttpRequest, obj: Domain | None = None) -> bool:
+        """Checking a domain or making it primary: the permission to change domains."""
+        return request.user.has_perm("tenants.change_domain")
+
     def has_delete_permission(self, request: HttpRequest, obj: Domain | None = None) -> bool:
         return super().has_delete_permission(request, obj) and not (obj is not None and obj.is_primary)
 
@@ -99,12 +105,14 @@ class DomainAdmin(ModelAdmin):
         actions.pop("delete_selected", None)  # the services' removal instead (`remove`)
         return actions
 
-    @admin.action(description=_("Check now"))
+    @admin.action(description=_("Check now"), permissions=["verify"])
     def check_now(self, request: HttpRequest, queryset: QuerySet[Domain]) -> None:
         for domain in queryset.filter(verified_at__isnull=True):
             self._checked(request, domain_verify(domain=domain))
 
-    @admin.action(description=_("Make primary (the address used in links, e-mails and letters)"))
+    @admin.action(
+        description=_("Make primary (the address used in links, e-mails and letters)"), permissions=["verify"]
+    )
     def make_primary(self, request: HttpRequest, queryset: QuerySet[Domain]) -> None:
         if queryset.count() != 1:
             self.message_user(request, _("Choose one domain to make primary."), messages.ERROR)

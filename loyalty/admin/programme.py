@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
@@ -232,6 +233,8 @@ class BadgeAdmin(ModelAdmin):
         return [path("leaderboard/", view, name="loyalty_badge_leaderboard"), *super().get_urls()]
 
     def leaderboard_view(self, request: HttpRequest):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
