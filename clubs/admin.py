@@ -124,6 +124,11 @@ class SpaceAdmin(ModelAdmin):
         space_save(space=obj)
         space_gifts_set(space=obj, gifts=form.cleaned_data.get("gifts") or [])
 
+    @admin.display(description=gettext_lazy("Gifts for this space's members only"))
+    def gifts(self, space: Space) -> str:
+        """The gifts as read only (the view permission alone): the form's field otherwise."""
+        return ", ".join(str(gift) for gift in space.gifts.order_by("name")) or "-"
+
     @admin.display(description=gettext_lazy("codes"))
     def codes_link(self, space: Space) -> str:
         if space.entry != Space.Entry.CODE:

@@ -69,6 +69,8 @@ class ThemeForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if "custom_css" not in self.fields:  # read only (the view permission alone): values shown as text
+            return
         self.fields["custom_css"].required = False
         theme = self.instance
         self.fields["programme_name"].initial = getattr(theme, "programme_name", "")
@@ -132,20 +134,29 @@ class ThemeAdmin(ModelAdmin):
     change_form_template = "themes/admin/theme_change_form.html"
 
     def get_fieldsets(self, request: HttpRequest, obj: Theme | None = None) -> list:
+        # Read only (the view permission alone), the form's own fields (texts, image removal) are
+        # not there: the theme's fields are shown.
+        editable = self.has_change_permission(request, obj)
         return [
-            (_("Names"), {"fields": ["programme_name"]}),
+            *([(_("Names"), {"fields": ["programme_name"]})] if editable else []),
             (_("Colours (each pair readable: WCAG AA, 4.5:1)"), {"fields": list(COLOR_FIELDS)}),
             (_("Type and shapes"), {"fields": ["font", "corner_radius"]}),
             (
                 _("Images"),
-                {"fields": [name for kind in IMAGE_RULES for name in (kind, f"{kind}_remove")]},
+                {
+                    "fields": [
+                        name
+                        for kind in IMAGE_RULES
+                        for name in ((kind, f"{kind}_remove") if editable else (kind,))
+                    ]
+                },
             ),
             *(
                 (
                     _("Texts in %(language)s") % {"language": language},
                     {"fields": [text_field_name(language, key) for key in TEXT_KEYS]},
                 )
-                for language in TEXT_LANGUAGES
+                for language in (TEXT_LANGUAGES if editable else ())
             ),
             (_("Custom CSS"), {"fields": ["custom_css"]}),
         ]

@@ -27,6 +27,8 @@ class VipPlanForm(ServiceForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if "code" not in self.fields:  # read only (the view permission alone): values shown as text
+            return
         self.fields["code"].required = False
         self.fields["code"].help_text = gettext_lazy("empty: made from the name")
 

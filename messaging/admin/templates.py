@@ -72,6 +72,8 @@ class MessageTemplateForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if "body" not in self.fields:  # read only (the view permission alone): values shown as text
+            return
         languages = programme_settings().site_languages
         self.fields["language"].choices = [(code, code) for code in languages]
         self.fields["body"].help_text = variables_help()
