@@ -15,7 +15,7 @@ from django.template import engines
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
-from unfold.widgets import UnfoldAdminCheckboxSelectMultiple
+from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget
 
 from core import admin_staff  # noqa: F401  (the staff list, registered with the admin)
 from core.admin_base import ModelAdmin
@@ -56,7 +56,7 @@ def scopes_field() -> forms.MultipleChoiceField:
     return forms.MultipleChoiceField(
         label=_("scopes"),
         choices=[(scope, _scope_label(scope)) for scope in API_SCOPES],
-        widget=UnfoldAdminCheckboxSelectMultiple,
+        widget=UnfoldAdminCheckboxSelectMultipleWidget,
         initial=[ALL_SCOPES],
         help_text=_("reading (GET) needs an area's read scope, any other request its write scope"),
     )
