@@ -176,6 +176,8 @@ def test_the_last_owner_keeps_the_role(in_a, owner, owner_client):
 def test_the_owner_sets_the_staff_settings_audited_and_a_bad_value_writes_nothing(in_a, owner, owner_client):
     page = owner_client.get("/backoffice/staff/settings/")
     assert page.status_code == 200 and 'name="idle_minutes"' in page.content.decode()
+    own = page.content.decode()[page.content.decode().index('id="staff-page"') :]
+    assert "style=" not in own and "<style>" not in own  # the CSP refuses both
     before = StaffSettings.objects.get(pk=1)
     bad = owner_client.post(
         "/backoffice/staff/settings/",

@@ -151,6 +151,8 @@ def _setup_confirm(client: Client, user) -> list[str]:
     assert page.status_code == 200
     body = page.content.decode()
     assert "<svg" in body and 'name="code"' in body
+    own = body[body.index('id="staff-page"') :]
+    assert "style=" not in own and "<style>" not in own  # the CSP refuses both
     secret = re.search(r'class="[^"]*totp-secret[^"]*">([A-Z2-7]{32})<', body).group(1)
     assert secret == StaffProfile.objects.get(user=user).totp_secret
     wrong = client.post("/backoffice/two-factor/setup/", {"action": "confirm", "code": "000000"})
