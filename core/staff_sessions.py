@@ -25,6 +25,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
 
+from core.models import StaffSettings
 from core.staff import staff_profile_of, staff_settings_get
 from tenants.selectors import schema_current
 
@@ -35,14 +36,15 @@ SEEN_EVERY = 30
 _OPEN_PREFIXES = ("/static/", "/media/", "/theme/", "/favicon.ico", "/i18n/")
 
 
-def second_factor_step(request: HttpRequest) -> str | None:
-    """What the staff session must do before anything else: "code", "setup" or nothing."""
+def second_factor_step(request: HttpRequest, *, rules: StaffSettings | None = None) -> str | None:
+    """What the staff session must do before anything else: "code", "setup" or nothing (`rules`:
+    the staff settings, when already read)."""
     if request.session.get(VERIFIED):
         return None
     profile = staff_profile_of(request.user)
     if profile is not None and profile.totp_confirmed_at is not None:
         return "code"
-    if staff_settings_get().two_factor_required:
+    if (rules or staff_settings_get()).two_factor_required:
         return "setup"
     return None
 
@@ -67,8 +69,8 @@ class StaffSessionMiddleware:
             return self.get_response(request)  # operators (public schema) have no staff profile
         now = int(time.time())
         seen = request.session.get(SEEN)
-        idle_seconds = staff_settings_get().idle_minutes * 60
-        if isinstance(seen, int) and now - seen > idle_seconds:
+        rules = staff_settings_get()
+        if isinstance(seen, int) and now - seen > rules.idle_minutes * 60:
             logout(request)
             messages.info(request, _("Your session ended after a while without activity: log in again."))
             if request.path.startswith(reverse("admin:index")):
@@ -76,7 +78,7 @@ class StaffSessionMiddleware:
             return self.get_response(request)
         if not isinstance(seen, int) or now - seen >= SEEN_EVERY:
             request.session[SEEN] = now
-        step = second_factor_step(request)
+        step = second_factor_step(request, rules=rules)
         if step is not None:
             target = reverse("backoffice:two_factor" if step == "code" else "backoffice:two_factor_setup")
             allowed = {target, reverse("admin:logout"), reverse("logout")}
