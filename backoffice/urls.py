@@ -38,3 +38,8 @@ urlpatterns += [
     path("jobs/<int:job_id>/result/", admin.site.admin_view(jobs.job_result_view), name="job_result"),
     path("jobs/export/<slug:export>/", admin.site.admin_view(jobs.job_export_view), name="job_export"),
 ]
+
+# The audit trail's list (core.admin_audit).
+from core import admin_audit  # noqa: E402  (each part's block of pages)
+
+urlpatterns += [path("audit/", admin.site.admin_view(admin_audit.audit_list), name="audit")]

@@ -63,6 +63,8 @@ SHARED_APPS = [
     "django.contrib.sessions",
     # The backoffice's look (README "Backoffice"): its templates before the admin's.
     "unfold",
+    # Unfold's list filters with fields (the audit trail's date range, core.admin_audit).
+    "unfold.contrib.filters",
     # Public too: deleting an operator's user cascades to the admin log, which must exist there.
     "django.contrib.admin",
     "django.contrib.messages",

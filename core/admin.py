@@ -17,7 +17,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget
 
-from core import admin_staff  # noqa: F401  (the staff list, registered with the admin)
+from core import admin_audit, admin_staff  # noqa: F401  (the audit trail and staff lists, registered)
 from core.admin_base import ModelAdmin
 from core.apikeys import api_key_create, api_key_revoke, api_scopes_check
 from core.errors import DomainError

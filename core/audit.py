@@ -271,7 +271,7 @@ def audit_entries_for(
 
 def _shown(value: Any) -> str:
     if value is None:
-        return "—"
+        return ""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
@@ -286,5 +286,6 @@ def audit_entry_rows(*, entry: AuditEntry) -> list[tuple[str, str, str]]:
             name = key
         before = _shown(entry.before[key]) if key in entry.before else ""
         after = _shown(entry.after[key]) if key in entry.after else ""
-        rows.append((name, before, after))
+        if before or after:  # an empty field of a new object says nothing
+            rows.append((name, before, after))
     return rows
