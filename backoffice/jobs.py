@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import NotFound
-from core.jobs import job_as_dict, job_get, job_kinds, job_list, job_result_open, job_start
+from core.jobs import job_as_dict, job_get, job_kinds, job_list, job_result_open
 from core.models import Job
-from loyalty.exports import export_params
+from loyalty.exports import export_start
 
 JOBS_PER_PAGE = 50
 # The exports a staff user may start from the lists (`backoffice:job_export`), by their URL's name.
@@ -50,7 +50,7 @@ def jobs_view(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("core.view_job"):
         raise PermissionDenied
     page = Paginator(job_list(user=request.user), JOBS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = [(job, job_as_dict(job=job)) for job in page]
+    rows = [(job, job_as_dict(job=job, details=False)) for job in page]
     context = {
         **admin.site.each_context(request),
         "title": _("Jobs"),
@@ -97,5 +97,5 @@ def job_export_view(request: HttpRequest, export: str) -> HttpResponse:
         raise Http404
     if not request.user.has_perm("core.view_job") or not request.user.has_perm(job_kinds()[kind].permission):
         raise PermissionDenied
-    job = job_start(kind=kind, params=export_params(by=request.user), by=request.user)
+    job = export_start(kind=kind, by=request.user)
     return redirect("backoffice:job", job_id=job.pk)

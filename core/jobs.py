@@ -500,20 +500,21 @@ def job_result_open(*, job: Job) -> IO[bytes]:
     return private_storage().open(job.result_path, "rb")
 
 
-def job_as_dict(*, job: Job) -> dict[str, Any]:
-    """What the job page's script polls: state, progress, counts, the first errors."""
+def job_as_dict(*, job: Job, details: bool = True) -> dict[str, Any]:
+    """What the job page's script polls: state, progress, counts, the first errors, and (unless
+    `details` is False, as in the list) what its kind counts live."""
     percent = None
     if job.total:
         percent = min(100, round(100 * job.done / job.total))
     elif job.state == Job.State.DONE:
         percent = 100
     kind = job_kinds().get(job.kind)
-    details = kind.details(job) if kind and kind.details else JobDetails(counts={})
+    live = kind.details(job) if details and kind and kind.details else JobDetails(counts={})
     return {
         "id": job.pk,
         "kind": job.kind,
         "kind_label": str(kind.label) if kind else job.kind,
-        "details": details.counts,
+        "details": live.counts,
         "link": kind.link(job) if kind and kind.link else "",
         "state": job.state,
         "state_label": str(Job.State(job.state).label),
@@ -523,10 +524,10 @@ def job_as_dict(*, job: Job) -> dict[str, Any]:
         "percent": percent,
         "counts": job.counts,
         "count_rows": [[str(OUTCOME_LABELS.get(name, name)), n] for name, n in job.counts.items()],
-        "detail_rows": [[str(details.labels.get(name, name)), n] for name, n in details.counts.items()],
+        "detail_rows": [[str(live.labels.get(name, name)), n] for name, n in live.counts.items()],
         "errors": job.errors[:50],
         "error_count": job.error_count,
         "message": job.message,
         "has_result": bool(job.result_path),
-        "finished": job.state in (Job.State.DONE, Job.State.FAILED) and not details.live,
+        "finished": job.state in (Job.State.DONE, Job.State.FAILED) and not live.live,
     }

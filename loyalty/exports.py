@@ -14,9 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.audit import audit_record
 from core.errors import InvalidInput
-from core.jobs import JobProgress, job_kind
-from core.models import Job
+from core.jobs import JobProgress, job_kind, job_start
+from core.models import AuditEntry, Job
 from loyalty.models import LedgerEntry, Member
 from loyalty.selectors.members import VIEW_EVERY_MEMBER, members_visible
 
@@ -63,10 +64,15 @@ LEDGER_COLUMNS = {
 }
 
 
-def export_params(*, by: Any) -> dict[str, Any]:
-    """The params of an export started by `by`: limited to their portfolio (and shown to them
-    alone) without `loyalty.view_every_member`."""
-    return {} if by.has_perm(VIEW_EVERY_MEMBER) else {"visible_to": by.pk}
+def export_start(*, kind: str, by: Any) -> Job:
+    """Start the export `kind` (members, ledger, orders) by the staff user `by`, audited (who took
+    personal data out, and when): limited to their portfolio, and shown to them alone, without
+    `loyalty.view_every_member`."""
+    params = {} if by.has_perm(VIEW_EVERY_MEMBER) else {"visible_to": by.pk}
+    with transaction.atomic():
+        job = job_start(kind=kind, params=params, by=by)
+        audit_record(action=AuditEntry.Action.ACTION, obj=job, reason=_("export started"))
+    return job
 
 
 def _author(job: Job) -> Any:

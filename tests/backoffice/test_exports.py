@@ -16,7 +16,7 @@ from django.db import connection
 
 from catalog.models import OrderLine
 from catalog.services import RedeemItem, ShippingAddress, order_place
-from core.models import Job
+from core.models import AuditEntry, Job
 from loyalty.models import LedgerEntry, Member
 from tenants.selectors import brand_timezone
 from tests.catalog.factories import ADDRESS, gift_make
@@ -108,6 +108,12 @@ def test_the_members_export_equals_the_database(brand, staff_for):
     members = list(Member.objects.select_related("sales_rep", "tier").order_by("pk"))
     assert (job.total, job.done, job.counts) == (3, 3, {"exported": 3})
     assert job.result_name.startswith("members-") and job.result_name.endswith(".csv")
+    audit = AuditEntry.objects.get(object_id=str(job.pk), content_type__model="job")
+    assert (audit.action, audit.actor.username, audit.reason) == (
+        "action",
+        f"admin@{brand.slug}.example",
+        "export started",
+    )
     assert len(rows) == len(members)
     for row, member in zip(rows, members, strict=True):
         assert row["external_id"] == member.external_id
