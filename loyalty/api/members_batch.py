@@ -109,6 +109,8 @@ def _invalid(item: Any, errors: dict) -> dict:
 class MemberBatchView(BrandApi, APIView):
     api_scope = "members"
 
+    api_scope = "members"
+
     @extend_schema(
         summary=f"Create or update up to {MEMBERS_BATCH_MAX:,} members by external id, one answer each",
         description=(

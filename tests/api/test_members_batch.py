@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
+from core.apikeys import api_key_create
 from loyalty.models import ConsentChange, Member, MemberAudit
 from loyalty.services.members import member_anonymise
 from tests.factories import member_make
-from tests.support import error_of
+from tests.support import ApiClient, error_of
 
 URL = "/api/v1/members/batch"
 
@@ -134,3 +135,13 @@ def test_1000_members_are_written(api_a, in_a):
     assert len(results) == 1000
     assert {result["status"] for result in results} == {201}
     assert Member.objects.filter(last_name="Doe").count() == 1000
+
+
+def test_a_key_without_members_write_is_refused_and_writes_nothing(db, brand_a, in_a):
+    _, key = api_key_create(name="reader", scopes=["members:read"])
+    reader = ApiClient(brand=brand_a, key=key)
+
+    error = error_of(reader.post(URL, {"members": [{"external_id": "r-1"}]}), 403)
+
+    assert error["code"] == "scope_missing"
+    assert not Member.objects.exists()
