@@ -9,7 +9,7 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def job_exports(context, *names: str) -> list[tuple[str, str]]:
+def job_exports(context: template.Context, *names: str) -> list[tuple[str, str]]:
     from backoffice.jobs import exports_allowed  # the backoffice's views import the apps' exports
 
     request = context.get("request")
