@@ -12,6 +12,8 @@ brand's schema. The worker runs the kind's function with a `JobProgress`: its co
 result file land in the row, written on a connection of the job's own (autocommitted, so they show
 while the work's own transactions are still open, and stay when one rolls back), at most every
 `PROGRESS_EVERY_SECONDS`. State lives in the row and work in Celery: a web restart loses nothing.
+A kind's function never writes its own row (it would wait, inside its own transaction, for the
+progress's connection); it may set `job.message`, the summary saved when it ends.
 
 The worker holds a PostgreSQL advisory lock named by the brand's schema and the job's id for as long
 as it runs; the beat sweep (`core.jobs_sweep_all`) takes that lock to learn that the worker died (its
