@@ -5,7 +5,8 @@
 A brand of its own in the bench database is seeded once with set-based SQL (generate_series) and
 kept for the next runs: per member 20 entries over the last two years (earnings, redemptions,
 expiries, an adjustment; about 27,000 of them today), a tier, a last activity in the last 200 days;
-3,000,000 messages on the four channels in every state; 300,000 orders of 40 gifts. The nightly
+3,000,000 messages on the four channels in every state; 300,000 orders of 40 gifts; entries and
+messages stored in the order of their dates, as a brand's are written (CLUSTER). The nightly
 rebuild of the monthly aggregates (`dashboard_rebuild`, full) is timed after the seed, then each
 run rebuilds the closed days as the nightly does and times it too.
 
@@ -94,6 +95,13 @@ JOIN LATERAL (SELECT * FROM catalog_gift ORDER BY id OFFSET (o.id * o.id) %% %(g
 """,
 ]
 
+# The index of a table led by its created_at column.
+CREATED_AT_INDEX = """
+SELECT indexname FROM pg_indexes
+WHERE schemaname = current_schema() AND tablename = %s AND indexdef LIKE '%%USING btree (created_at%%'
+ORDER BY indexname LIMIT 1
+"""
+
 
 def _seed() -> None:
     from django.db import connection
@@ -112,6 +120,11 @@ def _seed() -> None:
             cursor.execute(statement, {"members": MEMBERS, "gifts": GIFTS})
             print(f"  seed step {number}/{len(SEED)}: {time.perf_counter() - started:.0f} s", flush=True)
         cursor.execute("SELECT setval(pg_get_serial_sequence('loyalty_member', 'id'), %s)", [MEMBERS])
+        # A brand's entries and messages are written as time goes, so a day's rows sit together in
+        # the table; the seed's (written member by member) are put in that order too.
+        for table in ("loyalty_ledgerentry", "messaging_message"):
+            cursor.execute(CREATED_AT_INDEX, [table])
+            cursor.execute(f"CLUSTER {table} USING {cursor.fetchone()[0]}")
         for table in ("loyalty_member", "loyalty_ledgerentry", "messaging_message", "catalog_order"):
             cursor.execute(f"VACUUM ANALYZE {table}")
     print(
@@ -182,6 +195,7 @@ def _measure(brand) -> bool:
         path = f"/backoffice/dashboard/{query}"
         with CaptureQueriesContext(connection) as captured:
             assert client.get(path).status_code == 200
+        queries = len(captured)  # read now: the next request's start empties the log
         for _ in range(WARMUP):
             client.get(path)
         times = []
@@ -194,7 +208,7 @@ def _measure(brand) -> bool:
         met = met and p95 < GOAL_MS
         print(
             f"dashboard, {label}: p50 {percentile(times, 0.5):6.1f} ms  p95 {p95:6.1f} ms  p99 "
-            f"{percentile(times, 0.99):6.1f} ms  ({REQUESTS} requests, {len(captured)} SQL queries)  "
+            f"{percentile(times, 0.99):6.1f} ms  ({REQUESTS} requests, {queries} SQL queries)  "
             f"[goal p95 < {GOAL_MS:.0f} ms: {'met' if p95 < GOAL_MS else 'NOT met'}]",
             flush=True,
         )
