@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from clubs.models import Space, SpacePage
-from core.models import AuditEntry
+from core.audit import MASK
+from core.models import ApiKey, AuditEntry
 from loyalty.selectors.programme import programme_settings
 
 
@@ -166,3 +168,37 @@ def test_a_bulk_delete_records_each_object(staff_a):
         "Space 0",
         "Space 1",
     ]
+
+
+def test_an_api_key_created_and_revoked_in_the_backoffice(staff_a, brand_a):
+    add = reverse("admin:core_apikey_add")
+    page = staff_a.post(add, {"name": "Shop", "rate_limit_per_minute": "600", "scopes": ["members:read"]})
+    assert page.status_code == 200
+    key = ApiKey.objects.get(name="Shop")
+    changelist = reverse("admin:core_apikey_changelist")
+    staff_a.post(changelist, {"action": "revoke", "_selected_action": [key.pk]})
+    created, revoked = AuditEntry.objects.filter(
+        content_type__model="apikey", object_id=str(key.pk)
+    ).order_by("id")
+    for entry in (created, revoked):
+        assert (entry.via, entry.actor_label) == ("backoffice", f"admin@{brand_a.slug}.example")
+    assert created.action == "create" and created.after["scopes"] == ["members:read"]
+    assert revoked.after["revoked_at"] and revoked.before == {"revoked_at": None}
+    # The key's hash is never written, masked or not.
+    assert all("key_hash" not in entry.after for entry in (created, revoked))
+    assert key.key_hash not in str(list(AuditEntry.objects.values_list("before", "after")))
+
+
+def test_staff_invited_their_role_and_details_changed(staff_a, brand_a):
+    add = reverse("admin:auth_user_add")
+    assert staff_a.post(add, {"email": "sam@example.com", "role": "support"}).status_code == 302
+    sam = get_user_model().objects.get(email="sam@example.com")
+    change = reverse("admin:auth_user_change", args=[sam.pk])
+    _post(staff_a, change, {"role": "manager", "first_name": "Sam", "_save": "Save"})
+    role = AuditEntry.objects.filter(content_type__model="staffprofile", action="change").last()
+    assert (role.before, role.after) == ({"role": "support"}, {"role": "manager"})
+    details = AuditEntry.objects.get(content_type__model="user", object_id=str(sam.pk), action="change")
+    assert (details.before, details.after) == ({"first_name": ""}, {"first_name": "Sam"})
+    assert details.actor_label == f"admin@{brand_a.slug}.example"
+    # A user's password hash is never written.
+    assert not AuditEntry.objects.filter(after__has_key="password").exclude(after__password=MASK).exists()
