@@ -20,14 +20,6 @@ urlpatterns: list = [
     path("staff/settings/", admin.site.admin_view(staff_views.staff_settings), name="staff_settings"),
 ]
 
-# The dashboard and the CSV of each of its figures (backoffice.dashboard).
-from backoffice import dashboard  # noqa: E402  (each part's block of pages)
-
-urlpatterns += [
-    path("dashboard/", admin.site.admin_view(dashboard.dashboard), name="dashboard"),
-    path("dashboard/<slug:figure>.csv", admin.site.admin_view(dashboard.dashboard_csv), name="dashboard_csv"),
-]
-
 # Jobs and exports (backoffice.jobs).
 from backoffice import jobs  # noqa: E402  (each part's block of pages)
 
@@ -39,7 +31,28 @@ urlpatterns += [
     path("jobs/export/<slug:export>/", admin.site.admin_view(jobs.job_export_view), name="job_export"),
 ]
 
+# The dashboard and the CSV of each of its figures (backoffice.dashboard).
+from backoffice import dashboard  # noqa: E402  (each part's block of pages)
+
+urlpatterns += [
+    path("dashboard/", admin.site.admin_view(dashboard.dashboard), name="dashboard"),
+    path("dashboard/<slug:figure>.csv", admin.site.admin_view(dashboard.dashboard_csv), name="dashboard_csv"),
+]
+
 # The audit trail's list (core.admin_audit).
 from core import admin_audit  # noqa: E402  (each part's block of pages)
 
 urlpatterns += [path("audit/", admin.site.admin_view(admin_audit.audit_list), name="audit")]
+
+# Imports: upload, the dry run's preview, then the import (backoffice.imports).
+from backoffice import imports  # noqa: E402  (each part's block of pages)
+
+urlpatterns += [
+    path("imports/<slug:name>/", admin.site.admin_view(imports.import_view), name="import"),
+    path("imports/check/<int:job_id>/", admin.site.admin_view(imports.import_preview), name="import_preview"),
+    path(
+        "imports/check/<int:job_id>/import/",
+        admin.site.admin_view(imports.import_confirm),
+        name="import_confirm",
+    ),
+]
