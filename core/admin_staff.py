@@ -27,7 +27,13 @@ from core.admin_base import ModelAdmin
 from core.audit import audit_record
 from core.errors import DomainError
 from core.models import StaffProfile
-from core.staff import staff_invitation_resend, staff_invite, staff_profile_of, staff_role_set
+from core.staff import (
+    staff_invitation_resend,
+    staff_invite,
+    staff_owner_kept,
+    staff_profile_of,
+    staff_role_set,
+)
 from core.totp import totp_remove
 
 User = get_user_model()
@@ -127,11 +133,12 @@ class StaffAdmin(ModelAdmin):
         with transaction.atomic():
             super().save_model(request, obj, form, change)
             staff_role_set(user=obj, role=form.cleaned_data["role"])
+            staff_owner_kept()
 
     def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as error:  # the last owner's role: nothing saved
+        except DomainError as error:  # the last owner's role or login: nothing saved
             self.message_user(request, error.message, messages.ERROR)
             return redirect(request.get_full_path())
 

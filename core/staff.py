@@ -178,15 +178,24 @@ def staff_role_set(*, user: Any, role: str) -> StaffProfile:
         else:
             before = {"role": profile.role}
             if profile.role == StaffProfile.Role.OWNER and not owners.exclude(user_id=user.pk).exists():
-                raise Refused(
-                    _("The brand must keep an owner: make someone else owner first."),
-                    field="role",
-                    code="last_owner",
-                )
+                raise _last_owner()
         profile.role = role
         profile.save()
         audit_record(action="change", obj=profile, before=before, after={"role": role}, reason=_("role"))
     return profile
+
+
+def staff_owner_kept() -> None:
+    """Refuse (inside the change's transaction) a change that left the brand without an active owner:
+    a role changed, an owner's login deactivated."""
+    if not StaffProfile.objects.filter(role=StaffProfile.Role.OWNER, user__is_active=True).exists():
+        raise _last_owner()
+
+
+def _last_owner() -> Refused:
+    return Refused(
+        _("The brand must keep an owner: make someone else owner first."), field="role", code="last_owner"
+    )
 
 
 # --- the invitation link ------------------------------------------------------------------------

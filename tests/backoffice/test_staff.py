@@ -168,6 +168,9 @@ def test_the_last_owner_keeps_the_role(in_a, owner, owner_client):
     page = owner_client.post(f"/backoffice/auth/user/{owner.pk}/change/", form, follow=True)
     assert "must keep an owner" in page.content.decode()
     assert StaffProfile.objects.get(user=owner).role == "owner"
+    form.update(role="owner", is_active="")  # deactivating the last owner's login: refused too
+    page = owner_client.post(f"/backoffice/auth/user/{owner.pk}/change/", form, follow=True)
+    assert "must keep an owner" in page.content.decode() and User.objects.get(pk=owner.pk).is_active
     second = staff_make("manager")
     staff_role_set(user=second, role="owner")
     assert staff_role_set(user=owner, role="manager").role == "manager"
