@@ -40,6 +40,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import IO, Any
 
 from django.core.cache import cache
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Q, QuerySet
@@ -183,12 +184,20 @@ def job_start(
             total=total,
         )
         if upload is not None:
-            name = get_valid_filename(os.path.basename(upload_name)) or "upload"
+            name = _file_name(upload_name, default="upload")
             path = private_storage().save(f"jobs/{job.pk}/upload-{name}", ContentFile(upload))
             job.params["upload_path"] = path
             job.save(update_fields=["params"])
         _queue_on_commit(job.pk)
     return job
+
+
+def _file_name(name: str, *, default: str) -> str:
+    """A name safe in a folder of the brand's storage (no path, no odd characters)."""
+    try:
+        return get_valid_filename(os.path.basename(name))
+    except SuspiciousFileOperation:  # nothing left of it
+        return default
 
 
 def job_upload_open(job: Job) -> IO[bytes]:
@@ -314,7 +323,7 @@ class JobProgress:
     def result_open(self, name: str) -> Iterator[IO[bytes]]:
         """Write the result file as a stream (a large export never sits in memory)."""
         storage = private_storage()
-        path = f"jobs/{self.job.pk}/{get_valid_filename(os.path.basename(name)) or 'result'}"
+        path = f"jobs/{self.job.pk}/{_file_name(name, default='result')}"
         full = storage.path(path)
         os.makedirs(os.path.dirname(full), exist_ok=True)
         with open(full, "wb") as file:
