@@ -7,7 +7,6 @@ tests/backoffice/test_look.py: every list has its place."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -15,11 +14,13 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.cache import cache_control
-from unfold.settings import get_config
-from unfold.utils import convert_color
+from unfold.settings import get_config  # type: ignore[import-untyped]
+from unfold.utils import convert_color  # type: ignore[import-untyped]
 
 from themes.selectors import ThemeData, theme_data
 
@@ -83,7 +84,7 @@ def colors_css(request: HttpRequest) -> HttpResponse:
 class Page:
     """A sidebar item: a page by URL name, allowed by one permission (None: any staff user)."""
 
-    title: str
+    title: str | Promise
     url_name: str
     icon: str
     permission: str | None = None
@@ -95,13 +96,13 @@ class Model:
 
     label: str  # "app_label.ModelName"
     icon: str
-    title: str | None = None  # the model's plural name unless given
+    title: str | Promise | None = None  # the model's plural name unless given
 
 
 Item = Page | Model
 
 # The sidebar by task (issue 16): each group's items in the order staff use them.
-SIDEBAR: list[tuple[str, list[Item]]] = [
+SIDEBAR: list[tuple[str | Promise, list[Item]]] = [
     (
         "",
         [
@@ -204,18 +205,19 @@ def _model_link(item: Model, request: HttpRequest) -> dict | None:
     link = _url(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
     if link is None:
         return None
-    title = item.title or model._meta.verbose_name_plural
-    return {"title": title[:1].upper() + title[1:], "icon": item.icon, "link": link}
+    title = capfirst(str(item.title or model._meta.verbose_name_plural))
+    return {"title": title, "icon": item.icon, "link": link}
 
 
-_LINKS: dict[type, Callable[[Item, HttpRequest], dict | None]] = {Page: _page_link, Model: _model_link}
+def _link(item: Item, request: HttpRequest) -> dict | None:
+    return _page_link(item, request) if isinstance(item, Page) else _model_link(item, request)
 
 
 def sidebar(request: HttpRequest) -> list[dict]:
     """unfold's `SIDEBAR["navigation"]`: the groups with at least one item this user may open."""
     groups = []
     for title, items in SIDEBAR:
-        links = [link for item in items if (link := _LINKS[type(item)](item, request))]
+        links = [link for item in items if (link := _link(item, request))]
         if links:
             groups.append({"title": title, "separator": bool(title), "collapsible": False, "items": links})
     return groups

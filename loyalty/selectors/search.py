@@ -33,7 +33,7 @@ def _phone_prefix(query: str) -> str | None:
     return digits if digits.startswith("+") else "+" + digits
 
 
-def _matches(key: str, prefix: str, visible: QuerySet[Member], limit: int) -> QuerySet[Member]:
+def _matches(key: str, prefix: str, visible: QuerySet[Member], limit: int) -> QuerySet[Any, int]:
     expression, condition = SEARCH_KEYS[key]
     return (
         visible.filter(condition)
