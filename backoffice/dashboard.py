@@ -121,7 +121,10 @@ def dashboard_tables(figures: DashboardFigures) -> list[Table]:
                 [_("Members in total"), figures.members_total],
                 [_("Active in the last 30 days"), figures.members_active_30],
                 [_("Active in the last 90 days"), figures.members_active_90],
-                [_("Activity and tiers counted at"), timezone.localtime(figures.counted_at).isoformat()],
+                [
+                    _("Activity and tiers counted at"),
+                    timezone.localtime(figures.counted_at).isoformat(timespec="minutes"),
+                ],
             ],
         ),
         Table(
