@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import NotFound
-from core.jobs import job_as_dict, job_get, job_kinds, job_list, job_result_open
+from core.jobs import FILES_KEPT, job_as_dict, job_get, job_kinds, job_list, job_result_open
 from core.models import Job
 from loyalty.exports import export_start
 
@@ -70,6 +70,7 @@ def job_view(request: HttpRequest, job_id: int) -> HttpResponse:
         "title": _("%(kind)s #%(id)s") % {"kind": status["kind_label"], "id": job.pk},
         "job": job,
         "status": status,
+        "files_kept_days": FILES_KEPT.days,
     }
     return TemplateResponse(request, "core/jobs/detail.html", context)
 

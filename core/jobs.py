@@ -66,6 +66,8 @@ ERRORS_KEPT = 1000
 ATTEMPTS_MAX = 2
 # A queued job that no worker took after this long is queued again (at most once per this long).
 REQUEUE_AFTER = timedelta(seconds=60)
+# A finished job's files (its upload, its result: personal data) are deleted after this long.
+FILES_KEPT = timedelta(days=7)
 # Brands' schemas looked at per statement by the sweep.
 SCHEMAS_PER_LOOK = 200
 # Seconds a job may run (Celery's hard limit for `core.job_run`; the default limit is for short tasks).
@@ -416,12 +418,37 @@ def job_run(*, job_id: int) -> None:
 # --- the sweep -----------------------------------------------------------------------------------
 
 
+def _runner_kinds() -> list[str]:
+    return [name for name, kind in job_kinds().items() if kind.run is not None]
+
+
+def jobs_files_purge(*, now: datetime | None = None) -> int:
+    """Delete the files (upload, result) of the current brand's jobs finished more than
+    `FILES_KEPT` ago: an export or an import holds people's personal data, kept no longer than
+    needed. The rows stay, saying so (`params["files_deleted"]`). How many jobs lost their files."""
+    cutoff = (now or timezone.now()) - FILES_KEPT
+    storage = private_storage()
+    old = Job.objects.filter(kind__in=_runner_kinds(), finished_at__lt=cutoff).filter(
+        ~Q(result_path="") | Q(params__has_key="upload_path")
+    )
+    purged = 0
+    for job in old:
+        for path in (job.result_path, job.params.pop("upload_path", "")):
+            if path and storage.exists(path):
+                storage.delete(path)
+        job.result_path, job.params["files_deleted"] = "", True
+        job.save(update_fields=["result_path", "params"])
+        purged += 1
+    return purged
+
+
 def jobs_sweep() -> int:
     """In the current brand: a running job whose worker died (its lock is free) is queued again
-    (or failed after `ATTEMPTS_MAX` runs); a queued job no worker took is queued again. The number
-    of jobs queued."""
+    (or failed after `ATTEMPTS_MAX` runs); a queued job no worker took is queued again; the files
+    of old jobs are deleted (`jobs_files_purge`). The number of jobs queued."""
     schema_name = schema_current()
-    ours = Job.objects.filter(kind__in=[name for name, kind in job_kinds().items() if kind.run is not None])
+    jobs_files_purge()
+    ours = Job.objects.filter(kind__in=_runner_kinds())
     writer = _JobConnection(schema_name)
     queued = 0
     try:
@@ -460,19 +487,22 @@ def jobs_sweep() -> int:
 
 
 def job_schemas_pending(schema_names: list[str]) -> list[str]:
-    """The schemas among `schema_names` holding a queued or running job: one statement per
-    `SCHEMAS_PER_LOOK` schemas."""
+    """The schemas among `schema_names` holding a queued or running job, or an old job's files
+    (`jobs_files_purge`): one statement per `SCHEMAS_PER_LOOK` schemas."""
     quote = connection.ops.quote_name
+    kinds, cutoff = _runner_kinds(), timezone.now() - FILES_KEPT
     pending: set[str] = set()
     for start in range(0, len(schema_names), SCHEMAS_PER_LOOK):
         chunk = schema_names[start : start + SCHEMAS_PER_LOOK]
         looks = [
             f"SELECT %s WHERE EXISTS (SELECT 1 FROM {quote(schema)}.{quote(Job._meta.db_table)} "  # noqa: S608
-            "WHERE state IN ('queued', 'running'))"
+            "WHERE state IN ('queued', 'running') OR (kind = ANY(%s) AND finished_at < %s "
+            "AND (result_path <> '' OR params ? 'upload_path')))"
             for schema in chunk
         ]
+        params = [value for schema in chunk for value in (schema, kinds, cutoff)]
         with connection.cursor() as cursor:
-            cursor.execute(" UNION ALL ".join(looks), chunk)
+            cursor.execute(" UNION ALL ".join(looks), params)
             pending.update(schema for (schema,) in cursor.fetchall())
     return [schema for schema in schema_names if schema in pending]
 

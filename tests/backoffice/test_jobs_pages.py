@@ -5,13 +5,17 @@ campaign runs and letter batches shown as jobs, written once per chunk, never pe
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from core.jobs import job_schemas_pending, jobs_files_purge
 from core.models import Job
 from core.storage import private_storage
 from loyalty.models import Segment
@@ -177,3 +181,26 @@ def test_a_letter_batch_is_a_job_whose_result_is_its_pdf(staff_a):
         assert b"".join(response.streaming_content) == pdf.read()
     status = staff_a.get(f"/backoffice/jobs/{job.pk}/status.json").json()
     assert status["details"] == {"no_address": 1}
+
+
+def test_the_files_of_jobs_ended_a_week_ago_are_deleted(staff_a, brand_a):
+    storage = private_storage()
+    old, recent = _job(state=Job.State.DONE), _job(state=Job.State.DONE)
+    for job, age in ((old, 8), (recent, 6)):
+        result = storage.save(f"jobs/{job.pk}/members.csv", ContentFile(b"personal data"))
+        upload = storage.save(f"jobs/{job.pk}/upload-file.csv", ContentFile(b"personal data"))
+        job.result_path, job.params = result, {"upload_path": upload}
+        job.finished_at = timezone.now() - timedelta(days=age)
+        job.save()
+    old_files = [old.result_path, old.params["upload_path"]]
+    assert brand_a.schema_name in job_schemas_pending([brand_a.schema_name])
+    assert jobs_files_purge() == 1
+    old.refresh_from_db()
+    assert (old.result_path, old.params) == ("", {"files_deleted": True})
+    assert not any(storage.exists(path) for path in old_files)
+    assert storage.exists(Job.objects.get(pk=recent.pk).result_path)
+    page = staff_a.get(f"/backoffice/jobs/{old.pk}/").content.decode()
+    assert "Its files were deleted 7 days after it ended" in page
+    assert staff_a.get(f"/backoffice/jobs/{old.pk}/result/").status_code == 404
+    storage.delete(recent.result_path)
+    storage.delete(recent.params["upload_path"])
