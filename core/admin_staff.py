@@ -135,14 +135,22 @@ class StaffAdmin(ModelAdmin):
             staff_role_set(user=obj, role=form.cleaned_data["role"])
             staff_owner_kept()
 
-    def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as error:  # the last owner's role or login: nothing saved
             self.message_user(request, error.message, messages.ERROR)
             return redirect(request.get_full_path())
 
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None) -> HttpResponse:
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         """The invitation: an e-mail address and a role."""
         if not self.has_add_permission(request):
             raise PermissionDenied

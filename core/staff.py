@@ -17,7 +17,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -53,7 +52,7 @@ def staff_profile_of(user: Any) -> StaffProfile | None:
     return StaffProfile.objects.filter(user_id=user.pk).first()
 
 
-def staff_invitation_user(*, token: str) -> AbstractBaseUser:
+def staff_invitation_user(*, token: str) -> Any:
     """The staff login an invitation link is for, while it works (a Refused otherwise)."""
     return _invited(token=token, users=get_user_model().objects.all())
 
@@ -92,7 +91,7 @@ def staff_settings_update(*, values: dict[str, Any]) -> StaffSettings:
     return row
 
 
-def staff_invite(*, email: str, role: str, by: Any, base_url: str) -> AbstractBaseUser:
+def staff_invite(*, email: str, role: str, by: Any, base_url: str) -> Any:
     """Create the staff login of `email` with `role`, without a password, and e-mail them the link
     to choose one (`base_url`: the brand's address the link starts with)."""
     email = (email or "").strip().lower()
@@ -147,7 +146,7 @@ def staff_invitation_resend(*, user: Any, base_url: str) -> None:
     _invitation_mail(user=user, profile=profile, base_url=base_url)
 
 
-def staff_invitation_accept(*, token: str, password: str) -> AbstractBaseUser:
+def staff_invitation_accept(*, token: str, password: str) -> Any:
     """The invitee chooses their password: the link is used up. Returns the login."""
     with transaction.atomic():
         user = _invited(token=token, users=get_user_model().objects.select_for_update())
@@ -212,7 +211,7 @@ def _digest(user: Any, profile: StaffProfile) -> str:
     ).hexdigest()[:32]
 
 
-def _invited(*, token: str, users: Any) -> AbstractBaseUser:
+def _invited(*, token: str, users: Any) -> Any:
     try:
         payload = signing.loads(token, salt=_salt(), max_age=INVITATION_MAX_AGE)
     except signing.SignatureExpired:
@@ -250,7 +249,7 @@ def _invitation_mail(*, user: Any, profile: StaffProfile, base_url: str) -> None
         "brand_name": name,
         "role": profile.get_role_display(),
         "link": base + reverse("backoffice:staff_invitation", kwargs={"token": token}),
-        "expires_at": timezone.localtime(profile.invited_at + INVITATION_MAX_AGE),
+        "expires_at": timezone.localtime((profile.invited_at or timezone.now()) + INVITATION_MAX_AGE),
         "login_url": base + reverse("admin:login"),
     }
     body = render_to_string("core/staff/invitation_email.txt", context)

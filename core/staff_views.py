@@ -84,7 +84,7 @@ class PasswordChoiceForm(forms.Form):
     )
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("password1") and data.get("password1") != data.get("password2"):
             self.add_error("password2", _("The two passwords differ."))
         return data
@@ -149,7 +149,8 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     if second_factor_step(request) != "code":
         return redirect(_next(request))
     form = CodeForm(request.POST or None)
-    context = {"title": _("Two-factor authentication"), "form": form, "next": _next(request)}
+    next_url = _next(request)
+    context = {"title": _("Two-factor authentication"), "form": form, "next": next_url}
     if request.method == "POST" and form.is_valid():
         check = totp_login_check(user=request.user, code=form.cleaned_data["code"], ip=client_ip(request))
         if check.lockout is not None:
@@ -168,7 +169,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
                     _("You used a recovery code: %(left)d left. Make new ones on the two-factor page.")
                     % {"left": check.recovery_left},
                 )
-            return redirect(context["next"])
+            return redirect(next_url)
         form.add_error("code", _("This code is wrong or was used already."))
     return _page(request, "core/staff/two_factor.html", context)
 

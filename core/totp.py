@@ -23,6 +23,7 @@ import secrets
 import struct
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import segno
@@ -102,7 +103,7 @@ def totp_qr_svg(uri: str) -> str:
 def recovery_code_normalise(code: str) -> str:
     """As typed to as generated: any case, spaces and hyphens ignored, O read as 0, I and L as 1."""
     code = "".join(code.upper().replace("-", "").split())
-    return code.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    return code.translate(str.maketrans("OIL", "011"))
 
 
 def recovery_code_digest(code: str) -> str:
@@ -121,14 +122,14 @@ def _recovery_codes_new() -> list[str]:
 # --- services -----------------------------------------------------------------------------------
 
 
-def _profile_locked(user) -> StaffProfile:
+def _profile_locked(user: Any) -> StaffProfile:
     profile = StaffProfile.objects.select_for_update().filter(user=user).first()
     if profile is None:
         raise Refused(_("This account has no staff profile."), code="not_staff")
     return profile
 
 
-def totp_setup_begin(*, user) -> str:
+def totp_setup_begin(*, user: Any) -> str:
     """A new secret for `user`, not asked at login until confirmed; an earlier one stops working."""
     secret = totp_secret_new()
     with transaction.atomic():
@@ -141,7 +142,7 @@ def totp_setup_begin(*, user) -> str:
     return secret
 
 
-def totp_setup_confirm(*, user, code: str) -> list[str]:
+def totp_setup_confirm(*, user: Any, code: str) -> list[str]:
     """The first code from the app proves it holds the secret: codes are asked at login from now on.
     Returns the recovery codes in clear (shown once; only their digests are kept)."""
     with transaction.atomic():
@@ -161,7 +162,7 @@ def totp_setup_confirm(*, user, code: str) -> list[str]:
     return codes
 
 
-def totp_recovery_codes_renew(*, user) -> list[str]:
+def totp_recovery_codes_renew(*, user: Any) -> list[str]:
     """New recovery codes for a confirmed setup; the old ones stop working. Returned in clear."""
     codes = _recovery_codes_new()
     with transaction.atomic():
@@ -173,7 +174,7 @@ def totp_recovery_codes_renew(*, user) -> list[str]:
     return codes
 
 
-def totp_remove(*, user) -> None:
+def totp_remove(*, user: Any) -> None:
     """`user` no longer uses a second factor (an owner's reset for a lost phone, or their own)."""
     with transaction.atomic():
         profile = _profile_locked(user)
@@ -200,7 +201,7 @@ def totp_account(username: str) -> str:
     return f"totp:{account_key(username)}"
 
 
-def totp_login_check(*, user, code: str, ip: str | None) -> CodeCheck:
+def totp_login_check(*, user: Any, code: str, ip: str | None) -> CodeCheck:
     """The code typed after the password: the app's (once per step) or a recovery code (once)."""
     lockout, failure_id = login_attempt_begin(
         schema_name=schema_current(), username=totp_account(user.get_username()), ip=ip
