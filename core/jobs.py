@@ -203,8 +203,11 @@ def _file_name(name: str, *, default: str) -> str:
 
 
 def job_upload_open(job: Job) -> IO[bytes]:
-    """The job's uploaded file, opened for reading (binary)."""
-    return private_storage().open(job.params["upload_path"], "rb")
+    """The job's uploaded file, opened for reading (binary); NotFound once deleted (`FILES_KEPT`)."""
+    path = job.params.get("upload_path")
+    if not path or not private_storage().exists(path):
+        raise NotFound(_("This job's file is no longer kept."), field="job")
+    return private_storage().open(path, "rb")
 
 
 def _queue_on_commit(job_id: int) -> None:
