@@ -23,6 +23,7 @@ from unfold.settings import get_config  # type: ignore[import-untyped]
 from unfold.utils import convert_color  # type: ignore[import-untyped]
 
 from themes.selectors import ThemeData, theme_data
+from themes.styles import MIN_CONTRAST, contrast_ratio
 
 
 def _theme(request: HttpRequest) -> ThemeData:
@@ -60,18 +61,37 @@ def page_context(request: HttpRequest) -> dict:
 
 
 def colors_url(request: HttpRequest) -> str:
-    return reverse("backoffice:colors")
+    """The colours' stylesheet, named by the theme's version (a new theme is a new address)."""
+    return f"{reverse('backoffice:colors')}?v={_theme(request).css_hash}"
 
 
 def stylesheet_url(request: HttpRequest) -> str:
     return static("backoffice/backoffice.css")
 
 
+# The brand's primary colour as unfold's shades: lighter ones mixed with white, darker with black.
+_SHADES = {"50": 8, "100": 15, "200": 30, "300": 50, "400": 70, "500": 85}
+_DARK_SHADES = {"700": 85, "800": 70, "900": 55, "950": 40}
+
+
+def primary_shades(color: str) -> dict[str, str]:
+    return {
+        **{weight: f"color-mix(in oklab, {color} {share}%, white)" for weight, share in _SHADES.items()},
+        "600": color,
+        **{weight: f"color-mix(in oklab, {color} {share}%, black)" for weight, share in _DARK_SHADES.items()},
+    }
+
+
 @cache_control(max_age=3600, public=True)
 def colors_css(request: HttpRequest) -> HttpResponse:
     """unfold's colours (`UNFOLD["COLORS"]`) as CSS variables, the stylesheet of every backoffice
-    page, the login page included (no login needed: it holds no data)."""
-    colors = get_config()["COLORS"]
+    page, the login page included (no login needed: it holds no data). The primary ones are the
+    brand's primary colour when white text on it is readable (WCAG AA, unfold's buttons), else
+    unfold's."""
+    colors = dict(get_config()["COLORS"])
+    primary = _theme(request).primary_color
+    if contrast_ratio("#ffffff", primary) >= MIN_CONTRAST:
+        colors["primary"] = primary_shades(primary)
     lines = "\n".join(
         f"--color-{name}-{weight}: {convert_color(value)};"
         for name, weights in colors.items()

@@ -4,6 +4,8 @@ name and logo, the FR/EN switch, the header's member search box."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.apps import apps
 from django.contrib import admin
@@ -118,6 +120,23 @@ def test_the_colours_are_a_stylesheet_for_everyone(brand, client_for):
     assert (
         "--color-primary-600:" in css and "--color-base-50:" in css and "--color-font-default-light:" in css
     )
+
+
+@pytest.mark.parametrize(
+    ("primary", "brands"),
+    [("#5b1a3a", True), ("#1f4fa3", True), ("#ffd400", False)],  # yellow: white on it is unreadable
+)
+def test_the_primary_colours_are_the_brands_when_white_text_on_it_reads(brand, client_for, primary, brands):
+    from themes.models import Theme
+
+    Theme.objects.filter(id=1).update(primary_color=primary)
+    html = _client(client_for, brand, staff_make("owner")).get("/backoffice/").content.decode()
+    url = re.search(r'href="(/backoffice/colors\.css\?v=[0-9a-f]+)"', html).group(1)
+    css = client_for(brand).get(url).content.decode()
+    red, green, blue = (int(primary[i : i + 2], 16) for i in (1, 3, 5))
+    assert (f"--color-primary-600: rgb({red}, {green}, {blue});" in css) is brands
+    assert (f"--color-primary-50: color-mix(in oklab, {primary} 8%, white);" in css) is brands
+    assert "--color-base-500:" in css
 
 
 def test_the_language_switch_speaks_french_then_english(brand, client_for):
