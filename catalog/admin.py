@@ -28,6 +28,7 @@ from django.utils.translation import gettext, gettext_lazy, ngettext, ngettext_l
 from core.admin_base import ModelAdmin, TabularInline
 from core.errors import DomainError, InvalidInput
 from loyalty.admin.programme import ServiceForm
+from loyalty.selectors.members import VIEW_EVERY_MEMBER, members_visible
 
 from .imports import gift_import, gifts_export_csv, voucher_codes_read
 from .models import (
@@ -538,6 +539,14 @@ class OrderAdmin(ModelAdmin):
         "idempotency_key",
     ]
     fields = readonly_fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
+        """The portfolio rule (`members_visible`): without `loyalty.view_every_member`, the orders
+        of the staff user's own members only."""
+        queryset = super().get_queryset(request)
+        if request.user.has_perm(VIEW_EVERY_MEMBER):
+            return queryset
+        return queryset.filter(member__in=members_visible(user=request.user))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from core.admin_base import ModelAdmin
+from loyalty.selectors.members import VIEW_EVERY_MEMBER, members_visible
 from messaging.models import Channel, Message
 from messaging.providers.base import DevelopmentOutbox
 from tenants.selectors import brand_timezone
@@ -63,6 +64,14 @@ class MessageAdmin(ModelAdmin):
         (_("Times"), {"fields": ["created_at", "sending_at", "sent_at", "delivered_at", "failed_at"]}),
     ]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
+        """The portfolio rule (`members_visible`): without `loyalty.view_every_member`, the messages
+        of the staff user's own members only."""
+        queryset = super().get_queryset(request)
+        if request.user.has_perm(VIEW_EVERY_MEMBER):
+            return queryset
+        return queryset.filter(member__in=members_visible(user=request.user))
+
     @admin.display(description=_("state"), ordering="state")
     def state_shown(self, message: Message) -> str:
         label = message.get_state_display()
@@ -99,7 +108,8 @@ class MessageAdmin(ModelAdmin):
             return HttpResponse(status=403)
         channel = request.GET.get("channel", "")
         channel = channel if channel in Channel.values else ""
-        page = Paginator(outbox_messages(channel=channel), OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = outbox_messages(channel=channel) & self.get_queryset(request)  # a sales rep's own
+        page = Paginator(rows, OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
         context = {
             **self.admin_site.each_context(request),
             "title": _("Development outbox"),
@@ -114,7 +124,8 @@ class MessageAdmin(ModelAdmin):
     def outbox_html_view(self, request: HttpRequest, message_id: int) -> HttpResponse:
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
-        message = get_object_or_404(outbox_messages(), pk=message_id, channel=Channel.EMAIL)
+        rows = outbox_messages() & self.get_queryset(request)
+        message = get_object_or_404(rows, pk=message_id, channel=Channel.EMAIL)
         return _outbox_html(request, message=message)
 
 

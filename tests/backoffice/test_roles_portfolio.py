@@ -11,11 +11,14 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from catalog.services import RedeemItem, order_place
 from core.models import StaffProfile, StaffSettings
 from loyalty.models import LedgerEntry, Member
 from loyalty.services.ledger import AdjustmentOverLimit, points_adjust
+from messaging.models import Message
+from tests.catalog.factories import gift_make
 from tests.conftest import TEST_PASSWORD, host_of
-from tests.factories import member_make
+from tests.factories import credit_make, member_make
 
 
 def _staff(role: str, *, name: str = ""):
@@ -63,6 +66,30 @@ def test_a_sales_rep_sees_their_portfolio_only(portfolio, brand_a):
     response = client.post(reverse("admin:loyalty_member_change", args=[mine.pk]), {"first_name": "X"})
     assert response.status_code == 403
     assert Member.objects.get(pk=mine.pk).first_name == "Mina"
+
+
+def test_a_sales_rep_sees_their_members_orders_and_messages_only(portfolio, brand_a):
+    rep, mine, theirs, _nobody = portfolio
+    gift = gift_make(points_price=10, codes=["PF-1", "PF-2"])
+    orders = {}
+    for member in (mine, theirs):
+        credit_make(member, 50)
+        orders[member.pk], _ = order_place(
+            member_id=member.pk,
+            items=[RedeemItem(gift_id=gift.pk, quantity=1)],
+            idempotency_key=f"pf-{member.pk}",
+            actor="member",
+        )
+        Message.objects.create(member=member, channel="email", purpose="service", language="en", body="hi")
+    client = _client(brand_a, rep)
+    listed = client.get(reverse("admin:catalog_order_changelist"))
+    assert [order.pk for order in listed.context["cl"].result_list] == [orders[mine.pk].pk]
+    assert client.get(reverse("admin:catalog_order_change", args=[orders[theirs.pk].pk])).status_code == 302
+    listed = client.get(reverse("admin:messaging_message_changelist"))
+    assert {message.member_id for message in listed.context["cl"].result_list} == {mine.pk}
+    support = _client(brand_a, _staff("support"))
+    listed = support.get(reverse("admin:messaging_message_changelist"))
+    assert {message.member_id for message in listed.context["cl"].result_list} == {mine.pk, theirs.pk}
 
 
 @pytest.mark.parametrize("role", ["owner", "manager", "support", "analyst"])
