@@ -15,6 +15,7 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from functools import cache
 from types import MappingProxyType
+from typing import Any
 
 from django.apps import apps
 from django_tenants.utils import get_public_schema_name
@@ -176,7 +177,7 @@ def role_permissions(role: str) -> frozenset[str]:
     return frozenset(perm for perm in known_permissions() if role_allows(role=role, perm=perm))
 
 
-def user_role(user) -> str | None:
+def user_role(user: Any) -> str | None:
     """The role of an active staff user of the current brand, or None (no profile, not staff, an
     operator on the platform's domain: the public schema has no staff profiles). Read once per user
     object."""
