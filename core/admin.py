@@ -62,7 +62,7 @@ def scopes_field() -> forms.MultipleChoiceField:
     )
 
 
-def _scopes_clean(form: forms.Form) -> list[str]:
+def _scopes_clean(form: forms.BaseForm) -> list[str]:
     try:
         return api_scopes_check(form.cleaned_data.get("scopes") or [])
     except DomainError as error:
