@@ -7,11 +7,13 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
@@ -50,7 +52,7 @@ _TWO_LINES = (
 class _DayRangeForm(RangeDateForm):
     """Unfold's from/to fields as the browser's own date inputs (no calendar script)."""
 
-    def __init__(self, name: str, *args, **kwargs) -> None:
+    def __init__(self, name: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(name, *args, **kwargs)
         for field in self.fields.values():
             field.widget = forms.DateInput(attrs={**field.widget.attrs, "type": "date"}, format="%Y-%m-%d")
@@ -65,7 +67,7 @@ class DayRangeFilter(RangeDateFilter):
 
     form_class = _DayRangeForm
 
-    def queryset(self, request: HttpRequest, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
         days = {"from": "__date__gte", "to": "__date__lte"}
         filters = {}
         for end, lookup in days.items():
@@ -77,6 +79,8 @@ class DayRangeFilter(RangeDateFilter):
 
 
 class _DistinctValueFilter(admin.SimpleListFilter):
+    field: str
+
     def _values(self) -> list:
         return list(AuditEntry.objects.order_by().values_list(self.field, flat=True).distinct())
 
@@ -88,10 +92,10 @@ class ActorFilter(_DistinctValueFilter):
     parameter_name = "actor"
     field = "actor_label"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         return [(label, label or _("(nobody)")) for label in sorted(self._values())]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
         return queryset if self.value() is None else queryset.filter(actor_label=self.value())
 
 
@@ -102,12 +106,13 @@ class ModelFilter(_DistinctValueFilter):
     parameter_name = "model"
     field = "content_type"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         types = ContentType.objects.filter(pk__in=[pk for pk in self._values() if pk is not None])
         return sorted(((str(ct.pk), str(ct.name).capitalize()) for ct in types), key=lambda pair: pair[1])
 
-    def queryset(self, request, queryset):
-        return queryset if self.value() is None else queryset.filter(content_type_id=self.value())
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
+        value = self.value()
+        return queryset.filter(content_type_id=int(value)) if value and value.isdigit() else queryset
 
 
 def object_url(entry: AuditEntry) -> str | None:
@@ -122,7 +127,7 @@ def object_url(entry: AuditEntry) -> str | None:
         return None
 
 
-def _csv_rows(queryset) -> Iterator[str]:
+def _csv_rows(queryset: QuerySet[AuditEntry]) -> Iterator[str]:
     class _Line:
         def write(self, text: str) -> str:
             return text
@@ -176,10 +181,10 @@ class AuditEntryAdmin(ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     @admin.display(description=_("who"), ordering="actor_label")
@@ -210,7 +215,9 @@ class AuditEntryAdmin(ModelAdmin):
             '<div class="hidden lg:block">{}</div><div class="lg:hidden truncate">{}</div>', lines, names
         )
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
         entry = self.get_object(request, object_id)
         context = {**(extra_context or {})}
         if entry is not None:

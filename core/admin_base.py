@@ -65,7 +65,7 @@ class ModelAdmin(UnfoldModelAdmin):
                     rows[(model, child.pk)] = (child, audit_snapshot(child))
         return {"object": audit_snapshot(fresh) if fresh is not None else None, "rows": rows}
 
-    def save_form(self, request: HttpRequest, form, change: bool):
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
         """Reads the object before the change (the form has already changed the instance)."""
         obj = super().save_form(request, form, change)
         if audit_available():
@@ -100,15 +100,15 @@ class ModelAdmin(UnfoldModelAdmin):
                 if old or new:
                     audit_record(action=AuditEntry.Action.CHANGE, obj=child, before=old, after=new)
 
-    def log_addition(self, request: HttpRequest, obj: Model, message):
+    def log_addition(self, request: HttpRequest, obj: Model, message: Any) -> Any:
         self._audit_saved(request, obj)
         return super().log_addition(request, obj, message)
 
-    def log_change(self, request: HttpRequest, obj: Model, message):
+    def log_change(self, request: HttpRequest, obj: Model, message: Any) -> Any:
         self._audit_saved(request, obj)
         return super().log_change(request, obj, message)
 
-    def log_deletions(self, request: HttpRequest, queryset):
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
         """Reads the objects before their deletion; `_audit_deleted` records the ones then gone."""
         if audit_available():
             deleting = getattr(request, _DELETING, [])
@@ -126,16 +126,18 @@ class ModelAdmin(UnfoldModelAdmin):
                 audit_record(action=AuditEntry.Action.DELETE, obj=obj, before=before)
         setattr(request, _DELETING, [])
 
-    def response_delete(self, request: HttpRequest, obj_display, obj_id) -> HttpResponse:
+    def response_delete(self, request: HttpRequest, obj_display: str, obj_id: Any) -> HttpResponse:
         self._audit_deleted(request)
         return super().response_delete(request, obj_display, obj_id)
 
-    def response_action(self, request: HttpRequest, queryset):
+    def response_action(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
         response = super().response_action(request, queryset)
         self._audit_deleted(request)
         return response
 
-    def history_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None):
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
         """Django's history, with the object's audit entries and its inline rows' first (for those
         who may read the audit trail)."""
         context = dict(extra_context or {})

@@ -202,7 +202,7 @@ def audit_record(
     if action not in AuditEntry.Action.values:
         raise ValueError(f"unknown audit action {action!r}")
     source = audit_source()
-    actor = source.actor if isinstance(source.actor, Model) and source.actor.pk is not None else None
+    actor = source.actor if getattr(source.actor, "pk", None) is not None else None
     content_type = None
     object_id = ""
     if obj is not None:
@@ -281,7 +281,7 @@ def audit_entry_rows(*, entry: AuditEntry) -> list[tuple[str, str, str]]:
     rows = []
     for key in dict.fromkeys([*entry.before, *entry.after]):
         try:
-            name = str(model._meta.get_field(key).verbose_name) if model is not None else key
+            name = str(getattr(model._meta.get_field(key), "verbose_name", key)) if model is not None else key
         except FieldDoesNotExist:
             name = key
         before = _shown(entry.before[key]) if key in entry.before else ""
