@@ -229,6 +229,9 @@ def _chunk_write(rows: list[_Row], *, dry_run: bool, by: Any, reason: str) -> li
         if member is None:
             member = scratch
             member.__dict__.update(fresh, external_id=row.external_id, tags=[])
+        elif _unchanged(member, row):  # its values were checked when they were set
+            done.append((row, "unchanged"))
+            continue
         before = {name: getattr(member, name) for name in WRITTEN}
         try:
             member_fields_set(member=member, data=row.data)
@@ -278,6 +281,13 @@ def _chunk_write(rows: list[_Row], *, dry_run: bool, by: Any, reason: str) -> li
         + [MemberChange(member_id=member.pk, created=False) for member in updated],
     )
     return done
+
+
+def _unchanged(member: Member, row: _Row) -> bool:
+    """Whether the row sets nothing new on the member (None clears a text, as when set)."""
+    if row.rep_set and member.sales_rep_id != row.rep_id:
+        return False
+    return all(getattr(member, name) == ("" if value is None else value) for name, value in row.data.items())
 
 
 def _report(progress: JobProgress, report: io.StringIO, row: _Row) -> None:
