@@ -41,6 +41,7 @@ from messaging.services.jobs import (
     campaign_run_job_advance,
     campaign_run_job_end,
     campaign_run_job_open,
+    campaign_run_job_paused,
     campaign_run_jobs_end,
 )
 from messaging.services.sending import message_build
@@ -447,6 +448,7 @@ def campaign_pause(*, campaign_id: int) -> Campaign:
         if run is not None:
             run.state = CampaignRun.State.PAUSED
             run.save(update_fields=["state", "updated_at"])
+            campaign_run_job_paused(run=run, paused=True)
         campaign.state = Campaign.State.PAUSED
         campaign.save(update_fields=["state", "updated_at"])
     return campaign
@@ -468,6 +470,7 @@ def campaign_resume(*, campaign_id: int, now: datetime | None = None) -> Campaig
         if run is not None:
             run.state = CampaignRun.State.RUNNING
             run.save(update_fields=["state", "updated_at"])
+            campaign_run_job_paused(run=run, paused=False)
             campaign.state = Campaign.State.RUNNING
             enqueue_on_commit(campaign_run_task, run.pk)
         else:

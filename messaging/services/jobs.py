@@ -50,6 +50,12 @@ def campaign_run_job_advance(*, run: CampaignRun, members: int) -> None:
     _campaign_jobs([run.pk]).filter(total__lt=F("done")).update(total=F("done"))
 
 
+def campaign_run_job_paused(*, run: CampaignRun, paused: bool) -> None:
+    """A run paused (its job says so while it waits) or resumed (its job names its campaign again)."""
+    message = _("Paused: %(campaign)s") % {"campaign": run.campaign} if paused else str(run.campaign)
+    _campaign_jobs([run.pk]).update(message=message)
+
+
 def campaign_run_job_end(*, run: CampaignRun) -> None:
     """The run has queued everyone (done), failed, or was cancelled: its messages by state as counts."""
     campaign_run_jobs_end(run_ids=[run.pk], state=run.state, error=run.error)

@@ -27,7 +27,12 @@ from messaging.letters.services import (
     letter_chunks_pending,
 )
 from messaging.models import Message
-from messaging.services.campaigns import campaign_create, campaign_run_process
+from messaging.services.campaigns import (
+    campaign_create,
+    campaign_pause,
+    campaign_resume,
+    campaign_run_process,
+)
 from messaging.services.sending import message_send
 from tests.conftest import TEST_PASSWORD
 from tests.factories import member_make, sending_hours_open, template_make
@@ -144,6 +149,10 @@ def test_a_campaign_run_is_a_job_written_once_per_chunk_never_per_message(staff_
     job = Job.objects.get(kind="messaging.campaign_run")
     assert (job.state, job.total, job.done, job.params["campaign"]) == ("running", 5, 0, campaign.pk)
     run_id = job.params["campaign_run"]
+    campaign_pause(campaign_id=campaign.pk)
+    assert Job.objects.get(pk=job.pk).message == "Paused: Offer"
+    campaign_resume(campaign_id=campaign.pk)
+    assert Job.objects.get(pk=job.pk).message == "Offer"
     with CaptureQueriesContext(connection) as queries:
         assert not campaign_run_process(run_id=run_id, chunk_size=2)
     job_writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "core_job"')]
