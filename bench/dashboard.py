@@ -209,7 +209,8 @@ def _measure(brand) -> bool:
         print(
             f"dashboard, {label}: p50 {percentile(times, 0.5):6.1f} ms  p95 {p95:6.1f} ms  p99 "
             f"{percentile(times, 0.99):6.1f} ms  ({REQUESTS} requests, {queries} SQL queries)  "
-            f"[goal p95 < {GOAL_MS:.0f} ms: {'met' if p95 < GOAL_MS else 'NOT met'}]",
+            f"[goal p95 < {GOAL_MS:.0f} ms: {'met' if p95 < GOAL_MS else 'NOT met'}]  "
+            f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)",
             flush=True,
         )
     return met
