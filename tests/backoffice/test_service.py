@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from catalog.services import RedeemItem, ShippingAddress, order_place
+from core.models import StaffProfile
 from loyalty.models import LedgerEntry, Member
 from loyalty.services.members import consent_set
 from messaging.models import Message
 from messaging.services.sending import message_queue, message_send
 from tests.catalog.factories import ADDRESS, gift_make
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, host_of
 from tests.factories import credit_make, member_make, sending_hours_open, template_make
 
 
@@ -130,3 +133,43 @@ def test_without_view_every_member_staff_see_only_their_portfolio(db, brand_a, c
     assert _page(client, mine).status_code == 200
     assert _page(client, theirs).status_code == 302  # the admin's "no such member" answer
     assert client.get(f"/backoffice/loyalty/member/{theirs.pk}/ledger/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        ("support", {"resend", "code", "export", "erase", "block"}),
+        ("manager", {"resend"}),  # messaging is the manager's
+        ("sales_rep", set()),
+        ("analyst", set()),
+    ],
+)
+def test_the_roles_that_may_act_on_the_service_page(db, brand_a, role, allowed):
+    """Support blocks, resends, issues codes, exports and erases; a manager resends; the sales rep
+    (their own member included: read only) and the analyst do none of it."""
+    connection.set_tenant(brand_a)
+    user = get_user_model().objects.create_user(username=f"{role}@staff.example", is_staff=True)
+    StaffProfile.objects.create(user=user, role=role)
+    member = member_make("R-1", email="r1@example.org", phone="+33611112222")
+    Member.objects.filter(pk=member.pk).update(sales_rep=user)
+    message = _messaged(member)
+    client = Client(HTTP_HOST=host_of(brand_a))
+    client.force_login(user)
+    base = f"/backoffice/loyalty/member/{member.pk}"
+
+    statuses = {
+        "resend": client.post(f"{base}/message-resend/", {"message": str(message.pk)}).status_code,
+        "code": client.get(f"{base}/activation-code/").status_code,
+        "export": client.get(f"{base}/personal-data/").status_code,
+        "erase": client.get(f"{base}/erase/").status_code,
+    }
+    client.post(
+        "/backoffice/loyalty/member/",
+        {"action": "block", "_selected_action": [str(member.pk)], "reason": "x"},
+    )
+
+    done = {"resend": 302, "code": 200, "export": 200, "erase": 200}
+    assert statuses == {action: done[action] if action in allowed else 403 for action in statuses}
+    member.refresh_from_db()
+    assert member.status == ("blocked" if "block" in allowed else "active")
+    assert Message.objects.filter(retry_of=message).exists() == ("resend" in allowed)
