@@ -63,7 +63,10 @@ def test_staff_user_of_brand_a_cannot_log_in_on_brand_b(db, brand_a, brand_b, cl
 
 def test_object_id_of_brand_a_is_a_404_on_brand_b(db, brand_a, brand_b, client_for):
     with schema_context(brand_a.schema_name):
-        only_in_a = get_user_model().objects.create_user(username="only-a@example.com", password="x")
+        # A staff login: the staff list (core.admin_staff) shows staff only.
+        only_in_a = get_user_model().objects.create_user(
+            username="only-a@example.com", password="x", is_staff=True
+        )
     with schema_context(brand_b.schema_name):
         assert not get_user_model().objects.filter(pk=only_in_a.pk, username="only-a@example.com").exists()
     client_a, client_b = client_for(brand_a), client_for(brand_b)
