@@ -311,7 +311,7 @@ def voucher_codes_import(*, gift_id: int, content: bytes, dry_run: bool, progres
     the second time); the others are added (`voucher_codes_add`), unless `dry_run`."""
     gift = Gift.objects.filter(pk=gift_id).first()
     if gift is None or gift.kind != Gift.Kind.VOUCHER:
-        raise InvalidInput(_("This gift is not a voucher gift."), field="gift")
+        raise InvalidInput(str(_("This gift is not a voucher gift.")), field="gift")
     codes = voucher_codes_read(content=content)
     progress.total(len(codes))
     pooled = set(

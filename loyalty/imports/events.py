@@ -69,9 +69,9 @@ def events_import(*, content: bytes, filename: str, dry_run: bool, progress: Job
             if dry_run:
                 transaction.set_rollback(True)
         for (line, item), result in zip(items, results, strict=True):
-            error = result.get("error")
-            if error is not None:
-                bad(line, item.idempotency_key, _column(error), error.message)
+            failure = result.get("error")
+            if failure is not None:
+                bad(line, item.idempotency_key, _column(failure), failure.message)
                 progress.advance(1, outcome="invalid")
             elif result.get("replayed"):
                 progress.advance(1, outcome="unchanged")
