@@ -58,16 +58,19 @@ def member_expiries(*, member: Member, limit: int = 5) -> list[NextExpiry]:
     """The member's next expiries, day by day (brand's timezone): the points of the open lots that
     expire that day, the earliest `limit` days."""
     zone = brand_timezone()
-    days: dict[date, NextExpiry] = {}
     lots = PointLot.objects.filter(member=member, remaining__gt=0, expires_at__isnull=False)
+    points: dict[date, int] = {}
+    first: dict[date, datetime] = {}
     for remaining, expires_at in lots.order_by("expires_at").values_list("remaining", "expires_at"):
+        if expires_at is None:  # excluded by the filter; the type does not know it
+            continue
         day = expires_at.astimezone(zone).date()
-        if day not in days:
-            if len(days) == limit:
+        if day not in first:
+            if len(first) == limit:
                 break
-            days[day] = NextExpiry(points=0, date=day, expires_at=expires_at)
-        days[day] = NextExpiry(points=days[day].points + remaining, date=day, expires_at=days[day].expires_at)
-    return list(days.values())
+            first[day] = expires_at
+        points[day] = points.get(day, 0) + remaining
+    return [NextExpiry(points=points[day], date=day, expires_at=at) for day, at in first.items()]
 
 
 def member_points_summary(*, member: Member, at: datetime | None = None) -> PointsSummary:
