@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from catalog.services import gift_create
 from clubs.models import Space, SpacePage
 from core.audit import MASK
 from core.models import ApiKey, AuditEntry
@@ -202,3 +203,25 @@ def test_staff_invited_their_role_and_details_changed(staff_a, brand_a):
     assert details.actor_label == f"admin@{brand_a.slug}.example"
     # A user's password hash is never written.
     assert not AuditEntry.objects.filter(after__has_key="password").exclude(after__password=MASK).exists()
+
+
+def test_an_action_records_what_it_changed_in_each_object(staff_a):
+    gifts = [
+        gift_create(data={"reference": f"KET-{n}", "name": "Kettle", "points_price": 900}) for n in range(2)
+    ]
+    AuditEntry.objects.all().delete()
+    changelist = reverse("admin:catalog_gift_changelist")
+    data = {"action": "feature", "_selected_action": [gift.pk for gift in gifts], "index": "0"}
+    assert staff_a.post(changelist, data).status_code == 302
+    entries = AuditEntry.objects.filter(content_type__model="gift").order_by("object_id")
+    assert [entry.object_id for entry in entries] == sorted(str(gift.pk) for gift in gifts)
+    for entry in entries:
+        assert (entry.action, entry.before, entry.after) == (
+            "change",
+            {"is_featured": False},
+            {"is_featured": True},
+        )
+        assert entry.reason == "Feature the selected gifts"
+    # An action changing nothing writes nothing.
+    assert staff_a.post(changelist, data).status_code == 302
+    assert AuditEntry.objects.count() == 2
