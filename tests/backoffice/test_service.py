@@ -13,10 +13,12 @@ from django.test import Client
 from django.utils import timezone
 
 from catalog.services import RedeemItem, ShippingAddress, order_place
+from core.errors import Conflict, NotFound, Refused
 from core.models import StaffProfile
 from loyalty.models import LedgerEntry, Member
-from loyalty.services.members import consent_set
+from loyalty.services.members import consent_set, member_block
 from messaging.models import Message
+from messaging.services.resend import message_resend
 from messaging.services.sending import message_queue, message_send
 from tests.catalog.factories import ADDRESS, gift_make
 from tests.conftest import TEST_PASSWORD, host_of
@@ -173,3 +175,24 @@ def test_the_roles_that_may_act_on_the_service_page(db, brand_a, role, allowed):
     member.refresh_from_db()
     assert member.status == ("blocked" if "block" in allowed else "active")
     assert Message.objects.filter(retry_of=message).exists() == ("resend" in allowed)
+
+
+def test_resend_is_refused_for_a_message_on_its_way_erased_or_of_a_blocked_member(in_a):
+    member = member_make("S-8", phone="+33611112222")
+    message = _messaged(member)
+    queued = message_queue(member=member, channel="sms", template_code="hello")
+    with pytest.raises(Conflict):
+        message_resend(message_id=queued.pk)
+    Message.objects.filter(pk=message.pk).update(body="")
+    with pytest.raises(Refused) as refused:
+        message_resend(message_id=message.pk)
+    assert refused.value.code == "message_erased"
+    Message.objects.filter(pk=message.pk).update(body="Hello")
+    staff = get_user_model().objects.get(username="admin@alpha.example")
+    member_block(member=member, by=staff, reason="fraud")
+    with pytest.raises(Refused) as refused:
+        message_resend(message_id=message.pk)
+    assert refused.value.code == "member_not_active"
+    with pytest.raises(NotFound):
+        message_resend(message_id=10**9)
+    assert not Message.objects.filter(retry_of__isnull=False).exists()
