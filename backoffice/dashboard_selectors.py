@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import connection
 from django.db.models import Count, DateField, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -164,7 +165,29 @@ class DashboardFigures:
     mrr: dict[str, Decimal]
 
 
-def _ledger(state: DashboardState | None) -> dict[tuple[date, str], int]:
+def _stored(period: Period) -> dict[str, list[tuple]]:
+    """Every stored month of the ledger and the members, and the period's of the messages and the
+    gifts, in one query: rows (month, key, key, number, number) by figure."""
+    tables = {
+        model.__name__: model._meta.db_table for model in (LedgerMonth, MemberMonth, MessageMonth, GiftMonth)
+    }
+    sql = f"""
+        SELECT 'ledger', month, kind, '', points, 0 FROM {tables["LedgerMonth"]}
+        UNION ALL SELECT 'members', month, '', '', joined, 0 FROM {tables["MemberMonth"]}
+        UNION ALL SELECT 'messages', month, channel, state, messages, 0 FROM {tables["MessageMonth"]}
+            WHERE month BETWEEN %(start)s AND %(end)s
+        UNION ALL SELECT 'gifts', month, gift_id::text, '', quantity, points FROM {tables["GiftMonth"]}
+            WHERE month BETWEEN %(start)s AND %(end)s
+    """  # noqa: S608  (table names from the models)
+    rows: dict[str, list[tuple]] = {"ledger": [], "members": [], "messages": [], "gifts": []}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"start": period.start, "end": period.end})
+        for figure, *values in cursor.fetchall():
+            rows[figure].append(tuple(values))
+    return rows
+
+
+def _ledger(state: DashboardState | None, stored: list[tuple]) -> dict[tuple[date, str], int]:
     """Points by month and kind: the stored months and the live part."""
     live = (
         LedgerEntry.objects.all()
@@ -172,25 +195,24 @@ def _ledger(state: DashboardState | None) -> dict[tuple[date, str], int]:
         else LedgerEntry.objects.filter(created_at__gte=state.through)
     )
     points: Counter[tuple[date, str]] = Counter()
-    for month, kind, stored in LedgerMonth.objects.values_list("month", "kind", "points"):
-        points[month, kind] += stored
+    for month, kind, _none, stored_points, _zero in stored:
+        points[month, kind] += stored_points
     for key, (live_points, _count) in ledger_months(live).items():
         points[key] += live_points
     return points
 
 
-def _members_new(state: DashboardState | None) -> Counter[date]:
+def _members_new(state: DashboardState | None, stored: list[tuple]) -> Counter[date]:
     live = Member.objects.all() if state is None else Member.objects.filter(id__gt=state.last_member_id)
-    joined: Counter[date] = Counter(dict(MemberMonth.objects.values_list("month", "joined")))
+    joined: Counter[date] = Counter({month: count for month, _none, _nothing, count, _zero in stored})
     joined.update(member_months(live))
     return joined
 
 
-def _messages(state: DashboardState | None, period: Period) -> list[MessageCount]:
+def _messages(state: DashboardState | None, period: Period, stored: list[tuple]) -> list[MessageCount]:
     live = Message.objects.all() if state is None else Message.objects.filter(created_at__gte=state.through)
     counts: Counter[tuple[str, str]] = Counter()
-    stored = MessageMonth.objects.filter(month__gte=period.start, month__lte=period.end)
-    for channel, message_state, count in stored.values_list("channel", "state", "messages"):
+    for _stored_month, channel, message_state, count, _zero in stored:
         counts[channel, message_state] += count
     for (month, channel, message_state), count in message_months(live).items():
         if period.start <= month <= period.end:
@@ -204,14 +226,14 @@ def _messages(state: DashboardState | None, period: Period) -> list[MessageCount
     ]
 
 
-def _gifts(state: DashboardState | None, period: Period) -> list[GiftCount]:
+def _gifts(state: DashboardState | None, period: Period, stored: list[tuple]) -> list[GiftCount]:
     live = OrderLine.objects.all()
     if state is not None:
         live = live.filter(order__placed_at__gte=state.through)
     totals: Counter[int] = Counter()
     points: Counter[int] = Counter()
-    stored = GiftMonth.objects.filter(month__gte=period.start, month__lte=period.end)
-    for gift_id, quantity, gift_points in stored.values_list("gift_id", "quantity", "points"):
+    for _stored_month, gift_key, _none, quantity, gift_points in stored:
+        gift_id = int(gift_key)
         totals[gift_id] += quantity
         points[gift_id] += gift_points
     for (month, gift_id), (quantity, gift_points) in gift_months(live).items():
@@ -245,7 +267,8 @@ def dashboard_figures(*, period: Period, now: datetime | None = None) -> Dashboa
     and subscribers: now)."""
     now = now or timezone.now()
     state = DashboardState.objects.filter(id=1).first()
-    ledger = _ledger(state)
+    stored = _stored(period)
+    ledger = _ledger(state, stored["ledger"])
     points = [
         PointsMonth(
             month=month,
@@ -263,7 +286,7 @@ def dashboard_figures(*, period: Period, now: datetime | None = None) -> Dashboa
     outstanding = sum(ledger.values())
     programme = programme_settings()
     point_value = programme.unit_value / programme.points_per_unit
-    joined = _members_new(state)
+    joined = _members_new(state, stored["members"])
     if state is None:
         active_30, active_90 = (
             members_active(members=Member.objects.all(), days=d, at=now) for d in (30, 90)
@@ -285,8 +308,8 @@ def dashboard_figures(*, period: Period, now: datetime | None = None) -> Dashboa
         liability=(outstanding * point_value).quantize(CENT, ROUND_HALF_UP),
         breakage=(Decimal(expired) / issued).quantize(Decimal("0.0001"), ROUND_HALF_UP) if issued else None,
         tiers=_tiers(state),
-        gifts=_gifts(state, period),
-        messages=_messages(state, period),
+        gifts=_gifts(state, period, stored["gifts"]),
+        messages=_messages(state, period, stored["messages"]),
         vip_subscribers=Subscription.objects.filter(status__in=PAYING_STATUSES).count(),
         mrr=mrr_before(at=now),
     )
