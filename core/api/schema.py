@@ -107,11 +107,24 @@ def _error_response(status: int) -> dict:
     }
 
 
+def _scopes_by_operation(generator: SchemaGenerator) -> dict[tuple[str, str], str]:
+    """The scope each operation needs (`core.apikeys.api_scope_needed`), by path and method."""
+    from core.apikeys import api_scope_needed
+
+    found = {}
+    for path, _regex, method, callback in getattr(generator, "endpoints", None) or ():
+        view = getattr(callback, "cls", None)
+        if view is not None and hasattr(view, "api_scope"):
+            found[(path, method.upper())] = api_scope_needed(view=view, method=method)
+    return found
+
+
 def schema_complete(result: dict, generator: SchemaGenerator, request: Request | None, public: bool) -> dict:
-    """Post-processing hook (SPECTACULAR_SETTINGS): every operation with an API key lists 401,
-    403 and 429; one with a body or a path parameter lists 400 (the parser's checks, a NUL in a
-    path) and, with a body, 413; one that honours an `Idempotency-Key` documents the
-    `Idempotent-Replayed` header of its 2xx answers."""
+    """Post-processing hook (SPECTACULAR_SETTINGS): every operation with an API key names the
+    scope it needs (in its description and `x-api-scope`) and lists 401, 403 and 429; one with a
+    body or a path parameter lists 400 (the parser's checks, a NUL in a path) and, with a body,
+    413; one that honours an `Idempotency-Key` documents the `Idempotent-Replayed` header of its
+    2xx answers."""
     components = result.setdefault("components", {})
     components.setdefault("schemas", {})
     if "Error" not in components["schemas"]:  # every operation refers to it, even if none names it
@@ -123,10 +136,17 @@ def schema_complete(result: dict, generator: SchemaGenerator, request: Request |
         "and nothing was written; the status and body are the original ones",
         "schema": {"type": "string", "enum": ["true"]},
     }
-    for path_item in result.get("paths", {}).values():
-        for operation in path_item.values():
+    scopes = _scopes_by_operation(generator)
+    for path, path_item in result.get("paths", {}).items():
+        for method, operation in path_item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            scope = scopes.get((path, method.upper()))
+            if scope and operation.get("security"):
+                operation["x-api-scope"] = scope
+                operation["description"] = (
+                    f"{operation.get('description', '').rstrip()}\n\n**API key scope**: `{scope}`."
+                )
             responses = operation["responses"]
             parameters = operation.get("parameters", [])
             added: list[int] = []

@@ -177,3 +177,23 @@ def test_the_api_key_page_is_the_owners_and_sets_scopes_audited(db, brand_a):
     assert AuditEntry.objects.filter(
         object_id=str(created.pk), content_type__model="apikey", reason="revoked"
     ).exists()
+
+
+def test_the_api_schema_names_each_operations_scope():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    keyed = [
+        (method, path, operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and operation.get("security")
+    ]
+    assert len(keyed) > 40
+    for method, path, operation in keyed:
+        scope = operation.get("x-api-scope", "")
+        access = "read" if method in ("get", "head") else "write"
+        assert scope.endswith(f":{access}") and scope.split(":")[0] in API_SCOPE_AREAS, (method, path)
+        assert f"**API key scope**: `{scope}`." in operation["description"]
+    member_get = schema["paths"]["/api/v1/members/{external_id}"]["get"]
+    assert "scope_missing" in member_get["responses"]["403"]["description"]
