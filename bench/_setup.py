@@ -84,3 +84,27 @@ def web_start(*, port: int, workers: str, threads: str, stderr=None):
             time.sleep(0.3)
     server.terminate()
     raise RuntimeError("the web server did not answer /health within 60 s")
+
+
+def seeded_brand(*, slug: str, name: str, seed, seeded: str = "seeded"):
+    """The bench brand `slug`, seeded once and kept between runs: `seed()` runs in its schema and
+    sets the programme's name to `seeded` last, so a seed that did not finish is dropped and redone."""
+    from django_tenants.utils import schema_context
+
+    from loyalty.models import ProgrammeSettings
+    from tenants.models import Brand
+    from tenants.services import brand_create
+
+    brand = Brand.objects.filter(slug=slug).first()
+    if brand is not None:
+        with schema_context(brand.schema_name):
+            if not ProgrammeSettings.objects.filter(programme_name=seeded).exists():
+                brand.delete(force_drop=True)  # a seed that did not finish
+                brand = None
+    if brand is None:
+        brand, _ = brand_create(slug=slug, name=name, admin_email="a@bench.example", admin_password="x" * 12)
+        with schema_context(brand.schema_name):
+            seed()
+    else:
+        print(f"reusing the seeded brand {slug}", flush=True)
+    return brand

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from _setup import ROOT, bench_database_url, django_setup, median
+from _setup import ROOT, bench_database_url, django_setup, median, seeded_brand
 
 LETTERS = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 SLUG = f"bench-letters-{LETTERS}"
@@ -125,28 +125,11 @@ def main() -> None:
     from django_tenants.utils import schema_context
 
     from config.celery import app
-    from loyalty.models import ProgrammeSettings
     from messaging.letters.services import letter_batch_create
     from messaging.models import LetterBatch
-    from tenants.models import Brand
-    from tenants.services import brand_create
 
     app.conf.task_default_queue = QUEUE
-    brand = Brand.objects.filter(slug=SLUG).first()
-    if brand is not None:
-        with schema_context(brand.schema_name):
-            if not ProgrammeSettings.objects.filter(programme_name=SEEDED).exists():
-                brand.delete(force_drop=True)  # a seed that did not finish
-                brand = None
-    if brand is None:
-        brand, _ = brand_create(
-            slug=SLUG, name="Bench letters", admin_email="a@bench.example", admin_password="x" * 12
-        )
-        with schema_context(brand.schema_name):
-            _seed()
-        print(f"seeded {LETTERS:,} resellers")
-    else:
-        print(f"reusing the seeded brand {SLUG} ({LETTERS:,} resellers)")
+    brand = seeded_brand(slug=SLUG, name="Bench letters", seed=_seed, seeded=SEEDED)
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # a timeout still stops the worker
     worker = _worker()

@@ -25,7 +25,7 @@ import random
 import sys
 import time
 
-from _setup import django_setup
+from _setup import django_setup, seeded_brand
 
 MEMBERS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 SLUG = f"bench-search-{MEMBERS}"
@@ -109,27 +109,7 @@ def _rep():
 
 
 def _brand():
-    from django_tenants.utils import schema_context
-
-    from loyalty.models import ProgrammeSettings
-    from tenants.models import Brand
-    from tenants.services import brand_create
-
-    brand = Brand.objects.filter(slug=SLUG).first()
-    if brand is not None:
-        with schema_context(brand.schema_name):
-            if not ProgrammeSettings.objects.filter(programme_name=SEEDED).exists():
-                brand.delete(force_drop=True)  # a seed that did not finish
-                brand = None
-    if brand is None:
-        brand, _ = brand_create(
-            slug=SLUG, name="Bench search", admin_email="a@bench.example", admin_password="x" * 12
-        )
-        with schema_context(brand.schema_name):
-            _seed(_rep().pk)
-    else:
-        print(f"reusing the seeded brand {SLUG} ({MEMBERS:,} members)", flush=True)
-    return brand
+    return seeded_brand(slug=SLUG, name="Bench search", seed=lambda: _seed(_rep().pk), seeded=SEEDED)
 
 
 def percentile(values: list[float], share: float) -> float:

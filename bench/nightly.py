@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 import time
 
-from _setup import django_setup
+from _setup import django_setup, seeded_brand
 
 MEMBERS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 SLUG = f"bench-nightly-{MEMBERS}"
@@ -116,26 +116,10 @@ def main() -> None:
     from django.utils import timezone
     from django_tenants.utils import schema_context
 
-    from loyalty.models import ProgrammeSettings
     from loyalty.services.expiry import points_expire_due
     from loyalty.services.tiers import tiers_evaluate_all
-    from tenants.models import Brand
-    from tenants.services import brand_create
 
-    brand = Brand.objects.filter(slug=SLUG).first()
-    if brand is not None:
-        with schema_context(brand.schema_name):
-            if not ProgrammeSettings.objects.filter(programme_name=SEEDED).exists():
-                brand.delete(force_drop=True)  # a seed that did not finish
-                brand = None
-    if brand is None:
-        brand, _ = brand_create(
-            slug=SLUG, name="Bench nightly", admin_email="a@bench.example", admin_password="x" * 12
-        )
-        with schema_context(brand.schema_name):
-            _seed()
-    else:
-        print(f"reusing the seeded brand {SLUG} ({MEMBERS:,} members)")
+    brand = seeded_brand(slug=SLUG, name="Bench nightly", seed=_seed, seeded=SEEDED)
 
     with schema_context(brand.schema_name), transaction.atomic():
         now = timezone.now()

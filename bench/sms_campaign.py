@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 
-from _setup import ROOT, bench_database_url, django_setup
+from _setup import ROOT, bench_database_url, django_setup, seeded_brand
 
 MEMBERS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 WORKERS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
@@ -101,27 +101,7 @@ def _seed() -> None:
 
 
 def _brand():
-    from django_tenants.utils import schema_context
-
-    from loyalty.models import ProgrammeSettings
-    from tenants.models import Brand
-    from tenants.services import brand_create
-
-    brand = Brand.objects.filter(slug=SLUG).first()
-    if brand is not None:
-        with schema_context(brand.schema_name):
-            if not ProgrammeSettings.objects.filter(programme_name=SEEDED).exists():
-                brand.delete(force_drop=True)  # a seed that did not finish
-                brand = None
-    if brand is None:
-        brand, _ = brand_create(
-            slug=SLUG, name="Bench SMS", admin_email="a@bench.example", admin_password="x" * 12
-        )
-        with schema_context(brand.schema_name):
-            _seed()
-    else:
-        print(f"reusing the seeded brand {SLUG} ({MEMBERS:,} members)")
-    return brand
+    return seeded_brand(slug=SLUG, name="Bench SMS", seed=_seed, seeded=SEEDED)
 
 
 def _workers(base_url: str) -> subprocess.Popen:
