@@ -129,6 +129,7 @@ SIDEBAR: list[tuple[str | Promise, list[Item]]] = [
             Page(_("Dashboard"), "backoffice:dashboard", "dashboard", "backoffice.view_dashboard"),
             Page(_("Search members"), "backoffice:search", "person_search"),
             Page(_("Jobs"), "backoffice:jobs", "pending_actions", "core.view_job"),
+            Page(_("Two-factor authentication"), "backoffice:two_factor_setup", "phonelink_lock"),
         ],
     ),
     (
@@ -196,6 +197,7 @@ SIDEBAR: list[tuple[str | Promise, list[Item]]] = [
             Model("tenants.Domain", "language"),
             Model("core.ApiKey", "vpn_key"),
             Model("auth.User", "badge", _("Staff")),
+            Page(_("Staff settings"), "backoffice:staff_settings", "manage_accounts", "core.manage_staff"),
             Model("auth.Group", "groups"),
             Model("core.AuditEntry", "history", _("Audit trail")),
         ],
