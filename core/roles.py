@@ -191,9 +191,9 @@ def user_role(user: Any) -> str | None:
     return user._role_cache
 
 
-def staff_settings() -> StaffSettings:
-    """The brand's staff rules (the row made by core's migrations; its defaults if missing)."""
-    return StaffSettings.objects.filter(pk=1).first() or StaffSettings()
+def staff_settings_get() -> StaffSettings:
+    """The brand's staff settings: its row, or the defaults (unsaved) while no owner changed them."""
+    return StaffSettings.objects.filter(pk=1).first() or StaffSettings(pk=1)
 
 
 def adjust_limit_for(*, user_id: int | None) -> int | None:
@@ -209,4 +209,4 @@ def adjust_limit_for(*, user_id: int | None) -> int | None:
     )
     if profile != Role.SUPPORT:
         return None
-    return staff_settings().support_adjust_limit
+    return staff_settings_get().support_adjust_limit

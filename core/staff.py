@@ -7,7 +7,7 @@
   `INVITATION_MAX_AGE` and carries a digest of the login's password and invitation time, so it
   works once and a new invitation replaces it.
 - A role changes through `staff_role_set`; the brand always keeps an active owner.
-- `StaffSettings` (one row) through `staff_settings_update`; read with `staff_settings_get`.
+- `StaffSettings` (one row) through `staff_settings_update`; read with `core.roles.staff_settings_get`.
 
 Invitations, role changes and settings changes are audited (`core.audit.audit_record`)."""
 
@@ -39,11 +39,6 @@ SETTINGS_FIELDS = ("support_adjust_limit", "two_factor_required", "idle_minutes"
 
 
 # --- selectors ----------------------------------------------------------------------------------
-
-
-def staff_settings_get() -> StaffSettings:
-    """The brand's staff settings: its row, or the defaults (unsaved) while no owner changed them."""
-    return StaffSettings.objects.filter(pk=1).first() or StaffSettings(pk=1)
 
 
 def staff_profile_of(user: Any) -> StaffProfile | None:

@@ -26,7 +26,8 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
 
 from core.models import StaffSettings
-from core.staff import staff_profile_of, staff_settings_get
+from core.roles import staff_settings_get
+from core.staff import staff_profile_of
 from tenants.selectors import schema_current
 
 SEEN = "staff_seen"  # epoch seconds of the session's last request written

@@ -28,11 +28,11 @@ from unfold.widgets import (
 from core.errors import DomainError
 from core.lockout import client_ip
 from core.models import StaffSettings
+from core.roles import staff_settings_get
 from core.staff import (
     staff_invitation_accept,
     staff_invitation_user,
     staff_profile_of,
-    staff_settings_get,
     staff_settings_update,
 )
 from core.staff_sessions import second_factor_passed, second_factor_step
