@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import connection
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from loyalty.models import ActivityEvent, Member, ProgrammeSettings, TierChange
 from loyalty.services.members import member_upsert
@@ -46,7 +47,7 @@ def test_preview_and_re_evaluate_from_the_member_page(fresh_brand, site_server, 
 
     page.goto(f"{base}/backoffice/loyalty/member/{member.pk}/change/")
     page.click("#tier-evaluation button:has-text('Re-evaluate now')")
-    assert "Tier evaluated: VIP (upgraded)." in page.locator(".messagelist").inner_text()
+    expect(page.get_by_text("Tier evaluated: VIP (upgraded).", exact=True)).to_be_visible()
     connection.set_tenant(fresh_brand)
     assert Member.objects.get(pk=member.pk).tier.code == "vip"
 
