@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from csp.constants import UNSAFE_EVAL
-from csp.middleware import CSPMiddleware
+from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port
@@ -56,9 +56,19 @@ class PagePolicyMiddleware(CSPMiddleware):
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if renders_no_page(response):
             return response
-        if request.path_info.startswith(BACKOFFICE_PREFIX):
+        return super().process_response(request, response)
+
+    def get_policy_parts(
+        self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False
+    ) -> PolicyParts:
+        parts = super().get_policy_parts(request=request, response=response, report_only=report_only)
+        if request.path_info.startswith(BACKOFFICE_PREFIX) and parts.config is None and parts.replace is None:
             # The backoffice's look (django-unfold) runs on Alpine.js, whose standard build evaluates
             # its x-* attributes with `new Function`: 'unsafe-eval' there only, never on the member
             # site. Inline scripts and styles still need the nonce; style attributes stay refused.
-            response._csp_update = {"script-src": [UNSAFE_EVAL]}  # type: ignore[attr-defined]
-        return super().process_response(request, response)
+            # A view that sets its own policy (`@csp`, `@csp_replace`: an e-mail's sandboxed HTML, a
+            # preview frame) keeps it as written: no Alpine.js runs there.
+            update = dict(parts.update or {})
+            update["script-src"] = [*update.get("script-src", ()), UNSAFE_EVAL]
+            parts.update = update
+        return parts
