@@ -30,7 +30,7 @@ def test_the_list_filters_by_channel_and_language(staff_a):
     html = staff_a.get(f"{LIST}?channel__exact=sms").content.decode()
     assert "points_earned" in html and "welcome" not in html
     html = staff_a.get(f"{LIST}?language=en").content.decode()
-    assert html.count('class="field-code"') == 1
+    assert html.count('class="field-code ') == 1
 
 
 def test_the_form_lists_the_variables_and_the_preview(staff_a):
