@@ -15,16 +15,22 @@ URL = "/backoffice/core/apikey/"
 def test_staff_create_a_key_shown_once_list_it_and_revoke_it(db, brand_a, staff_for):
     client = staff_for(brand_a)
     assert client.get(URL + "add/").status_code == 200
-    response = client.post(URL + "add/", {"name": "Shop checkout", "rate_limit_per_minute": "120"})
+    form = {"name": "Shop checkout", "rate_limit_per_minute": "120", "scopes": ["members:read"]}
+    response = client.post(URL + "add/", form)
     assert response.status_code == 200
     assert "no-cache" in response["Cache-Control"] or "no-store" in response["Cache-Control"]
-    key = re.search(r'<pre id="api-key"[^>]*>(lk_[^<]+)</pre>', response.content.decode()).group(1)
+    page = response.content.decode()
+    shown = re.search(r'<pre id="api-key"[^>]*>(lk_[^<]+)</pre>', page)
+    assert shown, page
+    key = shown.group(1)
+    assert page.count(key) == 1  # once, in the one place to copy it from
     api = ApiClient(brand=brand_a, key=key)
     assert api.get("/api/v1/members/nobody").status_code == 404  # the key works
 
     connection.set_tenant(brand_a)
     api_key = ApiKey.objects.get(name="Shop checkout")
     assert api_key.rate_limit_per_minute == 120
+    assert api_key.scopes == ["members:read"]
     listing = client.get(URL).content.decode()
     assert api_key.prefix in listing
     assert key not in listing
