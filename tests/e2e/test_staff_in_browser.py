@@ -2,7 +2,8 @@
 list, the invitation form), the invitee chooses a password from the e-mailed link, sets up the
 two-factor app from its QR code and logs in again with a code; the owner's staff settings.
 Screenshots of each page go to SCREENSHOTS_DIR (the CSP of the frame around them is the look's:
-tests/e2e/test_backoffice_in_browser.py; their own part is checked in tests/backoffice/)."""
+tests/e2e/test_backoffice_in_browser.py; their own part is checked in tests/backoffice/); none of
+these pages, the ones outside the backoffice's frame included, logs a violation of the CSP."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ def test_an_invitation_a_password_a_second_factor_and_the_settings(fresh_brand, 
     mail.outbox = []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1280, "height": 900})
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda m: violations.append(f"{page.url}: {m.text}") if "Security Policy" in m.text else None,
+    )
     base = f"http://{fresh_brand.slug}.localhost:{site_server}"
 
     page.goto(base + "/backoffice/login/")
@@ -93,3 +99,4 @@ def test_an_invitation_a_password_a_second_factor_and_the_settings(fresh_brand, 
     page.fill("input[name=code]", _code_of(fresh_brand, "zoe@staff.example", offset=1))
     page.click("form:has(input[name=code]) button[type=submit]")
     page.wait_for_url(lambda url: "/two-factor/" not in url)
+    assert violations == [], "\n".join(violations)
