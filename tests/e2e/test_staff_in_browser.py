@@ -99,4 +99,7 @@ def test_an_invitation_a_password_a_second_factor_and_the_settings(fresh_brand, 
     page.fill("input[name=code]", _code_of(fresh_brand, "zoe@staff.example", offset=1))
     page.click("form:has(input[name=code]) button[type=submit]")
     page.wait_for_url(lambda url: "/two-factor/" not in url)
+    page.locator("#logout-form").evaluate("(form) => form.submit()")
+    page.wait_for_url("**/backoffice/logout/")
+    page.wait_for_load_state("networkidle")
     assert violations == [], "\n".join(violations)
