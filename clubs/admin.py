@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import PermissionDenied
-from django.db import models
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -70,8 +69,6 @@ class OfferInline(StackedInline):
     model = Offer
     extra = 0
     fields = ["title", "text", "code", "link", "valid_from", "valid_until", "position"]
-    # A link typed without its scheme is an https:// one (Django 6's default).
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 class SpaceCodeInline(ReadOnlyInline):

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
+from django.db import models
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
@@ -42,8 +43,19 @@ def _fresh(obj: Model) -> Model | None:
     return type(obj)._base_manager.filter(pk=obj.pk).first() if obj.pk is not None else None
 
 
+# A link typed without its scheme is an https:// one (Django 6's default, asked now: no warning).
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
+
+def _with_urls(overrides: dict) -> dict:
+    return {**overrides, models.URLField: {**overrides.get(models.URLField, {}), "assume_scheme": "https"}}
+
+
 class ModelAdmin(UnfoldModelAdmin):
     """A backoffice list and its forms."""
+
+    # unfold merges these into its own widgets (BaseModelAdminMixin).
+    formfield_overrides = URL_FIELDS
 
     object_history_template = "core/admin/object_history.html"
 
@@ -186,6 +198,10 @@ class ModelAdmin(UnfoldModelAdmin):
 class TabularInline(UnfoldTabularInline):
     """Rows of a related model, as a table inside a form."""
 
+    formfield_overrides = _with_urls(UnfoldTabularInline.formfield_overrides)
+
 
 class StackedInline(UnfoldStackedInline):
     """Rows of a related model, each as a form inside a form."""
+
+    formfield_overrides = _with_urls(UnfoldStackedInline.formfield_overrides)
