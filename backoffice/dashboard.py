@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from backoffice.dashboard_selectors import DashboardFigures, Period, dashboard_figures, month_add
+from catalog.selectors import csv_safe
 from tenants.selectors import brand_timezone
 
 PERMISSION = "backoffice.view_dashboard"
@@ -240,12 +241,5 @@ def dashboard_csv(request: HttpRequest, figure: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     writer = csv.writer(response)
     writer.writerow(table.columns)
-    writer.writerows([_cell(value) for value in row] for row in table.rows)
+    writer.writerows([csv_safe(value) for value in row] for row in table.rows)
     return response
-
-
-def _cell(value: object) -> object:
-    """A text a spreadsheet would run as a formula (a gift named "=HYPERLINK(...)") is quoted."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
