@@ -24,7 +24,7 @@ import os
 import sys
 import time
 
-from _setup import django_setup, seeded_brand
+from _setup import django_setup, percentile, seeded_brand
 
 MEMBERS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 SLUG = f"bench-dashboard-{MEMBERS}"
@@ -137,11 +137,6 @@ def _seed() -> None:
 
 def _brand():
     return seeded_brand(slug=SLUG, name="Bench dashboard", seed=_seed, seeded=SEEDED)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def _rebuilds() -> None:

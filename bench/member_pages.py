@@ -19,7 +19,7 @@ import time
 import uuid
 
 from _api_seed import brand_seed
-from _setup import django_setup
+from _setup import django_setup, percentile
 from redeem import CATALOGUE_SQL, GIFTS
 
 MEMBERS = int(os.environ.get("BENCH_PAGES_MEMBERS", "100000"))
@@ -70,11 +70,6 @@ def seed() -> tuple[object, dict[int, object]]:
             for table in ("loyalty_ledgerentry", "loyalty_pointlot", "catalog_gift"):
                 cursor.execute(f"ANALYZE {table}")
     return brand, users
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def measure(brand, users: dict[int, object]) -> bool:

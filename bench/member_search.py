@@ -25,7 +25,7 @@ import random
 import sys
 import time
 
-from _setup import django_setup, seeded_brand
+from _setup import django_setup, percentile, seeded_brand
 
 MEMBERS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 SLUG = f"bench-search-{MEMBERS}"
@@ -110,11 +110,6 @@ def _rep():
 
 def _brand():
     return seeded_brand(slug=SLUG, name="Bench search", seed=lambda: _seed(_rep().pk), seeded=SEEDED)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def _queries() -> list[str]:
