@@ -92,6 +92,9 @@ TENANT_APPS = [
     # Club spaces (restricted parts of a brand's site) and events with limited seats.
     "clubs",
     "gatherings",
+    # Reviews, contributions, Q&A and live help, discussions, challenges, draws, club services and
+    # points auctions (README "Community").
+    "community",
     # A brand's theme is a row of its schema; its templates and static files serve every host.
     "themes",
     # The backoffice's pages across apps: navigation, search, the dashboard (README "Backoffice").
@@ -283,6 +286,29 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "gatherings.reminders_due_all",
         "schedule": 3600.0,
         "options": {"expires": 3600},
+    },
+    # The community (community.tasks): invitations to review purchases, challenges' bonuses, draws
+    # whose date has come, auctions whose closing time has passed, live-help conversations left open.
+    "community-review-invitations": {
+        "task": "community.review_invitations_all",
+        "schedule": 900.0,
+        "options": {"expires": 900},
+    },
+    "community-challenges": {
+        "task": "community.challenges_sweep_all",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
+    "community-draws-due": {"task": "community.draws_due_all", "schedule": 60.0, "options": {"expires": 60}},
+    "community-auctions-due": {
+        "task": "community.auctions_close_due_all",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
+    "community-live-sweep": {
+        "task": "community.live_sweep_all",
+        "schedule": 60.0,
+        "options": {"expires": 60},
     },
     # Stripe events still waiting (broker down, a member not linked yet, a failure) handled again;
     # VIP ended for the members whose cancelled subscription's period is over (billing.tasks).

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("gatherings.api")),
     path("", include("clubs.api_urls")),
     path("", include("billing.api")),
+    path("", include("community.api.urls")),
     path("domains", domains.DomainListView.as_view(), name="api-domains"),
     path("domains/<str:domain>", domains.DomainDetailView.as_view(), name="api-domain"),
     path("domains/<str:domain>/primary", domains.DomainPrimaryView.as_view(), name="api-domain-primary"),

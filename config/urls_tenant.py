@@ -28,6 +28,7 @@ urlpatterns = [
         name="admin_password_reset",
     ),
     # The backoffice's own pages (dashboard, search, jobs, audit, staff), then the admin's.
+    path("backoffice/community/", include("community.backoffice.urls")),
     path("backoffice/", include("backoffice.urls")),
     path("backoffice/", admin.site.urls),
     # The language switcher (themes/_language_switch.html), on the site and in the backoffice.
@@ -43,4 +44,5 @@ urlpatterns = [
     path("", include("billing.urls")),
     path("", include("gatherings.urls")),
     path("", include("clubs.urls")),
+    path("", include("community.site.urls")),
 ]

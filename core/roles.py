@@ -84,6 +84,23 @@ MEMBER_DETAILS_VIEW = (
     "billing.view_customer",
 )
 
+# What support handles in the community: the moderation queue (every text's change), review
+# follow-ups, contributions and club service requests; it reads the rest.
+COMMUNITY_SUPPORT = (
+    "community.view_*",
+    "community.change_review",
+    "community.change_reviewreport",
+    "community.change_followup",
+    "community.change_question",
+    "community.change_answer",
+    "community.change_thread",
+    "community.change_reply",
+    "community.change_conversation",
+    "community.change_conversationmessage",
+    "community.change_contribution",
+    "community.change_servicerequest",
+)
+
 # role -> (patterns granted, patterns never granted); a denial wins.
 ROLE_PATTERNS: MappingProxyType[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingProxyType(
     {
@@ -107,6 +124,7 @@ ROLE_PATTERNS: MappingProxyType[str, tuple[tuple[str, ...], tuple[str, ...]]] = 
                 "billing.*",  # VIP
                 "clubs.*",
                 "gatherings.*",  # events
+                "community.*",
                 "themes.*",
                 *IMPORTS_EXPORTS,
                 "backoffice.view_dashboard",
@@ -127,6 +145,8 @@ ROLE_PATTERNS: MappingProxyType[str, tuple[tuple[str, ...], tuple[str, ...]]] = 
                 "loyalty.export_member_data",
                 "catalog.change_order",
                 "messaging.resend_message",
+                # the community's queues: moderation, follow-ups, contributions, service requests
+                *COMMUNITY_SUPPORT,
                 "backoffice.view_dashboard",
                 "core.view_job",
             ),

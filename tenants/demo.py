@@ -11,6 +11,7 @@ from django_tenants.utils import schema_context
 
 from billing.demo import demo_billing_seed
 from clubs.demo import demo_clubs_seed
+from community.demo import demo_community_seed
 from core.models import StaffProfile
 from core.staff import staff_role_set
 from gatherings.demo import demo_gatherings_seed
@@ -129,6 +130,7 @@ def demo_seed() -> list[tuple[DemoBrand, bool]]:
             demo_billing_seed(slug=demo.slug)
             demo_clubs_seed(slug=demo.slug)
             demo_gatherings_seed(slug=demo.slug)
+            demo_community_seed(slug=demo.slug)
             _demo_staff_seed(slug=demo.slug)
         results.append((demo, not exists))
     demo_plans_seed()

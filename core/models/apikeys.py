@@ -19,6 +19,7 @@ API_SCOPE_AREAS = (
     "billing",
     "clubs",
     "gatherings",
+    "community",
     "themes",
     "domains",
 )

@@ -24,6 +24,17 @@ class TriggerKind(models.TextChoices):
     EVENT_PROMOTED = "event_promoted", _("Event: a seat freed for the waiting list")
     EVENT_REMINDER = "event_reminder", _("Event reminder (the day before)")
     EVENT_CANCELLED = "event_cancelled", _("Event cancelled")
+    # The community (`community.services`).
+    REVIEW_INVITATION = "review_invitation", _("Invitation to review a purchase")
+    REVIEW_REPLIED = "review_replied", _("Review: the brand replied")
+    CONTENT_REJECTED = "community_rejected", _("Community: a text or contribution rejected, with the reason")
+    CONTRIBUTION_APPROVED = "contribution_approved", _("Contribution approved")
+    QUESTION_ANSWERED = "question_answered", _("Question: a new answer")
+    CHALLENGE_COMPLETED = "challenge_completed", _("Challenge completed")
+    DRAW_WON = "draw_won", _("Prize draw won")
+    AUCTION_OUTBID = "auction_outbid", _("Auction: outbid, points given back")
+    AUCTION_WON = "auction_won", _("Auction won")
+    SERVICE_REQUEST_ANSWERED = "service_request_answered", _("Club service request answered")
 
 
 # The kinds whose `days` is required: how many days before the points expire, or after the code

@@ -168,4 +168,4 @@ def test_the_login_page_has_unfolds_look(brand, client_for):
 
 def test_each_page_item_names_a_url_of_the_backoffice_or_the_admin():
     names = [item.url_name for _title, items in SIDEBAR for item in items if isinstance(item, Page)]
-    assert all(name.split(":")[0] in {"backoffice", "admin"} for name in names)
+    assert all(name.split(":")[0] in {"backoffice", "admin", "community-bo"} for name in names)

@@ -1,0 +1,1 @@
+"""The backoffice's auctions lists and forms."""

@@ -1,0 +1,1 @@
+"""The backoffice's challenges lists and forms."""

@@ -1,0 +1,1 @@
+"""The backoffice's club_services lists and forms."""

@@ -1,0 +1,1 @@
+"""The backoffice's contributions lists and forms."""

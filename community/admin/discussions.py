@@ -1,0 +1,1 @@
+"""The backoffice's discussions lists and forms."""

@@ -1,0 +1,1 @@
+"""The backoffice's draws lists and forms."""

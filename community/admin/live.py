@@ -1,0 +1,1 @@
+"""The backoffice's live lists and forms."""

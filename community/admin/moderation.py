@@ -1,0 +1,1 @@
+"""The backoffice's moderation lists and forms."""

@@ -1,0 +1,1 @@
+"""The backoffice's qa lists and forms."""

@@ -1,0 +1,1 @@
+"""The backoffice's reviews lists and forms."""

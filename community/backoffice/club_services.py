@@ -1,0 +1,5 @@
+"""The backoffice's club_services pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""The backoffice's reviews pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,1 @@
+"""The community's reads, one module per part."""

@@ -1,0 +1,1 @@
+"""The member site's community pages, one module per part (README "Community")."""

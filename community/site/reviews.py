@@ -1,0 +1,5 @@
+"""The member site's reviews pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
