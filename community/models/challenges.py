@@ -32,6 +32,9 @@ class Challenge(models.Model):
         help_text=_("who may take part (empty: every member)"),
     )
     is_active = models.BooleanField(_("on"), default=True)
+    # The sweep's mark (`challenges_complete`): the last activity event id it has read; events of
+    # higher ids are the new ones. None: never swept (or its rules changed), read from the start.
+    swept_event_id = models.BigIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -35,7 +35,6 @@ class Thread(Moderated):
     text = models.TextField(_("text"), max_length=TEXT_MAX_LENGTH)
     is_pinned = models.BooleanField(_("pinned"), default=False)
     is_locked = models.BooleanField(_("closed to replies"), default=False)
-    reply_count = models.PositiveIntegerField(default=0)
     last_activity_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
