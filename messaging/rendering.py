@@ -84,6 +84,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("event_date", "when the event starts, in words", "12 mars 2027, 19:00"),
     Variable("event_place", "where the event takes place", "12 quai des Chartrons, Bordeaux"),
     Variable("event_url", "the event's page on the site", "https://grand-cru.example/events/3/"),
+    Variable("subject_name", "the reviewed product, service or place (community reviews)", "Margaux 2015"),
+    Variable("review_url", "its page on the site, with the review form", "https://grand-cru.example/reviews/product/M15/"),
     Variable("portal_url", "where the member manages their VIP subscription", "https://citycar.example/vip/"),
     Variable("unsubscribe_url", "the one-click unsubscribe link (e-mails)", "https://citycar.example/u/..."),
 )
