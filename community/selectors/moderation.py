@@ -1,10 +1,218 @@
-"""The community's settings and what the moderation reads."""
+"""The community's settings and what the moderation reads (README "Community > Moderation"): the
+lists that apply to a text, the surnames of the brand's people found in it, and the staff's queue
+of held texts and reported reviews."""
 
 from __future__ import annotations
 
-from community.models import CommunitySettings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Model, Q
+from django.db.models.functions import Collate, Lower
+from django.utils import timezone
+
+from community.models import (
+    Answer,
+    CommunitySettings,
+    ConversationMessage,
+    ModerationState,
+    ModerationTerm,
+    Question,
+    Reply,
+    Review,
+    TermCategory,
+    Thread,
+)
+from community.moderation import Verdict, listed_terms, text_check
+from loyalty.models import Member
+from loyalty.search_keys import SEARCH_KEYS
+
+# Every model whose rows members write, by model name, with the fields that hold its text.
+MODERATED: dict[str, tuple[type[Model], tuple[str, ...]]] = {
+    "review": (Review, ("title", "text")),
+    "question": (Question, ("title", "text")),
+    "answer": (Answer, ("text",)),
+    "thread": (Thread, ("title", "text")),
+    "reply": (Reply, ("text",)),
+    "conversationmessage": (ConversationMessage, ("text",)),
+}
+OPEN_REPORTS = Q(reports__handled_at__isnull=True, reports__isnull=False)
+QUEUE_PER_MODEL = 200  # the oldest held rows of each model the page shows (counts are exact)
 
 
 def settings_get() -> CommunitySettings:
     """The brand's community settings: its row, or the defaults (unsaved) while none is saved."""
     return CommunitySettings.objects.filter(pk=1).first() or CommunitySettings(pk=1)
+
+
+def brand_terms(*, language: str) -> tuple[dict[str, list[str]], list[str]]:
+    """The brand's own words for a text in `language` (theirs for every language and for that one):
+    (category -> words that hold, the allowed words)."""
+    terms: dict[str, list[str]] = {}
+    allowed: list[str] = []
+    rows = ModerationTerm.objects.filter(language__in=["", language]).values_list("category", "term")
+    for category, term in rows:
+        if category == TermCategory.ALLOWED:
+            allowed.append(term)
+        else:
+            terms.setdefault(category, []).append(term)
+    return terms, allowed
+
+
+def people_surnames(candidates: set[str]) -> list[str]:
+    """Which of `candidates` (lower-case words) are surnames of the brand's members or staff: one
+    lookup through the members' index on the lower-cased last name (`loyalty.search_keys`,
+    migration 0021), so it stays one index probe per word with a million members."""
+    if not candidates:
+        return []
+    expression, condition = SEARCH_KEYS["last_name"]
+    wanted = list(candidates)
+    members = (
+        Member.objects.filter(condition)
+        .annotate(name_key=expression)
+        .filter(name_key__in=wanted)
+        .values_list("name_key", flat=True)
+        .distinct()
+    )
+    staff = (
+        get_user_model()
+        .objects.exclude(last_name="")
+        .annotate(name_key=Collate(Lower("last_name"), "C"))
+        .filter(name_key__in=wanted)
+        .values_list("name_key", flat=True)
+        .distinct()
+    )
+    return sorted(set(members) | set(staff))
+
+
+def moderation_verdict(*, text: str, language: str) -> Verdict:
+    """What the automatic moderation finds in `text` written in `language`: the shipped lists, the
+    brand's words (its allowed ones taken out) and its people's surnames."""
+    terms = listed_terms(language)
+    own, allowed = brand_terms(language=language)
+    for category, words in own.items():
+        terms.setdefault(category, []).extend(words)
+    names = terms.pop(TermCategory.NAME, [])
+    if names:
+        # Names the brand lists itself are held like an insult: wherever they are written.
+        terms["name"] = names
+    return text_check(text, terms=terms, names=people_surnames, allowed=allowed, language=language)
+
+
+@dataclass
+class QueueItem:
+    """A row of the moderation queue: a held text, or a published review that members reported."""
+
+    model_name: str
+    kind: str  # the model's verbose name
+    obj: Model
+    text: str
+    author: str
+    found: list[dict] = field(default_factory=list)
+    reports: int = 0
+    since: datetime | None = None
+    due: datetime | None = None
+
+    @property
+    def overdue(self) -> bool:
+        return self.due is not None and self.due < timezone.now()
+
+    @property
+    def time_left(self) -> timedelta | None:
+        return self.due - timezone.now() if self.due else None
+
+
+def _author(obj: Model) -> str:
+    if isinstance(obj, ConversationMessage):
+        return str(obj.get_author_display())
+    member = getattr(obj, "member", None)
+    if member is not None:
+        return str(member)
+    return getattr(obj, "visitor_name", "") or ""
+
+
+def _text(obj: Model, fields: Iterable[str]) -> str:
+    return "\n".join(str(getattr(obj, name)) for name in fields if getattr(obj, name))
+
+
+def queue_models(*, user) -> list[str]:
+    """The model names whose texts `user` may decide (`community.change_<model>`)."""
+    return [name for name in MODERATED if user.has_perm(f"community.change_{name}")]
+
+
+def moderation_queue(*, user) -> list[QueueItem]:
+    """Every held text of the models `user` may decide, and the published reviews with open
+    reports, oldest first; `due` is the stated delay (`moderation_delay_days`) after the text was
+    held (or first reported)."""
+    delay = timedelta(days=settings_get().moderation_delay_days)
+    items: list[QueueItem] = []
+    for name in queue_models(user=user):
+        model, fields = MODERATED[name]
+        related = ["member"] if name != "conversationmessage" else ["conversation"]
+        held = model._default_manager.filter(state=ModerationState.HELD).select_related(*related)
+        for obj in held.order_by("moderated_at", "id")[:QUEUE_PER_MODEL]:
+            since = obj.moderated_at or obj.updated_at
+            items.append(
+                QueueItem(
+                    name,
+                    str(model._meta.verbose_name),
+                    obj,
+                    _text(obj, fields),
+                    _author(obj),
+                    found=list(obj.held_because),
+                    since=since,
+                    due=since + delay,
+                )
+            )
+        if name == "review":
+            items += _reported_reviews(delay)
+    items.sort(key=lambda item: (item.since or timezone.now(), item.obj.pk))
+    return items
+
+
+def _reported_reviews(delay: timedelta) -> list[QueueItem]:
+    reviews = (
+        Review.objects.filter(state=ModerationState.PUBLISHED)
+        .annotate(open_reports=Count("reports", filter=OPEN_REPORTS))
+        .filter(open_reports__gt=0)
+        .select_related("member")
+    )
+    items = []
+    for review in reviews.order_by("id")[:QUEUE_PER_MODEL]:
+        first = review.reports.filter(handled_at__isnull=True).order_by("created_at").first()
+        since = first.created_at if first else review.updated_at
+        items.append(
+            QueueItem(
+                "review",
+                str(Review._meta.verbose_name),
+                review,
+                _text(review, ("title", "text")),
+                _author(review),
+                reports=review.open_reports,
+                since=since,
+                due=since + delay,
+            )
+        )
+    return items
+
+
+def queue_count(*, user) -> int:
+    """How many texts wait for `user`'s decision (held, and reviews with open reports)."""
+    total = 0
+    for name in queue_models(user=user):
+        model, _fields = MODERATED[name]
+        total += model._default_manager.filter(state=ModerationState.HELD).count()
+    if "review" in queue_models(user=user):
+        reported = Review.objects.filter(state=ModerationState.PUBLISHED).filter(OPEN_REPORTS)
+        total += reported.values("pk").distinct().count()
+    return total
+
+
+def queue_object(*, user, model_name: str, pk: int) -> Model | None:
+    """The text `model_name` #`pk` if `user` may decide it, else None."""
+    if model_name not in queue_models(user=user):
+        return None
+    model, _fields = MODERATED[model_name]
+    return model._default_manager.filter(pk=pk).first()
