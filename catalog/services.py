@@ -146,11 +146,18 @@ def order_place(
     actor: str,
     shipping: ShippingAddress | None = None,
     at: datetime | None = None,
+    paid_with: LedgerEntry | None = None,
 ) -> tuple[Order, bool]:
     """Redeem gifts: the points, the stock and the voucher codes are taken in one transaction, or
     nothing is taken and `RedemptionRefused` says why. Returns (order, created): the same key sent
-    again returns the first order and takes nothing more."""
+    again returns the first order and takes nothing more.
+
+    `paid_with`: a redeem debit of this member already taken (a points auction's winning bid, whose
+    hold is its price) pays the order instead of a new debit: one gift, quantity 1, at the points
+    that debit took, whether or not the gift is on sale in the store (the auction sold it)."""
     items = _items_check(items)
+    if paid_with is not None and (len(items) != 1 or items[0].quantity != 1):
+        raise InvalidInput("an order paid with a debit is one gift, quantity 1", field="items")
     key = (idempotency_key or "").strip()
     if not key or len(key) > IDEMPOTENCY_KEY_MAX:
         raise InvalidInput(
@@ -190,7 +197,15 @@ def order_place(
         limited = [pk for pk, gift in gifts.items() if gift.limit_per_member is not None]
         held = member_gift_quantities(member_id=member.pk, gift_ids=limited) if limited else {}
         for index, item in enumerate(items):
-            _item_check(index=index, item=item, gift=gifts.get(item.gift_id), member=member, held=held, at=at)
+            _item_check(
+                index=index,
+                item=item,
+                gift=gifts.get(item.gift_id),
+                member=member,
+                held=held,
+                at=at,
+                on_sale=paid_with is None,
+            )
         if any(gifts[item.gift_id].is_physical for item in items):
             if shipping is None:
                 raise InvalidInput(
@@ -200,7 +215,11 @@ def order_place(
                 )
             shipping.check()
 
-        total = sum(gifts[item.gift_id].points_price * item.quantity for item in items)
+        if paid_with is not None:
+            _paid_with_check(debit=paid_with, member=member)
+            total = -paid_with.points
+        else:
+            total = sum(gifts[item.gift_id].points_price * item.quantity for item in items)
         if total > MAX_POINTS:  # more than any balance can hold (points are PostgreSQL integers)
             raise RedemptionRefused(
                 gettext("not enough points: %(needed)s needed") % {"needed": total},
@@ -216,7 +235,7 @@ def order_place(
             **_shipping_fields(shipping),
         )
         try:
-            debit = points_debit(
+            debit = paid_with or points_debit(
                 member=member,
                 points=total,
                 kind=LedgerEntry.Kind.REDEEM,
@@ -237,7 +256,9 @@ def order_place(
             ) from None
         order.debit_entry = debit
         order.save(update_fields=["debit_entry"])
-        lines = _lines_create(order=order, items=items, gifts=gifts, at=at)
+        lines = _lines_create(
+            order=order, items=items, gifts=gifts, at=at, points_each=total if paid_with else None
+        )
         _event_record(order=order, from_status="", to_status=Order.Status.PLACED, actor=actor, at=at)
         _service_push_queue(order=order, lines=lines, action="placed", at=at)
     return order, True
@@ -264,14 +285,38 @@ def _items_check(items: list[RedeemItem]) -> list[RedeemItem]:
     return list(items)
 
 
+def _paid_with_check(*, debit: LedgerEntry, member: Member) -> None:
+    """`order_place`'s `paid_with`: a redeem debit of the member, given back to nobody, paying no
+    other order (checked under the member's lock)."""
+    if (
+        debit.member_id != member.pk
+        or debit.kind != LedgerEntry.Kind.REDEEM
+        or debit.points >= 0
+        or LedgerEntry.objects.filter(reverses=debit).exists()
+        or Order.objects.filter(debit_entry=debit).exists()
+    ):
+        raise InvalidInput(
+            f"ledger entry {debit.pk} is not a redeem debit of this member free to pay an order",
+            field="paid_with",
+        )
+
+
 def _item_check(
-    *, index: int, item: RedeemItem, gift: Gift | None, member: Member, held: dict[int, int], at: datetime
+    *,
+    index: int,
+    item: RedeemItem,
+    gift: Gift | None,
+    member: Member,
+    held: dict[int, int],
+    at: datetime,
+    on_sale: bool = True,
 ) -> None:
+    """`on_sale`: the gift must be on sale in the store now (not for an order `paid_with` a debit)."""
     field = f"items[{index}].gift_id"
     if gift is None:
         raise InvalidInput(f"no gift {item.gift_id}", field=field, code="not_found")
     refusal = gift_refusal(gift=gift, member=member, at=at)
-    if refusal is not None:
+    if refusal is not None and (on_sale or refusal.code != "unavailable"):
         raise RedemptionRefused(refusal.message, field=field, code=refusal.code)
     already = held.get(gift.pk, 0)
     if gift.limit_per_member is not None and already + item.quantity > gift.limit_per_member:
@@ -291,10 +336,16 @@ def _item_check(
 
 
 def _lines_create(
-    *, order: Order, items: list[RedeemItem], gifts: dict[int, Gift], at: datetime
+    *,
+    order: Order,
+    items: list[RedeemItem],
+    gifts: dict[int, Gift],
+    at: datetime,
+    points_each: int | None = None,
 ) -> list[OrderLine]:
     """The order's lines, with what each kind of gift gives: stock taken, codes handed out,
-    amounts recorded. Runs after the debit, so voucher codes are only locked by orders that pay."""
+    amounts recorded. Runs after the debit, so voucher codes are only locked by orders that pay.
+    `points_each`: the price of its gifts when not the store's (an order `paid_with` a debit)."""
     programme = None
     lines = []
     for index, item in enumerate(items):
@@ -306,8 +357,8 @@ def _lines_create(
             gift_name=gift.name,
             gift_reference=gift.reference,
             quantity=item.quantity,
-            points_each=gift.points_price,
-            points_total=gift.points_price * item.quantity,
+            points_each=points_each or gift.points_price,
+            points_total=(points_each or gift.points_price) * item.quantity,
         )
         # Each kind's fields are set (the gift's constraints).
         if gift.kind == Gift.Kind.DONATION:
