@@ -12,13 +12,14 @@ savepoint, and edits the winner's row under its lock instead)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -41,7 +42,7 @@ from community.models.reviews import (
     REVIEW_TITLE_MAX_LENGTH,
 )
 from community.selectors.moderation import settings_get
-from community.services.moderation import moderation_apply
+from community.services.moderation import moderation_apply, text_language
 from core.errors import InvalidInput, NotFound, Refused
 from loyalty.models import ActivityEvent, Member
 from messaging.models import TriggerKind
@@ -94,13 +95,6 @@ def certifying_purchase(*, member: Member, subject: Subject) -> ActivityEvent | 
 
 
 # --- a member's review ---------------------------------------------------------------------------
-
-
-def _language(*, text: str, member: Member) -> str:
-    from community.services import moderation
-
-    guess = getattr(moderation, "text_language", None)
-    return guess(text, default=member.language) if guess else member.language
 
 
 class _Words(NamedTuple):
@@ -159,7 +153,7 @@ def review_submit(
     if member.status != Member.Status.ACTIVE:
         raise Refused(_("this member cannot write reviews"), code="member_not_active", field="member")
     _review_check(rating=rating, text=text, title=title, experienced_on=experienced_on, today=now.date())
-    language = language or _language(text=f"{title}\n{text}", member=member)
+    language = language or text_language(f"{title}\n{text}", default=member.language)
     words = _Words(rating, text, title, experienced_on)
     with transaction.atomic():
         review = Review.objects.select_for_update().filter(member=member, subject=subject).first()
@@ -221,12 +215,7 @@ def review_report(*, review_id: int, member: Member, reason: str, note: str = ""
 
 def subject_url(subject: Subject) -> str:
     """The subject's page on the brand's site (its review form), absolute when the site is known."""
-    try:
-        path = reverse(
-            "community-review-subject", kwargs={"kind": subject.kind, "reference": subject.reference}
-        )
-    except NoReverseMatch:
-        path = f"/reviews/{subject.kind}/{subject.reference}/"
+    path = reverse("community-review-subject", kwargs={"kind": subject.kind, "reference": subject.reference})
     base = site_url()
     return f"{base.rstrip('/')}{path}" if base else path
 
@@ -272,12 +261,8 @@ def review_reply(*, review_id: int, text: str, user: Any, now: datetime | None =
     return review
 
 
-def follow_up_update(
-    *, follow_up_id: int, state: str, outcome: str, user: Any, now: datetime | None = None
-) -> FollowUp:
-    """Support's follow-up of a low rating moved on: contacted, closed (which needs the outcome),
-    or open again. The user who moves it takes it when nobody has."""
-    now = now or timezone.now()
+def follow_up_validate(*, follow_up: FollowUp, state: str, outcome: str) -> FollowUp:
+    """`follow_up` moved to `state` with `outcome` (not saved): closing needs the outcome."""
     outcome = (outcome or "").strip()
     if state not in FollowUpState.values:
         raise InvalidInput(
@@ -285,20 +270,84 @@ def follow_up_update(
         )
     if state == FollowUpState.CLOSED and not outcome:
         raise InvalidInput(_("Say how it ended before closing it."), field="outcome")
+    follow_up.state, follow_up.outcome = state, outcome
+    return follow_up
+
+
+def follow_up_update(
+    *,
+    follow_up_id: int,
+    state: str,
+    outcome: str,
+    user: Any,
+    assigned_to: Any = None,
+    now: datetime | None = None,
+) -> FollowUp:
+    """Support's follow-up of a low rating moved on: contacted, closed (which needs the outcome),
+    or open again; given to `assigned_to`, else to the user who moves it when nobody has it."""
+    now = now or timezone.now()
     with transaction.atomic():
         follow_up = FollowUp.objects.select_for_update().filter(pk=follow_up_id).first()
         if follow_up is None:
             raise NotFound(_("no such follow-up"), field="follow_up")
-        if follow_up.state != state:
-            follow_up.closed_at = now if state == FollowUpState.CLOSED else None
-        follow_up.state, follow_up.outcome = state, outcome
-        if follow_up.assigned_to_id is None and getattr(user, "pk", None) is not None:
+        was = follow_up.state
+        follow_up = follow_up_validate(follow_up=follow_up, state=state, outcome=outcome)
+        if follow_up.state != was:
+            follow_up.closed_at = now if follow_up.state == FollowUpState.CLOSED else None
+        if assigned_to is not None:
+            follow_up.assigned_to = assigned_to
+        elif follow_up.assigned_to_id is None and getattr(user, "pk", None) is not None:
             follow_up.assigned_to = user
         follow_up.save()
     return follow_up
 
 
 # --- subjects and invitations --------------------------------------------------------------------
+
+
+SUBJECT_FIELDS = ("kind", "reference", "name", "description", "image_url", "is_active")
+
+
+def subject_validate(*, data: Mapping[str, Any], subject: Subject | None = None) -> Subject:
+    """`subject` (or a new one) with `data` applied and checked, not saved: the one validation of
+    the backoffice and the API. Its kind and reference are unique together."""
+    unknown = sorted(set(data) - set(SUBJECT_FIELDS))
+    if unknown:
+        raise InvalidInput({field: [_("is not a field of a reviewed item")] for field in unknown})
+    subject = subject or Subject()
+    for name, value in data.items():
+        if isinstance(value, str):
+            value = value.strip()
+        setattr(subject, name, "" if value is None and name != "is_active" else value)
+    errors: dict[str, list[str]] = {}
+    try:
+        subject.full_clean(validate_constraints=False)
+    except ValidationError as error:
+        errors = {name: list(texts) for name, texts in error.message_dict.items()}
+    clash = Subject.objects.filter(kind=subject.kind, reference=subject.reference).exclude(pk=subject.pk)
+    if not errors.keys() & {"kind", "reference"} and clash.exists():
+        errors["reference"] = [_("another item of this kind has this reference")]
+    if errors:
+        raise InvalidInput(errors)
+    return subject
+
+
+def subject_save(*, data: Mapping[str, Any], subject_id: int | None = None) -> Subject:
+    """A subject written (new, or `subject_id` changed under its lock). Its reviews stay with it;
+    an item no longer listed (`is_active` false) is hidden and closed to reviews, not deleted."""
+    with transaction.atomic():
+        subject = None
+        if subject_id is not None:
+            subject = Subject.objects.select_for_update().filter(pk=subject_id).first()
+            if subject is None:
+                raise NotFound(_("no such reviewed item"), field="subject")
+        subject = subject_validate(data=data, subject=subject)
+        try:
+            with transaction.atomic():
+                subject.save()
+        except IntegrityError:
+            raise InvalidInput(_("another item of this kind has this reference"), field="reference") from None
+    return subject
 
 
 def subject_ensure(*, kind: str, reference: str, name: str = "") -> Subject:
