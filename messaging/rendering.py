@@ -86,6 +86,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("event_url", "the event's page on the site", "https://grand-cru.example/events/3/"),
     Variable("subject_name", "the reviewed product, service or place (community reviews)", "Margaux 2015"),
     Variable("review_url", "its page on the site, with the review form", "https://grand-cru.example/reviews/product/M15/"),
+    Variable("draw_name", "the prize draw's name (community draws)", "Summer draw"),
+    Variable("draw_prize", "the prize won", "A weekend in Biarritz"),
+    Variable("draw_date", "when the draw was drawn, in words", "12 mars 2027, 19:00"),
+    Variable("draw_url", "the draw's page (seed, winners)", "https://citycar.example/community/draws/3/"),
     Variable("portal_url", "where the member manages their VIP subscription", "https://citycar.example/vip/"),
     Variable("unsubscribe_url", "the one-click unsubscribe link (e-mails)", "https://citycar.example/u/..."),
 )
