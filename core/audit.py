@@ -12,8 +12,8 @@ Who, through what and from where come from the context, not from the callers:
   says around the work.
 
 Secrets never reach `before`/`after`: a field whose name says it holds one (passwords, API key
-hashes, TOTP secrets and recovery codes, provider credentials and tokens) is written masked, with
-only whether it is set."""
+hashes, TOTP secrets and recovery codes, provider credentials and tokens, a prize draw's seed) is
+written masked, with only whether it is set."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ from tenants.selectors import schema_current
 MASK = "********"
 _OBJECT_ACTIONS = {AuditEntry.Action.CREATE, AuditEntry.Action.CHANGE, AuditEntry.Action.DELETE}
 # Field (or key) names that hold a secret: their values are never written, only whether one is set.
-_SECRET_NAME = re.compile(r"password|secret|token|hash|credential|recovery|account_sid", re.I)
+_SECRET_NAME = re.compile(r"password|secret|token|hash|credential|recovery|account_sid|seed", re.I)
 
 
 @dataclass(frozen=True)
