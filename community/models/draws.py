@@ -2,7 +2,7 @@
 members, one ticket each, or tickets: one per `points_per_ticket` points spent in the period, or
 bought at `ticket_price` points each) and the date. A secret seed is drawn when the draw is
 scheduled and its SHA-256 published (`seed_hash`); at the draw the winners follow from the seed
-alone (`community.draws`, a pure function of the seed and the ordered entries) and the seed is
+alone (`community.drawing`, a pure function of the seed and the ordered entries) and the seed is
 published, so anyone can check the hash and recompute the winners."""
 
 from __future__ import annotations
