@@ -69,18 +69,15 @@ def manage(*args: str) -> None:
     subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True)
 
 
-def web_command(*, host: str, port: int, workers: str, threads: str, access_log: bool = True) -> list[str]:
-    """The web server: granian (HTTP in Rust) serving the WSGI app, `workers` processes of `threads`
-    threads each. It replaced gunicorn's gthread workers: in alternating runs of 8 clients sending
-    single events, 2 x 4 each, its processes spent 3.7-4.3 ms of CPU per request against gunicorn's
-    4.6-4.8 ms on this 2-core machine."""
+def web_command(*, host: str, port: int, workers: str, access_log: bool = True) -> list[str]:
+    """The web server: granian (HTTP in Rust) serving the ASGI app, `workers` processes. ASGI since
+    live help (community/live/stream.py): a visitor's or helper's open event stream is a waiting
+    coroutine, where WSGI would hold one of a few threads per stream. Django runs the (synchronous)
+    views in a thread per request (config/asgi.py says why its connections are not kept)."""
     command = [
-        PY, "-m", "granian", "--interface", "wsgi", "config.wsgi:application",
-        "--host", host, "--port", str(port), "--workers", workers, "--blocking-threads", threads,
+        PY, "-m", "granian", "--interface", "asgi", "config.asgi:application",
+        "--host", host, "--port", str(port), "--workers", workers,
         "--no-ws", "--respawn-failed-workers", "--workers-kill-timeout", "5",
-        # An idle thread is ended after this long, and its database connection with it: kept past
-        # the connections' own age (CONN_MAX_AGE, 60 s) so a quiet minute does not drop them.
-        "--blocking-threads-idle-timeout", "300",
     ]  # fmt: skip
     return [*command, "--access-log"] if access_log else [*command, "--log-level", "warning"]
 
@@ -92,7 +89,6 @@ def processes() -> dict[str, list[str]]:
             host=HOST,
             port=PORT,
             workers=os.environ.get("WEB_CONCURRENCY", "2"),
-            threads=os.environ.get("WEB_THREADS", "4"),
         ),
         "worker": [PY, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO", "--concurrency", "2"],
         "beat": [
