@@ -113,9 +113,9 @@ def _find_terms(
 
 
 def name_candidates(found: list[Token]) -> set[str]:
-    """The words (and pairs of words) of a text that may be surnames, as `names` is asked: folded,
-    and in lower case as written when that differs ("lefèvre"), so a lookup by the lower-cased name
-    finds both."""
+    """The words (and pairs of words, spaced or hyphenated) of a text that may be surnames, as
+    `names` is asked: folded, and in lower case as written when that differs ("lefèvre"), so a
+    lookup by the lower-cased name finds both."""
     single: list[str] = []
     for token in found:
         if len(token.word) >= NAME_MIN_LENGTH and not token.word.isdigit():
@@ -123,7 +123,8 @@ def name_candidates(found: list[Token]) -> set[str]:
     pairs: list[str] = []
     for a, b in pairwise(found):
         if a.word.isalpha() and b.word.isalpha():
-            pairs += [f"{a.word} {b.word}", f"{a.raw.lower()} {b.raw.lower()}"]
+            raw = (a.raw.lower(), b.raw.lower())
+            pairs += [f"{a.word} {b.word}", " ".join(raw), "-".join(raw)]  # "le gall", "dupuis-morel"
     return set(list(dict.fromkeys(single + pairs))[:CANDIDATES_MAX])
 
 

@@ -94,14 +94,15 @@ def _link(obj: Moderated) -> str:
 
 def rejection_tell(*, member: Member, reason: str, note: str, link: str, dedupe_key: str) -> None:
     """Tell `member` their text (or contribution) was rejected: the `community_rejected` trigger
-    with the reason's label in the member's language (`reason`), the staff's `note` and a `link`.
-    Call it after commit."""
+    with the template variables `rejection_reason` (the label of `reason` in the member's
+    language), `rejection_note` (staff's `note`) and `rejection_url` (`link`). Call it after
+    commit."""
     with translation.override(member.language or None):
         label = str(RejectionReason(reason).label)
     trigger_fire(
         kind="community_rejected",
         member=member,
-        variables={"reason": label, "note": note, "link": link},
+        variables={"rejection_reason": label, "rejection_note": note, "rejection_url": link},
         dedupe_key=dedupe_key,
     )
 
