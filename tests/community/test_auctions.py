@@ -301,3 +301,67 @@ def test_two_concurrent_closes_place_one_order(fresh_brand):
     assert Gift.objects.get(pk=auction.gift_id).stock == 0
     assert ledger_sum(member_id=ada.pk) == 700
     assert_invariants(ada.pk)
+
+
+# --- the site, the backoffice, the demo --------------------------------------------------------------
+
+
+def test_the_site_shows_the_auction_and_takes_a_bid(db, brand_a, client_for):
+    connection.set_tenant(brand_a)
+    auction = auction_make()
+    ada = bidder_make("ada-web", login=True)
+    bob = bidder_make("bob-web")
+    bid_place(auction_id=auction.pk, member=bob, points=200)
+    anonymous = client_for(brand_a)
+    listing = anonymous.get("/community/auctions/").content.decode()
+    assert "A rare bottle" in listing and "200" in listing
+    page = anonymous.get(f"/community/auctions/{auction.pk}/").content.decode()
+    assert "Log in to bid" in page
+    client = client_for(brand_a)
+    client.force_login(ada.user)
+    too_low = client.post(f"/community/auctions/{auction.pk}/bid/", {"points": 205, "token": "t1"})
+    assert too_low.status_code == 400 and "bid at least 210 points" in too_low.content.decode()
+    response = client.post(f"/community/auctions/{auction.pk}/bid/", {"points": 250, "token": "t2"})
+    assert response.status_code == 302
+    mine = client.get(f"/community/auctions/{auction.pk}/").content.decode()
+    assert "You lead with 250 points" in mine
+    assert spendable(ada) == 750 and spendable(bob) == 1000
+    assert client_for(brand_a).get("/community/auctions/999999/").status_code == 404
+
+
+def test_a_cancelled_auction_is_gone_from_the_site(db, brand_a, client_for):
+    connection.set_tenant(brand_a)
+    auction = auction_make()
+    auction_cancel(auction_id=auction.pk)
+    assert client_for(brand_a).get(f"/community/auctions/{auction.pk}/").status_code == 404
+    assert "A rare bottle" not in client_for(brand_a).get("/community/auctions/").content.decode()
+
+
+def test_the_backoffice_lists_bids_and_closes_through_the_service(db, brand_a, staff_for):
+    connection.set_tenant(brand_a)
+    auction = auction_make()
+    bid_place(auction_id=auction.pk, member=bidder_make("ada"), points=150)
+    staff = staff_for(brand_a)
+    page = staff.get(f"/backoffice/community/auction/{auction.pk}/change/")
+    assert page.status_code == 200 and "150" in page.content.decode()
+    changelist = "/backoffice/community/auction/"
+    refused = staff.post(changelist, {"action": "close_due", "_selected_action": [auction.pk]}, follow=True)
+    assert "closes later" in refused.content.decode()
+    auction.refresh_from_db()
+    assert auction.state == Auction.State.SCHEDULED
+    staff.post(changelist, {"action": "cancel", "_selected_action": [auction.pk]})
+    auction.refresh_from_db()
+    assert auction.state == Auction.State.CANCELLED
+
+
+def test_the_demo_auctions_a_rare_bottle_with_two_bids_once(in_a):
+    from community.demo.auctions import seed
+
+    seed(slug="grand-cru")
+    seed(slug="grand-cru")
+    auction = Auction.objects.get()
+    assert auction.gift.reference == "GC-PETRUS-1990" and not auction.gift.is_active
+    bids = list(Bid.objects.filter(auction=auction).order_by("points"))
+    assert [(b.points, b.state) for b in bids] == [(450, "outbid"), (500, "leading")]
+    seed(slug="citycar")
+    assert Auction.objects.count() == 1
