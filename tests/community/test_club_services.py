@@ -16,7 +16,6 @@ from community.services.club_services import service_request_create, service_req
 from core.errors import Conflict, InvalidInput, NotFound, Refused
 from messaging.models import Message
 from messaging.triggers import trigger_put
-from tests.conftest import host_of
 from tests.factories import member_make, staff_make, template_make
 
 State = ServiceRequest.State
