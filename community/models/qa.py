@@ -1,7 +1,8 @@
 """Questions and answers (README "Community > Q&A"): members and visitors ask, members answer; the
 asker or staff marks the best answer, which becomes an activity event of
 `CommunitySettings.best_answer_event_type` for its author (idempotency key
-`community:best_answer:<question id>`), so it earns once per question."""
+`community:best_answer:<answer id>`), so an answer earns once, when it is first marked best
+(`community.services.qa`)."""
 
 from __future__ import annotations
 
