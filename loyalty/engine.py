@@ -520,6 +520,30 @@ def attributes_hold(conditions: Sequence[Condition], attributes: dict) -> bool:
     return all(_holds(condition, _attribute_value(condition.field, attributes)) for condition in conditions)
 
 
+TIME_FIELDS = ("local_time", "weekday", "date")
+
+
+def event_conditions_hold(conditions: Sequence[Condition], *, attributes: dict, local: datetime) -> bool:
+    """Whether an event meets all the conditions on its attributes (`attributes.<key>`) and on its
+    time in the brand's timezone (`TIME_FIELDS`; `local`: its occurred_at there), compared as a rule
+    compares them: challenges count events with this."""
+    return all(
+        _holds(
+            condition,
+            _local_value(condition.field, local)
+            if condition.field in TIME_FIELDS
+            else _attribute_value(condition.field, attributes),
+        )
+        for condition in conditions
+    )
+
+
+def _local_value(field_name: str, local: datetime) -> Any:
+    if field_name == "local_time":
+        return local.time().replace(tzinfo=None)
+    return local.isoweekday() if field_name == "weekday" else local.date()
+
+
 def _attribute_value(field_name: str, attributes: dict) -> Any:
     value: Any = attributes
     for key in field_name.split(".")[1:]:
@@ -530,12 +554,11 @@ def _attribute_value(field_name: str, attributes: dict) -> Any:
 def _event_value(field_name: str, event: EventFacts, member: MemberFacts) -> Any:
     if field_name.startswith("attributes."):
         return _attribute_value(field_name, event.attributes)
+    if field_name in TIME_FIELDS:
+        return _local_value(field_name, event.local)
     return {
         "amount": lambda: event.amount,
         "currency": lambda: event.currency,
-        "local_time": lambda: event.local.time().replace(tzinfo=None),
-        "weekday": lambda: event.local.isoweekday(),
-        "date": lambda: event.local.date(),
         "member.tier": lambda: member.tier_code,
         "member.kind": lambda: member.kind,
         "member.tags": lambda: member.tags,
