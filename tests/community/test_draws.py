@@ -427,3 +427,16 @@ def test_the_backoffice_draws_now_only_when_due_and_never_shows_the_seed_before(
     assert draw.state == Draw.State.DRAWN
     page = staff_a.get(f"/backoffice/community/draw/{draw.pk}/change/").content.decode()
     assert draw.seed in page and f"/backoffice/community/draw/{draw.pk}/run/" not in page
+
+
+def test_the_demo_seeds_its_draws_once(in_a):
+    from community.demo.draws import seed
+    from messaging.models import Trigger
+
+    seed(slug="citycar")
+    seed(slug="citycar")
+    assert Draw.objects.count() == 2
+    past = Draw.objects.get(state=Draw.State.DRAWN)
+    assert past.winners.count() == 2 and past.entries.count() >= 5
+    assert Draw.objects.get(state=Draw.State.SCHEDULED).ticket_price == 200
+    assert Trigger.objects.filter(kind="draw_won", channel="email", is_active=True).exists()
