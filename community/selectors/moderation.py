@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Model, Q
+from django.db.models import Count, Q
 from django.db.models.functions import Collate, Lower
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from community.models import (
     Answer,
     CommunitySettings,
     ConversationMessage,
+    Moderated,
     ModerationState,
     ModerationTerm,
     Question,
@@ -30,7 +32,7 @@ from loyalty.models import Member
 from loyalty.search_keys import SEARCH_KEYS
 
 # Every model whose rows members write, by model name, with the fields that hold its text.
-MODERATED: dict[str, tuple[type[Model], tuple[str, ...]]] = {
+MODERATED: dict[str, tuple[type[Moderated], tuple[str, ...]]] = {
     "review": (Review, ("title", "text")),
     "question": (Question, ("title", "text")),
     "answer": (Answer, ("text",)),
@@ -107,7 +109,7 @@ class QueueItem:
 
     model_name: str
     kind: str  # the model's verbose name
-    obj: Model
+    obj: Moderated
     text: str
     author: str
     found: list[dict] = field(default_factory=list)
@@ -124,7 +126,7 @@ class QueueItem:
         return self.due - timezone.now() if self.due else None
 
 
-def _author(obj: Model) -> str:
+def _author(obj: Moderated) -> str:
     if isinstance(obj, ConversationMessage):
         return str(obj.get_author_display())
     member = getattr(obj, "member", None)
@@ -133,16 +135,16 @@ def _author(obj: Model) -> str:
     return getattr(obj, "visitor_name", "") or ""
 
 
-def _text(obj: Model, fields: Iterable[str]) -> str:
+def _text(obj: Moderated, fields: Iterable[str]) -> str:
     return "\n".join(str(getattr(obj, name)) for name in fields if getattr(obj, name))
 
 
-def queue_models(*, user) -> list[str]:
+def queue_models(*, user: Any) -> list[str]:
     """The model names whose texts `user` may decide (`community.change_<model>`)."""
     return [name for name in MODERATED if user.has_perm(f"community.change_{name}")]
 
 
-def moderation_queue(*, user) -> list[QueueItem]:
+def moderation_queue(*, user: Any) -> list[QueueItem]:
     """Every held text of the models `user` may decide, and the published reviews with open
     reports, oldest first; `due` is the stated delay (`moderation_delay_days`) after the text was
     held (or first reported)."""
@@ -198,19 +200,7 @@ def _reported_reviews(delay: timedelta) -> list[QueueItem]:
     return items
 
 
-def queue_count(*, user) -> int:
-    """How many texts wait for `user`'s decision (held, and reviews with open reports)."""
-    total = 0
-    for name in queue_models(user=user):
-        model, _fields = MODERATED[name]
-        total += model._default_manager.filter(state=ModerationState.HELD).count()
-    if "review" in queue_models(user=user):
-        reported = Review.objects.filter(state=ModerationState.PUBLISHED).filter(OPEN_REPORTS)
-        total += reported.values("pk").distinct().count()
-    return total
-
-
-def queue_object(*, user, model_name: str, pk: int) -> Model | None:
+def queue_object(*, user: Any, model_name: str, pk: int) -> Moderated | None:
     """The text `model_name` #`pk` if `user` may decide it, else None."""
     if model_name not in queue_models(user=user):
         return None
