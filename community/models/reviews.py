@@ -84,7 +84,14 @@ class Review(Moderated):
         verbose_name = _("review")
         verbose_name_plural = _("reviews")
         indexes = [
-            models.Index(fields=["subject", "state", "-published_at"], name="review_subject_published")
+            models.Index(fields=["subject", "state", "-published_at"], name="review_subject_published"),
+            # The review pages' (community.selectors.reviews): a subject's figures, the stamp of its
+            # reviews and the order of a page of them, read from the index alone.
+            models.Index(
+                fields=["subject", "state"],
+                include=["id", "rating", "language", "published_at", "updated_at", "certified_event"],
+                name="review_subject_figures",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["member", "subject"], name="review_once_per_member"),

@@ -5,11 +5,14 @@ member's own review, and the public ratings JSON the brand's own web site shows.
 Only `published` reviews count and show; the author alone sees their held or rejected one
 (`review_own`).
 
-The rating summary (count, average, distribution, certified count, the latest three) is cached in
-the brand's cache keys (the cache's key function carries the schema) under a key that names the
-subject's reviews' state: their number and the latest `updated_at` of any of them, read in the same
-query that finds the subject. A review written, edited, published, rejected, replied to or deleted
-changes that stamp, so the next reader computes the summary again: nothing to invalidate."""
+A subject's rating summary (count, average, distribution, certified count) is counted in the query
+that finds the subject (`subject_find`: its reviews through the index `review_subject_published`),
+and with it a stamp of all its reviews: their number and the latest `updated_at`. The latest three
+(the JSON's, with their authors' names) are cached in the brand's cache keys (the cache's key
+function carries the schema) under a key naming that stamp: a review written, edited, published,
+rejected, replied to or deleted changes it, so the next reader reads them again: nothing to
+invalidate. (A bulk `QuerySet.update()` of reviews that does not set `updated_at` is not seen
+until the key expires, an hour later.)"""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from community.models import ModerationState, Review, Subject, SubjectKind
 from loyalty.models import Member
 from loyalty.selectors.leaderboard import leaderboard_name
 
-SUMMARY_CACHE_SECONDS = 3600
+LATEST_CACHE_SECONDS = 3600
 LATEST_COUNT = 3
 LATEST_TEXT_LENGTH = 200
 STARS = (5, 4, 3, 2, 1)
@@ -161,31 +164,45 @@ def subject_ratings(*, subjects: list[Subject]) -> list[SubjectRating]:
     ]
 
 
+PUBLISHED_REVIEW = Q(reviews__state=ModerationState.PUBLISHED)
+
+
 def subject_find(*, kind: str, reference: str) -> Subject | None:
-    """The listed subject `kind`/`reference` (None when unknown or no longer listed), with the stamp
-    of its reviews (`reviews_total`, `reviews_changed`) that keys its cached summary."""
+    """The listed subject `kind`/`reference` (None when unknown or no longer listed), with, in the
+    same query, the figures of its published reviews (`rating_summary` reads them) and the stamp of
+    all its reviews (`reviews_total`, `reviews_changed`) that keys its cached latest reviews."""
     return (
         Subject.objects.filter(kind=kind, reference=reference, is_active=True)
-        .annotate(reviews_total=Count("reviews"), reviews_changed=Max("reviews__updated_at"))
+        .annotate(
+            reviews_total=Count("reviews"),
+            reviews_changed=Max("reviews__updated_at"),
+            published_count=Count("reviews", filter=PUBLISHED_REVIEW),
+            published_average=Avg("reviews__rating", filter=PUBLISHED_REVIEW),
+            certified_count=Count(
+                "reviews", filter=PUBLISHED_REVIEW & Q(reviews__certified_event__isnull=False)
+            ),
+            **{
+                f"rated_{stars}": Count("reviews", filter=PUBLISHED_REVIEW & Q(reviews__rating=stars))
+                for stars in STARS
+            },
+        )
         .first()
     )
 
 
-def _summary_key(subject: Subject) -> str:
+def _latest_key(subject: Subject) -> str:
     changed: datetime | None = getattr(subject, "reviews_changed", None)
     stamp = f"{getattr(subject, 'reviews_total', 0)}:{changed.timestamp() if changed else 0}"
-    return f"community:ratings:{subject.pk}:{stamp}"
+    return f"community:ratings-latest:{subject.pk}:{stamp}"
 
 
-def _summary_compute(subject: Subject) -> RatingSummary:
-    published = Review.objects.filter(PUBLISHED, subject=subject)
-    figures = published.aggregate(
-        count=Count("pk"),
-        average=Avg("rating"),
-        certified=Count("pk", filter=Q(certified_event__isnull=False)),
-        **{f"r{stars}": Count("pk", filter=Q(rating=stars)) for stars in STARS},
+def _latest(subject: Subject) -> tuple[LatestReview, ...]:
+    rows = (
+        Review.objects.filter(PUBLISHED, subject=subject)
+        .select_related("member")
+        .order_by("-published_at", "-id")[:LATEST_COUNT]
     )
-    latest = [
+    return tuple(
         LatestReview(
             rating=review.rating,
             title=review.title,
@@ -195,30 +212,28 @@ def _summary_compute(subject: Subject) -> RatingSummary:
             author=author_name(review),
             certified=review.certified,
             language=review.language,
-            published_on=review.published_at.date() if review.published_at else review.created_at.date(),
+            published_on=(review.published_at or review.created_at).date(),
         )
-        for review in published.select_related("member").order_by("-published_at", "-id")[:LATEST_COUNT]
-    ]
-    return RatingSummary(
-        count=figures["count"],
-        average=_one_decimal(figures["average"]),
-        distribution={stars: figures[f"r{stars}"] for stars in STARS},
-        certified_count=figures["certified"],
-        latest=tuple(latest),
+        for review in rows
     )
 
 
 def rating_summary(*, subject: Subject) -> RatingSummary:
-    """The subject's published reviews in figures, cached (the module's docstring says how). The
-    subject should come from `subject_find` (its stamp); without it the summary is computed."""
-    if not hasattr(subject, "reviews_changed"):
-        return _summary_compute(subject)
-    key = _summary_key(subject)
-    summary = cache.get(key)
-    if summary is None:
-        summary = _summary_compute(subject)
-        cache.set(key, summary, SUMMARY_CACHE_SECONDS)
-    return summary
+    """The figures of the subject's published reviews and the latest three (cached: the module's
+    docstring says how). `subject` comes from `subject_find`, which counted them."""
+    key = _latest_key(subject)
+    latest = cache.get(key)
+    if latest is None:
+        latest = _latest(subject)
+        cache.set(key, latest, LATEST_CACHE_SECONDS)
+    figures = vars(subject)  # subject_find's annotations
+    return RatingSummary(
+        count=figures["published_count"],
+        average=_one_decimal(figures["published_average"]),
+        distribution={stars: figures[f"rated_{stars}"] for stars in STARS},
+        certified_count=figures["certified_count"],
+        latest=latest,
+    )
 
 
 def ratings_public(*, kind: str, reference: str) -> dict[str, Any] | None:
@@ -255,11 +270,14 @@ def subject_reviews(*, subject: Subject, language: str, page: int, per_page: int
     pages = max(1, -(-count // per_page))
     number = min(max(1, page), pages)
     reader_first = Case(When(language=language, then=Value(0)), default=Value(1), output_field=IntegerField())
-    rows = (
+    # The page's ids first, ordered from the index `review_subject_figures` alone; then their rows.
+    ids = list(
         Review.objects.filter(PUBLISHED, subject=subject)
-        .select_related("member")
-        .order_by(reader_first, "-published_at", "-id")[(number - 1) * per_page : number * per_page]
+        .order_by(reader_first, "-published_at", "-id")
+        .values_list("pk", flat=True)[(number - 1) * per_page : number * per_page]
     )
+    by_id = Review.objects.select_related("member").in_bulk(ids)
+    rows = [by_id[pk] for pk in ids if pk in by_id]
     names: dict[str, str] = {}
     items = []
     for review in rows:
