@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.html import format_html_join
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -141,7 +142,11 @@ def _subject_page(
             "own": own,
             "form": form,
             "report_form": ReportForm() if member is not None else None,
-            "moderation_delay_days": settings_get().moderation_delay_days,
+            # The reasons' options, written once for the report form of every review.
+            "report_options": format_html_join("", '<option value="{}">{}</option>', REPORT_REASONS.choices),
+            "moderation_delay_days": settings_get().moderation_delay_days
+            if own and own.state == "held"
+            else None,
         },
         status=status,
     )
