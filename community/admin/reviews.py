@@ -12,7 +12,9 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Avg, Count, Q, QuerySet
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy
 
 from community.models import FollowUp, ModerationState, Review, Subject
 from community.services.reviews import (
@@ -208,6 +210,7 @@ class FollowUpAdmin(ModelAdmin):
     search_fields = ["review__text", "review__subject__name", "review__member__external_id", "outcome"]
     readonly_fields = [
         "review_subject",
+        "review_link",
         "review_rating",
         "review_text",
         "review_member",
@@ -216,6 +219,7 @@ class FollowUpAdmin(ModelAdmin):
     ]
     fields = [
         "review_subject",
+        "review_link",
         "review_rating",
         "review_text",
         "review_member",
@@ -229,6 +233,11 @@ class FollowUpAdmin(ModelAdmin):
     @admin.display(description=gettext_lazy("reviewed item"), ordering="review__subject__name")
     def review_subject(self, follow_up: FollowUp) -> str:
         return follow_up.review.subject.name
+
+    @admin.display(description=gettext_lazy("review"))
+    def review_link(self, follow_up: FollowUp) -> str:
+        url = reverse("admin:community_review_change", args=[follow_up.review_id])
+        return format_html('<a href="{}" class="text-primary-600">{}</a>', url, gettext("Open the review"))
 
     @admin.display(description=gettext_lazy("rating"), ordering="review__rating")
     def review_rating(self, follow_up: FollowUp) -> int:
@@ -248,6 +257,10 @@ class FollowUpAdmin(ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: FollowUp | None = None) -> bool:
+        """A follow-up is closed with its outcome, never deleted (the review's history)."""
         return False
 
     def save_model(self, request: HttpRequest, obj: FollowUp, form: FollowUpForm, change: bool) -> None:

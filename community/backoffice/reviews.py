@@ -40,7 +40,7 @@ from tenants.selectors import brand_timezone
 PERMISSION = "community.view_review"
 MONTHS_CHOICES = [("12", gettext_lazy("12 months")), ("24", gettext_lazy("24 months"))]
 # The most reviewed items drawn beside the whole kind when no item is chosen.
-TOP_SUBJECTS = 4
+TOP_SUBJECTS = 3
 
 
 class TrendsForm(forms.Form):
