@@ -21,8 +21,10 @@ def questions_published(*, subject_id: int | None = None) -> QuerySet[Question]:
     rows = Question.objects.filter(state=PUBLISHED)
     if subject_id is not None:
         rows = rows.filter(subject_id=subject_id)
-    return rows.select_related("subject", "member").annotate(
-        published_answers=Count("answers", filter=Q(answers__state=PUBLISHED))
+    return (
+        rows.select_related("subject", "member")
+        .annotate(published_answers=Count("answers", filter=Q(answers__state=PUBLISHED)))
+        .order_by("-last_activity_at", "-id")
     )
 
 

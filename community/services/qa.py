@@ -173,7 +173,7 @@ def _answer_published(*, question: Question, answer: Answer, now: datetime) -> N
 def _held_answer_published(sender: type[Answer], obj: Answer, **kwargs: Any) -> None:
     """A held answer that staff published counts and tells the asker as one published at once."""
     with transaction.atomic():
-        question = Question.objects.select_for_update().select_related("member").get(pk=obj.question_id)
+        question = Question.objects.select_for_update().get(pk=obj.question_id)
         _answer_published(question=question, answer=obj, now=timezone.now())
 
 
