@@ -128,6 +128,8 @@ def reply_edit(*, reply_id: int, member: Member, text: str, now: datetime | None
     text = _text(text, field="text", max_length=TEXT_MAX_LENGTH)
     with transaction.atomic():
         thread_id = Reply.objects.filter(pk=reply_id).values_list("thread_id", flat=True).first()
+        if thread_id is None:
+            raise NotFound("no such reply")
         thread = (
             Thread.objects.select_for_update(of=("self",))
             .filter(pk=thread_id)

@@ -189,3 +189,22 @@ def test_staff_pin_and_lock_from_the_backoffice(brand, staff_a):
     staff_a.post("/backoffice/community/thread/", {"action": "lock", "_selected_action": [thread.pk]})
     thread.refresh_from_db()
     assert thread.is_locked
+
+
+def test_the_members_texts_are_exported_and_erased(brand):
+    from community.privacy import discussions as privacy
+    from core.privacy import ERASED, Person
+
+    author = member_make("d-1", first_name="Ana", last_name="Morel", email="ana.morel@example.com")
+    other = member_make("d-2")
+    thread = thread_create(member=author, title="My trip", text="Smooth ride")
+    quoting = reply_post(thread_id=thread.pk, member=other, text="Write to ana.morel@example.com, she knows")
+    own = reply_post(thread_id=thread.pk, member=author, text="Thanks!")
+    exported = privacy.export(author)
+    assert [row["title"] for row in exported["threads"]] == ["My trip"]
+    assert [row["text"] for row in exported["replies"]] == ["Thanks!"]
+
+    privacy.erase(author, Person.of(texts=["Ana", "Morel"], unique_texts=["ana.morel@example.com"]))
+    thread.refresh_from_db(), own.refresh_from_db(), quoting.refresh_from_db()
+    assert thread.title == ERASED and thread.text == ERASED and own.text == ERASED
+    assert quoting.text == f"Write to {ERASED}, she knows"
