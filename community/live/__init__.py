@@ -40,12 +40,13 @@ def queue_channel() -> str:
     return key("queue")
 
 
-def presence_beat(*, helper_id: int, now: float | None = None) -> None:
-    """Helper `helper_id` is online for PRESENCE_SECONDS from now."""
+def presence_beat(*, helper_id: int, now: float | None = None, refresh_only: bool = False) -> None:
+    """Helper `helper_id` is online for PRESENCE_SECONDS from now. `refresh_only`: only if they are
+    online already (a stream's heartbeat never brings back a helper who went offline meanwhile)."""
     now = time.time() if now is None else now
     presence = key("online")
     with _redis().pipeline() as pipe:
-        pipe.zadd(presence, {str(helper_id): now})
+        pipe.zadd(presence, {str(helper_id): now}, xx=refresh_only)
         pipe.zremrangebyscore(presence, "-inf", now - PRESENCE_SECONDS)
         pipe.expire(presence, PRESENCE_SECONDS * 2)
         pipe.execute()

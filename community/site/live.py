@@ -340,7 +340,8 @@ def _queue_read(helper_id: int, last: list) -> bytes:
 
 async def helper_events(request: HttpRequest) -> HttpResponse:
     """The helper's stream: the waiting conversations and their own (`queue`, when it changes). While
-    it is open the helper stays online (each ping is their heartbeat)."""
+    it is open (`online=yes`) the helper, put online by `helper_presence`, stays so: each ping is
+    their heartbeat; once they go offline, it does not bring them back."""
     if request.method != "GET":
         return HttpResponse(status=405)
     access = await sync_to_async(_queue_access)(request)
@@ -354,7 +355,7 @@ async def helper_events(request: HttpRequest) -> HttpResponse:
 
     async def heartbeat() -> None:
         if online:
-            await beat(helper_id=helper_id)
+            await beat(helper_id=helper_id, refresh_only=True)
 
     return _stream_response(
         sse(

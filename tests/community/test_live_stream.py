@@ -6,11 +6,12 @@ keeps them online and shows who waits."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from django.db import connection
 
-from community.live import helpers_online, presence_beat, presence_leave
+from community.live import PRESENCE_SECONDS, helpers_online, presence_beat, presence_leave
 from community.models import ModerationTerm
 from community.services.live import conversation_start, conversation_take, helper_save, message_send
 from community.services.moderation import moderation_decide
@@ -117,6 +118,11 @@ def test_another_session_gets_no_stream(asgi_port, live):
     as_member.close()
 
 
+def _until_ping(stream: SseReader) -> None:
+    while stream.response.readline() != b": ping\n":
+        pass
+
+
 def test_the_helpers_stream_shows_who_waits_and_keeps_them_online(asgi_port, live):
     brand, helper, _cookie, key = live
     presence_leave(helper_id=helper.pk)
@@ -135,9 +141,13 @@ def test_the_helpers_stream_shows_who_waits_and_keeps_them_online(asgi_port, liv
         assert [(item["id"], item["visitor"], item["first"]) for item in queue["waiting"]] == [
             (conversation.pk, "Lucie", "Anyone there?")
         ]
+        # Each ping is the helper's heartbeat: an almost stale presence is fresh again after it...
+        presence_beat(helper_id=helper.pk, now=time.time() - PRESENCE_SECONDS + 12)
+        _until_ping(stream)
+        assert helpers_online(now=time.time() + 15) == [helper.pk]
+        # ...but a helper who went offline stays so.
         presence_leave(helper_id=helper.pk)
-        stream.response.readline()  # up to the next ping: the stream beats again
-        while helpers_online() != [helper.pk]:
-            stream.response.readline()
+        _until_ping(stream)
+        assert helpers_online() == []
     finally:
         stream.close()

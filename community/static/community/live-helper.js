@@ -50,10 +50,11 @@
     presence.setAttribute("data-online", String(next));
     if (next) window.sessionStorage.setItem(STORED, "yes");
     else window.sessionStorage.removeItem(STORED);
-    post(root.getAttribute("data-presence"), { online: next ? "yes" : "no" });
     if (queueSource) queueSource.close();
-    queueSource = new EventSource(root.getAttribute("data-events") + (next ? "?online=yes" : ""));
-    queueSource.addEventListener("queue", function (e) { queue(JSON.parse(e.data)); });
+    post(root.getAttribute("data-presence"), { online: next ? "yes" : "no" }).then(function () {
+      queueSource = new EventSource(root.getAttribute("data-events") + (next ? "?online=yes" : ""));
+      queueSource.addEventListener("queue", function (e) { queue(JSON.parse(e.data)); });
+    });
   }
 
   function item(conversation, action) {

@@ -216,6 +216,7 @@
   function apply(next) {
     if (!next) return;
     var visible = next.online || next.conversation;
+    document.documentElement.setAttribute("data-live", visible ? "on" : "off");
     if (!visible) {
       if (root && !conversation) root.hidden = true;
       return;
