@@ -39,7 +39,7 @@ class ClubServiceAdmin(ModelAdmin):
             super()
             .get_queryset(request)
             .select_related("space")
-            .annotate(open_count=Count("requests", filter=Q(state__in=waiting)))
+            .annotate(open_count=Count("requests", filter=Q(requests__state__in=waiting)))
         )
 
     @admin.display(description=gettext_lazy("open requests"), ordering="open_count")

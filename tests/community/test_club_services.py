@@ -141,6 +141,8 @@ def test_the_staff_queue_answers_through_the_service(db, brand_a, staff_for):
     request.refresh_from_db()
     assert (request.state, request.answer, request.text) == ("answered", "Yes, Tuesday", "Please value it")
     assert staff.get("/backoffice/community/servicerequest/add/").status_code == 403
+    services = staff.get("/backoffice/community/clubservice/")
+    assert services.status_code == 200 and "Cellar valuation" in services.content.decode()
 
 
 def test_the_demo_offers_the_cellar_valuation_once(in_a):
