@@ -234,3 +234,20 @@ def test_two_sweeps_at_once_pay_once(fresh_brand):
         member.refresh_from_db()
         assert member.balance == 500
         assert_invariants(member.pk)
+
+
+def test_the_member_is_told_once(brand, django_capture_on_commit_callbacks):
+    from messaging.models import Message
+    from messaging.triggers import trigger_put
+    from tests.factories import template_make
+
+    template_make("done", body="+{{ points_earned }} points: well done {{ first_name }}", purpose="service")
+    trigger_put(kind="challenge_completed", channel="sms", data={"template_code": "done", "is_active": True})
+    _challenge(count_required=1)
+    member = member_make("c-1", phone="+33612345678", first_name="Ana")
+    _trip(member, _evening(0))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert challenges_complete() == 1
+        assert challenges_complete(member_ids=[member.pk]) == 0
+    sent = Message.objects.get(trigger="challenge_completed", member=member)
+    assert "+500 points: well done Ana" in sent.body
