@@ -184,6 +184,9 @@ def _measure(brand) -> bool:
     warm_queries = _queries(get(visitor), cold[1])
     met &= _timed("product page, visitor (fr, pages 1 and 2)", get(visitor), pages, PAGE_GOAL_MS)
     met &= _timed("product page, member with their review", get(member), own, PAGE_GOAL_MS)
+    # For information: the list of the products, 24 a page.
+    lists = [f"/reviews/?page={1 + number % 21}" for number in range(REQUESTS)]
+    _timed("list /reviews/, visitor", get(visitor), lists, None)
     page_queries = _queries(get(visitor), pages[0])
     member_queries = _queries(get(member), own[0])
     print(

@@ -35,6 +35,7 @@ LATEST_COUNT = 3
 LATEST_TEXT_LENGTH = 200
 STARS = (5, 4, 3, 2, 1)
 PUBLISHED = Q(state=ModerationState.PUBLISHED)
+PUBLISHED_REVIEW = Q(reviews__state=ModerationState.PUBLISHED)  # from a subject
 
 
 def whole_stars(average: Decimal | None) -> int:
@@ -162,9 +163,6 @@ def subject_ratings(*, subjects: list[Subject]) -> list[SubjectRating]:
         )
         for subject in subjects
     ]
-
-
-PUBLISHED_REVIEW = Q(reviews__state=ModerationState.PUBLISHED)
 
 
 def subject_find(*, kind: str, reference: str) -> Subject | None:
