@@ -85,7 +85,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("event_place", "where the event takes place", "12 quai des Chartrons, Bordeaux"),
     Variable("event_url", "the event's page on the site", "https://grand-cru.example/events/3/"),
     Variable("subject_name", "the reviewed product, service or place (community reviews)", "Margaux 2015"),
-    Variable("review_url", "its page on the site, with the review form", "https://grand-cru.example/reviews/product/M15/"),
+    Variable("review_url", "the item's page and review form", "https://citycar.example/reviews/service/H1/"),
     Variable("draw_name", "the prize draw's name (community draws)", "Summer draw"),
     Variable("draw_prize", "the prize won", "A weekend in Biarritz"),
     Variable("draw_date", "when the draw was drawn, in words", "12 mars 2027, 19:00"),
