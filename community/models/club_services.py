@@ -77,4 +77,4 @@ class ServiceRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.service_id} #{self.pk}"
+        return f"#{self.pk} · {self.service}"

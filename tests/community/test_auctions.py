@@ -37,7 +37,7 @@ ADDRESSED = {
 
 
 def bidder_make(external_id: str, points: int = 1000, **data):
-    return member_make(external_id, points=points, first_name="Ada", **{**ADDRESSED, **data})
+    return member_make(external_id, points=points, **{"first_name": "Ada", **ADDRESSED, **data})
 
 
 def auction_make(*, gift=None, starting=100, increment=10, opens_in=-1, closes_in=24, **data) -> Auction:
