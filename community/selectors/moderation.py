@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.db.models.functions import Collate, Lower
 from django.utils import timezone
 
@@ -41,6 +41,8 @@ MODERATED: dict[str, tuple[type[Moderated], tuple[str, ...]]] = {
     "conversationmessage": (ConversationMessage, ("text",)),
 }
 OPEN_REPORTS = Q(reports__handled_at__isnull=True, reports__isnull=False)
+# What each model's text is about (shown above it in the queue), read with it.
+ABOUT = {"review": "subject", "answer": "question", "reply": "thread", "conversationmessage": "conversation"}
 QUEUE_PER_MODEL = 200  # the oldest held rows of each model the page shows (counts are exact)
 
 
@@ -112,6 +114,7 @@ class QueueItem:
     obj: Moderated
     text: str
     author: str
+    about: str = ""  # what the text is about: the reviewed item, the question, the discussion
     found: list[dict] = field(default_factory=list)
     reports: int = 0
     since: datetime | None = None
@@ -120,10 +123,6 @@ class QueueItem:
     @property
     def overdue(self) -> bool:
         return self.due is not None and self.due < timezone.now()
-
-    @property
-    def time_left(self) -> timedelta | None:
-        return self.due - timezone.now() if self.due else None
 
 
 def _author(obj: Moderated) -> str:
@@ -152,7 +151,10 @@ def moderation_queue(*, user: Any) -> list[QueueItem]:
     items: list[QueueItem] = []
     for name in queue_models(user=user):
         model, fields = MODERATED[name]
-        related = ["member"] if name != "conversationmessage" else ["conversation"]
+        related = [
+            *(["member"] if hasattr(model, "member") else []),
+            *([ABOUT[name]] if name in ABOUT else []),
+        ]
         held = model._default_manager.filter(state=ModerationState.HELD).select_related(*related)
         for obj in held.order_by("moderated_at", "id")[:QUEUE_PER_MODEL]:
             since = obj.moderated_at or obj.updated_at
@@ -163,6 +165,7 @@ def moderation_queue(*, user: Any) -> list[QueueItem]:
                     obj,
                     _text(obj, fields),
                     _author(obj),
+                    about=str(getattr(obj, ABOUT[name])) if name in ABOUT else "",
                     found=list(obj.held_because),
                     since=since,
                     due=since + delay,
@@ -178,13 +181,13 @@ def _reported_reviews(delay: timedelta) -> list[QueueItem]:
     reviews = (
         Review.objects.filter(state=ModerationState.PUBLISHED)
         .annotate(open_reports=Count("reports", filter=OPEN_REPORTS))
+        .annotate(first_report_at=Min("reports__created_at", filter=OPEN_REPORTS))
         .filter(open_reports__gt=0)
-        .select_related("member")
+        .select_related("member", "subject")
     )
     items = []
-    for review in reviews.order_by("id")[:QUEUE_PER_MODEL]:
-        first = review.reports.filter(handled_at__isnull=True).order_by("created_at").first()
-        since = first.created_at if first else review.updated_at
+    for review in reviews.order_by("first_report_at", "id")[:QUEUE_PER_MODEL]:
+        since = review.first_report_at
         items.append(
             QueueItem(
                 "review",
@@ -192,6 +195,7 @@ def _reported_reviews(delay: timedelta) -> list[QueueItem]:
                 review,
                 _text(review, ("title", "text")),
                 _author(review),
+                about=str(review.subject),
                 reports=review.open_reports,
                 since=since,
                 due=since + delay,

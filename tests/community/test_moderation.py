@@ -222,3 +222,20 @@ def test_the_names_lookup_uses_the_members_index(in_a):
     )
     assert "member_search_last_name" in plan
     assert people_surnames({"dupont", "durand"}) == ["dupont"]
+
+
+def test_the_queue_reads_a_bounded_number_of_queries(in_a):
+    from community.selectors.moderation import moderation_queue
+
+    owner = get_user_model().objects.create_superuser(username="owner-q@example.com", password="x")
+    review_write("you moron")
+    with CaptureQueriesContext(connection) as few:
+        assert len(moderation_queue(user=owner)) == 1
+    for index in range(5):
+        review_write("what an idiot", reference=f"sku-q{index}")
+        reported = review_write(HARSH, reference=f"sku-r{index}")
+        ReviewReport.objects.create(review=reported, member=member_make(), reason="advertising")
+    with CaptureQueriesContext(connection) as many:
+        items = moderation_queue(user=owner)
+    assert len(items) == 11 and items[0].about == "Château Test"
+    assert len(many) == len(few)
