@@ -19,14 +19,13 @@ from catalog.services import gift_create
 from community.models import Auction
 from community.services.auctions import auction_save, bid_place
 from loyalty.models import LedgerEntry
-from loyalty.selectors.programme import programme_settings
 from loyalty.services.ledger import EntryCause, member_lock, points_credit
 from loyalty.services.members import member_upsert
 from messaging.demo import DemoTemplate
-from messaging.models import MessageTemplate, Trigger, TriggerKind
-from messaging.services.templates import template_save
-from messaging.triggers import trigger_put
+from messaging.models import TriggerKind
 from tenants.selectors import brand_timezone
+
+from .contributions import messages_seed
 
 BOTTLE = {
     "reference": "GC-PETRUS-1990",
@@ -103,9 +102,7 @@ def seed(*, slug: str) -> None:
     """In the current schema (a demo brand of `tenants.demo`), idempotent."""
     if slug != "grand-cru":
         return
-    demo_messages_seed(
-        templates=((TriggerKind.AUCTION_OUTBID, OUTBID), (TriggerKind.AUCTION_WON, WON)),
-    )
+    demo_messages_seed(templates=((TriggerKind.AUCTION_OUTBID, OUTBID), (TriggerKind.AUCTION_WON, WON)))
     if Auction.objects.exists():
         return
     with transaction.atomic():
@@ -146,28 +143,8 @@ def _window() -> dict[str, datetime]:
 
 
 def demo_messages_seed(*, templates: Iterable[tuple[str, DemoTemplate]]) -> None:
-    """Each (trigger kind, template): the template in the site's languages, and the kind's e-mail
-    trigger switched on with it, those that do not exist yet."""
-    languages = programme_settings().site_languages
+    """Each (trigger kind, template): the template in the site's languages and the kind's trigger
+    switched on, those missing (`contributions.messages_seed`), in one transaction."""
     with transaction.atomic():
         for kind, template in templates:
-            for language, (subject, body) in template.texts.items():
-                exists = MessageTemplate.objects.filter(
-                    code=template.code, channel=template.channel, language=language
-                ).exists()
-                if language in languages and not exists:
-                    template_save(
-                        code=template.code,
-                        channel=template.channel,
-                        language=language,
-                        name=template.name,
-                        purpose=template.purpose,
-                        subject=subject,
-                        body=body,
-                    )
-            if not Trigger.objects.filter(kind=kind, channel=template.channel).exists():
-                trigger_put(
-                    kind=kind,
-                    channel=template.channel,
-                    data={"template_code": template.code, "is_active": True},
-                )
+            messages_seed(template=template, kind=kind)

@@ -22,7 +22,7 @@ from community.services.auctions import (
 from core.errors import Conflict, InvalidInput, NotFound, Refused
 from loyalty.models import LedgerEntry
 from loyalty.services.ledger import ledger_sum
-from messaging.models import Message
+from messaging.models import Message, Trigger
 from messaging.triggers import trigger_put
 from tests.catalog.factories import ADDRESS, gift_make
 from tests.factories import member_make, template_make
@@ -363,5 +363,7 @@ def test_the_demo_auctions_a_rare_bottle_with_two_bids_once(in_a):
     assert auction.gift.reference == "GC-PETRUS-1990" and not auction.gift.is_active
     bids = list(Bid.objects.filter(auction=auction).order_by("points"))
     assert [(b.points, b.state) for b in bids] == [(450, "outbid"), (500, "leading")]
+    triggers = Trigger.objects.filter(kind__in=["auction_outbid", "auction_won"], is_active=True)
+    assert sorted(triggers.values_list("template_code", flat=True)) == ["auction-outbid", "auction-won"]
     seed(slug="citycar")
     assert Auction.objects.count() == 1
