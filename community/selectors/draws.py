@@ -15,6 +15,7 @@ from loyalty.models import Member
 from loyalty.selectors.leaderboard import leaderboard_name
 
 CODE_SALT = "community.draws.entry"
+PAST_DRAWS = 20  # on the site's list
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,15 @@ class PublicWinner:
     code: str
 
 
-def draws_for_site() -> QuerySet[Draw]:
-    """The draws members see: scheduled and drawn ones (not cancelled), the next to draw first,
-    then those drawn, latest first."""
+def draws_upcoming() -> QuerySet[Draw]:
+    """The scheduled draws, the next to draw first."""
+    return Draw.objects.filter(state=DrawState.SCHEDULED).select_related("gift").order_by("draw_at", "pk")
+
+
+def draws_drawn(*, limit: int = PAST_DRAWS) -> QuerySet[Draw]:
+    """The latest draws drawn, latest first (cancelled ones are not listed; their page stays)."""
     return (
-        Draw.objects.exclude(state=DrawState.CANCELLED)
-        .select_related("gift")
-        .order_by("state", "draw_at", "-drawn_at", "pk")
+        Draw.objects.filter(state=DrawState.DRAWN).select_related("gift").order_by("-drawn_at", "-pk")[:limit]
     )
 
 

@@ -28,7 +28,8 @@ from community.selectors.draws import (
     draw_seed_public,
     draw_totals,
     draw_winners_public,
-    draws_for_site,
+    draws_drawn,
+    draws_upcoming,
 )
 from community.services.draws import TICKETS_MAX, draw_tickets_buy
 from core.errors import DomainError
@@ -56,15 +57,8 @@ def _draw_or_404(draw_id: int) -> Draw:
 
 
 def draw_list(request: HttpRequest) -> HttpResponse:
-    draws = list(draws_for_site())
-    return render(
-        request,
-        "community/site/draws/list.html",
-        {
-            "upcoming": [d for d in draws if d.state == Draw.State.SCHEDULED],
-            "drawn": [d for d in draws if d.state == Draw.State.DRAWN],
-        },
-    )
+    context = {"upcoming": list(draws_upcoming()), "drawn": list(draws_drawn())}
+    return render(request, "community/site/draws/list.html", context)
 
 
 def draw_detail(request: HttpRequest, draw_id: int, form: TicketsForm | None = None) -> HttpResponse:
