@@ -12,14 +12,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from community.demo.contributions import messages_seed
 from community.models import Draw
 from community.services.draws import draw_create, draw_run
 from loyalty.models import Member, Segment
-from loyalty.selectors.programme import programme_settings
 from loyalty.services.members import member_upsert
-from messaging.models import MessageTemplate, Trigger, TriggerKind
-from messaging.services.templates import template_save
-from messaging.triggers import trigger_put
+from messaging.demo import DemoTemplate
+from messaging.models import TriggerKind
 
 SEGMENT_NAME = "Every member"
 # The demo members the past draw was drawn among (first name, last name).
@@ -59,20 +58,26 @@ PAST: dict[str, tuple[str, str]] = {
     "grand-cru": ("Cellar Club draw", "A private tasting for six"),
     "tabac-pro": ("Launch draw", "A coffee machine for your shop"),
 }
-WON = {
-    "en": (
-        "You won: {{ draw_prize }}",
-        "Hello {{ first_name }},\n\nGood news: you won the draw {{ draw_name }} ({{ draw_date }}): "
-        "{{ draw_prize }}. We will contact you to hand you your prize.\n\nThe draw, its seed and "
-        "its entries: {{ draw_url }}\n\nThe {{ programme_name }} team",
-    ),
-    "fr": (
-        "Vous avez gagné : {{ draw_prize }}",
-        "Bonjour {{ first_name }},\n\nBonne nouvelle : vous avez gagné le tirage au sort {{ draw_name }} "
-        "({{ draw_date }}) : {{ draw_prize }}. Nous vous contacterons pour vous remettre votre lot.\n\n"
-        "Le tirage, sa graine et ses participations : {{ draw_url }}\n\nL'équipe {{ programme_name }}",
-    ),
-}
+WON = DemoTemplate(
+    "draw_won",
+    "email",
+    "service",
+    "Prize draw won e-mail",
+    {
+        "en": (
+            "You won: {{ draw_prize }}",
+            "Hello {{ first_name }},\n\nGood news: you won the draw {{ draw_name }} ({{ draw_date }}): "
+            "{{ draw_prize }}. We will contact you to hand you your prize.\n\nThe draw, its seed and "
+            "its entries: {{ draw_url }}\n\nThe {{ programme_name }} team",
+        ),
+        "fr": (
+            "Vous avez gagné : {{ draw_prize }}",
+            "Bonjour {{ first_name }},\n\nBonne nouvelle : vous avez gagné le tirage au sort {{ draw_name }} "
+            "({{ draw_date }}) : {{ draw_prize }}. Nous vous contacterons pour vous remettre votre lot.\n\n"
+            "Le tirage, sa graine et ses participations : {{ draw_url }}\n\nL'équipe {{ programme_name }}",
+        ),
+    },
+)
 
 
 def seed(*, slug: str) -> None:
@@ -80,7 +85,7 @@ def seed(*, slug: str) -> None:
     if slug not in CURRENT:
         return
     with transaction.atomic():
-        _won_message_seed()
+        messages_seed(template=WON, kind=TriggerKind.DRAW_WON)
         if Draw.objects.exists():
             return
         now = timezone.now().replace(minute=0, second=0, microsecond=0)
@@ -129,25 +134,3 @@ def _past_seed(*, slug: str, now: datetime) -> None:
         }
     )
     draw_run(draw_id=draw.pk, now=draw.draw_at)
-
-
-def _won_message_seed() -> None:
-    """The `draw_won` e-mail in the site's languages and its trigger, those that do not exist."""
-    languages = programme_settings().site_languages
-    for language, (subject, body) in WON.items():
-        exists = MessageTemplate.objects.filter(code="draw_won", channel="email", language=language).exists()
-        if language in languages and not exists:
-            template_save(
-                code="draw_won",
-                channel="email",
-                language=language,
-                name="Prize draw won e-mail",
-                purpose="service",
-                subject=subject,
-                body=body,
-            )
-    exists = Trigger.objects.filter(kind=TriggerKind.DRAW_WON, channel="email").exists()
-    if not exists and MessageTemplate.objects.filter(code="draw_won", channel="email").exists():
-        trigger_put(
-            kind=TriggerKind.DRAW_WON, channel="email", data={"template_code": "draw_won", "is_active": True}
-        )
