@@ -110,15 +110,19 @@ class ContributionAdmin(ModelAdmin):
     ]
     readonly_fields = fields
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Contribution]:
-        to_review = Case(
+    # Those to review first, the oldest first; then the decided ones.
+    ordering = [
+        Case(
             When(state=ContributionState.SUBMITTED, then=Value(0)),
             default=Value(1),
             output_field=IntegerField(),
-        )
-        return (
-            super().get_queryset(request).prefetch_related("photos").order_by(to_review, "created_at", "id")
-        )
+        ),
+        "created_at",
+        "id",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Contribution]:
+        return super().get_queryset(request).prefetch_related("photos")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # members send them on the site

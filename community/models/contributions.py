@@ -109,7 +109,7 @@ class Contribution(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.type_id} #{self.pk}"
+        return f"#{self.pk} {self.type}"
 
 
 class ContributionPhoto(models.Model):

@@ -69,6 +69,8 @@ class AskForm(forms.Form):
         super().__init__(*args, **kwargs)
         if member is not None:
             del self.fields["visitor_name"], self.fields["visitor_email"]
+        if not self.fields["subject"].queryset.exists():
+            del self.fields["subject"]
 
 
 class AnswerForm(forms.Form):
@@ -110,7 +112,7 @@ def question_list(request: HttpRequest) -> HttpResponse:
                     visitor_email=data.get("visitor_email", ""),
                     title=data["title"],
                     text=data["text"],
-                    subject_id=data["subject"].pk if data["subject"] else None,
+                    subject_id=data["subject"].pk if data.get("subject") else None,
                     language=get_language() or "",
                     ip=client_ip(request),
                 )

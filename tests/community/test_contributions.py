@@ -331,11 +331,11 @@ def test_the_leaderboard_page_shows_public_names(site):
 def test_the_queue_lists_those_to_review_first_and_decides_by_actions(staff_a, paid):
     member = member_make("queued")
     kind = damage_type()
-    done = submitted(member, kind, text="Already approved")
-    contribution_decide(contribution_id=done.pk, approve=True, user=None)
     first, second = submitted(member, kind, text="First to review"), submitted(member, kind, text="Second")
+    done = submitted(member, kind, text="Already approved")  # the newest, but decided
+    contribution_decide(contribution_id=done.pk, approve=True, user=None)
     page = staff_a.get("/backoffice/community/contribution/").content.decode()
-    assert page.index(f">{first.pk}<") < page.index(f">{done.pk}<")
+    assert page.index(f">{first.pk}<") < page.index(f">{second.pk}<") < page.index(f">{done.pk}<")
     change = staff_a.get(f"/backoffice/community/contribution/{first.pk}/change/").content.decode()
     assert "<img src=" in change
 
