@@ -38,11 +38,13 @@ QUESTIONS = {
             [
                 (
                     1,
-                    "Yes: Orly and Roissy have CityCar spaces on level -1 of the P2 car parks. End the trip there.",
+                    "Yes: Orly and Roissy have CityCar spaces on level -1 of the P2 car parks. "
+                    "End the trip there.",
                 ),
                 (
                     2,
-                    "Book the return trip from the app on Sunday: the car waits for you if you pay the pause.",
+                    "Book the return trip from the app on Sunday: "
+                    "the car waits for you if you pay the pause.",
                 ),
             ],
             0,
@@ -61,7 +63,8 @@ QUESTIONS = {
             [
                 (
                     2,
-                    "Send a damage report with a photo and the plate from the Community page: it even earns Miles.",
+                    "Send a damage report with a photo and the plate from the Community page: "
+                    "it even earns Miles.",
                 )
             ],
             None,
