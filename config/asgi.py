@@ -2,6 +2,7 @@
 (community/live/stream.py)."""
 
 import os
+import warnings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # A web process: its database statements are bounded (DATABASE_STATEMENT_TIMEOUT, config/settings.py).
@@ -19,5 +20,9 @@ from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 # Closed at each request's end instead (set before any connection is made).
 for database in settings.DATABASES.values():
     database["CONN_MAX_AGE"] = 0
+
+# WhiteNoise's static files are file responses Django reads whole under ASGI before sending them
+# (they are small); it warns about each such response, which is expected here.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 
 application = ASGIHandler()

@@ -176,7 +176,8 @@ def queue_read(*, helper_id: int) -> dict:
         .prefetch_related(published_visitor)
         .order_by("started_at", "id")[:50]
     )
-    waiting, mine = [], []
+    waiting: list[dict] = []
+    mine: list[dict] = []
     for conversation in rows:
         (waiting if conversation.state == ConversationState.WAITING else mine).append(item(conversation))
     return {"waiting": waiting, "mine": mine}

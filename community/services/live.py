@@ -230,10 +230,10 @@ def _helpful_event(*, conversation: Conversation, now: datetime) -> ActivityEven
     event_type = settings_get().live_helpful_event_type
     EventType.objects.get_or_create(code=event_type, defaults={"name": "Helpful live conversation"})
     key = helpful_event_key(conversation.pk)
-    helper = Helper.objects.select_related("member").get(pk=conversation.helper_id)
+    member = Member.objects.get(helper__conversations=conversation)
     event_record(
         data=EventInput(
-            member=helper.member.external_id,
+            member=member.external_id,
             type=event_type,
             occurred_at=now,
             attributes={"conversation": conversation.pk, "rating": conversation.rating},

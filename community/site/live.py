@@ -58,6 +58,8 @@ from community.services.live import (
 )
 from core.errors import DomainError
 from core.lockout import client_ip
+from loyalty.models import Member
+from loyalty.selectors.leaderboard import leaderboard_name
 
 SESSION_TOKEN = "community_live_visitor"
 STARTS_PER_HOUR = 10  # conversations a visitor's address may start in an hour
@@ -143,6 +145,14 @@ def live_status(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body)
 
 
+def _visitor_name(request: HttpRequest, member: Member | None) -> str:
+    """The name the visitor gave, else a member's public name."""
+    given = request.POST.get("name", "").strip()
+    if given or member is None:
+        return given
+    return leaderboard_name(member=member) or ""
+
+
 @require_POST
 def live_start(request: HttpRequest) -> JsonResponse:
     if not _starts_allowed(request):
@@ -151,7 +161,7 @@ def live_start(request: HttpRequest) -> JsonResponse:
     try:
         conversation = conversation_start(
             visitor_key=_visitor_key(request, create=True),
-            visitor_name=request.POST.get("name", ""),
+            visitor_name=_visitor_name(request, member),
             member=member,
             text=request.POST.get("text", ""),
             language=get_language() or "",

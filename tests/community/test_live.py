@@ -383,3 +383,17 @@ def test_privacy_exports_and_erases_the_members_conversations(online):
     live_privacy.erase(online.member, Person.of(texts=["Inès"], unique_texts=[]))
     assert Helper.objects.get(pk=online.pk).is_active is False
     assert helpers_online() == []
+
+
+def test_the_demo_seeds_a_helper_with_a_login_and_a_helpful_conversation_once(in_a):
+    from community.demo.live import seed
+
+    seed(slug="citycar")
+    seed(slug="citycar")
+    helper = Helper.objects.select_related("member__user").get()
+    assert helper.member.user.username == "helper@citycar.example"
+    conversation = Conversation.objects.get()
+    assert (conversation.helpful, conversation.state) == (True, "closed") and conversation.event_id
+    assert ledger_sum(member_id=helper.member_id) == 20
+    seed(slug="tabac-pro")  # no helper there
+    assert Helper.objects.count() == 1

@@ -49,7 +49,7 @@ def test_a_visitor_talks_live_with_an_online_helper(fresh_brand, asgi_port, chro
     problems: list[str] = []
     contexts = []
     try:
-        visitor_context = _context(chromium, fresh_brand)
+        visitor_context = _context(chromium, fresh_brand, width=375)  # a phone
         contexts.append(visitor_context)
         visitor = visitor_context.new_page()
         visitor.set_default_timeout(15_000)
@@ -78,7 +78,7 @@ def test_a_visitor_talks_live_with_an_online_helper(fresh_brand, asgi_port, chro
         visitor.press(".live__input", "Enter")
         visitor.wait_for_selector(".live__msg--visitor:has-text('Orly airport')")
         visitor.wait_for_selector(".live__state:has-text('Waiting for a helper')")
-        visitor.screenshot(path=str(SHOTS / "visitor-waiting-1280.png"))
+        visitor.screenshot(path=str(SHOTS / "visitor-waiting-375.png"))
 
         page.wait_for_selector("[data-live-waiting] li:has-text('Orly airport')")
         page.click("[data-live-waiting] li:has-text('Lucie') button")
@@ -91,14 +91,15 @@ def test_a_visitor_talks_live_with_an_online_helper(fresh_brand, asgi_port, chro
 
         visitor.wait_for_selector(".live__msg--helper:has-text('level -1')")
         visitor.wait_for_selector(".live__state:has-text('You are talking with Inès')")
-        visitor.screenshot(path=str(SHOTS / "visitor-talking-1280.png"))
+        visitor.screenshot(path=str(SHOTS / "visitor-talking-375.png"))
+        assert visitor.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         visitor.fill(".live__input", "Perfect, thank you!")
         visitor.press(".live__input", "Enter")
         page.wait_for_selector("[data-live-log] .live__msg--visitor:has-text('Perfect')")
 
         visitor.click(".live__end")
         visitor.wait_for_selector(".live__rate")
-        visitor.screenshot(path=str(SHOTS / "visitor-rating-1280.png"))
+        visitor.screenshot(path=str(SHOTS / "visitor-rating-375.png"))
         visitor.check(".live__stars input[value='5']")
         visitor.check(".live__helpful input[value='yes']")
         visitor.click(".live__rate button[type=submit]")
@@ -118,7 +119,7 @@ def test_a_visitor_talks_live_with_an_online_helper(fresh_brand, asgi_port, chro
         with page.expect_response("**/community/live/helper/presence"):
             page.click("[data-live-toggle]")
         assert helpers_online() == []
-        later = _context(chromium, fresh_brand, width=375)
+        later = _context(chromium, fresh_brand)
         contexts.append(later)
         phone = later.new_page()
         phone.goto(f"{base}/")
