@@ -70,9 +70,7 @@ def test_a_visitor_asks_with_a_name_and_an_optional_email(in_a):
         visitor_name="Marc", visitor_email="marc@example.com", title="Do I need a card?", ip=ip()
     )
     assert (question.member, question.visitor_name, question.state) == (None, "Marc", "published")
-    assert (
-        question_ask(visitor_name="Léa", title="Zoé ?", language="fr", ip=ip()).language == "fr"
-    )
+    assert question_ask(visitor_name="Léa", title="Zoé ?", language="fr", ip=ip()).language == "fr"
 
 
 @pytest.mark.parametrize(
