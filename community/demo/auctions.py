@@ -51,8 +51,8 @@ AUCTION = {
 }
 # (external id, first name, last name, city, points, bid)
 COLLECTORS = (
-    ("cust-2001", "Hugo", "Marchal", "Bordeaux", 2000, 450),
-    ("cust-2002", "Inès", "Ferrand", "Lyon", 2000, 500),
+    ("collector-01", "Hugo", "Marchal", "Bordeaux", 2000, 450),
+    ("collector-02", "Inès", "Ferrand", "Lyon", 2000, 500),
 )
 
 OUTBID = DemoTemplate(
@@ -122,6 +122,7 @@ def seed(*, slug: str) -> None:
                 },
                 source="demo",
             )
+            # Their own ids: another part's demo members are not theirs to spend.
             if created:
                 points_credit(
                     member=member_lock(member_id=member.pk),
