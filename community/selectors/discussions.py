@@ -51,8 +51,10 @@ def threads_visible(
         threads = threads.filter(Q(space__isnull=True) | Q(space__in=entered))
     if kind:
         threads = threads.filter(kind=kind)
-    return threads.select_related("space", "member").annotate(
-        replies_published=Count("replies", filter=Q(replies__state=ModerationState.PUBLISHED))
+    return (
+        threads.select_related("space", "member")
+        .annotate(replies_published=Count("replies", filter=Q(replies__state=ModerationState.PUBLISHED)))
+        .order_by(*Thread._meta.ordering)  # a count's GROUP BY drops the model's ordering
     )
 
 

@@ -160,6 +160,13 @@ def challenges_complete(*, member_ids: list[int] | None = None, now: datetime | 
             .distinct()
         )
         for member_id in list(candidates):
+            # Counted first without the lock, which recording an event takes too: most members
+            # with a new event are not there yet, and are not held up by the sweep.
+            counted = challenge_progress(
+                member=Member(pk=member_id), challenge=challenge, conditions=conditions, tz=tz
+            )
+            if counted < challenge.count_required:
+                continue
             if _complete(challenge=challenge, member_id=member_id, conditions=conditions, tz=tz, now=now):
                 completed += 1
         if member_ids is None:
