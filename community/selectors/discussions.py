@@ -54,7 +54,7 @@ def threads_visible(
     return (
         threads.select_related("space", "member")
         .annotate(replies_published=Count("replies", filter=Q(replies__state=ModerationState.PUBLISHED)))
-        .order_by(*Thread._meta.ordering)  # a count's GROUP BY drops the model's ordering
+        .order_by("-is_pinned", "-last_activity_at", "-id")  # a GROUP BY drops Meta.ordering
     )
 
 
