@@ -68,7 +68,7 @@ def _run_module():
     return module
 
 
-def web_start(*, port: int, workers: str, threads: str, stderr=None):
+def web_start(*, port: int, workers: str, stderr=None):
     """The app served as `make run` serves it (its `web_command`), on the bench database, DEBUG off,
     no access log. Returns the process once /health answers 200."""
     import subprocess
@@ -76,9 +76,7 @@ def web_start(*, port: int, workers: str, threads: str, stderr=None):
     import urllib.request
 
     env = {**os.environ, "DATABASE_URL": bench_database_url(), "DEBUG": "0", "LOG_LEVEL": "WARNING"}
-    command = _run_module().web_command(
-        host="127.0.0.1", port=port, workers=workers, threads=threads, access_log=False
-    )
+    command = _run_module().web_command(host="127.0.0.1", port=port, workers=workers, access_log=False)
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stderr=stderr)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

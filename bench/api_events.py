@@ -2,8 +2,8 @@
 """Issue 3: events per second through the brand REST API, beside `pgbench -N` on the same server.
 
 A fresh brand with 100,000 members and 5 active rules (bench/_api_seed.py), on the bench database,
-served on a free local port as `make run` serves it (granian, 2 workers x 4 threads:
-BENCH_API_WORKERS / BENCH_API_THREADS), DEBUG off. Figures, each phase 60 s
+served on a free local port as `make run` serves it (granian ASGI, 2 workers:
+BENCH_API_WORKERS), DEBUG off. Figures, each phase 60 s
 (BENCH_API_SECONDS):
 - `POST /api/v1/events/batch`, batches of 1,000, 2 clients (goal: 2,000 events/s or more);
 - the API's own floor: requests refused at parsing (auth, rate limit, routing, no events service);
@@ -37,7 +37,6 @@ from _setup import bench_database_url, django_setup, free_port, web_start
 MEMBERS = int(os.environ.get("BENCH_API_MEMBERS", "100000"))
 SECONDS = float(os.environ.get("BENCH_API_SECONDS", "60"))  # per measured phase
 WORKERS = os.environ.get("BENCH_API_WORKERS", "2")
-THREADS = os.environ.get("BENCH_API_THREADS", "4")
 CLIENTS = 8
 WRITTEN_TABLES = ["loyalty_member", "loyalty_activityevent", "loyalty_ledgerentry", "loyalty_pointlot"]
 PGBENCH_SECONDS = int(os.environ.get("BENCH_API_PGBENCH_SECONDS", "20"))
@@ -53,7 +52,7 @@ def load_average() -> str:
 def server_start(port: int, *, log: Path) -> subprocess.Popen:
     """The web server as `make run` starts it; its errors go to `log`."""
     with log.open("w") as errors:
-        return web_start(port=port, workers=WORKERS, threads=THREADS, stderr=errors)
+        return web_start(port=port, workers=WORKERS, stderr=errors)
 
 
 def pgbench(seconds: int) -> float:
@@ -189,7 +188,7 @@ def measure(*, host: str, key: str, schema: str, ceiling: float) -> None:
     log = Path(tempfile.mkstemp(prefix="bench-api-web-", suffix=".log")[1])
     server = server_start(port, log=log)
     target = {"base_url": f"http://127.0.0.1:{port}", "host": host, "key": key}
-    print(f"granian {WORKERS} workers x {THREADS} threads (WSGI), DEBUG off", flush=True)
+    print(f"granian {WORKERS} workers (ASGI, pooled connections), DEBUG off", flush=True)
     failed = 0
     try:
         settle(schema)

@@ -32,7 +32,6 @@ GIFTS = 500
 REQUESTS = int(os.environ.get("BENCH_REDEEM_REQUESTS", "2000"))
 CLIENTS = 8
 WORKERS = os.environ.get("BENCH_REDEEM_WORKERS", "2")
-THREADS = os.environ.get("BENCH_REDEEM_THREADS", "4")
 ADDRESS = {
     "name": "Bench Member",
     "line1": "1 rue du Banc",
@@ -268,7 +267,7 @@ def main() -> None:
         f"10,000 points, seeded in {time.perf_counter() - started:.1f} s; os.cpu_count() = {os.cpu_count()}"
     )
     port = free_port()
-    server = web_start(port=port, workers=WORKERS, threads=THREADS)
+    server = web_start(port=port, workers=WORKERS)
     try:
         connection.set_tenant(brand)
         gift_ids = list(Gift.objects.values_list("pk", flat=True))
@@ -280,7 +279,7 @@ def main() -> None:
         print(
             run.line(
                 f"POST /api/v1/members/{{id}}/redemptions, {CLIENTS} concurrent clients, "
-                f"granian {WORKERS}x{THREADS}"
+                f"granian {WORKERS} workers (ASGI)"
             )
         )
         connection.set_tenant(brand)

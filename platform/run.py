@@ -75,7 +75,7 @@ def web_command(*, host: str, port: int, workers: str, access_log: bool = True) 
     coroutine, where WSGI would hold one of a few threads per stream. Django runs the (synchronous)
     views in a thread per request (config/asgi.py says why its connections are not kept)."""
     command = [
-        PY, "-m", "granian", "--interface", "asgi", "config.asgi:application",
+        PY, "-m", "granian", "--interface", "asginl", "config.asgi:application",
         "--host", host, "--port", str(port), "--workers", workers,
         "--no-ws", "--respawn-failed-workers", "--workers-kill-timeout", "5",
     ]  # fmt: skip

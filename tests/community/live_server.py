@@ -1,4 +1,4 @@
-"""Live help's tests against the ASGI app as production serves it: granian (`--interface asgi
+"""Live help's tests against the ASGI app as production serves it: granian (`--interface asginl
 config.asgi:application`, as platform/run.py starts it) in a process of its own, on this test
 process's database and cache prefix (so pytest-xdist's two workers each have theirs). The threaded
 WSGI server of `site_server` cannot stream: under WSGI Django reads an async stream to its end
@@ -61,7 +61,7 @@ def asgi_served() -> Iterator[int]:
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
     command = [
-        sys.executable, "-m", "granian", "--interface", "asgi", "config.asgi:application",
+        sys.executable, "-m", "granian", "--interface", "asginl", "config.asgi:application",
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-ws", "--log-level", "warning",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env)
