@@ -90,6 +90,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("draw_prize", "the prize won", "A weekend in Biarritz"),
     Variable("draw_date", "when the draw was drawn, in words", "12 mars 2027, 19:00"),
     Variable("draw_url", "the draw's page (seed, winners)", "https://citycar.example/community/draws/3/"),
+    Variable("challenge_name", "the challenge completed (community challenges)", "3 happy-hour trips"),
+    Variable(
+        "challenges_url", "the member's challenges page", "https://citycar.example/community/challenges/"
+    ),
     Variable("rejection_reason", "why a community text was rejected", "Insulting or abusive language"),
     Variable("rejection_note", "the moderator's note to its author", "Please rephrase it."),
     Variable("rejection_url", "the text's page, or the rules", "https://citycar.example/community/rules/"),

@@ -31,15 +31,15 @@ DEMO_RIDER = "rider-001"
 COMPLETED_TEXTS = {
     "en": (
         "Challenge completed: +{{ points_earned }} points",
-        "Well done {{ first_name }}!\n\nYou completed a {{ programme_name }} challenge: "
+        'Well done {{ first_name }}!\n\nYou completed the challenge "{{ challenge_name }}": '
         "{{ points_earned }} bonus points are yours. Your balance: {{ balance }} points.\n\n"
-        "The next challenges: {{ site_url }}community/challenges/\n\nThe {{ programme_name }} team",
+        "The next challenges: {{ challenges_url }}\n\nThe {{ programme_name }} team",
     ),
     "fr": (
         "Défi réussi : +{{ points_earned }} points",
-        "Bravo {{ first_name }} !\n\nVous avez réussi un défi {{ programme_name }} : "
+        "Bravo {{ first_name }} !\n\nVous avez réussi le défi « {{ challenge_name }} » : "
         "{{ points_earned }} points de bonus sont à vous. Votre solde : {{ balance }} points.\n\n"
-        "Les prochains défis : {{ site_url }}community/challenges/\n\nL'équipe {{ programme_name }}",
+        "Les prochains défis : {{ challenges_url }}\n\nL'équipe {{ programme_name }}",
     ),
 }
 
