@@ -40,7 +40,7 @@ from community.models import (
     SubjectKind,
 )
 from community.models.contributions import CONTRIBUTION_TEXT_MAX_LENGTH, PHOTOS_MAX
-from community.services.moderation import rejection_tell
+from community.services.moderation import rejection_tell, text_language
 from core.errors import Conflict, InvalidInput, NotFound, Refused
 from core.limits import field_max_length
 from loyalty.models import ActivityEvent, EventType, Member
@@ -180,7 +180,7 @@ def contribution_submit(
             text=text,
             reference=reference if kind.reference_label else "",
             subject=subject,
-            language=member.language,
+            language=text_language(text, default=member.language),
         )
         for photo, name in checked:
             photo.name = name

@@ -18,7 +18,7 @@ from clubs.models import Space
 from community.models import ModerationState, Reply, Thread
 from community.models.discussions import TEXT_MAX_LENGTH, THREAD_TITLE_MAX_LENGTH
 from community.selectors.discussions import thread_may_write
-from community.services.moderation import moderation_apply
+from community.services.moderation import moderation_apply, text_language
 from core.errors import InvalidInput, NotFound, Refused
 from loyalty.models import Member
 
@@ -65,7 +65,12 @@ def thread_create(
     _writer(member, space=space)
     with transaction.atomic():
         thread = Thread(member=member, kind=kind, space=space, title=title, text=text, last_activity_at=now)
-        moderation_apply(obj=thread, texts=[title, text], language=member.language, now=now)
+        moderation_apply(
+            obj=thread,
+            texts=[title, text],
+            language=text_language(f"{title}\n{text}", default=member.language),
+            now=now,
+        )
         thread.save()
     return thread
 
@@ -93,7 +98,12 @@ def thread_edit(
         _editable(thread, member, now)
         _writer(member, space=thread.space)
         thread.title, thread.text = title, text
-        moderation_apply(obj=thread, texts=[title, text], language=member.language, now=now)
+        moderation_apply(
+            obj=thread,
+            texts=[title, text],
+            language=text_language(f"{title}\n{text}", default=member.language),
+            now=now,
+        )
         thread.save()
     return thread
 
@@ -115,7 +125,9 @@ def reply_post(*, thread_id: int, member: Member, text: str, now: datetime | Non
         if thread.is_locked:
             raise Refused("this discussion is closed to replies", code="thread_locked", field="thread")
         reply = Reply(thread=thread, member=member, text=text)
-        moderation_apply(obj=reply, texts=[text], language=member.language, now=now)
+        moderation_apply(
+            obj=reply, texts=[text], language=text_language(text, default=member.language), now=now
+        )
         reply.save()
         if reply.state == ModerationState.PUBLISHED:
             Thread.objects.filter(pk=thread.pk).update(last_activity_at=now)
@@ -144,7 +156,9 @@ def reply_edit(*, reply_id: int, member: Member, text: str, now: datetime | None
         if thread.is_locked:
             raise Refused("this discussion is closed to replies", code="thread_locked", field="thread")
         reply.text = text
-        moderation_apply(obj=reply, texts=[text], language=member.language, now=now)
+        moderation_apply(
+            obj=reply, texts=[text], language=text_language(text, default=member.language), now=now
+        )
         reply.save()
     return reply
 

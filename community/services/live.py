@@ -24,8 +24,7 @@ from community.models import (
 from community.models.live import MESSAGE_MAX_LENGTH
 from community.selectors.live import helper_may_join, live_online
 from community.selectors.moderation import settings_get
-from community.services import moderation
-from community.services.moderation import moderation_apply
+from community.services.moderation import moderation_apply, text_language
 from core.errors import Conflict, InvalidInput, NotFound, Refused
 from loyalty.models import ActivityEvent, EventType, Member
 from loyalty.services.events.checks import EventInput
@@ -41,12 +40,6 @@ Author = ConversationMessage.Author
 
 def helpful_event_key(conversation_id: int) -> str:
     return f"community:conversation:{conversation_id}"
-
-
-def _language(text: str, *, default: str) -> str:
-    """The text's language as the moderation guesses it (once it ships `text_language`), else `default`."""
-    guess = getattr(moderation, "text_language", None)
-    return guess(text, default=default) if guess else default
 
 
 def _text_checked(text: str) -> str:
@@ -111,7 +104,7 @@ def conversation_start(
 
 def _message_add(*, conversation: Conversation, author: str, text: str, language: str) -> ConversationMessage:
     message = ConversationMessage(conversation=conversation, author=author, text=text)
-    moderation_apply(obj=message, texts=[text], language=_language(text, default=language))
+    moderation_apply(obj=message, texts=[text], language=text_language(text, default=language))
     message.save()
     return message
 
