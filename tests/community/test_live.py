@@ -203,7 +203,6 @@ def test_an_unhelpful_rating_earns_nothing_and_an_unanswered_one_is_refused(onli
     assert rated.event is None and ledger_sum(member_id=online.member_id) == 0
 
 
-@pytest.mark.django_db(transaction=True)
 def test_two_helpful_ratings_at_once_earn_once(fresh_brand):
     connection.set_tenant(fresh_brand)
     _helpful_rule()
