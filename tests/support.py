@@ -28,7 +28,7 @@ from django_tenants.utils import schema_context
 from billing.services.events import stripe_event_handle, stripe_event_store
 from loyalty.models import LedgerEntry, Member, PointLot
 from tenants.models import StripeAccount, StripeEvent
-from tests.conftest import host_of
+from tests.conftest import TEST_PASSWORD, host_of
 from tests.fakes.stripe import FakeStripe
 
 # A Tuesday afternoon in Paris, not a public holiday: every channel may send then (messaging.policy's
@@ -273,3 +273,22 @@ def stripe_deliver(*events: dict) -> list[StripeEvent]:
         event.refresh_from_db()
         stored.append(event)
     return stored
+
+
+# --- the browser (e2e) ---------------------------------------------------------------------------
+
+# Records what the Content-Security-Policy blocks in `window.__cspViolations` (an init script).
+RECORD_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI} ${event.sample}`);
+});
+"""
+
+
+def _log_in(page, base: str, username: str, next_url: str) -> None:
+    page.goto(f"{base}/accounts/login/?next={next_url}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", TEST_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + next_url)

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from catalog.models import Gift, Order
 from community.models import Auction, Bid
@@ -25,36 +24,9 @@ from loyalty.services.ledger import ledger_sum
 from messaging.models import Message, Trigger
 from messaging.triggers import trigger_put
 from tests.catalog.factories import ADDRESS, gift_make
+from tests.community.factories import auction_make, bidder_make
 from tests.factories import member_make, template_make
 from tests.support import assert_invariants, run_concurrently
-
-ADDRESSED = {
-    "address_line1": ADDRESS["line1"],
-    "postal_code": ADDRESS["postal_code"],
-    "city": ADDRESS["city"],
-    "country": ADDRESS["country"],
-}
-
-
-def bidder_make(external_id: str, points: int = 1000, **data):
-    return member_make(external_id, points=points, **{"first_name": "Ada", **ADDRESSED, **data})
-
-
-def auction_make(*, gift=None, starting=100, increment=10, opens_in=-1, closes_in=24, **data) -> Auction:
-    """An auction of a rare bottle (out of the store, one in stock), open now by default."""
-    now = timezone.now()
-    gift = gift or gift_make(name="Pétrus 1990", points_price=5000, stock=1, is_active=False)
-    return auction_save(
-        data={
-            "gift": gift,
-            "title": "A rare bottle",
-            "starting_points": starting,
-            "min_increment": increment,
-            "opens_at": now + timedelta(hours=opens_in),
-            "closes_at": now + timedelta(hours=closes_in),
-            **data,
-        }
-    )
 
 
 def spendable(member) -> int:

@@ -7,31 +7,16 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from billing.services.vip import vip_grant_set
-from clubs.models import Space
-from clubs.services import space_save
 from community.demo.club_services import seed
 from community.models import ClubService, ServiceRequest
 from community.services.club_services import service_request_create, service_request_handle
 from core.errors import Conflict, InvalidInput, NotFound, Refused
 from messaging.models import Message
 from messaging.triggers import trigger_put
+from tests.community.factories import cellar_make, service_make, vip_make
 from tests.factories import member_make, staff_make, template_make
 
 State = ServiceRequest.State
-
-
-def cellar_make() -> Space:
-    return space_save(space=Space(slug="cellar", name="The Cellar Club", entry=Space.Entry.VIP))
-
-
-def service_make(space=None, **data) -> ClubService:
-    return ClubService.objects.create(space=space, name=data.pop("name", "Cellar valuation"), **data)
-
-
-def vip_make(external_id: str, **data):
-    member = member_make(external_id, login=True, first_name="Vera", **data)
-    return vip_grant_set(member=member, granted=True)
 
 
 def test_only_who_may_enter_the_space_asks(in_a):

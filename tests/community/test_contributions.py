@@ -4,14 +4,11 @@ nothing), the Vigie badge, the member's pages, the leaderboard and the backoffic
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
-from PIL import Image
 
 from community.models import Contribution, ContributionPhoto, ContributionType
 from community.selectors.contributions import contributors_leaderboard
@@ -30,26 +27,10 @@ from loyalty.services.members import consent_set
 from loyalty.services.rules import rule_create
 from messaging.models import Message
 from messaging.triggers import trigger_save
+from tests.community.factories import DAMAGE, photo
 from tests.conftest import host_of
 from tests.factories import member_make, template_make
 from tests.support import run_concurrently
-
-DAMAGE = {
-    "code": "damage",
-    "name": "Damage report",
-    "event_type": "damage_report",
-    "photos_required": 1,
-    "reference_label": "Vehicle plate",
-    "reference_required": True,
-}
-
-
-def photo(
-    name: str = "car.png", *, size: tuple[int, int] = (200, 150), kind: str = "PNG"
-) -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (10, 120, 200)).save(buffer, format=kind)
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type=f"image/{kind.lower()}")
 
 
 def damage_type(**extra) -> ContributionType:

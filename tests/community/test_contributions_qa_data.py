@@ -13,7 +13,7 @@ from community.services.qa import answer_post, question_ask
 from core.privacy import ERASED, Person
 from loyalty.models import Badge, EarningRule, Member
 from messaging.models import Trigger
-from tests.community.test_contributions import DAMAGE, photo
+from tests.community.factories import DAMAGE, photo
 from tests.factories import member_make
 
 

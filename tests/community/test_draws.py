@@ -30,6 +30,7 @@ from core.models import AuditEntry
 from loyalty.models import LedgerEntry, Member, Segment
 from loyalty.services.ledger import InsufficientPoints, ledger_sum
 from messaging.models import Message
+from tests.community.factories import after_draw, draw_make
 from tests.conftest import host_of
 from tests.factories import credit_make, debit_make, member_make, template_make
 from tests.support import assert_invariants
@@ -37,33 +38,11 @@ from tests.support import assert_invariants
 SEED = "4f1c0e9d2b7a65834f1c0e9d2b7a65834f1c0e9d2b7a65834f1c0e9d2b7a6583"
 
 
-def draw_make(*, eligibility: str = Draw.Eligibility.TICKETS_BOUGHT, opens_in: int = -1, **data) -> Draw:
-    """A draw of the current schema whose entries opened `opens_in` days from now (a day ago),
-    close 7 days later and is drawn an hour after; sold at 100 points a ticket unless said."""
-    now = timezone.now()
-    opens_at = now + timedelta(days=opens_in)
-    defaults: dict = {
-        "name": "Summer draw",
-        "prize": "A weekend in Biarritz",
-        "eligibility": eligibility,
-        "opens_at": opens_at,
-        "closes_at": opens_at + timedelta(days=7),
-        "draw_at": opens_at + timedelta(days=7, hours=1),
-    }
-    if eligibility == Draw.Eligibility.TICKETS_BOUGHT:
-        defaults["ticket_price"] = 100
-    return draw_create(data={**defaults, **data})
-
-
 def buy(draw: Draw, member: Member, tickets: int, key: str = "k1", **kwargs):
     entry, _ = draw_tickets_buy(
         draw_id=draw.pk, member=member, tickets=tickets, idempotency_key=key, **kwargs
     )
     return entry
-
-
-def after_draw(draw: Draw):
-    return draw.draw_at + timedelta(minutes=1)
 
 
 # --- the pure drawing ----------------------------------------------------------------------------

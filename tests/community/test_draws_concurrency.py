@@ -14,10 +14,9 @@ from community.services.draws import draw_cancel, draw_run, draw_tickets_buy
 from core.errors import DomainError
 from loyalty.models import LedgerEntry
 from loyalty.services.ledger import ledger_sum
+from tests.community.factories import after_draw, draw_make
 from tests.factories import member_make
 from tests.support import assert_invariants, run_concurrently
-
-from .test_draws import after_draw, draw_make
 
 
 def test_ten_buyers_at_once_then_five_runs_at_once_draw_once(fresh_brand):

@@ -24,21 +24,10 @@ from community.services.moderation import (
 from core.errors import InvalidInput
 from messaging.models import Message
 from messaging.triggers import trigger_put
+from tests.community.factories import HARSH, review_write
 from tests.factories import member_make, staff_make, template_make
 
 pytestmark = pytest.mark.django_db
-HARSH = "this wine is a scandal, worst purchase ever, avoid"
-
-
-def review_write(
-    text: str, *, member=None, language: str = "en", title: str = "", reference: str = "sku-1"
-) -> Review:
-    """A review saved as the reviews part does: moderated, then saved."""
-    subject, _ = Subject.objects.get_or_create(reference=reference, defaults={"name": "Château Test"})
-    review = Review(subject=subject, member=member or member_make(), rating=1, title=title, text=text)
-    moderation_apply(obj=review, texts=[title, text], language=language)
-    review.save()
-    return review
 
 
 def test_a_harsh_review_is_published_at_once(in_a):

@@ -7,7 +7,7 @@ from community.demo.moderation import TERMS, seed
 from community.models import CommunitySettings, ModerationState, ModerationTerm
 from community.services.moderation import moderation_decide
 from messaging.models import Message, Trigger
-from tests.community.test_moderation import review_write
+from tests.community.factories import review_write
 from tests.factories import member_make
 
 

@@ -24,7 +24,7 @@ from community.models import (
     Thread,
 )
 from community.services.moderation import moderation_apply
-from tests.community.test_moderation import HARSH, review_write
+from tests.community.factories import HARSH, review_write
 from tests.conftest import TEST_PASSWORD
 from tests.factories import member_make, staff_make
 

@@ -18,27 +18,11 @@ from community.services.reviews import review_reply, review_submit
 from loyalty.models import EventType
 from loyalty.services.events.checks import EventInput
 from loyalty.services.events.pipeline import event_record
+from tests.community.factories import named_subject_make, review_make
 from tests.conftest import host_of
 from tests.factories import member_make
 
 pytestmark = pytest.mark.django_db
-
-
-def subject_make(reference: str = "CHX-2015", *, name: str = "Château Margaux 2015", **extra) -> Subject:
-    return Subject.objects.create(reference=reference, name=name, **extra)
-
-
-def review_make(subject: Subject, rating: int, *, text: str = "", language: str = "en", **extra) -> Review:
-    """A review of a new member through the service (published unless the moderation holds it)."""
-    member = member_make(**extra.pop("member", {}))
-    return review_submit(
-        member=member,
-        subject_id=subject.pk,
-        rating=rating,
-        text=text or f"A {rating}-star opinion.",
-        language=language,
-        **extra,
-    )
 
 
 def member_client(brand, member) -> Client:
@@ -55,11 +39,11 @@ def _page(brand, subject: Subject, client: Client | None = None, **headers) -> s
 
 
 def test_the_list_shows_listed_items_with_average_and_count(in_a):
-    margaux = subject_make()
+    margaux = named_subject_make()
     for rating in (5, 4, 4):
         review_make(margaux, rating)
-    subject_make("SHOP-LYON", name="Lyon Part-Dieu shop", kind="place")
-    subject_make("OLD", name="Delisted wine", is_active=False)
+    named_subject_make("SHOP-LYON", name="Lyon Part-Dieu shop", kind="place")
+    named_subject_make("OLD", name="Delisted wine", is_active=False)
     client = Client(HTTP_HOST=host_of(in_a))
 
     html = client.get("/reviews/").content.decode()
@@ -74,7 +58,7 @@ def test_the_list_shows_listed_items_with_average_and_count(in_a):
 
 
 def test_the_page_shows_the_distribution_and_only_published_reviews(in_a):
-    subject = subject_make()
+    subject = named_subject_make()
     for rating in (5, 5, 4, 1):
         review_make(subject, rating)
     held = review_make(subject, 3, text="Held by the moderators for now.")
@@ -93,7 +77,7 @@ def test_the_page_shows_the_distribution_and_only_published_reviews(in_a):
 
 
 def test_reviews_in_the_readers_language_first_each_labelled(in_a):
-    subject = subject_make()
+    subject = named_subject_make()
     review_make(subject, 4, text="Very good wine, well kept.", language="en")
     review_make(subject, 5, text="Un vin superbe, bien conservé.", language="fr")
     review_make(subject, 3, text="Correct, a bit young.", language="en")
@@ -109,7 +93,7 @@ def test_reviews_in_the_readers_language_first_each_labelled(in_a):
 
 
 def test_certified_badge_reply_and_dates(in_a):
-    subject = subject_make()
+    subject = named_subject_make()
     plain = review_make(subject, 4, text="No purchase behind this one.", experienced_on=date(2026, 3, 14))
     buyer = member_make()
     _purchase(buyer, subject)
@@ -140,7 +124,7 @@ def _purchase(member, subject) -> None:
 
 
 def test_unknown_or_delisted_item_is_a_404(in_a):
-    subject_make("OLD", is_active=False)
+    named_subject_make("OLD", is_active=False)
     client = Client(HTTP_HOST=host_of(in_a))
     assert client.get("/reviews/product/NOPE/").status_code == 404
     assert client.get("/reviews/product/OLD/").status_code == 404
@@ -148,7 +132,7 @@ def test_unknown_or_delisted_item_is_a_404(in_a):
 
 
 def test_a_visitor_is_asked_to_log_in_and_cannot_write_or_report(in_a):
-    subject = subject_make()
+    subject = named_subject_make()
     review = review_make(subject, 4)
     client = Client(HTTP_HOST=host_of(in_a))
     html = _page(in_a, subject, client)
@@ -163,7 +147,7 @@ def test_a_visitor_is_asked_to_log_in_and_cannot_write_or_report(in_a):
 
 
 def test_a_member_writes_then_edits_their_one_review(in_a):
-    subject = subject_make()
+    subject = named_subject_make()
     member = member_make(login=True, first_name="Inès", last_name="Moreau")
     client = member_client(in_a, member)
     base = f"/reviews/{subject.kind}/{subject.reference}"
@@ -205,7 +189,7 @@ def test_a_member_writes_then_edits_their_one_review(in_a):
     ],
 )
 def test_bad_inputs_are_named_by_field_and_write_nothing(in_a, data, field, message):
-    subject = subject_make()
+    subject = named_subject_make()
     client = member_client(in_a, member_make(login=True))
     response = client.post(f"/reviews/{subject.kind}/{subject.reference}/write/", data)
     assert response.status_code == 400
@@ -214,7 +198,7 @@ def test_bad_inputs_are_named_by_field_and_write_nothing(in_a, data, field, mess
 
 
 def test_the_author_sees_their_held_or_rejected_review_with_its_state(in_a):
-    subject = subject_make()
+    subject = named_subject_make()
     member = member_make(login=True)
     review = review_submit(member=member, subject_id=subject.pk, rating=2, text="Waiting for the staff.")
     Review.objects.filter(pk=review.pk).update(state=ModerationState.HELD, published_at=None)
@@ -231,7 +215,7 @@ def test_the_author_sees_their_held_or_rejected_review_with_its_state(in_a):
 
 
 def test_a_member_reports_a_review_once_and_not_their_own(in_a):
-    subject = subject_make()
+    subject = named_subject_make()
     other = review_make(subject, 1, text="Terrible.")
     member = member_make(login=True)
     own = review_submit(member=member, subject_id=subject.pk, rating=5, text="Mine.")
@@ -258,7 +242,7 @@ def test_a_member_reports_a_review_once_and_not_their_own(in_a):
 
 
 def test_reviews_are_paginated(in_a):
-    subject = subject_make()
+    subject = named_subject_make()
     for number in range(12):
         review_make(subject, 4, text=f"Opinion number {number:02d}.")
     first = _page(in_a, subject)

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from community.models import ModerationState, Review
 from community.services.moderation import moderation_decide
-from tests.community.test_review_pages import review_make, subject_make
+from tests.community.factories import named_subject_make, review_make
 from tests.conftest import host_of
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ def _json(brand, kind: str, reference: str, **headers):
 
 
 def test_the_ratings_of_an_item(in_a):
-    subject = subject_make(name="Château Margaux 2015")
+    subject = named_subject_make(name="Château Margaux 2015")
     for rating in (5, 5, 4, 2):
         review_make(
             subject, rating, text=f"Rated {rating}.", member={"first_name": "Ana", "last_name": "Martin"}
@@ -57,7 +57,7 @@ def test_the_ratings_of_an_item(in_a):
 
 
 def test_public_headers_any_origin_without_credentials(in_a):
-    subject_make()
+    named_subject_make()
     response = _json(in_a, "product", "CHX-2015", HTTP_ORIGIN="https://showroom.example")
     assert response["Access-Control-Allow-Origin"] == "*"
     assert response["Access-Control-Allow-Methods"] == "GET, OPTIONS"
@@ -77,14 +77,14 @@ def test_public_headers_any_origin_without_credentials(in_a):
 
 
 def test_an_item_without_reviews_has_no_average(in_a):
-    subject_make()
+    named_subject_make()
     data = _json(in_a, "product", "CHX-2015").json()
     assert (data["count"], data["average"], data["latest"]) == (0, None, [])
     assert data["distribution"] == {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}
 
 
 def test_unknown_or_delisted_items_are_a_json_404(in_a):
-    subject_make("OLD", is_active=False)
+    named_subject_make("OLD", is_active=False)
     for kind, reference in (("product", "NOPE"), ("product", "OLD"), ("place", "CHX-2015"), ("gift", "OLD")):
         response = _json(in_a, kind, reference)
         assert response.status_code == 404 and response.json()["error"] == "not_found"
@@ -92,7 +92,7 @@ def test_unknown_or_delisted_items_are_a_json_404(in_a):
 
 
 def test_cached_until_the_reviews_change(in_a):
-    subject = subject_make()
+    subject = named_subject_make()
     review = review_make(subject, 4)
     assert _json(in_a, "product", "CHX-2015").json()["count"] == 1
     with CaptureQueriesContext(connection) as queries:

@@ -21,9 +21,8 @@ from loyalty.models import Member
 from loyalty.services.events.checks import EventInput
 from loyalty.services.events.pipeline import event_record
 from messaging.models import Message
+from tests.community.factories import purchase, review_triggers_on, subject_make
 from tests.factories import member_make, staff_make
-
-from .reviews_support import purchase, review_triggers_on, subject_make
 
 pytestmark = pytest.mark.usefixtures("in_a")
 

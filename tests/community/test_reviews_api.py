@@ -7,10 +7,9 @@ from django.db import connection
 
 from community.models import Review, Subject
 from community.services.reviews import review_submit
+from tests.community.factories import subject_make
 from tests.factories import member_make
 from tests.support import error_of
-
-from .reviews_support import subject_make
 
 BASE = "/api/v1/community/subjects"
 

@@ -15,10 +15,9 @@ from django.utils import timezone
 
 from community.models import FollowUp, Review, Subject
 from community.services.reviews import review_submit
+from tests.community.factories import subject_make
 from tests.conftest import host_of
 from tests.factories import member_make, staff_make
-
-from .reviews_support import subject_make
 
 pytestmark = pytest.mark.django_db
 TRENDS = "/backoffice/community/reviews/trends/"

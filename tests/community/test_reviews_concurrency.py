@@ -7,10 +7,9 @@ from django.db import connection
 
 from community.models import FollowUp, Review
 from community.services.reviews import review_submit
+from tests.community.factories import subject_make
 from tests.factories import member_make
 from tests.support import run_concurrently
-
-from .reviews_support import subject_make
 
 
 def test_ten_concurrent_submits_leave_one_review_and_one_follow_up(fresh_brand):

@@ -12,9 +12,8 @@ from community.services.reviews import review_reply, review_report, review_submi
 from core.privacy import ERASED, Person
 from messaging.models import MessageTemplate, Trigger
 from messaging.services.templates import template_preview
+from tests.community.factories import subject_make
 from tests.factories import member_make
-
-from .reviews_support import subject_make
 
 pytestmark = pytest.mark.usefixtures("in_a")
 

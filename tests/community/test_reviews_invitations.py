@@ -13,9 +13,8 @@ from community.models import CommunitySettings, ReviewInvitation, Subject
 from community.services.reviews import review_invitations_send, review_submit
 from community.tasks.reviews import review_invitations_all_task
 from messaging.models import Message
+from tests.community.factories import purchase, review_triggers_on, subject_make
 from tests.factories import member_make
-
-from .reviews_support import purchase, review_triggers_on, subject_make
 
 pytestmark = pytest.mark.usefixtures("in_a")
 DAY = timedelta(days=1)

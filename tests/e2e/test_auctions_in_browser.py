@@ -14,8 +14,7 @@ from community.demo.club_services import seed as services_seed
 from community.models import Auction, ServiceRequest
 from community.services.auctions import bid_place
 from community.services.club_services import service_request_handle
-from tests.community.test_auctions import bidder_make
-from tests.community.test_club_services import cellar_make, vip_make
+from tests.community.factories import bidder_make, cellar_make, vip_make
 from tests.conftest import TEST_PASSWORD
 
 SHOTS = Path("/tmp/auction-shots")

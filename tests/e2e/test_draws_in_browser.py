@@ -12,10 +12,9 @@ from django.db import connection
 from community.models import Draw
 from community.services.draws import draw_run, draw_tickets_buy
 from loyalty.models import Member
-from tests.community.test_draws import after_draw, draw_make
+from tests.community.factories import after_draw, draw_make
 from tests.factories import member_make
-
-from .test_gatherings_in_browser import _log_in
+from tests.support import _log_in
 
 SHOTS = Path("/tmp/draws-shots")
 

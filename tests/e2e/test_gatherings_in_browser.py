@@ -11,19 +11,11 @@ from django.db import connection
 
 from gatherings.models import Rsvp
 from gatherings.services import rsvp_create
-from tests.conftest import TEST_PASSWORD
 from tests.factories import member_make
 from tests.gatherings.factories import gathering_make
+from tests.support import _log_in
 
 SHOTS = Path("/tmp/gatherings-shots")
-
-
-def _log_in(page, base: str, username: str, next_url: str) -> None:
-    page.goto(f"{base}/accounts/login/?next={next_url}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", TEST_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + next_url)
 
 
 def test_the_last_seat_the_waiting_list_and_the_door(fresh_brand, site_server, chromium):

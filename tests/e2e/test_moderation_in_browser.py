@@ -17,10 +17,10 @@ from community.models import ModerationState, Question, Review, ReviewReport
 from community.services.moderation import moderation_apply
 from loyalty.demo import demo_programme_seed
 from messaging.models import Message
-from tests.community.test_moderation import HARSH, review_write
+from tests.community.factories import HARSH, review_write
 from tests.conftest import TEST_PASSWORD
-from tests.e2e.test_review_trends_in_browser import RECORD_VIOLATIONS
 from tests.factories import member_make
+from tests.support import RECORD_VIOLATIONS
 
 SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR", "var/screenshots")) / "community"
 

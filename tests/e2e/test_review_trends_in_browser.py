@@ -14,14 +14,9 @@ from community.models import FollowUp
 from loyalty.demo import demo_programme_seed
 from messaging.demo import demo_messaging_seed
 from tests.conftest import TEST_PASSWORD
+from tests.support import RECORD_VIOLATIONS
 
 SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR", "var/screenshots")) / "backoffice"
-RECORD_VIOLATIONS = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI} ${event.sample}`);
-});
-"""
 # A canvas Chart.js drew on has coloured pixels; a blank one has none.
 PAINTED = """(canvas) => {
   const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;

@@ -9,7 +9,7 @@ from django.test import Client
 from community.models import Auction, Bid
 from community.services.auctions import bid_place
 from core.errors import NotFound
-from tests.community.test_auctions import auction_make, bidder_make
+from tests.community.factories import auction_make, bidder_make
 from tests.conftest import host_of
 
 

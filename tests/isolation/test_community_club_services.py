@@ -9,7 +9,7 @@ from django.test import Client
 from community.models import ServiceRequest
 from community.services.club_services import service_request_create
 from core.errors import NotFound
-from tests.community.test_club_services import service_make
+from tests.community.factories import service_make
 from tests.conftest import host_of
 from tests.factories import member_make
 

@@ -10,7 +10,7 @@ from django.test import Client
 
 from community.models import Draw, DrawEntry
 from community.services.draws import draw_tickets_buy, draws_due_run
-from tests.community.test_draws import draw_make
+from tests.community.factories import draw_make
 from tests.conftest import host_of
 from tests.factories import member_make
 

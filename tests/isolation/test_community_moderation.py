@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from community.models import ModerationState, ModerationTerm, Review
-from tests.community.test_moderation import review_write
+from tests.community.factories import review_write
 from tests.factories import member_make
 
 QUEUE = "/backoffice/community/moderation/"

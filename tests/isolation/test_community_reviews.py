@@ -13,7 +13,7 @@ from django.utils import timezone
 from community.models import FollowUp, Review, ReviewInvitation, Subject
 from community.services.reviews import review_invitations_send, review_report, review_submit
 from core.errors import NotFound
-from tests.community.reviews_support import purchase, subject_make
+from tests.community.factories import purchase, subject_make
 from tests.factories import member_make
 from tests.support import error_of
 
