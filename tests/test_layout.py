@@ -10,11 +10,28 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent
 
 
-def _imports_of_test_modules(path: Path) -> list[str]:
+def _absolute(node: ast.ImportFrom, package: list[str]) -> str:
+    """The module an import names, a relative one ("from .test_x import y") resolved in `package`."""
+    if not node.level:
+        return node.module or ""
+    parts = package[: len(package) - (node.level - 1)]
+    return ".".join([*parts, *([node.module] if node.module else [])])
+
+
+def _package(path: Path) -> list[str]:
+    return list(path.relative_to(TESTS.parent).parent.parts)
+
+
+def _imports_of_test_modules(path: Path, package: str = "") -> list[str]:
+    """The test modules `path` imports; `package`: its package ("tests.community"), by default
+    where it lies under the project."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            modules = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        if isinstance(node, ast.ImportFrom) and (node.module or node.level):
+            module = _absolute(
+                node, (package.split(".") if package else _package(path)) if node.level else []
+            )
+            modules = [module] + [f"{module}.{alias.name}" for alias in node.names]
         elif isinstance(node, ast.Import):
             modules = [alias.name for alias in node.names]
         elif isinstance(node, ast.Assign) and any(
@@ -47,4 +64,15 @@ def test_the_check_sees_an_import_of_a_test_module(tmp_path):
         "tests.loyalty.test_rules",
         "tests.loyalty.test_tiers",
         "pytest_plugins",
+    ]
+
+
+def test_the_check_sees_a_relative_import_of_a_test_module(tmp_path):
+    module = tmp_path / "test_example.py"
+    module.write_text(
+        "from .test_draws import draw_make\nfrom . import factories\nfrom ..e2e.test_x import y\n"
+    )
+    assert _imports_of_test_modules(module, package="tests.community") == [
+        "tests.community.test_draws",
+        "tests.e2e.test_x",
     ]
