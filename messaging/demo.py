@@ -5,14 +5,16 @@ settings) is left as it is, so running it again changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
 
 from loyalty.selectors.programme import programme_settings
-from messaging.models import ChannelSettings, MessageTemplate
+from messaging.models import ChannelSettings, MessageTemplate, Trigger
 from messaging.services.channel_settings import channel_settings_update
 from messaging.services.templates import template_save
+from messaging.triggers import trigger_save
 
 
 @dataclass(frozen=True)
@@ -263,6 +265,43 @@ SETTINGS: dict[str, dict[str, object]] = {
 }
 
 
+def demo_template_seed(*, template: DemoTemplate, languages: Iterable[str]) -> None:
+    """`template` in each of `languages` it has a text for, unless it exists in that language."""
+    for language, (subject, body) in template.texts.items():
+        exists = MessageTemplate.objects.filter(
+            code=template.code, channel=template.channel, language=language
+        ).exists()
+        if language in languages and not exists:
+            template_save(
+                code=template.code,
+                channel=template.channel,
+                language=language,
+                name=template.name,
+                purpose=template.purpose,
+                subject=subject,
+                body=body,
+            )
+
+
+def demo_triggered_templates_seed(*, templates: Iterable[tuple[str, DemoTemplate]]) -> None:
+    """Each (trigger kind, template): the template in the site's languages and the kind's trigger on
+    its channel, switched on, unless the brand has one already; those missing, in one transaction
+    (the community's messages)."""
+    languages = programme_settings().site_languages
+    with transaction.atomic():
+        for kind, template in templates:
+            demo_template_seed(template=template, languages=languages)
+            if not Trigger.objects.filter(kind=kind, channel=template.channel).exists():
+                trigger_save(
+                    data={
+                        "kind": kind,
+                        "channel": template.channel,
+                        "template_code": template.code,
+                        "is_active": True,
+                    }
+                )
+
+
 def demo_messaging_seed(*, slug: str) -> None:
     """The demo brand's (the current schema's) templates in its site's languages and its channel
     settings, those that do not exist yet."""
@@ -273,17 +312,4 @@ def demo_messaging_seed(*, slug: str) -> None:
         if not ChannelSettings.objects.exists():
             channel_settings_update(data=SETTINGS[slug])
         for template in TEMPLATES[slug]:
-            for language, (subject, body) in template.texts.items():
-                exists = MessageTemplate.objects.filter(
-                    code=template.code, channel=template.channel, language=language
-                ).exists()
-                if language in languages and not exists:
-                    template_save(
-                        code=template.code,
-                        channel=template.channel,
-                        language=language,
-                        name=template.name,
-                        purpose=template.purpose,
-                        subject=subject,
-                        body=body,
-                    )
+            demo_template_seed(template=template, languages=languages)

@@ -7,7 +7,6 @@ are e-mails in English and French, to the development outbox."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -21,11 +20,9 @@ from community.services.auctions import auction_save, bid_place
 from loyalty.models import LedgerEntry
 from loyalty.services.ledger import EntryCause, member_lock, points_credit
 from loyalty.services.members import member_upsert
-from messaging.demo import DemoTemplate
+from messaging.demo import DemoTemplate, demo_triggered_templates_seed
 from messaging.models import TriggerKind
 from tenants.selectors import brand_timezone
-
-from .contributions import messages_seed
 
 BOTTLE = {
     "reference": "GC-PETRUS-1990",
@@ -102,7 +99,9 @@ def seed(*, slug: str) -> None:
     """In the current schema (a demo brand of `tenants.demo`), idempotent."""
     if slug != "grand-cru":
         return
-    demo_messages_seed(templates=((TriggerKind.AUCTION_OUTBID, OUTBID), (TriggerKind.AUCTION_WON, WON)))
+    demo_triggered_templates_seed(
+        templates=[(TriggerKind.AUCTION_OUTBID, OUTBID), (TriggerKind.AUCTION_WON, WON)]
+    )
     if Auction.objects.exists():
         return
     with transaction.atomic():
@@ -141,11 +140,3 @@ def _window() -> dict[str, datetime]:
         "opens_at": timezone.now() - timedelta(days=1),
         "closes_at": datetime.combine(today + timedelta(days=6), time(20, 0), tzinfo=tz),
     }
-
-
-def demo_messages_seed(*, templates: Iterable[tuple[str, DemoTemplate]]) -> None:
-    """Each (trigger kind, template): the template in the site's languages and the kind's trigger
-    switched on, those missing (`contributions.messages_seed`), in one transaction."""
-    with transaction.atomic():
-        for kind, template in templates:
-            messages_seed(template=template, kind=kind)

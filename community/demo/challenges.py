@@ -14,12 +14,10 @@ from django.utils import timezone
 from community.models import Challenge
 from community.services.challenges import challenge_save
 from loyalty.models import Member
-from loyalty.selectors.programme import programme_settings
 from loyalty.services.events.checks import EventInput
 from loyalty.services.events.pipeline import event_record
-from messaging.models import MessageTemplate, Trigger
-from messaging.services.templates import template_save
-from messaging.triggers import trigger_save
+from messaging.demo import DemoTemplate, demo_triggered_templates_seed
+from messaging.models import TriggerKind
 from tenants.selectors import brand_timezone
 
 HAPPY_HOUR_INTO_PARIS = [
@@ -28,20 +26,26 @@ HAPPY_HOUR_INTO_PARIS = [
 ]
 DEMO_RIDER = "rider-001"
 
-COMPLETED_TEXTS = {
-    "en": (
-        "Challenge completed: +{{ points_earned }} points",
-        'Well done {{ first_name }}!\n\nYou completed the challenge "{{ challenge_name }}": '
-        "{{ points_earned }} bonus points are yours. Your balance: {{ balance }} points.\n\n"
-        "The next challenges: {{ challenges_url }}\n\nThe {{ programme_name }} team",
-    ),
-    "fr": (
-        "Défi réussi : +{{ points_earned }} points",
-        "Bravo {{ first_name }} !\n\nVous avez réussi le défi « {{ challenge_name }} » : "
-        "{{ points_earned }} points de bonus sont à vous. Votre solde : {{ balance }} points.\n\n"
-        "Les prochains défis : {{ challenges_url }}\n\nL'équipe {{ programme_name }}",
-    ),
-}
+COMPLETED = DemoTemplate(
+    "challenge_completed",
+    "email",
+    "service",
+    "Challenge completed e-mail",
+    {
+        "en": (
+            "Challenge completed: +{{ points_earned }} points",
+            'Well done {{ first_name }}!\n\nYou completed the challenge "{{ challenge_name }}": '
+            "{{ points_earned }} bonus points are yours. Your balance: {{ balance }} points.\n\n"
+            "The next challenges: {{ challenges_url }}\n\nThe {{ programme_name }} team",
+        ),
+        "fr": (
+            "Défi réussi : +{{ points_earned }} points",
+            "Bravo {{ first_name }} !\n\nVous avez réussi le défi « {{ challenge_name }} » : "
+            "{{ points_earned }} points de bonus sont à vous. Votre solde : {{ balance }} points.\n\n"
+            "Les prochains défis : {{ challenges_url }}\n\nL'équipe {{ programme_name }}",
+        ),
+    },
+)
 
 
 def seed(*, slug: str) -> None:
@@ -70,30 +74,7 @@ def seed(*, slug: str) -> None:
 
 
 def _completed_message() -> None:
-    languages = programme_settings().site_languages
-    for language, (subject, body) in COMPLETED_TEXTS.items():
-        exists = MessageTemplate.objects.filter(
-            code="challenge_completed", channel="email", language=language
-        )
-        if language in languages and not exists.exists():
-            template_save(
-                code="challenge_completed",
-                channel="email",
-                language=language,
-                name="Challenge completed e-mail",
-                purpose="service",
-                subject=subject,
-                body=body,
-            )
-    if not Trigger.objects.filter(kind="challenge_completed", channel="email").exists():
-        trigger_save(
-            data={
-                "kind": "challenge_completed",
-                "channel": "email",
-                "template_code": "challenge_completed",
-                "is_active": True,
-            }
-        )
+    demo_triggered_templates_seed(templates=[(TriggerKind.CHALLENGE_COMPLETED, COMPLETED)])
 
 
 def _rider_trips(monday: datetime) -> None:

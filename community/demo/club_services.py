@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from clubs.models import Space
 from community.models import ClubService
-from messaging.demo import DemoTemplate
+from messaging.demo import DemoTemplate, demo_triggered_templates_seed
 from messaging.models import TriggerKind
-
-from .auctions import demo_messages_seed
 
 VALUATION = {
     "name": "Free cellar valuation by our sommelier",
@@ -46,7 +44,7 @@ def seed(*, slug: str) -> None:
     """In the current schema (a demo brand of `tenants.demo`), idempotent."""
     if slug != "grand-cru":
         return
-    demo_messages_seed(templates=((TriggerKind.SERVICE_REQUEST_ANSWERED, ANSWERED),))
+    demo_triggered_templates_seed(templates=[(TriggerKind.SERVICE_REQUEST_ANSWERED, ANSWERED)])
     space = Space.objects.filter(slug="cellar").first()
     if space is None or ClubService.objects.exists():
         return

@@ -19,14 +19,11 @@ from community.models import ContributionType
 from community.services.contributions import contribution_decide, contribution_submit, contribution_type_save
 from loyalty.models import Badge, EarningRule, Member
 from loyalty.rule_examples import DAMAGE_REPORT
-from loyalty.selectors.programme import programme_settings
 from loyalty.services.badges import badge_save
 from loyalty.services.members import member_upsert
 from loyalty.services.rules import rule_create
-from messaging.demo import DemoTemplate
-from messaging.models import MessageTemplate, Trigger, TriggerKind
-from messaging.services.templates import template_save
-from messaging.triggers import trigger_save
+from messaging.demo import DemoTemplate, demo_triggered_templates_seed
+from messaging.models import TriggerKind
 
 DAMAGE_TYPE = {
     "code": "damage-report",
@@ -148,33 +145,4 @@ def seed(*, slug: str) -> None:
                     contribution_decide(
                         contribution_id=contribution.pk, approve=True, user=None, now=now - timedelta(hours=1)
                     )
-        messages_seed(template=CONTRIBUTION_APPROVED, kind=TriggerKind.CONTRIBUTION_APPROVED)
-
-
-def messages_seed(*, template: DemoTemplate, kind: str) -> None:
-    """The template in the site's languages (those missing) and its trigger, switched on, unless the
-    brand has one of that kind on that channel already."""
-    languages = programme_settings().site_languages
-    for language, (subject, body) in template.texts.items():
-        exists = MessageTemplate.objects.filter(
-            code=template.code, channel=template.channel, language=language
-        ).exists()
-        if language in languages and not exists:
-            template_save(
-                code=template.code,
-                channel=template.channel,
-                language=language,
-                name=template.name,
-                purpose=template.purpose,
-                subject=subject,
-                body=body,
-            )
-    if not Trigger.objects.filter(kind=kind, channel=template.channel).exists():
-        trigger_save(
-            data={
-                "kind": kind,
-                "channel": template.channel,
-                "template_code": template.code,
-                "is_active": True,
-            }
-        )
+        demo_triggered_templates_seed(templates=[(TriggerKind.CONTRIBUTION_APPROVED, CONTRIBUTION_APPROVED)])

@@ -12,12 +12,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from community.demo.contributions import messages_seed
 from community.models import Draw
 from community.services.draws import draw_create, draw_run
 from loyalty.models import Member, Segment
 from loyalty.services.members import member_upsert
-from messaging.demo import DemoTemplate
+from messaging.demo import DemoTemplate, demo_triggered_templates_seed
 from messaging.models import TriggerKind
 
 SEGMENT_NAME = "Every member"
@@ -85,7 +84,7 @@ def seed(*, slug: str) -> None:
     if slug not in CURRENT:
         return
     with transaction.atomic():
-        messages_seed(template=WON, kind=TriggerKind.DRAW_WON)
+        demo_triggered_templates_seed(templates=[(TriggerKind.DRAW_WON, WON)])
         if Draw.objects.exists():
             return
         now = timezone.now().replace(minute=0, second=0, microsecond=0)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from community.demo.auctions import demo_messages_seed
 from community.models import CommunitySettings, ModerationTerm, TermCategory
-from messaging.demo import DemoTemplate
+from messaging.demo import DemoTemplate, demo_triggered_templates_seed
+from messaging.models import TriggerKind
 
 # slug -> (language, category, term)
 TERMS: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -77,4 +77,4 @@ def seed(*, slug: str) -> None:
         CommunitySettings.objects.get_or_create(
             pk=1, defaults={"moderation_delay_days": 5, "moderation_rules": RULES[slug]}
         )
-    demo_messages_seed(templates=[("community_rejected", REJECTED)])
+    demo_triggered_templates_seed(templates=[(TriggerKind.CONTENT_REJECTED, REJECTED)])

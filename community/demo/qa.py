@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from community.demo.contributions import messages_seed, reporters_seed
+from community.demo.contributions import reporters_seed
 from community.models import Question
 from community.selectors.moderation import settings_get
 from community.services.qa import answer_post, best_answer_mark, question_ask
 from loyalty.models import Badge, EarningRule, EventType
 from loyalty.services.badges import badge_save
 from loyalty.services.rules import rule_create
-from messaging.demo import DemoTemplate
+from messaging.demo import DemoTemplate, demo_triggered_templates_seed
 from messaging.models import TriggerKind
 
 PEOPLE = {
@@ -130,4 +130,4 @@ def seed(*, slug: str) -> None:
             ]
             if best is not None and member is not None:
                 best_answer_mark(question_id=question.pk, answer_id=posted[best].pk, by_member=member)
-        messages_seed(template=QUESTION_ANSWERED, kind=TriggerKind.QUESTION_ANSWERED)
+        demo_triggered_templates_seed(templates=[(TriggerKind.QUESTION_ANSWERED, QUESTION_ANSWERED)])

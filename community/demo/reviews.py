@@ -25,14 +25,10 @@ from community.services.reviews import (
     subject_save,
 )
 from loyalty.models import EventType, Member
-from loyalty.selectors.programme import programme_settings
 from loyalty.services.events.checks import EventInput
 from loyalty.services.events.pipeline import event_record
 from loyalty.services.members import member_upsert
-from messaging.demo import DemoTemplate
-from messaging.models import MessageTemplate, Trigger
-from messaging.services.templates import template_save
-from messaging.triggers import trigger_put
+from messaging.demo import DemoTemplate, demo_triggered_templates_seed
 
 MEMBER_PREFIX = "demo-rev-"
 # slug -> the purchase event type, then (kind, reference, name, description) of each listed item.
@@ -153,7 +149,7 @@ def seed(*, slug: str) -> None:
     """In the current schema (a demo brand of `tenants.demo`), idempotent."""
     if slug not in SUBJECTS:
         return
-    _messages_seed()
+    demo_triggered_templates_seed(templates=[(template.code, template) for template in TEMPLATES])
     if Review.objects.filter(member__external_id__startswith=MEMBER_PREFIX).exists():
         return
     event_type, listed = SUBJECTS[slug]
@@ -166,32 +162,6 @@ def seed(*, slug: str) -> None:
         ]
         members = [_member(slug, index, *person) for index, person in enumerate(MEMBERS)]
         _reviews_seed(slug=slug, event_type=event_type, subjects=subjects, members=members)
-
-
-def _messages_seed() -> None:
-    """The review e-mails in the site's languages and their triggers on, those missing."""
-    languages = programme_settings().site_languages
-    for template in TEMPLATES:
-        for language, (subject, body) in template.texts.items():
-            exists = MessageTemplate.objects.filter(
-                code=template.code, channel=template.channel, language=language
-            ).exists()
-            if language in languages and not exists:
-                template_save(
-                    code=template.code,
-                    channel=template.channel,
-                    language=language,
-                    name=template.name,
-                    purpose=template.purpose,
-                    subject=subject,
-                    body=body,
-                )
-        if not Trigger.objects.filter(kind=template.code, channel=template.channel).exists():
-            trigger_put(
-                kind=template.code,
-                channel=template.channel,
-                data={"template_code": template.code, "is_active": True},
-            )
 
 
 def _purchases_are(event_type: str) -> None:
