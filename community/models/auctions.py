@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Gift, Order
+from core.limits import IDEMPOTENCY_KEY_MAX_LENGTH
 from loyalty.models import LedgerEntry, Member
 
 
@@ -72,7 +73,7 @@ class Bid(models.Model):
     release_entry = models.OneToOneField(
         LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    idempotency_key = models.CharField(max_length=80, blank=True)
+    idempotency_key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX_LENGTH, blank=True)
     placed_at = models.DateTimeField()
 
     class Meta:
