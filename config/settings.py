@@ -531,6 +531,7 @@ SPECTACULAR_SETTINGS = {
         # Triggers send on some channels only (not letters).
         "TriggerChannelEnum": "messaging.models.triggers.TRIGGER_CHANNEL_CHOICES",
         "TriggerKindEnum": "messaging.models.TriggerKind",
+        "SubjectKindEnum": "community.models.SubjectKind",
         # Every "state" of the API named by what it is the state of.
         "GiftStateEnum": "catalog.api.serializers.GIFT_STATES",
         "MessageStateEnum": "messaging.models.messages.MessageState",

@@ -41,6 +41,7 @@ def _subjects() -> QuerySet[Subject]:
 class SubjectSerializer(serializers.ModelSerializer):
     review_count = serializers.IntegerField(help_text="its published reviews")
     average_rating = serializers.SerializerMethodField(help_text="their average, 1 decimal; null when none")
+    image_url = serializers.SerializerMethodField(help_text="its picture's address; null when none")
 
     class Meta:
         model = Subject
@@ -63,6 +64,9 @@ class SubjectSerializer(serializers.ModelSerializer):
             },
             "is_active": {"help_text": "listed: shown on the site and open to reviews"},
         }
+
+    def get_image_url(self, subject: Subject) -> str | None:
+        return subject.image_url or None
 
     def get_average_rating(self, subject: Subject) -> float | None:
         value = getattr(subject, "average_rating", None)
