@@ -16,6 +16,10 @@ from loyalty.models import Member, Offer, OfferSeen
 OFFER_FIELDS = ("segment", "title", "text", "link", "starts_at", "ends_at")
 
 
+# The years an offer's dates may fall in.
+OFFER_YEARS = (2000, 2100)
+
+
 def offer_validate(*, offer: Offer) -> None:
     """The offer's fields, as the model and the database constraints check them: InvalidInput per field."""
     errors: dict[str, list[str]] = {}
@@ -25,6 +29,11 @@ def offer_validate(*, offer: Offer) -> None:
         errors.update(error.message_dict)
     if offer.link and not offer.link.lower().startswith(("https://", "http://")):
         errors.setdefault("link", []).append("must be an http:// or https:// address")
+    for field in ("starts_at", "ends_at"):
+        value = getattr(offer, field)
+        # An offer of year 375 is a typo; its local time there has no whole-minute UTC offset either.
+        if value and not OFFER_YEARS[0] <= value.year <= OFFER_YEARS[1]:
+            errors.setdefault(field, []).append(f"must be between {OFFER_YEARS[0]} and {OFFER_YEARS[1]}")
     if offer.starts_at and offer.ends_at and offer.ends_at <= offer.starts_at:
         errors.setdefault("ends_at", []).append("must be after starts_at")
     if errors:
