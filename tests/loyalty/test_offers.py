@@ -69,6 +69,8 @@ def test_offers_are_created_read_changed_listed_and_deleted(api_a, vip_segment):
         ({"title": "Bad link", "link": "ftp://alpha.example/x"}, "link"),
         ({"title": "No segment", "segment": 999999}, "segment"),
         ({"title": "Bad date", "starts_at": "tomorrow"}, "starts_at"),
+        ({"title": "Year 375", "starts_at": "0375-10-16T02:56:03-01:03"}, "starts_at"),
+        ({"title": "Year 2300", "ends_at": "2300-01-01T00:00:00+01:00"}, "ends_at"),
         ({"title": "Unknown", "colour": "red"}, "colour"),
     ],
 )
