@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
+from core.db import connection_renew
 from core.errors import Conflict, InvalidInput, Refused
 from core.models import StaffProfile
 from core.outbox import enqueue_on_commit
@@ -156,6 +157,8 @@ def brand_create(
 
             ProgrammeSettings.objects.filter(pk=1).update(default_language=language)
     logger.info("brand %s created on %s", slug, primary)
+    # Each creation on a fresh backend: one that cloned schemas before is slower at each (core.db).
+    connection_renew()
     return brand, password
 
 
