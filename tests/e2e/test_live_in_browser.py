@@ -64,7 +64,11 @@ def test_a_visitor_talks_live_with_an_online_helper(fresh_brand, asgi_port, chro
         page.set_default_timeout(15_000)
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.goto(f"{base}/community/live/helper/")
-        with page.expect_response("**/community/live/helper/presence"):
+        going_online = lambda response: (  # noqa: E731 - not the page's own "offline" on load
+            response.url.endswith("/community/live/helper/presence")
+            and "online=yes" in (response.request.post_data or "")
+        )
+        with page.expect_response(going_online):
             page.click("[data-live-toggle]")
         page.wait_for_selector("[data-live-presence][data-online=true]")
         connection.set_tenant(fresh_brand)
@@ -116,7 +120,11 @@ def test_a_visitor_talks_live_with_an_online_helper(fresh_brand, asgi_port, chro
             "visitor",
         ]
 
-        with page.expect_response("**/community/live/helper/presence"):
+        going_offline = lambda response: (  # noqa: E731
+            response.url.endswith("/community/live/helper/presence")
+            and "online=no" in (response.request.post_data or "")
+        )
+        with page.expect_response(going_offline):
             page.click("[data-live-toggle]")
         assert helpers_online() == []
         later = _context(chromium, fresh_brand)

@@ -19,6 +19,7 @@
   var endButton = root.querySelector("[data-live-end]");
   var errorLine = root.querySelector("[data-live-error]");
   var online = false, queueSource = null, chatSource = null, current = null, shown = {};
+  var presenceSent = Promise.resolve();
 
   function text(name) { return root.getAttribute("data-text-" + name) || ""; }
 
@@ -51,7 +52,12 @@
     if (next) window.sessionStorage.setItem(STORED, "yes");
     else window.sessionStorage.removeItem(STORED);
     if (queueSource) queueSource.close();
-    post(root.getAttribute("data-presence"), { online: next ? "yes" : "no" }).then(function () {
+    // One presence change after the other: sent at once, the page's "offline" on load could reach
+    // the server after a quick "online" click and leave the helper offline.
+    presenceSent = presenceSent.catch(function () {}).then(function () {
+      return post(root.getAttribute("data-presence"), { online: next ? "yes" : "no" });
+    }).then(function () {
+      if (online !== next) return;  // changed again meanwhile: the later change opens its stream
       queueSource = new EventSource(root.getAttribute("data-events") + (next ? "?online=yes" : ""));
       queueSource.addEventListener("queue", function (e) { queue(JSON.parse(e.data)); });
     });
