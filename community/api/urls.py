@@ -1,31 +1,8 @@
-"""The community's routes of the brand REST API (`config.urls_api`); each part's module lists its own."""
+"""The community's routes of the brand REST API (`config.urls_api`): the reviews part's, the only
+part with routes there."""
 
 from django.urls import include, path
 
-from . import (
-    auctions,
-    challenges,
-    club_services,
-    contributions,
-    discussions,
-    draws,
-    live,
-    moderation,
-    qa,
-    reviews,
-)
+from . import reviews
 
-PARTS = (
-    moderation,
-    reviews,
-    contributions,
-    qa,
-    live,
-    discussions,
-    challenges,
-    draws,
-    auctions,
-    club_services,
-)
-
-urlpatterns = [path("", include(part.urlpatterns)) for part in PARTS]
+urlpatterns = [path("", include(reviews.urlpatterns))]

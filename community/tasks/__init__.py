@@ -1,27 +1,5 @@
-"""The community's Celery tasks (found by `autodiscover_tasks`), one module per part."""
+"""The community's Celery tasks (found by `autodiscover_tasks`): the parts that have some."""
 
-from . import (
-    auctions,
-    challenges,
-    club_services,
-    contributions,
-    discussions,
-    draws,
-    live,
-    moderation,
-    qa,
-    reviews,
-)
+from . import auctions, challenges, draws, live, reviews
 
-__all__ = [
-    "auctions",
-    "challenges",
-    "club_services",
-    "contributions",
-    "discussions",
-    "draws",
-    "live",
-    "moderation",
-    "qa",
-    "reviews",
-]
+__all__ = ["auctions", "challenges", "draws", "live", "reviews"]

@@ -1,5 +1,0 @@
-"""The backoffice's challenges pages."""
-
-from django.urls import URLPattern
-
-urlpatterns: list[URLPattern] = []

@@ -1,1 +1,0 @@
-"""The club_services tasks."""
