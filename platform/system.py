@@ -5,8 +5,10 @@
   worker imports it);
 - `test`: the same, Debian's Chromium for the end-to-end tests (Playwright drives it; its own
   browser download cannot work here: no internet but the package registries), poppler-utils
-  (`pdftotext`, `pdftoppm`: the tests read the letters' PDFs back), and axe-core's `axe.min.js`
-  cached for the accessibility test (tests/e2e/test_accessibility.py).
+  (`pdftotext`, `pdftoppm`: the tests read the letters' PDFs back), pgbouncer, RabbitMQ and
+  iproute2 (the production layout's pieces, run for real by tests/platform: the multi-host run in
+  network namespaces, Celery on RabbitMQ), and axe-core's `axe.min.js` cached for the
+  accessibility test (tests/e2e/test_accessibility.py).
 
     .venv/bin/python platform/system.py run|test
 
@@ -81,8 +83,14 @@ PACKAGES = {
     "libpangoft2-1.0-0": pango_path,
     "chromium": chromium_path,
     "poppler-utils": lambda: shutil.which("pdftotext"),
+    "pgbouncer": lambda: shutil.which("pgbouncer"),
+    "rabbitmq-server": lambda: shutil.which("rabbitmq-server"),
+    "iproute2": lambda: shutil.which("ip"),
 }
-NEEDED = {"run": ["libpangoft2-1.0-0"], "test": ["libpangoft2-1.0-0", "chromium", "poppler-utils"]}
+NEEDED = {
+    "run": ["libpangoft2-1.0-0"],
+    "test": ["libpangoft2-1.0-0", "chromium", "poppler-utils", "pgbouncer", "rabbitmq-server", "iproute2"],
+}
 
 
 def packages_ensure(names: list[str]) -> int:
