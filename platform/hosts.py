@@ -152,8 +152,8 @@ def namespace_kill(namespace: str, sig: int = signal.SIGKILL) -> None:
 
 
 def sweep_stale(*, prefix: str = PREFIX) -> list[str]:
-    """Namespaces and root links of runs whose process is gone (`<prefix><pid>-...`): their
-    processes killed, the namespaces and links deleted. Returns what was removed."""
+    """Namespaces, root links and temp folders of runs whose process is gone (`<prefix><pid>-...`):
+    their processes killed, the namespaces, links and folders deleted. Returns what was removed."""
     removed = []
     pattern = re.compile(rf"^{re.escape(prefix)}(\d+)(-|r$)")
     for namespace in namespaces():
@@ -162,6 +162,11 @@ def sweep_stale(*, prefix: str = PREFIX) -> list[str]:
             namespace_kill(namespace)
             _ip("netns", "del", namespace, check=False)
             removed.append(namespace)
+    for folder in Path(tempfile.gettempdir()).glob(f"loyalty-{prefix}*-*"):
+        match = re.match(rf"loyalty-{re.escape(prefix)}(\d+)-", folder.name)
+        if match and not _alive(int(match.group(1))):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(str(folder))
     links = _ip("-o", "link", "show", check=False).stdout
     for name in re.findall(rf"^\d+: ({re.escape(prefix)}\d+r)[@:]", links, flags=re.M):
         match = pattern.match(name)
@@ -218,8 +223,15 @@ class Cluster:
     stopped and removed on exit, on failure, and at the interpreter's exit if neither ran."""
 
     def __init__(
-        self, *, web_workers: int = 1, worker_concurrency: int = 2, server_lifetime: int = 20
+        self,
+        *,
+        web_workers: int = 1,
+        worker_concurrency: int = 2,
+        server_lifetime: int = 20,
+        keep_logs: Path | None = None,
     ) -> None:
+        """`keep_logs`: a folder the processes' logs are copied to when the run ends (else they go
+        with the run's temp folder)."""
         if os.geteuid() != 0:
             raise HostsError("the multi-host run needs root (network namespaces, PostgreSQL's own user)")
         for tool in ("ip", PGBOUNCER, "setpriv"):
@@ -228,6 +240,7 @@ class Cluster:
         self.pid = os.getpid()
         self.run_id = f"{PREFIX}{self.pid}"
         self.web_workers = web_workers
+        self.keep_logs = keep_logs
         self.worker_concurrency = worker_concurrency
         self.server_lifetime = server_lifetime
         self.hosts: dict[str, Host] = {}
@@ -491,20 +504,6 @@ class Cluster:
         started = time.monotonic()
         self._in_host("worker", [PY, "manage.py", "migrate_all"], timeout=600)
         migrated = time.monotonic()
-        self._in_host(
-            "worker",
-            [
-                PY,
-                "manage.py",
-                "create_brand",
-                "--slug",
-                BRAND_SLUG,
-                "--name",
-                "Multi-host",
-                "--admin-email",
-                "admin@multihost.test",
-            ],
-        )
         assert self._receiver is not None
         output = self._in_host(
             "worker",
@@ -731,6 +730,8 @@ class Cluster:
             if namespace in namespaces():
                 _ip("netns", "del", namespace, check=False)
         _ip("link", "del", self.root_link, check=False)
+        if self.keep_logs is not None and self.logs.exists():
+            shutil.copytree(self.logs, self.keep_logs, dirs_exist_ok=True)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -902,7 +903,7 @@ def load_run(
     give_up_after: float = 120,
 ) -> LoadResult:
     """The load (module docstring) with its outages: web1 stopped (SIGTERM) at 15 % of the requests
-    answered and started at 45 %, the worker host killed (SIGKILL) at 30 % and started at 60 %.
+    answered and started at 40 %, the worker host killed (SIGKILL) at 25 % and started at 45 %.
     Each request is sent until acknowledged (2xx) or answered 4xx, at most `give_up_after` s. One
     request in `lose_every` has its first 2xx answer dropped, its connection closed, as if the
     network had lost the answer after the server committed: its retry must be a replay. A graceful
@@ -981,13 +982,13 @@ def load_run(
             at(0.15)
             _say("web1: SIGTERM")
             cluster.host_stop("web1", sig=signal.SIGTERM)
-            at(0.30)
+            at(0.25)
             _say("worker: SIGKILL")
             cluster.host_stop("worker", sig=signal.SIGKILL)
-            at(0.45)
+            at(0.40)
             _say("web1: starting")
             cluster.host_start("web1")
-            at(0.60)
+            at(0.45)
             _say("worker: starting")
             cluster.host_start("worker")
         except BaseException as error:
@@ -1093,10 +1094,11 @@ def _django() -> None:
 
 
 def seed(*, webhook: str, members: int = 40) -> dict[str, Any]:
-    """The run's brand (made by `manage.py create_brand`): an API key, 1 point per euro on
+    """The run's brand, made by `manage.py create_brand`, with an API key, 1 point per euro on
     purchases, `members` members holding START_POINTS each, a gift of GIFT_PRICE points with a
     stock, and a webhook endpoint on the receiver for the points earned and redeemed and orders."""
     _django()
+    from django.core.management import call_command
     from django_tenants.utils import schema_context
 
     from catalog.services import gift_create
@@ -1109,6 +1111,8 @@ def seed(*, webhook: str, members: int = 40) -> dict[str, Any]:
     from messaging.services.webhooks import webhook_endpoint_create
     from tenants.models import Brand
 
+    # `manage.py create_brand`, in this process: one Django start-up fewer.
+    call_command("create_brand", slug=BRAND_SLUG, name="Multi-host", admin_email="admin@multihost.test")
     brand = Brand.objects.get(slug=BRAND_SLUG)
     with schema_context(brand.schema_name):
         _, key = api_key_create(name="multihost", rate_limit_per_minute=10_000_000)
