@@ -212,6 +212,19 @@ if os.environ.get("LOYALTY_PROCESS") == "web" and DATABASE_STATEMENT_TIMEOUT > 0
     ).strip()
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_loyalty")}
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# A streaming replica of the primary (docs/production.md, "Streaming replica"); empty: none, every
+# read on the primary. The read-only pages (the dashboard, exports) read from it inside
+# core.replica.replica_reads(); writes and everything else stay on the primary. Same backend and
+# options as the primary's (options in its URL win); never migrated (it replays the primary's WAL)
+# nor created by the tests, which point it at their own database (MIRROR).
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
+if DATABASE_REPLICA_URL:
+    _replica = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60, conn_health_checks=True)
+    _replica["ENGINE"] = DATABASES["default"]["ENGINE"]
+    _replica["OPTIONS"] = {**_database_options, **_replica.get("OPTIONS", {})}
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["core.replica.ReplicaRouter", *DATABASE_ROUTERS]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, Celery broker and results -----------------------------------------------------
