@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 
 from backoffice.dashboard_selectors import DashboardFigures, Period, dashboard_figures, month_add
 from catalog.selectors import csv_safe
+from core.replica import replica_reads
 from tenants.selectors import brand_timezone
 
 PERMISSION = "backoffice.view_dashboard"
@@ -199,6 +200,7 @@ def _allowed(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
+@replica_reads()  # figures a few seconds old at most (core.replica)
 def dashboard(request: HttpRequest) -> HttpResponse:
     _allowed(request)
     today = timezone.localdate(timezone=brand_timezone())
@@ -224,6 +226,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "backoffice/dashboard.html", context)
 
 
+@replica_reads()
 def dashboard_csv(request: HttpRequest, figure: str) -> HttpResponse:
     _allowed(request)
     form = PeriodForm(request.GET, today=timezone.localdate(timezone=brand_timezone()))

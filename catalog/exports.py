@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 from catalog.models import OrderLine
 from core.jobs import JobProgress, job_kind
 from core.models import Job
+from core.replica import read_alias, replica_reads
 from loyalty.exports import CURSOR_CHUNK, export_file_name, rows_of_visible_members
 
 ORDER_LINE_COLUMNS = {
@@ -40,7 +41,7 @@ ORDER_LINE_COLUMNS = {
 
 @job_kind("catalog.orders_export", permission="catalog.export_orders", label=gettext_lazy("Orders export"))
 def orders_export(job: Job, progress: JobProgress) -> None:
-    with transaction.atomic():
+    with replica_reads(), transaction.atomic(using=read_alias()):
         lines = rows_of_visible_members(OrderLine.objects.all(), job=job, member="order__member")
         lines = lines.order_by("order_id", "id")
         progress.total(lines.count())

@@ -18,6 +18,7 @@ from core.audit import audit_record
 from core.errors import InvalidInput
 from core.jobs import JobProgress, job_kind, job_start
 from core.models import AuditEntry, Job
+from core.replica import read_alias, replica_reads
 from loyalty.models import LedgerEntry, Member
 from loyalty.selectors.members import VIEW_EVERY_MEMBER, members_visible
 
@@ -101,7 +102,8 @@ def export_file_name(name: str) -> str:
 
 @job_kind("loyalty.members_export", permission="loyalty.export_members", label=gettext_lazy("Members export"))
 def members_export(job: Job, progress: JobProgress) -> None:
-    with transaction.atomic():  # one snapshot for the count and the cursor
+    # On the replica when there is one (core.replica); the atomic block holds the server-side cursor.
+    with replica_reads(), transaction.atomic(using=read_alias()):  # one snapshot for the count and the cursor
         members = members_for_export(job=job).order_by("pk")
         progress.total(members.count())
         rows = members.values_list(*MEMBER_COLUMNS.values()).iterator(chunk_size=CURSOR_CHUNK)
@@ -110,7 +112,7 @@ def members_export(job: Job, progress: JobProgress) -> None:
 
 @job_kind("loyalty.ledger_export", permission="loyalty.export_ledger", label=gettext_lazy("Ledger export"))
 def ledger_export(job: Job, progress: JobProgress) -> None:
-    with transaction.atomic():
+    with replica_reads(), transaction.atomic(using=read_alias()):
         entries = rows_of_visible_members(LedgerEntry.objects.all(), job=job, member="member").order_by("pk")
         progress.total(entries.count())
         rows = entries.values_list(*LEDGER_COLUMNS.values()).iterator(chunk_size=CURSOR_CHUNK)
