@@ -21,7 +21,7 @@ same key to the other web host until it is acknowledged (2xx), as a real integra
 Meanwhile web1 is stopped (SIGTERM) and started again, and the worker host is killed (SIGKILL:
 tasks taken and not acknowledged) and started again.
 
-The check (`checks`), once the worker has drained what the writes queued: every acknowledged event
+The check (`Cluster.check`), once the worker has drained what the writes queued: every acknowledged event
 is stored once, and nothing else is; each member's balance is the sum of their ledger and what the
 acknowledged events and orders make it; every acknowledged redemption is one order; the gift's
 stock fell by the orders; every webhook delivery those writes queued after commit was sent
@@ -30,7 +30,7 @@ stock fell by the orders; every webhook delivery those writes queued after commi
 Needs root (namespaces; PostgreSQL and PgBouncer then run as the system user `loyalty_pg`, as
 platform/embedded.py runs its server) and iproute2's `ip`, and Debian's pgbouncer.
 
-    python platform/hosts.py sweep      remove what dead runs left (namespaces, links)
+    python platform/hosts.py sweep      remove what dead runs left (namespaces, links, folders)
     python platform/hosts.py seed|check (inside the worker host: the run's set-up and its check)
 """
 
@@ -168,9 +168,9 @@ def sweep_stale(*, prefix: str = PREFIX) -> list[str]:
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(str(folder))
     links = _ip("-o", "link", "show", check=False).stdout
-    for name in re.findall(rf"^\d+: ({re.escape(prefix)}\d+r)[@:]", links, flags=re.M):
-        match = pattern.match(name)
-        if match and not _alive(int(match.group(1))):
+    # The root namespace's link (`r`), and a host's pair caught between its creation and its move.
+    for name, pid in re.findall(rf"^\d+: ({re.escape(prefix)}(\d+)[rqhp]\d*)[@:]", links, flags=re.M):
+        if not _alive(int(pid)):
             _ip("link", "del", name, check=False)
             removed.append(name)
     return removed
@@ -329,15 +329,7 @@ class Cluster:
         """`command` in `host`'s namespace; as PostgreSQL's user (no other group, a bare
         environment) when `as_server_user`. Its output goes to logs/<host>-<name>.log."""
         if as_server_user:
-            command = [
-                "setpriv",
-                f"--reuid={PG_USER}",
-                f"--regid={PG_USER}",
-                "--clear-groups",
-                "--",
-                *command,
-            ]
-            env = {"PATH": "/usr/bin:/bin", "HOME": str(self.folder), "LANG": "C.UTF-8"}
+            command, env = self._as_server_user(command)
         log = self.logs / f"{host}-{name}.log"
         with log.open("ab") as output:
             popen = subprocess.Popen(
@@ -353,6 +345,12 @@ class Cluster:
         self.hosts[host].processes.append(process)
         return process
 
+    def _as_server_user(self, command: list[str]) -> tuple[list[str], dict[str, str]]:
+        """`command` as PostgreSQL's user, its own group and no other, with an environment that
+        carries none of root's."""
+        setpriv = ["setpriv", f"--reuid={PG_USER}", f"--regid={PG_USER}", "--clear-groups", "--"]
+        return [*setpriv, *command], {"PATH": "/usr/bin:/bin", "HOME": str(self.folder), "LANG": "C.UTF-8"}
+
     def _in_host(
         self,
         host: str,
@@ -365,15 +363,7 @@ class Cluster:
         """Run `command` to its end in `host`'s namespace; its standard output."""
         env = self.app_env()
         if as_server_user:
-            command = [
-                "setpriv",
-                f"--reuid={PG_USER}",
-                f"--regid={PG_USER}",
-                "--clear-groups",
-                "--",
-                *command,
-            ]
-            env = {"PATH": "/usr/bin:/bin", "HOME": str(self.folder), "LANG": "C.UTF-8"}
+            command, env = self._as_server_user(command)
         done = subprocess.run(
             ["ip", "netns", "exec", self.hosts[host].namespace, *command],
             cwd=ROOT,
