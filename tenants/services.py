@@ -14,7 +14,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_tenants.clone import CloneSchema
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from core.db import connection_renew
@@ -22,6 +21,7 @@ from core.errors import Conflict, InvalidInput, Refused
 from core.models import StaffProfile
 from core.outbox import enqueue_on_commit
 
+from .clone import schema_copy
 from .domains import (
     CheckFailed,
     TokenFetcher,
@@ -144,8 +144,7 @@ def brand_create(
                 verified_at=timezone.now(),
                 method=Domain.Method.PLATFORM,
             )
-        CloneSchema().clone_schema(template_schema_name(), schema_name, "DATA")
-        _unique_constraint_names_restore(source=template_schema_name(), target=schema_name)
+        schema_copy(template=template_schema_name(), target=schema_name)
         with schema_context(schema_name):
             admin = get_user_model().objects.create_superuser(
                 username=admin_email, email=admin_email, password=password
@@ -160,32 +159,6 @@ def brand_create(
     # Each creation on a fresh backend: one that cloned schemas before is slower at each (core.db).
     connection_renew()
     return brand, password
-
-
-# The unique constraints of a schema: (table, definition) -> name.
-_UNIQUE_CONSTRAINTS = """
-SELECT t.relname, pg_get_constraintdef(c.oid), c.conname
-FROM pg_constraint c
-JOIN pg_class t ON t.oid = c.conrelid
-JOIN pg_namespace n ON n.oid = t.relnamespace
-WHERE n.nspname = %s AND c.contype = 'u'
-"""
-
-
-def _unique_constraint_names_restore(*, source: str, target: str) -> None:
-    """django-tenants' clone recreates each unique constraint under PostgreSQL's default name
-    (`loyalty_offerseen_member_id_offer_id_key` for `offer_seen_once`): a later migration that
-    removes or alters the named constraint would fail on every brand. Rename them as in `source`."""
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(_UNIQUE_CONSTRAINTS, [source])
-        names = {(table, definition): name for table, definition, name in cursor.fetchall()}
-        cursor.execute(_UNIQUE_CONSTRAINTS, [target])
-        for table, definition, name in cursor.fetchall():
-            wanted = names.get((table, definition))
-            if wanted and wanted != name:
-                table_name = f"{quote(target)}.{quote(table)}"
-                cursor.execute(f"ALTER TABLE {table_name} RENAME CONSTRAINT {quote(name)} TO {quote(wanted)}")
 
 
 def brand_suspend(*, brand: Brand) -> Brand:
