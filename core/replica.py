@@ -58,12 +58,13 @@ def replica_reads() -> Iterator[None]:
 
 
 class ReplicaRouter:
-    """Reads inside `replica_reads()` to the replica; writes always to the primary, even of an object
-    read from the replica (Django would send its save where it came from); no migration on the
-    replica (it replays the primary's)."""
+    """Reads inside `replica_reads()` to the replica, all others to the primary, even of an object
+    read from the replica and used after (Django would read its relations where it came from, in
+    whichever brand the replica's connection was last given); writes always to the primary, for the
+    same reason; no migration on the replica (it replays the primary's)."""
 
-    def db_for_read(self, model: type, **hints: Any) -> str | None:
-        return REPLICA if _reading.get() and replica_configured() else None
+    def db_for_read(self, model: type, **hints: Any) -> str:
+        return read_alias()
 
     def db_for_write(self, model: type, **hints: Any) -> str:
         return DEFAULT_DB_ALIAS
