@@ -515,6 +515,8 @@ class Cluster:
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DATABASE_URL": f"postgres://postgres@{db}:{BOUNCER_PORT}/{DATABASE}",
             "REDIS_URL": f"redis://{redis}:{REDIS_PORT}/0",
+            "CELERY_BROKER_URL": f"redis://{redis}:{REDIS_PORT}/0",
+            "CELERY_RESULT_BACKEND": f"redis://{redis}:{REDIS_PORT}/0",
             "PLATFORM_DOMAIN": PLATFORM_DOMAIN,
             "ALLOWED_HOSTS": f".{PLATFORM_DOMAIN},{PLATFORM_DOMAIN},{self.hosts['web1'].address},"
             f"{self.hosts['web2'].address}",
@@ -684,9 +686,11 @@ class Cluster:
         not_replayed = [r.key for r in load.requests if r.answer_lost and not r.replayed]
         if not_replayed:
             result["problems"].append(f"{len(not_replayed)} requests sent again not answered as a replay")
-        result["tasks_succeeded"] = sum(
-            _tail(p, 10**9).count(" succeeded in ") for p in self.logs.glob("worker-celery-worker.log")
-        )
+        # Both lives of the worker log to the same file.
+        log = (self.logs / "worker-celery-worker.log").read_text(errors="replace")
+        tasks = Counter(re.findall(r"Task ([\w.]+)\[[^\]]*\] succeeded in ", log))
+        result["tasks_succeeded"] = sum(tasks.values())
+        result["tasks"] = dict(tasks.most_common())
         return result
 
     # --- teardown -----------------------------------------------------------------------------------
@@ -1048,7 +1052,23 @@ def figures(load: LoadResult, result: dict[str, Any]) -> str:
     )
     rate = len(acknowledged) / load.seconds if load.seconds else 0.0
     p50, p95 = _percentile(latencies, 0.5), _percentile(latencies, 0.95)
+    value: dict[str, Any] = dict.fromkeys(
+        (
+            "tasks_succeeded",
+            "deliveries",
+            "deliveries_waiting",
+            "webhooks_received",
+            "webhooks_received_twice",
+            "drained_in",
+            "events_stored",
+            "orders",
+            "members_checked",
+        ),
+        0,
+    )
+    value.update(result)  # what the check said, 0 for what it did not get to
     problems = result.get("problems") or []
+    tasks = ", ".join(f"{name} {count}" for name, count in result.get("tasks", {}).items())
     return "\n".join(
         [
             f"requests: {len(requests)} ({kinds['event']} events, {kinds['redemption']} redemptions), "
@@ -1060,13 +1080,12 @@ def figures(load: LoadResult, result: dict[str, Any]) -> str:
             f"down: {down}",
             f"throughput: {rate:.0f} acknowledged requests/s over {load.seconds:.1f} s; "
             f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max(latencies, default=0):.0f} ms",
-            f"tasks: {result.get('tasks_succeeded', 0)} succeeded in the worker's logs; webhook deliveries "
-            f"{result.get('deliveries', 0)}, waiting {result.get('deliveries_waiting', 0)}, received "
-            f"{result.get('webhooks_received', 0)} (more than once: "
-            f"{result.get('webhooks_received_twice', 0)}); "
-            f"drained {result.get('drained_in', 0):.1f} s after the load",
-            f"stored: {result.get('events_stored', 0)} events, {result.get('orders', 0)} orders, "
-            f"{result.get('members_checked', 0)} balances checked",
+            f"tasks: {value['tasks_succeeded']} succeeded in the worker's logs ({tasks})",
+            f"webhook deliveries: {value['deliveries']}, waiting {value['deliveries_waiting']}, "
+            f"received {value['webhooks_received']} (more than once: "
+            f"{value['webhooks_received_twice']}); drained {value['drained_in']:.1f} s after the load",
+            f"stored: {value['events_stored']} events, {value['orders']} orders, "
+            f"{value['members_checked']} balances checked",
             "check: " + ("; ".join(problems) if problems else "nothing lost, nothing counted twice"),
         ]
     )

@@ -269,9 +269,9 @@ def _rows_copy(cursor, *, template: str, tables: list[tuple[int, str]]) -> list[
         for oid, name in tables
     )
     columns = (
-        "SELECT c.relname, array_agg(a.attname ORDER BY a.attnum) FROM pg_class c JOIN pg_attribute a "
+        "SELECT c.relname, array_agg(a.attname ORDER BY a.attnum) FROM pg_class c JOIN pg_attribute a "  # noqa: S608
         "ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' "
-        f"WHERE c.oid IN ({which}) GROUP BY c.relname ORDER BY c.relname"  # noqa: S608
+        f"WHERE c.oid IN ({which}) GROUP BY c.relname ORDER BY c.relname"
     )
     cursor.execute(columns)
     inserts = []
