@@ -191,10 +191,10 @@ def _subnet_free(*, pid: int) -> ipaddress.IPv4Network:
     start = 0xC000 + (pid * 7919) % 0x3000  # 10.192.0.0 - 10.239.255.0
     for step in range(0x3000):
         number = 0xC000 + (start - 0xC000 + step) % 0x3000
-        subnet = ipaddress.ip_network(f"10.{number >> 8}.{number & 0xFF}.0/24")
+        subnet = ipaddress.IPv4Network(f"10.{number >> 8}.{number & 0xFF}.0/24")
         if not any(subnet.overlaps(other) for other in taken):
             return subnet
-    raise HostsError("no free /24 in 10.192.0.0/10")
+    raise HostsError("no free /24 from 10.192.0.0 to 10.239.255.255")
 
 
 # --- the run ----------------------------------------------------------------------------------------
@@ -268,7 +268,9 @@ class Cluster:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def start(self) -> None:
+    def start(self, *, servers_only: bool = False) -> None:
+        """Every host up, the database migrated and seeded; with `servers_only`, the network and the
+        db and redis hosts only (nothing of the app)."""
         removed = sweep_stale()
         if removed:
             _say(f"removed what dead runs left: {', '.join(removed)}")
@@ -279,6 +281,8 @@ class Cluster:
         self._receiver = WebhookReceiver(address=self.root_address)
         self._database()
         self._redis()
+        if servers_only:
+            return
         self._prepare()
         for name in WEBS:
             self.host_start(name, wait=False)

@@ -10,6 +10,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -37,9 +38,16 @@ def hosts():
     return _hosts_module()
 
 
-def _leftovers(run_id: str, folder: Path) -> list[str]:
-    """What a run left: its namespaces, its root link, its folder, processes with its folder or
-    namespaces in their command line."""
+def _leftovers(run_id: str, folder: Path, seconds: float = 10) -> list[str]:
+    """What a run left, `seconds` after it ended (a killed process may take a moment to go): its
+    namespaces, its root link, its folder, processes with its folder in their command line."""
+    deadline = time.monotonic() + seconds
+    while (found := _found(run_id, folder)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
+
+
+def _found(run_id: str, folder: Path) -> list[str]:
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
     found = [name for name in namespaces if name.startswith(f"{run_id}-")]
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
@@ -47,7 +55,7 @@ def _leftovers(run_id: str, folder: Path) -> list[str]:
     found += [str(folder)] if folder.exists() else []
     for process in psutil.process_iter(["pid", "cmdline"]):
         cmdline = " ".join(process.info["cmdline"] or [])
-        if str(folder) in cmdline or f"{run_id}-" in cmdline:
+        if str(folder) in cmdline:
             found.append(f"{process.info['pid']} {cmdline[:100]}")
     return found
 
@@ -88,22 +96,47 @@ def test_nothing_acknowledged_is_lost_or_counted_twice_while_hosts_stop(hosts):
     assert _leftovers(run_id, folder) == []
 
 
-def test_what_a_dead_run_left_is_swept(hosts):
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    namespace, link = f"{hosts.PREFIX}{dead.pid}-db", f"{hosts.PREFIX}{dead.pid}r"
-    subprocess.run(["ip", "netns", "add", namespace], check=True)
+KILLED_RUN = """
+import importlib.util, sys, time
+spec = importlib.util.spec_from_file_location("loyalty_hosts", sys.argv[1])
+hosts = importlib.util.module_from_spec(spec)
+sys.modules["loyalty_hosts"] = hosts
+spec.loader.exec_module(hosts)
+cluster = hosts.Cluster()
+cluster.start(servers_only=True)
+print(cluster.run_id, cluster.folder, flush=True)
+time.sleep(600)
+"""
+
+
+def test_what_a_killed_run_left_is_swept_by_the_next(hosts):
+    """A run killed outright (SIGKILL: no teardown) leaves its namespaces, PostgreSQL, PgBouncer
+    and Redis running and its folder; the next run's sweep removes them all, and keeps what
+    belongs to a run still alive."""
+    killed = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUN, str(ROOT / "platform" / "hosts.py")],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    live = f"{hosts.PREFIX}{os.getpid()}-db"  # this process's: a live run's
     try:
-        subprocess.run(["ip", "link", "add", link, "type", "veth", "peer", "name", f"{link}x"], check=True)
-        mine = f"{hosts.PREFIX}{os.getpid()}-db"  # a live run's: kept
-        subprocess.run(["ip", "netns", "add", mine], check=True)
-        try:
-            removed = hosts.sweep_stale()
-            assert namespace in removed and link in removed
-            assert mine not in removed and mine in hosts.namespaces()
-        finally:
-            subprocess.run(["ip", "netns", "del", mine], check=False)
+        assert killed.stdout is not None
+        run_id, folder = killed.stdout.readline().split()
+        killed.kill()
+        killed.wait()
+        left = _found(run_id, Path(folder))
+        assert f"{run_id}-db" in left and folder in left
+        assert any("postgres" in item for item in left) and any("pgbouncer" in item for item in left)
+        subprocess.run(["ip", "netns", "add", live], check=True)
+
+        removed = hosts.sweep_stale()
+
+        assert f"{run_id}-db" in removed and f"{run_id}-sw" in removed and folder in removed
+        assert live not in removed and live in hosts.namespaces()
+        assert _leftovers(run_id, Path(folder)) == []
     finally:
-        subprocess.run(["ip", "netns", "del", namespace], check=False, capture_output=True)
-        subprocess.run(["ip", "link", "del", link], check=False, capture_output=True)
-    assert namespace not in hosts.namespaces()
+        killed.kill()
+        killed.wait()
+        subprocess.run(["ip", "netns", "del", live], check=False, capture_output=True)
+        hosts.sweep_stale()
