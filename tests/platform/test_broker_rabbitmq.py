@@ -354,3 +354,34 @@ def test_a_second_node_runs_beside_the_first_and_leaves_nothing_after_close(rabb
     with pytest.raises(ProcessLookupError):
         os.killpg(group, 0)
     assert not (tmp_path / "second").exists()
+
+
+# --- what does not work on AMQP yet (each passes once its fix lands; strict: the mark goes then) -----
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core.outbox.task_send gives up on a pooled connection that the node closed while it sat "
+    "idle (a restart), without trying a fresh one: that send waits for the sweeper (Redis' client "
+    "reconnects by itself, so there the first send after a restart is taken)",
+)
+def test_the_first_send_after_a_rabbitmq_restart_is_taken(amqp_app, rabbit):
+    assert task_send(task=service_push_send_task, schema_name="nobody", args=(1, 0))
+    rabbit.stop()
+    rabbit.start()
+    try:
+        assert task_send(task=service_push_send_task, schema_name="nobody", args=(1, 0))
+    finally:
+        queue_purge(amqp_app)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="tenants.middleware checks the broker with a Redis client: an amqp:// URL is 'down: ValueError'",
+)
+def test_health_says_the_broker_is_up_on_rabbitmq(rabbit, settings):
+    from tenants.middleware import health_status
+
+    settings.CELERY_BROKER_URL = rabbit.url
+    _healthy, checks = health_status()
+    assert checks["broker"] == "ok", checks
