@@ -9,17 +9,50 @@
   farewell, then the end of the stream), one in good health has nothing. A connection dropped
   silently on the way (no FIN) passes it and fails at the request's first query, which Django then
   closes: `SELECT 1` would have waited for the same timeout.
+- The list of tables that migrations read (`introspection.get_table_list`, once or more per schema
+  migrated) comes from the schemas on the search_path through the catalog's indexes. Django's query
+  reads the whole of `pg_class` and asks for each row whether it is visible: 200 ms with 350 brands
+  (260,000 relations), 1.6 ms this way, whatever the number of brands (README "A thousand brands").
 """
 
 from __future__ import annotations
 
 import select
 
+from django.db.backends.postgresql.introspection import TableInfo
 from django_tenants.postgresql_backend import base
+from django_tenants.postgresql_backend.introspection import (
+    DatabaseSchemaIntrospection,
+    DatabaseSchemaIntrospectionSearchPathContext,
+)
 from psycopg.pq import TransactionStatus
+
+# Django's query of its get_table_list, from the relations that depend on a schema of the search_path
+# (a table, a view, a sequence depends on its schema: pg_depend's index on the referenced object).
+_TABLES_ON_THE_PATH = """
+SELECT c.relname,
+       CASE WHEN c.relispartition THEN 'p' WHEN c.relkind IN ('m', 'v') THEN 'v' ELSE 't' END,
+       obj_description(c.oid, 'pg_class')
+FROM pg_catalog.pg_depend d
+JOIN pg_catalog.pg_class c ON c.oid = d.objid
+WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.refclassid = 'pg_catalog.pg_namespace'::regclass
+  AND d.refobjid IN (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = ANY (current_schemas(false)))
+  AND d.deptype = 'n' AND c.relkind IN ('f', 'm', 'p', 'r', 'v') AND pg_catalog.pg_table_is_visible(c.oid)
+"""
+
+
+class Introspection(DatabaseSchemaIntrospection):
+    def get_table_list(self, cursor):
+        with DatabaseSchemaIntrospectionSearchPathContext(cursor=cursor, connection=self.connection):
+            cursor.execute(_TABLES_ON_THE_PATH)
+            return [TableInfo(*row) for row in cursor.fetchall() if row[0] not in self.ignored_tables]
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.introspection = Introspection(self)
+
     def set_tenant(self, tenant, include_public: bool = True) -> None:
         already_set = self.search_path_set_schemas
         super().set_tenant(tenant, include_public)
