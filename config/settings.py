@@ -104,8 +104,12 @@ INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in S
 
 TENANT_MODEL = "tenants.Brand"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
-# New brands are cloned from this schema instead of replaying every migration.
+# New brands are copies of this schema instead of replaying every migration (tenants/clone.py).
 TENANT_BASE_SCHEMA = "brand_template"
+# `migrate_all` migrates the brand schemas behind the template this many at a time, each process
+# one schema (tenants/migrating.py; default: one per core), handing out this many schemas at once.
+TENANT_MULTIPROCESSING_MAX_PROCESSES = int(os.environ.get("MIGRATE_PROCESSES") or os.cpu_count() or 1)
+TENANT_MULTIPROCESSING_CHUNKS = 8
 TENANT_CREATION_FAKES_MIGRATIONS = True
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
