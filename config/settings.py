@@ -214,6 +214,10 @@ if os.environ.get("LOYALTY_PROCESS") == "web" and DATABASE_STATEMENT_TIMEOUT > 0
             f"-c statement_timeout={int(DATABASE_STATEMENT_TIMEOUT * 1000)}",
         ]
     ).strip()
+# A connection is ended once it has served this many brand schemas (0: never), at the end of the
+# request or task that passed the bound: its PostgreSQL backend's caches grow with every schema it
+# touches (tenants/postgresql_backend, README "A thousand brands").
+DATABASE_SCHEMAS_PER_CONNECTION = int(os.environ.get("DATABASE_SCHEMAS_PER_CONNECTION", "100"))
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_loyalty")}
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # A streaming replica of the primary (docs/production.md, "Streaming replica"); empty: none, every
