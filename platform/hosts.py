@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import grp
 import http.client
 import http.server
@@ -123,6 +124,7 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
+@functools.cache
 def _run_module():
     """platform/run.py, loaded by path (`platform` is also a standard library module)."""
     spec = importlib.util.spec_from_file_location("loyalty_run", ROOT / "platform" / "run.py")
@@ -575,32 +577,13 @@ class Cluster:
             if wait:
                 self._web_wait(name)
         elif name == "worker":
-            worker = [
-                PY,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                str(self.worker_concurrency),
-                "--hostname",
-                f"worker@{self.run_id}",
-            ]
-            beat = [
-                PY,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "beat",
-                "--loglevel",
-                "WARNING",
-                "--schedule",
-                str(self.folder / "celerybeat-schedule"),
-            ]
+            # As `make run` starts it (platform/run.py), with a concurrency and a name of the run's.
+            worker = list(_run_module().processes()["worker"])
+            worker[0] = PY
+            worker[worker.index("--concurrency") + 1] = str(self.worker_concurrency)
+            worker += ["--hostname", f"worker@{self.run_id}"]
+            beat = [PY, *"-m celery -A config beat --loglevel WARNING --schedule".split()]
+            beat.append(str(self.folder / "celerybeat-schedule"))
             self._spawn(name, "celery-worker", worker)
             self._spawn(name, "celery-beat", beat)
             self._up(host)
@@ -614,14 +597,16 @@ class Cluster:
             for process in host.processes:
                 if process.popen.poll() is not None:
                     raise HostsError(f"{name} exited ({process.popen.returncode}):\n{_tail(process.log)}")
+            connection = http.client.HTTPConnection(host.address, WEB_PORT, timeout=2)
             try:
-                connection = http.client.HTTPConnection(host.address, WEB_PORT, timeout=2)
                 connection.request("GET", "/health", headers={"Host": host.address})
                 if connection.getresponse().status == 200:
                     self._up(host)
                     return
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 pass
+            finally:
+                connection.close()
             time.sleep(0.2)
         log = _tail(self.logs / f"{name}-granian.log")
         raise HostsError(f"{name} did not answer /health within {seconds:.0f} s:\n{log}")
@@ -1213,11 +1198,17 @@ def check(record: dict[str, Any]) -> dict[str, Any]:
             problems.append(f"{len(twice)} events credited twice")
 
         # Redemptions: each acknowledged one is one order; the stock fell by what they ordered.
-        orders = dict(Order.objects.values_list("idempotency_key", "id"))
+        placed = Order.objects.values_list("idempotency_key", "id", "member__external_id", "total_points")
+        orders = {key: order_id for key, order_id, *_ in placed}
+        made = {key: (member, points) for key, _id, member, points in placed}
         result["orders"] = len(orders)
         lost = [r["key"] for r in redemptions if r["key"] not in orders]
         if lost:
             problems.append(f"{len(lost)} acknowledged redemptions without an order")
+        asked = {r["key"]: (r["member"], r["quantity"] * GIFT_PRICE) for r in redemptions}
+        unlike = [key for key, order in made.items() if key in asked and order != asked[key]]
+        if unlike:
+            problems.append(f"{len(unlike)} orders of another member or price than their redemption")
         if len(orders) != len(redemptions):
             problems.append(f"{len(orders)} orders for {len(redemptions)} acknowledged redemptions")
         ordered = sum(r["quantity"] for r in redemptions)

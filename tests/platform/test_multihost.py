@@ -17,8 +17,8 @@ import psutil
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-EVENTS = 800
-REDEMPTIONS = 80
+EVENTS = 600
+REDEMPTIONS = 60
 
 
 def _hosts_module():
