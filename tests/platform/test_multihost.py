@@ -86,7 +86,7 @@ def test_nothing_acknowledged_is_lost_or_counted_twice_while_hosts_stop(hosts):
         # database does not have, and a stored one taken out of what was acknowledged.
         dropped = next(r for r in load.requests if r.kind == "event")
         kept = [r for r in load.requests if r is not dropped]
-        invented = dataclasses.replace(dropped, key="ev-never-sent", points=5)
+        invented = dataclasses.replace(dropped, key="ev-never-sent", points=dropped.points + 1)
         broken = cluster.check(dataclasses.replace(load, requests=[*kept, invented]), drain_seconds=0)
         problems = " ".join(broken["problems"])
         assert "1 acknowledged events not stored" in problems
