@@ -17,15 +17,17 @@ clash, and a run's leftovers (a killed run) are swept by the next one once its p
 The load (`load_run`): events (`POST /api/v1/events`) and redemptions
 (`POST /api/v1/members/{id}/redemptions`), each with an `Idempotency-Key`, from client threads
 spread over both web hosts. A request without an answer, or answered 5xx, is sent again with the
-same key to the other web host until it is acknowledged (2xx), as a real integration does.
-Meanwhile web1 is stopped (SIGTERM) and started again, and the worker host is killed (SIGKILL:
-tasks taken and not acknowledged) and started again.
+same key to the other web host until it is acknowledged (2xx), as a real integration does; one
+request in 20 has its first answer dropped by the client, as a connection broken after the commit
+would, and its retry must be a replay. Meanwhile web1 is stopped (SIGTERM) and started again, and
+the worker host is killed (SIGKILL: tasks taken and not acknowledged) and started again.
 
-The check (`Cluster.check`), once the worker has drained what the writes queued: every acknowledged event
-is stored once, and nothing else is; each member's balance is the sum of their ledger and what the
-acknowledged events and orders make it; every acknowledged redemption is one order; the gift's
-stock fell by the orders; every webhook delivery those writes queued after commit was sent
-(none waiting), one per event and per order, and the receiver got each.
+The check (`Cluster.check`), once the worker has drained what the writes queued: every
+acknowledged event is stored once, credited once, and nothing else is stored; each member's
+balance is the sum of their ledger and of their point lots, and what the acknowledged events and
+orders make it; every acknowledged redemption is one order, of its member and price; the gift's
+stock fell by the orders; every webhook delivery those writes queued after commit was sent (none
+waiting), one per event and two per order, and the receiver got each.
 
 Needs root (namespaces; PostgreSQL and PgBouncer then run as the system user `loyalty_pg`, as
 platform/embedded.py runs its server) and iproute2's `ip`, and Debian's pgbouncer.
