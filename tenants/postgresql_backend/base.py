@@ -78,7 +78,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def close(self) -> None:
         if self.connection is not None and self._spent():
-            self.connection.close()  # a closed connection given back to its pool is discarded
+            if self.pool is not None:
+                # Given back past its expiry, the pool closes it and opens another (psycopg_pool's
+                # own field, as DATABASE_POOL_MAX_LIFETIME sets it): a closed one would be logged
+                # as a broken connection at each renewal.
+                self.connection._expire_at = float("-inf")
+            else:
+                self.connection.close()
         super().close()
 
     def close_if_unusable_or_obsolete(self) -> None:
