@@ -206,14 +206,12 @@ _database_options.update(
 # settings load): PostgreSQL cancels a statement of a request after this long (seconds, 0: never),
 # so a stuck database cannot hold every thread. Migrations, migrate_all, the nightly jobs, Celery
 # tasks (bounded by CELERY_TASK_TIME_LIMIT) and the benches' seeding may run long statements.
+# Set on each new connection by a SET (tenants/postgresql_backend), not a startup option: PgBouncer
+# refuses the `options` startup parameter, or drops it silently when told to ignore it.
 DATABASE_STATEMENT_TIMEOUT = float(os.environ.get("DATABASE_STATEMENT_TIMEOUT", "30"))
-if os.environ.get("LOYALTY_PROCESS") == "web" and DATABASE_STATEMENT_TIMEOUT > 0:
-    _database_options["options"] = " ".join(
-        [
-            _database_options.get("options", ""),
-            f"-c statement_timeout={int(DATABASE_STATEMENT_TIMEOUT * 1000)}",
-        ]
-    ).strip()
+DATABASE_STATEMENT_TIMEOUT_MS = (
+    int(DATABASE_STATEMENT_TIMEOUT * 1000) if os.environ.get("LOYALTY_PROCESS") == "web" else 0
+)
 # A connection is ended once it has served this many brand schemas (0: never), at the end of the
 # request or task that passed the bound: its PostgreSQL backend's caches grow with every schema it
 # touches (tenants/postgresql_backend, README "A thousand brands").

@@ -13,6 +13,8 @@
   migrated) comes from the schemas on the search_path through the catalog's indexes. Django's query
   reads the whole of `pg_class` and asks for each row whether it is visible: 200 ms with 350 brands
   (260,000 relations), 1.6 ms this way, whatever the number of brands (README "A thousand brands").
+- A web process's statement timeout is set by a SET on each new connection: PgBouncer refuses the
+  `options` startup parameter that would carry it.
 - A connection that has served more than DATABASE_SCHEMAS_PER_CONNECTION brand schemas is ended
   where Django ends a spent one (at the end of a request or a task, never inside a transaction), a
   pooled one too (closed, not given back): its PostgreSQL backend keeps in its caches every
@@ -62,6 +64,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.introspection = Introspection(self)
+
+    def _configure_connection(self, connection) -> bool:
+        """Once per new PostgreSQL connection (pooled or not): Django's time zone and role, then a web
+        process's statement timeout (DATABASE_STATEMENT_TIMEOUT, config/settings.py). Whether a
+        commit must follow, as Django's."""
+        commit = super()._configure_connection(connection)
+        if settings.DATABASE_STATEMENT_TIMEOUT_MS > 0:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET statement_timeout = {int(settings.DATABASE_STATEMENT_TIMEOUT_MS)}")
+            commit = True
+        return commit
 
     def _handle_search_path(self, cursor=None) -> None:
         super()._handle_search_path(cursor)
