@@ -71,8 +71,9 @@ class Gift(models.Model):
     )
     name = models.CharField(max_length=160)
     description = models.TextField(blank=True)
+    # No index of its own: catalog_gif_categor_acc92b_idx (category, position) leads with it.
     category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="gifts"
+        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="gifts", db_index=False
     )
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PHYSICAL)
     points_price = models.PositiveIntegerField(validators=[MinValueValidator(1)])
@@ -234,7 +235,8 @@ class Order(models.Model):
         DELIVERED = "delivered", _("Delivered")
         CANCELLED = "cancelled", _("Cancelled")
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders")
+    # No index of its own: order_idempotency_per_member (member, idempotency_key) leads with it.
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders", db_index=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PLACED)
     idempotency_key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
     request_fingerprint = models.CharField(
@@ -291,8 +293,9 @@ class Order(models.Model):
 class OrderLine(models.Model):
     """One gift of an order, with what was true when it was redeemed (price, name, amounts)."""
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines")
-    gift = models.ForeignKey(Gift, on_delete=models.PROTECT, related_name="order_lines")
+    # No index of their own: order_line_gift_once (order, gift) and the index (gift, order) lead with them.
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines", db_index=False)
+    gift = models.ForeignKey(Gift, on_delete=models.PROTECT, related_name="order_lines", db_index=False)
     kind = models.CharField(max_length=16, choices=Gift.Kind.choices)
     gift_name = models.CharField(max_length=160)
     gift_reference = models.CharField(max_length=64)
@@ -330,7 +333,8 @@ class VoucherCode(models.Model):
     """A code of a voucher gift's pool, or one generated for a conversion voucher. Once an order line
     holds it, it is never handed out again (even if that order is cancelled)."""
 
-    gift = models.ForeignKey(Gift, on_delete=models.PROTECT, related_name="codes")
+    # No index of its own: voucher_code_unique_per_gift (gift, code) leads with it.
+    gift = models.ForeignKey(Gift, on_delete=models.PROTECT, related_name="codes", db_index=False)
     code = models.CharField(max_length=120)
     order_line = models.ForeignKey(
         OrderLine, null=True, blank=True, on_delete=models.PROTECT, related_name="codes"
@@ -389,7 +393,8 @@ class ServicePush(models.Model):
         FAILED = "failed", "Failed (retrying)"
         OUTBOX = "outbox", "Development outbox (no endpoint configured)"
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="service_pushes")
+    # No index of its own: service_push_once_per_event (order, action) leads with it.
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="service_pushes", db_index=False)
     action = models.CharField(max_length=16, help_text="the order event: placed or cancelled")
     payload = models.JSONField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)

@@ -81,7 +81,8 @@ RESERVED_PAGE_SLUGS = ("code", "offers")
 class SpacePage(models.Model):
     """A page the brand writes for a space's members (Markdown, sanitised when shown)."""
 
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="pages")
+    # No index of its own: space_page_slug_unique (space, slug) leads with it.
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="pages", db_index=False)
     slug = models.SlugField(max_length=60)
     title = models.CharField(max_length=160)
     body = models.TextField(blank=True, help_text="Markdown; raw HTML is not passed through")
@@ -133,7 +134,8 @@ class SpaceCode(models.Model):
     """A confidential code of a space, handed out by the brand: stored as its HMAC only (the clear
     code is shown once, when made). The same code in two brands has two digests."""
 
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="codes")
+    # No index of its own: space_code_digest_unique (space, digest) leads with it.
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="codes", db_index=False)
     label = models.CharField(max_length=120, blank=True, help_text="who it was handed to (for the brand)")
     digest = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -149,7 +151,8 @@ class SpaceCode(models.Model):
 class SpaceGrant(models.Model):  # noqa: DJ008 - a record, shown through its space and member
     """A member let into a code space by a right code (recorded: which code, when)."""
 
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="grants")
+    # No index of its own: space_grant_unique (space, member) leads with it.
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="grants", db_index=False)
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="space_grants")
     code = models.ForeignKey(
         SpaceCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="grants"
@@ -170,7 +173,8 @@ class SpaceCodeAttempt(models.Model):  # noqa: DJ008 - a record, listed by the s
         MEMBER_LOCKED = "member_locked", _("Refused: too many wrong codes")
         IP_LOCKED = "ip_locked", _("Refused: too many failures from this address")
 
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="attempts")
+    # No index of its own: space_attempt_member (space, member, at) leads with it.
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="attempts", db_index=False)
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
     ip = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField()

@@ -119,8 +119,9 @@ class Rsvp(models.Model):
 
     State = RsvpState
 
+    # No index of its own: the index (gathering, state, position) leads with it.
     gathering = models.ForeignKey(
-        Gathering, verbose_name=_("event"), on_delete=models.PROTECT, related_name="rsvps"
+        Gathering, verbose_name=_("event"), on_delete=models.PROTECT, related_name="rsvps", db_index=False
     )
     member = models.ForeignKey(
         Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="rsvps"

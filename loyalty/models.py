@@ -351,7 +351,8 @@ class Consent(models.Model):
         VOICE = "voice", _("Voice calls")
         POST = "post", _("Post")
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consents")
+    # No index of its own: consent_one_per_channel (member, channel) leads with it.
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consents", db_index=False)
     channel = models.CharField(max_length=8, choices=Channel.choices)
     granted = models.BooleanField()
     changed_at = models.DateTimeField()
@@ -369,7 +370,10 @@ class ConsentChange(models.Model):
     """Every change of a member's consent on a channel (`Consent` holds the current one): when,
     how (`source`: api, site, staff...) and from which address."""
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consent_changes")
+    # No index of its own: the index (member, changed_at) leads with it.
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="consent_changes", db_index=False
+    )
     channel = models.CharField(max_length=8, choices=Consent.Channel.choices)
     granted = models.BooleanField()
     changed_at = models.DateTimeField()
@@ -696,7 +700,8 @@ class Badge(models.Model):
 
 
 class MemberBadge(models.Model):
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="badges")
+    # No index of its own: badge_once_per_member (member, badge) leads with it.
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="badges", db_index=False)
     badge = models.ForeignKey(Badge, on_delete=models.CASCADE, related_name="holders")
     awarded_at = models.DateTimeField()
 
@@ -753,7 +758,8 @@ class OfferSeen(models.Model):
     """An offer shown to a member: never shown to them again."""
 
     offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="seen_by")
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="offers_seen")
+    # No index of its own: offer_seen_once (member, offer) leads with it.
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="offers_seen", db_index=False)
     seen_at = models.DateTimeField()
 
     class Meta:

@@ -54,7 +54,10 @@ class Challenge(models.Model):
 
 
 class ChallengeCompletion(models.Model):
-    challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="completions")
+    # No index of its own: challenge_completed_once (challenge, member) leads with it.
+    challenge = models.ForeignKey(
+        Challenge, on_delete=models.PROTECT, related_name="completions", db_index=False
+    )
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
     completed_at = models.DateTimeField()
     entry = models.OneToOneField(LedgerEntry, null=True, on_delete=models.PROTECT, related_name="+")

@@ -22,12 +22,14 @@ class Thread(Moderated):
         TESTIMONIAL = "testimonial", _("Testimonial")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.DISCUSSION)
+    # No index of its own: thread_space_activity (space, state, last_activity_at) leads with it.
     space = models.ForeignKey(
         Space,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="threads",
+        db_index=False,
         help_text=_("only who may enter this club space sees the thread (empty: every member)"),
     )
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="threads")

@@ -94,7 +94,8 @@ class DrawEntry(models.Model):
 
 
 class DrawWinner(models.Model):
-    draw = models.ForeignKey(Draw, on_delete=models.PROTECT, related_name="winners")
+    # No index of its own: draw_winner_once (draw, member) leads with it.
+    draw = models.ForeignKey(Draw, on_delete=models.PROTECT, related_name="winners", db_index=False)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
     rank = models.PositiveSmallIntegerField()
     notified_at = models.DateTimeField(null=True, blank=True)

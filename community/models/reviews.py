@@ -57,8 +57,10 @@ class Subject(models.Model):
 
 
 class Review(Moderated):
-    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="reviews")
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="reviews")
+    # No index of their own: review_subject_published (subject, ...) and review_once_per_member
+    # (member, subject) lead with them.
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="reviews", db_index=False)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="reviews", db_index=False)
     rating = models.PositiveSmallIntegerField(_("rating"))
     title = models.CharField(_("title"), max_length=REVIEW_TITLE_MAX_LENGTH, blank=True)
     text = models.TextField(_("review"), max_length=REVIEW_TEXT_MAX_LENGTH)
@@ -110,7 +112,8 @@ class Review(Moderated):
 class ReviewReport(models.Model):
     """A member's report of a published review; staff see it in the queue and keep or reject it."""
 
-    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="reports")
+    # No index of its own: review_report_once (review, member) leads with it.
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="reports", db_index=False)
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
     reason = models.CharField(_("reason"), max_length=32, blank=True)
     note = models.TextField(_("note"), max_length=1000, blank=True)
@@ -168,7 +171,8 @@ class ReviewInvitation(models.Model):
     """One invitation to review per purchase event and subject: the beat's sweep writes it before
     firing the `review_invitation` trigger, so a second sweep invites nobody twice."""
 
-    event = models.ForeignKey(ActivityEvent, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: review_invitation_once (event, subject) leads with it.
+    event = models.ForeignKey(ActivityEvent, on_delete=models.CASCADE, related_name="+", db_index=False)
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+")
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -33,7 +33,10 @@ class AuditEntry(models.Model):
     via = models.CharField(max_length=16, choices=Via.choices)
     ip = models.GenericIPAddressField(null=True, blank=True)
     action = models.CharField(max_length=16, choices=Action.choices)
-    content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
+    # No index of its own: auditentry_object (content_type, object_id, at) leads with it.
+    content_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(max_length=200, blank=True)
     before = models.JSONField(default=dict, blank=True)

@@ -94,7 +94,8 @@ class CampaignRun(models.Model):
 
     State = RunState
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="runs")
+    # No index of its own: campaign_run_one_per_slot (campaign, planned_at) leads with it.
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="runs", db_index=False)
     planned_at = models.DateTimeField(help_text=_("the slot it was started for"))
     state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.RUNNING)
     recipients = models.PositiveIntegerField(default=0, help_text=_("the segment's members when it started"))

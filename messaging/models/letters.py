@@ -82,7 +82,8 @@ class Letter(models.Model):
     log shows it. `chunk` is the part of the batch rendered together; `pages` and `chunk_page` are
     set when its chunk is rendered, `first_page` (in the batch's PDF) when the chunks are joined."""
 
-    batch = models.ForeignKey(LetterBatch, on_delete=models.CASCADE, related_name="letters")
+    # No index of its own: letter_member_once (batch, member) and letter_batch_chunk lead with it.
+    batch = models.ForeignKey(LetterBatch, on_delete=models.CASCADE, related_name="letters", db_index=False)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="letters")
     position = models.PositiveIntegerField(help_text=_("its order in the batch"))
     chunk = models.PositiveIntegerField()

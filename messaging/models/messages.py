@@ -92,7 +92,11 @@ class MessageTemplate(models.Model):
     """A text brand staff write, per channel and language, rendered in a sandbox over plain data
     (`messaging.rendering`): its variables are checked when it is saved."""
 
-    code = models.SlugField(max_length=64, help_text=_("what triggers and campaigns name it by"))
+    # No index of its own (nor a LIKE one: the code is only looked up whole, and the admin's search is
+    # a contains): message_template_unique (code, channel, language) leads with it.
+    code = models.SlugField(
+        max_length=64, db_index=False, help_text=_("what triggers and campaigns name it by")
+    )
     name = models.CharField(max_length=120)
     channel = models.CharField(max_length=8, choices=Channel.choices)
     language = models.CharField(max_length=8)
@@ -131,7 +135,8 @@ class Message(models.Model):
 
     State = MessageState
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="messages")
+    # No index of its own: message_member_recent (member, created_at) leads with it.
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="messages", db_index=False)
     channel = models.CharField(max_length=8, choices=Channel.choices)
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     template = models.ForeignKey(

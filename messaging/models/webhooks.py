@@ -64,7 +64,10 @@ class WebhookDelivery(models.Model):
 
     State = WebhookDeliveryState
 
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    # No index of its own: webhook_delivery_event_once (endpoint, event_id) leads with it.
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     event_id = models.UUIDField(default=uuid.uuid4, editable=False)
     event_type = models.CharField(max_length=40)
     payload = models.JSONField(help_text=_("the body sent, the same on every attempt"))
