@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("LOYALTY_VAR_DIR", ROOT / "var"))
 SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
+CTL = Path("/usr/lib/rabbitmq/bin/rabbitmqctl")
 EPMD = Path("/usr/lib/erlang/bin/epmd")
 DEV_PORT = int(os.environ.get("RABBITMQ_PORT", "56729"))
 START_SECONDS = 60.0
@@ -165,6 +166,20 @@ class RabbitServer:
                         pass
             time.sleep(0.1)
         raise RabbitError(f"RabbitMQ did not take connections on port {self.port} within {seconds:.0f} s")
+
+    def ctl(self, *args: str, seconds: float = 60.0) -> str:
+        """`rabbitmqctl` on this node (its cookie, epmd and name): its output; raises if it fails."""
+        done = subprocess.run(
+            [str(CTL), "-n", self.nodename, *args],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=seconds,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RabbitError(f"rabbitmqctl {' '.join(args)}: {done.stderr.strip() or done.stdout.strip()}")
+        return done.stdout.strip()
 
     def log_tail(self, lines: int = 20) -> str:
         logs = [self.folder / "server.out", self.folder / "log" / f"{self.nodename}.log"]
