@@ -8,21 +8,49 @@ and each run reads the migrations' state, lists the tables and sends the post-mi
 every migration the template's holds has nothing to apply: those are told apart with one query per
 200 brands, and only the others are migrated, by django-tenants' multiprocessing executor
 (MIGRATE_PROCESSES processes, README "A thousand brands").
+
+Most often every brand behind is behind by the same migrations, which only change tables (an added
+column, an altered field, an index): then Django writes their SQL once, against the first brand
+behind (its names are every brand's: all are copies of the template), and each brand runs it in a
+transaction of its own with its schema on the path, with the rows of its `django_migrations`.
+Running Django's `migrate` in each schema, one such migration cost seconds per brand (its models'
+states rendered again each time). A plan that runs Python, adds, removes or renames a model, or
+changes a model's options (content types and permissions are then made by the post-migrate
+signals), a migration outside a transaction, and a brand whose SQL fails go the executor's way.
 """
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
+from django.db.migrations import operations
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.recorder import MigrationRecorder
+from django.utils import timezone
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 from django_tenants.migration_executors import get_executor
 from django_tenants.utils import get_public_schema_name
 
 from .models import Brand
 
+logger = logging.getLogger(__name__)
+
 # Brands per query when counting what each has applied.
 _CHUNK = 200
+
+# Operations whose effects go beyond their SQL: the post-migrate signals make content types and
+# permissions for them, or they run Python.
+_NOT_REPLAYED = (
+    operations.CreateModel,
+    operations.DeleteModel,
+    operations.RenameModel,
+    operations.AlterModelOptions,
+    operations.AlterModelTable,
+    operations.RunPython,
+)
 
 
 def brand_schemas_behind(*, template: str) -> tuple[list[str], int]:
@@ -57,8 +85,73 @@ def brand_schemas_behind(*, template: str) -> tuple[list[str], int]:
     return sorted(behind), len(schemas)
 
 
-def brand_schemas_migrate(*, schemas: list[str], verbosity: int = 0) -> None:
-    """Apply the pending migrations to `schemas`, MIGRATE_PROCESSES at a time (1: in this process)."""
+def brand_schemas_migrate(*, schemas: list[str], verbosity: int = 0) -> list[str]:
+    """Apply the pending migrations to `schemas`: by their SQL written once where it can be (see
+    above), the others MIGRATE_PROCESSES at a time (1: in this process). The schemas migrated by
+    the SQL written once."""
+    replayed = _sql_replay(schemas=schemas) if schemas else []
+    _executor_run(schemas=[schema for schema in schemas if schema not in set(replayed)], verbosity=verbosity)
+    return replayed
+
+
+def _sql_replay(*, schemas: list[str]) -> list[str]:
+    """Migrate the schemas that are where the first one is, by the SQL of its plan."""
+    connection.set_schema(schemas[0])  # type: ignore[attr-defined]
+    try:
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        replayable = plan and all(
+            not backwards and migration.atomic and not isinstance(operation, _NOT_REPLAYED)
+            for migration, backwards in plan
+            for operation in migration.operations
+        )
+        if not replayable:
+            return []
+        applied = set(executor.loader.applied_migrations)
+        state = executor._create_project_state(with_applied_migrations=True)
+        statements: list[str] = []
+        for migration, _backwards in plan:
+            with connection.schema_editor(collect_sql=True, atomic=migration.atomic) as editor:
+                state = migration.apply(state, editor, collect_sql=True)
+            statements.extend(editor.collected_sql)
+    finally:
+        connection.set_schema_to_public()  # type: ignore[attr-defined]
+    script = "\n".join(statements)
+    recorded = [(migration.app_label, migration.name) for migration, _backwards in plan]
+    replayed = []
+    for schema in schemas:
+        if _applied(schema) != applied:
+            continue
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('search_path', %s, true)",
+                    [f"{connection.ops.quote_name(schema)}, public"],
+                )
+                cursor.execute(script)
+                now = timezone.now()
+                cursor.executemany(
+                    "INSERT INTO django_migrations (app, name, applied) VALUES (%s, %s, %s)",
+                    [(app, name, now) for app, name in recorded],
+                )
+        except DatabaseError:
+            logger.exception("the migrations' SQL failed in %s: migrated by the executor instead", schema)
+            continue
+        finally:
+            connection.search_path_set_schemas = None  # type: ignore[attr-defined]
+        replayed.append(schema)
+    return replayed
+
+
+def _applied(schema: str) -> set[tuple[str, str]]:
+    connection.set_schema(schema, include_public=False)  # type: ignore[attr-defined]
+    try:
+        return set(MigrationRecorder(connection).applied_migrations())
+    finally:
+        connection.set_schema_to_public()  # type: ignore[attr-defined]
+
+
+def _executor_run(*, schemas: list[str], verbosity: int) -> None:
     if not schemas:
         return
     processes = settings.TENANT_MULTIPROCESSING_MAX_PROCESSES

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import threading
 import uuid
@@ -19,7 +20,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import stripe
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Sum
 from django.http import HttpResponse
 from django.test import Client, override_settings
@@ -292,3 +293,70 @@ def _log_in(page, base: str, username: str, next_url: str) -> None:
     page.fill("input[name=password]", TEST_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(base + next_url)
+
+
+def schema_signature(schema: str, *, sequence_values: bool = True) -> dict[str, list]:
+    """What a schema is made of, its own name left out: two schemas with the same signature have the
+    same tables, columns, constraints, indexes, triggers, functions and sequences (and where the
+    sequences stand, unless `sequence_values` is false: a brand's own rows move them)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT oid, quote_ident(nspname) FROM pg_namespace WHERE nspname = %s", [schema])
+        oid, quoted = cursor.fetchone()
+        cursor.execute("SELECT set_config('search_path', %s, true)", [quoted])
+        signature = {}
+        for part, query in _SIGNATURE.items():
+            cursor.execute(query, {"ns": oid, "schema": schema})
+            signature[part] = [
+                tuple(_canonical(str(value).replace(f" {quoted}.", " <schema>.")) for value in row)
+                for row in cursor.fetchall()
+            ]
+    connection.search_path_set_schemas = None
+    if not sequence_values:
+        signature["sequences"] = [row[:-1] for row in signature["sequences"]]
+    return signature
+
+
+def _canonical(definition: str) -> str:
+    """A partial index's predicate made again from its definition's text is the same condition but
+    may print otherwise (`ANY ((ARRAY['a'::varchar])::text[])` against `ANY (ARRAY[('a'::varchar)::text])`):
+    compared without parentheses and casts."""
+    if " WHERE " not in definition:
+        return definition
+    head, predicate = definition.split(" WHERE ", 1)
+    bare = _CASTS.sub("", predicate).replace("(", "").replace(")", "")
+    return f"{head} WHERE {bare}"
+
+
+_CASTS = re.compile(r"::[a-z ]+(\[\])?")
+
+
+_SIGNATURE = {
+    "relations": """
+        SELECT relname, relkind, relpersistence, reloptions, obj_description(oid, 'pg_class') FROM pg_class
+        WHERE relnamespace = %(ns)s ORDER BY 1""",
+    "columns": """
+        SELECT c.relname, row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum), a.attname,
+               format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity, a.attgenerated,
+               pg_get_expr(d.adbin, d.adrelid), a.attstorage, a.attcompression, a.attcollation,
+               col_description(c.oid, a.attnum)
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE c.relnamespace = %(ns)s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY 1, 2""",
+    "constraints": """
+        SELECT t.relname, k.conname, k.contype, pg_get_constraintdef(k.oid), k.condeferrable, k.condeferred
+        FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid
+        WHERE k.connamespace = %(ns)s ORDER BY 1, 2""",
+    "indexes": """
+        SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = %(ns)s ORDER BY 1""",
+    "triggers": """
+        SELECT t.tgname, pg_get_triggerdef(t.oid), t.tgenabled FROM pg_trigger t
+        JOIN pg_class c ON c.oid = t.tgrelid
+        WHERE c.relnamespace = %(ns)s AND NOT t.tgisinternal ORDER BY 1, 2""",
+    "functions": """
+        SELECT proname, pg_get_function_arguments(oid), md5(prosrc) FROM pg_proc
+        WHERE pronamespace = %(ns)s ORDER BY 1""",
+    "sequences": """
+        SELECT sequencename, data_type, start_value, increment_by, max_value, cache_size, last_value
+        FROM pg_sequences WHERE schemaname = %(schema)s ORDER BY 1""",
+}

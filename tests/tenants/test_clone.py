@@ -3,7 +3,6 @@ object for object the same, rows and sequences included, in the brand's own sche
 
 from __future__ import annotations
 
-import re
 import uuid
 
 import pytest
@@ -12,69 +11,7 @@ from django.db import DatabaseError, connection, transaction
 from core.errors import InvalidInput
 from tenants.clone import schema_copy
 from tenants.services import template_schema_name
-
-
-def _signature(schema: str) -> dict[str, list]:
-    """What a schema is made of, its own name left out."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT oid, quote_ident(nspname) FROM pg_namespace WHERE nspname = %s", [schema])
-        oid, quoted = cursor.fetchone()
-        cursor.execute("SELECT set_config('search_path', %s, true)", [quoted])
-        signature = {}
-        for part, query in _SIGNATURE.items():
-            cursor.execute(query, {"ns": oid, "schema": schema})
-            signature[part] = [
-                tuple(_canonical(str(value).replace(f" {quoted}.", " <schema>.")) for value in row)
-                for row in cursor.fetchall()
-            ]
-    connection.search_path_set_schemas = None
-    return signature
-
-
-def _canonical(definition: str) -> str:
-    """A partial index's predicate made again from its definition's text is the same condition but
-    may print otherwise (`ANY ((ARRAY['a'::varchar])::text[])` against `ANY (ARRAY[('a'::varchar)::text])`):
-    compared without parentheses and casts."""
-    if " WHERE " not in definition:
-        return definition
-    head, predicate = definition.split(" WHERE ", 1)
-    bare = _CASTS.sub("", predicate).replace("(", "").replace(")", "")
-    return f"{head} WHERE {bare}"
-
-
-_CASTS = re.compile(r"::[a-z ]+(\[\])?")
-
-
-_SIGNATURE = {
-    "relations": """
-        SELECT relname, relkind, relpersistence, reloptions, obj_description(oid, 'pg_class') FROM pg_class
-        WHERE relnamespace = %(ns)s ORDER BY 1""",
-    "columns": """
-        SELECT c.relname, row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum), a.attname,
-               format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity, a.attgenerated,
-               pg_get_expr(d.adbin, d.adrelid), a.attstorage, a.attcompression, a.attcollation,
-               col_description(c.oid, a.attnum)
-        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-        WHERE c.relnamespace = %(ns)s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY 1, 2""",
-    "constraints": """
-        SELECT t.relname, k.conname, k.contype, pg_get_constraintdef(k.oid), k.condeferrable, k.condeferred
-        FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid
-        WHERE k.connamespace = %(ns)s ORDER BY 1, 2""",
-    "indexes": """
-        SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
-        JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = %(ns)s ORDER BY 1""",
-    "triggers": """
-        SELECT t.tgname, pg_get_triggerdef(t.oid), t.tgenabled FROM pg_trigger t
-        JOIN pg_class c ON c.oid = t.tgrelid
-        WHERE c.relnamespace = %(ns)s AND NOT t.tgisinternal ORDER BY 1, 2""",
-    "functions": """
-        SELECT proname, pg_get_function_arguments(oid), md5(prosrc) FROM pg_proc
-        WHERE pronamespace = %(ns)s ORDER BY 1""",
-    "sequences": """
-        SELECT sequencename, data_type, start_value, increment_by, max_value, cache_size, last_value
-        FROM pg_sequences WHERE schemaname = %(schema)s ORDER BY 1""",
-}
+from tests.support import schema_signature
 
 
 def _rows(schema: str, table: str) -> list[tuple]:
@@ -94,11 +31,8 @@ def _tables_with_rows(schema: str) -> list[str]:
 
 def test_a_brand_schema_is_the_template_object_for_object_rows_included(fresh_brand):
     template, brand = template_schema_name(), fresh_brand.schema_name
-    copied, original = _signature(brand), _signature(template)
     # Where the sequences stand aside (brand_create adds its admin's rows), every object the same.
-    for signature in (copied, original):
-        signature["sequences"] = [row[:-1] for row in signature["sequences"]]
-    assert copied == original
+    assert schema_signature(brand, sequence_values=False) == schema_signature(template, sequence_values=False)
     with_rows = _tables_with_rows(template)
     assert {"django_content_type", "auth_permission", "loyalty_programmesettings"} <= set(with_rows)
     # What brand_create writes itself: its admin, the programme's language (and so its revision).
@@ -146,7 +80,7 @@ def scratch(db):
 def test_a_copy_makes_each_kind_of_object_in_its_own_schema(scratch):
     copy = f"{scratch}_copy"
     schema_copy(template=scratch, target=copy)
-    assert _signature(copy) == _signature(scratch)
+    assert schema_signature(copy) == schema_signature(scratch)
     assert _rows(copy, "club") == _rows(scratch, "club") == [(1, "north", 5, 10), (2, "south", 7, 14)]
     with connection.cursor() as cursor:
         # The identity and the trigger's sequence go on from where the template's stand, in the copy.
@@ -192,4 +126,8 @@ def test_the_copy_follows_the_template_once_it_has_migrated(scratch):
         cursor.execute(f"CREATE TABLE {scratch}.badge (id bigint PRIMARY KEY)")
         cursor.execute(f"INSERT INTO {scratch}.django_migrations (app, name) VALUES ('clubs', '0002_badge')")
     schema_copy(template=scratch, target=f"{scratch}_second")
-    assert _signature(f"{scratch}_second") == _signature(scratch) != _signature(f"{scratch}_first")
+    assert (
+        schema_signature(f"{scratch}_second")
+        == schema_signature(scratch)
+        != schema_signature(f"{scratch}_first")
+    )

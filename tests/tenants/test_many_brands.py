@@ -20,7 +20,7 @@ from django_tenants.utils import schema_context
 from tenants.migrating import brand_schemas_behind
 from tenants.services import template_schema_name
 from tests.conftest import brand_make
-from tests.support import free_port
+from tests.support import free_port, schema_signature
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,11 +70,49 @@ def test_migrate_all_migrates_the_brands_behind_the_template_and_only_them(fresh
         call_command("migrate_all", verbosity=1)
         out = capfd.readouterr().out  # the processes' output too
         assert f"Brand schemas: {brands}, behind the template: 2" in out
+        # Its last migration runs Python: Django's migrate ran it in each.
+        assert "Migrated: 0 by the migrations' SQL written once, 2 by Django's migrate in each" in out
         assert all(_applied(brand.schema_name) for brand in (fresh_brand, second))
         # Two processes took one brand each; the brands up to date were not visited.
         assert "multiprocessing:" + fresh_brand.schema_name in out
         assert "multiprocessing:" + second.schema_name in out
         assert "alpha" not in out
+        assert brand_schemas_behind(template=template_schema_name())[0] == []
+    finally:
+        connection.set_schema_to_public()
+        second.delete(force_drop=True)
+
+
+def test_table_changes_are_written_once_and_run_in_each_brand_behind(fresh_brand, capfd):
+    """The loyalty app's last migration only drops indexes: its SQL is written once and run in
+    each brand behind, which then matches the template object for object."""
+    second = brand_make("t-replayed")
+    try:
+        for brand in (fresh_brand, second):
+            call_command(
+                "migrate_schemas",
+                "loyalty",
+                "0022",
+                schema_name=brand.schema_name,
+                interactive=False,
+                verbosity=0,
+            )
+        connection.set_schema_to_public()
+        assert schema_signature(fresh_brand.schema_name) != schema_signature(template_schema_name())
+        call_command("migrate_all", verbosity=1)
+        assert (
+            "Migrated: 2 by the migrations' SQL written once, 0 by Django's migrate in each"
+            in capfd.readouterr().out
+        )
+        for brand in (fresh_brand, second):
+            template = schema_signature(template_schema_name(), sequence_values=False)
+            assert schema_signature(brand.schema_name, sequence_values=False) == template
+            with connection.cursor() as cursor:
+                table = f'"{brand.schema_name}".django_migrations'
+                cursor.execute(
+                    f"SELECT count(*) FROM {table} WHERE app = %s AND name LIKE %s", ["loyalty", "0023_%"]
+                )
+                assert cursor.fetchone() == (1,)
         assert brand_schemas_behind(template=template_schema_name())[0] == []
     finally:
         connection.set_schema_to_public()

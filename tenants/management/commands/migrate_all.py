@@ -19,4 +19,10 @@ class Command(BaseCommand):
         behind, brands = brand_schemas_behind(template=template_schema_name())
         if verbosity:
             self.stdout.write(f"Brand schemas: {brands}, behind the template: {len(behind)}")
-        brand_schemas_migrate(schemas=behind, verbosity=verbosity)
+        replayed = brand_schemas_migrate(schemas=behind, verbosity=verbosity)
+        if verbosity and behind:
+            others = len(behind) - len(replayed)
+            self.stdout.write(
+                f"Migrated: {len(replayed)} by the migrations' SQL written once, "
+                f"{others} by Django's migrate in each"
+            )
