@@ -535,8 +535,6 @@ class Cluster:
             "WEBHOOKS_DEVELOPMENT": "1",
             "OUTBOX_REQUEUE_AFTER": "5",
             "OUTBOX_SWEEP_INTERVAL": "2",
-            # PgBouncer 1.18 ignores the `options` startup parameter, which carries it.
-            "DATABASE_STATEMENT_TIMEOUT": "0",
             "DATABASE_POOL_MAX_LIFETIME": "30",
         }
         if "TZ" in os.environ:

@@ -81,6 +81,9 @@ def test_nothing_acknowledged_is_lost_or_counted_twice_while_hosts_stop(hosts):
         lost = [r for r in load.requests if r.answer_lost]
         assert lost and all(r.replayed for r in lost), "an answer lost after the commit is replayed"
         assert {r.hosts[-1] for r in acknowledged} == {"web1", "web2"}
+        # A web process's statement timeout reaches PostgreSQL through PgBouncer (a SET, since
+        # PgBouncer refuses the startup parameter `options`).
+        assert cluster._in_host("web1", [sys.executable, "-c", SHOW_TIMEOUT]).strip() == "30s"
 
         # The same check finds a loss and a write nobody was told of: an acknowledged event the
         # database does not have, and a stored one taken out of what was acknowledged.
@@ -95,6 +98,13 @@ def test_nothing_acknowledged_is_lost_or_counted_twice_while_hosts_stop(hosts):
         run_id, folder = cluster.run_id, cluster.folder
     assert _leftovers(run_id, folder) == []
 
+
+SHOW_TIMEOUT = (
+    "import os; os.environ['LOYALTY_PROCESS'] = 'web'; "
+    "os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; "
+    "import django; django.setup(); from django.db import connection; cursor = connection.cursor(); "
+    "cursor.execute('SHOW statement_timeout'); print(cursor.fetchone()[0])"
+)
 
 KILLED_RUN = """
 import importlib.util, sys, time
