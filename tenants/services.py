@@ -21,7 +21,7 @@ from core.errors import Conflict, InvalidInput, Refused
 from core.models import StaffProfile
 from core.outbox import enqueue_on_commit
 
-from .clone import schema_copy
+from .clone import schema_copy, schema_version
 from .domains import (
     CheckFailed,
     TokenFetcher,
@@ -41,14 +41,26 @@ def template_schema_name() -> str:
     return settings.TENANT_BASE_SCHEMA
 
 
+# The template's version (tenants.clone.schema_version) last found current by this process: the
+# migrations on disk do not change under a running process, so the same version is current still.
+# Reading the migrations from disk cost a process's first brand creation 0.27 s.
+_template_current_at: dict[str, tuple] = {}
+
+
 def template_schema_is_current() -> bool:
     """True when the template schema exists and has every migration on disk applied."""
     name = template_schema_name()
-    if not schema_exists(name):
+    version = schema_version(schema=name)
+    if version is None:
         return False
+    if _template_current_at.get(name) == version:
+        return True
     with schema_context(name):
         executor = MigrationExecutor(connection)
-        return not executor.migration_plan(executor.loader.graph.leaf_nodes())
+        current = not executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if current:
+        _template_current_at[name] = version
+    return current
 
 
 def template_schema_sync(*, verbosity: int = 0) -> None:
