@@ -1,4 +1,5 @@
-"""Shared start-up for the benchmarks: a database of their own (`loyalty_bench`), migrated."""
+"""Shared start-up for the benchmarks: a database of their own (`loyalty_bench`, or BENCH_DATABASE:
+bench/scale.py keeps its thousand brands apart), migrated."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DATABASE = "loyalty_bench"
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "loyalty_bench")
 
 
 def bench_database_url() -> str:
@@ -68,14 +69,16 @@ def _run_module():
     return module
 
 
-def web_start(*, port: int, workers: str, stderr=None):
+def web_start(*, port: int, workers: str, stderr=None, database_options: str = ""):
     """The app served as `make run` serves it (its `web_command`), on the bench database, DEBUG off,
-    no access log. Returns the process once /health answers 200."""
+    no access log; `database_options` are the database URL's (`application_name=...`). Returns the
+    process once /health answers 200."""
     import subprocess
     import time
     import urllib.request
 
-    env = {**os.environ, "DATABASE_URL": bench_database_url(), "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+    url = bench_database_url() + (f"?{database_options}" if database_options else "")
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "LOG_LEVEL": "WARNING"}
     command = _run_module().web_command(host="127.0.0.1", port=port, workers=workers, access_log=False)
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stderr=stderr)
     deadline = time.monotonic() + 60
