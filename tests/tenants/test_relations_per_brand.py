@@ -52,14 +52,13 @@ TOAST_RELATIONS = """
 def _auto_many_to_many_tables() -> list[str]:
     """The tables Django makes for a ManyToManyField without a `through` model: their (a, b) unique
     constraint and (a) index are Django's, and no field option drops the index."""
-    return sorted(
-        {
-            field.remote_field.through._meta.db_table
-            for model in apps.get_models()
-            for field in model._meta.local_many_to_many
-            if field.remote_field.through._meta.auto_created
-        }
-    )
+    tables = set()
+    for model in apps.get_models():
+        for field in model._meta.local_many_to_many:
+            through = field.remote_field.through
+            if through is not None and through._meta.auto_created:
+                tables.add(through._meta.db_table)
+    return sorted(tables)
 
 
 def _covered_indexes(*, schema: str) -> list[tuple[str, str, str, str]]:
