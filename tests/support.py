@@ -360,3 +360,49 @@ _SIGNATURE = {
         SELECT sequencename, data_type, start_value, increment_by, max_value, cache_size, last_value
         FROM pg_sequences WHERE schemaname = %(schema)s ORDER BY 1""",
 }
+
+
+def platform_module(name: str):
+    """`platform/<name>.py`, loaded by path (`platform` is also a standard library module)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "platform" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"loyalty_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+# A copy of a cluster this big takes minutes (a bench's thousand brands): not in a quick test.
+REPLICA_CLUSTER_MAX_BYTES = 1 << 30
+
+
+@contextmanager
+def replica_served(django_db_blocker) -> Iterator[object]:
+    """A streaming replica of the embedded server (platform/replica.py), attached as the database
+    `replica` while it lasts; skips the test on an external server or a cluster too big to copy."""
+    import os
+
+    import pytest
+
+    replicas = platform_module("replica")
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT sum(pg_database_size(datname)) FROM pg_database")
+        size = cursor.fetchone()[0]
+    if os.environ.get("DATABASE_URL"):
+        pytest.skip("an external PostgreSQL: platform/replica.py copies the embedded server only")
+    if size > REPLICA_CLUSTER_MAX_BYTES:
+        pytest.skip(
+            f"the cluster holds {size / (1 << 30):.1f} GiB, minutes to copy: run on an embedded server "
+            "of the tests' own (LOYALTY_VAR_DIR, EMBEDDED_PG_PORT, EMBEDDED_REDIS_PORT)"
+        )
+    running = replicas.replica_start()
+    try:
+        with replicas.replica_attached(running):
+            yield running
+    finally:
+        replicas.replica_stop(running)

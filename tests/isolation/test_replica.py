@@ -6,11 +6,7 @@ sees each one's own. A real replica (platform/replica.py), committed brands."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
-import os
-import sys
-from pathlib import Path
 
 import pytest
 from django.db import connection, connections
@@ -20,40 +16,15 @@ from core.replica import REPLICA, replica_reads
 from loyalty.models import LedgerEntry, Member
 from tests.conftest import brand_make
 from tests.factories import member_make
+from tests.support import platform_module, replica_served
 
-ROOT = Path(__file__).resolve().parents[2]
-CLUSTER_MAX_BYTES = 1 << 30  # a bigger cluster's copy takes minutes (a bench's thousand brands)
-
-
-def _replica_module():
-    spec = importlib.util.spec_from_file_location("loyalty_replica", ROOT / "platform" / "replica.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-replicas = _replica_module()
+replicas = platform_module("replica")
 
 
 @pytest.fixture(scope="module")
 def replica(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute("SELECT sum(pg_database_size(datname)) FROM pg_database")
-        size = cursor.fetchone()[0]
-    if os.environ.get("DATABASE_URL"):
-        pytest.skip("an external PostgreSQL: platform/replica.py copies the embedded server only")
-    if size > CLUSTER_MAX_BYTES:
-        pytest.skip(
-            f"the cluster holds {size / (1 << 30):.1f} GiB, minutes to copy: run on an embedded server "
-            "of the tests' own (LOYALTY_VAR_DIR, EMBEDDED_PG_PORT, EMBEDDED_REDIS_PORT)"
-        )
-    running = replicas.replica_start()
-    try:
-        with replicas.replica_attached(running):
-            yield running
-    finally:
-        replicas.replica_stop(running)
+    with replica_served(django_db_blocker) as running:
+        yield running
 
 
 @pytest.fixture

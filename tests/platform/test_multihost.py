@@ -6,7 +6,6 @@ both web hosts while web1 is stopped and the worker host killed, then the no-los
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import os
 import subprocess
 import sys
@@ -16,26 +15,18 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.support import platform_module
+
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 600
 REDEMPTIONS = 60
-
-
-def _hosts_module():
-    """platform/hosts.py, loaded by path (`platform` is also a standard library module)."""
-    spec = importlib.util.spec_from_file_location("loyalty_hosts", ROOT / "platform" / "hosts.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["loyalty_hosts"] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def hosts():
     if os.geteuid() != 0:
         pytest.fail("the multi-host run needs root (network namespaces, PostgreSQL's own user): run as root")
-    return _hosts_module()
+    return platform_module("hosts")
 
 
 def _leftovers(run_id: str, folder: Path, seconds: float = 10) -> list[str]:

@@ -7,12 +7,10 @@ replica itself refused. The replica copies the whole cluster, so its data must b
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
@@ -28,42 +26,19 @@ from core.storage import private_storage
 from loyalty.exports import export_start
 from loyalty.models import Member
 from tests.factories import member_make
+from tests.support import platform_module, replica_served
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = str(ROOT / ".venv/bin/python")
-# A copy of a cluster this big takes minutes (a bench's thousand brands): not in a quick test.
-CLUSTER_MAX_BYTES = 1 << 30
 
 
-def _replica_module():
-    spec = importlib.util.spec_from_file_location("loyalty_replica", ROOT / "platform" / "replica.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-replicas = _replica_module()
+replicas = platform_module("replica")
 
 
 @pytest.fixture(scope="module")
 def replica(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute("SELECT sum(pg_database_size(datname)) FROM pg_database")
-        size = cursor.fetchone()[0]
-    if os.environ.get("DATABASE_URL"):
-        pytest.skip("an external PostgreSQL: platform/replica.py copies the embedded server only")
-    if size > CLUSTER_MAX_BYTES:
-        pytest.skip(
-            f"the cluster holds {size / (1 << 30):.1f} GiB, minutes to copy: run on an embedded server "
-            "of the tests' own (LOYALTY_VAR_DIR, EMBEDDED_PG_PORT, EMBEDDED_REDIS_PORT)"
-        )
-    running = replicas.replica_start()
-    try:
-        with replicas.replica_attached(running):
-            yield running
-    finally:
-        replicas.replica_stop(running)
+    with replica_served(django_db_blocker) as running:
+        yield running
 
 
 def _on_replica(replica, sql: str):
