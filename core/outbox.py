@@ -2,8 +2,9 @@
 
 A write that causes a side effect (a push to a brand's system; later a message, a webhook, a
 payment event) stores it as a row in the write's own transaction and queues the task that sends
-that row with `enqueue_on_commit`. The send after commit is one bounded attempt (short timeouts, no retry,
-no result subscription): with the broker down it logs and returns, and the committed answer stands.
+that row with `enqueue_on_commit`. The send after commit is one bounded attempt (short timeouts, no
+retry but one fresh connection in place of a pooled one found dead, no result subscription): with
+the broker down it logs and returns, and the committed answer stands.
 
 Every outbox model has a `requeue_at` column: when a send of the row is queued again if the row is
 still waiting (null: nothing left to send), and an `attempts` column: how many sends were tried. A
@@ -103,28 +104,38 @@ def task_send(
     kwargs: dict[str, Any] | None = None,
     countdown: float | None = None,
 ) -> bool:
-    """Queue `task` to run in the brand `schema_name`: one attempt, each step (a free connection
-    of the pool, connecting, publishing) bounded by `OUTBOX_PUBLISH_TIMEOUT`. False (logged) when
-    the broker did not take it: the sender's outbox row is still waiting, and the sweeper queues it
+    """Queue `task` to run in the brand `schema_name`: each step (a free connection of the pool,
+    connecting, publishing) bounded by `OUTBOX_PUBLISH_TIMEOUT`, and one attempt, or two when a
+    pooled connection fails: the node closed it while it sat idle (a RabbitMQ restart; Redis'
+    client reconnects by itself), so a fresh connection is tried once, if the first attempt took
+    less than `OUTBOX_PUBLISH_TIMEOUT` (at most about twice that in all). False (logged) when the
+    broker did not take it: the sender's outbox row is still waiting, and the sweeper queues it
     again once the broker is back."""
     app = task.app
+    timeout = settings.OUTBOX_PUBLISH_TIMEOUT
     pool = _publish_pool(app, app.conf.broker_write_url or app.conf.broker_url)
     started = time.monotonic()
     try:
-        with pool.acquire(block=True, timeout=settings.OUTBOX_PUBLISH_TIMEOUT) as broker:
-            try:
-                task.apply_async(
-                    args=args,
-                    kwargs=kwargs,
-                    countdown=countdown,
-                    headers={"_schema_name": schema_name},
-                    connection=broker,
-                    retry=False,
-                    ignore_result=True,
-                )
-            except (KombuError, OSError):
-                broker.collect()  # its sockets are dead: its next send connects again
-                raise
+        with pool.acquire(block=True, timeout=timeout) as broker:
+            # A connection never opened failed to connect: a second would fail as the first (a
+            # stopped broker refuses at once, a frozen one waits a timeout again).
+            was_open = broker.connected
+            for last in (False, True):
+                try:
+                    task.apply_async(
+                        args=args,
+                        kwargs=kwargs,
+                        countdown=countdown,
+                        headers={"_schema_name": schema_name},
+                        connection=broker,
+                        retry=False,
+                        ignore_result=True,
+                    )
+                    break
+                except (KombuError, OSError):
+                    broker.collect()  # its sockets are dead: its next send connects again
+                    if last or not was_open or time.monotonic() - started >= timeout:
+                        raise
     except (KombuError, OSError) as error:
         logger.warning(
             "broker unavailable after %.3f s: %s%r for %s left to the outbox sweeper (%s)",

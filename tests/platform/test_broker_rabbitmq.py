@@ -368,13 +368,9 @@ NODE_TIMEOUTS = {"consumer_timeout": 3000, "channel_tick_interval": 1000}
 # --- what does not work on AMQP yet (each passes once its fix lands; strict: the mark goes then) -----
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core.outbox.task_send gives up on a pooled connection that the node closed while it sat "
-    "idle (a restart), without trying a fresh one: that send waits for the sweeper (Redis' client "
-    "reconnects by itself, so there the first send after a restart is taken)",
-)
 def test_the_first_send_after_a_rabbitmq_restart_is_taken(amqp_app, rabbit):
+    """The pooled connection the node closed while it sat idle (a restart) fails, and task_send
+    tries a fresh one at once: that send does not wait for the sweeper."""
     assert task_send(task=service_push_send_task, schema_name="nobody", args=(1, 0))
     rabbit.stop()
     rabbit.start()
