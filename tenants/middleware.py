@@ -8,6 +8,7 @@ import threading
 import time
 import zoneinfo
 
+import kombu
 import redis
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
@@ -48,8 +49,8 @@ _LIBPQ_KEYWORDS = frozenset(option.keyword.decode() for option in pq.Conninfo.ge
 
 @functools.lru_cache(maxsize=4)
 def _broker(url: str) -> redis.Redis:
-    """One client (and connection pool) per broker URL and process: /health is polled often. No
-    retry: a second attempt would wait a second timeout."""
+    """A Redis broker's: one client (and connection pool) per broker URL and process: /health is
+    polled often. No retry: a second attempt would wait a second timeout."""
     return redis.Redis.from_url(
         url,
         socket_timeout=HEALTH_BROKER_TIMEOUT,
@@ -104,6 +105,23 @@ def database_check(*, timeout: float = HEALTH_DATABASE_TIMEOUT) -> None:
         pgconn.finish()
 
 
+# Celery's URL schemes for RabbitMQ (kombu's py-amqp transport); any other broker URL is Redis'.
+_AMQP_SCHEMES = ("amqp://", "amqps://", "pyamqp://")
+
+
+def broker_check(*, url: str) -> None:
+    """Ask the broker at `url` to answer, within about `HEALTH_BROKER_TIMEOUT` seconds, or raise.
+    RabbitMQ: a connection of its own, one attempt, `connect_timeout` bounding each step of the
+    AMQP handshake (a frozen node accepts the TCP connection, then never answers; a pooled
+    connection would publish into its socket's buffer and seem fine). Redis: a PING on this
+    process's client of that URL."""
+    if url.startswith(_AMQP_SCHEMES):
+        with kombu.Connection(url, connect_timeout=HEALTH_BROKER_TIMEOUT) as probe:
+            probe.ensure_connection(max_retries=0)
+        return
+    _broker(url).ping()
+
+
 def _check_services() -> tuple[bool, dict[str, str]]:
     checks: dict[str, str] = {}
     try:
@@ -112,7 +130,7 @@ def _check_services() -> tuple[bool, dict[str, str]]:
     except Exception as error:
         checks["database"] = f"down: {error.__class__.__name__}"
     try:
-        _broker(settings.CELERY_BROKER_URL).ping()
+        broker_check(url=settings.CELERY_BROKER_URL)
         checks["broker"] = "ok"
     except Exception as error:
         checks["broker"] = f"down: {error.__class__.__name__}"

@@ -380,16 +380,31 @@ def test_the_first_send_after_a_rabbitmq_restart_is_taken(amqp_app, rabbit):
         queue_purge(amqp_app)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tenants.middleware checks the broker with a Redis client: an amqp:// URL is 'down: ValueError'",
-)
 def test_health_says_the_broker_is_up_on_rabbitmq(rabbit, settings):
+    """/health probes an amqp:// broker with an AMQP connection of its own, not a Redis client."""
     from tenants.middleware import health_status
 
     settings.CELERY_BROKER_URL = rabbit.url
     _healthy, checks = health_status()
     assert checks["broker"] == "ok", checks
+
+
+def test_health_says_a_frozen_rabbitmq_is_down_within_its_timeout(rabbit, settings):
+    """Frozen (SIGSTOP): the kernel accepts the probe's connection and nothing answers its
+    handshake; the check gives up after HEALTH_BROKER_TIMEOUT, and /health answers in time."""
+    from tenants.middleware import HEALTH_BROKER_TIMEOUT, HEALTH_WAIT_SECONDS, health_status
+
+    settings.CELERY_BROKER_URL = rabbit.url
+    rabbit.freeze()
+    try:
+        started = time.monotonic()
+        _healthy, checks = health_status()
+        elapsed = time.monotonic() - started
+    finally:
+        rabbit.thaw()
+    assert checks["broker"].startswith("down: "), checks
+    assert elapsed < HEALTH_WAIT_SECONDS, f"{elapsed:.3f} s"
+    assert elapsed >= HEALTH_BROKER_TIMEOUT * 0.9, f"{elapsed:.3f} s: not the timeout that answered"
 
 
 @pytest.mark.xfail(
