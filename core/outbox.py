@@ -149,6 +149,20 @@ def task_send(
     return True
 
 
+def task_send_at(*, task: Task, schema_name: str, args: tuple = (), at: datetime) -> bool:
+    """Queue `task` to run at `at` in the brand `schema_name` (`task_send` with its countdown), if
+    that is at most `requeue_after()` from now; a later one is not queued: the caller's row has its
+    `requeue_at` past `at`, and the sweeper queues it then. A countdown task waits unacknowledged
+    in the worker that took it: RabbitMQ closes the channel of a consumer holding one past its
+    consumer_timeout (30 minutes by default) and the worker exits; Redis gives one unacknowledged
+    for its visibility timeout (an hour) to another worker, which would wait again. Whether it was
+    queued."""
+    countdown = max(0.0, (at - timezone.now()).total_seconds())
+    if countdown > requeue_after().total_seconds():
+        return False
+    return task_send(task=task, schema_name=schema_name, args=args, countdown=countdown)
+
+
 def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
     """Queue `task` once the current transaction commits, in the schema that is active *now*.
 

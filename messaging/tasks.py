@@ -7,7 +7,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from core.outbox import outbox_register, requeue_after, task_send
+from core.outbox import outbox_register, task_send_at
 from tenants.selectors import brand_list
 
 from .models import ChannelSettings, Message
@@ -42,18 +42,14 @@ def _send(*, message_id: int, attempts: int, channel_settings: ChannelSettings) 
     if result is None:
         return None
     if result.retry_at is not None or result.message.state == Message.State.QUEUED:
-        at = result.retry_at or result.message.not_before or timezone.now()
-        countdown = max(0.0, (at - timezone.now()).total_seconds())
         # A longer wait (sending hours, a paused campaign) is the sweeper's, at the row's
-        # `requeue_at`: a countdown task waits in a worker's memory, and Redis gives one left
-        # unacknowledged for an hour to another worker, which would wait again.
-        if countdown <= requeue_after().total_seconds():
-            task_send(
-                task=message_send_task,
-                schema_name=connection.schema_name,
-                args=(message_id, result.message.attempts),
-                countdown=countdown,
-            )
+        # `requeue_at` (`task_send_at`).
+        task_send_at(
+            task=message_send_task,
+            schema_name=connection.schema_name,
+            args=(message_id, result.message.attempts),
+            at=result.retry_at or result.message.not_before or timezone.now(),
+        )
     return result.message.state
 
 

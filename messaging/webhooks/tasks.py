@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.db import connection
-from django.utils import timezone
 
-from core.outbox import outbox_register, task_send
+from core.outbox import outbox_register, task_send, task_send_at
 from messaging.models import WebhookDelivery
 from messaging.services.webhooks import webhook_delivery_send
 
@@ -14,16 +13,18 @@ from messaging.services.webhooks import webhook_delivery_send
 @shared_task(name="messaging.webhook_delivery_send")
 def webhook_delivery_send_task(delivery_id: int, attempts: int) -> str | None:
     """Make one attempt of a delivery (`webhook_delivery_send`: once per queued copy at most);
-    after a failure, its retry is queued here with its delay, and the sweeper sends it if lost."""
+    after a failure, a retry due within the sweeper's requeue window is queued here with its delay,
+    a later one (retries wait up to an hour) by the sweeper at the row's `requeue_at`
+    (`task_send_at`), which also sends it if lost."""
     delivery = webhook_delivery_send(delivery_id=delivery_id, attempts=attempts)
     if delivery is None:
         return None
     if delivery.state == WebhookDelivery.State.FAILED and delivery.next_attempt_at is not None:
-        task_send(
+        task_send_at(
             task=webhook_delivery_send_task,
             schema_name=connection.schema_name,
             args=(delivery_id, delivery.attempts),
-            countdown=max(0.0, (delivery.next_attempt_at - timezone.now()).total_seconds()),
+            at=delivery.next_attempt_at,
         )
     return delivery.state
 

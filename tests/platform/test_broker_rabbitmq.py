@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from kombu.exceptions import KombuError
 from catalog.models import CatalogSettings, Gift, Order, ServicePush
 from catalog.services import RedeemItem, order_place
 from catalog.tasks import service_push_send_task
-from core.outbox import task_send
+from core.outbox import task_send, task_send_at
 from tests.catalog.factories import gift_make
 from tests.conftest import brand_make
 from tests.core.support import FakeBrandSystem, beat_sends
@@ -407,34 +408,46 @@ def test_health_says_a_frozen_rabbitmq_is_down_within_its_timeout(rabbit, settin
     assert elapsed >= HEALTH_BROKER_TIMEOUT * 0.9, f"{elapsed:.3f} s: not the timeout that answered"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a countdown task waits unacknowledged in the worker: past RabbitMQ's consumer_timeout "
-    "(30 min by default; webhooks' retries wait up to an hour) the node closes the channel and "
-    "Celery's worker exits (PreconditionFailed)",
-)
-def test_a_countdown_longer_than_the_consumer_timeout_runs_and_the_worker_lives(
-    brand, worker, rabbit, amqp_app
+def test_a_wait_longer_than_the_consumer_timeout_runs_and_the_worker_lives(
+    brand, worker, rabbit, amqp_app, settings
 ):
-    """The node's consumer_timeout made 3 s (checked every second) for this test, and a push's
-    send queued with a countdown of 8 s once the worker consumes: as a webhook's retry queued an
-    hour ahead under the default 30 minutes."""
+    """A countdown task waits unacknowledged in the worker that took it, and past RabbitMQ's
+    consumer_timeout (30 min by default) the node closes the channel and Celery's worker exits
+    (PreconditionFailed). So a send due within OUTBOX_REQUEUE_AFTER is queued with its countdown,
+    a later one (a webhook's retry an hour ahead) is left to the sweeper (`task_send_at`). Here the
+    node's consumer_timeout made 3 s (checked every second), OUTBOX_REQUEUE_AFTER 2 s: a push's send
+    due in 1 s is queued and held, another's due in 8 s (past the 3 s) is sent by the sweeper."""
+    settings.OUTBOX_REQUEUE_AFTER = REQUEUE_AFTER
     connection.set_tenant(brand)
-    push = ServicePush.objects.get(order=service_order(key="eta"))
-    wait_for(lambda: queued(amqp_app) == 1)
+    soon = ServicePush.objects.get(order=service_order(key="soon"))
+    later = ServicePush.objects.get(order=service_order(key="later"))
+    wait_for(lambda: queued(amqp_app) == 2)
     queue_purge(amqp_app)
     saved = {key: rabbit.ctl("eval", f"application:get_env(rabbit, {key}).") for key in NODE_TIMEOUTS}
     for key, value in NODE_TIMEOUTS.items():
         rabbit.ctl("eval", f"application:set_env(rabbit, {key}, {value}).")
     try:
         worker.start()
-        wait_for(lambda: consumers(amqp_app) == 1)  # held from now: 8 s, past the 3 s
-        assert task_send(
-            task=service_push_send_task, schema_name=brand.schema_name, args=(push.pk, 0), countdown=8
-        )
-        wait_for(lambda: worker.process.poll() is not None or outboxed(push)(), timeout=30)
+        wait_for(lambda: consumers(amqp_app) == 1)
+        for push, seconds in ((soon, 1), (later, 8)):
+            assert task_send_at(
+                task=service_push_send_task,
+                schema_name=brand.schema_name,
+                args=(push.pk, 0),
+                at=timezone.now() + timedelta(seconds=seconds),
+            ) == (seconds <= REQUEUE_AFTER)
+        wait_for(lambda: worker.process.poll() is not None or outboxed(soon)(), timeout=30)
         assert worker.process.poll() is None, "the worker exited"
-        assert outboxed(push)()
+        assert outboxed(soon)()
+        later.refresh_from_db()
+        assert (later.status, later.attempts) == (ServicePush.Status.PENDING, 0)
+
+        # As beat sends the sweep, once the row is due: the sweeper queues it, the worker sends it.
+        time.sleep(max(0.0, (later.requeue_at - timezone.now()).total_seconds()) + 0.05)
+        assert beat_sends("outbox-sweep").get(timeout=60) >= 1
+        wait_for(lambda: worker.process.poll() is not None or outboxed(later)(), timeout=30)
+        assert worker.process.poll() is None, "the worker exited"
+        assert outboxed(later)().attempts == 1
     finally:
         for key, before in saved.items():  # `{ok,1800000}` or `undefined`
             value = before.removeprefix("{ok,").removesuffix("}")
