@@ -233,7 +233,7 @@ if DATABASE_REPLICA_URL:
     DATABASE_ROUTERS = ["core.replica.ReplicaRouter", *DATABASE_ROUTERS]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Redis: cache, Celery broker and results -----------------------------------------------------
+# --- Redis: cache and Celery results; the Celery broker: Redis or RabbitMQ -----------------------
 REDIS_URL = os.environ.get("REDIS_URL") or f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
 CACHES = {
     "default": {
