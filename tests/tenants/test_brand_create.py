@@ -14,7 +14,7 @@ from tenants.services import (
     template_schema_is_current,
     template_schema_name,
 )
-from tests.conftest import brand_make
+from tests.conftest import TEST_PASSWORD, brand_make
 
 
 def _tables(schema: str) -> set[str]:
@@ -32,6 +32,7 @@ def test_cloned_brand_has_every_table_of_the_template_and_its_admin(fresh_brand)
         admin = get_user_model().objects.get()
         assert admin.username == f"admin@{fresh_brand.slug}.example"
         assert admin.is_superuser and admin.is_staff
+        assert admin.check_password(TEST_PASSWORD)  # hashed in a thread while the schema is made
     assert fresh_brand.domains.get(is_primary=True).domain == f"{fresh_brand.slug}.localhost"
 
 
