@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.db import connection
+from django.utils import timezone
 
-from core.outbox import outbox_register, retry_delay, task_send
+from core.outbox import outbox_register, retry_delay, task_send_at
 
 from .models import ServicePush
 from .services import service_push_send
@@ -21,11 +22,12 @@ def service_push_send_task(push_id: int, attempts: int) -> str | None:
         return None
     delay = retry_delay(attempts=push.attempts)
     if push.status == ServicePush.Status.FAILED and delay is not None:
-        task_send(
+        # Past the sweeper's window (retries wait up to 128 s) the sweeper queues it instead.
+        task_send_at(
             task=service_push_send_task,
             schema_name=connection.schema_name,
             args=(push_id, push.attempts),
-            countdown=delay.total_seconds(),
+            at=timezone.now() + delay,
         )
     return push.status
 
