@@ -248,8 +248,9 @@ CACHES = {
 # The broker: Redis by default, or RabbitMQ (amqp://user:password@host:5672//; a local node:
 # platform/rabbitmq.py), with the same settings below; Redis stays the cache and the result backend.
 # On RabbitMQ a task waiting for its countdown stays unacknowledged in a worker, and past the node's
-# consumer_timeout (30 min by default) the node closes the channel and the worker exits: the node
-# must allow the longest countdown (webhooks' retries: up to an hour), e.g. consumer_timeout = 7200000.
+# consumer_timeout (30 min by default) the node closes the channel and the worker exits: countdowns
+# are capped at OUTBOX_REQUEUE_AFTER (core.outbox.task_send_at, longer waits left to the sweeper) and
+# tasks end within CELERY_TASK_TIME_LIMIT, so the default suffices.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL)
 CELERY_TASK_SERIALIZER = "json"

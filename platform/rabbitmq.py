@@ -119,9 +119,6 @@ class RabbitServer:
             f"listeners.tcp.1 = 127.0.0.1:{self.port}\n"
             # The Debian default (50 MB free) but written down: a full /tmp blocks publishers.
             "disk_free_limit.absolute = 50MB\n"
-            # What production needs too (config/settings.py, by CELERY_BROKER_URL): a task waiting
-            # for its countdown is held unacknowledged, and webhooks' retries wait up to an hour.
-            "consumer_timeout = 7200000\n"
         )
         for erlang_terms in ("enabled_plugins", "advanced.config"):
             (self.folder / erlang_terms).write_text("[].\n")
