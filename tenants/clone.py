@@ -125,7 +125,6 @@ class SchemaCopyPlan:
     before the rows are copied), `rows` (the INSERTs of the template's data, naming the template
     schema), `values` (the sequences set as the template's), `constraints` (after the rows)."""
 
-    template: str
     version: tuple
     structure: tuple[str, ...]
     rows: tuple[str, ...]
@@ -156,7 +155,7 @@ def schema_copy(*, template: str, target: str) -> None:
         # The plan's names resolve in the new schema (SET LOCAL: until the transaction ends).
         cursor.execute("SELECT set_config('search_path', %s, true)", [f"{quote(target)}, public"])
         cursor.execute(plan.script())
-    _search_path_forget()
+    search_path_forget()
 
 
 def schema_version(*, schema: str) -> tuple | None:
@@ -183,7 +182,7 @@ def schema_copy_plan(*, template: str) -> SchemaCopyPlan:
     return plan
 
 
-def _search_path_forget() -> None:
+def search_path_forget() -> None:
     """django-tenants sets its search_path again at the next query (it caches what it set last)."""
     connection.search_path_set_schemas = None  # type: ignore[attr-defined]
 
@@ -231,7 +230,7 @@ def _plan_read(*, template: str, version: tuple) -> SchemaCopyPlan:
             _unqualified(definition, f"{qualified}{table}", table) for table, definition in cursor.fetchall()
         ]
         rows = _rows_copy(cursor, template=template, tables=tables)
-    _search_path_forget()
+    search_path_forget()
 
     def added(kinds: str) -> list[str]:
         return [
@@ -241,7 +240,6 @@ def _plan_read(*, template: str, version: tuple) -> SchemaCopyPlan:
         ]
 
     return SchemaCopyPlan(
-        template=template,
         version=version,
         structure=(
             *functions,

@@ -28,12 +28,12 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.db.migrations import operations
 from django.db.migrations.executor import MigrationExecutor
-from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 from django_tenants.migration_executors import get_executor
 from django_tenants.utils import get_public_schema_name
 
+from .clone import search_path_forget
 from .models import Brand
 
 logger = logging.getLogger(__name__)
@@ -118,9 +118,10 @@ def _sql_replay(*, schemas: list[str]) -> list[str]:
         connection.set_schema_to_public()  # type: ignore[attr-defined]
     script = "\n".join(statements)
     recorded = [(migration.app_label, migration.name) for migration, _backwards in plan]
+    applied_in = _applied_by_schema(schemas=schemas)
     replayed = []
     for schema in schemas:
-        if _applied(schema) != applied:
+        if applied_in.get(schema) != applied:
             continue
         try:
             with transaction.atomic(), connection.cursor() as cursor:
@@ -138,17 +139,26 @@ def _sql_replay(*, schemas: list[str]) -> list[str]:
             logger.exception("the migrations' SQL failed in %s: migrated by the executor instead", schema)
             continue
         finally:
-            connection.search_path_set_schemas = None  # type: ignore[attr-defined]
+            search_path_forget()
         replayed.append(schema)
     return replayed
 
 
-def _applied(schema: str) -> set[tuple[str, str]]:
-    connection.set_schema(schema, include_public=False)  # type: ignore[attr-defined]
-    try:
-        return set(MigrationRecorder(connection).applied_migrations())
-    finally:
-        connection.set_schema_to_public()  # type: ignore[attr-defined]
+def _applied_by_schema(*, schemas: list[str]) -> dict[str, set[tuple[str, str]]]:
+    """The migrations each schema has applied, read _CHUNK schemas per query."""
+    quote = connection.ops.quote_name
+    applied: dict[str, set[tuple[str, str]]] = {schema: set() for schema in schemas}
+    with connection.cursor() as cursor:
+        for start in range(0, len(schemas), _CHUNK):
+            chunk = schemas[start : start + _CHUNK]
+            union = " UNION ALL ".join(
+                f"SELECT %s, app, name FROM {quote(schema)}.django_migrations"  # noqa: S608
+                for schema in chunk
+            )
+            cursor.execute(union, chunk)
+            for schema, app, name in cursor.fetchall():
+                applied[schema].add((app, name))
+    return applied
 
 
 def _executor_run(*, schemas: list[str], verbosity: int) -> None:

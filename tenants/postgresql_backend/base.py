@@ -77,8 +77,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return commit
 
     def _handle_search_path(self, cursor=None) -> None:
+        # Recorded when the path is set, not at every cursor: a query's hot path stays a test.
+        setting = self.search_path_set_schemas is None
         super()._handle_search_path(cursor)
-        if self.connection is not None:
+        if setting and self.connection is not None:
             _schemas_served.setdefault(self.connection, set()).add(self.schema_name)
 
     def schemas_served(self) -> int:
