@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from core.apikeys import api_key_create
@@ -28,6 +29,21 @@ def member_make(external_id: str | None = None, *, points: int = 0, login: bool 
         Member.objects.filter(pk=member.pk).update(user=user)
     member.refresh_from_db()
     return member
+
+
+def members_planned_make(count: int = 500) -> None:
+    """`count` plain members, the member table analysed and sequential scans off for the rest of
+    the transaction: with so many rows, and statistics that know them, a plan that avoids the index
+    a test names is a real regression, not the planner's whim on a nearly empty table (where a full
+    scan of any other index costs the same)."""
+    now = timezone.now()
+    Member.objects.bulk_create(
+        Member(external_id=f"planned-{uuid.uuid4().hex[:12]}", last_name=f"name{index}", joined_at=now)
+        for index in range(count)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Member._meta.db_table}")
+        cursor.execute("SET LOCAL enable_seqscan = off")
 
 
 def credit_make(member: Member, points: int, *, at=None, expires_at=None) -> LedgerEntry:

@@ -13,7 +13,7 @@ from django.urls import reverse
 from loyalty.search_keys import SEARCH_KEYS
 from loyalty.selectors.search import member_search
 from tests.conftest import TEST_PASSWORD
-from tests.factories import member_make, staff_make
+from tests.factories import member_make, members_planned_make, staff_make
 
 
 @pytest.fixture
@@ -83,8 +83,8 @@ def test_each_key_is_read_from_its_index(members, key):
     from loyalty.models import Member
     from loyalty.selectors.search import _matches
 
+    members_planned_make()
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
         query = _matches(key, "+3" if key == "phone" else "du", Member.objects.all(), 20)
         sql, params = query.query.sql_with_params()
         cursor.execute(f"EXPLAIN {sql}", params)

@@ -25,7 +25,7 @@ from core.errors import InvalidInput
 from messaging.models import Message
 from messaging.triggers import trigger_put
 from tests.community.factories import HARSH, review_write
-from tests.factories import member_make, staff_make, template_make
+from tests.factories import member_make, members_planned_make, staff_make, template_make
 
 pytestmark = pytest.mark.django_db
 
@@ -196,11 +196,11 @@ def test_moderation_asks_a_constant_number_of_queries(in_a):
 
 
 def test_the_names_lookup_uses_the_members_index(in_a):
-    member_make(last_name="Dupont")
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
     from loyalty.models import Member
     from loyalty.search_keys import SEARCH_KEYS
+
+    member_make(last_name="Dupont")
+    members_planned_make()
 
     expression, condition = SEARCH_KEYS["last_name"]
     plan = (
