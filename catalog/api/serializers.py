@@ -132,16 +132,26 @@ class GiftSerializer(serializers.ModelSerializer):
 
 
 class MemberGiftSerializer(GiftSerializer):
-    """A gift as one member sees it."""
+    """A gift as one member sees it; without a member (`member` is None in the context), the same
+    fields, `points_missing` and `refusal` null, so that the list has one shape."""
 
-    points_missing = serializers.IntegerField(read_only=True)
-    refusal = serializers.SerializerMethodField(help_text="why this member cannot redeem it, if so")
+    points_missing = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="the points the member lacks, 0 if none; null without `member`",
+    )
+    refusal = serializers.SerializerMethodField(
+        help_text="why this member cannot redeem it, if so; null without `member`"
+    )
 
     class Meta(GiftSerializer.Meta):
         fields = [*GiftSerializer.Meta.fields, "points_missing", "refusal"]
 
     def get_refusal(self, gift: Gift) -> dict | None:
-        refusal = gift_offer_refusal(gift=gift, member=self.context["member"])
+        member = self.context["member"]
+        if member is None:
+            return None
+        refusal = gift_offer_refusal(gift=gift, member=member)
         return {"code": refusal.code, "message": refusal.message} if refusal else None
 
 

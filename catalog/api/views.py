@@ -24,7 +24,6 @@ from loyalty.api.base import member_or_404
 
 from .serializers import (
     GiftFilterSerializer,
-    GiftSerializer,
     MemberGiftSerializer,
     OrderSerializer,
     OrderStatusRequestSerializer,
@@ -79,7 +78,7 @@ class GiftListView(CatalogApiView):
         data = dict(filters.validated_data)
         external_id, affordable = data.pop("member", None), data.pop("affordable")
         if external_id is None:
-            return self.paginated(request, gift_search(**data), GiftSerializer)
+            return self.paginated(request, gift_search(**data), MemberGiftSerializer, member=None)
         member = member_or_404(external_id)
         gifts = gift_search(
             spendable=member_spendable_points(member_id=member.pk), affordable_only=affordable, **data

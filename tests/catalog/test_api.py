@@ -83,6 +83,16 @@ def test_gift_list_for_a_member_says_what_they_can_afford(api_a, catalogue):
     assert set(ids(affordable)) == {catalogue["cheap"].pk, catalogue["mid"].pk}
 
 
+def test_gift_list_without_a_member_has_the_same_fields_null(api_a, catalogue):
+    """One shape whether `member` is given or not, as the schema documents it."""
+    member_make("M-2")
+    fields = set(api_a.get("/api/v1/gifts?member=M-2").json()["results"][0])
+    without = api_a.get("/api/v1/gifts").json()["results"]
+    assert len(without) == 3 and {"points_missing", "refusal"} <= fields
+    assert all(set(gift) == fields for gift in without)
+    assert all(gift["points_missing"] is None and gift["refusal"] is None for gift in without)
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [
