@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import connection
+from django.db import connections
 from django.db.models import Count, DateField, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -19,6 +19,7 @@ from backoffice.models import DashboardState, GiftMonth, LedgerMonth, MemberMont
 from billing.models import Subscription
 from billing.selectors import PAYING_STATUSES, mrr_before
 from catalog.models import Gift, Order, OrderLine
+from core.replica import read_alias
 from loyalty.models import LedgerEntry, Member, Tier
 from loyalty.selectors.programme import programme_settings
 from messaging.models import Message
@@ -180,7 +181,7 @@ def _stored(period: Period) -> dict[str, list[tuple]]:
             WHERE month BETWEEN %(start)s AND %(end)s
     """  # noqa: S608  (table names from the models)
     rows: dict[str, list[tuple]] = {"ledger": [], "members": [], "messages": [], "gifts": []}
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:  # the replica inside replica_reads()
         cursor.execute(sql, {"start": period.start, "end": period.end})
         for figure, *values in cursor.fetchall():
             rows[figure].append(tuple(values))
