@@ -377,6 +377,20 @@ def platform_module(name: str):
     return module
 
 
+def dashboard_figures(staff, *names: str) -> dict[str, str]:
+    """The figures of the dashboard's CSVs `names` ("liability", "members"...), read by `staff`
+    (a logged-in client): {label: value}."""
+    import csv
+    import io
+
+    figures: dict[str, str] = {}
+    for name in names:
+        response = staff.get(f"/backoffice/dashboard/{name}.csv")
+        assert response.status_code == 200, (name, response.status_code)
+        figures.update(csv.reader(io.StringIO(response.content.decode())))
+    return figures
+
+
 # A copy of a cluster this big takes minutes (a bench's thousand brands): not in a quick test.
 REPLICA_CLUSTER_MAX_BYTES = 1 << 30
 

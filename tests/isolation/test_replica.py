@@ -1,7 +1,8 @@
 """Brands on the streaming replica (core.replica): django-tenants sets a brand's search_path on the
 primary's connection only, and `replica_reads()` gives the replica's the same brand, so brand B's
-dashboard read on the replica counts B's rows alone, and a thread reading A then B on the replica
-sees each one's own. A real replica (platform/replica.py), committed brands."""
+dashboard read on the replica counts B's rows alone, its audit trail's CSV lists B's entries alone,
+and a thread reading A then B on the replica sees each one's own. A real replica
+(platform/replica.py), committed brands."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import io
 import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
 
+from core.models import AuditEntry
 from core.replica import REPLICA, replica_reads
 from loyalty.models import LedgerEntry, Member
 from tests.conftest import brand_make
 from tests.factories import member_make
-from tests.support import platform_module, replica_served
+from tests.support import dashboard_figures, platform_module, replica_served
 
 replicas = platform_module("replica")
 
@@ -37,12 +41,7 @@ def other_brand(fresh_brand):
 
 
 def _figures(staff) -> dict[str, str]:
-    response = staff.get("/backoffice/dashboard/liability.csv")
-    assert response.status_code == 200, response.status_code
-    figures = dict(csv.reader(io.StringIO(response.content.decode())))
-    response = staff.get("/backoffice/dashboard/members.csv")
-    assert response.status_code == 200, response.status_code
-    return {**figures, **dict(csv.reader(io.StringIO(response.content.decode())))}
+    return dashboard_figures(staff, "liability", "members")
 
 
 def test_brand_bs_dashboard_on_the_replica_counts_only_brand_bs_rows(
@@ -91,3 +90,19 @@ def test_one_thread_reading_brand_a_then_brand_b_on_the_replica_sees_each_ones_o
         with connections[REPLICA].cursor() as cursor:
             cursor.execute("SHOW search_path")
             assert cursor.fetchone()[0].split(",")[0].strip() == brand.schema_name
+
+
+def test_brand_bs_audit_trail_streamed_from_the_replica_lists_only_brand_bs_entries(
+    replica, fresh_brand, other_brand, staff_for
+):
+    for brand in (fresh_brand, other_brand):
+        connection.set_tenant(brand)
+        AuditEntry.objects.create(at=timezone.now(), action="create", via="api", object_repr=brand.slug)
+    replicas.replica_catch_up(replica)
+    staff_a, staff_b = staff_for(fresh_brand), staff_for(other_brand)
+    for staff, brand in ((staff_b, other_brand), (staff_a, fresh_brand), (staff_b, other_brand)):
+        with CaptureQueriesContext(connections[REPLICA]) as on_replica:
+            response = staff.get(reverse("admin:core_auditentry_export"))
+            rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+        assert any("core_auditentry" in query["sql"] for query in on_replica.captured_queries)
+        assert [row["object"] for row in rows if row["via"] == "api"] == [brand.slug]

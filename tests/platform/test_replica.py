@@ -18,15 +18,17 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, connections
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
 
 from core.jobs import job_run
-from core.models import Job
+from core.models import AuditEntry, Job
 from core.replica import REPLICA, replica_reads
 from core.storage import private_storage
 from loyalty.exports import export_start
 from loyalty.models import Member
 from tests.factories import member_make
-from tests.support import platform_module, replica_served
+from tests.support import dashboard_figures, platform_module, replica_served
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = str(ROOT / ".venv/bin/python")
@@ -47,9 +49,7 @@ def _on_replica(replica, sql: str):
 
 
 def _liability_csv(staff) -> dict[str, str]:
-    response = staff.get("/backoffice/dashboard/liability.csv")
-    assert response.status_code == 200, response.status_code
-    return dict(csv.reader(io.StringIO(response.content.decode())))
+    return dashboard_figures(staff, "liability")
 
 
 OUTSTANDING = "Outstanding points (sum of the balances)"
@@ -185,3 +185,33 @@ def test_writes_go_to_the_primary_and_the_replica_refuses_one(replica, fresh_bra
         with pytest.raises(DatabaseError, match="read-only transaction"):
             Member.objects.using(REPLICA).filter(pk=member.pk).update(first_name="Nope")
         assert Member.objects.using(REPLICA).filter(pk=member.pk).exists()
+
+
+def _audit_csv(staff) -> list[str]:
+    response = staff.get(reverse("admin:core_auditentry_export"))
+    assert response.status_code == 200, response.status_code
+    rows = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
+    return sorted(row["object"] for row in rows)
+
+
+def _audit_make(name: str) -> None:
+    AuditEntry.objects.create(at=timezone.now(), action="create", via="backoffice", object_repr=name)
+
+
+def test_the_audit_trails_csv_streams_from_the_replica(replica, fresh_brand, staff_for):
+    connection.set_tenant(fresh_brand)
+    staff = staff_for(fresh_brand)
+    _audit_make("first")
+    replicas.replica_catch_up(replica)
+
+    _on_replica(replica, "SELECT pg_wal_replay_pause()")
+    try:
+        connection.set_tenant(fresh_brand)
+        _audit_make("second")
+        with CaptureQueriesContext(connections[REPLICA]) as on_replica:
+            assert "first" in _audit_csv(staff) and "second" not in _audit_csv(staff)
+        assert any("core_auditentry" in query["sql"] for query in on_replica.captured_queries)
+    finally:
+        _on_replica(replica, "SELECT pg_wal_replay_resume()")
+    replicas.replica_catch_up(replica)
+    assert {"first", "second"} <= set(_audit_csv(staff))
