@@ -231,6 +231,8 @@ if DATABASE_REPLICA_URL:
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES["replica"] = _replica
     DATABASE_ROUTERS = ["core.replica.ReplicaRouter", *DATABASE_ROUTERS]
+# Seconds a process reads the primary after the replica could not be reached (core.replica).
+REPLICA_RETRY_AFTER = int(os.environ.get("REPLICA_RETRY_AFTER", "30"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery results; the Celery broker: Redis or RabbitMQ -----------------------

@@ -12,18 +12,30 @@ a page that reads what the same request or the one before wrote.
 django-tenants sets the brand's search_path on `connection` (the default database's) only: entering
 `replica_reads()` gives the replica's connection of this thread the same brand, so a read on the
 replica sees the brand's schema and no other (tests/isolation/test_replica.py).
+
+A replica that cannot be reached (down, restarting, its network cut) is not a failure of the pages
+that read it: `replica_reads()` then reads the primary, as without a replica, and tries the replica
+again REPLICA_RETRY_AFTER seconds later.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
 
 REPLICA = "replica"
+logger = logging.getLogger(__name__)
+
+# Per process: until when (time.monotonic()) each replica (host, port, database) that could not be
+# reached is left alone, its reads on the primary.
+_down_until: dict[tuple[Any, ...], float] = {}
 
 # Per thread and per asyncio task (a view's thread under ASGI gets a copy of its request's context).
 _reading: ContextVar[bool] = ContextVar("replica_reads", default=False)
@@ -39,10 +51,34 @@ def read_alias() -> str:
     return REPLICA if _reading.get() and replica_configured() else DEFAULT_DB_ALIAS
 
 
+def replica_reachable() -> bool:
+    """Whether this thread's connection to the replica works, connecting if need be. One that cannot
+    be reached is logged once and not tried again for REPLICA_RETRY_AFTER seconds in this process,
+    so that a replica down costs one connect timeout, not one per page."""
+    replica: Any = connections[REPLICA]
+    where = tuple(replica.settings_dict.get(key) for key in ("HOST", "PORT", "NAME"))
+    if time.monotonic() < _down_until.get(where, 0.0):
+        return False
+    try:
+        replica.close_if_health_check_failed()  # a connection the replica's restart broke
+        replica.ensure_connection()
+    except OperationalError as error:
+        retry = settings.REPLICA_RETRY_AFTER
+        _down_until[where] = time.monotonic() + retry
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        logger.warning(
+            "replica %s:%s unreachable (%s): reads on the primary for %s s", *where[:2], reason, retry
+        )
+        return False
+    _down_until.pop(where, None)
+    return True
+
+
 @contextmanager
 def replica_reads() -> Iterator[None]:
-    """Reads of the ORM go to the replica, if there is one, in the brand `connection` is set to now."""
-    if not replica_configured():
+    """Reads of the ORM go to the replica, if there is one and it can be reached (else to the
+    primary, a warning logged), in the brand `connection` is set to now."""
+    if not replica_configured() or not replica_reachable():
         yield
         return
     # The tenant object itself (not only its schema): django-tenants' code reads `connection.tenant`.
