@@ -33,7 +33,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from core.audit import audit_saved, audit_snapshot
 from core.errors import Conflict, InvalidInput, NotFound, Refused
 from core.limits import field_max_length
-from core.outbox import enqueue_on_commit, requeue_after, retry_delay
+from core.outbox import enqueue_on_commit, requeue_after, requeue_at_for, retry_delay
 from core.signals import signal_send_logged
 from core.text import NUL, NUL_MESSAGE
 from loyalty.models import LedgerEntry, Member, Tier
@@ -718,7 +718,7 @@ def service_push_send(*, push_id: int, attempts: int) -> ServicePush | None:
         except ServicePushFailed as error:
             delay = retry_delay(attempts=push.attempts)
             push.status, push.last_error = ServicePush.Status.FAILED, str(error)[:2000]
-            push.requeue_at = None if delay is None else timezone.now() + delay + requeue_after()
+            push.requeue_at = None if delay is None else requeue_at_for(at=timezone.now() + delay)
             logger.warning("service push %s failed (attempt %s): %s", push_id, push.attempts, error)
         else:
             push.status = ServicePush.Status.OUTBOX if result.outbox else ServicePush.Status.SENT

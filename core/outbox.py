@@ -72,6 +72,17 @@ def requeue_after() -> timedelta:
     return timedelta(seconds=settings.OUTBOX_REQUEUE_AFTER)
 
 
+def requeue_at_for(*, at: datetime, now: datetime | None = None) -> datetime:
+    """The `requeue_at` of a row whose send is due at `at`. Within `requeue_after()` of now its send
+    is queued at once with a countdown (`task_send_at`), and that copy gets the window to run: `at`
+    plus `requeue_after()`. Later, nothing is queued, and the sweeper must queue it when it is due
+    (at its next pass, OUTBOX_SWEEP_INTERVAL at most), not a window after: `at` itself. At the edge
+    both may queue it (the task decides a moment later): the second copy finds the attempt made and
+    does nothing."""
+    window = requeue_after()
+    return at + window if at - (now or timezone.now()) <= window else at
+
+
 def retry_delay(*, attempts: int) -> timedelta | None:
     """How long after its `attempts`-th failure a row is sent again; None once it is given up."""
     if attempts >= RETRY_MAX_ATTEMPTS:
@@ -152,13 +163,13 @@ def task_send(
 def task_send_at(*, task: Task, schema_name: str, args: tuple = (), at: datetime) -> bool:
     """Queue `task` to run at `at` in the brand `schema_name` (`task_send` with its countdown), if
     that is at most `requeue_after()` from now; a later one is not queued: the caller's row has its
-    `requeue_at` past `at`, and the sweeper queues it then. A countdown task waits unacknowledged
-    in the worker that took it: RabbitMQ closes the channel of a consumer holding one past its
-    consumer_timeout (30 minutes by default) and the worker exits; Redis gives one unacknowledged
-    for its visibility timeout (an hour) to another worker, which would wait again. Whether it was
-    queued."""
+    `requeue_at` at `at` (`requeue_at_for`), and the sweeper queues it then. A countdown task waits
+    unacknowledged in the worker that took it: RabbitMQ closes the channel of a consumer holding one
+    past its consumer_timeout (30 minutes by default) and the worker exits; Redis gives one
+    unacknowledged for its visibility timeout (an hour) to another worker, which would wait again.
+    Whether it was queued."""
     countdown = max(0.0, (at - timezone.now()).total_seconds())
-    if countdown > requeue_after().total_seconds():
+    if countdown > requeue_after().total_seconds():  # the sweeper's (`requeue_at_for`)
         return False
     return task_send(task=task, schema_name=schema_name, args=args, countdown=countdown)
 

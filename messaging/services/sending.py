@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import InvalidInput, NotFound
-from core.outbox import enqueue_on_commit, requeue_after, retry_delay
+from core.outbox import enqueue_on_commit, requeue_at_for, retry_delay
 from loyalty.models import Member
 from loyalty.services.members import consent_set
 from messaging.checks import CheckInput, Verdict, checks_run
@@ -147,14 +147,15 @@ def _verdict_apply(
     *, message: Message, verdict: Verdict | None, now: datetime, not_before: datetime | None = None
 ) -> bool:
     """What the checks said of a message about to be stored: `skipped` with its reason (False), or
-    queued, held until the checks' wait or `not_before` if later, and queued again by the outbox
-    sweeper `requeue_after()` past that (True)."""
+    queued, held until the checks' wait or `not_before` if later, and queued by the outbox sweeper
+    at its `requeue_at` if no send of it is (`requeue_at_for`) (True)."""
     if verdict and verdict.skip:
         message.state, message.skip_reason = Message.State.SKIPPED, verdict.skip
         return False
     waits = [at for at in (verdict.wait_until if verdict else None, not_before) if at is not None]
     message.not_before = max(waits) if waits else None
-    message.requeue_at = max(now, message.not_before or now) + requeue_after()
+    # Against the clock, not `now` (a retry's checks run as of its own later time).
+    message.requeue_at = requeue_at_for(at=max(now, message.not_before or now))
     return True
 
 
@@ -287,7 +288,7 @@ def _claim(
             return SendResult(message=message)
         if verdict and verdict.wait_until and verdict.wait_until > now:
             message.not_before = verdict.wait_until
-            message.requeue_at = verdict.wait_until + requeue_after()
+            message.requeue_at = requeue_at_for(at=verdict.wait_until, now=now)
             message.save(update_fields=["not_before", "requeue_at", "updated_at"])
             return SendResult(message=message, retry_at=verdict.wait_until)
         message_mark_sending(message=message, now=now)
@@ -367,7 +368,7 @@ def _settle(*, message: Message, provider: str, sent: Sent | None, error: Provid
                 delay = retry_delay(attempts=row.attempts) or timedelta(0)
                 row.state, row.error = Message.State.QUEUED, str(error)[:2000]
                 row.not_before = now + delay
-                row.requeue_at = now + delay + requeue_after()
+                row.requeue_at = requeue_at_for(at=now + delay, now=now)
             else:
                 row.state, row.failed_at = Message.State.FAILED, now
                 row.error = str(error)[:2000] if error else ""

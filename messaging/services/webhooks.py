@@ -25,7 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, NotFound, Refused
-from core.outbox import enqueue_on_commit, requeue_after
+from core.outbox import enqueue_on_commit, requeue_after, requeue_at_for
 from loyalty.selectors.programme import programme_settings
 from messaging.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from messaging.models.webhooks import URL_MAX_LENGTH
@@ -298,7 +298,7 @@ def webhook_delivery_send(*, delivery_id: int, attempts: int) -> WebhookDelivery
                 _given_up(delivery, error=answer.error)
             else:
                 delivery.state, delivery.next_attempt_at = WebhookDelivery.State.FAILED, retry_at
-                delivery.requeue_at = retry_at + requeue_after()
+                delivery.requeue_at = requeue_at_for(at=retry_at, now=now)
             logger.info(
                 "webhook delivery %s failed (attempt %s): %s", delivery.pk, delivery.attempts, answer.error
             )

@@ -119,6 +119,29 @@ def test_a_delivery_is_signed_as_the_documented_recipe_checks(in_a, receiver):
     assert len(receiver.requests) == 1
 
 
+def test_a_retry_past_the_sweepers_window_is_due_for_the_sweeper_when_it_is_due(in_a, receiver):
+    """A retry within OUTBOX_REQUEUE_AFTER (60 s) is queued by the task with its countdown, and the
+    sweeper gives that copy the window to run; a later one (2 min, 4 min...) is queued by the
+    sweeper alone, so the row is its at the retry's own time, not a window later."""
+    endpoint = _endpoint(receiver.url)
+    delivery = _delivery(endpoint)
+    receiver.answer(500, b"down")
+    window = timedelta(seconds=settings.OUTBOX_REQUEUE_AFTER)
+    with time_machine.travel(datetime.now(UTC), tick=False) as clock:
+        for attempts, (delay, requeued_after_it) in enumerate(
+            [
+                (timedelta(minutes=1), window),
+                (timedelta(minutes=2), timedelta(0)),
+                (timedelta(minutes=4), timedelta(0)),
+            ]
+        ):
+            failed = webhook_delivery_send(delivery_id=delivery.pk, attempts=attempts)
+            assert failed.state == WebhookDelivery.State.FAILED
+            assert failed.next_attempt_at == timezone.now() + delay
+            assert failed.requeue_at == failed.next_attempt_at + requeued_after_it
+            clock.move_to(failed.next_attempt_at)
+
+
 def test_the_event_id_and_body_stay_the_same_across_retries_and_send_again(in_a, receiver):
     endpoint = _endpoint(receiver.url)
     delivery = _delivery(endpoint)
