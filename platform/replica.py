@@ -12,7 +12,8 @@ Usage:
 The replica is a copy of the whole cluster taken with `pg_basebackup -R` (every database, the test
 databases included), streaming the primary's WAL from then on: what the primary commits shows on
 the replica once replayed. It is throwaway: it runs without fsync (its crash is no loss, it is made
-again), and `stop` deletes it. Under root it runs as the embedded server's user (loyalty_pg), its
+again), and `stop` deletes it and drops its replication slot on the primary (the slot keeps the
+WAL it has not received yet, from before the copy starts). Under root it runs as the embedded server's user (loyalty_pg), its
 folder next to the server's data (/var/lib/loyalty-pg/<key>/replica-<port>/).
 """
 
@@ -73,6 +74,10 @@ class Replica:
     def log(self) -> Path:
         return self.folder / "replica.log"
 
+    @property
+    def slot(self) -> str:
+        return f"loyalty_replica_{self.port}"
+
     def url(self, *, database: str = "loyalty") -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
@@ -116,9 +121,14 @@ def replica_start(*, port: int | None = None, fsync: bool = False, timeout: floa
             os.chown(replica.folder, account.pw_uid, account.pw_gid)
         # -R: standby.signal and primary_conninfo written; -X stream: the WAL of the copy's own time
         # streamed alongside, so it starts consistent; -c fast: no wait for the next checkpoint; -N:
-        # no fsync of the copy (throwaway).
+        # no fsync of the copy (throwaway). -C -S: a slot made before the copy starts keeps every
+        # WAL segment from its start (without it, under a heavy write load, the primary recycled a
+        # segment before the stream's temporary slot existed: "requested WAL segment ... has already
+        # been removed"), then the replica's (primary_slot_name), dropped by replica_stop.
         backup = [str(server.bin / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(embedded.PG_PORT)]
         backup += ["-U", "postgres", "-D", str(replica.data), "-R", "-X", "stream", "-c", "fast", "-N"]
+        backup += ["-C", "-S", replica.slot]
+        _slot_drop(replica)  # one a crashed run left behind
         done = server._as_server([*backup, "--no-manifest", "-w"], capture_output=True, text=True)
         if done.returncode != 0:
             raise ReplicaError(f"pg_basebackup failed (exit {done.returncode}): {done.stderr.strip()[-300:]}")
@@ -173,8 +183,28 @@ def replica_catch_up(replica: Replica, *, timeout: float = 30.0) -> float:
             time.sleep(0.02)
 
 
+def _slot_drop(replica: Replica, *, timeout: float = 10.0) -> None:
+    """Drop the replica's slot on the primary, if there is one, once its sender has ended (a slot
+    nobody reads keeps the primary's WAL for ever)."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(_dsn(_embedded().PG_PORT), autocommit=True) as primary:
+        while True:
+            row = primary.execute(
+                "SELECT active FROM pg_replication_slots WHERE slot_name = %s", [replica.slot]
+            ).fetchone()
+            if row is None:
+                return
+            if not row[0]:
+                primary.execute("SELECT pg_drop_replication_slot(%s)", [replica.slot])
+                return
+            if time.monotonic() > deadline:
+                raise ReplicaError(f"the slot {replica.slot} is still in use after {timeout:.0f} s")
+            time.sleep(0.05)
+
+
 def replica_stop(replica: Replica) -> None:
-    """Stop the replica (immediately: its data goes anyway) and delete its folder."""
+    """Stop the replica (immediately: its data goes anyway), drop its slot on the primary and delete
+    its folder."""
     server = _embedded().Postgres()
     if (replica.data / "postmaster.pid").exists():
         server._as_server(
@@ -182,7 +212,11 @@ def replica_stop(replica: Replica) -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-    shutil.rmtree(replica.folder, ignore_errors=True)
+    try:
+        if _embedded().Postgres().running():
+            _slot_drop(replica)
+    finally:
+        shutil.rmtree(replica.folder, ignore_errors=True)
 
 
 @contextmanager
