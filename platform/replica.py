@@ -13,8 +13,9 @@ The replica is a copy of the whole cluster taken with `pg_basebackup -R` (every 
 databases included), streaming the primary's WAL from then on: what the primary commits shows on
 the replica once replayed. It is throwaway: it runs without fsync (its crash is no loss, it is made
 again), and `stop` deletes it and drops its replication slot on the primary (the slot keeps the
-WAL it has not received yet, from before the copy starts). Under root it runs as the embedded server's user (loyalty_pg), its
-folder next to the server's data (/var/lib/loyalty-pg/<key>/replica-<port>/).
+WAL it has not received yet, from before the copy starts). Under root it runs as the embedded
+server's user (loyalty_pg), its folder next to the server's data
+(/var/lib/loyalty-pg/<key>/replica-<port>/).
 """
 
 from __future__ import annotations
