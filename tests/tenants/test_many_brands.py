@@ -120,6 +120,45 @@ def test_table_changes_are_written_once_and_run_in_each_brand_behind(fresh_brand
         second.delete(force_drop=True)
 
 
+def test_a_brand_changed_by_hand_is_migrated_by_djangos_migrate_not_the_sql_written_once(fresh_brand, capfd):
+    """The SQL written once names the indexes of the brand it was written against. A brand whose
+    index the migration drops was renamed by hand would run `DROP INDEX IF EXISTS <the usual name>`
+    and keep its index: it differs from the others, so Django's migrate, which finds each brand's
+    own index, migrates it; the usual brand still gets the SQL."""
+    drifted = brand_make("t-zz-drifted")  # after the fresh brand in the schemas' order
+    try:
+        for brand in (fresh_brand, drifted):
+            call_command(
+                "migrate_schemas",
+                "loyalty",
+                "0022",
+                schema_name=brand.schema_name,
+                interactive=False,
+                verbosity=0,
+            )
+        connection.set_schema_to_public()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = 'loyalty_consent' "
+                "AND indexdef LIKE '%%(member_id)'",
+                [drifted.schema_name],
+            )
+            (index,) = cursor.fetchone()
+            cursor.execute(f'ALTER INDEX "{drifted.schema_name}"."{index}" RENAME TO consent_member_by_hand')
+        call_command("migrate_all", verbosity=1)
+        assert (
+            "Migrated: 1 by the migrations' SQL written once, 1 by Django's migrate in each"
+            in capfd.readouterr().out
+        )
+        template = schema_signature(template_schema_name(), sequence_values=False)
+        for brand in (fresh_brand, drifted):
+            assert schema_signature(brand.schema_name, sequence_values=False) == template
+        assert brand_schemas_behind(template=template_schema_name())[0] == []
+    finally:
+        connection.set_schema_to_public()
+        drifted.delete(force_drop=True)
+
+
 def test_a_brand_schema_without_its_migrations_table_is_behind(fresh_brand):
     with connection.cursor() as cursor:
         cursor.execute(f'ALTER TABLE "{fresh_brand.schema_name}".django_migrations RENAME TO lost')
