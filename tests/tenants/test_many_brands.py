@@ -83,21 +83,26 @@ def test_migrate_all_migrates_the_brands_behind_the_template_and_only_them(fresh
         second.delete(force_drop=True)
 
 
+def _loyalty_index_drops_unapplied(*brands) -> None:
+    """Take the loyalty app's last migration (it drops covered indexes) back in each brand."""
+    for brand in brands:
+        call_command(
+            "migrate_schemas",
+            "loyalty",
+            "0022",
+            schema_name=brand.schema_name,
+            interactive=False,
+            verbosity=0,
+        )
+    connection.set_schema_to_public()
+
+
 def test_table_changes_are_written_once_and_run_in_each_brand_behind(fresh_brand, brand_a, capfd):
     """The loyalty app's last migration only drops indexes: its SQL is written once and run in
     each brand behind, which then matches the template object for object."""
     second = brand_make("t-replayed")
     try:
-        for brand in (fresh_brand, second):
-            call_command(
-                "migrate_schemas",
-                "loyalty",
-                "0022",
-                schema_name=brand.schema_name,
-                interactive=False,
-                verbosity=0,
-            )
-        connection.set_schema_to_public()
+        _loyalty_index_drops_unapplied(fresh_brand, second)
         assert schema_signature(fresh_brand.schema_name) != schema_signature(template_schema_name())
         call_command("migrate_all", verbosity=1)
         assert (
@@ -127,16 +132,7 @@ def test_a_brand_changed_by_hand_is_migrated_by_djangos_migrate_not_the_sql_writ
     own index, migrates it; the usual brand still gets the SQL."""
     drifted = brand_make("t-zz-drifted")  # after the fresh brand in the schemas' order
     try:
-        for brand in (fresh_brand, drifted):
-            call_command(
-                "migrate_schemas",
-                "loyalty",
-                "0022",
-                schema_name=brand.schema_name,
-                interactive=False,
-                verbosity=0,
-            )
-        connection.set_schema_to_public()
+        _loyalty_index_drops_unapplied(fresh_brand, drifted)
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = 'loyalty_consent' "
