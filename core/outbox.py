@@ -79,8 +79,13 @@ def requeue_at_for(*, at: datetime, now: datetime | None = None) -> datetime:
     (at its next pass, OUTBOX_SWEEP_INTERVAL at most), not a window after: `at` itself. At the edge
     both may queue it (the task decides a moment later): the second copy finds the attempt made and
     does nothing."""
-    window = requeue_after()
-    return at + window if at - (now or timezone.now()) <= window else at
+    return at + requeue_after() if _queued_with_countdown(at=at, now=now or timezone.now()) else at
+
+
+def _queued_with_countdown(*, at: datetime, now: datetime) -> bool:
+    """Whether a send due at `at` is queued now with its countdown (`task_send_at`), or left to
+    the sweeper: the one rule both follow."""
+    return at - now <= requeue_after()
 
 
 def retry_delay(*, attempts: int) -> timedelta | None:
@@ -168,9 +173,10 @@ def task_send_at(*, task: Task, schema_name: str, args: tuple = (), at: datetime
     past its consumer_timeout (30 minutes by default) and the worker exits; Redis gives one
     unacknowledged for its visibility timeout (an hour) to another worker, which would wait again.
     Whether it was queued."""
-    countdown = max(0.0, (at - timezone.now()).total_seconds())
-    if countdown > requeue_after().total_seconds():  # the sweeper's (`requeue_at_for`)
+    now = timezone.now()
+    if not _queued_with_countdown(at=at, now=now):  # the sweeper's (`requeue_at_for`)
         return False
+    countdown = max(0.0, (at - now).total_seconds())
     return task_send(task=task, schema_name=schema_name, args=args, countdown=countdown)
 
 
