@@ -101,7 +101,7 @@ def brand_schemas_migrate(*, schemas: list[str], verbosity: int = 0) -> list[str
 def _sql_replay(*, schemas: list[str]) -> list[str]:
     """Migrate by the SQL of their plan, written once, the schemas that are where the first one is
     (the same migrations applied) and whose tables the plan changes are as most of those's are."""
-    migrations, applied, tables = _replay_plan(schema=schemas[0])
+    migrations, applied, tables, state = _replay_plan(schema=schemas[0])
     if not migrations:
         return []
     applied_in = _applied_by_schema(schemas=schemas)
@@ -111,7 +111,7 @@ def _sql_replay(*, schemas: list[str]) -> list[str]:
         return []
     usual = Counter(shapes[schema] for schema in alike).most_common(1)[0][0]
     alike = [schema for schema in alike if shapes[schema] == usual]
-    script = _replay_script(schema=alike[0], migrations=migrations)
+    script = _replay_script(schema=alike[0], migrations=migrations, state=state)
     recorded = [(migration.app_label, migration.name) for migration in migrations]
     replayed = []
     for schema in alike:
@@ -136,9 +136,12 @@ def _sql_replay(*, schemas: list[str]) -> list[str]:
     return replayed
 
 
-def _replay_plan(*, schema: str) -> tuple[list[Migration], set[tuple[str, str]], set[str]]:
+def _replay_plan(
+    *, schema: str
+) -> tuple[list[Migration], set[tuple[str, str]], set[str], ProjectState | None]:
     """What `schema` has to apply, if all of it can be replayed (else nothing), what it has applied,
-    and the tables the plan changes."""
+    the tables the plan changes, and the project's state before the plan (every schema that has
+    applied the same has that state)."""
     connection.set_schema(schema)  # type: ignore[attr-defined]
     try:
         executor = MigrationExecutor(connection)
@@ -149,23 +152,24 @@ def _replay_plan(*, schema: str) -> tuple[list[Migration], set[tuple[str, str]],
             for operation in migration.operations
         )
         if not replayable:
-            return [], set(), set()
-        state = executor._create_project_state(with_applied_migrations=True)
+            return [], set(), set(), None
+        before = executor._create_project_state(with_applied_migrations=True)
+        state = before.clone()
         tables: set[str] = set()
         for migration, _backwards in plan:
             tables |= _tables_changed(migration, state)
             state = migration.mutate_state(state, preserve=False)
-        return [migration for migration, _backwards in plan], set(executor.loader.applied_migrations), tables
+        migrations = [migration for migration, _backwards in plan]
+        return migrations, set(executor.loader.applied_migrations), tables, before
     finally:
         connection.set_schema_to_public()  # type: ignore[attr-defined]
 
 
-def _replay_script(*, schema: str, migrations: list[Migration]) -> str:
-    """The SQL of `migrations` as Django writes it against `schema` (the names of its indexes and
-    constraints read from there)."""
+def _replay_script(*, schema: str, migrations: list[Migration], state: ProjectState) -> str:
+    """The SQL of `migrations`, from the project's `state` before them, as Django writes it against
+    `schema` (the names of its indexes and constraints read from there)."""
     connection.set_schema(schema)  # type: ignore[attr-defined]
     try:
-        state = MigrationExecutor(connection)._create_project_state(with_applied_migrations=True)
         statements: list[str] = []
         for migration in migrations:
             with connection.schema_editor(collect_sql=True, atomic=migration.atomic) as editor:
@@ -182,9 +186,9 @@ def _tables_changed(migration: Migration, state: ProjectState) -> set[str]:
     tables: set[str] = set()
     for operation in migration.operations:
         name = getattr(operation, "model_name", None) or getattr(operation, "name", None)
-        models = state.apps.get_app_config(migration.app_label).get_models(include_auto_created=True)
         if isinstance(operation, operations.RunSQL | operations.SeparateDatabaseAndState):
-            tables |= {model._meta.db_table for model in models}
+            app = state.apps.get_app_config(migration.app_label)
+            tables |= {model._meta.db_table for model in app.get_models(include_auto_created=True)}
         elif isinstance(name, str):
             tables.add(state.apps.get_model(migration.app_label, name)._meta.db_table)
     return tables
